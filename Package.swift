@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+// livemig: plans, predicts and performs live migration of virtual machines the way Xen does it.
+import PackageDescription
+
+let package = Package(
+    name: "livemig",
+    products: [
+        .executable(name: "livemig", targets: ["livemig"]),
+        .library(name: "MigrationCore", targets: ["MigrationCore"]),
+        .library(name: "MigrationSimulation", targets: ["MigrationSimulation"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C shims: one per C library, each wrapper prefixed and commented with why it exists.
+        .target(
+            name: "CGSL",
+            linkerSettings: [.linkedLibrary("gsl"), .linkedLibrary("gslcblas"), .linkedLibrary("m")]
+        ),
+        .target(
+            name: "CXen",
+            linkerSettings: [
+                .linkedLibrary("xenctrl"), .linkedLibrary("xenguest"),
+                .linkedLibrary("xenlight"), .linkedLibrary("xentoollog"),
+            ]
+        ),
+        // The engine core: pure Swift, no I/O, no clock, no threads.
+        .target(name: "MigrationCore"),
+        .target(name: "MigrationSimulation", dependencies: ["MigrationCore", "CGSL"]),
+        .target(
+            name: "MigrationScenario",
+            dependencies: ["MigrationCore", "MigrationSimulation", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "XenProbe", dependencies: ["CXen"]),
+        .executableTarget(
+            name: "livemig",
+            dependencies: [
+                "MigrationCore", "MigrationSimulation", "MigrationScenario", "XenProbe",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "MigrationCoreTests", dependencies: ["MigrationCore"]),
+        .testTarget(
+            name: "MigrationSimulationTests",
+            dependencies: ["MigrationCore", "MigrationSimulation", "MigrationScenario", "CGSL"]
+        ),
+        .testTarget(name: "XenProbeTests", dependencies: ["XenProbe"]),
+        .testTarget(name: "LivemigCLITests", dependencies: []),
+    ]
+)

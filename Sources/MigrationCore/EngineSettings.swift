@@ -1,0 +1,35 @@
+/// How the engine shapes a migration, whatever drives it.
+public struct EngineSettings: Sendable, Equatable {
+    /// Bytes in one guest page.
+    public var pageSizeBytes: Int
+    /// Pages in one batch (Xen's `MAX_BATCH_SIZE`, 1024 pages = 4 MiB).
+    public var maxBatchPages: Int
+    /// Bytes of stream header per page (the page frame number in a libxc `PAGE_DATA` record).
+    public var pageHeaderBytes: Int
+    /// Bytes of stream header per batch (record type, length, count).
+    public var batchHeaderBytes: Int
+    /// Bandwidth cap, bytes per second (`xl migrate` has none; QEMU's `max-bandwidth`,
+    /// `virsh migrate-setspeed`); `nil` for no cap.
+    public var rateLimitBytesPerSecond: Double?
+    /// False for an offline migration: pause first, copy everything once, resume there.
+    public var live: Bool
+
+    public static let maxBatchPagesLimit = 1 << 20
+
+    public init(pageSizeBytes: Int = 4096, maxBatchPages: Int = 1024, pageHeaderBytes: Int = 8,
+                batchHeaderBytes: Int = 16, rateLimitBytesPerSecond: Double? = nil, live: Bool = true) {
+        precondition(pageSizeBytes > 0 && maxBatchPages > 0 && maxBatchPages <= Self.maxBatchPagesLimit,
+                     "engine settings out of range")
+        self.pageSizeBytes = pageSizeBytes
+        self.maxBatchPages = maxBatchPages
+        self.pageHeaderBytes = pageHeaderBytes
+        self.batchHeaderBytes = batchHeaderBytes
+        self.rateLimitBytesPerSecond = rateLimitBytesPerSecond
+        self.live = live
+    }
+
+    /// Bytes on the wire for a batch of `pages` pages.
+    public func wireBytes(pages: Double) -> Double {
+        pages == 0 ? 0 : pages * Double(pageSizeBytes + pageHeaderBytes) + Double(batchHeaderBytes)
+    }
+}

@@ -1,0 +1,71 @@
+/// One pass over guest memory, as every report lists it.
+public struct IterationReport: Sendable, Codable, Equatable {
+    /// 1 is the first full pass.
+    public var index: Int
+    public var pagesSent: Int
+    /// Pages passed over because they were dirtied again during the pass (Xen 3's skip rule).
+    public var pagesSkipped: Int
+    /// Pages the guest dirtied during the pass (found by the dirty-log read that followed it).
+    public var pagesDirtied: Int
+    public var startSeconds: Double
+    public var durationSeconds: Double
+    /// True for the final pass, sent with the guest paused.
+    public var paused: Bool
+
+    public init(index: Int, pagesSent: Int, pagesSkipped: Int, pagesDirtied: Int,
+                startSeconds: Double, durationSeconds: Double, paused: Bool) {
+        self.index = index
+        self.pagesSent = pagesSent
+        self.pagesSkipped = pagesSkipped
+        self.pagesDirtied = pagesDirtied
+        self.startSeconds = startSeconds
+        self.durationSeconds = durationSeconds
+        self.paused = paused
+    }
+}
+
+/// What a migration did: produced alike by the simulator and the real executors.
+public struct MigrationReport: Sendable, Codable, Equatable {
+    public var outcome: MigrationOutcome
+    /// Why pre-copy stopped, or why the migration was aborted.
+    public var reason: String
+    public var policy: String
+    /// The simulator's seed; `nil` for a real migration.
+    public var seed: UInt64?
+    /// `page` or `fluid` for a simulation; `nil` for a real migration.
+    public var fidelity: String?
+    public var live: Bool
+    /// From the start of the migration to the guest running on the destination (or, when
+    /// aborted, to the source running again).
+    public var totalTimeSeconds: Double
+    /// From the pause on the source to the guest running on the destination.
+    public var downtimeSeconds: Double
+    public var bytesSent: Int
+    public var pagesSent: Int
+    public var guestPages: Int
+    public var pageSizeBytes: Int
+    /// The highest guest CPU throttle applied (QEMU auto-converge), in percent.
+    public var maxThrottlePercent: Int
+    /// Every pass that sent at least one page, and always the final paused pass.
+    public var iterations: [IterationReport]
+
+    public init(outcome: MigrationOutcome, reason: String, policy: String, live: Bool,
+                totalTimeSeconds: Double, downtimeSeconds: Double, bytesSent: Int, pagesSent: Int,
+                guestPages: Int, pageSizeBytes: Int, maxThrottlePercent: Int, iterations: [IterationReport]) {
+        self.outcome = outcome
+        self.reason = reason
+        self.policy = policy
+        self.live = live
+        self.totalTimeSeconds = totalTimeSeconds
+        self.downtimeSeconds = downtimeSeconds
+        self.bytesSent = bytesSent
+        self.pagesSent = pagesSent
+        self.guestPages = guestPages
+        self.pageSizeBytes = pageSizeBytes
+        self.maxThrottlePercent = maxThrottlePercent
+        self.iterations = iterations
+    }
+
+    /// Live passes (the paused one not counted).
+    public var liveIterationCount: Int { iterations.filter { !$0.paused }.count }
+}

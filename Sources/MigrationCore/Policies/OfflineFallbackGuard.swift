@@ -1,0 +1,43 @@
+/// The seed document's offline fallback, made explicit: "if the guest cannot converge (its load
+/// is too high), it is paused and an offline migration is done instead".
+///
+/// Wraps any policy. After each dirty-log read the guard compares the pages dirtied during the
+/// round with the pages the round sent: when the guest dirtied at least `dirtyRatio` times as
+/// many pages as the link carried (the dirty rate keeps up with the transfer rate) for `rounds`
+/// rounds in a row, it pauses the guest at once instead of spending more rounds.
+public struct OfflineFallbackGuard: PrecopyPolicy {
+    public var base: any PrecopyPolicy
+    /// Consecutive non-converging rounds before falling back (at least 1).
+    public var rounds: Int
+    /// A round does not converge when pages dirtied >= `dirtyRatio` x pages sent.
+    public var dirtyRatio: Double
+    private var streak = 0
+
+    public init(base: any PrecopyPolicy, rounds: Int, dirtyRatio: Double = 0.9) {
+        precondition(rounds >= 1, "the offline fallback needs at least one round")
+        self.base = base
+        self.rounds = rounds
+        self.dirtyRatio = dirtyRatio
+    }
+
+    public var name: String { base.name }
+    public var skipsPagesDirtiedDuringRound: Bool { base.skipsPagesDirtiedDuringRound }
+    public var guestThrottlePercent: Int { base.guestThrottlePercent }
+
+    public mutating func betweenBatches(_ stats: PrecopyStats) -> BatchCheckpoint { base.betweenBatches(stats) }
+    public mutating func afterRound(_ stats: PrecopyStats) -> PrecopyDecision { base.afterRound(stats) }
+
+    public mutating func afterDirtyLogRead(_ stats: PrecopyStats) -> PrecopyDecision {
+        let decision = base.afterDirtyLogRead(stats)
+        guard case .continuePrecopy = decision, let dirty = stats.dirtyPageCount, stats.iteration >= 1 else {
+            return decision
+        }
+        let sent = stats.roundPagesSent
+        streak = (sent > 0 && dirty >= dirtyRatio * sent) ? streak + 1 : 0
+        if streak >= rounds {
+            return .stopAndCopy(.fallback(
+                "cannot converge: dirtied \(wholePages(dirty)) pages while sending \(wholePages(sent)) in round \(stats.iteration), \(rounds) round(s) in a row (dirty rate >= \(formatFactor(dirtyRatio)) x transfer rate)"))
+        }
+        return decision
+    }
+}

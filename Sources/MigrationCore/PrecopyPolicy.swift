@@ -1,0 +1,30 @@
+/// A convergence heuristic: decides, from a `PrecopyStats` snapshot, when pre-copy stops.
+///
+/// The engine consults a policy at three points, which between them cover where Xen 3
+/// (`xc_domain_save.c`), Xen 4 (`send_memory_live` in `xg_sr_save.c`) and QEMU
+/// (`migration_iteration_run` in `migration/migration.c`) consult theirs:
+/// 1. `betweenBatches` before each batch of a live round;
+/// 2. `afterRound` when a live round has sent its last page, before the dirty log is read
+///    (`dirtyPageCount == nil`, Xen 4's second call with `dirty_count = -1`);
+/// 3. `afterDirtyLogRead` once the dirty log has been read and cleared (`dirtyPageCount` set).
+///
+/// Policies are values; the state some of them keep (QEMU's throttle) lives in the value.
+public protocol PrecopyPolicy: Sendable {
+    /// The policy's name as scenarios and reports spell it.
+    var name: String { get }
+    /// Whether pages dirtied again while their round runs are passed over and sent later
+    /// (Xen 3's `to_skip` bitmap, peeked before each batch).
+    var skipsPagesDirtiedDuringRound: Bool { get }
+    /// The guest CPU throttle the policy wants now, in percent (0: none; QEMU auto-converge).
+    var guestThrottlePercent: Int { get }
+
+    mutating func betweenBatches(_ stats: PrecopyStats) -> BatchCheckpoint
+    mutating func afterRound(_ stats: PrecopyStats) -> PrecopyDecision
+    mutating func afterDirtyLogRead(_ stats: PrecopyStats) -> PrecopyDecision
+}
+
+extension PrecopyPolicy {
+    public var skipsPagesDirtiedDuringRound: Bool { false }
+    public var guestThrottlePercent: Int { 0 }
+    public mutating func betweenBatches(_ stats: PrecopyStats) -> BatchCheckpoint { .keepSending }
+}

@@ -1,0 +1,48 @@
+/// The numbers a pre-copy policy decides on: a value-type snapshot, like Xen's
+/// `struct precopy_stats` handed to the `precopy_policy` callback (`tools/include/xenguest.h`),
+/// widened with what QEMU's and libvirt's rules need (elapsed time, measured bandwidth).
+///
+/// Page counts are `Double` because the fluid simulator works with expected values; the
+/// page-level drivers always pass whole numbers.
+public struct PrecopyStats: Sendable, Equatable {
+    /// Pages of guest memory (Xen's `p2m_size`).
+    public var guestPageCount: Double
+    /// Bytes in one guest page.
+    public var pageSizeBytes: Int
+    /// Live rounds completed so far; the first full pass is round 1 (Xen's `iteration`).
+    public var iteration: Int
+    /// Dirty pages found by the last dirty-log read; `nil` before it is known (Xen passes -1).
+    public var dirtyPageCount: Double?
+    /// Pages sent in the current (or just finished) round.
+    public var roundPagesSent: Double
+    /// Pages passed over in the current round because they were dirtied again while it ran.
+    public var roundPagesSkipped: Double
+    /// Pages sent since the migration started, all rounds (Xen 3's `total_sent`).
+    public var totalPagesSent: Double
+    /// Bytes put on the wire since the migration started, headers included.
+    public var totalBytesSent: Double
+    /// Pages still waiting to be sent in the current round (QEMU's pending estimate).
+    public var pendingPageCount: Double
+    /// Seconds since the migration started.
+    public var elapsedSeconds: Double
+    /// Transfer rate measured over the last window of at least 100 ms (QEMU's `BUFFER_DELAY`);
+    /// 0 until the first window has closed.
+    public var measuredBandwidthBytesPerSecond: Double
+
+    public init(guestPageCount: Double, pageSizeBytes: Int) {
+        self.guestPageCount = guestPageCount
+        self.pageSizeBytes = pageSizeBytes
+        iteration = 0
+        dirtyPageCount = nil
+        roundPagesSent = 0
+        roundPagesSkipped = 0
+        totalPagesSent = 0
+        totalBytesSent = 0
+        pendingPageCount = guestPageCount
+        elapsedSeconds = 0
+        measuredBandwidthBytesPerSecond = 0
+    }
+
+    /// Bytes still pending in the current round.
+    public var pendingBytes: Double { pendingPageCount * Double(pageSizeBytes) }
+}

@@ -1,0 +1,44 @@
+/// What the engine asks its driver to do next on the source host. The driver performs exactly
+/// one action at a time and reports its end with `SourceMigration.complete(_:now:)`.
+public enum SourceAction<Batch> {
+    /// Turn on the hypervisor's dirty-page logging (Xen log-dirty mode, KVM
+    /// `KVM_MEM_LOG_DIRTY_PAGES`). Completes with `.done`.
+    case enableDirtyLogging
+    /// Read the dirty log without clearing it (Xen's `SHADOW_OP_PEEK`). Completes with `.dirtyLog`.
+    case peekDirtyLog
+    /// Read and clear the dirty log (Xen's `SHADOW_OP_CLEAN`, `KVM_GET_DIRTY_LOG`). Completes with `.dirtyLog`.
+    case readAndClearDirtyLog
+    /// Copy these pages to the destination. Completes with `.done` once the transport took them.
+    case send(Batch, pageCount: Double, wireBytes: Double)
+    /// Do nothing until this time (the bandwidth cap). Completes with `.done`.
+    case waitUntil(seconds: Double)
+    /// Slow the guest's vCPUs to `percent` % (0 lifts the throttle). Completes with `.done`.
+    case throttleGuest(percent: Int)
+    /// Pause the guest's vCPUs on the source. Completes with `.done`.
+    case pauseGuest
+    /// Capture vCPU and device state and send it. Completes with `.sent(bytes:)`.
+    case sendDeviceState
+    /// Send the end of the stream and wait for the destination to say it holds the whole guest
+    /// ("ready to unpause"). Completes with `.done` when it has said so.
+    case awaitDestinationReady
+    /// Tell the destination it may run the guest ("cleared to unpause") and wait until it runs.
+    /// Completes with `.done`.
+    case clearDestinationToRun
+    /// Destroy the source's copy of the guest; only ever after the destination runs it.
+    case destroySource
+    /// Turn dirty logging off again on the abort path. Completes with `.done`.
+    case disableDirtyLogging
+    /// Run the source guest again on the abort path. Completes with `.done`.
+    case resumeSource
+    /// Nothing more to do.
+    case finished(MigrationReport)
+}
+
+/// How an action ended, as the driver reports it.
+public enum ActionOutcome<DirtyLog> {
+    case done
+    case dirtyLog(DirtyLog)
+    case sent(bytes: Double)
+    /// The action failed (transport broken, hypervisor call refused): a sentence naming what.
+    case failed(String)
+}

@@ -1,0 +1,426 @@
+/// The source side of a pre-copy migration, sans I/O: the driver asks `nextAction(now:)` for
+/// one action, performs it, and reports its end with `complete(_:now:)`. Time is an argument;
+/// the engine never reads a clock, sleeps or starts work of its own. The same code runs under
+/// the simulator (virtual time) and the real executors (wall clock).
+///
+/// Order of a live migration: enable dirty logging; round 1 sends every page; after each live
+/// round the policy is consulted, the dirty log is read and cleared into the next round, and
+/// the policy is consulted again; when it says stop, the guest is paused, the log read once
+/// more, the final round sent paused, then device state, end of stream, the destination's
+/// "ready", "cleared to run", and only then is the source destroyed. A failure before the
+/// destination has been cleared to run leaves the source guest running.
+public struct SourceMigration<Tracker: PageTracking> {
+    public let settings: EngineSettings
+    public private(set) var stats: PrecopyStats
+    private var tracker: Tracker
+    private var policy: any PrecopyPolicy
+
+    private enum Step {
+        case enableDirtyLogging, sendNextBatch
+        case readDirtyLog(ReadPurpose)
+        case pauseGuest, sendDeviceState, awaitDestinationReady, clearDestinationToRun, destroySource
+        case abortLiftThrottle, abortDisableDirtyLogging, abortResumeSource
+        case finished
+    }
+
+    private enum ReadPurpose { case endOfLiveRound, finalRound }
+
+    /// The action out with the driver, if any.
+    private enum InFlight {
+        case enableDirtyLogging, peek, send(startSeconds: Double, wireBytes: Double), wait, throttle(Int)
+        case read(ReadPurpose), pause, deviceState, destinationReady, clearToRun, destroy
+        case liftThrottle, disableDirtyLogging, resume
+    }
+
+    private struct RoundInProgress {
+        var index: Int
+        var startSeconds: Double
+        var pagesSent = 0.0
+        var pagesSkipped = 0.0
+        var paused: Bool
+    }
+
+    private var step: Step
+    private var inFlight: InFlight?
+    private var startSeconds: Double?
+    private var round: RoundInProgress?
+    private var roundsBegun = 0
+    private var iterations: [IterationReport] = []
+    /// Index into `iterations` of the last live round, to credit the pages dirtied during it.
+    private var lastLiveIterationIndex: Int?
+    private var stop: PrecopyStop?
+    private var peeked: Tracker.DirtyLog?
+    private var meter = BandwidthMeter(startSeconds: 0)
+    private var rateLimiter: RateLimiter?
+    private var appliedThrottlePercent = 0
+    private var maxThrottlePercent = 0
+    private var dirtyLoggingOn = false
+    private var pausedAtSeconds: Double?
+    private var sourceResumed = false
+    private var sourceDestroyed = false
+    private var abortReason: String?
+    private var finalReport: MigrationReport?
+
+    public init(tracker: Tracker, policy: any PrecopyPolicy, settings: EngineSettings) {
+        self.tracker = tracker
+        self.policy = policy
+        self.settings = settings
+        stats = PrecopyStats(guestPageCount: tracker.guestPageCount, pageSizeBytes: settings.pageSizeBytes)
+        rateLimiter = settings.rateLimitBytesPerSecond.map(RateLimiter.init(bytesPerSecond:))
+        step = settings.live ? .enableDirtyLogging : .pauseGuest
+    }
+
+    /// The report, once the migration has finished (completed or aborted).
+    public var report: MigrationReport? { finalReport }
+    public var policyName: String { policy.name }
+
+    // MARK: - Actions out
+
+    /// The next action for the driver. Call again only after completing the previous one.
+    public mutating func nextAction(now: Double) -> SourceAction<Tracker.Batch> {
+        precondition(inFlight == nil, "nextAction called while an action is still out")
+        if startSeconds == nil {
+            startSeconds = now
+            meter = BandwidthMeter(startSeconds: now)
+        }
+        stats.elapsedSeconds = now - startSeconds!
+        switch step {
+        case .enableDirtyLogging:
+            inFlight = .enableDirtyLogging
+            return .enableDirtyLogging
+        case .sendNextBatch:
+            return nextBatchAction(now: now)
+        case .readDirtyLog(let purpose):
+            inFlight = .read(purpose)
+            return .readAndClearDirtyLog
+        case .pauseGuest:
+            inFlight = .pause
+            return .pauseGuest
+        case .sendDeviceState:
+            inFlight = .deviceState
+            return .sendDeviceState
+        case .awaitDestinationReady:
+            inFlight = .destinationReady
+            return .awaitDestinationReady
+        case .clearDestinationToRun:
+            inFlight = .clearToRun
+            return .clearDestinationToRun
+        case .destroySource:
+            inFlight = .destroy
+            return .destroySource
+        case .abortLiftThrottle:
+            inFlight = .liftThrottle
+            return .throttleGuest(percent: 0)
+        case .abortDisableDirtyLogging:
+            inFlight = .disableDirtyLogging
+            return .disableDirtyLogging
+        case .abortResumeSource:
+            inFlight = .resume
+            return .resumeSource
+        case .finished:
+            return .finished(finalReport!)
+        }
+    }
+
+    private mutating func nextBatchAction(now: Double) -> SourceAction<Tracker.Batch> {
+        guard var current = round else { preconditionFailure("sending without a round") }
+        if !current.paused, policy.guestThrottlePercent != appliedThrottlePercent {
+            let percent = policy.guestThrottlePercent
+            inFlight = .throttle(percent)
+            return .throttleGuest(percent: percent)
+        }
+        if tracker.pendingPageCount <= 0 {
+            endRound(now: now)
+            return nextAction(now: now)
+        }
+        if !current.paused, stop == nil, peeked == nil {
+            refreshRoundStats()
+            switch policy.betweenBatches(stats) {
+            case .keepSending:
+                break
+            case .syncDirtyLogNow:
+                endRound(now: now)
+                return nextAction(now: now)
+            case .stopAndCopy(let reason):
+                stop = reason
+                closeRound(now: now)
+                step = .pauseGuest
+                return nextAction(now: now)
+            }
+        }
+        if let limiter = rateLimiter, limiter.nextSendSeconds > now {
+            inFlight = .wait
+            return .waitUntil(seconds: limiter.nextSendSeconds)
+        }
+        if !current.paused, policy.skipsPagesDirtiedDuringRound, peeked == nil {
+            inFlight = .peek
+            return .peekDirtyLog
+        }
+        let taken = tracker.takeBatch(maxPages: settings.maxBatchPages, skippingPagesDirtyIn: peeked)
+        peeked = nil
+        current.pagesSent += taken.pagesSent
+        current.pagesSkipped += taken.pagesSkipped
+        round = current
+        if taken.pagesSent <= 0 {
+            return nextAction(now: now)
+        }
+        let wireBytes = settings.wireBytes(pages: taken.pagesSent)
+        stats.totalPagesSent += taken.pagesSent
+        inFlight = .send(startSeconds: now, wireBytes: wireBytes)
+        return .send(taken.batch, pageCount: taken.pagesSent, wireBytes: wireBytes)
+    }
+
+    // MARK: - Completions in
+
+    /// Reports the end of the action last returned by `nextAction(now:)`.
+    public mutating func complete(_ outcome: ActionOutcome<Tracker.DirtyLog>, now: Double) {
+        guard let action = inFlight else { preconditionFailure("complete called with no action out") }
+        inFlight = nil
+        stats.elapsedSeconds = now - (startSeconds ?? now)
+        if case .failed(let message) = outcome {
+            handleFailure(of: action, message: message, now: now)
+            return
+        }
+        switch action {
+        case .enableDirtyLogging:
+            dirtyLoggingOn = true
+            consultBeforeFirstRound(now: now)
+        case .peek:
+            guard case .dirtyLog(let log) = outcome else { preconditionFailure("a peek completes with a dirty log") }
+            peeked = log
+        case .send(let start, let wireBytes):
+            stats.totalBytesSent += wireBytes
+            rateLimiter?.recordSend(bytes: wireBytes, startedAt: start)
+            meter.record(totalBytes: stats.totalBytesSent, now: now)
+            stats.measuredBandwidthBytesPerSecond = meter.bytesPerSecond
+        case .wait:
+            break
+        case .throttle(let percent):
+            appliedThrottlePercent = percent
+            maxThrottlePercent = max(maxThrottlePercent, percent)
+        case .read(let purpose):
+            guard case .dirtyLog(let log) = outcome else { preconditionFailure("a read completes with a dirty log") }
+            dirtyLogRead(log, purpose: purpose, now: now)
+        case .pause:
+            pausedAtSeconds = now
+            if settings.live {
+                step = .readDirtyLog(.finalRound)
+            } else {
+                tracker.beginFullPass()
+                beginRound(now: now, paused: true)
+            }
+        case .deviceState:
+            if case .sent(let bytes) = outcome { stats.totalBytesSent += bytes }
+            step = .awaitDestinationReady
+        case .destinationReady:
+            step = .clearDestinationToRun
+        case .clearToRun:
+            finish(outcome: stop?.outcome ?? .converged, reason: stop?.reason ?? "", runningAt: now)
+            step = .destroySource
+        case .destroy:
+            sourceDestroyed = true
+            step = .finished
+        case .liftThrottle:
+            appliedThrottlePercent = 0
+            advanceAbort(now: now)
+        case .disableDirtyLogging:
+            dirtyLoggingOn = false
+            advanceAbort(now: now)
+        case .resume:
+            sourceResumed = true
+            finishAborted(now: now)
+        }
+    }
+
+    // MARK: - Rounds
+
+    private mutating func consultBeforeFirstRound(now: Double) {
+        // Xen 4 asks its policy once before the first pass, with every page dirty.
+        stats.dirtyPageCount = stats.guestPageCount
+        stats.pendingPageCount = stats.guestPageCount
+        tracker.beginFullPass()
+        switch policy.afterDirtyLogRead(stats) {
+        case .continuePrecopy:
+            break
+        case .stopAndCopy(let reason):
+            stop = reason
+            if !reason.sendDirtyPagesLiveFirst {
+                // Nothing sent yet: the whole guest goes in the paused round.
+                step = .pauseGuest
+                return
+            }
+        case .abort(let reason):
+            beginAbort(reason: "policy aborted: \(reason)", now: now)
+            return
+        }
+        beginRound(now: now, paused: false)
+    }
+
+    private mutating func beginRound(now: Double, paused: Bool) {
+        roundsBegun += 1
+        round = RoundInProgress(index: roundsBegun, startSeconds: now - (startSeconds ?? now), paused: paused)
+        stats.roundPagesSent = 0
+        stats.roundPagesSkipped = 0
+        step = .sendNextBatch
+    }
+
+    private mutating func refreshRoundStats() {
+        stats.roundPagesSent = round?.pagesSent ?? 0
+        stats.roundPagesSkipped = round?.pagesSkipped ?? 0
+        stats.pendingPageCount = tracker.pendingPageCount
+    }
+
+    /// Records the round in progress (if it sent anything, or if it is the paused one).
+    private mutating func closeRound(now: Double) {
+        guard let current = round else { return }
+        refreshRoundStats()
+        round = nil
+        let elapsed = now - (startSeconds ?? now)
+        guard current.pagesSent > 0 || current.paused else { return }
+        iterations.append(IterationReport(
+            index: current.index, pagesSent: wholePages(current.pagesSent),
+            pagesSkipped: wholePages(current.pagesSkipped), pagesDirtied: 0,
+            startSeconds: current.startSeconds, durationSeconds: elapsed - current.startSeconds,
+            paused: current.paused))
+        if !current.paused { lastLiveIterationIndex = iterations.count - 1 }
+    }
+
+    /// A round has sent its last page (or QEMU's rule ended it early).
+    private mutating func endRound(now: Double) {
+        let paused = round?.paused ?? false
+        closeRound(now: now)
+        if paused {
+            step = .sendDeviceState
+            return
+        }
+        stats.iteration += 1
+        stats.dirtyPageCount = nil
+        if stop != nil {
+            // Xen 4's last live send after stop-and-copy is done: now pause.
+            step = .pauseGuest
+            return
+        }
+        switch policy.afterRound(stats) {
+        case .continuePrecopy:
+            step = .readDirtyLog(.endOfLiveRound)
+        case .stopAndCopy(let reason):
+            stop = reason
+            step = .pauseGuest
+        case .abort(let reason):
+            beginAbort(reason: "policy aborted: \(reason)", now: now)
+        }
+    }
+
+    private mutating func dirtyLogRead(_ log: Tracker.DirtyLog, purpose: ReadPurpose, now: Double) {
+        let dirty = tracker.mergeDirtyLog(log)
+        if let index = lastLiveIterationIndex {
+            iterations[index].pagesDirtied += wholePages(dirty)
+            lastLiveIterationIndex = nil
+        }
+        stats.dirtyPageCount = dirty
+        stats.pendingPageCount = tracker.pendingPageCount
+        switch purpose {
+        case .finalRound:
+            beginRound(now: now, paused: true)
+        case .endOfLiveRound:
+            switch policy.afterDirtyLogRead(stats) {
+            case .continuePrecopy:
+                beginRound(now: now, paused: false)
+            case .stopAndCopy(let reason):
+                stop = reason
+                if reason.sendDirtyPagesLiveFirst {
+                    beginRound(now: now, paused: false)
+                } else {
+                    step = .pauseGuest
+                }
+            case .abort(let reason):
+                beginAbort(reason: "policy aborted: \(reason)", now: now)
+            }
+        }
+    }
+
+    // MARK: - Ending
+
+    private mutating func finish(outcome: MigrationOutcome, reason: String, runningAt now: Double) {
+        let start = startSeconds ?? now
+        let pausedAt = pausedAtSeconds ?? now
+        finalReport = MigrationReport(
+            outcome: outcome, reason: reason, policy: policy.name, live: settings.live,
+            totalTimeSeconds: now - start, downtimeSeconds: now - pausedAt,
+            bytesSent: Int(stats.totalBytesSent.rounded()), pagesSent: wholePages(stats.totalPagesSent),
+            guestPages: wholePages(stats.guestPageCount), pageSizeBytes: settings.pageSizeBytes,
+            maxThrottlePercent: maxThrottlePercent, iterations: iterations)
+    }
+
+    private mutating func handleFailure(of action: InFlight, message: String, now: Double) {
+        switch action {
+        case .clearToRun:
+            // The destination may or may not have been cleared: never resume here, never
+            // destroy; leave the paused source for the operator, as `xl migrate` does.
+            finish(outcome: .aborted, reason:
+                "connection lost after clearing the destination to run (\(message)); the source guest is left paused, not destroyed: check the destination before resuming it",
+                runningAt: now)
+            step = .finished
+        case .destroy:
+            if var report = finalReport {
+                report.reason += (report.reason.isEmpty ? "" : "; ")
+                    + "the guest runs on the destination but destroying the source failed: \(message)"
+                finalReport = report
+            }
+            step = .finished
+        case .liftThrottle:
+            appliedThrottlePercent = 0
+            abortReason = (abortReason ?? "") + "; lifting the throttle failed: \(message)"
+            advanceAbort(now: now)
+        case .disableDirtyLogging:
+            dirtyLoggingOn = false
+            abortReason = (abortReason ?? "") + "; turning dirty logging off failed: \(message)"
+            advanceAbort(now: now)
+        case .resume:
+            abortReason = (abortReason ?? "") + "; resuming the source failed: \(message)"
+            finishAborted(now: now)
+        default:
+            beginAbort(reason: message, now: now)
+        }
+    }
+
+    private mutating func beginAbort(reason: String, now: Double) {
+        closeRound(now: now)
+        abortReason = reason
+        peeked = nil
+        advanceAbort(now: now)
+    }
+
+    /// The abort path, one step at a time: lift the throttle, turn dirty logging off, resume the
+    /// source if it was paused (exactly once), then report.
+    private mutating func advanceAbort(now: Double) {
+        if appliedThrottlePercent != 0 {
+            step = .abortLiftThrottle
+        } else if dirtyLoggingOn {
+            step = .abortDisableDirtyLogging
+        } else if pausedAtSeconds != nil && !sourceResumed {
+            step = .abortResumeSource
+        } else {
+            finishAborted(now: now)
+        }
+    }
+
+    private mutating func finishAborted(now: Double) {
+        finish(outcome: .aborted, reason: abortReason ?? "aborted", runningAt: now)
+        finalReport?.downtimeSeconds = pausedAtSeconds.map { now - $0 } ?? 0
+        step = .finished
+    }
+}
+
+extension SourceMigration {
+    /// True when the source guest is running: never paused, or resumed after an abort.
+    public var sourceGuestRunning: Bool {
+        !sourceDestroyed && (pausedAtSeconds == nil || sourceResumed)
+    }
+
+    /// True once the migration has finished, completed or aborted.
+    public var isFinished: Bool {
+        if case .finished = step { return true }
+        return false
+    }
+}

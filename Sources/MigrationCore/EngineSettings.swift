@@ -28,8 +28,11 @@ public struct EngineSettings: Sendable, Equatable {
         self.live = live
     }
 
-    /// Bytes on the wire for a batch of `pages` pages.
+    /// Bytes on the wire for `pages` pages: one batch header per `maxBatchPages` pages (the
+    /// fluid simulator hands over many batches' worth at once).
     public func wireBytes(pages: Double) -> Double {
-        pages == 0 ? 0 : pages * Double(pageSizeBytes + pageHeaderBytes) + Double(batchHeaderBytes)
+        guard pages > 0 else { return 0 }
+        let batches = max(1, (pages / Double(maxBatchPages)).rounded(.up))
+        return pages * Double(pageSizeBytes + pageHeaderBytes) + batches * Double(batchHeaderBytes)
     }
 }

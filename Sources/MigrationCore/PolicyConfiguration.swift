@@ -1,0 +1,73 @@
+/// The policies livemig knows, by the names scenarios and the command line use.
+public enum PolicyName: String, Sendable, CaseIterable, Codable {
+    case xen3, xen4, qemu, timeout
+}
+
+/// A policy and its parameters, as a scenario or a command line gives them; `nil` means the
+/// policy's own default. Builds the `PrecopyPolicy` value the engine consults.
+public struct PolicyConfiguration: Sendable, Equatable {
+    public var name: PolicyName
+    /// Live rounds before the paused one (xen3: 29, xen4: 5).
+    public var maxIterations: Int?
+    /// xen3: stop once more than this many times guest memory has been sent (3).
+    public var maxFactor: Double?
+    /// xen4: stop when fewer pages than this are dirty (50).
+    public var targetDirtyPages: Double?
+    /// qemu, timeout: the downtime the paused round may take (300 ms).
+    public var downtimeLimitSeconds: Double?
+    /// qemu, timeout: QEMU's auto-converge (throttle the guest 20 %, then +10 %, at most 99 %).
+    public var autoConverge: Bool
+    /// timeout: suspend the guest after this many seconds (libvirt's --timeout).
+    public var timeoutSeconds: Double?
+    /// The offline fallback: give up on live migration after this many rounds in a row in which
+    /// the guest dirtied as much as was sent. 0 turns it off; the default is 5 for qemu (which
+    /// has no limit of its own) and off for the others (their limits are their fallback).
+    public var fallbackRounds: Int?
+    /// A round does not converge when pages dirtied >= this x pages sent (0.9).
+    public var fallbackDirtyRatio: Double?
+
+    public init(name: PolicyName, maxIterations: Int? = nil, maxFactor: Double? = nil,
+                targetDirtyPages: Double? = nil, downtimeLimitSeconds: Double? = nil,
+                autoConverge: Bool = false, timeoutSeconds: Double? = nil,
+                fallbackRounds: Int? = nil, fallbackDirtyRatio: Double? = nil) {
+        self.name = name
+        self.maxIterations = maxIterations
+        self.maxFactor = maxFactor
+        self.targetDirtyPages = targetDirtyPages
+        self.downtimeLimitSeconds = downtimeLimitSeconds
+        self.autoConverge = autoConverge
+        self.timeoutSeconds = timeoutSeconds
+        self.fallbackRounds = fallbackRounds
+        self.fallbackDirtyRatio = fallbackDirtyRatio
+    }
+
+    /// libvirt's `--timeout` needs a value; this is used when none is given.
+    public static let defaultTimeoutSeconds = 60.0
+    public static let defaultQemuFallbackRounds = 5
+
+    public var effectiveFallbackRounds: Int {
+        fallbackRounds ?? (name == .qemu ? Self.defaultQemuFallbackRounds : 0)
+    }
+
+    /// The policy value the engine consults.
+    public func makePolicy() -> any PrecopyPolicy {
+        var qemu = QemuPolicy(downtimeLimitSeconds: downtimeLimitSeconds ?? QemuPolicy.defaultDowntimeLimitSeconds)
+        if autoConverge { qemu.autoConverge = QemuPolicy.AutoConverge() }
+        let base: any PrecopyPolicy
+        switch name {
+        case .xen3:
+            base = Xen3Policy(maxIterations: maxIterations ?? Xen3Policy.defaultMaxIterations,
+                              maxFactor: maxFactor ?? Xen3Policy.defaultMaxFactor)
+        case .xen4:
+            base = Xen4Policy(maxIterations: maxIterations ?? Xen4Policy.defaultMaxIterations,
+                              targetDirtyCount: targetDirtyPages ?? Xen4Policy.defaultTargetDirtyCount)
+        case .qemu:
+            base = qemu
+        case .timeout:
+            base = TimeoutPolicy(timeoutSeconds: timeoutSeconds ?? Self.defaultTimeoutSeconds, base: qemu)
+        }
+        let rounds = effectiveFallbackRounds
+        guard rounds > 0 else { return base }
+        return OfflineFallbackGuard(base: base, rounds: rounds, dirtyRatio: fallbackDirtyRatio ?? 0.9)
+    }
+}

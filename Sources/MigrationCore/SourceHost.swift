@@ -1,0 +1,71 @@
+/// A failure of a host operation: a sentence naming what failed.
+public struct HostFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The source hypervisor as the engine's actions need it. Implemented by the simulator's
+/// simulated host and by the real backends (KVM, Xen); requirements are called one at a time,
+/// from one thread, in the order the engine asks for them.
+///
+/// - Buffers: a dirty log returned belongs to the caller; the host must not change it later.
+/// - Retries: none. A thrown `HostFailure` is final for that operation; the engine then takes
+///   its abort path, which calls `disableDirtyLogging` and `resumeGuest` at most once each.
+public protocol SourceHypervisor {
+    associatedtype DirtyLog
+    mutating func enableDirtyLogging() throws(HostFailure)
+    mutating func disableDirtyLogging() throws(HostFailure)
+    /// The pages dirtied since the last clear, without clearing (Xen's `SHADOW_OP_PEEK`).
+    mutating func peekDirtyLog() throws(HostFailure) -> DirtyLog
+    /// The pages dirtied since the last clear, clearing them (`SHADOW_OP_CLEAN`).
+    mutating func readAndClearDirtyLog() throws(HostFailure) -> DirtyLog
+    mutating func setThrottle(percent: Int) throws(HostFailure)
+    mutating func pauseGuest() throws(HostFailure)
+    mutating func resumeGuest() throws(HostFailure)
+    /// vCPU and device state, serialized; its size goes into the report's byte count.
+    mutating func captureDeviceStateBytes() throws(HostFailure) -> Int
+    mutating func destroyGuest() throws(HostFailure)
+}
+
+/// The stream to the destination as the engine's actions need it.
+public protocol MigrationChannel {
+    associatedtype Batch
+    mutating func sendPages(_ batch: Batch, pageCount: Double, wireBytes: Double) throws(HostFailure)
+    mutating func sendDeviceState(bytes: Int) throws(HostFailure)
+    /// Sends the end of the stream and blocks until the destination says "ready to unpause".
+    mutating func finishStreamAndAwaitReady() throws(HostFailure)
+    /// Sends "cleared to unpause" and blocks until the destination says the guest runs.
+    mutating func clearToRunAndAwaitRunning() throws(HostFailure)
+}
+
+/// Performs one engine action on a hypervisor and a channel and says how it ended: the one
+/// mapping from actions to host operations that every driver (simulated or real) uses.
+/// `.waitUntil` and `.finished` are the driver's own business and return `.done` here.
+public func perform<Hypervisor: SourceHypervisor, Channel: MigrationChannel>(
+    _ action: SourceAction<Channel.Batch>, on hypervisor: inout Hypervisor, over channel: inout Channel
+) -> ActionOutcome<Hypervisor.DirtyLog> {
+    do {
+        switch action {
+        case .enableDirtyLogging: try hypervisor.enableDirtyLogging()
+        case .disableDirtyLogging: try hypervisor.disableDirtyLogging()
+        case .peekDirtyLog: return .dirtyLog(try hypervisor.peekDirtyLog())
+        case .readAndClearDirtyLog: return .dirtyLog(try hypervisor.readAndClearDirtyLog())
+        case .send(let batch, let pageCount, let wireBytes):
+            try channel.sendPages(batch, pageCount: pageCount, wireBytes: wireBytes)
+        case .throttleGuest(let percent): try hypervisor.setThrottle(percent: percent)
+        case .pauseGuest: try hypervisor.pauseGuest()
+        case .resumeSource: try hypervisor.resumeGuest()
+        case .sendDeviceState:
+            let bytes = try hypervisor.captureDeviceStateBytes()
+            try channel.sendDeviceState(bytes: bytes)
+            return .sent(bytes: Double(bytes))
+        case .awaitDestinationReady: try channel.finishStreamAndAwaitReady()
+        case .clearDestinationToRun: try channel.clearToRunAndAwaitRunning()
+        case .destroySource: try hypervisor.destroyGuest()
+        case .waitUntil, .finished: break
+        }
+        return .done
+    } catch {
+        return .failed(error.description)
+    }
+}

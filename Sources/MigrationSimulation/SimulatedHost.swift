@@ -1,0 +1,139 @@
+import MigrationCore
+
+/// The simulator's source hypervisor: the same `SourceHypervisor` protocol the real backends
+/// implement, over simulated memory whose writes advance with the virtual clock.
+struct SimulatedHypervisor<Memory: SimulatedMemory>: SourceHypervisor {
+    typealias DirtyLog = Memory.DirtyLog
+
+    private(set) var memory: Memory
+    private(set) var throttlePercent = 0
+    private(set) var paused = false
+    private(set) var destroyed = false
+    private(set) var logging = false
+    private(set) var resumeCount = 0
+    /// Virtual time up to which the guest's writes have been applied.
+    private var writtenUpToSeconds = 0.0
+    /// The virtual time the next operation happens at; the driver sets it.
+    var nowSeconds = 0.0
+
+    let deviceStateBytes: Int
+
+    init(memory: Memory, deviceStateBytes: Int) {
+        self.memory = memory
+        self.deviceStateBytes = deviceStateBytes
+    }
+
+    /// True while the guest runs on the source.
+    var running: Bool { !paused && !destroyed }
+
+    private mutating func catchUp() {
+        if running && logging {
+            memory.advance(from: writtenUpToSeconds, to: nowSeconds, rateScale: 1 - Double(throttlePercent) / 100)
+        }
+        writtenUpToSeconds = max(writtenUpToSeconds, nowSeconds)
+    }
+
+    private func requireGuest() throws(HostFailure) {
+        if destroyed { throw HostFailure("the source guest was already destroyed") }
+    }
+
+    mutating func enableDirtyLogging() throws(HostFailure) {
+        try requireGuest()
+        catchUp()
+        memory.clear()
+        logging = true
+    }
+
+    mutating func disableDirtyLogging() throws(HostFailure) {
+        catchUp()
+        logging = false
+    }
+
+    mutating func peekDirtyLog() throws(HostFailure) -> Memory.DirtyLog {
+        try requireGuest()
+        catchUp()
+        return memory.peek()
+    }
+
+    mutating func readAndClearDirtyLog() throws(HostFailure) -> Memory.DirtyLog {
+        try requireGuest()
+        catchUp()
+        let log = memory.peek()
+        memory.clear()
+        return log
+    }
+
+    mutating func setThrottle(percent: Int) throws(HostFailure) {
+        catchUp()
+        throttlePercent = min(max(percent, 0), 99)
+    }
+
+    mutating func pauseGuest() throws(HostFailure) {
+        try requireGuest()
+        catchUp()
+        paused = true
+    }
+
+    mutating func resumeGuest() throws(HostFailure) {
+        try requireGuest()
+        catchUp()
+        paused = false
+        resumeCount += 1
+    }
+
+    mutating func captureDeviceStateBytes() throws(HostFailure) -> Int {
+        try requireGuest()
+        return deviceStateBytes
+    }
+
+    mutating func destroyGuest() throws(HostFailure) {
+        try requireGuest()
+        destroyed = true
+    }
+}
+
+/// The simulator's stream to the destination: drives a real `DestinationMigration` so that
+/// the commit handshake is the engine's own; fails every operation once the link is down.
+struct SimulatedChannel<Batch>: MigrationChannel {
+    private(set) var destination = DestinationMigration()
+    var linkDownReason: String?
+    private var opened = false
+    let guestPages: Int
+
+    init(guestPages: Int) { self.guestPages = guestPages }
+
+    private mutating func deliver(_ event: DestinationMigration.Event) throws(HostFailure) -> [DestinationMigration.Action] {
+        if let reason = linkDownReason { throw HostFailure(reason) }
+        if !opened {
+            opened = true
+            _ = destination.handle(.streamOpened(guestPages: guestPages))
+        }
+        let actions = destination.handle(event)
+        if case .aborted(let why) = destination.state { throw HostFailure("destination aborted: \(why)") }
+        return actions
+    }
+
+    mutating func sendPages(_ batch: Batch, pageCount: Double, wireBytes: Double) throws(HostFailure) {
+        _ = try deliver(.pagesReceived(count: Int(pageCount.rounded())))
+    }
+
+    mutating func sendDeviceState(bytes: Int) throws(HostFailure) {
+        _ = try deliver(.deviceStateReceived)
+    }
+
+    mutating func finishStreamAndAwaitReady() throws(HostFailure) {
+        let actions = try deliver(.endOfStream)
+        guard actions.contains(.reportReady) else { throw HostFailure("the destination did not report ready") }
+    }
+
+    mutating func clearToRunAndAwaitRunning() throws(HostFailure) {
+        let actions = try deliver(.clearedToRun)
+        guard actions.contains(.reportRunning) else { throw HostFailure("the destination did not start the guest") }
+    }
+
+    /// The link goes down: the destination learns it too, and throws its partial guest away.
+    mutating func breakLink(_ reason: String) {
+        linkDownReason = reason
+        _ = destination.handle(.transportFailed(reason))
+    }
+}

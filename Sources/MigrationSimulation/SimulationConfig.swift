@@ -1,0 +1,96 @@
+import MigrationCore
+
+/// How finely the simulator models guest memory.
+public enum Fidelity: String, Sendable, CaseIterable, Codable {
+    /// Bitmaps of dirty / to-send / to-skip pages: exact Xen skip semantics, distinct pages.
+    case page
+    /// Expected values per region of alike pages: microseconds per scenario.
+    case fluid
+}
+
+/// Everything one simulated migration needs.
+public struct SimulationConfig: Sendable {
+    public var guestMemoryBytes: Int
+    public var workload: Workload
+    public var link: LinkModel
+    public var costs: HostCosts
+    public var engine: EngineSettings
+    public var policy: PolicyConfiguration
+    public var fidelity: Fidelity
+    public var seed: UInt64
+    /// A simulation still running at this virtual time is stopped and reported `aborted`.
+    public var maxSimulatedSeconds: Double
+    /// Failure injection: the link goes down at this time.
+    public var linkFailureAtSeconds: Double?
+
+    public init(guestMemoryBytes: Int, workload: Workload, link: LinkModel, costs: HostCosts = HostCosts(),
+                engine: EngineSettings = EngineSettings(), policy: PolicyConfiguration, fidelity: Fidelity = .page,
+                seed: UInt64 = 1, maxSimulatedSeconds: Double = 86_400, linkFailureAtSeconds: Double? = nil) {
+        self.guestMemoryBytes = guestMemoryBytes
+        self.workload = workload
+        self.link = link
+        self.costs = costs
+        self.engine = engine
+        self.policy = policy
+        self.fidelity = fidelity
+        self.seed = seed
+        self.maxSimulatedSeconds = maxSimulatedSeconds
+        self.linkFailureAtSeconds = linkFailureAtSeconds
+    }
+
+    public var pageSizeBytes: Int { engine.pageSizeBytes }
+    public var guestPages: Int { guestMemoryBytes / engine.pageSizeBytes }
+
+    /// Checks what the types cannot; errors name the setting.
+    public func validate() throws(SimulationError) {
+        guard guestMemoryBytes > 0, guestMemoryBytes % pageSizeBytes == 0 else {
+            throw SimulationError("guest.memory: \(guestMemoryBytes) bytes is not a positive multiple of guest.pageSize (\(pageSizeBytes) bytes)")
+        }
+        guard guestPages <= 1 << 32 else {
+            throw SimulationError("guest.memory: \(guestPages) pages is over the limit of 2^32 pages")
+        }
+        try validate(workload, key: "workload")
+        guard link.bandwidthProfile.allSatisfy({ $0.bytesPerSecond > 0 || $0.fromSeconds > 0 }) else {
+            throw SimulationError("link.bandwidth: must be positive")
+        }
+        guard maxSimulatedSeconds > 0 else { throw SimulationError("simulation.maxSeconds: must be positive") }
+    }
+
+    private func validate(_ workload: Workload, key: String) throws(SimulationError) {
+        func check(_ pages: Int, _ name: String) throws(SimulationError) {
+            guard pages >= 0, pages <= guestPages else {
+                throw SimulationError("\(key).\(name): \(pages) pages is outside the guest's \(guestPages) pages")
+            }
+        }
+        func rate(_ value: Double, _ name: String) throws(SimulationError) {
+            guard value >= 0, value.isFinite else { throw SimulationError("\(key).\(name): must be a rate >= 0 pages/s") }
+        }
+        switch workload {
+        case .idle: break
+        case .uniform(let pages, let r): try check(pages, "workingSet"); try rate(r, "rate")
+        case .hotCold(let workingSet, let hot, let hotRate, let coldRate):
+            try check(workingSet, "workingSet")
+            guard hot >= 0, hot <= workingSet else {
+                throw SimulationError("\(key).hotSet: \(hot) pages is not within the working set of \(workingSet) pages")
+            }
+            try rate(hotRate, "hotRate"); try rate(coldRate, "coldRate")
+        case .zipf(let pages, let r, let exponent):
+            try check(pages, "workingSet"); try rate(r, "rate")
+            guard exponent > 0, exponent.isFinite else { throw SimulationError("\(key).exponent: must be > 0") }
+        case .sequential(let pages, let r): try check(pages, "workingSet"); try rate(r, "rate")
+        case .phases(let phases):
+            guard !phases.isEmpty else { throw SimulationError("\(key).phases: needs at least one phase") }
+            for (index, phase) in phases.enumerated() {
+                guard phase.durationSeconds > 0 else {
+                    throw SimulationError("\(key).phases[\(index)].duration: must be positive")
+                }
+                if case .phases = phase.workload { throw SimulationError("\(key).phases[\(index)]: phases cannot be nested") }
+                try validate(phase.workload, key: "\(key).phases[\(index)]")
+            }
+        case .trace(let trace, _):
+            guard trace.pageCount <= guestPages else {
+                throw SimulationError("\(key).trace: the trace covers \(trace.pageCount) pages, the guest has \(guestPages)")
+            }
+        }
+    }
+}

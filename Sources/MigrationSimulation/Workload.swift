@@ -1,0 +1,74 @@
+/// A guest's memory write behaviour in the simulator's vocabulary (the same words the real
+/// executors' built-in guest workloads use). Rates are pages written per second; a page
+/// written twice between two dirty-log reads is one dirty page.
+public indirect enum Workload: Sendable, Equatable {
+    /// Writes nothing.
+    case idle
+    /// Uniform random writes over a working set.
+    case uniform(workingSetPages: Int, ratePagesPerSecond: Double)
+    /// A writable working set: the first `hotPages` of it written at `hotRatePagesPerSecond`,
+    /// the rest of it at `coldRatePagesPerSecond`.
+    case hotCold(workingSetPages: Int, hotPages: Int, hotRatePagesPerSecond: Double, coldRatePagesPerSecond: Double)
+    /// Writes whose page popularity follows Zipf's law with this exponent (rank k has weight
+    /// 1/k^exponent) over the working set.
+    case zipf(workingSetPages: Int, ratePagesPerSecond: Double, exponent: Double)
+    /// A sequential sweep over a region, wrapping around (a memcpy or a scan).
+    case sequential(regionPages: Int, ratePagesPerSecond: Double)
+    /// A schedule: each phase runs for its duration, the last one for ever.
+    case phases([WorkloadPhase])
+    /// Replay of a recorded dirty-page trace (`docs/trace-format.md`).
+    case trace(DirtyTrace, loop: Bool)
+
+    /// The kind as scenario files spell it.
+    public var kindName: String {
+        switch self {
+        case .idle: "idle"
+        case .uniform: "uniform"
+        case .hotCold: "hotCold"
+        case .zipf: "zipf"
+        case .sequential: "sequential"
+        case .phases: "phases"
+        case .trace: "trace"
+        }
+    }
+}
+
+/// One phase of a `Workload.phases` schedule.
+public struct WorkloadPhase: Sendable, Equatable {
+    public var durationSeconds: Double
+    public var workload: Workload
+    public init(durationSeconds: Double, workload: Workload) {
+        self.durationSeconds = durationSeconds
+        self.workload = workload
+    }
+}
+
+/// Where a workload's pages sit in guest memory. Working sets are scattered over the whole of
+/// memory by a fixed bijection (logical page i goes to frame i x stride mod N, stride coprime
+/// to N), the way a guest's hot pages are spread over physical frames; a sequential sweep's
+/// region is contiguous from frame 0.
+public struct PageLayout: Sendable, Equatable {
+    public let pageCount: Int
+    public let stride: Int
+
+    public init(pageCount: Int) {
+        precondition(pageCount > 0, "a layout needs pages")
+        self.pageCount = pageCount
+        // Near the golden section of N, odd, and coprime to N.
+        var candidate = max(1, Int(Double(pageCount) * 0.6180339887498949)) | 1
+        while gcd(candidate, pageCount) != 1 { candidate += 2 }
+        stride = candidate % pageCount == 0 ? 1 : candidate % pageCount
+    }
+
+    /// The frame of logical page `index` of a scattered working set.
+    @inline(__always)
+    public func scatteredFrame(_ index: Int) -> Int {
+        Int((UInt64(index) &* UInt64(stride)) % UInt64(pageCount))
+    }
+}
+
+func gcd(_ a: Int, _ b: Int) -> Int {
+    var (x, y) = (a, b)
+    while y != 0 { (x, y) = (y, x % y) }
+    return x
+}

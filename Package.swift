@@ -33,18 +33,19 @@ let package = Package(
             name: "MigrationScenario",
             dependencies: ["MigrationCore", "MigrationSimulation", .product(name: "Yams", package: "Yams")]
         ),
+        .target(name: "MigrationReporting", dependencies: ["MigrationCore"]),
         .target(name: "XenProbe", dependencies: ["CXen"]),
         .executableTarget(
             name: "livemig",
             dependencies: [
-                "MigrationCore", "MigrationSimulation", "MigrationScenario", "XenProbe",
+                "MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "XenProbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "MigrationCoreTests", dependencies: ["MigrationCore"]),
         .testTarget(
             name: "MigrationSimulationTests",
-            dependencies: ["MigrationCore", "MigrationSimulation", "MigrationScenario", "CGSL"]
+            dependencies: ["MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "CGSL"]
         ),
         .testTarget(name: "XenProbeTests", dependencies: ["XenProbe"]),
         .testTarget(name: "LivemigCLITests", dependencies: []),

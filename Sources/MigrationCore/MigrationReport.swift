@@ -30,6 +30,8 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     /// Why pre-copy stopped, or why the migration was aborted.
     public var reason: String
     public var policy: String
+    /// The scenario simulated, or the guest migrated.
+    public var scenario: String?
     /// The simulator's seed; `nil` for a real migration.
     public var seed: UInt64?
     /// `page` or `fluid` for a simulation; `nil` for a real migration.

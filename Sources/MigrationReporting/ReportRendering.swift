@@ -1,0 +1,85 @@
+import Foundation
+import MigrationCore
+
+/// The output formats of a migration report, shared by `livemig simulate` and the executors.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case table, json, csv
+}
+
+/// Renders `MigrationReport`s as a table for people, JSON for programs, CSV for spreadsheets.
+public enum ReportRendering {
+    public static func render(_ report: MigrationReport, as format: ReportFormat, title: String? = nil) -> String {
+        switch format {
+        case .table: table(report, title: title)
+        case .json: json(report)
+        case .csv: csv(report)
+        }
+    }
+
+    /// One JSON object: the report's fields, keys sorted, so that files diff well.
+    public static func json(_ report: MigrationReport) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let data = try? encoder.encode(report), let text = String(data: data, encoding: .utf8) else {
+            preconditionFailure("a MigrationReport always encodes")
+        }
+        return text + "\n"
+    }
+
+    /// One row per iteration, with a header row.
+    public static func csv(_ report: MigrationReport) -> String {
+        var lines = ["index,paused,pagesSent,pagesSkipped,pagesDirtied,startSeconds,durationSeconds"]
+        for iteration in report.iterations {
+            lines.append([
+                String(iteration.index), String(iteration.paused), String(iteration.pagesSent),
+                String(iteration.pagesSkipped), String(iteration.pagesDirtied),
+                decimal(iteration.startSeconds, 6), decimal(iteration.durationSeconds, 6),
+            ].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A table of iterations and a summary.
+    public static func table(_ report: MigrationReport, title: String?) -> String {
+        var out = ""
+        if let title { out += title + "\n" }
+        let header = ["iter", "mode", "sent", "skipped", "dirtied", "start s", "duration s"]
+        var rows = [header]
+        for iteration in report.iterations {
+            rows.append([
+                String(iteration.index), iteration.paused ? "paused" : "live", String(iteration.pagesSent),
+                String(iteration.pagesSkipped), String(iteration.pagesDirtied),
+                decimal(iteration.startSeconds, 3), decimal(iteration.durationSeconds, 3),
+            ])
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            out += row.enumerated().map { column, cell in
+                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                return column == 1 ? cell + pad : pad + cell
+            }.joined(separator: "  ") + "\n"
+        }
+        out += "\n"
+        out += "outcome     \(report.outcome.rawValue)\(report.reason.isEmpty ? "" : ": \(report.reason)")\n"
+        out += "policy      \(report.policy)\(report.live ? "" : " (offline migration)")\n"
+        out += "total time  \(decimal(report.totalTimeSeconds, 3)) s\n"
+        out += "downtime    \(decimal(report.downtimeSeconds * 1000, 1)) ms\n"
+        out += "data sent   \(byteSize(report.bytesSent)) (\(report.pagesSent) pages of \(report.guestPages), \(decimal(Double(report.pagesSent) / Double(max(report.guestPages, 1)), 2)) x memory)\n"
+        out += "iterations  \(report.liveIterationCount) live + 1 paused\n"
+        if report.maxThrottlePercent > 0 { out += "throttle    up to \(report.maxThrottlePercent) %\n" }
+        if let seed = report.seed { out += "seed        \(seed) (\(report.fidelity ?? "page") fidelity)\n" }
+        return out
+    }
+
+    static func decimal(_ value: Double, _ places: Int) -> String {
+        String(format: "%.\(places)f", value)
+    }
+
+    static func byteSize(_ bytes: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(bytes) B" : "\(decimal(value, 2)) \(units[unit])"
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import MigrationCore
+import MigrationSimulation
+import Yams
+
+/// Reads scenario files (YAML, schema in `docs/scenario-format.md`) into simulation settings.
+/// Unknown keys and bad values are rejected with the file, the key and the problem named.
+public enum ScenarioLoader {
+    /// Loads a scenario file, applying `key=value` overrides (`link.bandwidth=10Gbit/s`).
+    public static func load(path: String, overrides: [String] = []) throws(ScenarioError) -> Scenario {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ScenarioError("\(path): cannot read the scenario file (\(error.localizedDescription))")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        return try parse(yaml: text, file: path, defaultName: name, baseDirectory: directory, overrides: overrides)
+    }
+
+    /// Parses scenario text; `file` names it in errors, `baseDirectory` anchors relative paths.
+    public static func parse(yaml: String, file: String, defaultName: String, baseDirectory: String = ".",
+                             overrides: [String] = []) throws(ScenarioError) -> Scenario {
+        var document: [String: Any]
+        do {
+            switch try Yams.load(yaml: yaml) {
+            case nil: document = [:]
+            case let mapping as [String: Any]: document = mapping
+            default: throw ScenarioError("\(file): the file must be a mapping of keys to values")
+            }
+        } catch let error as ScenarioError {
+            throw error
+        } catch {
+            throw ScenarioError("\(file): not valid YAML: \(error)")
+        }
+        for override in overrides { try apply(override: override, to: &document, file: file) }
+        var reader = ScenarioReader(file: file, baseDirectory: baseDirectory)
+        return try reader.read(document, defaultName: defaultName)
+    }
+
+    /// Sets `a.b.c=value` in the document; the value is read as YAML (`3`, `true`, `1Gbit/s`).
+    static func apply(override: String, to document: inout [String: Any], file: String) throws(ScenarioError) {
+        guard let equals = override.firstIndex(of: "=") else {
+            throw ScenarioError("--set \(override): expected key=value, e.g. link.bandwidth=10Gbit/s")
+        }
+        let keys = override[..<equals].split(separator: ".").map(String.init)
+        let text = String(override[override.index(after: equals)...])
+        guard !keys.isEmpty, keys.allSatisfy({ !$0.isEmpty }) else {
+            throw ScenarioError("--set \(override): the key is empty")
+        }
+        let value: Any
+        do {
+            value = try Yams.load(yaml: text) ?? text
+        } catch {
+            value = text
+        }
+        try set(value, at: keys[...], in: &document, full: override)
+    }
+
+    private static func set(_ value: Any, at keys: ArraySlice<String>, in mapping: inout [String: Any], full: String) throws(ScenarioError) {
+        let key = keys.first!
+        if keys.count == 1 {
+            mapping[key] = value
+            return
+        }
+        var child: [String: Any]
+        switch mapping[key] {
+        case nil: child = [:]
+        case let existing as [String: Any]: child = existing
+        default: throw ScenarioError("--set \(full): '\(key)' is not a mapping in the scenario")
+        }
+        try set(value, at: keys.dropFirst(), in: &child, full: full)
+        mapping[key] = child
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import MigrationCore
+import MigrationSimulation
+
+/// Walks a parsed scenario document section by section and builds its `SimulationConfig`.
+struct ScenarioReader {
+    let file: String
+    let baseDirectory: String
+
+    mutating func read(_ document: [String: Any], defaultName: String) throws(ScenarioError) -> Scenario {
+        var top = try ScenarioSection(file: file, path: "", value: document)
+        let name = top.text("name") ?? defaultName
+        let summary = top.text("description")
+        let seed = try top.text("seed").map { (text: String) throws(ScenarioError) -> UInt64 in
+            guard let value = UInt64(text) else { throw top.error("seed", "'\(text)' is not a whole number from 0 to 2^64-1") }
+            return value
+        } ?? 1
+
+        var guest = try top.section("guest")
+        guard let memory = try guest.positive("memory", expected: "a size such as 1GiB or 512MiB", Quantities.bytes) else {
+            throw guest.error("memory", "is required (e.g. memory: 1GiB)")
+        }
+        let pageSize = try guest.positive("pageSize", expected: "a size such as 4KiB", Quantities.bytes) ?? 4096
+        guard pageSize >= 512, pageSize <= 1_073_741_824, Int(pageSize) & (Int(pageSize) - 1) == 0 else {
+            throw guest.error("pageSize", "must be a power of two from 512B to 1GiB")
+        }
+        let pageBytes = Int(pageSize)
+        guard memory.truncatingRemainder(dividingBy: pageSize) == 0 else {
+            throw guest.error("memory", "\(Int(memory)) bytes is not a whole number of \(pageBytes)-byte pages")
+        }
+        guard memory / pageSize <= Double(1 << 32) else { throw guest.error("memory", "more than 2^32 pages") }
+        var costs = HostCosts()
+        if let bytes = try guest.nonNegative("deviceState", expected: "a size such as 64KiB", Quantities.bytes) {
+            costs.deviceStateBytes = Int(bytes)
+        }
+        try guest.rejectUnknownKeys()
+
+        let guestPages = Int(memory) / pageBytes
+        var workloadSection = try top.section("workload")
+        let workload = try readWorkload(&workloadSection, guestPages: guestPages, pageBytes: pageBytes)
+        try workloadSection.rejectUnknownKeys()
+
+        var linkSection = try top.section("link")
+        let link = try readLink(&linkSection)
+        let failAt = try linkSection.nonNegative("failAt", expected: "a time such as 5s", Quantities.seconds)
+        try linkSection.rejectUnknownKeys()
+
+        var source = try top.section("source")
+        let secondsText = "a duration such as 0.5ms"
+        costs.dirtyLogReadSecondsPerGiB = try source.nonNegative("dirtyLogReadCost", expected: secondsText, Quantities.seconds) ?? costs.dirtyLogReadSecondsPerGiB
+        costs.pageCopySecondsPerPage = try source.nonNegative("pageCopyCost", expected: secondsText, Quantities.seconds) ?? costs.pageCopySecondsPerPage
+        costs.pauseSeconds = try source.nonNegative("pauseCost", expected: secondsText, Quantities.seconds) ?? costs.pauseSeconds
+        costs.resumeSeconds = try source.nonNegative("resumeCost", expected: secondsText, Quantities.seconds) ?? costs.resumeSeconds
+        try source.rejectUnknownKeys()
+
+        var migration = try top.section("migration")
+        var engine = EngineSettings(pageSizeBytes: pageBytes)
+        engine.live = try migration.bool("live") ?? true
+        engine.rateLimitBytesPerSecond = try migration.positive("rateLimit", expected: "a bandwidth such as 500Mbit/s", Quantities.bytesPerSecond)
+        engine.maxBatchPages = try migration.wholeNumber("batchPages", range: 1 ... EngineSettings.maxBatchPagesLimit) ?? engine.maxBatchPages
+        try migration.rejectUnknownKeys()
+
+        var policySection = try top.section("policy")
+        let policy = try readPolicy(&policySection)
+        try policySection.rejectUnknownKeys()
+
+        var simulation = try top.section("simulation")
+        let fidelity = try simulation.choice("fidelity", of: Fidelity.self) ?? .page
+        let maxSeconds = try simulation.positive("maxSeconds", expected: "a duration such as 1h", Quantities.seconds) ?? 86_400
+        try simulation.rejectUnknownKeys()
+        try top.rejectUnknownKeys()
+
+        let config = SimulationConfig(
+            guestMemoryBytes: Int(memory), workload: workload, link: link, costs: costs, engine: engine,
+            policy: policy, fidelity: fidelity, seed: seed, maxSimulatedSeconds: maxSeconds, linkFailureAtSeconds: failAt)
+        do {
+            try config.validate()
+        } catch {
+            throw ScenarioError("\(file): \(error.description)")
+        }
+        return Scenario(name: name, summary: summary, config: config)
+    }
+
+    private func pagesKey(_ section: inout ScenarioSection, _ key: String, pageBytes: Int, guestPages: Int,
+                          default fallback: Int?) throws(ScenarioError) -> Int {
+        guard let pages = try section.nonNegative(key, expected: "a size such as 256MiB or a page count",
+                                                  { Quantities.pages($0, pageSizeBytes: pageBytes) }) else {
+            guard let fallback else { throw section.error(key, "is required") }
+            return fallback
+        }
+        guard pages == pages.rounded(.down) else {
+            throw section.error(key, "is not a whole number of \(pageBytes)-byte pages")
+        }
+        guard Int(pages) <= guestPages else {
+            throw section.error(key, "\(Int(pages)) pages is larger than guest.memory (\(guestPages) pages)")
+        }
+        return Int(pages)
+    }
+
+    private func rate(_ section: inout ScenarioSection, _ key: String, pageBytes: Int, required: Bool) throws(ScenarioError) -> Double {
+        let value = try section.nonNegative(key, expected: "a rate in pages per second (e.g. 20000) or bytes (80MiB/s)",
+                                            { Quantities.pagesPerSecond($0, pageSizeBytes: pageBytes) })
+        if let value { return value }
+        if required { throw section.error(key, "is required (pages written per second)") }
+        return 0
+    }
+
+    private func readWorkload(_ section: inout ScenarioSection, guestPages: Int, pageBytes: Int) throws(ScenarioError) -> Workload {
+        guard let kind = section.text("kind") else {
+            if section.has("rate") || section.has("workingSet") { throw section.error("kind", "is required") }
+            return .idle
+        }
+        switch kind {
+        case "idle":
+            return .idle
+        case "uniform":
+            return .uniform(
+                workingSetPages: try pagesKey(&section, "workingSet", pageBytes: pageBytes, guestPages: guestPages, default: guestPages),
+                ratePagesPerSecond: try rate(&section, "rate", pageBytes: pageBytes, required: true))
+        case "hotCold":
+            let workingSet = try pagesKey(&section, "workingSet", pageBytes: pageBytes, guestPages: guestPages, default: guestPages)
+            let hot = try pagesKey(&section, "hotSet", pageBytes: pageBytes, guestPages: guestPages, default: nil)
+            guard hot <= workingSet else {
+                throw section.error("hotSet", "\(hot) pages is larger than workingSet (\(workingSet) pages)")
+            }
+            return .hotCold(workingSetPages: workingSet, hotPages: hot,
+                            hotRatePagesPerSecond: try rate(&section, "hotRate", pageBytes: pageBytes, required: true),
+                            coldRatePagesPerSecond: try rate(&section, "coldRate", pageBytes: pageBytes, required: false))
+        case "zipf":
+            let pages = try pagesKey(&section, "workingSet", pageBytes: pageBytes, guestPages: guestPages, default: guestPages)
+            let exponent = try section.positive("exponent", expected: "a number such as 1.0", { Double($0) }) ?? 1.0
+            return .zipf(workingSetPages: pages, ratePagesPerSecond: try rate(&section, "rate", pageBytes: pageBytes, required: true),
+                         exponent: exponent)
+        case "sequential":
+            return .sequential(
+                regionPages: try pagesKey(&section, "workingSet", pageBytes: pageBytes, guestPages: guestPages, default: guestPages),
+                ratePagesPerSecond: try rate(&section, "rate", pageBytes: pageBytes, required: true))
+        case "phases":
+            guard let list = section.raw("phases") as? [Any], !list.isEmpty else {
+                throw section.error("phases", "is required: a list of phases, each with a duration and a workload kind")
+            }
+            var phases: [WorkloadPhase] = []
+            for (index, item) in list.enumerated() {
+                var phase = try ScenarioSection(file: file, path: section.key("phases[\(index)]"), value: item)
+                guard let duration = try phase.positive("duration", expected: "a duration such as 10s", Quantities.seconds) else {
+                    throw phase.error("duration", "is required")
+                }
+                if phase.text("kind") == "phases" { throw phase.error("kind", "phases cannot be nested") }
+                var inner = phase
+                let workload = try readWorkload(&inner, guestPages: guestPages, pageBytes: pageBytes)
+                try inner.rejectUnknownKeys()
+                phases.append(WorkloadPhase(durationSeconds: duration, workload: workload))
+            }
+            return .phases(phases)
+        case "trace":
+            guard let path = section.text("file") else { throw section.error("file", "is required: the trace file to replay") }
+            let fullPath = path.hasPrefix("/") ? path : baseDirectory + "/" + path
+            let text: String
+            do {
+                text = try String(contentsOfFile: fullPath, encoding: .utf8)
+            } catch {
+                throw section.error("file", "cannot read '\(fullPath)' (\(error.localizedDescription))")
+            }
+            let trace: DirtyTrace
+            do {
+                trace = try DirtyTrace.parse(text, source: fullPath)
+            } catch {
+                throw section.error("file", error.description)
+            }
+            guard trace.pageCount <= guestPages else {
+                throw section.error("file", "the trace covers \(trace.pageCount) pages, more than guest.memory (\(guestPages) pages)")
+            }
+            return .trace(trace, loop: try section.bool("loop") ?? false)
+        default:
+            throw section.error("kind", "'\(kind)' is not one of idle, uniform, hotCold, zipf, sequential, phases, trace")
+        }
+    }
+
+    private func readLink(_ section: inout ScenarioSection) throws(ScenarioError) -> LinkModel {
+        let bandwidthText = "a bandwidth such as 1Gbit/s or 125MB/s"
+        var steps: [LinkModel.Step] = []
+        if let bandwidth = try section.positive("bandwidth", expected: bandwidthText, Quantities.bytesPerSecond) {
+            steps.append(LinkModel.Step(fromSeconds: 0, bytesPerSecond: bandwidth))
+        }
+        if let profile = section.raw("profile") {
+            guard let list = profile as? [Any], !list.isEmpty else {
+                throw section.error("profile", "must be a list of {at, bandwidth} steps")
+            }
+            steps = []
+            for (index, item) in list.enumerated() {
+                var step = try ScenarioSection(file: file, path: section.key("profile[\(index)]"), value: item)
+                guard let at = try step.nonNegative("at", expected: "a time such as 30s", Quantities.seconds) else {
+                    throw step.error("at", "is required")
+                }
+                guard let bandwidth = try step.quantity("bandwidth", expected: bandwidthText, Quantities.bytesPerSecond), bandwidth >= 0 else {
+                    throw step.error("bandwidth", "is required")
+                }
+                try step.rejectUnknownKeys()
+                if index == 0, at != 0 { throw step.error("at", "the first step must be at 0s") }
+                if let last = steps.last, at <= last.fromSeconds {
+                    throw step.error("at", "steps must be in increasing time order")
+                }
+                steps.append(LinkModel.Step(fromSeconds: at, bytesPerSecond: bandwidth))
+            }
+            if steps[0].bytesPerSecond <= 0 { throw section.error("profile[0].bandwidth", "must be greater than 0") }
+        }
+        guard !steps.isEmpty else { throw section.error("bandwidth", "is required (e.g. bandwidth: 1Gbit/s)") }
+        let secondsText = "a duration such as 0.2ms"
+        return LinkModel(
+            bandwidthProfile: steps,
+            latencySeconds: try section.nonNegative("latency", expected: secondsText, Quantities.seconds) ?? 0.0002,
+            perBatchOverheadSeconds: try section.nonNegative("batchOverhead", expected: secondsText, Quantities.seconds) ?? 0)
+    }
+
+    private func readPolicy(_ section: inout ScenarioSection) throws(ScenarioError) -> PolicyConfiguration {
+        let name = try section.choice("name", of: PolicyName.self) ?? .xen4
+        var policy = PolicyConfiguration(name: name)
+        policy.maxIterations = try section.wholeNumber("maxIterations", range: 1 ... 1_000_000)
+        policy.maxFactor = try section.positive("maxFactor", expected: "a number such as 3", { Double($0) })
+        policy.targetDirtyPages = try section.nonNegative("targetDirtyPages", expected: "a page count such as 50", { Double($0) })
+        policy.downtimeLimitSeconds = try section.positive("downtimeLimit", expected: "a duration such as 300ms", Quantities.seconds)
+        policy.autoConverge = try section.bool("autoConverge") ?? false
+        policy.timeoutSeconds = try section.positive("timeout", expected: "a duration such as 60s", Quantities.seconds)
+        policy.fallbackRounds = try section.wholeNumber("fallbackRounds", range: 0 ... 1_000_000)
+        policy.fallbackDirtyRatio = try section.positive("fallbackDirtyRatio", expected: "a ratio such as 0.9", { Double($0) })
+        return policy
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `livemig`: plans, predicts and performs live migration of virtual machines.
+@main
+struct Livemig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "livemig",
+        abstract: "Plan, predict and perform live migration of virtual machines, the way Xen does it.",
+        subcommands: [SimulateCommand.self, BenchCommand.self, XenInfoCommand.self]
+    )
+}

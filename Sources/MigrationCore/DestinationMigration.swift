@@ -58,6 +58,12 @@ public struct DestinationMigration: Sendable {
             return [.loadDeviceState]
         case (.receiving, .endOfStream):
             guard hasDeviceState else { return abort("the stream ended before the vCPU and device state arrived") }
+            // Every page goes out at least once (the first pass sends them all, skipped ones go
+            // later), so fewer pages than the guest has means pages are missing. The executors
+            // also check a bitmap of the pages received.
+            guard pagesReceived >= guestPages else {
+                return abort("the stream ended with \(pagesReceived) pages received of the guest's \(guestPages)")
+            }
             state = .holdsWholeGuest
             return [.reportReady]
         case (.holdsWholeGuest, .clearedToRun):

@@ -21,13 +21,22 @@ public struct SourceMigration<Tracker: PageTracking> {
         case pauseGuest, sendDeviceState, awaitDestinationReady, clearDestinationToRun, destroySource
         case abortLiftThrottle, abortDisableDirtyLogging, abortResumeSource
         case finished
+
+        /// The steps that wait for the bandwidth cap: everything up to the end of the stream.
+        var isPacedByRateLimit: Bool {
+            switch self {
+            case .sendNextBatch, .readDirtyLog, .pauseGuest, .sendDeviceState, .awaitDestinationReady: true
+            default: false
+            }
+        }
     }
 
     private enum ReadPurpose { case endOfLiveRound, finalRound }
 
+
     /// The action out with the driver, if any.
     private enum InFlight {
-        case enableDirtyLogging, peek, send(startSeconds: Double, wireBytes: Double), wait, throttle(Int)
+        case enableDirtyLogging, peek, send(startSeconds: Double, pages: Double, wireBytes: Double), wait, throttle(Int)
         case read(ReadPurpose), pause, deviceState, destinationReady, clearToRun, destroy
         case liftThrottle, disableDirtyLogging, resume
     }
@@ -84,6 +93,11 @@ public struct SourceMigration<Tracker: PageTracking> {
             meter = BandwidthMeter(startSeconds: now)
         }
         stats.elapsedSeconds = now - startSeconds!
+        if let limiter = rateLimiter, limiter.nextSendSeconds > now, step.isPacedByRateLimit {
+            // The bandwidth cap: nothing moves on until the bytes sent so far fit under it.
+            inFlight = .wait
+            return .waitUntil(seconds: limiter.nextSendSeconds)
+        }
         switch step {
         case .enableDirtyLogging:
             inFlight = .enableDirtyLogging
@@ -148,25 +162,19 @@ public struct SourceMigration<Tracker: PageTracking> {
                 return nextAction(now: now)
             }
         }
-        if let limiter = rateLimiter, limiter.nextSendSeconds > now {
-            inFlight = .wait
-            return .waitUntil(seconds: limiter.nextSendSeconds)
-        }
         if !current.paused, policy.skipsPagesDirtiedDuringRound, peeked == nil {
             inFlight = .peek
             return .peekDirtyLog
         }
         let taken = tracker.takeBatch(maxPages: settings.maxBatchPages, skippingPagesDirtyIn: peeked)
         peeked = nil
-        current.pagesSent += taken.pagesSent
         current.pagesSkipped += taken.pagesSkipped
         round = current
         if taken.pagesSent <= 0 {
             return nextAction(now: now)
         }
         let wireBytes = settings.wireBytes(pages: taken.pagesSent)
-        stats.totalPagesSent += taken.pagesSent
-        inFlight = .send(startSeconds: now, wireBytes: wireBytes)
+        inFlight = .send(startSeconds: now, pages: taken.pagesSent, wireBytes: wireBytes)
         return .send(taken.batch, pageCount: taken.pagesSent, wireBytes: wireBytes)
     }
 
@@ -188,7 +196,10 @@ public struct SourceMigration<Tracker: PageTracking> {
         case .peek:
             guard case .dirtyLog(let log) = outcome else { preconditionFailure("a peek completes with a dirty log") }
             peeked = log
-        case .send(let start, let wireBytes):
+        case .send(let start, let pages, let wireBytes):
+            // Counted once the transport took the batch: a failed send sent nothing.
+            round?.pagesSent += pages
+            stats.totalPagesSent += pages
             stats.totalBytesSent += wireBytes
             rateLimiter?.recordSend(bytes: wireBytes, startedAt: start)
             meter.record(totalBytes: stats.totalBytesSent, now: now)
@@ -210,12 +221,17 @@ public struct SourceMigration<Tracker: PageTracking> {
                 beginRound(now: now, paused: true)
             }
         case .deviceState:
-            if case .sent(let bytes) = outcome { stats.totalBytesSent += bytes }
+            if case .sent(let bytes) = outcome {
+                stats.totalBytesSent += bytes
+                rateLimiter?.recordSend(bytes: bytes, startedAt: now)
+            }
             step = .awaitDestinationReady
         case .destinationReady:
             step = .clearDestinationToRun
         case .clearToRun:
-            finish(outcome: stop?.outcome ?? .converged, reason: stop?.reason ?? "", runningAt: now)
+            finish(outcome: stop?.outcome ?? .converged,
+                   reason: stop?.reason ?? "offline migration: the guest was paused for the whole copy",
+                   runningAt: now)
             step = .destroySource
         case .destroy:
             sourceDestroyed = true

@@ -48,6 +48,7 @@ struct ScenarioReader {
         var source = try top.section("source")
         let secondsText = "a duration such as 0.5ms"
         costs.dirtyLogReadSecondsPerGiB = try source.nonNegative("dirtyLogReadCost", expected: secondsText, Quantities.seconds) ?? costs.dirtyLogReadSecondsPerGiB
+        costs.dirtyLogPeekSecondsPerGiB = try source.nonNegative("dirtyLogPeekCost", expected: secondsText, Quantities.seconds) ?? costs.dirtyLogPeekSecondsPerGiB
         costs.pageCopySecondsPerPage = try source.nonNegative("pageCopyCost", expected: secondsText, Quantities.seconds) ?? costs.pageCopySecondsPerPage
         costs.pauseSeconds = try source.nonNegative("pauseCost", expected: secondsText, Quantities.seconds) ?? costs.pauseSeconds
         costs.resumeSeconds = try source.nonNegative("resumeCost", expected: secondsText, Quantities.seconds) ?? costs.resumeSeconds

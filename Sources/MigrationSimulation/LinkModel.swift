@@ -52,9 +52,12 @@ public struct LinkModel: Sendable, Equatable {
 
 /// What the source host's CPU and the hypervisor cost, in virtual time.
 public struct HostCosts: Sendable, Equatable {
-    /// One read (or peek) of the dirty log, per GiB of guest memory (walking the bitmap and the
-    /// page tables behind it).
+    /// One read-and-clear of the dirty log (or turning logging on or off), per GiB of guest
+    /// memory: the hypervisor walks the bitmap and write-protects the pages again.
     public var dirtyLogReadSecondsPerGiB: Double
+    /// One peek at the dirty log, per GiB of guest memory: a copy of the bitmap (32 KiB per
+    /// GiB), nothing to write-protect. Xen 3 peeks before every batch.
+    public var dirtyLogPeekSecondsPerGiB: Double
     /// Copying one page out of the guest (mapping it, checksumming, buffering): the CPU side of
     /// a send, overlapped with the network side.
     public var pageCopySecondsPerPage: Double
@@ -65,9 +68,11 @@ public struct HostCosts: Sendable, Equatable {
     /// Size of the vCPU and device state sent while paused.
     public var deviceStateBytes: Int
 
-    public init(dirtyLogReadSecondsPerGiB: Double = 0.0005, pageCopySecondsPerPage: Double = 0.0000002,
+    public init(dirtyLogReadSecondsPerGiB: Double = 0.0005, dirtyLogPeekSecondsPerGiB: Double = 0.000005,
+                pageCopySecondsPerPage: Double = 0.0000002,
                 pauseSeconds: Double = 0.001, resumeSeconds: Double = 0.005, deviceStateBytes: Int = 65_536) {
         self.dirtyLogReadSecondsPerGiB = dirtyLogReadSecondsPerGiB
+        self.dirtyLogPeekSecondsPerGiB = dirtyLogPeekSecondsPerGiB
         self.pageCopySecondsPerPage = pageCopySecondsPerPage
         self.pauseSeconds = pauseSeconds
         self.resumeSeconds = resumeSeconds

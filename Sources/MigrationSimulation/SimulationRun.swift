@@ -100,8 +100,10 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         let link = config.link
         let costs = config.costs
         switch action {
-        case .enableDirtyLogging, .disableDirtyLogging, .peekDirtyLog, .readAndClearDirtyLog:
+        case .enableDirtyLogging, .disableDirtyLogging, .readAndClearDirtyLog:
             return costs.dirtyLogReadSecondsPerGiB * Double(config.guestMemoryBytes) / 1_073_741_824
+        case .peekDirtyLog:
+            return costs.dirtyLogPeekSecondsPerGiB * Double(config.guestMemoryBytes) / 1_073_741_824
         case .send(_, let pages, let wireBytes):
             let network = link.transferEndSeconds(start: now, bytes: wireBytes) - now + link.perBatchOverheadSeconds
             return max(network, pages * costs.pageCopySecondsPerPage)

@@ -36,7 +36,7 @@ struct BenchSimulateCommand: ParsableCommand {
             let seconds = Date().timeIntervalSince(start)
             let report = result.report
             let pagesPerSecond = Double(report.pagesSent) / seconds
-            print("  \(gib) GiB: \(format(seconds, 3)) s wall for \(format(report.totalTimeSeconds, 1)) s simulated, \(report.iterations.count) rounds, \(report.pagesSent) pages sent: \(format(pagesPerSecond / 1e6, 1)) M guest pages/s; \(format(seconds / (baseline * Double(report.iterations.count)), 1)) x the time of \(report.iterations.count) plain bitmap passes (\(format(baseline * 1000, 2)) ms); peak RSS so far \(peakResidentMiB()) MiB")
+            print("  \(gib) GiB: \(format(seconds, 3)) s wall for \(format(report.totalTimeSeconds, 1)) s simulated, \(report.iterations.count) rounds, \(report.pagesSent) pages sent: \(format(pagesPerSecond / 1e6, 1)) M guest pages/s; \(format(seconds / (baseline * Double(report.iterations.count)), 1)) x the time of \(report.iterations.count) plain bitmap passes (\(format(baseline * 1e6, 0)) µs each); peak RSS so far \(peakResidentMiB()) MiB")
         }
         print("goal: a 64 GiB page-level migration under 1 s with peak memory under 256 MiB")
     }

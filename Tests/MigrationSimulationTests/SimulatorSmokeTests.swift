@@ -10,7 +10,7 @@ final class SimulatorSmokeTests: XCTestCase {
         for fidelity in Fidelity.allCases {
             let config = SimulationConfig(
                 guestMemoryBytes: gib, workload: .idle, link: LinkModel(bytesPerSecond: 125_000_000),
-                costs: HostCosts(dirtyLogReadSecondsPerGiB: 0, pageCopySecondsPerPage: 0, pauseSeconds: 0,
+                costs: HostCosts(dirtyLogReadSecondsPerGiB: 0, dirtyLogPeekSecondsPerGiB: 0, pageCopySecondsPerPage: 0, pauseSeconds: 0,
                                  resumeSeconds: 0, deviceStateBytes: 0),
                 policy: PolicyConfiguration(name: .xen4), fidelity: fidelity, seed: 7)
             let result = try Simulator.run(config)

@@ -62,7 +62,8 @@ public struct QemuPolicy: PrecopyPolicy {
     }
 
     private mutating func updateAutoConverge(_ stats: PrecopyStats) {
-        guard let settings = autoConverge else { return }
+        // The engine's consultation before the first pass (every page "dirty") is no sync.
+        guard let settings = autoConverge, stats.iteration > 0 else { return }
         periodDirtyPages += stats.dirtyPageCount ?? 0
         guard stats.elapsedSeconds > periodStartSeconds + settings.periodSeconds else { return }
         let transferredBytes = stats.totalBytesSent - periodStartBytes

@@ -14,7 +14,8 @@ public enum ScenarioLoader {
         } catch {
             throw ScenarioError("\(path): cannot read the scenario file (\(error.localizedDescription))")
         }
-        let directory = (path as NSString).deletingLastPathComponent
+        let parent = (path as NSString).deletingLastPathComponent
+        let directory = parent.isEmpty ? "." : parent
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         return try parse(yaml: text, file: path, defaultName: name, baseDirectory: directory, overrides: overrides)
     }

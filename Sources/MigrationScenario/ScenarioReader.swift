@@ -25,12 +25,15 @@ struct ScenarioReader {
             throw guest.error("pageSize", "must be a power of two from 512B to 1GiB")
         }
         let pageBytes = Int(pageSize)
+        guard memory / pageSize <= Double(1 << 32) else {
+            throw guest.error("memory", "more than 2^32 pages of \(pageBytes) bytes")
+        }
         guard memory.truncatingRemainder(dividingBy: pageSize) == 0 else {
             throw guest.error("memory", "\(Int(memory)) bytes is not a whole number of \(pageBytes)-byte pages")
         }
-        guard memory / pageSize <= Double(1 << 32) else { throw guest.error("memory", "more than 2^32 pages") }
         var costs = HostCosts()
         if let bytes = try guest.nonNegative("deviceState", expected: "a size such as 64KiB", Quantities.bytes) {
+            guard bytes <= 1_073_741_824 else { throw guest.error("deviceState", "more than the limit of 1GiB") }
             costs.deviceStateBytes = Int(bytes)
         }
         try guest.rejectUnknownKeys()
@@ -89,11 +92,11 @@ struct ScenarioReader {
             guard let fallback else { throw section.error(key, "is required") }
             return fallback
         }
+        guard pages <= Double(guestPages) else {
+            throw section.error(key, "\(section.text(key) ?? "") is larger than guest.memory (\(guestPages) pages)")
+        }
         guard pages == pages.rounded(.down) else {
             throw section.error(key, "is not a whole number of \(pageBytes)-byte pages")
-        }
-        guard Int(pages) <= guestPages else {
-            throw section.error(key, "\(Int(pages)) pages is larger than guest.memory (\(guestPages) pages)")
         }
         return Int(pages)
     }
@@ -167,6 +170,9 @@ struct ScenarioReader {
                 trace = try DirtyTrace.parse(text, source: fullPath)
             } catch {
                 throw section.error("file", error.description)
+            }
+            guard trace.pageSizeBytes == pageBytes else {
+                throw section.error("file", "the trace's page-size \(trace.pageSizeBytes) differs from guest.pageSize \(pageBytes)")
             }
             guard trace.pageCount <= guestPages else {
                 throw section.error("file", "the trace covers \(trace.pageCount) pages, more than guest.memory (\(guestPages) pages)")

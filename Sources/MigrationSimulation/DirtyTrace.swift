@@ -7,6 +7,10 @@ public struct DirtyTrace: Sendable, Equatable {
     public struct Record: Sendable, Equatable {
         public var timeSeconds: Double
         public var pages: [Int]
+        public init(timeSeconds: Double, pages: [Int]) {
+            self.timeSeconds = timeSeconds
+            self.pages = pages
+        }
     }
 
     public var pageCount: Int
@@ -19,6 +23,8 @@ public struct DirtyTrace: Sendable, Equatable {
     /// Limits on what a trace file may hold.
     public static let maxPageCount = 1 << 32
     public static let maxRecords = 10_000_000
+    /// Page numbers a whole trace may list, ranges expanded (2 GiB of memory as `Int`s).
+    public static let maxListedPages = 1 << 28
 
     public init(pageCount: Int, pageSizeBytes: Int, records: [Record]) {
         self.pageCount = pageCount
@@ -40,6 +46,7 @@ extension DirtyTrace {
         var records: [Record] = []
         var sawMagic = false
         var lineNumber = 0
+        var listed = 0
         func fail(_ problem: String) -> DirtyTraceError {
             DirtyTraceError(description: "\(source):\(lineNumber): \(problem)")
         }
@@ -57,11 +64,13 @@ extension DirtyTrace {
             }
             switch head {
             case "pages":
+                guard pageCount == nil else { throw fail("'pages' is given twice") }
                 guard fields.count == 2, let value = Int(fields[1]), value > 0, value <= maxPageCount else {
                     throw fail("'pages' needs one whole number from 1 to \(maxPageCount)")
                 }
                 pageCount = value
             case "page-size":
+                guard records.isEmpty else { throw fail("'page-size' must come before the first record") }
                 guard fields.count == 2, let value = Int(fields[1]), value >= 512, value & (value - 1) == 0 else {
                     throw fail("'page-size' needs a power of two of at least 512 bytes")
                 }
@@ -77,12 +86,19 @@ extension DirtyTrace {
                 guard records.count < maxRecords else { throw fail("more than \(maxRecords) records") }
                 var dirty: [Int] = []
                 for field in fields.dropFirst() {
-                    let bounds = field.split(separator: "-", maxSplits: 1)
-                    guard let low = Int(bounds[0]), let high = bounds.count == 2 ? Int(bounds[1]) : low,
-                          low >= 0, low <= high else {
+                    let bounds = field.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+                    guard bounds.allSatisfy({ !$0.isEmpty }), let low = Int(bounds[0]),
+                          let high = bounds.count == 2 ? Int(bounds[1]) : low, low >= 0, low <= high else {
                         throw fail("expected a page number or a range a-b, found '\(field)'")
                     }
                     guard high < pages else { throw fail("page \(high) is outside the guest's \(pages) pages") }
+                    guard dirty.count + (high - low + 1) <= pages else {
+                        throw fail("the record lists more pages than the guest's \(pages)")
+                    }
+                    listed += high - low + 1
+                    guard listed <= maxListedPages else {
+                        throw fail("the trace lists more than \(maxListedPages) pages in all")
+                    }
                     dirty.append(contentsOf: low ... high)
                 }
                 records.append(Record(timeSeconds: time, pages: dirty))

@@ -15,8 +15,6 @@ public struct SimulationResult: Sendable {
 public enum Simulator {
     public static func run(_ config: SimulationConfig) throws(SimulationError) -> SimulationResult {
         try config.validate()
-        let settingsOK = config.engine.pageSizeBytes == config.pageSizeBytes
-        precondition(settingsOK)
         switch config.fidelity {
         case .page:
             let random = GSLRandom(seed: config.seed)

@@ -12,8 +12,7 @@ struct XenInfoCommand: ParsableCommand {
             let info = try XenHostProbe.probe()
             print("Xen \(info.versionMajor).\(info.versionMinor): \(info.totalPages) pages, \(info.freePages) free")
         } catch {
-            print("error: \(error.description)")
-            throw ExitCode.failure
+            throw failure(error.description)
         }
     }
 }

@@ -13,6 +13,8 @@ public struct HostFailure: Error, Sendable, Equatable, CustomStringConvertible {
 ///   its abort path, which calls `disableDirtyLogging` and `resumeGuest` at most once each.
 public protocol SourceHypervisor {
     associatedtype DirtyLog
+    /// The serialized vCPU and device state (a blob for real hosts, a size for the simulator).
+    associatedtype DeviceState: DeviceStateSize
     mutating func enableDirtyLogging() throws(HostFailure)
     mutating func disableDirtyLogging() throws(HostFailure)
     /// The pages dirtied since the last clear, without clearing (Xen's `SHADOW_OP_PEEK`).
@@ -22,16 +24,17 @@ public protocol SourceHypervisor {
     mutating func setThrottle(percent: Int) throws(HostFailure)
     mutating func pauseGuest() throws(HostFailure)
     mutating func resumeGuest() throws(HostFailure)
-    /// vCPU and device state, serialized; its size goes into the report's byte count.
-    mutating func captureDeviceStateBytes() throws(HostFailure) -> Int
+    /// vCPU and device state, captured while the guest is paused; its size goes into the report.
+    mutating func captureDeviceState() throws(HostFailure) -> DeviceState
     mutating func destroyGuest() throws(HostFailure)
 }
 
 /// The stream to the destination as the engine's actions need it.
 public protocol MigrationChannel {
     associatedtype Batch
+    associatedtype DeviceState
     mutating func sendPages(_ batch: Batch, pageCount: Double, wireBytes: Double) throws(HostFailure)
-    mutating func sendDeviceState(bytes: Int) throws(HostFailure)
+    mutating func sendDeviceState(_ state: DeviceState) throws(HostFailure)
     /// Sends the end of the stream and blocks until the destination says "ready to unpause".
     mutating func finishStreamAndAwaitReady() throws(HostFailure)
     /// Sends "cleared to unpause" and blocks until the destination says the guest runs.
@@ -43,7 +46,7 @@ public protocol MigrationChannel {
 /// `.waitUntil` and `.finished` are the driver's own business and return `.done` here.
 public func perform<Hypervisor: SourceHypervisor, Channel: MigrationChannel>(
     _ action: SourceAction<Channel.Batch>, on hypervisor: inout Hypervisor, over channel: inout Channel
-) -> ActionOutcome<Hypervisor.DirtyLog> {
+) -> ActionOutcome<Hypervisor.DirtyLog> where Hypervisor.DeviceState == Channel.DeviceState {
     do {
         switch action {
         case .enableDirtyLogging: try hypervisor.enableDirtyLogging()
@@ -56,9 +59,9 @@ public func perform<Hypervisor: SourceHypervisor, Channel: MigrationChannel>(
         case .pauseGuest: try hypervisor.pauseGuest()
         case .resumeSource: try hypervisor.resumeGuest()
         case .sendDeviceState:
-            let bytes = try hypervisor.captureDeviceStateBytes()
-            try channel.sendDeviceState(bytes: bytes)
-            return .sent(bytes: Double(bytes))
+            let state = try hypervisor.captureDeviceState()
+            try channel.sendDeviceState(state)
+            return .sent(bytes: Double(state.byteCount))
         case .awaitDestinationReady: try channel.finishStreamAndAwaitReady()
         case .clearDestinationToRun: try channel.clearToRunAndAwaitRunning()
         case .destroySource: try hypervisor.destroyGuest()
@@ -68,4 +71,18 @@ public func perform<Hypervisor: SourceHypervisor, Channel: MigrationChannel>(
     } catch {
         return .failed(error.description)
     }
+}
+
+/// What the report needs to know of a device-state value: its size on the wire.
+public protocol DeviceStateSize {
+    var byteCount: Int { get }
+}
+
+extension Int: DeviceStateSize {
+    /// The simulator's device state is just its size.
+    public var byteCount: Int { self }
+}
+
+extension Array: DeviceStateSize where Element == UInt8 {
+    public var byteCount: Int { count }
 }

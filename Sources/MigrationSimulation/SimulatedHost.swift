@@ -81,7 +81,7 @@ struct SimulatedHypervisor<Memory: SimulatedMemory>: SourceHypervisor {
         resumeCount += 1
     }
 
-    mutating func captureDeviceStateBytes() throws(HostFailure) -> Int {
+    mutating func captureDeviceState() throws(HostFailure) -> Int {
         try requireGuest()
         return deviceStateBytes
     }
@@ -95,6 +95,7 @@ struct SimulatedHypervisor<Memory: SimulatedMemory>: SourceHypervisor {
 /// The simulator's stream to the destination: drives a real `DestinationMigration` so that
 /// the commit handshake is the engine's own; fails every operation once the link is down.
 struct SimulatedChannel<Batch>: MigrationChannel {
+    typealias DeviceState = Int
     private(set) var destination = DestinationMigration()
     var linkDownReason: String?
     private var opened = false
@@ -117,7 +118,7 @@ struct SimulatedChannel<Batch>: MigrationChannel {
         _ = try deliver(.pagesReceived(count: Int(pageCount.rounded())))
     }
 
-    mutating func sendDeviceState(bytes: Int) throws(HostFailure) {
+    mutating func sendDeviceState(_ state: Int) throws(HostFailure) {
         _ = try deliver(.deviceStateReceived)
     }
 

@@ -1,0 +1,203 @@
+// The built-in guest program: a 64-bit, position-independent loop that dirties guest memory at a
+// paced rate in the simulator's vocabulary (idle, uniform, hotCold, sequential), stamps every
+// page it writes with (page number, write sequence), and prints a heartbeat line on the serial
+// port every 100 ms. The VMM copies the bytes between the two labels into guest memory, puts
+// the vCPU in long mode and starts it with %rdi = the parameter block (see KVMGuestProgram.swift
+// for the layout). Pacing uses the TSC, whose frequency the VMM writes into the block (the
+// guest's own calibration was off by up to 2 % under load here, KVM-NOTES.md); when the guest is
+// ahead of its schedule it writes to port 0x511 and the VMM sleeps a moment (no busy waiting).
+//
+// Parameter block offsets (bytes):
+//   0 kind (0 idle, 1 uniform, 2 hotCold, 3 sequential)   8 region base (guest-physical)
+//  16 working-set pages W   24 hot pages H   32 rate A (writes/s)   40 rate B (writes/s)
+//  48 TSC Hz   56 TSC ticks per heartbeat   64 write sequence   72 heartbeat count
+//  80 next heartbeat TSC   88 random state   96 sweep position   104 start TSC
+// 112 writes done A   120 writes done B
+// Stream A writes pages [0, W) (uniform), [0, H) (hotCold) or sweeps [0, W) (sequential);
+// stream B writes [H, W) (hotCold only).
+
+    .text
+    .globl livemig_guest_program_start
+    .globl livemig_guest_program_end
+    .p2align 4
+livemig_guest_program_start:
+    mov %rdi, %r15
+    rdtsc
+    shl $32, %rdx
+    or %rdx, %rax
+    cmpq $0, 104(%r15)
+    jne .Lmain
+    mov %rax, 104(%r15)
+    mov %rax, 80(%r15)
+.Lmain:
+    rdtsc
+    shl $32, %rdx
+    or %rdx, %rax
+    mov %rax, %r14
+    cmp 80(%r15), %r14
+    jb .Lpace
+    call .Lheartbeat
+.Lpace:
+    xor %r13, %r13
+    mov 32(%r15), %rbx
+    test %rbx, %rbx
+    jz .LstreamB
+    mov %r14, %rax
+    sub 104(%r15), %rax
+    mul %rbx
+    divq 48(%r15)
+    mov %rax, %rcx
+    sub 112(%r15), %rcx
+    jbe .LstreamB
+    cmp $256, %rcx
+    jbe 1f
+    mov $256, %rcx
+1:  add %rcx, 112(%r15)
+    add %rcx, %r13
+.LloopA:
+    push %rcx
+    call .LpickA
+    call .Lwrite
+    pop %rcx
+    dec %rcx
+    jnz .LloopA
+.LstreamB:
+    mov 40(%r15), %rbx
+    test %rbx, %rbx
+    jz .Lrest
+    mov %r14, %rax
+    sub 104(%r15), %rax
+    mul %rbx
+    divq 48(%r15)
+    mov %rax, %rcx
+    sub 120(%r15), %rcx
+    jbe .Lrest
+    cmp $256, %rcx
+    jbe 2f
+    mov $256, %rcx
+2:  add %rcx, 120(%r15)
+    add %rcx, %r13
+.LloopB:
+    push %rcx
+    call .LpickB
+    call .Lwrite
+    pop %rcx
+    dec %rcx
+    jnz .LloopB
+.Lrest:
+    test %r13, %r13
+    jnz .Lmain
+    mov $0x511, %dx
+    out %al, %dx
+    jmp .Lmain
+
+// Page for stream A into %rsi.
+.LpickA:
+    mov 0(%r15), %rax
+    cmp $3, %rax
+    je .Lsweep
+    cmp $2, %rax
+    je .Lhot
+    call .Lrandom
+    xor %edx, %edx
+    divq 16(%r15)
+    mov %rdx, %rsi
+    ret
+.Lhot:
+    call .Lrandom
+    xor %edx, %edx
+    divq 24(%r15)
+    mov %rdx, %rsi
+    ret
+.Lsweep:
+    mov 96(%r15), %rsi
+    lea 1(%rsi), %rax
+    cmp 16(%r15), %rax
+    jb 3f
+    xor %eax, %eax
+3:  mov %rax, 96(%r15)
+    ret
+
+// Page for stream B (the cold part of a hotCold working set) into %rsi.
+.LpickB:
+    call .Lrandom
+    mov 16(%r15), %rcx
+    sub 24(%r15), %rcx
+    xor %edx, %edx
+    div %rcx
+    mov %rdx, %rsi
+    add 24(%r15), %rsi
+    ret
+
+// xorshift64* into %rax.
+.Lrandom:
+    mov 88(%r15), %rax
+    mov %rax, %rdx
+    shr $12, %rdx
+    xor %rdx, %rax
+    mov %rax, %rdx
+    shl $25, %rdx
+    xor %rdx, %rax
+    mov %rax, %rdx
+    shr $27, %rdx
+    xor %rdx, %rax
+    mov %rax, 88(%r15)
+    movabs $0x2545F4914F6CDD1D, %rdx
+    imul %rdx, %rax
+    ret
+
+// Stamps page %rsi with its number and the next write sequence.
+.Lwrite:
+    mov 64(%r15), %rax
+    inc %rax
+    mov %rax, 64(%r15)
+    mov %rsi, %rdx
+    shl $12, %rdx
+    add 8(%r15), %rdx
+    mov %rsi, (%rdx)
+    mov %rax, 8(%rdx)
+    ret
+
+// Prints "hb <count>\n" on the serial port and schedules the next heartbeat.
+.Lheartbeat:
+    incq 72(%r15)
+    mov 56(%r15), %rax
+    add %rax, 80(%r15)
+    cmp 80(%r15), %r14
+    jb 4f
+    mov %r14, %rdx
+    add %rax, %rdx
+    mov %rdx, 80(%r15)
+4:  mov $0x3f8, %dx
+    mov $'h', %al
+    out %al, %dx
+    mov $'b', %al
+    out %al, %dx
+    mov $' ', %al
+    out %al, %dx
+    mov 72(%r15), %rax
+    sub $32, %rsp
+    lea 31(%rsp), %rdi
+    mov $10, %rcx
+    xor %r8, %r8
+5:  xor %edx, %edx
+    div %rcx
+    add $'0', %dl
+    mov %dl, (%rdi)
+    dec %rdi
+    inc %r8
+    test %rax, %rax
+    jnz 5b
+    mov $0x3f8, %dx
+6:  inc %rdi
+    mov (%rdi), %al
+    out %al, %dx
+    dec %r8
+    jnz 6b
+    mov $'\n', %al
+    out %al, %dx
+    add $32, %rsp
+    ret
+livemig_guest_program_end:
+
+    .section .note.GNU-stack,"",@progbits

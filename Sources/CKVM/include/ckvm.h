@@ -1,0 +1,100 @@
+// CKVM: the Linux KVM ioctls livemig's minimal VMM needs, and the built-in guest program.
+//
+// Why a shim: the KVM API is ioctls on C structs with unions and variable-length tails
+// (`struct kvm_msrs`, `struct kvm_run`'s exit union) that Swift imports awkwardly; and pausing a
+// vCPU needs a signal handler, which must be C. Every wrapper is prefixed `livemig_kvm_`,
+// returns 0 or a positive value on success and -errno on failure.
+#ifndef LIVEMIG_CKVM_H
+#define LIVEMIG_CKVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Opens /dev/kvm and checks the API version and the capabilities livemig relies on. Returns the
+/// fd, or -errno with a one-line reason in `message`.
+int livemig_kvm_open(char *message, size_t message_length);
+
+/// Creates a VM with manual dirty-log protection (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) when the
+/// kernel offers it, so that the dirty log can be read without clearing it (a peek). Sets
+/// `*manual_protect` to 1 when enabled.
+int livemig_kvm_create_vm(int kvm_fd, int *manual_protect);
+
+/// Maps `size` bytes at `host` as guest-physical memory from `guest_physical` in slot `slot`,
+/// with or without dirty-page logging.
+int livemig_kvm_set_memory(int vm_fd, uint32_t slot, uint64_t guest_physical, uint64_t size,
+                           void *host, int log_dirty);
+
+/// Reads the dirty bitmap of `slot` into `bitmap` (one bit per page). Without manual protection
+/// the kernel clears it as it reads.
+int livemig_kvm_get_dirty_log(int vm_fd, uint32_t slot, uint64_t *bitmap);
+
+/// Clears (write-protects again) the pages set in `bitmap`, pages `first_page` ..< `first_page +
+/// page_count` of `slot` (KVM_CLEAR_DIRTY_LOG; manual protection only). `first_page` and
+/// `page_count` must be multiples of 64.
+int livemig_kvm_clear_dirty_log(int vm_fd, uint32_t slot, uint64_t first_page, uint32_t page_count,
+                                uint64_t *bitmap);
+
+/// Creates vCPU `id` and maps its `struct kvm_run`; `*run` receives the mapping.
+int livemig_kvm_create_vcpu(int kvm_fd, int vm_fd, int id, void **run, size_t *run_size);
+
+/// Puts the vCPU in 64-bit long mode with flat segments and the page tables at `pml4` (the VMM
+/// builds them), so that the guest program needs no mode switches of its own.
+int livemig_kvm_enter_long_mode(int vcpu_fd, uint64_t pml4);
+
+/// Sets rip, rsp and rdi (the guest program's one argument) and clears the other registers.
+int livemig_kvm_set_entry(int vcpu_fd, uint64_t rip, uint64_t rsp, uint64_t rdi);
+
+/// The guest TSC frequency in kHz (KVM_GET_TSC_KHZ).
+int livemig_kvm_tsc_khz(int vcpu_fd);
+
+/// What a KVM_RUN ended with.
+typedef struct livemig_kvm_exit {
+    uint32_t reason;      ///< KVM_EXIT_* (see below), or 0xffffffff when interrupted (EINTR)
+    uint16_t port;        ///< KVM_EXIT_IO: the port
+    uint8_t direction;    ///< KVM_EXIT_IO: 1 out, 0 in
+    uint8_t size;         ///< KVM_EXIT_IO: 1, 2 or 4 bytes
+    uint32_t count;       ///< KVM_EXIT_IO: repetitions
+    uint32_t value;       ///< KVM_EXIT_IO out: the first value written
+    uint64_t detail;      ///< other exits: the hardware or internal error code
+} livemig_kvm_exit;
+
+enum {
+    LIVEMIG_KVM_EXIT_IO = 2,
+    LIVEMIG_KVM_EXIT_HLT = 5,
+    LIVEMIG_KVM_EXIT_SHUTDOWN = 8,
+    LIVEMIG_KVM_EXIT_FAIL_ENTRY = 9,
+    LIVEMIG_KVM_EXIT_INTERNAL_ERROR = 17,
+    LIVEMIG_KVM_EXIT_INTERRUPTED = 0xffffffffu,
+};
+
+/// Runs the vCPU until the next exit. An `in` from a port reads `in_value`.
+int livemig_kvm_run(int vcpu_fd, void *run, livemig_kvm_exit *exit, uint32_t in_value);
+
+/// Installs the no-op SIGUSR1 handler (without SA_RESTART) that kicks a vCPU thread out of
+/// KVM_RUN, once per process.
+void livemig_kvm_install_kick_handler(void);
+
+/// Asks a vCPU to leave KVM_RUN: sets `immediate_exit` in its kvm_run and signals its thread.
+void livemig_kvm_kick(void *run, unsigned long thread);
+
+/// Clears `immediate_exit` before the vCPU runs again.
+void livemig_kvm_clear_kick(void *run);
+
+/// The calling thread's pthread id, for `livemig_kvm_kick`.
+unsigned long livemig_kvm_current_thread(void);
+
+/// Everything of one vCPU that a migration carries: registers, special registers, FPU/SSE,
+/// pending events, MP state, and the MSRs a 64-bit guest uses (TSC among them). Raw KVM structs:
+/// source and destination must run the same kernel ABI, which the stream's version guards.
+typedef struct livemig_kvm_vcpu_state livemig_kvm_vcpu_state;
+
+/// Bytes of one serialized vCPU state.
+size_t livemig_kvm_vcpu_state_size(void);
+int livemig_kvm_get_vcpu_state(int vcpu_fd, void *state);
+int livemig_kvm_set_vcpu_state(int vcpu_fd, const void *state);
+
+/// The built-in guest program (position-independent x86-64 code); see guest.S.
+extern const unsigned char livemig_guest_program_start[];
+extern const unsigned char livemig_guest_program_end[];
+
+#endif

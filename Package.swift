@@ -35,6 +35,8 @@ let package = Package(
         ),
         .target(name: "MigrationReporting", dependencies: ["MigrationCore"]),
         .target(name: "XenProbe", dependencies: ["CXen"]),
+        .target(name: "CKVM"),
+        .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore"]),
         .executableTarget(
             name: "livemig",
             dependencies: [
@@ -48,6 +50,7 @@ let package = Package(
             dependencies: ["MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "CGSL"]
         ),
         .testTarget(name: "XenProbeTests", dependencies: ["XenProbe"]),
+        .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore"]),
         .testTarget(name: "LivemigCLITests", dependencies: []),
     ]
 )

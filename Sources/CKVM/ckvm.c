@@ -210,10 +210,13 @@ struct livemig_kvm_vcpu_state {
 
 size_t livemig_kvm_vcpu_state_size(void) { return sizeof(struct livemig_kvm_vcpu_state); }
 
+// struct kvm_msrs ends in a flexible array: lay the header and the entries out by hand.
 struct livemig_kvm_msrs_buffer {
-    struct kvm_msrs header;
+    uint32_t nmsrs;
+    uint32_t pad;
     struct kvm_msr_entry entries[LIVEMIG_KVM_MSR_COUNT];
 };
+_Static_assert(sizeof(struct kvm_msrs) == 8, "kvm_msrs header is two 32-bit fields");
 
 int livemig_kvm_get_vcpu_state(int vcpu_fd, void *out) {
     struct livemig_kvm_vcpu_state state;
@@ -227,7 +230,7 @@ int livemig_kvm_get_vcpu_state(int vcpu_fd, void *out) {
     if (ioctl(vcpu_fd, KVM_GET_MP_STATE, &state.mp_state) < 0) return NEG_ERRNO;
     struct livemig_kvm_msrs_buffer msrs;
     memset(&msrs, 0, sizeof msrs);
-    msrs.header.nmsrs = LIVEMIG_KVM_MSR_COUNT;
+    msrs.nmsrs = LIVEMIG_KVM_MSR_COUNT;
     for (size_t i = 0; i < LIVEMIG_KVM_MSR_COUNT; i++) msrs.entries[i].index = livemig_kvm_msr_indices[i];
     int got = ioctl(vcpu_fd, KVM_GET_MSRS, &msrs);
     if (got < 0) return NEG_ERRNO;
@@ -248,10 +251,16 @@ int livemig_kvm_set_vcpu_state(int vcpu_fd, const void *in) {
     if (ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &state.events) < 0) return NEG_ERRNO;
     struct livemig_kvm_msrs_buffer msrs;
     memset(&msrs, 0, sizeof msrs);
-    msrs.header.nmsrs = LIVEMIG_KVM_MSR_COUNT;
+    msrs.nmsrs = LIVEMIG_KVM_MSR_COUNT;
     memcpy(msrs.entries, state.msrs, sizeof state.msrs);
     int set = ioctl(vcpu_fd, KVM_SET_MSRS, &msrs);
     if (set < 0) return NEG_ERRNO;
     if ((size_t)set != LIVEMIG_KVM_MSR_COUNT) return -EIO;
     return 0;
 }
+
+extern const unsigned char livemig_guest_program_start[];
+extern const unsigned char livemig_guest_program_end[];
+
+const void *livemig_guest_program_start_address(void) { return livemig_guest_program_start; }
+const void *livemig_guest_program_end_address(void) { return livemig_guest_program_end; }

@@ -93,8 +93,9 @@ size_t livemig_kvm_vcpu_state_size(void);
 int livemig_kvm_get_vcpu_state(int vcpu_fd, void *state);
 int livemig_kvm_set_vcpu_state(int vcpu_fd, const void *state);
 
-/// The built-in guest program (position-independent x86-64 code); see guest.S.
-extern const unsigned char livemig_guest_program_start[];
-extern const unsigned char livemig_guest_program_end[];
+/// The built-in guest program (position-independent x86-64 code in guest.S): its first byte
+/// and the byte after its last.
+const void *livemig_guest_program_start_address(void);
+const void *livemig_guest_program_end_address(void);
 
 #endif

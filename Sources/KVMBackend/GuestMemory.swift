@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A guest's RAM: one anonymous shared mapping, handed to KVM as a memory slot and read by the
+/// migration stream straight from where the guest wrote it (no whole-memory copies).
+public final class GuestMemory: @unchecked Sendable {
+    public static let pageSizeBytes = 4096
+    /// The smallest guest: the low 2 MiB hold the page tables, parameter block, stack and program.
+    public static let minimumBytes = 4 << 20
+    /// The largest guest: the identity page tables cover 4 GiB.
+    public static let maximumBytes = 4 << 30
+
+    public let base: UnsafeMutableRawPointer
+    public let sizeBytes: Int
+
+    public init(sizeBytes: Int) throws(KVMError) {
+        guard sizeBytes >= Self.minimumBytes, sizeBytes <= Self.maximumBytes,
+              sizeBytes % (2 << 20) == 0 else {
+            throw KVMError("guest memory must be a multiple of 2 MiB from 4 MiB to 4 GiB (got \(sizeBytes) bytes)")
+        }
+        let mapping = mmap(nil, sizeBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let mapping, mapping != MAP_FAILED else {
+            throw KVMError("cannot map \(sizeBytes) bytes of guest memory: \(String(cString: strerror(errno)))")
+        }
+        base = mapping
+        self.sizeBytes = sizeBytes
+    }
+
+    deinit { munmap(base, sizeBytes) }
+
+    public var pageCount: Int { sizeBytes / Self.pageSizeBytes }
+
+    /// The address of guest page `page`.
+    @inline(__always)
+    public func page(_ page: Int) -> UnsafeMutableRawPointer {
+        base + page * Self.pageSizeBytes
+    }
+
+    /// A 64-bit digest of all of memory (FNV-style mixing of 8-byte words), to check that the
+    /// destination's memory equals the source's at the moment of the pause.
+    public func digest() -> UInt64 {
+        let words = base.assumingMemoryBound(to: UInt64.self)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for index in 0 ..< sizeBytes / 8 {
+            hash = (hash ^ words[index]) &* 0x0000_0100_0000_01b3
+            hash ^= hash >> 29
+        }
+        return hash
+    }
+}

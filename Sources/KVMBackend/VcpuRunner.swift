@@ -1,0 +1,157 @@
+import CKVM
+import Foundation
+
+/// The thread that runs one vCPU: KVM_RUN in a loop, serving port I/O (the serial console at
+/// 0x3f8, the guest's "nothing to do, sleep a moment" port 0x511), and stopping at a safe point
+/// when asked to pause: `pause()` returns only once the vCPU is out of KVM_RUN and parked.
+final class VcpuRunner: @unchecked Sendable {
+    enum State: Equatable { case notStarted, running, paused, stopped(String?) }
+
+    static let serialPort: UInt16 = 0x3f8
+    static let yieldPort: UInt16 = 0x511
+    /// How long the VMM sleeps when the guest says it is ahead of its schedule.
+    static let yieldMicroseconds: useconds_t = 500
+    /// QEMU's throttle slice (`CPU_THROTTLE_TIMESLICE_NS`, 10 ms): a throttled vCPU runs this
+    /// long and then sleeps its share.
+    static let throttleSliceSeconds = 0.010
+
+    private let vcpuFD: Int32
+    private let run: UnsafeMutableRawPointer
+    private let console: ConsoleLog
+    private let condition = NSCondition()
+    private var pauseRequested = false
+    private var stopRequested = false
+    private(set) var state: State = .notStarted
+    private var threadID: UInt = 0
+    private var throttlePercent = 0
+    private var throttleTimer: Thread?
+
+    init(vcpuFD: Int32, run: UnsafeMutableRawPointer, console: ConsoleLog) {
+        self.vcpuFD = vcpuFD
+        self.run = run
+        self.console = console
+        livemig_kvm_install_kick_handler()
+    }
+
+    /// Starts the vCPU thread; with `paused` it parks before its first KVM_RUN.
+    func start(paused: Bool) {
+        condition.lock()
+        pauseRequested = paused
+        condition.unlock()
+        let thread = Thread { [self] in loop() }
+        thread.name = "vcpu0"
+        thread.stackSize = 1 << 20
+        thread.start()
+        condition.lock()
+        while state == .notStarted { condition.wait() }
+        condition.unlock()
+    }
+
+    private func loop() {
+        condition.lock()
+        threadID = livemig_kvm_current_thread()
+        state = .running
+        condition.broadcast()
+        condition.unlock()
+        var exit = livemig_kvm_exit()
+        var failure: String?
+        while true {
+            condition.lock()
+            livemig_kvm_clear_kick(run)
+            while pauseRequested && !stopRequested {
+                if state != .paused { state = .paused; condition.broadcast() }
+                condition.wait()
+            }
+            if stopRequested { condition.unlock(); break }
+            state = .running
+            let throttle = throttlePercent
+            condition.unlock()
+            let status = livemig_kvm_run(vcpuFD, run, &exit, 0)
+            if status < 0 {
+                failure = "KVM_RUN: \(String(cString: strerror(-status)))"
+                break
+            }
+            switch exit.reason {
+            case UInt32(LIVEMIG_KVM_EXIT_INTERRUPTED):
+                if throttle > 0 {
+                    let sleepSeconds = Self.throttleSliceSeconds * Double(throttle) / Double(100 - throttle)
+                    usleep(useconds_t(sleepSeconds * 1e6))
+                }
+            case UInt32(LIVEMIG_KVM_EXIT_IO):
+                if exit.direction == 1 && exit.port == Self.serialPort {
+                    console.append(UInt8(truncatingIfNeeded: exit.value))
+                } else if exit.direction == 1 && exit.port == Self.yieldPort {
+                    usleep(Self.yieldMicroseconds)
+                }
+            case UInt32(LIVEMIG_KVM_EXIT_HLT):
+                usleep(Self.yieldMicroseconds)
+            default:
+                failure = "the guest stopped: KVM exit \(exit.reason) (detail \(exit.detail))"
+            }
+            if failure != nil { break }
+        }
+        condition.lock()
+        state = .stopped(failure)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Stops the vCPU at the next exit and waits until it is parked out of KVM_RUN.
+    func pause() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard case .running = state else { return }
+        pauseRequested = true
+        livemig_kvm_kick(run, threadID)
+        while state == .running { condition.wait() }
+    }
+
+    func resume() {
+        condition.lock()
+        pauseRequested = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Ends the thread for good and waits for it.
+    func stop() {
+        condition.lock()
+        defer { condition.unlock() }
+        stopRequested = true
+        if case .running = state { livemig_kvm_kick(run, threadID) }
+        condition.broadcast()
+        while true {
+            if case .stopped = state { break }
+            if state == .notStarted { state = .stopped(nil); break }
+            condition.wait()
+        }
+        throttleTimer?.cancel()
+    }
+
+    var currentState: State {
+        condition.lock()
+        defer { condition.unlock() }
+        return state
+    }
+
+    /// Throttles the vCPU to (100 - percent) % of the time, QEMU style: a timer kicks it out of
+    /// KVM_RUN every slice, and the loop then sleeps the throttled share.
+    func setThrottle(percent: Int) {
+        condition.lock()
+        throttlePercent = min(max(percent, 0), 99)
+        let needTimer = throttlePercent > 0 && throttleTimer == nil
+        condition.unlock()
+        guard needTimer else { return }
+        let timer = Thread { [self] in
+            while !Thread.current.isCancelled {
+                usleep(useconds_t(Self.throttleSliceSeconds * 1e6))
+                condition.lock()
+                let active = throttlePercent > 0 && state == .running && !pauseRequested
+                if active { livemig_kvm_kick(run, threadID) }
+                condition.unlock()
+            }
+        }
+        throttleTimer = timer
+        timer.start()
+    }
+}

@@ -28,6 +28,7 @@ let package = Package(
         ),
         // The engine core: pure Swift, no I/O, no clock, no threads.
         .target(name: "MigrationCore"),
+        .target(name: "MigrationStream"),
         .target(name: "MigrationSimulation", dependencies: ["MigrationCore", "CGSL"]),
         .target(
             name: "MigrationScenario",
@@ -45,6 +46,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MigrationCoreTests", dependencies: ["MigrationCore"]),
+        .testTarget(name: "MigrationStreamTests", dependencies: ["MigrationStream"]),
         .testTarget(
             name: "MigrationSimulationTests",
             dependencies: ["MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "CGSL"]

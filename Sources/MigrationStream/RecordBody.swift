@@ -1,0 +1,131 @@
+/// The body of each record type: how the encoder lays it out and how the decoder reads and checks
+/// it. Lengths here are body lengths without padding, as the length field carries them.
+enum RecordBody {
+    /// Appends a record header: type and body length.
+    static func appendHeader(_ type: RecordType, length: Int, into buffer: inout [UInt8]) {
+        buffer.appendLittleEndian(type.rawValue)
+        buffer.appendLittleEndian(UInt32(length))
+    }
+
+    // MARK: Encoding checks (the decoder applies the same rules to the bytes)
+
+    /// Throws if `pageNumbers` cannot form a batch of this guest; returns the page count.
+    static func checkPageNumbers(_ pageNumbers: some Collection<UInt64>, layout: GuestLayout) throws(StreamError) -> Int {
+        let count = pageNumbers.count
+        let limit = StreamLimits.maxBatchPages(pageSizeBytes: Int(layout.pageSizeBytes))
+        guard (1 ... limit).contains(count) else { throw .pageBatchCountOutOfRange(count: count, limit: limit) }
+        let guestPages = layout.guestPages
+        var previous: UInt64?
+        for page in pageNumbers {
+            guard page < guestPages else { throw .pageNumberOutOfRange(pageNumber: page, guestPages: guestPages) }
+            if let previous, page <= previous { throw .pageNumbersNotAscending(previous: previous, next: page) }
+            previous = page
+        }
+        return count
+    }
+
+    /// Body length of a page batch of `count` pages.
+    static func pageBatchLength(count: Int, pageSizeBytes: Int) -> Int {
+        StreamLimits.pageBatchFixedBytes + count * (8 + pageSizeBytes)
+    }
+
+    // MARK: Decoding
+
+    /// Reads and checks the body of a record whose header the state checker already accepted.
+    /// `body` is a slice of the receive buffer; a page batch's data stays a slice of it.
+    static func decode(_ type: RecordType, body: ArraySlice<UInt8>, layout: GuestLayout?) throws(StreamError) -> StreamRecordView {
+        switch type {
+        case .guestLayout:
+            return .record(.guestLayout(try decodeGuestLayout(body)))
+        case .pageBatch:
+            // The checker refuses a pageBatch before the layout, so it is there.
+            guard let layout else { throw .missingGuestLayout(.pageBatch) }
+            return .pageBatch(try decodePageBatch(body, layout: layout))
+        case .vcpuState:
+            guard let layout else { throw .missingGuestLayout(.vcpuState) }
+            return .record(.vcpuState(try decodeVcpuState(body, layout: layout)))
+        case .deviceState:
+            return .record(.deviceState(Array(body)))
+        case .abort:
+            return .record(.abort(reason: try text(body, record: .abort, field: "reason")))
+        case .endOfStream:
+            return .record(.endOfStream)
+        case .readyToUnpause:
+            return .record(.readyToUnpause)
+        case .clearedToUnpause:
+            return .record(.clearedToUnpause)
+        case .running:
+            return .record(.running)
+        }
+    }
+
+    private static func decodeGuestLayout(_ body: ArraySlice<UInt8>) throws(StreamError) -> GuestLayout {
+        let fixed = StreamLimits.guestLayoutFixedBytes
+        guard body.count >= fixed else { throw .recordLengthMismatch(.guestLayout, length: body.count, expected: fixed) }
+        let start = body.startIndex
+        let memoryBytes = body.readUInt64(at: start)
+        let pageSizeBytes = body.readUInt32(at: start + 8)
+        let vcpuCount = body.readUInt32(at: start + 12)
+        let nameBytes = Int(body.readUInt32(at: start + 16))
+        let workloadBytes = Int(body.readUInt32(at: start + 20))
+        guard nameBytes <= StreamLimits.maxGuestNameBytes else {
+            throw .textTooLong(.guestLayout, field: "name", bytes: nameBytes, limit: StreamLimits.maxGuestNameBytes)
+        }
+        guard workloadBytes <= StreamLimits.maxWorkloadBytes else {
+            throw .textTooLong(.guestLayout, field: "workload", bytes: workloadBytes, limit: StreamLimits.maxWorkloadBytes)
+        }
+        let expected = fixed + nameBytes + workloadBytes
+        guard body.count == expected else { throw .recordLengthMismatch(.guestLayout, length: body.count, expected: expected) }
+        let nameStart = start + fixed
+        let name = try text(body[nameStart ..< nameStart + nameBytes], record: .guestLayout, field: "name")
+        let workload = try text(body[(nameStart + nameBytes)...], record: .guestLayout, field: "workload")
+        let layout = GuestLayout(
+            name: name, memoryBytes: memoryBytes, pageSizeBytes: pageSizeBytes, vcpuCount: vcpuCount, workload: workload
+        )
+        try layout.validate()
+        return layout
+    }
+
+    private static func decodePageBatch(_ body: ArraySlice<UInt8>, layout: GuestLayout) throws(StreamError) -> PageBatchView {
+        let fixed = StreamLimits.pageBatchFixedBytes
+        guard body.count >= fixed else { throw .recordLengthMismatch(.pageBatch, length: body.count, expected: fixed) }
+        let start = body.startIndex
+        let count = Int(body.readUInt32(at: start))
+        let pageSize = Int(layout.pageSizeBytes)
+        let limit = StreamLimits.maxBatchPages(pageSizeBytes: pageSize)
+        guard (1 ... limit).contains(count) else { throw .pageBatchCountOutOfRange(count: count, limit: limit) }
+        guard body.readUInt32(at: start + 4) == 0 else { throw .nonZeroReserved(.pageBatch, field: "reserved") }
+        let expected = pageBatchLength(count: count, pageSizeBytes: pageSize)
+        guard body.count == expected else { throw .recordLengthMismatch(.pageBatch, length: body.count, expected: expected) }
+        let guestPages = layout.guestPages
+        var pageNumbers = [UInt64]()
+        pageNumbers.reserveCapacity(count)
+        var offset = start + fixed
+        for index in 0 ..< count {
+            let page = body.readUInt64(at: offset)
+            guard page < guestPages else { throw .pageNumberOutOfRange(pageNumber: page, guestPages: guestPages) }
+            if index > 0, page <= pageNumbers[index - 1] {
+                throw .pageNumbersNotAscending(previous: pageNumbers[index - 1], next: page)
+            }
+            pageNumbers.append(page)
+            offset += 8
+        }
+        return PageBatchView(pageNumbers: pageNumbers, data: body[offset...], pageSizeBytes: pageSize)
+    }
+
+    private static func decodeVcpuState(_ body: ArraySlice<UInt8>, layout: GuestLayout) throws(StreamError) -> VcpuState {
+        let fixed = StreamLimits.vcpuStateFixedBytes
+        guard body.count >= fixed else { throw .recordLengthMismatch(.vcpuState, length: body.count, expected: fixed) }
+        let start = body.startIndex
+        let vcpuId = body.readUInt32(at: start)
+        guard body.readUInt32(at: start + 4) == 0 else { throw .nonZeroReserved(.vcpuState, field: "reserved") }
+        guard vcpuId < layout.vcpuCount else { throw .vcpuIdOutOfRange(vcpuId: vcpuId, vcpuCount: layout.vcpuCount) }
+        return VcpuState(vcpuId: vcpuId, blob: Array(body[(start + fixed)...]))
+    }
+
+    /// The bytes as a String, refusing invalid UTF-8 (never repairing it).
+    private static func text(_ bytes: ArraySlice<UInt8>, record: RecordType, field: String) throws(StreamError) -> String {
+        guard let string = String(validating: bytes, as: UTF8.self) else { throw .invalidUTF8(record, field: field) }
+        return string
+    }
+}

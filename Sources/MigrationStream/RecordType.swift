@@ -1,0 +1,61 @@
+/// The type number at the start of every record. Numbers 1...15 are the guest's data (source to
+/// destination only); 16...31 are control messages of the commit handshake.
+public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+    case guestLayout = 1
+    case pageBatch = 2
+    case vcpuState = 3
+    case deviceState = 4
+    case endOfStream = 5
+    case readyToUnpause = 16
+    case clearedToUnpause = 17
+    case running = 18
+    case abort = 19
+
+    /// Whether this is a control message rather than part of the guest's data.
+    public var isControl: Bool { rawValue >= 16 }
+
+    /// Which way this record may travel.
+    public func isAllowed(in direction: StreamDirection) -> Bool {
+        switch self {
+        case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .clearedToUnpause:
+            return direction == .sourceToDestination
+        case .readyToUnpause, .running:
+            return direction == .destinationToSource
+        case .abort:
+            return true
+        }
+    }
+
+    /// The name and number, as errors print it: "pageBatch (type 2)".
+    public var description: String { "\(name) (type \(rawValue))" }
+
+    /// The name used in the spec.
+    public var name: String {
+        switch self {
+        case .guestLayout: "guestLayout"
+        case .pageBatch: "pageBatch"
+        case .vcpuState: "vcpuState"
+        case .deviceState: "deviceState"
+        case .endOfStream: "endOfStream"
+        case .readyToUnpause: "readyToUnpause"
+        case .clearedToUnpause: "clearedToUnpause"
+        case .running: "running"
+        case .abort: "abort"
+        }
+    }
+}
+
+/// Which way a stream flows. Each direction of the connection is its own stream with its own
+/// header: the source sends the guest and `clearedToUnpause`; the destination sends
+/// `readyToUnpause` and `running`; either may send `abort`.
+public enum StreamDirection: Sendable, CustomStringConvertible {
+    case sourceToDestination
+    case destinationToSource
+
+    public var description: String {
+        switch self {
+        case .sourceToDestination: "source to destination"
+        case .destinationToSource: "destination to source"
+        }
+    }
+}

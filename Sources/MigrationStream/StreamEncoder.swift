@@ -1,0 +1,117 @@
+/// Writes one direction of the stream into a caller's byte buffer: first `appendHeader(into:)`,
+/// then records. It applies the decoder's rules (limits and order) before writing a byte, so
+/// what it writes the decoder accepts; a refused record leaves the buffer unchanged.
+///
+/// For page data straight from guest memory, use `appendPageBatchHeader(pageNumbers:into:)` and
+/// append the pages yourself; `append(.pageBatch(...))` copies from a `PageBatch`.
+public struct StreamEncoder: Sendable {
+    /// The order rules and, once written, the guest layout.
+    public private(set) var checker: StreamStateChecker
+    /// Whether `appendHeader(into:)` has been called.
+    public private(set) var headerWritten = false
+
+    public init(direction: StreamDirection) {
+        checker = StreamStateChecker(direction: direction)
+    }
+
+    public var direction: StreamDirection { checker.direction }
+
+    /// Appends the 16-byte stream header. Call it once, before any record.
+    public mutating func appendHeader(into buffer: inout [UInt8]) {
+        precondition(!headerWritten, "the stream header is written once")
+        StreamHeader.append(into: &buffer)
+        headerWritten = true
+    }
+
+    /// Appends one record, with its header and padding.
+    public mutating func append(_ record: StreamRecord, into buffer: inout [UInt8]) throws(StreamError) {
+        precondition(headerWritten, "write the stream header before any record")
+        try checker.check(record.type)
+        switch record {
+        case .guestLayout(let layout):
+            try layout.validate()
+            let name = layout.name.utf8, workload = layout.workload.utf8
+            let length = StreamLimits.guestLayoutFixedBytes + name.count + workload.count
+            RecordBody.appendHeader(.guestLayout, length: length, into: &buffer)
+            buffer.appendLittleEndian(layout.memoryBytes)
+            buffer.appendLittleEndian(layout.pageSizeBytes)
+            buffer.appendLittleEndian(layout.vcpuCount)
+            buffer.appendLittleEndian(UInt32(name.count))
+            buffer.appendLittleEndian(UInt32(workload.count))
+            buffer.append(contentsOf: name)
+            buffer.append(contentsOf: workload)
+            buffer.appendZeros(paddingBytes(forBodyLength: length))
+        case .pageBatch(let batch):
+            let layout = try requireLayout(.pageBatch)
+            let count = try RecordBody.checkPageNumbers(batch.pageNumbers, layout: layout)
+            let expected = count * Int(layout.pageSizeBytes)
+            guard batch.data.count == expected else {
+                throw .pageDataSizeMismatch(dataBytes: batch.data.count, expected: expected)
+            }
+            try appendPageBatchHeader(pageNumbers: batch.pageNumbers, into: &buffer)
+            buffer.append(contentsOf: batch.data)
+            return // appendPageBatchHeader advanced the checker
+        case .vcpuState(let state):
+            let layout = try requireLayout(.vcpuState)
+            let length = StreamLimits.vcpuStateFixedBytes + state.blob.count
+            let limit = StreamLimits.maxBodyBytes(.vcpuState, pageSizeBytes: nil)
+            guard length <= limit else { throw .recordTooLong(.vcpuState, length: length, limit: limit) }
+            guard state.vcpuId < layout.vcpuCount else {
+                throw .vcpuIdOutOfRange(vcpuId: state.vcpuId, vcpuCount: layout.vcpuCount)
+            }
+            RecordBody.appendHeader(.vcpuState, length: length, into: &buffer)
+            buffer.appendLittleEndian(state.vcpuId)
+            buffer.appendLittleEndian(UInt32(0))
+            buffer.append(contentsOf: state.blob)
+            buffer.appendZeros(paddingBytes(forBodyLength: length))
+        case .deviceState(let blob):
+            try appendBlob(.deviceState, blob, into: &buffer)
+        case .abort(let reason):
+            let bytes = reason.utf8
+            guard bytes.count <= StreamLimits.maxAbortReasonBytes else {
+                throw .textTooLong(.abort, field: "reason", bytes: bytes.count, limit: StreamLimits.maxAbortReasonBytes)
+            }
+            try appendBlob(.abort, bytes, into: &buffer)
+        case .endOfStream, .readyToUnpause, .clearedToUnpause, .running:
+            RecordBody.appendHeader(record.type, length: 0, into: &buffer)
+        }
+        checker.advance(past: record)
+    }
+
+    /// Appends the header and page numbers of a page batch, and nothing of its data: the caller
+    /// must append exactly the returned number of bytes (`pageNumbers.count × pageSizeBytes`)
+    /// next, page `pageNumbers[0]` first, before anything else goes into the stream. The body is
+    /// then a multiple of 8 bytes (page sizes are), so the record needs no padding. Capacity for
+    /// the data is reserved in `buffer`, so appending it straight from guest memory does not
+    /// reallocate.
+    @discardableResult
+    public mutating func appendPageBatchHeader(pageNumbers: some Collection<UInt64>, into buffer: inout [UInt8]) throws(StreamError) -> Int {
+        precondition(headerWritten, "write the stream header before any record")
+        try checker.check(.pageBatch)
+        let layout = try requireLayout(.pageBatch)
+        let count = try RecordBody.checkPageNumbers(pageNumbers, layout: layout)
+        let pageSize = Int(layout.pageSizeBytes)
+        let length = RecordBody.pageBatchLength(count: count, pageSizeBytes: pageSize)
+        buffer.reserveCapacity(buffer.count + 8 + length)
+        RecordBody.appendHeader(.pageBatch, length: length, into: &buffer)
+        buffer.appendLittleEndian(UInt32(count))
+        buffer.appendLittleEndian(UInt32(0))
+        for page in pageNumbers { buffer.appendLittleEndian(page) }
+        checker.advance(past: .pageBatch)
+        return count * pageSize
+    }
+
+    private func requireLayout(_ type: RecordType) throws(StreamError) -> GuestLayout {
+        guard let layout = checker.layout else { throw .missingGuestLayout(type) }
+        return layout
+    }
+
+    /// A record whose body is just `bytes`, limited by its type's maximum.
+    private func appendBlob(_ type: RecordType, _ bytes: some Collection<UInt8>, into buffer: inout [UInt8]) throws(StreamError) {
+        let limit = StreamLimits.maxBodyBytes(type, pageSizeBytes: nil)
+        guard bytes.count <= limit else { throw .recordTooLong(type, length: bytes.count, limit: limit) }
+        RecordBody.appendHeader(type, length: bytes.count, into: &buffer)
+        buffer.append(contentsOf: bytes)
+        buffer.appendZeros(paddingBytes(forBodyLength: bytes.count))
+    }
+}

@@ -1,0 +1,125 @@
+/// Why a stream cannot be read or written. Every description names the record type, the field
+/// and the limit or rule broken, so a log line alone says what the peer got wrong. Decoding
+/// errors are final: the decoder throws the same error again on every later call.
+public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
+    // The header.
+    /// The first 8 bytes (or as many as arrived) are not `LIVEMIG\0`.
+    case badMagic([UInt8])
+    /// The header's version is not 1.
+    case unsupportedVersion(UInt32)
+    /// The header's flags are not 0.
+    case unknownHeaderFlags(UInt32)
+
+    // Framing.
+    /// A record type number this version does not define.
+    case unknownRecordType(UInt32)
+    /// A length field over the type's limit (checked before the body is buffered).
+    case recordTooLong(RecordType, length: Int, limit: Int)
+    /// A length field that disagrees with what the body says it holds.
+    case recordLengthMismatch(RecordType, length: Int, expected: Int)
+    /// A padding byte after the body is not zero.
+    case nonZeroPadding(RecordType)
+    /// A reserved field is not zero.
+    case nonZeroReserved(RecordType, field: String)
+    /// A text field is not valid UTF-8.
+    case invalidUTF8(RecordType, field: String)
+    /// A text field over its limit, in bytes of UTF-8.
+    case textTooLong(RecordType, field: String, bytes: Int, limit: Int)
+
+    // Field values.
+    /// The guest layout's name is empty.
+    case emptyGuestName
+    /// The guest layout's name holds a NUL byte.
+    case guestNameContainsNUL
+    /// A page size that is not a power of two from 4 KiB to 2 MiB.
+    case invalidPageSize(UInt32)
+    /// Guest memory that is zero, not a multiple of the page size, or over 1 TiB.
+    case invalidMemorySize(memoryBytes: UInt64, pageSizeBytes: UInt32)
+    /// A vCPU count outside 1...64.
+    case vcpuCountOutOfRange(UInt32)
+    /// A vcpuState for a vCPU the guest layout does not have.
+    case vcpuIdOutOfRange(vcpuId: UInt32, vcpuCount: UInt32)
+    /// A page batch count outside 1...limit (the limit depends on the page size).
+    case pageBatchCountOutOfRange(count: Int, limit: Int)
+    /// A page frame number at or past the guest's page count.
+    case pageNumberOutOfRange(pageNumber: UInt64, guestPages: UInt64)
+    /// Page frame numbers in a batch that are not strictly ascending.
+    case pageNumbersNotAscending(previous: UInt64, next: UInt64)
+    /// Encoding only: a PageBatch whose data is not count × page size bytes.
+    case pageDataSizeMismatch(dataBytes: Int, expected: Int)
+
+    // Order.
+    /// A record that needs the guest layout came before it.
+    case missingGuestLayout(RecordType)
+    /// A record that may appear only once came again.
+    case duplicateRecord(RecordType)
+    /// A data record (or a second endOfStream) after endOfStream.
+    case recordAfterEndOfStream(RecordType)
+    /// Any record after the stream was closed by abort, clearedToUnpause or running.
+    case recordAfterClose(RecordType, closedBy: RecordType)
+    /// A control record before the record it answers.
+    case recordTooEarly(RecordType, needs: RecordType)
+    /// A record that may not travel this way.
+    case wrongDirection(RecordType, StreamDirection)
+
+    public var description: String {
+        switch self {
+        case .badMagic(let found):
+            let hex = found.map { byte in
+                let digits = String(byte, radix: 16, uppercase: true)
+                return digits.count == 1 ? "0" + digits : digits
+            }
+            return "stream header magic is \(hex.joined(separator: " ")); expected 4C 49 56 45 4D 49 47 00 (LIVEMIG\\0)"
+        case .unsupportedVersion(let version):
+            return "stream header version is \(version); this build reads only version \(StreamHeader.version)"
+        case .unknownHeaderFlags(let flags):
+            return "stream header flags are \(flags); no flags are defined, so they must be 0"
+        case .unknownRecordType(let type):
+            return "record type \(type) is not defined in stream version \(StreamHeader.version)"
+        case .recordTooLong(let type, let length, let limit):
+            return "\(type) record length is \(length) bytes; the limit for that type is \(limit)"
+        case .recordLengthMismatch(let type, let length, let expected):
+            return "\(type) record length is \(length) bytes but its fields need \(expected)"
+        case .nonZeroPadding(let type):
+            return "\(type) record has non-zero padding bytes; padding must be zero"
+        case .nonZeroReserved(let type, let field):
+            return "\(type) record field \(field) is reserved and must be 0"
+        case .invalidUTF8(let type, let field):
+            return "\(type) record field \(field) is not valid UTF-8"
+        case .textTooLong(let type, let field, let bytes, let limit):
+            return "\(type) record field \(field) is \(bytes) bytes of UTF-8; the limit is \(limit)"
+        case .emptyGuestName:
+            return "\(RecordType.guestLayout) record field name is empty; it needs 1 to \(StreamLimits.maxGuestNameBytes) bytes"
+        case .guestNameContainsNUL:
+            return "\(RecordType.guestLayout) record field name contains a NUL byte"
+        case .invalidPageSize(let size):
+            return "\(RecordType.guestLayout) record field pageSizeBytes is \(size); it must be a power of two from \(StreamLimits.minPageSizeBytes) to \(StreamLimits.maxPageSizeBytes)"
+        case .invalidMemorySize(let memory, let pageSize):
+            return "\(RecordType.guestLayout) record field memoryBytes is \(memory); it must be a positive multiple of pageSizeBytes (\(pageSize)) and at most \(StreamLimits.maxMemoryBytes) (1 TiB)"
+        case .vcpuCountOutOfRange(let count):
+            return "\(RecordType.guestLayout) record field vcpuCount is \(count); it must be 1 to \(StreamLimits.maxVcpuCount)"
+        case .vcpuIdOutOfRange(let id, let count):
+            return "\(RecordType.vcpuState) record field vcpuId is \(id); the guest layout has \(count) vCPUs, so it must be below \(count)"
+        case .pageBatchCountOutOfRange(let count, let limit):
+            return "\(RecordType.pageBatch) record field count is \(count); it must be 1 to \(limit) for this page size"
+        case .pageNumberOutOfRange(let page, let pages):
+            return "\(RecordType.pageBatch) record page number \(page) is outside the guest's \(pages) pages (must be below \(pages))"
+        case .pageNumbersNotAscending(let previous, let next):
+            return "\(RecordType.pageBatch) record page numbers must be strictly ascending; \(next) follows \(previous)"
+        case .pageDataSizeMismatch(let bytes, let expected):
+            return "\(RecordType.pageBatch) data is \(bytes) bytes; count × pageSizeBytes is \(expected)"
+        case .missingGuestLayout(let type):
+            return "\(type) record came before the \(RecordType.guestLayout) record, which must come first"
+        case .duplicateRecord(let type):
+            return "\(type) record came a second time; it may appear only once"
+        case .recordAfterEndOfStream(let type):
+            return "\(type) record came after \(RecordType.endOfStream); only control records may follow it"
+        case .recordAfterClose(let type, let closer):
+            return "\(type) record came after \(closer), which ends the stream"
+        case .recordTooEarly(let type, let needs):
+            return "\(type) record came before \(needs), which must precede it"
+        case .wrongDirection(let type, let direction):
+            return "\(type) record may not travel \(direction)"
+        }
+    }
+}

@@ -1,0 +1,39 @@
+/// The 16 bytes that open each direction of a migration connection: the magic `LIVEMIG\0`,
+/// the format version and flags, both little-endian `UInt32`. A peer that is not livemig, or
+/// speaks another version, is turned away before any record is read.
+public enum StreamHeader {
+    /// `LIVEMIG` and a NUL, in ASCII.
+    public static let magic: [UInt8] = [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00]
+    /// The only version this code reads and writes.
+    public static let version: UInt32 = 1
+    /// No flags are defined; a header with any flag set is refused.
+    public static let flags: UInt32 = 0
+    /// Magic, version and flags.
+    public static let sizeBytes = 16
+
+    /// The header bytes, appended to `buffer`.
+    public static func append(into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: magic)
+        buffer.appendLittleEndian(version)
+        buffer.appendLittleEndian(flags)
+    }
+
+    /// Checks the first `bytes.count` bytes (possibly fewer than 16) of a header; throws as soon
+    /// as the magic disagrees, so a wrong peer is refused without waiting for 16 bytes.
+    static func checkMagicPrefix(_ bytes: ArraySlice<UInt8>) throws(StreamError) {
+        for (offset, byte) in bytes.prefix(magic.count).enumerated() where byte != magic[offset] {
+            throw .badMagic(Array(bytes.prefix(magic.count)))
+        }
+    }
+
+    /// Checks a complete 16-byte header.
+    static func check(_ bytes: ArraySlice<UInt8>) throws(StreamError) {
+        precondition(bytes.count == sizeBytes)
+        try checkMagicPrefix(bytes)
+        let start = bytes.startIndex
+        let foundVersion = bytes.readUInt32(at: start + 8)
+        guard foundVersion == version else { throw .unsupportedVersion(foundVersion) }
+        let foundFlags = bytes.readUInt32(at: start + 12)
+        guard foundFlags == flags else { throw .unknownHeaderFlags(foundFlags) }
+    }
+}

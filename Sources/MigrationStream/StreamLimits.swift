@@ -1,0 +1,63 @@
+/// Every bound the stream format puts on a value, in one place, so the encoder, the decoder,
+/// the tests and docs/stream-format.md agree. The decoder checks a record's length field
+/// against its type's limit before it buffers the body, so no peer can make it allocate more
+/// than one bounded record (about 16 MiB).
+public enum StreamLimits {
+    /// Longest guest name, in bytes of UTF-8 (a Xen domain name fits in 64; KVM has no limit;
+    /// 255 keeps the length in one byte should a later version want that).
+    public static let maxGuestNameBytes = 255
+    /// Longest workload description in a guest layout, in bytes of UTF-8 (may be empty).
+    public static let maxWorkloadBytes = 1024
+    /// Smallest page size: the x86 base page.
+    public static let minPageSizeBytes = 4096
+    /// Largest page size: the x86 2 MiB large page.
+    public static let maxPageSizeBytes = 2 << 20
+    /// Largest guest memory: 1 TiB (2^28 pages of 4 KiB).
+    public static let maxMemoryBytes: UInt64 = 1 << 40
+    /// Most vCPUs a guest may have.
+    public static let maxVcpuCount = 64
+    /// Most pages in one page batch (Xen's own batches hold 1024).
+    public static let maxBatchPages = 4096
+    /// Most page data in one page batch: 4096 pages of 4 KiB, only 8 pages of 2 MiB. Keeps a
+    /// batch record within a `UInt32` length and bounds the receiver's buffer.
+    public static let maxBatchDataBytes = 16 << 20
+    /// Largest opaque vCPU state blob in one vcpuState record.
+    public static let maxVcpuStateBytes = 64 << 10
+    /// Largest opaque device state blob in one deviceState record.
+    public static let maxDeviceStateBytes = 1 << 20
+    /// Longest abort reason, in bytes of UTF-8.
+    public static let maxAbortReasonBytes = 1024
+
+    /// Bytes of a guestLayout body before its name: memoryBytes, pageSizeBytes, vcpuCount,
+    /// nameLength, workloadLength.
+    public static let guestLayoutFixedBytes = 24
+    /// Bytes of a pageBatch body before its page numbers: count and reserved.
+    public static let pageBatchFixedBytes = 8
+    /// Bytes of a vcpuState body before its blob: vcpuId and reserved.
+    public static let vcpuStateFixedBytes = 8
+
+    /// Most pages one batch may hold for this page size: `maxBatchPages`, fewer for large pages.
+    public static func maxBatchPages(pageSizeBytes: Int) -> Int {
+        min(maxBatchPages, maxBatchDataBytes / max(pageSizeBytes, 1))
+    }
+
+    /// The largest body (unpadded length field) a record of `type` may declare. A pageBatch's
+    /// limit depends on the page size, so it needs the guest layout; without one it is 0.
+    public static func maxBodyBytes(_ type: RecordType, pageSizeBytes: Int?) -> Int {
+        switch type {
+        case .guestLayout:
+            return guestLayoutFixedBytes + maxGuestNameBytes + maxWorkloadBytes
+        case .pageBatch:
+            guard let pageSizeBytes else { return 0 }
+            return pageBatchFixedBytes + maxBatchPages(pageSizeBytes: pageSizeBytes) * (8 + pageSizeBytes)
+        case .vcpuState:
+            return vcpuStateFixedBytes + maxVcpuStateBytes
+        case .deviceState:
+            return maxDeviceStateBytes
+        case .abort:
+            return maxAbortReasonBytes
+        case .endOfStream, .readyToUnpause, .clearedToUnpause, .running:
+            return 0
+        }
+    }
+}

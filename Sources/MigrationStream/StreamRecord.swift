@@ -1,0 +1,61 @@
+/// One record of the stream: the guest's data (source to destination) or a control message of
+/// the commit handshake. docs/stream-format.md gives each one's bytes.
+public enum StreamRecord: Sendable, Equatable {
+    /// Type 1: the guest's size, page size and vCPU count; first, exactly once.
+    case guestLayout(GuestLayout)
+    /// Type 2: guest pages with their frame numbers.
+    case pageBatch(PageBatch)
+    /// Type 3: one vCPU's saved registers.
+    case vcpuState(VcpuState)
+    /// Type 4: the saved state of the guest's devices, opaque.
+    case deviceState([UInt8])
+    /// Type 5: the source has sent the whole guest; only control messages follow.
+    case endOfStream
+    /// Type 16, destination to source: "I hold the whole guest, paused".
+    case readyToUnpause
+    /// Type 17, source to destination: "run it"; the source keeps its copy paused until `running`.
+    case clearedToUnpause
+    /// Type 18, destination to source: "the guest runs here"; the source may now destroy its copy.
+    case running
+    /// Type 19, either direction: give up; the destination discards its copy (see the spec for
+    /// when the source may resume).
+    case abort(reason: String)
+
+    /// This record's type number.
+    public var type: RecordType {
+        switch self {
+        case .guestLayout: .guestLayout
+        case .pageBatch: .pageBatch
+        case .vcpuState: .vcpuState
+        case .deviceState: .deviceState
+        case .endOfStream: .endOfStream
+        case .readyToUnpause: .readyToUnpause
+        case .clearedToUnpause: .clearedToUnpause
+        case .running: .running
+        case .abort: .abort
+        }
+    }
+}
+
+/// A decoded record as `StreamDecoder.nextRecordView()` returns it: page batches keep their data
+/// in the receive buffer; every other record is complete.
+public enum StreamRecordView: Sendable, Equatable {
+    case pageBatch(PageBatchView)
+    case record(StreamRecord)
+
+    /// The record itself, copying a page batch's data out of the receive buffer.
+    public var record: StreamRecord {
+        switch self {
+        case .pageBatch(let view): .pageBatch(PageBatch(view))
+        case .record(let record): record
+        }
+    }
+
+    /// The record's type number.
+    public var type: RecordType {
+        switch self {
+        case .pageBatch: .pageBatch
+        case .record(let record): record.type
+        }
+    }
+}

@@ -1,0 +1,96 @@
+/// The order rules of one direction of the stream, shared by the encoder (so it never writes a
+/// stream the decoder refuses) and the decoder. docs/stream-format.md, "Record order".
+///
+/// Source to destination: `guestLayout`, then any mix of `pageBatch`, `vcpuState` and
+/// `deviceState`, then `endOfStream`, then `clearedToUnpause`. `abort` may come at any point
+/// before `clearedToUnpause`; `abort` and `clearedToUnpause` end the stream.
+///
+/// Destination to source: `readyToUnpause`, then `running`. `abort` may come at any point before
+/// `running`; `abort` and `running` end the stream.
+public struct StreamStateChecker: Sendable {
+    public enum Phase: Sendable, Equatable {
+        /// Source stream: nothing yet; the guest layout must come first.
+        case awaitingLayout
+        /// Source stream: the layout is known; data records may come.
+        case sendingGuest
+        /// Source stream: endOfStream came; only clearedToUnpause or abort may follow.
+        case ended
+        /// Destination stream: nothing yet.
+        case receiving
+        /// Destination stream: readyToUnpause came; running or abort may follow.
+        case ready
+        /// Either stream: this record ended it; nothing may follow.
+        case closed(by: RecordType)
+    }
+
+    public let direction: StreamDirection
+    public private(set) var phase: Phase
+    /// The guest layout, once its record has passed.
+    public private(set) var layout: GuestLayout?
+
+    public init(direction: StreamDirection) {
+        self.direction = direction
+        phase = direction == .sourceToDestination ? .awaitingLayout : .receiving
+    }
+
+    /// Throws if a record of `type` may not come next. Needs only the type, so the decoder can
+    /// refuse a record from its 8-byte header alone.
+    public func check(_ type: RecordType) throws(StreamError) {
+        guard type.isAllowed(in: direction) else { throw .wrongDirection(type, direction) }
+        if case .closed(let closer) = phase { throw .recordAfterClose(type, closedBy: closer) }
+        switch (phase, type) {
+        case (_, .abort):
+            return
+        case (.awaitingLayout, .guestLayout), (.sendingGuest, .pageBatch), (.sendingGuest, .vcpuState),
+             (.sendingGuest, .deviceState), (.sendingGuest, .endOfStream), (.ended, .clearedToUnpause),
+             (.receiving, .readyToUnpause), (.ready, .running):
+            return
+        case (.awaitingLayout, .clearedToUnpause), (.sendingGuest, .clearedToUnpause):
+            throw .recordTooEarly(type, needs: .endOfStream)
+        case (.awaitingLayout, _):
+            throw .missingGuestLayout(type)
+        case (.sendingGuest, .guestLayout):
+            throw .duplicateRecord(type)
+        case (.ended, _):
+            throw .recordAfterEndOfStream(type)
+        case (.receiving, .running):
+            throw .recordTooEarly(type, needs: .readyToUnpause)
+        case (.ready, .readyToUnpause):
+            throw .duplicateRecord(type)
+        default:
+            // Unreachable: the direction check above leaves no other pair.
+            throw .wrongDirection(type, direction)
+        }
+    }
+
+    /// The largest body a record of `type` may declare now (a pageBatch's needs the layout).
+    public func maxBodyBytes(_ type: RecordType) -> Int {
+        StreamLimits.maxBodyBytes(type, pageSizeBytes: layout.map { Int($0.pageSizeBytes) })
+    }
+
+    /// Moves past a record that `check` accepted and whose body was valid.
+    public mutating func advance(past record: StreamRecord) {
+        advance(past: record.type)
+        if case .guestLayout(let layout) = record { self.layout = layout }
+    }
+
+    /// Moves past a decoded record that `check` accepted and whose body was valid.
+    mutating func advance(past view: StreamRecordView) {
+        switch view {
+        case .pageBatch: advance(past: .pageBatch)
+        case .record(let record): advance(past: record)
+        }
+    }
+
+    /// Moves past a record of `type` that `check` accepted; a guestLayout goes through
+    /// `advance(past:)` with the record, so the layout is kept.
+    mutating func advance(past type: RecordType) {
+        switch type {
+        case .guestLayout: phase = .sendingGuest
+        case .endOfStream: phase = .ended
+        case .readyToUnpause: phase = .ready
+        case .abort, .clearedToUnpause, .running: phase = .closed(by: type)
+        case .pageBatch, .vcpuState, .deviceState: break
+        }
+    }
+}

@@ -1,0 +1,82 @@
+/// The order rules of both directions: layout first and once, nothing but control records after
+/// endOfStream, nothing after the record that closes a stream, each record only in its direction.
+/// Order errors come from the 8-byte record header alone.
+import MigrationStream
+import XCTest
+
+final class RecordOrderTests: XCTestCase {
+    func testPageBatchBeforeGuestLayoutRefusedFromItsHeader() {
+        var decoder = StreamDecoder(direction: .sourceToDestination)
+        decoder.feed(headerBytes + le32(2) + le32(8 + 4104))
+        assertThrows(.missingGuestLayout(.pageBatch)) { try decoder.nextRecord() }
+    }
+
+    func testOtherDataBeforeGuestLayoutRefused() {
+        assertDecodeFails(headerBytes + rawRecord(3, le32(0) + le32(0)), .missingGuestLayout(.vcpuState))
+        assertDecodeFails(headerBytes + rawRecord(4, [1]), .missingGuestLayout(.deviceState))
+        assertDecodeFails(headerBytes + rawRecord(5, []), .missingGuestLayout(.endOfStream))
+    }
+
+    func testSecondGuestLayoutRefused() {
+        assertDecodeFails(streamStart() + rawRecord(1, rawLayoutBody()), .duplicateRecord(.guestLayout))
+    }
+
+    func testDataRecordAfterEndOfStreamRefused() {
+        let ended = streamStart() + rawRecord(5, [])
+        assertDecodeFails(ended + rawRecord(2, rawBatchBody(pages: [1])), .recordAfterEndOfStream(.pageBatch))
+        assertDecodeFails(ended + rawRecord(4, [1]), .recordAfterEndOfStream(.deviceState))
+        assertDecodeFails(ended + rawRecord(5, []), .recordAfterEndOfStream(.endOfStream))
+        assertDecodeFails(ended + rawRecord(1, rawLayoutBody()), .recordAfterEndOfStream(.guestLayout))
+    }
+
+    func testControlRecordsAfterEndOfStreamAccepted() throws {
+        let ended = streamStart() + rawRecord(5, [])
+        XCTAssertEqual(try decodeAll(ended + rawRecord(17, [])).last, .clearedToUnpause)
+        XCTAssertEqual(try decodeAll(ended + rawRecord(19, Array("no".utf8))).last, .abort(reason: "no"))
+    }
+
+    func testClearedToUnpauseBeforeEndOfStreamRefused() {
+        assertDecodeFails(streamStart() + rawRecord(17, []), .recordTooEarly(.clearedToUnpause, needs: .endOfStream))
+    }
+
+    func testNothingAfterTheClosingRecord() {
+        let cleared = streamStart() + rawRecord(5, []) + rawRecord(17, [])
+        assertDecodeFails(cleared + rawRecord(19, []), .recordAfterClose(.abort, closedBy: .clearedToUnpause))
+        let aborted = streamStart() + rawRecord(19, [])
+        assertDecodeFails(aborted + rawRecord(2, rawBatchBody(pages: [1])), .recordAfterClose(.pageBatch, closedBy: .abort))
+    }
+
+    func testAbortBeforeGuestLayoutAccepted() throws {
+        XCTAssertEqual(try decodeAll(headerBytes + rawRecord(19, Array("disk full".utf8))), [.abort(reason: "disk full")])
+    }
+
+    func testRecordsOnlyTravelTheirDirection() {
+        assertDecodeFails(streamStart() + rawRecord(16, []), .wrongDirection(.readyToUnpause, .sourceToDestination))
+        assertDecodeFails(streamStart() + rawRecord(18, []), .wrongDirection(.running, .sourceToDestination))
+        assertDecodeFails(headerBytes + rawRecord(1, rawLayoutBody()), .wrongDirection(.guestLayout, .destinationToSource), direction: .destinationToSource)
+        assertDecodeFails(headerBytes + rawRecord(17, []), .wrongDirection(.clearedToUnpause, .destinationToSource), direction: .destinationToSource)
+    }
+
+    func testDestinationStreamOrder() throws {
+        assertDecodeFails(headerBytes + rawRecord(18, []), .recordTooEarly(.running, needs: .readyToUnpause), direction: .destinationToSource)
+        assertDecodeFails(headerBytes + rawRecord(16, []) + rawRecord(16, []), .duplicateRecord(.readyToUnpause), direction: .destinationToSource)
+        assertDecodeFails(
+            headerBytes + rawRecord(16, []) + rawRecord(18, []) + rawRecord(19, []),
+            .recordAfterClose(.abort, closedBy: .running), direction: .destinationToSource
+        )
+        XCTAssertEqual(
+            try decodeAll(headerBytes + rawRecord(16, []) + rawRecord(19, Array("unpause failed".utf8)), direction: .destinationToSource),
+            [.readyToUnpause, .abort(reason: "unpause failed")]
+        )
+    }
+
+    func testCheckerPhasesOfTheDestinationStream() {
+        var checker = StreamStateChecker(direction: .destinationToSource)
+        XCTAssertEqual(checker.phase, .receiving)
+        XCTAssertNoThrow(try checker.check(.readyToUnpause))
+        checker.advance(past: .readyToUnpause)
+        XCTAssertEqual(checker.phase, .ready)
+        checker.advance(past: .running)
+        XCTAssertEqual(checker.phase, .closed(by: .running))
+    }
+}

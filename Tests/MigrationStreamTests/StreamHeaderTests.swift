@@ -1,0 +1,58 @@
+/// The 16-byte stream header: its exact bytes, and refusal of a wrong magic (as soon as the first
+/// wrong byte arrives), another version and unknown flags.
+import MigrationStream
+import XCTest
+
+final class StreamHeaderTests: XCTestCase {
+    func testHeaderBytesExactly() {
+        var bytes: [UInt8] = []
+        var encoder = StreamEncoder(direction: .sourceToDestination)
+        encoder.appendHeader(into: &bytes)
+        XCTAssertEqual(bytes, [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00])
+        XCTAssertEqual(StreamHeader.sizeBytes, 16)
+        XCTAssertEqual(Array("LIVEMIG".utf8) + [0], StreamHeader.magic)
+    }
+
+    func testHeaderAloneYieldsNoRecordButIsAccepted() throws {
+        var decoder = StreamDecoder(direction: .sourceToDestination)
+        decoder.feed(headerBytes.prefix(15))
+        XCTAssertNil(try decoder.nextRecord())
+        XCTAssertFalse(decoder.headerReceived)
+        decoder.feed(headerBytes.suffix(1))
+        XCTAssertNil(try decoder.nextRecord())
+        XCTAssertTrue(decoder.headerReceived)
+        XCTAssertEqual(decoder.bufferedByteCount, 0)
+    }
+
+    func testWrongMagicRefused() {
+        var bytes = headerBytes
+        bytes[6] = UInt8(ascii: "X")
+        assertDecodeFails(bytes, .badMagic([0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x58, 0x00]))
+    }
+
+    func testWrongMagicRefusedBeforeTheWholeHeaderArrives() {
+        var decoder = StreamDecoder(direction: .sourceToDestination)
+        decoder.feed(Array("GET".utf8))
+        assertThrows(.badMagic(Array("GET".utf8))) { try decoder.nextRecord() }
+    }
+
+    func testVersion2Refused() {
+        var bytes = headerBytes
+        bytes[8] = 2
+        assertDecodeFails(bytes, .unsupportedVersion(2))
+        XCTAssertTrue(StreamError.unsupportedVersion(2).description.contains("version is 2"))
+    }
+
+    func testNonZeroFlagsRefused() {
+        var bytes = headerBytes
+        bytes[15] = 0x80
+        assertDecodeFails(bytes, .unknownHeaderFlags(0x8000_0000))
+    }
+
+    func testMagicErrorDescriptionShowsBytes() {
+        XCTAssertEqual(
+            StreamError.badMagic([0x47, 0x45, 0x54]).description,
+            "stream header magic is 47 45 54; expected 4C 49 56 45 4D 49 47 00 (LIVEMIG\\0)"
+        )
+    }
+}

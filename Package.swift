@@ -37,7 +37,8 @@ let package = Package(
         .target(name: "MigrationReporting", dependencies: ["MigrationCore"]),
         .target(name: "XenProbe", dependencies: ["CXen"]),
         .target(name: "CKVM"),
-        .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore"]),
+        .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream"]),
+        .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
         .executableTarget(
             name: "livemig",
             dependencies: [
@@ -52,7 +53,7 @@ let package = Package(
             dependencies: ["MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "CGSL"]
         ),
         .testTarget(name: "XenProbeTests", dependencies: ["XenProbe"]),
-        .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore"]),
+        .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
         .testTarget(name: "LivemigCLITests", dependencies: []),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import MigrationExecutor
 
 /// What a guest printed on its serial port, line by line, with the host's wall-clock time of
 /// each line (`CLOCK_REALTIME`, so that lines from the source and destination processes of one
@@ -53,18 +54,4 @@ public final class ConsoleLog: @unchecked Sendable {
             return (count, line.seconds)
         }
     }
-}
-
-/// Seconds since the epoch from `CLOCK_REALTIME`.
-public func wallClockSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}
-
-/// Seconds from `CLOCK_MONOTONIC`, for durations.
-public func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import KVMBackend
 import MigrationCore
+import MigrationExecutor
 import XCTest
 
 /// The minimal VMM against the real /dev/kvm: the built-in guest program runs, paces its writes,

@@ -1,0 +1,55 @@
+import MigrationCore
+import MigrationExecutor
+import MigrationStream
+
+/// A KVM guest being received: the `IncomingGuest` the receiver fills. Its vCPU thread is
+/// started parked once the state arrives, and runs only on `run()`.
+public final class KVMIncomingGuest: IncomingGuest {
+    public let guest: KVMGuest
+
+    public init(guest: KVMGuest) { self.guest = guest }
+
+    /// Creates the empty guest a stream's layout describes.
+    public static func make(for layout: GuestLayout, consolePath: String? = nil) throws(HostFailure) -> KVMIncomingGuest {
+        guard Int(layout.pageSizeBytes) == GuestMemory.pageSizeBytes else {
+            throw HostFailure("the guest uses \(layout.pageSizeBytes)-byte pages; this KVM backend uses \(GuestMemory.pageSizeBytes)")
+        }
+        guard layout.vcpuCount == 1 else { throw HostFailure("the guest has \(layout.vcpuCount) vCPUs; this KVM backend runs 1") }
+        do {
+            return KVMIncomingGuest(guest: try KVMGuest.createIncoming(name: layout.name, memoryBytes: Int(layout.memoryBytes),
+                                                                        consolePath: consolePath))
+        } catch {
+            throw HostFailure(error.description)
+        }
+    }
+
+    public func pageAddress(_ page: Int) -> UnsafeMutableRawPointer { guest.memory.page(page) }
+
+    public func loadVcpuState(_ state: [UInt8], vcpu: Int) throws(HostFailure) {
+        guard vcpu == 0 else { throw HostFailure("vCPU \(vcpu) does not exist") }
+        do {
+            try guest.restoreVcpuState(state)
+        } catch {
+            throw HostFailure(error.description)
+        }
+    }
+
+    public func loadDeviceState(_ state: [UInt8]) throws(HostFailure) {
+        guard state.isEmpty else { throw HostFailure("device state for a guest without devices (\(state.count) bytes)") }
+    }
+
+    public func run() throws(HostFailure) {
+        guest.start(paused: false)
+        if let failure = guest.failure { throw HostFailure(failure) }
+    }
+
+    public func discard() { guest.destroy() }
+}
+
+extension KVMGuest {
+    /// The stream's description of this guest.
+    public var streamLayout: GuestLayout {
+        GuestLayout(name: name, memoryBytes: UInt64(memory.sizeBytes), pageSizeBytes: UInt32(GuestMemory.pageSizeBytes),
+                    vcpuCount: 1, workload: workload?.description ?? "")
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import MigrationCore
+
+/// A TCP connection over plain POSIX sockets, used from one thread at a time. Blocking I/O on a
+/// dedicated thread is the simplest fast way to pump a migration stream (no event loop needed
+/// for one connection); every failure is a `HostFailure` naming the peer and the system error.
+public final class BlockingSocket: @unchecked Sendable {
+    public let fd: Int32
+    public let peer: String
+    private var closed = false
+
+    init(fd: Int32, peer: String) {
+        self.fd = fd
+        self.peer = peer
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    deinit { close() }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        Glibc.close(fd)
+    }
+
+    /// Connects to `endpoint`, trying each address it resolves to.
+    public static func connect(to endpoint: Endpoint) throws(HostFailure) -> BlockingSocket {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &result)
+        guard status == 0, let first = result else {
+            throw HostFailure("cannot resolve \(endpoint): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(result) }
+        var lastError = "no address"
+        var info: UnsafeMutablePointer<addrinfo>? = first
+        while let candidate = info {
+            let fd = socket(candidate.pointee.ai_family, candidate.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
+                            candidate.pointee.ai_protocol)
+            if fd >= 0 {
+                if Glibc.connect(fd, candidate.pointee.ai_addr, candidate.pointee.ai_addrlen) == 0 {
+                    return BlockingSocket(fd: fd, peer: endpoint.description)
+                }
+                lastError = String(cString: strerror(errno))
+                Glibc.close(fd)
+            }
+            info = candidate.pointee.ai_next
+        }
+        throw HostFailure("cannot connect to \(endpoint): \(lastError)")
+    }
+
+    /// Writes all of `bytes`.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(HostFailure) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw HostFailure("sending to \(peer): \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws(HostFailure) {
+        // withUnsafeBytes only rethrows untyped errors: carry the typed one out by hand.
+        var failure: HostFailure?
+        bytes.withUnsafeBytes { buffer in
+            do { try write(buffer) } catch { failure = error as? HostFailure ?? HostFailure("\(error)") }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Writes the buffers in order with `sendmsg` (gather I/O: page data goes straight from
+    /// guest memory to the socket, no copy in between).
+    public func writeGathered(_ pieces: inout [iovec]) throws(HostFailure) {
+        var index = 0
+        while index < pieces.count {
+            let count = min(pieces.count - index, Int(UIO_MAXIOV))
+            var message = msghdr()
+            let written = pieces.withUnsafeMutableBufferPointer { buffer -> Int in
+                message.msg_iov = buffer.baseAddress! + index
+                message.msg_iovlen = count
+                return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw HostFailure("sending to \(peer): \(String(cString: strerror(errno)))")
+            }
+            // Skip what went out; trim a partly sent piece.
+            var remaining = written
+            while remaining > 0 {
+                let length = pieces[index].iov_len
+                if remaining >= length {
+                    remaining -= length
+                    index += 1
+                } else {
+                    pieces[index].iov_base = pieces[index].iov_base! + remaining
+                    pieces[index].iov_len = length - remaining
+                    remaining = 0
+                }
+            }
+        }
+    }
+
+    /// Reads what is there (at most `buffer.count` bytes), blocking for at least one; 0 at the end.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(HostFailure) -> Int {
+        while true {
+            let count = recv(fd, buffer.baseAddress, buffer.count, 0)
+            if count >= 0 { return count }
+            if errno == EINTR { continue }
+            throw HostFailure("receiving from \(peer): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Gives up on reads that wait longer than `seconds` (0: wait for ever).
+    public func setReceiveTimeout(seconds: Double) {
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1e6))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+}
+
+/// A listening TCP socket.
+public final class ListeningSocket: @unchecked Sendable {
+    public let fd: Int32
+    public let port: Int
+
+    public init(host: String, port: Int) throws(HostFailure) {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host.isEmpty ? nil : host, String(port), &hints, &result)
+        guard status == 0, let info = result else {
+            throw HostFailure("cannot resolve listen address \(host):\(port): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(result) }
+        let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
+        guard fd >= 0 else { throw HostFailure("socket: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw HostFailure("cannot listen on \(host.isEmpty ? "*" : host):\(port): \(reason)")
+        }
+        guard listen(fd, 16) == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw HostFailure("listen on port \(port): \(reason)")
+        }
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        let family = address.ss_family
+        let boundPort = withUnsafePointer(to: &address) { pointer -> Int in
+            if family == sa_family_t(AF_INET6) {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+        }
+        self.fd = fd
+        self.port = boundPort
+    }
+
+    deinit { Glibc.close(fd) }
+
+    /// Waits for the next connection.
+    public func accept() throws(HostFailure) -> BlockingSocket {
+        while true {
+            var address = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let client = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &length) }
+            }
+            if client >= 0 { return BlockingSocket(fd: client, peer: Self.describe(&address)) }
+            if errno == EINTR { continue }
+            throw HostFailure("accept on port \(port): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// "address:port" of a peer, numerically.
+    static func describe(_ address: inout sockaddr_storage) -> String {
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        var service = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+        let length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &host, socklen_t(host.count), &service, socklen_t(service.count), NI_NUMERICHOST | NI_NUMERICSERV)
+            }
+        }
+        guard status == 0 else { return "?" }
+        return "\(String(cString: host)):\(String(cString: service))"
+    }
+}
+
+/// `HOST[:PORT]` as the command line writes it; the port defaults to 8002 (xend's relocation port).
+public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
+    public static let defaultPort = 8002
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int = Endpoint.defaultPort) {
+        self.host = host
+        self.port = port
+    }
+
+    public init(parsing text: String) throws(HostFailure) {
+        var host = text
+        var port = Self.defaultPort
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw HostFailure("'\(text)': an IPv6 address needs its closing ]") }
+            host = String(text[text.index(after: text.startIndex) ..< close])
+            let rest = text[text.index(after: close)...]
+            if rest.hasPrefix(":") {
+                guard let value = Int(rest.dropFirst()), (1 ... 65535).contains(value) else {
+                    throw HostFailure("'\(text)': the port must be a number from 1 to 65535")
+                }
+                port = value
+            }
+        } else if let colon = text.lastIndex(of: ":"), text.filter({ $0 == ":" }).count == 1 {
+            host = String(text[..<colon])
+            guard let value = Int(text[text.index(after: colon)...]), (1 ... 65535).contains(value) else {
+                throw HostFailure("'\(text)': the port must be a number from 1 to 65535")
+            }
+            port = value
+        }
+        guard !host.isEmpty else { throw HostFailure("'\(text)': the host is empty") }
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,143 @@
+import MigrationCore
+import MigrationStream
+
+/// A guest being built on the destination from an incoming stream.
+public protocol IncomingGuest: AnyObject {
+    /// Where page `page` of guest memory lives, for the receiver to write into.
+    func pageAddress(_ page: Int) -> UnsafeMutableRawPointer
+    func loadVcpuState(_ state: [UInt8], vcpu: Int) throws(HostFailure)
+    func loadDeviceState(_ state: [UInt8]) throws(HostFailure)
+    /// Runs the guest: only after the source has cleared it to.
+    func run() throws(HostFailure)
+    /// Throws the partial guest away.
+    func discard()
+}
+
+/// What a completed receive produced.
+public struct ReceivedMigration {
+    public var guest: any IncomingGuest
+    public var layout: GuestLayout
+    public var pagesReceived: Int
+    public var bytesReceived: Int
+    /// Monotonic times: end of stream received, and the guest running.
+    public var endOfStreamSeconds: Double
+    public var runningSeconds: Double
+    /// Wall-clock time the guest started running here (comparable with the source's pause time).
+    public var runningWallClockSeconds: Double
+}
+
+/// The destination's side of one migration over one connection: drives `DestinationMigration`,
+/// writes pages into the new guest's memory, answers the commit handshake, and runs the guest
+/// only when the source clears it. Any failure before that throws the partial guest away.
+public enum MigrationReceiver {
+    public static func receive(
+        on socket: BlockingSocket,
+        makeGuest: (GuestLayout) throws(HostFailure) -> any IncomingGuest,
+        beforeRun: ((any IncomingGuest) -> Void)? = nil
+    ) throws(HostFailure) -> ReceivedMigration {
+        var reader = StreamReader(socket: socket, direction: .sourceToDestination)
+        var encoder = StreamEncoder(direction: .destinationToSource)
+        var machine = DestinationMigration()
+        var guest: (any IncomingGuest)?
+        var layout: GuestLayout?
+        var pages = 0
+        var endOfStreamSeconds = 0.0
+        var replyHeaderSent = false
+
+        func reply(_ record: StreamRecord) throws(HostFailure) {
+            var buffer: [UInt8] = []
+            if !replyHeaderSent {
+                encoder.appendHeader(into: &buffer)
+                replyHeaderSent = true
+            }
+            do {
+                try encoder.append(record, into: &buffer)
+            } catch {
+                throw HostFailure("cannot encode \(record.type): \(error.description)")
+            }
+            try socket.write(buffer)
+        }
+
+        func fail(_ reason: String) -> HostFailure {
+            if machine.handle(.transportFailed(reason)).contains(.destroyGuest) { guest?.discard() }
+            try? reply(.abort(reason: String(reason.utf8.prefix(StreamLimits.maxAbortReasonBytes)) ?? "aborted"))
+            return HostFailure(reason)
+        }
+
+        func apply(_ actions: [DestinationMigration.Action]) throws(HostFailure) {
+            if case .aborted(let reason) = machine.state {
+                guest?.discard()
+                throw fail(reason)
+            }
+            for action in actions where action == .reportReady { try reply(.readyToUnpause) }
+        }
+
+        while true {
+            let record: StreamRecordView
+            do {
+                record = try reader.next()
+            } catch {
+                throw fail(error.description)
+            }
+            switch record {
+            case .record(.guestLayout(let received)):
+                do {
+                    guest = try makeGuest(received)
+                } catch {
+                    throw fail("cannot create the guest: \(error.description)")
+                }
+                layout = received
+                try apply(machine.handle(.streamOpened(guestPages: Int(received.guestPages))))
+            case .pageBatch(let batch):
+                guard let guest else { throw fail("page data before the guest layout") }
+                let size = batch.pageSizeBytes
+                batch.data.withUnsafeBytes { data in
+                    for (index, page) in batch.pageNumbers.enumerated() {
+                        guest.pageAddress(Int(page)).copyMemory(from: data.baseAddress! + index * size, byteCount: size)
+                    }
+                }
+                pages += batch.pageNumbers.count
+                try apply(machine.handle(.pagesReceived(count: batch.pageNumbers.count)))
+            case .record(.vcpuState(let state)):
+                do {
+                    try guest?.loadVcpuState(state.blob, vcpu: Int(state.vcpuId))
+                } catch {
+                    throw fail("cannot load the vCPU state: \(error.description)")
+                }
+                try apply(machine.handle(.deviceStateReceived))
+            case .record(.deviceState(let blob)):
+                do {
+                    try guest?.loadDeviceState(blob)
+                } catch {
+                    throw fail("cannot load the device state: \(error.description)")
+                }
+            case .record(.endOfStream):
+                endOfStreamSeconds = monotonicSeconds()
+                try apply(machine.handle(.endOfStream))
+            case .record(.clearedToUnpause):
+                let actions = machine.handle(.clearedToRun)
+                guard actions.contains(.unpauseGuest), let guest, let layout else {
+                    throw fail("cleared to unpause before the whole guest arrived")
+                }
+                beforeRun?(guest)
+                do {
+                    try guest.run()
+                } catch {
+                    guest.discard()
+                    try? reply(.abort(reason: "the guest did not start: \(error.description)"))
+                    throw HostFailure("the guest did not start: \(error.description)")
+                }
+                let running = monotonicSeconds()
+                let runningWall = wallClockSeconds()
+                try? reply(.running)
+                return ReceivedMigration(guest: guest, layout: layout, pagesReceived: pages,
+                                         bytesReceived: reader.bytesRead, endOfStreamSeconds: endOfStreamSeconds,
+                                         runningSeconds: running, runningWallClockSeconds: runningWall)
+            case .record(.abort(let reason)):
+                throw fail("the source aborted: \(reason)")
+            case .record(let other):
+                throw fail("unexpected \(other.type) from the source")
+            }
+        }
+    }
+}

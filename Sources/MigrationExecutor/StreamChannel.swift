@@ -1,0 +1,101 @@
+import Foundation
+import MigrationCore
+import MigrationStream
+
+/// The source's end of a migration stream over TCP: the `MigrationChannel` the real executors
+/// use. Page data goes from guest memory to the socket with gather I/O, without copies.
+public struct StreamChannel: MigrationChannel {
+    public typealias Batch = [Int]
+    public typealias DeviceState = [UInt8]
+
+    private let socket: BlockingSocket
+    private var encoder = StreamEncoder(direction: .sourceToDestination)
+    private var reader: StreamReader
+    private let pageAddress: (Int) -> UnsafeRawPointer
+    private let pageSizeBytes: Int
+    private var header: [UInt8] = []
+    private var pieces: [iovec] = []
+    /// Bytes written to the socket so far.
+    public private(set) var bytesWritten = 0
+
+    /// Opens the stream: sends the header and the guest's layout.
+    public init(socket: BlockingSocket, layout: GuestLayout, pageAddress: @escaping (Int) -> UnsafeRawPointer) throws(HostFailure) {
+        self.socket = socket
+        self.pageAddress = pageAddress
+        pageSizeBytes = Int(layout.pageSizeBytes)
+        reader = StreamReader(socket: socket, direction: .destinationToSource)
+        var opening: [UInt8] = []
+        encoder.appendHeader(into: &opening)
+        try append(.guestLayout(layout), into: &opening)
+        try write(opening)
+    }
+
+    private mutating func append(_ record: StreamRecord, into buffer: inout [UInt8]) throws(HostFailure) {
+        do {
+            try encoder.append(record, into: &buffer)
+        } catch {
+            throw HostFailure("cannot encode \(record.type): \(error.description)")
+        }
+    }
+
+    private mutating func write(_ bytes: [UInt8]) throws(HostFailure) {
+        try socket.write(bytes)
+        bytesWritten += bytes.count
+    }
+
+    private mutating func send(_ record: StreamRecord) throws(HostFailure) {
+        var buffer: [UInt8] = []
+        try append(record, into: &buffer)
+        try write(buffer)
+    }
+
+    public mutating func sendPages(_ batch: [Int], pageCount: Double, wireBytes: Double) throws(HostFailure) {
+        precondition(batch.count == Int(pageCount), "the channel sends the pages the engine names")
+        header.removeAll(keepingCapacity: true)
+        do {
+            try encoder.appendPageBatchHeader(pageNumbers: batch.lazy.map { UInt64($0) }, into: &header)
+        } catch {
+            throw HostFailure("cannot encode a page batch: \(error.description)")
+        }
+        var failure: HostFailure?
+        header.withUnsafeMutableBytes { headerBytes in
+            pieces.removeAll(keepingCapacity: true)
+            pieces.append(iovec(iov_base: headerBytes.baseAddress, iov_len: headerBytes.count))
+            for page in batch {
+                pieces.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: pageAddress(page)), iov_len: pageSizeBytes))
+            }
+            do { try socket.writeGathered(&pieces) } catch { failure = error as? HostFailure ?? HostFailure("\(error)") }
+        }
+        if let failure { throw failure }
+        bytesWritten += header.count + batch.count * pageSizeBytes
+    }
+
+    public mutating func sendDeviceState(_ state: [UInt8]) throws(HostFailure) {
+        try send(.vcpuState(VcpuState(vcpuId: 0, blob: state)))
+    }
+
+    public mutating func finishStreamAndAwaitReady() throws(HostFailure) {
+        try send(.endOfStream)
+        try awaitRecord(.readyToUnpause)
+    }
+
+    public mutating func clearToRunAndAwaitRunning() throws(HostFailure) {
+        try send(.clearedToUnpause)
+        try awaitRecord(.running)
+    }
+
+    private mutating func awaitRecord(_ expected: RecordType) throws(HostFailure) {
+        let record = try reader.next()
+        if case .record(.abort(let reason)) = record {
+            throw HostFailure("the destination aborted: \(reason)")
+        }
+        guard record.type == expected else {
+            throw HostFailure("the destination sent \(record.type) where \(expected) was expected")
+        }
+    }
+
+    /// Tells the destination to give up (best effort: the connection may be gone already).
+    public mutating func abort(reason: String) {
+        try? send(.abort(reason: String(reason.utf8.prefix(StreamLimits.maxAbortReasonBytes)) ?? "aborted"))
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+@testable import KVMBackend
+import MigrationCore
+import MigrationExecutor
+import MigrationStream
+import XCTest
+
+/// A running 256 MiB KVM guest migrated live over loopback TCP under each policy: the engine
+/// core driven by the executor on one side, the receiver on the other. The destination's memory
+/// must equal the source's at the pause, and the heartbeat must go on there.
+final class LoopbackMigrationTests: XCTestCase {
+    private let mib = 1 << 20
+
+    struct Outcome {
+        var source: KVMMigrationResult
+        var received: ReceivedMigration?
+        var destinationDigest: UInt64?
+        var receiveError: String?
+    }
+
+    /// Runs one migration of `guest` to a receiver thread on 127.0.0.1.
+    func migrate(_ guest: KVMGuest, policy: PolicyConfiguration, settings: EngineSettings = EngineSettings()) throws -> Outcome {
+        let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
+        let box = ResultBox()
+        let receiver = Thread {
+            do {
+                let socket = try listener.accept()
+                let received = try MigrationReceiver.receive(on: socket, makeGuest: { layout throws(HostFailure) in
+                    try KVMIncomingGuest.make(for: layout)
+                }, beforeRun: { guest in
+                    box.digest = (guest as? KVMIncomingGuest)?.guest.memory.digest()
+                })
+                box.received = received
+            } catch {
+                box.error = "\(error)"
+            }
+            box.done.signal()
+        }
+        receiver.start()
+        let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port))
+        let result = try KVMMigration.migrate(guest, over: socket, policy: policy, settings: settings, computeDigest: true)
+        XCTAssertEqual(box.done.wait(timeout: .now() + 60), .success, "the receiver did not finish")
+        return Outcome(source: result, received: box.received, destinationDigest: box.digest, receiveError: box.error)
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        var received: ReceivedMigration?
+        var digest: UInt64?
+        var error: String?
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    private func runningGuest(_ workload: GuestWorkload, memoryMiB: Int = 256) throws -> KVMGuest {
+        let guest = try KVMGuest.create(name: "guest", memoryBytes: memoryMiB * mib, workload: workload)
+        guest.start()
+        XCTAssertTrue(waitUntil(seconds: 5) { guest.counters.heartbeats >= 3 }, "the guest did not start")
+        return guest
+    }
+
+    private func assertArrivedIntact(_ outcome: Outcome, sourceHeartbeats: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertNil(outcome.receiveError, file: file, line: line)
+        let received = try XCTUnwrap(outcome.received, file: file, line: line)
+        let destination = try XCTUnwrap((received.guest as? KVMIncomingGuest)?.guest, file: file, line: line)
+        defer { destination.destroy() }
+        XCTAssertNotEqual(outcome.source.report.outcome, .aborted, outcome.source.report.reason, file: file, line: line)
+        XCTAssertEqual(outcome.destinationDigest, outcome.source.sourceDigestAtPause,
+                       "the destination's memory differs from the source's at the pause", file: file, line: line)
+        XCTAssertNotNil(outcome.source.sourceDigestAtPause, file: file, line: line)
+        XCTAssertFalse(outcome.source.sourceRunning, "the source copy is gone", file: file, line: line)
+        // The heartbeat goes on over there, counting on from the source's.
+        XCTAssertTrue(waitUntil(seconds: 5) { destination.counters.heartbeats >= UInt64(sourceHeartbeats) + 3 },
+                      "heartbeats at the destination: \(destination.counters.heartbeats)", file: file, line: line)
+        XCTAssertNil(destination.failure, file: file, line: line)
+        let report = outcome.source.report
+        XCTAssertEqual(report.iterations.last?.paused, true, file: file, line: line)
+        XCTAssertGreaterThanOrEqual(report.pagesSent, 65_536, "every page went at least once", file: file, line: line)
+    }
+
+    func testLiveMigrationUnderEachPolicyArrivesIntact() throws {
+        try requireKVM()
+        for name in PolicyName.allCases {
+            let guest = try runningGuest(GuestWorkload(kind: .uniform, workingSetPages: 8192, ratePagesPerSecond: 20_000))
+            let outcome = try migrate(guest, policy: PolicyConfiguration(name: name, timeoutSeconds: 30))
+            let beats = Int(guest.counters.heartbeats)
+            XCTAssertEqual(outcome.source.report.policy, name.rawValue)
+            try assertArrivedIntact(outcome, sourceHeartbeats: beats)
+            XCTAssertGreaterThan(outcome.source.report.liveIterationCount, 1, "\(name): pre-copy ran more than the first pass")
+        }
+    }
+
+    func testOfflineMigrationPausesFirstAndArrivesIntact() throws {
+        try requireKVM()
+        let guest = try runningGuest(GuestWorkload(kind: .hotCold, workingSetPages: 16_384, hotPages: 512,
+                                                   ratePagesPerSecond: 10_000, coldRatePagesPerSecond: 1000))
+        var settings = EngineSettings()
+        settings.live = false
+        let outcome = try migrate(guest, policy: PolicyConfiguration(name: .xen4), settings: settings)
+        XCTAssertEqual(outcome.source.report.iterations.count, 1)
+        XCTAssertEqual(outcome.source.report.iterations.first?.pagesSent, 65_536)
+        try assertArrivedIntact(outcome, sourceHeartbeats: Int(guest.counters.heartbeats))
+    }
+}

@@ -39,10 +39,12 @@ let package = Package(
         .target(name: "CKVM"),
         .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream"]),
         .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
+        .target(name: "GuestControl", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
         .executableTarget(
             name: "livemig",
             dependencies: [
                 "MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "XenProbe",
+                "GuestControl", "KVMBackend", "MigrationExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

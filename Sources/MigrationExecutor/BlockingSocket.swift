@@ -1,19 +1,40 @@
 import Foundation
 import MigrationCore
 
-/// A TCP connection over plain POSIX sockets, used from one thread at a time. Blocking I/O on a
-/// dedicated thread is the simplest fast way to pump a migration stream (no event loop needed
-/// for one connection); every failure is a `HostFailure` naming the peer and the system error.
+/// A TCP connection over plain POSIX sockets (or, for save and restore, a file), used from one
+/// thread at a time. Blocking I/O on a dedicated thread is the simplest fast way to pump a
+/// migration stream (no event loop needed for one connection); every failure is a
+/// `HostFailure` naming the peer and the system error.
 public final class BlockingSocket: @unchecked Sendable {
     public let fd: Int32
     public let peer: String
+    /// False for a file: plain read/write instead of send/recv.
+    public let isSocket: Bool
     private var closed = false
 
-    init(fd: Int32, peer: String) {
+    public init(fd: Int32, peer: String, isSocket: Bool = true) {
         self.fd = fd
         self.peer = peer
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        self.isSocket = isSocket
+        if isSocket {
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+
+    /// A file opened for a saved guest: `write` to create (truncating), otherwise read.
+    public static func file(path: String, write: Bool) throws(HostFailure) -> BlockingSocket {
+        let fd = write ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) : open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw HostFailure("\(path): cannot open \(write ? "for writing" : "for reading"): \(String(cString: strerror(errno)))")
+        }
+        return BlockingSocket(fd: fd, peer: path, isSocket: false)
+    }
+
+    /// Makes sure the data written so far is on disk (files only).
+    public func sync() throws(HostFailure) {
+        guard !isSocket else { return }
+        if fsync(fd) != 0 { throw HostFailure("\(peer): fsync: \(String(cString: strerror(errno)))") }
     }
 
     deinit { close() }
@@ -56,7 +77,9 @@ public final class BlockingSocket: @unchecked Sendable {
     public func write(_ bytes: UnsafeRawBufferPointer) throws(HostFailure) {
         var offset = 0
         while offset < bytes.count {
-            let written = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            let written = isSocket
+                ? Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                : Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw HostFailure("sending to \(peer): \(String(cString: strerror(errno)))")
@@ -81,7 +104,9 @@ public final class BlockingSocket: @unchecked Sendable {
         while index < pieces.count {
             let count = min(pieces.count - index, Int(UIO_MAXIOV))
             var message = msghdr()
+            let socket = isSocket
             let written = pieces.withUnsafeMutableBufferPointer { buffer -> Int in
+                guard socket else { return writev(fd, buffer.baseAddress! + index, Int32(count)) }
                 message.msg_iov = buffer.baseAddress! + index
                 message.msg_iovlen = count
                 return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
@@ -109,7 +134,7 @@ public final class BlockingSocket: @unchecked Sendable {
     /// Reads what is there (at most `buffer.count` bytes), blocking for at least one; 0 at the end.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(HostFailure) -> Int {
         while true {
-            let count = recv(fd, buffer.baseAddress, buffer.count, 0)
+            let count = isSocket ? recv(fd, buffer.baseAddress, buffer.count, 0) : Glibc.read(fd, buffer.baseAddress, buffer.count)
             if count >= 0 { return count }
             if errno == EINTR { continue }
             throw HostFailure("receiving from \(peer): \(String(cString: strerror(errno)))")

@@ -29,6 +29,7 @@ public struct ReceivedMigration {
 /// The destination's side of one migration over one connection: drives `DestinationMigration`,
 /// writes pages into the new guest's memory, answers the commit handshake, and runs the guest
 /// only when the source clears it. Any failure before that throws the partial guest away.
+/// Reading a saved guest from a file (`livemig restore`) is the same without the handshake.
 public enum MigrationReceiver {
     public static func receive(
         on socket: BlockingSocket,
@@ -44,7 +45,9 @@ public enum MigrationReceiver {
         var endOfStreamSeconds = 0.0
         var replyHeaderSent = false
 
+        let restoringFromFile = !socket.isSocket
         func reply(_ record: StreamRecord) throws(HostFailure) {
+            guard !restoringFromFile else { return }
             var buffer: [UInt8] = []
             if !replyHeaderSent {
                 encoder.appendHeader(into: &buffer)
@@ -114,6 +117,8 @@ public enum MigrationReceiver {
             case .record(.endOfStream):
                 endOfStreamSeconds = monotonicSeconds()
                 try apply(machine.handle(.endOfStream))
+                // A saved guest has no source to clear it: it runs once it is whole.
+                if restoringFromFile { fallthrough }
             case .record(.clearedToUnpause):
                 let actions = machine.handle(.clearedToRun)
                 guard actions.contains(.unpauseGuest), let guest, let layout else {

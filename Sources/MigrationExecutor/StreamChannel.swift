@@ -15,12 +15,15 @@ public struct StreamChannel: MigrationChannel {
     private let pageSizeBytes: Int
     private var header: [UInt8] = []
     private var pieces: [iovec] = []
+    /// False when the stream goes to a file (`livemig save`): no destination answers.
+    private let expectsReplies: Bool
     /// Bytes written to the socket so far.
     public private(set) var bytesWritten = 0
 
     /// Opens the stream: sends the header and the guest's layout.
     public init(socket: BlockingSocket, layout: GuestLayout, pageAddress: @escaping (Int) -> UnsafeRawPointer) throws(HostFailure) {
         self.socket = socket
+        expectsReplies = socket.isSocket
         self.pageAddress = pageAddress
         pageSizeBytes = Int(layout.pageSizeBytes)
         reader = StreamReader(socket: socket, direction: .destinationToSource)
@@ -80,11 +83,17 @@ public struct StreamChannel: MigrationChannel {
     }
 
     public mutating func clearToRunAndAwaitRunning() throws(HostFailure) {
+        guard expectsReplies else { return }
         try send(.clearedToUnpause)
         try awaitRecord(.running)
     }
 
     private mutating func awaitRecord(_ expected: RecordType) throws(HostFailure) {
+        guard expectsReplies else {
+            // A saved guest: the file holds the whole guest once it is on disk.
+            if expected == .readyToUnpause { try socket.sync() }
+            return
+        }
         let record = try reader.next()
         if case .record(.abort(let reason)) = record {
             throw HostFailure("the destination aborted: \(reason)")

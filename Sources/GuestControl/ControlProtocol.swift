@@ -1,0 +1,81 @@
+import MigrationCore
+
+/// A request on a guest's control socket: one JSON object on one line.
+public struct ControlRequest: Codable, Sendable {
+    public enum Command: String, Codable, Sendable { case status, console, stop, migrate, save }
+
+    public var command: Command
+    /// console: how many of the last lines.
+    public var lines: Int?
+    /// migrate: HOST[:PORT] of a `livemig receive`.
+    public var target: String?
+    /// migrate: false for an offline migration.
+    public var live: Bool?
+    public var policy: PolicyName?
+    public var downtimeLimitSeconds: Double?
+    public var timeoutSeconds: Double?
+    public var rateLimitBytesPerSecond: Double?
+    public var autoConverge: Bool?
+    public var fallbackRounds: Int?
+    /// save: the file to write.
+    public var file: String?
+
+    public init(command: Command) { self.command = command }
+}
+
+/// What `livemig list` shows of a guest.
+public struct GuestStatus: Codable, Sendable, Equatable {
+    public var name: String
+    /// running, paused, migrating, stopped (the vCPU stopped on its own)
+    public var state: String
+    public var memoryBytes: Int
+    public var workload: String
+    public var uptimeSeconds: Double
+    public var heartbeats: UInt64
+    public var pageWrites: UInt64
+    public var processID: Int32
+    public var consoleLog: String
+}
+
+/// One progress line of a migration, as the source's daemon sends it while migrating.
+public struct ProgressLine: Codable, Sendable {
+    public var elapsedSeconds: Double
+    public var iteration: Int
+    public var bytesSent: Double
+    public var pagesPending: Double
+    public var bytesPerSecond: Double
+    public var expectedDowntimeSeconds: Double
+    public var etaSeconds: Double
+}
+
+/// Measurements around a migration that the engine's report does not hold.
+public struct MigrationMeasurements: Codable, Sendable {
+    /// Wall-clock time the source guest stopped for the final round.
+    public var sourcePausedAt: Double?
+    /// The source guest's last heartbeat line before the pause (wall clock), and its number.
+    public var lastSourceHeartbeatAt: Double?
+    public var lastSourceHeartbeat: Int?
+}
+
+/// A reply on a guest's control socket: one JSON object per line; a migration sends progress
+/// lines, then one with `report` (or `error`).
+public struct ControlReply: Codable, Sendable {
+    public var status: GuestStatus?
+    public var console: [String]?
+    public var progress: ProgressLine?
+    public var report: MigrationReport?
+    public var measurements: MigrationMeasurements?
+    public var error: String?
+    public var ok: Bool?
+
+    public init(status: GuestStatus? = nil, console: [String]? = nil, progress: ProgressLine? = nil,
+                report: MigrationReport? = nil, measurements: MigrationMeasurements? = nil, error: String? = nil, ok: Bool? = nil) {
+        self.status = status
+        self.console = console
+        self.progress = progress
+        self.report = report
+        self.measurements = measurements
+        self.error = error
+        self.ok = ok
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import KVMBackend
+import MigrationCore
+import MigrationExecutor
+import MigrationStream
+
+/// The background process that owns one running guest: it serves the guest's control socket
+/// (status, console, stop, migrate, save) until the guest has moved away or been stopped.
+/// `livemig guest start`, `livemig receive` and `livemig restore` start one per guest.
+public final class GuestDaemon: @unchecked Sendable {
+    public let guest: KVMGuest
+    let runDirectory: RunDirectory
+    private let listener: ControlListener
+    private let startedAt = monotonicSeconds()
+    private let lock = NSLock()
+    private var busy = false
+    private var done = false
+
+    init(guest: KVMGuest, runDirectory: RunDirectory) throws(HostFailure) {
+        self.guest = guest
+        self.runDirectory = runDirectory
+        listener = try Self.claimControlSocket(guest.name, in: runDirectory)
+    }
+
+    /// Binds the guest's control socket; a live one means the name is taken on this host.
+    static func claimControlSocket(_ name: String, in runDirectory: RunDirectory) throws(HostFailure) -> ControlListener {
+        try RunDirectory.validate(name: name)
+        try runDirectory.create()
+        let path = runDirectory.controlSocket(name)
+        if FileManager.default.fileExists(atPath: path) {
+            if (try? ControlConnection.connect(path: path)) != nil {
+                throw HostFailure("a guest named '\(name)' already runs on this host (\(path))")
+            }
+            unlink(path)  // left behind by a daemon that died
+        }
+        return try ControlListener(path: path)
+    }
+
+    /// A new guest running the built-in program.
+    public static func startFresh(name: String, memoryBytes: Int, workload: GuestWorkload, seed: UInt64,
+                                  runDirectory: RunDirectory) throws(HostFailure) -> GuestDaemon {
+        try RunDirectory.validate(name: name)
+        try runDirectory.create()
+        let guest: KVMGuest
+        do {
+            guest = try KVMGuest.create(name: name, memoryBytes: memoryBytes, workload: workload, seed: seed,
+                                        consolePath: runDirectory.consoleLog(name))
+        } catch {
+            throw HostFailure(error.description)
+        }
+        let daemon = try GuestDaemon(guest: guest, runDirectory: runDirectory)
+        guest.start()
+        return daemon
+    }
+
+    /// A guest arriving on a connected migration stream (fd handed over by `livemig receive`),
+    /// or read back from a saved file.
+    public static func receive(from stream: BlockingSocket, runDirectory: RunDirectory) throws(HostFailure) -> GuestDaemon {
+        try runDirectory.create()
+        var claimed: ControlListener?
+        let received = try MigrationReceiver.receive(on: stream, makeGuest: { layout throws(HostFailure) in
+            claimed = try claimControlSocket(layout.name, in: runDirectory)
+            return try KVMIncomingGuest.make(for: layout, consolePath: runDirectory.consoleLog(layout.name))
+        })
+        guard let incoming = received.guest as? KVMIncomingGuest, let listener = claimed else {
+            throw HostFailure("the received guest is not a KVM guest")
+        }
+        return GuestDaemon(guest: incoming.guest, runDirectory: runDirectory, listener: listener)
+    }
+
+    private init(guest: KVMGuest, runDirectory: RunDirectory, listener: ControlListener) {
+        self.guest = guest
+        self.runDirectory = runDirectory
+        self.listener = listener
+    }
+
+    /// Serves control connections until the guest is gone; returns the process exit status.
+    public func serve() -> Int32 {
+        while let connection = listener.accept() {
+            let thread = Thread { [self] in handle(connection) }
+            thread.start()
+            lock.lock()
+            let finished = done
+            lock.unlock()
+            if finished { break }
+        }
+        return 0
+    }
+
+    private func finish() {
+        lock.lock()
+        done = true
+        lock.unlock()
+        listener.close()
+    }
+
+    private func handle(_ connection: ControlConnection) {
+        do {
+            while let request = try connection.receive(ControlRequest.self) {
+                try respond(to: request, on: connection)
+            }
+        } catch {
+            try? connection.send(ControlReply(error: error.description))
+        }
+    }
+
+    private func respond(to request: ControlRequest, on connection: ControlConnection) throws(HostFailure) {
+        switch request.command {
+        case .status:
+            try connection.send(ControlReply(status: status()))
+        case .console:
+            let lines = guest.console.lines.suffix(max(1, min(request.lines ?? 20, 10_000)))
+            try connection.send(ControlReply(console: lines.map { "\(String(format: "%.3f", $0.seconds)) \($0.text)" }))
+        case .stop:
+            try claim()
+            guest.destroy()
+            try connection.send(ControlReply(ok: true))
+            finish()
+        case .migrate, .save:
+            try claim()
+            let report: KVMMigrationResult
+            do {
+                report = try move(request, progress: { line in try? connection.send(ControlReply(progress: line)) })
+            } catch {
+                release()
+                throw error
+            }
+            try? connection.send(ControlReply(report: report.report, measurements: measurements(of: report)))
+            if report.report.outcome == .aborted {
+                release()
+            } else {
+                finish()
+            }
+        }
+    }
+
+    private func claim() throws(HostFailure) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !busy, !done else { throw HostFailure("guest '\(guest.name)' is busy (migrating or stopping)") }
+        busy = true
+    }
+
+    private func release() {
+        lock.lock()
+        busy = false
+        lock.unlock()
+    }
+
+    private func move(_ request: ControlRequest, progress: @escaping (ProgressLine) -> Void) throws(HostFailure) -> KVMMigrationResult {
+        var settings = EngineSettings()
+        settings.rateLimitBytesPerSecond = request.rateLimitBytesPerSecond
+        var policy = PolicyConfiguration(name: request.policy ?? .xen4)
+        policy.downtimeLimitSeconds = request.downtimeLimitSeconds
+        policy.timeoutSeconds = request.timeoutSeconds
+        policy.autoConverge = request.autoConverge ?? false
+        policy.fallbackRounds = request.fallbackRounds
+        let stream: BlockingSocket
+        if request.command == .save {
+            guard let file = request.file else { throw HostFailure("save: no file named") }
+            stream = try BlockingSocket.file(path: file, write: true)
+            settings.live = false
+        } else {
+            guard let target = request.target else { throw HostFailure("migrate: no target host named") }
+            stream = try BlockingSocket.connect(to: try Endpoint(parsing: target))
+            settings.live = request.live ?? true
+        }
+        defer { stream.close() }
+        return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings) { update in
+            let remaining = update.pagesPending * Double(update.pageSizeBytes)
+            progress(ProgressLine(
+                elapsedSeconds: update.elapsedSeconds, iteration: update.iteration, bytesSent: update.totalBytesSent,
+                pagesPending: update.pagesPending, bytesPerSecond: update.measuredBytesPerSecond,
+                expectedDowntimeSeconds: update.expectedDowntimeSeconds,
+                etaSeconds: update.measuredBytesPerSecond > 0 ? remaining / update.measuredBytesPerSecond : 0))
+        }
+    }
+
+    private func measurements(of result: KVMMigrationResult) -> MigrationMeasurements {
+        let pausedAt = result.pausedWallClockSeconds
+        let beforePause = guest.console.heartbeats.last { pausedAt == nil || $0.seconds <= pausedAt! }
+        return MigrationMeasurements(sourcePausedAt: pausedAt, lastSourceHeartbeatAt: beforePause?.seconds,
+                                     lastSourceHeartbeat: beforePause?.count)
+    }
+
+    func status() -> GuestStatus {
+        lock.lock()
+        let moving = busy
+        lock.unlock()
+        let state: String = if let failure = guest.failure { "stopped: \(failure)" } else if moving { "migrating" } else if guest.isRunning { "running" } else { "paused" }
+        let counters = guest.counters
+        return GuestStatus(name: guest.name, state: state, memoryBytes: guest.memory.sizeBytes,
+                           workload: guest.workload?.description ?? "(received)", uptimeSeconds: monotonicSeconds() - startedAt,
+                           heartbeats: counters.heartbeats, pageWrites: counters.writes, processID: getpid(),
+                           consoleLog: runDirectory.consoleLog(guest.name))
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import GuestControl
+import MigrationCore
+
+/// Starts `livemig` itself again as a detached background process (its own session, stdin from
+/// /dev/null, stdout and stderr to a log file), optionally handing it one open descriptor as fd 3.
+enum DaemonSpawner {
+    static func spawn(arguments: [String], logPath: String, passing descriptor: Int32? = nil) throws(HostFailure) -> pid_t {
+        let executable = "/proc/self/exe"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let descriptor { posix_spawn_file_actions_adddup2(&actions, descriptor, 3) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // POSIX_SPAWN_SETSID (glibc, <spawn.h> under _GNU_SOURCE, which Swift does not see): a new session.
+        posix_spawnattr_setflags(&attributes, Int16(0x80))
+        let argv = (["livemig"] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard status == 0 else { throw HostFailure("cannot start a guest daemon: \(String(cString: strerror(status)))") }
+        return pid
+    }
+
+    /// Waits until the daemon `name` answers on its control socket, or fails with its log's tail.
+    static func waitUntilServing(_ name: String, pid: pid_t, in runDirectory: RunDirectory, seconds: Double = 20) throws(HostFailure) -> GuestStatus {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let reply = try? runDirectory.ask(name, ControlRequest(command: .status)), let status = reply.status {
+                return status
+            }
+            var exitStatus: Int32 = 0
+            if waitpid(pid, &exitStatus, WNOHANG) == pid {
+                throw HostFailure(logTail(runDirectory.daemonLog(name)) ?? "the guest daemon exited (status \(exitStatus))")
+            }
+            usleep(20_000)
+        }
+        throw HostFailure("the guest daemon for '\(name)' did not answer within \(Int(seconds)) s; see \(runDirectory.daemonLog(name))")
+    }
+
+    static func logTail(_ path: String) -> String? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n").suffix(3)
+        return lines.isEmpty ? nil : lines.joined(separator: "\n")
+    }
+}
+
+/// Sizes as virsh and xl write them: `1G`, `256M`, `512MiB`, `1GiB`, or bytes.
+func parseMemory(_ text: String) -> Int? {
+    let binary: [(String, Int)] = [("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)]
+    for (suffix, factor) in binary where text.hasSuffix(suffix) {
+        guard let value = Double(text.dropLast()) else { return nil }
+        return Int(value * Double(factor))
+    }
+    return Quantities.bytes(text).map { Int($0) }
+}

@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import GuestControl
+import KVMBackend
+import MigrationCore
+import MigrationExecutor
+
+/// `livemig guest`: start, watch and stop guests on this host.
+struct GuestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guest", abstract: "Start, watch and stop guests on this host.",
+        subcommands: [GuestStartCommand.self, GuestConsoleCommand.self, GuestStopCommand.self, GuestDaemonCommand.self])
+}
+
+struct RunDirectoryOption: ParsableArguments {
+    @Option(help: "Where guest daemons keep control sockets and logs (default: $LIVEMIG_RUN_DIR or /run/livemig).")
+    var runDir: String?
+
+    var directory: RunDirectory { RunDirectory(path: runDir) }
+}
+
+struct GuestStartCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start", abstract: "Start a guest in a background process.",
+        discussion: "WORKLOAD: idle | uniform,workingSet=64MiB,rate=20000 | hotCold,workingSet=256MiB,hotSet=16MiB,hotRate=20000,coldRate=500 | sequential,workingSet=128MiB,rate=50000")
+
+    @Argument(help: "The guest's name.") var name: String
+    @Option(help: "Guest memory: 256M, 1G, 512MiB (a multiple of 2 MiB, 4 MiB to 4 GiB).") var memory: String
+    @Option(help: "The built-in guest program's workload.") var workload: String = "idle"
+    @Option(help: "Seed of the guest's page choices.") var seed: UInt64 = 1
+    @OptionGroup var host: RunDirectoryOption
+
+    func run() throws {
+        let runDirectory = host.directory
+        do {
+            try RunDirectory.validate(name: name)
+            guard let bytes = parseMemory(memory), bytes >= GuestMemory.minimumBytes, bytes <= GuestMemory.maximumBytes, bytes % (2 << 20) == 0 else {
+                throw HostFailure("--memory \(memory): must be a multiple of 2 MiB from 4 MiB to 4 GiB (e.g. 256M, 1G)")
+            }
+            _ = try GuestWorkload.parse(workload, regionPages: (bytes - (2 << 20)) / GuestMemory.pageSizeBytes)
+            try runDirectory.create()
+            let pid = try DaemonSpawner.spawn(
+                arguments: ["guest", "daemon", name, "--memory-bytes", String(bytes), "--workload", workload,
+                            "--seed", String(seed), "--run-dir", runDirectory.path],
+                logPath: runDirectory.daemonLog(name))
+            let status = try DaemonSpawner.waitUntilServing(name, pid: pid, in: runDirectory)
+            print("guest \(name) started: pid \(status.processID), \(status.memoryBytes >> 20) MiB, \(status.workload); console: \(status.consoleLog)")
+        } catch let error as HostFailure {
+            throw failure(error.description)
+        } catch let error as KVMError {
+            throw failure(error.description)
+        }
+    }
+}
+
+struct GuestConsoleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "console", abstract: "Print a guest's console (serial port) output.")
+    @Argument(help: "The guest's name.") var name: String
+    @Option(help: "How many of the last lines.") var lines: Int = 20
+    @OptionGroup var host: RunDirectoryOption
+
+    func run() throws {
+        var request = ControlRequest(command: .console)
+        request.lines = lines
+        do {
+            let reply = try host.directory.ask(name, request)
+            for line in reply.console ?? [] { print(line) }
+        } catch {
+            throw failure("guest '\(name)': \(error.description)")
+        }
+    }
+}
+
+struct GuestStopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a guest and its daemon.")
+    @Argument(help: "The guest's name.") var name: String
+    @OptionGroup var host: RunDirectoryOption
+
+    func run() throws {
+        do {
+            _ = try host.directory.ask(name, ControlRequest(command: .stop))
+            print("guest \(name) stopped")
+        } catch {
+            throw failure("guest '\(name)': \(error.description)")
+        }
+    }
+}
+
+/// The background process itself (started by `guest start`, `receive` and `restore`).
+struct GuestDaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "daemon", abstract: "(internal) Run a guest's daemon.",
+                                                    shouldDisplay: false)
+    @Argument var name: String?
+    @Option var memoryBytes: Int?
+    @Option var workload: String = "idle"
+    @Option var seed: UInt64 = 1
+    @Flag(help: "Receive the guest from a migration stream on fd 3.") var incoming = false
+    @Option(help: "Restore the guest from a saved file.") var restore: String?
+    @OptionGroup var host: RunDirectoryOption
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let runDirectory = host.directory
+        let daemon: GuestDaemon
+        do {
+            if incoming {
+                daemon = try GuestDaemon.receive(from: BlockingSocket(fd: 3, peer: "the migration source"), runDirectory: runDirectory)
+            } else if let restore {
+                daemon = try GuestDaemon.receive(from: try BlockingSocket.file(path: restore, write: false), runDirectory: runDirectory)
+            } else {
+                guard let name, let memoryBytes else { throw HostFailure("a guest daemon needs a name and --memory-bytes") }
+                let parsed = try GuestWorkload.parse(workload, regionPages: (memoryBytes - (2 << 20)) / GuestMemory.pageSizeBytes)
+                daemon = try GuestDaemon.startFresh(name: name, memoryBytes: memoryBytes, workload: parsed, seed: seed,
+                                                    runDirectory: runDirectory)
+            }
+        } catch let error as HostFailure {
+            throw failure(error.description)
+        } catch let error as KVMError {
+            throw failure(error.description)
+        }
+        FileHandle.standardError.write(Data("guest \(daemon.guest.name) running (pid \(getpid()))\n".utf8))
+        throw ExitCode(daemon.serve())
+    }
+}
+
+/// `livemig list`: the guests on this host, like `virsh list`.
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the guests on this host.")
+    @OptionGroup var host: RunDirectoryOption
+
+    func run() throws {
+        let runDirectory = host.directory
+        print("name              state       memory  workload                                  uptime")
+        for name in runDirectory.guestNames() {
+            guard let status = try? runDirectory.ask(name, ControlRequest(command: .status)).status else { continue }
+            let columns = [pad(status.name, 17), pad(status.state, 11), pad("\(status.memoryBytes >> 20)M", 7),
+                           pad(status.workload, 41), String(format: "%.1fs", status.uptimeSeconds)]
+            print(columns.joined(separator: " "))
+        }
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import GuestControl
+import MigrationCore
+import MigrationExecutor
+import MigrationReporting
+import MigrationStream
+
+/// `livemig migrate`: moves a guest to another host's `livemig receive`, live (`--live`) or
+/// offline, and prints the same report as `livemig simulate`.
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Migrate a guest to another host (live with --live).")
+
+    @Flag(help: "Live migration (pre-copy); without it the guest is paused, copied and resumed there.") var live = false
+    @Argument(help: "The guest's name.") var name: String
+    @Argument(help: "HOST[:PORT] of the destination's `livemig receive` (port 8002 by default).") var target: String
+    @Option(help: "xen3, xen4, qemu or timeout.") var policy: String = "xen4"
+    @Option(help: "Cap the migration stream: 1Gbit/s, 100MB/s.") var bandwidth: String?
+    @Option(help: "qemu/timeout: the downtime budget in milliseconds (300).") var downtimeLimit: Double?
+    @Option(help: "timeout: suspend the guest after this many seconds (libvirt --timeout).") var timeout: Double?
+    @Flag(help: "qemu/timeout: QEMU's auto-converge (throttle the guest).") var autoConverge = false
+    @Option(help: "Give up on live migration after this many non-converging rounds (0: never).") var fallbackRounds: Int?
+    @Flag(help: "Print progress while migrating.") var verbose = false
+    @Option(help: "table or json.") var format: String = "table"
+    @OptionGroup var host: RunDirectoryOption
+
+    func run() throws {
+        guard let policyName = PolicyName(rawValue: policy) else {
+            throw failure("--policy \(policy): not one of \(PolicyName.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let format = ReportFormat(rawValue: format), format != .csv else { throw failure("--format \(format): table or json") }
+        var request = ControlRequest(command: .migrate)
+        request.target = target
+        request.live = live
+        request.policy = policyName
+        request.downtimeLimitSeconds = downtimeLimit.map { $0 / 1000 }
+        request.timeoutSeconds = timeout
+        request.autoConverge = autoConverge
+        request.fallbackRounds = fallbackRounds
+        if let bandwidth {
+            guard let rate = Quantities.bytesPerSecond(bandwidth), rate > 0 else {
+                throw failure("--bandwidth \(bandwidth): not a bandwidth such as 1Gbit/s or 100MB/s")
+            }
+            request.rateLimitBytesPerSecond = rate
+        }
+        do {
+            _ = try Endpoint(parsing: target)
+        } catch {
+            throw failure("\(target): \(error.description)")
+        }
+        try runMoving(request, name: name, runDirectory: host.directory, format: format, verbose: verbose)
+    }
+}
+
+/// Sends a migrate or save request to a guest's daemon, shows progress, prints the report.
+func runMoving(_ request: ControlRequest, name: String, runDirectory: RunDirectory, format: ReportFormat, verbose: Bool) throws {
+    let connection: ControlConnection
+    do {
+        connection = try ControlConnection.connect(path: runDirectory.controlSocket(name))
+        try connection.send(request)
+    } catch {
+        throw failure("guest '\(name)' is not running on this host (\(error.description))")
+    }
+    let showProgress = verbose || isatty(2) != 0
+    while true {
+        let reply: ControlReply?
+        do {
+            reply = try connection.receive(ControlReply.self)
+        } catch {
+            throw failure("guest '\(name)': \(error.description)")
+        }
+        guard let reply else { throw failure("guest '\(name)': the daemon went away without a report") }
+        if let error = reply.error { throw failure(error) }
+        if let progress = reply.progress {
+            if showProgress {
+                let line = String(format: "\r  iteration %d  sent %.1f MiB  remaining %.1f MiB  %.1f MB/s  expected downtime %.0f ms  ETA %.1f s ",
+                                  progress.iteration, progress.bytesSent / 1_048_576, progress.pagesPending * 4096 / 1_048_576,
+                                  progress.bytesPerSecond / 1e6, progress.expectedDowntimeSeconds * 1000, progress.etaSeconds)
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+            continue
+        }
+        if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+        guard let report = reply.report else { continue }
+        print(ReportRendering.render(report, as: format, title: format == .table ? "\(name) -> \(request.target ?? request.file ?? "")" : nil),
+              terminator: "")
+        if format == .table, let measured = reply.measurements, let paused = measured.sourcePausedAt,
+           let beat = measured.lastSourceHeartbeatAt, let count = measured.lastSourceHeartbeat {
+            print(String(format: "last source heartbeat  hb %d, %.1f ms before the pause", count, (paused - beat) * 1000))
+        }
+        if report.outcome == .aborted { throw ExitCode.failure }
+        return
+    }
+}
+
+/// `livemig save NAME FILE`: like `virsh save`: the guest is paused, written to FILE, and stopped.
+struct SaveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "save", abstract: "Save a guest to a file and stop it (virsh save).")
+    @Argument(help: "The guest's name.") var name: String
+    @Argument(help: "The file to write.") var file: String
+    @Option(help: "table or json.") var format: String = "table"
+    @OptionGroup var host: RunDirectoryOption
+
+    func run() throws {
+        guard let format = ReportFormat(rawValue: format), format != .csv else { throw failure("--format \(format): table or json") }
+        var request = ControlRequest(command: .save)
+        request.file = (file as NSString).isAbsolutePath ? file : FileManager.default.currentDirectoryPath + "/" + file
+        try runMoving(request, name: name, runDirectory: host.directory, format: format, verbose: false)
+    }
+}
+
+/// `livemig restore FILE`: like `virsh restore`: runs the saved guest again, under its name.
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "restore", abstract: "Run a saved guest again (virsh restore).")
+    @Argument(help: "A file written by `livemig save`.") var file: String
+    @OptionGroup var host: RunDirectoryOption
+
+    func run() throws {
+        let runDirectory = host.directory
+        do {
+            let name = try savedGuestName(file)
+            try runDirectory.create()
+            let path = (file as NSString).isAbsolutePath ? file : FileManager.default.currentDirectoryPath + "/" + file
+            let pid = try DaemonSpawner.spawn(arguments: ["guest", "daemon", "--restore", path, "--run-dir", runDirectory.path],
+                                              logPath: runDirectory.daemonLog(name))
+            let status = try DaemonSpawner.waitUntilServing(name, pid: pid, in: runDirectory, seconds: 60)
+            print("guest \(name) restored: pid \(status.processID), \(status.memoryBytes >> 20) MiB")
+        } catch {
+            throw failure(error.description)
+        }
+    }
+
+    /// The guest's name from the saved stream's layout record.
+    private func savedGuestName(_ path: String) throws(HostFailure) -> String {
+        let file = try BlockingSocket.file(path: path, write: false)
+        var decoder = StreamDecoder(direction: .sourceToDestination)
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let count = chunk.withUnsafeMutableBytes { (try? file.read(into: $0)) ?? 0 }
+        decoder.feed(chunk[0 ..< count])
+        do {
+            guard case .guestLayout(let layout)? = try decoder.nextRecord() else {
+                throw HostFailure("\(path): not a saved guest (no guest layout at the start)")
+            }
+            return layout.name
+        } catch let error as StreamError {
+            throw HostFailure("\(path): not a saved guest: \(error.description)")
+        } catch {
+            throw error as! HostFailure
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import GuestControl
+import MigrationCore
+import MigrationExecutor
+
+/// `livemig receive`: accepts migrations and runs each arriving guest under its own name, in
+/// its own daemon process (like `xl migrate-receive`, one process per incoming guest).
+struct ReceiveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "receive", abstract: "Accept migrations and run arriving guests under their own names.")
+
+    @Option(help: "ADDR:PORT to listen on (default: all addresses, port 8002, xend's relocation port).")
+    var listen: String = ":\(Endpoint.defaultPort)"
+    @Flag(help: "Accept one migration, then exit.") var once = false
+    @OptionGroup var host: RunDirectoryOption
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGCHLD, SIG_IGN)  // daemons are reaped by the kernel
+        let runDirectory = host.directory
+        do {
+            try runDirectory.create()
+            let (host, port) = try parseListen(listen)
+            let listener = try ListeningSocket(host: host, port: port)
+            print("livemig receive: listening on \(host.isEmpty ? "*" : host):\(listener.port), guests in \(runDirectory.path)")
+            fflush(nil)
+            repeat {
+                let connection = try listener.accept()
+                let pid = try DaemonSpawner.spawn(
+                    arguments: ["guest", "daemon", "--incoming", "--run-dir", runDirectory.path],
+                    logPath: "\(runDirectory.path)/incoming.log", passing: connection.fd)
+                connection.close()
+                print("incoming migration from \(connection.peer): daemon pid \(pid)")
+                fflush(nil)
+            } while !once
+        } catch {
+            throw failure(error.description)
+        }
+    }
+
+    private func parseListen(_ text: String) throws(HostFailure) -> (String, Int) {
+        if text.hasPrefix(":") {
+            guard let port = Int(text.dropFirst()), (0 ... 65535).contains(port) else {
+                throw HostFailure("--listen \(text): the port must be a number from 0 to 65535")
+            }
+            return ("", port)
+        }
+        let endpoint = try Endpoint(parsing: text)
+        return (endpoint.host, endpoint.port)
+    }
+}

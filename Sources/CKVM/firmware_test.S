@@ -104,11 +104,11 @@ main:
     hlt
     jmp main
 print:
-    movl NEXT_PRINT, %eax
-    addl $10, NEXT_PRINT
     sti
     movw $OFF(tick), %si
     call puts
+    movl NEXT_PRINT, %eax
+    addl $10, NEXT_PRINT
     call putdec
     movb $'\n', %al
     call putc

@@ -1,9 +1,13 @@
 import CKVM
 import Foundation
 
-/// The thread that runs one vCPU: KVM_RUN in a loop, serving port I/O (the serial console at
-/// 0x3f8, the guest's "nothing to do, sleep a moment" port 0x511), and stopping at a safe point
-/// when asked to pause: `pause()` returns only once the vCPU is out of KVM_RUN and parked.
+/// The thread that runs one vCPU: KVM_RUN in a loop, serving port I/O (the 16550 serial port at
+/// 0x3f8-0x3ff whose output is the console, the guest's "nothing to do, sleep a moment" port
+/// 0x511), and stopping at a safe point when asked to pause: `pause()` returns only once the
+/// vCPU is out of KVM_RUN and parked. For a firmware guest (in-kernel irqchip) HLT never exits
+/// here: the kernel sleeps the vCPU until an interrupt; and an MMIO exit (a write to the
+/// read-only image, an access where nothing is mapped) reads all ones and drops writes, as a
+/// PC's bus does, instead of stopping the guest.
 final class VcpuRunner: @unchecked Sendable {
     enum State: Equatable { case notStarted, running, paused, stopped(String?) }
 
@@ -18,6 +22,9 @@ final class VcpuRunner: @unchecked Sendable {
     private let vcpuFD: Int32
     private let run: UnsafeMutableRawPointer
     private let console: ConsoleLog
+    private let firmware: Bool
+    private let serialLock = NSLock()
+    private var serial = Serial16550()
     private let condition = NSCondition()
     private var pauseRequested = false
     private var stopRequested = false
@@ -26,10 +33,11 @@ final class VcpuRunner: @unchecked Sendable {
     private var throttlePercent = 0
     private var throttleTimer: Thread?
 
-    init(vcpuFD: Int32, run: UnsafeMutableRawPointer, console: ConsoleLog) {
+    init(vcpuFD: Int32, run: UnsafeMutableRawPointer, console: ConsoleLog, firmware: Bool = false) {
         self.vcpuFD = vcpuFD
         self.run = run
         self.console = console
+        self.firmware = firmware
         livemig_kvm_install_kick_handler()
     }
 
@@ -78,11 +86,22 @@ final class VcpuRunner: @unchecked Sendable {
                     usleep(useconds_t(sleepSeconds * 1e6))
                 }
             case UInt32(LIVEMIG_KVM_EXIT_IO):
-                if exit.direction == 1 && exit.port == Self.serialPort {
-                    console.append(UInt8(truncatingIfNeeded: exit.value))
+                if Serial16550.ports.contains(exit.port) {
+                    serialLock.lock()
+                    if exit.direction == 1 {
+                        let printed = serial.write(port: exit.port, value: UInt8(truncatingIfNeeded: exit.value))
+                        serialLock.unlock()
+                        if let printed { console.append(printed) }
+                    } else {
+                        let value = serial.read(port: exit.port)
+                        serialLock.unlock()
+                        livemig_kvm_set_io_in_value(run, UInt32(value))
+                    }
                 } else if exit.direction == 1 && exit.port == Self.yieldPort {
                     usleep(Self.yieldMicroseconds)
                 }
+            case UInt32(LIVEMIG_KVM_EXIT_MMIO) where firmware:
+                livemig_kvm_complete_mmio(run)
             case UInt32(LIVEMIG_KVM_EXIT_HLT):
                 usleep(Self.yieldMicroseconds)
             default:
@@ -126,6 +145,20 @@ final class VcpuRunner: @unchecked Sendable {
             condition.wait()
         }
         throttleTimer?.cancel()
+    }
+
+    /// The serial port's registers, for a firmware guest's state blob (read while paused).
+    var serialRegisters: [UInt8] {
+        get {
+            serialLock.lock()
+            defer { serialLock.unlock() }
+            return serial.registers
+        }
+        set {
+            serialLock.lock()
+            serial = Serial16550(registers: newValue)
+            serialLock.unlock()
+        }
     }
 
     var currentState: State {

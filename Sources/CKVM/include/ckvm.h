@@ -98,4 +98,79 @@ int livemig_kvm_set_vcpu_state(int vcpu_fd, const void *state);
 const void *livemig_guest_program_start_address(void);
 const void *livemig_guest_program_end_address(void);
 
+// MARK: Firmware guests (firmware.c)
+//
+// A firmware guest boots a flat image the way `qemu -bios` does: in real mode at the reset
+// vector, with the in-kernel irqchip (8259 PICs, IOAPIC, LAPIC) and PIT. Its migrated state is
+// one versioned blob: a header, the vCPU state above, then the devices (LAPIC, PIC master, PIC
+// slave, IOAPIC, PIT, KVM clock, a few more MSRs), all raw KVM structs.
+
+/// Whether KVM_MEM_READONLY slots exist here (KVM_CAP_READONLY_MEM).
+int livemig_kvm_has_readonly_memory(int kvm_fd);
+
+/// Creates a VM for a firmware guest: like `livemig_kvm_create_vm`, but with the identity-map
+/// page and TSS at 0xfeffc000 (QEMU's, clear of any BIOS image) and with the in-kernel irqchip
+/// (KVM_CREATE_IRQCHIP) and PIT (KVM_CREATE_PIT2) created, as they must be, before any vCPU.
+int livemig_kvm_create_firmware_vm(int kvm_fd, int *manual_protect);
+
+enum {
+    LIVEMIG_KVM_MEM_LOG_DIRTY = 1,   ///< KVM_MEM_LOG_DIRTY_PAGES
+    LIVEMIG_KVM_MEM_READONLY = 2,    ///< KVM_MEM_READONLY: guest writes exit as KVM_EXIT_MMIO
+};
+
+/// `livemig_kvm_set_memory` with flags (LIVEMIG_KVM_MEM_*).
+int livemig_kvm_set_memory_flags(int vm_fd, uint32_t slot, uint64_t guest_physical, uint64_t size, void *host,
+                                 uint32_t flags);
+
+/// After an `in` exit: the value the guest reads (overrides the `in_value` given to the run).
+void livemig_kvm_set_io_in_value(void *run, uint32_t value);
+
+/// After a KVM_EXIT_MMIO (a write to ROM, or an access where nothing is mapped): a read
+/// returns all ones, a write is dropped.
+void livemig_kvm_complete_mmio(void *run);
+
+enum {
+    LIVEMIG_KVM_EXIT_MMIO = 6,
+    LIVEMIG_KVM_FIRMWARE_STATE_MAGIC = 0x57464c4c,   ///< 'LLFW'
+    LIVEMIG_KVM_FIRMWARE_STATE_VERSION = 1,
+};
+
+/// The header of a firmware guest's state blob. The layout fields describe where the image is,
+/// so that a destination created knowing only the memory size can map it the same way.
+typedef struct livemig_kvm_firmware_state_header {
+    uint32_t magic;            ///< LIVEMIG_KVM_FIRMWARE_STATE_MAGIC
+    uint32_t version;          ///< LIVEMIG_KVM_FIRMWARE_STATE_VERSION
+    uint32_t header_size;      ///< sizeof(livemig_kvm_firmware_state_header)
+    uint32_t total_size;       ///< the whole blob
+    uint32_t vcpu_offset;      ///< the vCPU state (livemig_kvm_vcpu_state_size() bytes)
+    uint32_t vcpu_size;
+    uint32_t devices_offset;   ///< LAPIC, irqchips, PIT, clock, MSRs
+    uint32_t devices_size;
+    uint64_t memory_bytes;     ///< all of guest memory (the migrated page range)
+    uint64_t image_bytes;      ///< the image: the top image_bytes of guest memory, mapped read-only
+                               ///< at 4 GiB - image_bytes
+    uint64_t alias_bytes;      ///< its last alias_bytes, also mapped at 1 MiB - alias_bytes
+    uint8_t uart[8];           ///< the VMM's 16550 registers (VcpuRunner's serial port model)
+} livemig_kvm_firmware_state_header;
+
+/// Bytes of a firmware guest's state blob.
+size_t livemig_kvm_firmware_state_size(void);
+
+/// Checks a blob's header (magic, version, sizes) and copies it out: 0, -EINVAL when it is no
+/// firmware blob, -EPROTO for another version, -EMSGSIZE for other sizes (another KVM ABI).
+int livemig_kvm_firmware_state_parse(const void *state, size_t size, livemig_kvm_firmware_state_header *header);
+
+/// Captures vCPU and device state (the vCPU must be out of KVM_RUN). `layout` supplies
+/// memory_bytes, image_bytes and alias_bytes; the rest of the header is filled in here.
+int livemig_kvm_get_firmware_state(int vm_fd, int vcpu_fd, const livemig_kvm_firmware_state_header *layout, void *out);
+
+/// Restores a blob into a firmware VM whose vCPU has not run: irqchip and PIT, then the vCPU
+/// (registers, special registers, FPU, MP state, events, MSRs), its LAPIC, the extra MSRs and
+/// last the KVM clock.
+int livemig_kvm_set_firmware_state(int vm_fd, int vcpu_fd, const void *state, size_t size);
+
+/// The test firmware (firmware_test.S): a 64 KiB image that prints "tick N" every 10 PIT ticks.
+const void *livemig_firmware_test_image_start_address(void);
+const void *livemig_firmware_test_image_end_address(void);
+
 #endif

@@ -5,7 +5,8 @@
 // the vCPU in long mode and starts it with %rdi = the parameter block (see KVMGuestProgram.swift
 // for the layout). Pacing uses the TSC, whose frequency the VMM writes into the block (the
 // guest's own calibration was off by up to 2 % under load here, KVM-NOTES.md); when the guest is
-// ahead of its schedule it writes to port 0x511 and the VMM sleeps a moment (no busy waiting).
+// ahead of its schedule it writes the microseconds it can sleep to port 0x511 (32-bit) and the
+// VMM sleeps that long (no busy waiting, few exits).
 //
 // Parameter block offsets (bytes):
 //   0 kind (0 idle, 1 uniform, 2 hotCold, 3 sequential)   8 region base (guest-physical)
@@ -87,8 +88,36 @@ livemig_guest_program_start:
 .Lrest:
     test %r13, %r13
     jnz .Lmain
+    // Ahead of schedule: ask the VMM to sleep until the next heartbeat, or for as long as 256
+    // writes take at the configured rates, whichever is sooner (at most 100 ms), in µs.
+    mov 80(%r15), %rax
+    sub %r14, %rax
+    jbe .LyieldNow
+    mov $1000000, %rcx
+    mul %rcx
+    divq 48(%r15)
+    mov %rax, %rbx
+    mov 32(%r15), %rcx
+    add 40(%r15), %rcx
+    test %rcx, %rcx
+    jz 7f
+    mov $256000000, %rax
+    xor %edx, %edx
+    div %rcx
+    cmp %rbx, %rax
+    jae 7f
+    mov %rax, %rbx
+7:  cmp $100000, %rbx
+    jbe 8f
+    mov $100000, %rbx
+8:  mov %ebx, %eax
     mov $0x511, %dx
-    out %al, %dx
+    out %eax, %dx
+    jmp .Lmain
+.LyieldNow:
+    xor %eax, %eax
+    mov $0x511, %dx
+    out %eax, %dx
     jmp .Lmain
 
 // Page for stream A into %rsi.

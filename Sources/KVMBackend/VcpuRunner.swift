@@ -13,8 +13,11 @@ final class VcpuRunner: @unchecked Sendable {
 
     static let serialPort: UInt16 = 0x3f8
     static let yieldPort: UInt16 = 0x511
-    /// How long the VMM sleeps when the guest says it is ahead of its schedule.
+    /// How long the VMM sleeps on a HLT without an in-kernel irqchip, or when the guest asks for
+    /// a sleep of 0 on the yield port.
     static let yieldMicroseconds: useconds_t = 500
+    /// The longest sleep the guest may ask for on the yield port.
+    static let maxYieldMicroseconds: UInt32 = 100_000
     /// QEMU's throttle slice (`CPU_THROTTLE_TIMESLICE_NS`, 10 ms): a throttled vCPU runs this
     /// long and then sleeps its share.
     static let throttleSliceSeconds = 0.010
@@ -98,7 +101,9 @@ final class VcpuRunner: @unchecked Sendable {
                         livemig_kvm_set_io_in_value(run, UInt32(value))
                     }
                 } else if exit.direction == 1 && exit.port == Self.yieldPort {
-                    usleep(Self.yieldMicroseconds)
+                    // The guest is ahead of its schedule and says for how long (µs, 32-bit out).
+                    let asked = exit.size == 4 ? min(exit.value, Self.maxYieldMicroseconds) : 0
+                    sleepUnlessPaused(microseconds: asked == 0 ? Self.yieldMicroseconds : asked)
                 }
             case UInt32(LIVEMIG_KVM_EXIT_MMIO) where firmware:
                 livemig_kvm_complete_mmio(run)
@@ -112,6 +117,17 @@ final class VcpuRunner: @unchecked Sendable {
         condition.lock()
         state = .stopped(failure)
         condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Sleeps the vCPU thread, but wakes at once when a pause or stop is requested, so that a
+    /// guest idling between heartbeats does not delay a migration's pause.
+    private func sleepUnlessPaused(microseconds: UInt32) {
+        let deadline = Date().addingTimeInterval(Double(microseconds) / 1e6)
+        condition.lock()
+        while !pauseRequested && !stopRequested && Date() < deadline {
+            _ = condition.wait(until: deadline)
+        }
         condition.unlock()
     }
 

@@ -6,6 +6,7 @@ import MigrationCore
 /// /dev/null, stdout and stderr to a log file), optionally handing it one open descriptor as fd 3.
 enum DaemonSpawner {
     static func spawn(arguments: [String], logPath: String, passing descriptor: Int32? = nil) throws(HostFailure) -> pid_t {
+        closeInheritedDescriptorsOnExec()
         let executable = "/proc/self/exe"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -25,6 +26,18 @@ enum DaemonSpawner {
         let status = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard status == 0 else { throw HostFailure("cannot start a guest daemon: \(String(cString: strerror(status)))") }
         return pid
+    }
+
+    /// Marks every descriptor above stderr close-on-exec, so that a daemon keeps none of its
+    /// parent's (a caller waiting for `livemig guest start` to close its output would otherwise
+    /// wait for the daemon too); the descriptor handed over is dup2'ed to 3, which clears the flag.
+    private static func closeInheritedDescriptorsOnExec() {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for entry in entries {
+            guard let fd = Int32(entry), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     /// Waits until the daemon `name` answers on its control socket, or fails with its log's tail.

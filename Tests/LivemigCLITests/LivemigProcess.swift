@@ -47,8 +47,13 @@ enum LivemigProcess {
 
     /// Runs `livemig arguments…` in `directory` (the package root by default) and waits for it.
     static func run(_ arguments: [String], in directory: URL = packageRoot) throws -> Result {
+        try runExecutable(try binary().path, arguments, in: directory)
+    }
+
+    /// Runs any executable the same way (for `ip netns exec … livemig …`).
+    static func runExecutable(_ path: String, _ arguments: [String], in directory: URL = packageRoot) throws -> Result {
         let process = Process()
-        process.executableURL = try binary()
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.currentDirectoryURL = directory
         // Files, not pipes: a full pipe would block the child while we wait for it.

@@ -8,8 +8,8 @@ import MigrationSimulation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks: `livemig bench simulate`.",
-        subcommands: [BenchSimulateCommand.self])
+        abstract: "Benchmarks: `livemig bench simulate`, `livemig bench migrate`.",
+        subcommands: [BenchSimulateCommand.self, BenchMigrateCommand.self])
 }
 
 struct BenchSimulateCommand: ParsableCommand {

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import KVMBackend
+import MigrationCore
+import MigrationExecutor
+import MigrationStream
+
+/// `livemig bench migrate`: real migrations of a 1 GiB KVM guest over loopback, in this process
+/// (source and receiver threads), with a plain socket pump of the same number of bytes measured
+/// in the same run as the baseline.
+struct BenchMigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Migrate a 1 GiB KVM guest over loopback: time, downtime, throughput vs a plain pump.")
+
+    @Option(help: "Guest memory in MiB.") var memoryMiB: Int = 1024
+    @Option(help: "Page writes per second of the busy run.") var rate: Int = 20_000
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let runs: [(String, GuestWorkload, Double?)] = [
+            ("idle", .idle, nil),
+            ("\(rate) pages/s", GuestWorkload(kind: .uniform, workingSetPages: 16_384, ratePagesPerSecond: rate), nil),
+            ("idle, capped at 1 Gbit/s", .idle, 125_000_000),
+        ]
+        print("livemig bench migrate: \(memoryMiB) MiB guest over 127.0.0.1, xen4")
+        for (label, workload, cap) in runs {
+            let result = try migrateOnce(workload: workload, capBytesPerSecond: cap)
+            let report = result.report
+            let throughput = Double(report.bytesSent) / report.totalTimeSeconds
+            let pump = try plainPump(bytes: report.bytesSent)
+            var line = String(format: "  %@: total %.3f s, downtime %.1f ms, %@ sent, %.0f MB/s = %.0f %% of a plain pump of the same bytes (%.0f MB/s)",
+                              label, report.totalTimeSeconds, report.downtimeSeconds * 1000, mib(report.bytesSent),
+                              throughput / 1e6, 100 * throughput / pump, pump / 1e6)
+            if let cap {
+                let ideal = Double(report.bytesSent) / cap
+                line += String(format: "; bytes / cap = %.3f s, total is %+.1f %% off", ideal, 100 * (report.totalTimeSeconds - ideal) / ideal)
+            }
+            print(line)
+            print(String(format: "    peak RSS %d MiB, of which beyond the two guests' %d MiB: %d MiB", result.peakRSSMiB,
+                         2 * memoryMiB, max(0, result.peakRSSMiB - 2 * memoryMiB)))
+        }
+        print("goals: throughput >= 90 % of the plain pump; idle downtime <= 5 ms; capped total within 3 % of bytes / cap; executor memory beyond the guest's < 64 MiB")
+    }
+
+    private func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+
+    private func migrateOnce(workload: GuestWorkload, capBytesPerSecond: Double?) throws -> (report: MigrationReport, peakRSSMiB: Int) {
+        let guest = try KVMGuest.create(name: "bench", memoryBytes: memoryMiB << 20, workload: workload)
+        guest.start()
+        usleep(300_000)
+        let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
+        let done = DispatchSemaphore(value: 0)
+        final class Box: @unchecked Sendable { var guest: KVMGuest?; var error: String? }
+        let box = Box()
+        let receiver = Thread {
+            do {
+                let received = try MigrationReceiver.receive(on: try listener.accept()) { layout throws(HostFailure) in
+                    try KVMIncomingGuest.make(for: layout)
+                }
+                box.guest = (received.guest as? KVMIncomingGuest)?.guest
+            } catch {
+                box.error = "\(error)"
+            }
+            done.signal()
+        }
+        receiver.start()
+        var settings = EngineSettings()
+        settings.rateLimitBytesPerSecond = capBytesPerSecond
+        let result = try KVMMigration.migrate(guest, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port)),
+                                              policy: PolicyConfiguration(name: .xen4), settings: settings)
+        done.wait()
+        let peak = peakResidentMiB()
+        box.guest?.destroy()
+        guest.destroy()
+        if let error = box.error { throw ValidationError("the receiver failed: \(error)") }
+        return (result.report, peak)
+    }
+
+    /// The baseline: `bytes` through a loopback TCP connection from a 4 MiB buffer to a reader
+    /// that discards them.
+    private func plainPump(bytes: Int) throws -> Double {
+        let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
+        let done = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            if let socket = try? listener.accept() {
+                var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { (try? socket.read(into: $0)) ?? 0 }
+                    if count == 0 { break }
+                }
+            }
+            done.signal()
+        }
+        reader.start()
+        let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port))
+        let chunk = [UInt8](repeating: 7, count: 4 << 20)
+        let start = monotonicSeconds()
+        var left = bytes
+        while left > 0 {
+            let count = min(left, chunk.count)
+            try chunk.withUnsafeBytes { (buffer) throws in try socket.write(UnsafeRawBufferPointer(rebasing: buffer[0 ..< count])) }
+            left -= count
+        }
+        socket.close()
+        done.wait()
+        return Double(bytes) / (monotonicSeconds() - start)
+    }
+
+    private func peakResidentMiB() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_maxrss / 1024
+    }
+}

@@ -84,7 +84,15 @@ final class LoopbackMigrationTests: XCTestCase {
             let beats = Int(guest.counters.heartbeats)
             XCTAssertEqual(outcome.source.report.policy, name.rawValue)
             try assertArrivedIntact(outcome, sourceHeartbeats: beats)
-            XCTAssertGreaterThan(outcome.source.report.liveIterationCount, 1, "\(name): pre-copy ran more than the first pass")
+            let report = outcome.source.report
+            switch name {
+            case .xen3, .xen4:
+                // Thousands of pages are dirty after the first pass: more passes follow.
+                XCTAssertGreaterThan(report.liveIterationCount, 1, "\(name): pre-copy ran more than the first pass")
+            case .qemu, .timeout:
+                // QEMU stops as soon as the dirty pages fit the 300 ms budget at the measured rate.
+                XCTAssertTrue(report.reason.contains("downtime limit"), "\(name): \(report.reason)")
+            }
         }
     }
 

@@ -53,6 +53,23 @@ public final class GuestDaemon: @unchecked Sendable {
         return daemon
     }
 
+    /// A new guest booting a firmware image (`--image`), like `qemu -bios`.
+    public static func startFirmware(name: String, memoryBytes: Int, image: [UInt8],
+                                     runDirectory: RunDirectory) throws(HostFailure) -> GuestDaemon {
+        try RunDirectory.validate(name: name)
+        try runDirectory.create()
+        let guest: KVMGuest
+        do {
+            guest = try KVMGuest.createFirmware(name: name, memoryBytes: memoryBytes, image: image,
+                                                consolePath: runDirectory.consoleLog(name))
+        } catch {
+            throw HostFailure(error.description)
+        }
+        let daemon = try GuestDaemon(guest: guest, runDirectory: runDirectory)
+        guest.start()
+        return daemon
+    }
+
     /// A guest arriving on a connected migration stream (fd handed over by `livemig receive`),
     /// or read back from a saved file.
     public static func receive(from stream: BlockingSocket, runDirectory: RunDirectory) throws(HostFailure) -> GuestDaemon {
@@ -190,7 +207,7 @@ public final class GuestDaemon: @unchecked Sendable {
         let state: String = if let failure = guest.failure { "stopped: \(failure)" } else if moving { "migrating" } else if guest.isRunning { "running" } else { "paused" }
         let counters = guest.counters
         return GuestStatus(name: guest.name, state: state, memoryBytes: guest.memory.sizeBytes,
-                           workload: guest.workload?.description ?? "(received)", uptimeSeconds: monotonicSeconds() - startedAt,
+                           workload: guest.workload?.description ?? (guest.firmware != nil ? "firmware image" : "(received)"), uptimeSeconds: monotonicSeconds() - startedAt,
                            heartbeats: counters.heartbeats, pageWrites: counters.writes, processID: getpid(),
                            consoleLog: runDirectory.consoleLog(guest.name))
     }

@@ -9,7 +9,22 @@ import MigrationExecutor
 struct GuestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guest", abstract: "Start, watch and stop guests on this host.",
-        subcommands: [GuestStartCommand.self, GuestConsoleCommand.self, GuestStopCommand.self, GuestDaemonCommand.self])
+        subcommands: [GuestStartCommand.self, GuestConsoleCommand.self, GuestStopCommand.self, TestImageCommand.self,
+                      GuestDaemonCommand.self])
+}
+
+/// `livemig guest test-image FILE`: writes the built-in test firmware (real mode, PIT at 100 Hz,
+/// HLT between ticks, "tick N" on the serial port) to try `--image` with.
+struct TestImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "test-image", abstract: "Write the built-in test firmware image to FILE.")
+    @Argument(help: "The file to write.") var file: String
+
+    func run() throws {
+        guard FileManager.default.createFile(atPath: file, contents: Data(FirmwareImage.testImage)) else {
+            throw failure("\(file): cannot write the image")
+        }
+        print("wrote \(FirmwareImage.testImage.count) bytes to \(file)")
+    }
 }
 
 struct RunDirectoryOption: ParsableArguments {
@@ -27,6 +42,7 @@ struct GuestStartCommand: ParsableCommand {
     @Argument(help: "The guest's name.") var name: String
     @Option(help: "Guest memory: 256M, 1G, 512MiB (a multiple of 2 MiB, 4 MiB to 4 GiB).") var memory: String
     @Option(help: "The built-in guest program's workload.") var workload: String = "idle"
+    @Option(help: "Boot this flat firmware image instead (like qemu -bios; see docs/firmware-guests.md).") var image: String?
     @Option(help: "Seed of the guest's page choices.") var seed: UInt64 = 1
     @OptionGroup var host: RunDirectoryOption
 
@@ -34,6 +50,21 @@ struct GuestStartCommand: ParsableCommand {
         let runDirectory = host.directory
         do {
             try RunDirectory.validate(name: name)
+            if let image {
+                let path = (image as NSString).isAbsolutePath ? image : FileManager.default.currentDirectoryPath + "/" + image
+                _ = try FirmwareImage.load(path: path)
+                guard let bytes = parseMemory(memory), bytes >= GuestMemory.minimumBytes, bytes <= FirmwareLayout.maxMemoryBytes,
+                      bytes % (2 << 20) == 0 else {
+                    throw HostFailure("--memory \(memory): a firmware guest needs a multiple of 2 MiB from 4 MiB to 3 GiB")
+                }
+                try runDirectory.create()
+                let pid = try DaemonSpawner.spawn(
+                    arguments: ["guest", "daemon", name, "--memory-bytes", String(bytes), "--image", path, "--run-dir", runDirectory.path],
+                    logPath: runDirectory.daemonLog(name))
+                let status = try DaemonSpawner.waitUntilServing(name, pid: pid, in: runDirectory)
+                print("guest \(name) started: pid \(status.processID), \(status.memoryBytes >> 20) MiB, firmware \(image); console: \(status.consoleLog)")
+                return
+            }
             guard let bytes = parseMemory(memory), bytes >= GuestMemory.minimumBytes, bytes <= GuestMemory.maximumBytes, bytes % (2 << 20) == 0 else {
                 throw HostFailure("--memory \(memory): must be a multiple of 2 MiB from 4 MiB to 4 GiB (e.g. 256M, 1G)")
             }
@@ -95,6 +126,7 @@ struct GuestDaemonCommand: ParsableCommand {
     @Option var workload: String = "idle"
     @Option var seed: UInt64 = 1
     @Flag(help: "Receive the guest from a migration stream on fd 3.") var incoming = false
+    @Option(help: "Boot this firmware image.") var image: String?
     @Option(help: "Restore the guest from a saved file.") var restore: String?
     @OptionGroup var host: RunDirectoryOption
 
@@ -105,6 +137,9 @@ struct GuestDaemonCommand: ParsableCommand {
         do {
             if incoming {
                 daemon = try GuestDaemon.receive(from: BlockingSocket(fd: 3, peer: "the migration source"), runDirectory: runDirectory)
+            } else if let image, let name, let memoryBytes {
+                daemon = try GuestDaemon.startFirmware(name: name, memoryBytes: memoryBytes, image: try FirmwareImage.load(path: image),
+                                                       runDirectory: runDirectory)
             } else if let restore {
                 daemon = try GuestDaemon.receive(from: try BlockingSocket.file(path: restore, write: false), runDirectory: runDirectory)
             } else {

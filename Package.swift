@@ -55,6 +55,7 @@ let package = Package(
             dependencies: ["MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "CGSL"]
         ),
         .testTarget(name: "XenProbeTests", dependencies: ["XenProbe"]),
+        .testTarget(name: "MigrationExecutorTests", dependencies: ["MigrationExecutor", "MigrationCore", "MigrationStream"]),
         .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
         .testTarget(name: "LivemigCLITests", dependencies: []),
     ]

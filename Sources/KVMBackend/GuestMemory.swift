@@ -19,7 +19,7 @@ public final class GuestMemory: @unchecked Sendable {
               sizeBytes % (2 << 20) == 0 else {
             throw KVMError("guest memory must be a multiple of 2 MiB from 4 MiB to 4 GiB (got \(sizeBytes) bytes)")
         }
-        let mapping = mmap(nil, sizeBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE, -1, 0)
+        let mapping = mmap(nil, sizeBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let mapping, mapping != MAP_FAILED else {
             throw KVMError("cannot map \(sizeBytes) bytes of guest memory: \(String(cString: strerror(errno)))")
         }

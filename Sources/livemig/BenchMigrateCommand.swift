@@ -76,29 +76,42 @@ struct BenchMigrateCommand: ParsableCommand {
         return (result.report, peak)
     }
 
-    /// The baseline: `bytes` through a loopback TCP connection from a 4 MiB buffer to a reader
-    /// that discards them.
+    /// The baseline: `bytes` through a loopback TCP connection, 4 MiB at a time from a region as
+    /// large as the guest (so that, like the migration, it streams from memory rather than from
+    /// a cache-resident buffer), to a reader that copies them into another such region.
     private func plainPump(bytes: Int) throws -> Double {
         let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
         let done = DispatchSemaphore(value: 0)
         let reader = Thread {
             if let socket = try? listener.accept() {
+                let size = memoryMiB << 20
+                let target = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+                target.initializeMemory(as: UInt8.self, repeating: 0, count: size)
                 var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                var offset = 0
                 while true {
                     let count = buffer.withUnsafeMutableBytes { (try? socket.read(into: $0)) ?? 0 }
                     if count == 0 { break }
+                    let fits = min(count, size - offset)
+                    buffer.withUnsafeBytes { (target + offset).copyMemory(from: $0.baseAddress!, byteCount: fits) }
+                    offset = (offset + fits) % size
                 }
+                target.deallocate()
             }
             done.signal()
         }
+        let region = UnsafeMutableRawPointer.allocate(byteCount: memoryMiB << 20, alignment: 4096)
+        defer { region.deallocate() }
+        region.initializeMemory(as: UInt8.self, repeating: 7, count: memoryMiB << 20)
         reader.start()
         let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port))
-        let chunk = [UInt8](repeating: 7, count: 4 << 20)
         let start = monotonicSeconds()
         var left = bytes
+        var offset = 0
         while left > 0 {
-            let count = min(left, chunk.count)
-            try chunk.withUnsafeBytes { (buffer) throws in try socket.write(UnsafeRawBufferPointer(rebasing: buffer[0 ..< count])) }
+            let count = min(left, 4 << 20, (memoryMiB << 20) - offset)
+            try socket.write(UnsafeRawBufferPointer(start: region + offset, count: count))
+            offset = (offset + count) % (memoryMiB << 20)
             left -= count
         }
         socket.close()

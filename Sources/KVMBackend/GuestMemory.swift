@@ -14,12 +14,14 @@ public final class GuestMemory: @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     public let sizeBytes: Int
 
-    public init(sizeBytes: Int) throws(KVMError) {
+    /// With `populate`, every page is allocated up front (MAP_POPULATE), as a guest that has
+    /// booted has touched its RAM; without, pages are allocated when first touched.
+    public init(sizeBytes: Int, populate: Bool = false) throws(KVMError) {
         guard sizeBytes >= Self.minimumBytes, sizeBytes <= Self.maximumBytes,
               sizeBytes % (2 << 20) == 0 else {
             throw KVMError("guest memory must be a multiple of 2 MiB from 4 MiB to 4 GiB (got \(sizeBytes) bytes)")
         }
-        let mapping = mmap(nil, sizeBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        let mapping = mmap(nil, sizeBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE | (populate ? MAP_POPULATE : 0), -1, 0)
         guard let mapping, mapping != MAP_FAILED else {
             throw KVMError("cannot map \(sizeBytes) bytes of guest memory: \(String(cString: strerror(errno)))")
         }

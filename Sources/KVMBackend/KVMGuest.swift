@@ -35,9 +35,9 @@ public final class KVMGuest: @unchecked Sendable {
     private let lock = NSLock()
 
     private init(name: String, memoryBytes: Int, consolePath: String?, firmware: FirmwareLayout? = nil,
-                 image: [UInt8] = []) throws(KVMError) {
+                 image: [UInt8] = [], populate: Bool = false) throws(KVMError) {
         self.name = name
-        memory = try GuestMemory(sizeBytes: memoryBytes)
+        memory = try GuestMemory(sizeBytes: memoryBytes, populate: populate)
         console = ConsoleLog(path: consolePath)
         var message = [CChar](repeating: 0, count: 256)
         let kvm = livemig_kvm_open(&message, message.count)
@@ -124,7 +124,8 @@ public final class KVMGuest: @unchecked Sendable {
     /// A new guest running the built-in program with `workload` (started paused; call `start`).
     public static func create(name: String, memoryBytes: Int, workload: GuestWorkload, seed: UInt64 = 1,
                               consolePath: String? = nil) throws(KVMError) -> KVMGuest {
-        let guest = try KVMGuest(name: name, memoryBytes: memoryBytes, consolePath: consolePath)
+        // A new guest's RAM is allocated up front, as a booted guest's would be.
+        let guest = try KVMGuest(name: name, memoryBytes: memoryBytes, consolePath: consolePath, populate: true)
         let regionPages = GuestMemoryMap.regionPages(memoryBytes: memoryBytes)
         guard workload.workingSetPages <= regionPages else {
             throw KVMError("the workload's working set (\(workload.workingSetPages) pages) is larger than the guest's workload region (\(regionPages) pages)")
@@ -146,7 +147,8 @@ public final class KVMGuest: @unchecked Sendable {
     public static func createFirmware(name: String, memoryBytes: Int, image: [UInt8],
                                       consolePath: String? = nil) throws(KVMError) -> KVMGuest {
         let layout = try FirmwareLayout(memoryBytes: memoryBytes, imageBytes: image.count)
-        return try KVMGuest(name: name, memoryBytes: memoryBytes, consolePath: consolePath, firmware: layout, image: image)
+        return try KVMGuest(name: name, memoryBytes: memoryBytes, consolePath: consolePath, firmware: layout, image: image,
+                            populate: true)
     }
 
     /// An empty guest to receive a migration into: memory zero, vCPU state to be restored. The

@@ -12,6 +12,8 @@ public final class GuestDaemon: @unchecked Sendable {
     let runDirectory: RunDirectory
     private let listener: ControlListener
     private let startedAt = monotonicSeconds()
+    /// For a guest that arrived by migration: the workload as the stream described it.
+    private var arrivedWorkload: String?
     private let lock = NSLock()
     private var busy = false
     private var done = false
@@ -82,7 +84,9 @@ public final class GuestDaemon: @unchecked Sendable {
         guard let incoming = received.guest as? KVMIncomingGuest, let listener = claimed else {
             throw HostFailure("the received guest is not a KVM guest")
         }
-        return GuestDaemon(guest: incoming.guest, runDirectory: runDirectory, listener: listener)
+        let daemon = GuestDaemon(guest: incoming.guest, runDirectory: runDirectory, listener: listener)
+        daemon.arrivedWorkload = received.layout.workload.isEmpty ? nil : received.layout.workload
+        return daemon
     }
 
     private init(guest: KVMGuest, runDirectory: RunDirectory, listener: ControlListener) {
@@ -207,7 +211,7 @@ public final class GuestDaemon: @unchecked Sendable {
         let state: String = if let failure = guest.failure { "stopped: \(failure)" } else if moving { "migrating" } else if guest.isRunning { "running" } else { "paused" }
         let counters = guest.counters
         return GuestStatus(name: guest.name, state: state, memoryBytes: guest.memory.sizeBytes,
-                           workload: guest.workload?.description ?? (guest.firmware != nil ? "firmware image" : "(received)"), uptimeSeconds: monotonicSeconds() - startedAt,
+                           workload: guest.workload?.description ?? arrivedWorkload ?? (guest.firmware != nil ? "firmware image" : "(received)"), uptimeSeconds: monotonicSeconds() - startedAt,
                            heartbeats: counters.heartbeats, pageWrites: counters.writes, processID: getpid(),
                            consoleLog: runDirectory.consoleLog(guest.name))
     }

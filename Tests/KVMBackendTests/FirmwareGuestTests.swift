@@ -62,10 +62,10 @@ final class FirmwareGuestTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(lines.count, 5, "\(guest.console.lines.map(\.text))")
         XCTAssertEqual(lines.map(\.count), Array(1 ... lines.count).map { $0 * 10 })
         // The PIT at 100 Hz paces it: about 150 ticks in 1.5 s, a line every 100 ms.
-        XCTAssertEqual(Double(ticks) / elapsed, 100, accuracy: 15, "\(ticks) ticks in \(elapsed) s")
+        XCTAssertEqual(Double(ticks) / elapsed, 100, accuracy: 25, "\(ticks) ticks in \(elapsed) s")
         if lines.count >= 2 {
             let spacing = (lines.last!.seconds - lines.first!.seconds) / Double(lines.count - 1)
-            XCTAssertEqual(spacing, 0.1, accuracy: 0.02)
+            XCTAssertEqual(spacing, 0.1, accuracy: 0.04)
         }
         // Sleeping in HLT between ticks: far from a whole core.
         XCTAssertLessThan(cpu, 0.3 * elapsed, "the process used \(cpu) s of CPU in \(elapsed) s")

@@ -14,6 +14,7 @@ struct BenchMigrateCommand: ParsableCommand {
 
     @Option(help: "Guest memory in MiB.") var memoryMiB: Int = 1024
     @Option(help: "Page writes per second of the busy run.") var rate: Int = 20_000
+    @Flag(help: "Offline migrations (no dirty logging, one paused pass) instead of live ones.") var offline = false
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
@@ -66,6 +67,7 @@ struct BenchMigrateCommand: ParsableCommand {
         receiver.start()
         var settings = EngineSettings()
         settings.rateLimitBytesPerSecond = capBytesPerSecond
+        settings.live = !offline
         let result = try KVMMigration.migrate(guest, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port)),
                                               policy: PolicyConfiguration(name: .xen4), settings: settings)
         done.wait()

@@ -55,6 +55,8 @@ public struct MigrationMeasurements: Codable, Sendable {
     /// The source guest's last heartbeat line before the pause (wall clock), and its number.
     public var lastSourceHeartbeatAt: Double?
     public var lastSourceHeartbeat: Int?
+    /// The destination's wall-clock time of the unpause, by its own clock.
+    public var destinationRunningAt: Double?
 }
 
 /// A reply on a guest's control socket: one JSON object per line; a migration sends progress

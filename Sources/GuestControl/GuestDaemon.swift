@@ -201,7 +201,8 @@ public final class GuestDaemon: @unchecked Sendable {
         let pausedAt = result.pausedWallClockSeconds
         let beforePause = guest.console.heartbeats.last { pausedAt == nil || $0.seconds <= pausedAt! }
         return MigrationMeasurements(sourcePausedAt: pausedAt, lastSourceHeartbeatAt: beforePause?.seconds,
-                                     lastSourceHeartbeat: beforePause?.count)
+                                     lastSourceHeartbeat: beforePause?.count,
+                                     destinationRunningAt: result.destinationRunningWallClockSeconds)
     }
 
     func status() -> GuestStatus {

@@ -10,6 +10,8 @@ public struct KVMMigrationResult {
     public var sourceDigestAtPause: UInt64?
     /// Wall-clock time the source guest stopped for the final round.
     public var pausedWallClockSeconds: Double?
+    /// The destination's wall-clock time of the unpause (its own clock), from its `running` record.
+    public var destinationRunningWallClockSeconds: Double?
     /// Whether the source guest is still running here (after an abort).
     public var sourceRunning: Bool
     public var resumeCount: Int
@@ -30,6 +32,7 @@ public enum KVMMigration {
         report.scenario = guest.name
         return KVMMigrationResult(report: report, sourceDigestAtPause: hypervisor.digestAtRelease,
                                   pausedWallClockSeconds: hypervisor.pausedWallClockSeconds,
+                                  destinationRunningWallClockSeconds: channel.destinationRunningWallClockSeconds,
                                   sourceRunning: engine.sourceGuestRunning, resumeCount: hypervisor.base.resumeCount)
     }
 }

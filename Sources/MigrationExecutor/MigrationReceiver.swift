@@ -134,7 +134,7 @@ public enum MigrationReceiver {
                 }
                 let running = monotonicSeconds()
                 let runningWall = wallClockSeconds()
-                try? reply(.running)
+                try? reply(.running(destinationWallClockMicroseconds: UInt64(runningWall * 1e6)))
                 return ReceivedMigration(guest: guest, layout: layout, pagesReceived: pages,
                                          bytesReceived: reader.bytesRead, endOfStreamSeconds: endOfStreamSeconds,
                                          runningSeconds: running, runningWallClockSeconds: runningWall)

@@ -19,6 +19,8 @@ public struct StreamChannel: MigrationChannel {
     private let expectsReplies: Bool
     /// Bytes written to the socket so far.
     public private(set) var bytesWritten = 0
+    /// The destination's wall-clock time of the unpause, from its `running` record.
+    public private(set) var destinationRunningWallClockSeconds: Double?
 
     /// Opens the stream: sends the header and the guest's layout.
     public init(socket: BlockingSocket, layout: GuestLayout, pageAddress: @escaping (Int) -> UnsafeRawPointer) throws(HostFailure) {
@@ -97,6 +99,9 @@ public struct StreamChannel: MigrationChannel {
         let record = try reader.next()
         if case .record(.abort(let reason)) = record {
             throw HostFailure("the destination aborted: \(reason)")
+        }
+        if case .record(.running(let microseconds)) = record {
+            destinationRunningWallClockSeconds = Double(microseconds) / 1e6
         }
         guard record.type == expected else {
             throw HostFailure("the destination sent \(record.type) where \(expected) was expected")

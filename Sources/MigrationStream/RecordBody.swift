@@ -55,7 +55,10 @@ enum RecordBody {
         case .clearedToUnpause:
             return .record(.clearedToUnpause)
         case .running:
-            return .record(.running)
+            guard body.count == StreamLimits.runningBytes else {
+                throw .recordLengthMismatch(.running, length: body.count, expected: StreamLimits.runningBytes)
+            }
+            return .record(.running(destinationWallClockMicroseconds: body.readUInt64(at: body.startIndex)))
         }
     }
 

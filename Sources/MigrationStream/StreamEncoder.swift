@@ -72,8 +72,11 @@ public struct StreamEncoder: Sendable {
                 throw .textTooLong(.abort, field: "reason", bytes: bytes.count, limit: StreamLimits.maxAbortReasonBytes)
             }
             try appendBlob(.abort, bytes, into: &buffer)
-        case .endOfStream, .readyToUnpause, .clearedToUnpause, .running:
+        case .endOfStream, .readyToUnpause, .clearedToUnpause:
             RecordBody.appendHeader(record.type, length: 0, into: &buffer)
+        case .running(let microseconds):
+            RecordBody.appendHeader(.running, length: StreamLimits.runningBytes, into: &buffer)
+            buffer.appendLittleEndian(microseconds)
         }
         checker.advance(past: record)
     }

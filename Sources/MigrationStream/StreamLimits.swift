@@ -27,6 +27,8 @@ public enum StreamLimits {
     public static let maxDeviceStateBytes = 1 << 20
     /// Longest abort reason, in bytes of UTF-8.
     public static let maxAbortReasonBytes = 1024
+    /// The body of `running`: the destination's unpause time, microseconds since the epoch.
+    public static let runningBytes = 8
 
     /// Bytes of a guestLayout body before its name: memoryBytes, pageSizeBytes, vcpuCount,
     /// nameLength, workloadLength.
@@ -56,8 +58,10 @@ public enum StreamLimits {
             return maxDeviceStateBytes
         case .abort:
             return maxAbortReasonBytes
-        case .endOfStream, .readyToUnpause, .clearedToUnpause, .running:
+        case .endOfStream, .readyToUnpause, .clearedToUnpause:
             return 0
+        case .running:
+            return runningBytes
         }
     }
 }

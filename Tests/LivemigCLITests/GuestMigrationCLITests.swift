@@ -64,6 +64,18 @@ final class GuestMigrationCLITests: XCTestCase {
         XCTAssertTrue(GuestHosts.waitUntil(seconds: 5) { ((try? self.heartbeats("web", hostB)) ?? []).count >= 3 })
         let destinationBeats = try heartbeats("web", hostB)
         XCTAssertEqual(destinationBeats.first, sourceLast + 1, "the heartbeat goes on where the source left it")
+        // The guest-visible gap: last heartbeat line on the source to the first on the
+        // destination (both consoles carry this machine's wall clock); nominally 100 ms plus
+        // the downtime, here bounded loosely because the machine is shared.
+        func lastTime(_ path: String) throws -> Double? {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").last.flatMap { Double($0.split(separator: " ")[0]) }
+        }
+        func firstTime(_ path: String) throws -> Double? {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").first.flatMap { Double($0.split(separator: " ")[0]) }
+        }
+        let gap = try XCTUnwrap(try firstTime("\(hostB)/web.console")) - XCTUnwrap(try lastTime("\(hostA)/web.console"))
+        XCTAssertGreaterThan(gap, 0)
+        XCTAssertLessThan(gap, 2.0, "heartbeat gap across the migration: \(gap) s")
 
         let back = try LivemigProcess.run(["migrate", "web", "127.0.0.1:\(portA)", "--format", "json", "--run-dir", hostB])
         XCTAssertEqual(back.status, 0, back.stderr)

@@ -48,9 +48,9 @@ final class IncrementalDecodingTests: XCTestCase {
     }
 
     func testDirectionStreamOneByteAtATime() throws {
-        let records: [StreamRecord] = [.readyToUnpause, .running]
+        let records: [StreamRecord] = [.readyToUnpause, .running(destinationWallClockMicroseconds: 1_795_000_000_123_456)]
         let bytes = try encode(records, direction: .destinationToSource)
-        XCTAssertEqual(bytes.count, 32)
+        XCTAssertEqual(bytes.count, 40)  // header 16 + readyToUnpause 8 + running 16
         XCTAssertEqual(try decodeAll(bytes, direction: .destinationToSource, chunk: 1), records)
     }
 }

@@ -61,7 +61,7 @@ final class RecordOrderTests: XCTestCase {
         assertDecodeFails(headerBytes + rawRecord(18, []), .recordTooEarly(.running, needs: .readyToUnpause), direction: .destinationToSource)
         assertDecodeFails(headerBytes + rawRecord(16, []) + rawRecord(16, []), .duplicateRecord(.readyToUnpause), direction: .destinationToSource)
         assertDecodeFails(
-            headerBytes + rawRecord(16, []) + rawRecord(18, []) + rawRecord(19, []),
+            headerBytes + rawRecord(16, []) + rawRecord(18, [UInt8](repeating: 0, count: 8)) + rawRecord(19, []),
             .recordAfterClose(.abort, closedBy: .running), direction: .destinationToSource
         )
         XCTAssertEqual(
@@ -76,7 +76,12 @@ final class RecordOrderTests: XCTestCase {
         XCTAssertNoThrow(try checker.check(.readyToUnpause))
         checker.advance(past: .readyToUnpause)
         XCTAssertEqual(checker.phase, .ready)
-        checker.advance(past: .running)
+        checker.advance(past: .running(destinationWallClockMicroseconds: 0))
         XCTAssertEqual(checker.phase, .closed(by: .running))
+    }
+
+    func testRunningWithoutItsTimestampIsRejected() {
+        assertDecodeFails(headerBytes + rawRecord(16, []) + rawRecord(18, []),
+                          .recordLengthMismatch(.running, length: 0, expected: 8), direction: .destinationToSource)
     }
 }

@@ -23,7 +23,7 @@ final class RoundTripTests: XCTestCase {
     }
 
     func testDestinationStreamRoundTrip() throws {
-        let records: [StreamRecord] = [.readyToUnpause, .running]
+        let records: [StreamRecord] = [.readyToUnpause, .running(destinationWallClockMicroseconds: 1_795_000_000_123_456)]
         XCTAssertEqual(try decodeAll(try encode(records, direction: .destinationToSource), direction: .destinationToSource), records)
     }
 

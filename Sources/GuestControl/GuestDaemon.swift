@@ -41,29 +41,29 @@ public final class GuestDaemon: @unchecked Sendable {
     /// A new guest running the built-in program.
     public static func startFresh(name: String, memoryBytes: Int, workload: GuestWorkload, seed: UInt64,
                                   runDirectory: RunDirectory) throws(HostFailure) -> GuestDaemon {
-        try RunDirectory.validate(name: name)
-        try runDirectory.create()
-        let guest: KVMGuest
-        do {
-            guest = try KVMGuest.create(name: name, memoryBytes: memoryBytes, workload: workload, seed: seed,
-                                        consolePath: runDirectory.consoleLog(name))
-        } catch {
-            throw HostFailure(error.description)
+        try start(name, in: runDirectory) { () throws(KVMError) in
+            try KVMGuest.create(name: name, memoryBytes: memoryBytes, workload: workload, seed: seed,
+                                consolePath: runDirectory.consoleLog(name))
         }
-        let daemon = try GuestDaemon(guest: guest, runDirectory: runDirectory)
-        guest.start()
-        return daemon
     }
 
     /// A new guest booting a firmware image (`--image`), like `qemu -bios`.
     public static func startFirmware(name: String, memoryBytes: Int, image: [UInt8],
                                      runDirectory: RunDirectory) throws(HostFailure) -> GuestDaemon {
+        try start(name, in: runDirectory) { () throws(KVMError) in
+            try KVMGuest.createFirmware(name: name, memoryBytes: memoryBytes, image: image,
+                                        consolePath: runDirectory.consoleLog(name))
+        }
+    }
+
+    /// Creates a guest with `make`, claims its name on this host, and starts it.
+    private static func start(_ name: String, in runDirectory: RunDirectory,
+                              _ make: () throws(KVMError) -> KVMGuest) throws(HostFailure) -> GuestDaemon {
         try RunDirectory.validate(name: name)
         try runDirectory.create()
         let guest: KVMGuest
         do {
-            guest = try KVMGuest.createFirmware(name: name, memoryBytes: memoryBytes, image: image,
-                                                consolePath: runDirectory.consoleLog(name))
+            guest = try make()
         } catch {
             throw HostFailure(error.description)
         }

@@ -253,49 +253,14 @@ final class FirmwareGuestTests: XCTestCase {
 
     // MARK: Live migration over loopback (the helper of LoopbackMigrationTests)
 
-    struct Outcome {
-        var source: KVMMigrationResult
-        var received: ReceivedMigration?
-        var destinationDigest: UInt64?
-        var receiveError: String?
-    }
 
-    final class ResultBox: @unchecked Sendable {
-        var received: ReceivedMigration?
-        var digest: UInt64?
-        var error: String?
-        let done = DispatchSemaphore(value: 0)
-    }
 
-    func migrate(_ guest: KVMGuest, policy: PolicyConfiguration, settings: EngineSettings = EngineSettings()) throws -> Outcome {
-        let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
-        let box = ResultBox()
-        let receiver = Thread {
-            do {
-                let socket = try listener.accept()
-                let received = try MigrationReceiver.receive(on: socket, makeGuest: { layout throws(HostFailure) in
-                    try KVMIncomingGuest.make(for: layout)
-                }, beforeRun: { guest in
-                    box.digest = (guest as? KVMIncomingGuest)?.guest.memory.digest()
-                })
-                box.received = received
-            } catch {
-                box.error = "\(error)"
-            }
-            box.done.signal()
-        }
-        receiver.start()
-        let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port))
-        let result = try KVMMigration.migrate(guest, over: socket, policy: policy, settings: settings, computeDigest: true)
-        XCTAssertEqual(box.done.wait(timeout: .now() + 60), .success, "the receiver did not finish")
-        return Outcome(source: result, received: box.received, destinationDigest: box.digest, receiveError: box.error)
-    }
 
     func testLiveMigrationOfAFirmwareGuestKeepsItTicking() throws {
         try requireKVM()
         for name in [PolicyName.xen4, .qemu] {
             let guest = try bootedGuest(name: "migrating-\(name)", memoryMiB: 64)
-            let outcome = try migrate(guest, policy: PolicyConfiguration(name: name, timeoutSeconds: 30))
+            let outcome = try LoopbackMigrator.migrate(guest, policy: PolicyConfiguration(name: name, timeoutSeconds: 30))
             XCTAssertNil(outcome.receiveError, "\(name)")
             let received = try XCTUnwrap(outcome.received, "\(name)")
             let destination = try XCTUnwrap((received.guest as? KVMIncomingGuest)?.guest)

@@ -11,44 +11,8 @@ import XCTest
 final class LoopbackMigrationTests: XCTestCase {
     private let mib = 1 << 20
 
-    struct Outcome {
-        var source: KVMMigrationResult
-        var received: ReceivedMigration?
-        var destinationDigest: UInt64?
-        var receiveError: String?
-    }
 
-    /// Runs one migration of `guest` to a receiver thread on 127.0.0.1.
-    func migrate(_ guest: KVMGuest, policy: PolicyConfiguration, settings: EngineSettings = EngineSettings()) throws -> Outcome {
-        let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
-        let box = ResultBox()
-        let receiver = Thread {
-            do {
-                let socket = try listener.accept()
-                let received = try MigrationReceiver.receive(on: socket, makeGuest: { layout throws(HostFailure) in
-                    try KVMIncomingGuest.make(for: layout)
-                }, beforeRun: { guest in
-                    box.digest = (guest as? KVMIncomingGuest)?.guest.memory.digest()
-                })
-                box.received = received
-            } catch {
-                box.error = "\(error)"
-            }
-            box.done.signal()
-        }
-        receiver.start()
-        let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port))
-        let result = try KVMMigration.migrate(guest, over: socket, policy: policy, settings: settings, computeDigest: true)
-        XCTAssertEqual(box.done.wait(timeout: .now() + 60), .success, "the receiver did not finish")
-        return Outcome(source: result, received: box.received, destinationDigest: box.digest, receiveError: box.error)
-    }
 
-    final class ResultBox: @unchecked Sendable {
-        var received: ReceivedMigration?
-        var digest: UInt64?
-        var error: String?
-        let done = DispatchSemaphore(value: 0)
-    }
 
     private func runningGuest(_ workload: GuestWorkload, memoryMiB: Int = 256) throws -> KVMGuest {
         let guest = try KVMGuest.create(name: "guest", memoryBytes: memoryMiB * mib, workload: workload)
@@ -57,7 +21,7 @@ final class LoopbackMigrationTests: XCTestCase {
         return guest
     }
 
-    private func assertArrivedIntact(_ outcome: Outcome, sourceHeartbeats: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertArrivedIntact(_ outcome: LoopbackMigrator.Outcome, sourceHeartbeats: Int, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertNil(outcome.receiveError, file: file, line: line)
         let received = try XCTUnwrap(outcome.received, file: file, line: line)
         let destination = try XCTUnwrap((received.guest as? KVMIncomingGuest)?.guest, file: file, line: line)
@@ -80,7 +44,7 @@ final class LoopbackMigrationTests: XCTestCase {
         try requireKVM()
         for name in PolicyName.allCases {
             let guest = try runningGuest(GuestWorkload(kind: .uniform, workingSetPages: 8192, ratePagesPerSecond: 20_000))
-            let outcome = try migrate(guest, policy: PolicyConfiguration(name: name, timeoutSeconds: 30))
+            let outcome = try LoopbackMigrator.migrate(guest, policy: PolicyConfiguration(name: name, timeoutSeconds: 30))
             let beats = Int(guest.counters.heartbeats)
             XCTAssertEqual(outcome.source.report.policy, name.rawValue)
             try assertArrivedIntact(outcome, sourceHeartbeats: beats)
@@ -102,7 +66,7 @@ final class LoopbackMigrationTests: XCTestCase {
                                                    ratePagesPerSecond: 10_000, coldRatePagesPerSecond: 1000))
         var settings = EngineSettings()
         settings.live = false
-        let outcome = try migrate(guest, policy: PolicyConfiguration(name: .xen4), settings: settings)
+        let outcome = try LoopbackMigrator.migrate(guest, policy: PolicyConfiguration(name: .xen4), settings: settings)
         XCTAssertEqual(outcome.source.report.iterations.count, 1)
         XCTAssertEqual(outcome.source.report.iterations.first?.pagesSent, 65_536)
         try assertArrivedIntact(outcome, sourceHeartbeats: Int(guest.counters.heartbeats))
@@ -116,7 +80,7 @@ final class LoopbackMigrationTests: XCTestCase {
         for policy in [PolicyConfiguration(name: .xen4), PolicyConfiguration(name: .qemu, fallbackRounds: 2)] {
             let guest = try runningGuest(GuestWorkload(kind: .uniform, workingSetPages: 2048, ratePagesPerSecond: 20_000),
                                          memoryMiB: 16)
-            let outcome = try migrate(guest, policy: policy, settings: settings)
+            let outcome = try LoopbackMigrator.migrate(guest, policy: policy, settings: settings)
             let report = outcome.source.report
             XCTAssertEqual(report.outcome, .offlineFallback, "\(policy.name): \(report.reason)")
             XCTAssertTrue(report.reason.contains(policy.name == .xen4 ? "5 live iterations" : "cannot converge"), report.reason)

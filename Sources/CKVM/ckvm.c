@@ -35,15 +35,17 @@ int livemig_kvm_open(char *message, size_t message_length) {
     return fd;
 }
 
+int livemig_kvm_enable_manual_dirty_protect(int kvm_fd, int vm_fd) {
+    if (!(ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)) return 0;
+    struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 };
+    cap.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+    return ioctl(vm_fd, KVM_ENABLE_CAP, &cap) == 0;
+}
+
 int livemig_kvm_create_vm(int kvm_fd, int *manual_protect) {
     int vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
     if (vm < 0) return NEG_ERRNO;
-    *manual_protect = 0;
-    if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) {
-        struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 };
-        cap.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
-        if (ioctl(vm, KVM_ENABLE_CAP, &cap) == 0) *manual_protect = 1;
-    }
+    *manual_protect = livemig_kvm_enable_manual_dirty_protect(kvm_fd, vm);
     // Needed on Intel before the first KVM_RUN; harmless elsewhere.
     ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000ul);
     return vm;

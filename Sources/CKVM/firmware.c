@@ -25,12 +25,7 @@ int livemig_kvm_has_readonly_memory(int kvm_fd) {
 int livemig_kvm_create_firmware_vm(int kvm_fd, int *manual_protect) {
     int vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
     if (vm < 0) return NEG_ERRNO;
-    *manual_protect = 0;
-    if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) {
-        struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 };
-        cap.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
-        if (ioctl(vm, KVM_ENABLE_CAP, &cap) == 0) *manual_protect = 1;
-    }
+    *manual_protect = livemig_kvm_enable_manual_dirty_protect(kvm_fd, vm);
     // Both are needed on Intel without unrestricted guest (real mode runs as vm86 there), must
     // come before the first vCPU, and are harmless elsewhere: failures are not fatal.
     uint64_t identity = LIVEMIG_KVM_FIRMWARE_IDENTITY_MAP;

@@ -19,6 +19,9 @@ int livemig_kvm_open(char *message, size_t message_length);
 /// `*manual_protect` to 1 when enabled.
 int livemig_kvm_create_vm(int kvm_fd, int *manual_protect);
 
+/// Turns on manual dirty-log protection for a new VM when the kernel offers it; 1 if enabled.
+int livemig_kvm_enable_manual_dirty_protect(int kvm_fd, int vm_fd);
+
 /// Maps `size` bytes at `host` as guest-physical memory from `guest_physical` in slot `slot`,
 /// with or without dirty-page logging.
 int livemig_kvm_set_memory(int vm_fd, uint32_t slot, uint64_t guest_physical, uint64_t size,

@@ -6,6 +6,7 @@ import MigrationStream
 /// started parked once the state arrives, and runs only on `run()`.
 public final class KVMIncomingGuest: IncomingGuest {
     public let guest: KVMGuest
+    private var vcpuThreadStarted = false
 
     public init(guest: KVMGuest) { self.guest = guest }
 
@@ -32,6 +33,12 @@ public final class KVMIncomingGuest: IncomingGuest {
         } catch {
             throw HostFailure(error.description)
         }
+        // The vCPU thread starts now, parked, so that running the guest once cleared is only a
+        // wake-up (thread creation stays out of the downtime).
+        if !vcpuThreadStarted {
+            vcpuThreadStarted = true
+            guest.start(paused: true)
+        }
     }
 
     public func loadDeviceState(_ state: [UInt8]) throws(HostFailure) {
@@ -39,7 +46,11 @@ public final class KVMIncomingGuest: IncomingGuest {
     }
 
     public func run() throws(HostFailure) {
-        guest.start(paused: false)
+        if !vcpuThreadStarted {
+            vcpuThreadStarted = true
+            guest.start(paused: true)
+        }
+        guest.resume()
         if let failure = guest.failure { throw HostFailure(failure) }
     }
 

@@ -10,7 +10,7 @@ struct ReceiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "receive", abstract: "Accept migrations and run arriving guests under their own names.")
 
-    @Option(help: "ADDR:PORT to listen on (default: all addresses, port 8002, xend's relocation port).")
+    @Option(help: "ADDR:PORT to listen on (default: all addresses, port 8002, xend's relocation port; port 0: any free port).")
     var listen: String = ":\(Endpoint.defaultPort)"
     @Flag(help: "Accept one migration, then exit.") var once = false
     @OptionGroup var host: RunDirectoryOption
@@ -45,6 +45,10 @@ struct ReceiveCommand: ParsableCommand {
                 throw HostFailure("--listen \(text): the port must be a number from 0 to 65535")
             }
             return ("", port)
+        }
+        // HOST:0 asks for any free port (the line printed at start names it).
+        if text.hasSuffix(":0"), !text.dropLast(2).isEmpty {
+            return (String(text.dropLast(2)).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), 0)
         }
         let endpoint = try Endpoint(parsing: text)
         return (endpoint.host, endpoint.port)

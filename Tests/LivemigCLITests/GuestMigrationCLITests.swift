@@ -16,7 +16,14 @@ final class GuestMigrationCLITests: XCTestCase {
         hosts?.tearDown()
     }
 
-    private func freePort() -> Int { Int.random(in: 20_000 ..< 60_000) }
+    /// Starts a receiver on an ephemeral loopback port and returns the port it printed.
+    private func startLoopbackReceiver(_ runDirectory: String) throws -> (port: Int, output: URL) {
+        let output = try hosts.startReceiver(listen: "127.0.0.1:0", runDirectory: runDirectory)
+        let text = try String(contentsOf: output, encoding: .utf8)
+        let line = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("listening on") })
+        let address = try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") })
+        return (try XCTUnwrap(Int(address.split(separator: ":")[1].trimmingCharacters(in: .punctuationCharacters))), output)
+    }
 
     private func listing(_ runDirectory: String, namespace: String? = nil) throws -> String {
         try hosts.livemig(["list", "--run-dir", runDirectory], namespace: namespace).stdout
@@ -41,9 +48,8 @@ final class GuestMigrationCLITests: XCTestCase {
 
     func testLiveMigrationToAnotherHostAndOfflineBack() throws {
         let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
-        let (portA, portB) = (freePort(), freePort())
-        _ = try hosts.startReceiver(listen: "127.0.0.1:\(portB)", runDirectory: hostB)
-        _ = try hosts.startReceiver(listen: "127.0.0.1:\(portA)", runDirectory: hostA)
+        let portB = try startLoopbackReceiver(hostB).port
+        let portA = try startLoopbackReceiver(hostA).port
         try startGuest("web", hostA)
         XCTAssertTrue(try listing(hostA).contains("web"))
         usleep(500_000)
@@ -87,8 +93,7 @@ final class GuestMigrationCLITests: XCTestCase {
 
     func testKillingTheReceiverMidMigrationLeavesTheGuestRunningOnTheSource() throws {
         let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
-        let port = freePort()
-        let receiverOutput = try hosts.startReceiver(listen: "127.0.0.1:\(port)", runDirectory: hostB)
+        let (port, receiverOutput) = try startLoopbackReceiver(hostB)
         try startGuest("db", hostA, memory: "1G")
         let output = hosts.root.appendingPathComponent("migrate.out")
         let migration = try SpawnedProcess.start(try LivemigProcess.binary().path,

@@ -1,5 +1,4 @@
 import MigrationCore
-import MigrationExecutor
 
 /// A running KVM guest as the engine's source hypervisor: the same `SourceHypervisor` protocol
 /// the simulator's simulated host implements.
@@ -8,8 +7,6 @@ public struct KVMSourceHypervisor: SourceHypervisor {
     public typealias DeviceState = [UInt8]
 
     public let guest: KVMGuest
-    /// Monotonic time of the moment the vCPU stopped for the final round.
-    public private(set) var pausedAtSeconds: Double?
     public private(set) var resumeCount = 0
 
     public init(guest: KVMGuest) { self.guest = guest }
@@ -44,7 +41,6 @@ public struct KVMSourceHypervisor: SourceHypervisor {
 
     public mutating func pauseGuest() throws(HostFailure) {
         guest.pause()
-        pausedAtSeconds = monotonicSeconds()
     }
 
     public mutating func resumeGuest() throws(HostFailure) {

@@ -14,19 +14,21 @@ public final class KVMGuest: @unchecked Sendable {
     /// The guest's TSC frequency, from KVM (`KVM_GET_TSC_KHZ`).
     public let tscHz: UInt64
     /// Whether the dirty log can be read without clearing it (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2).
-    public private(set) var manualDirtyProtect: Bool
+    public var manualDirtyProtect: Bool { machine.manualDirtyProtect }
     public private(set) var workload: GuestWorkload?
     /// For a firmware guest: where its image and RAM are.
     public private(set) var firmware: FirmwareLayout?
 
     private let kvmFD: Int32
-    private var vmFD: Int32
-    private var vcpuFD: Int32
-    private var run: UnsafeMutableRawPointer
-    private var runSize: Int
-    private var runner: VcpuRunner
+    /// The VM, its vCPU and its memory slots; replaced whole when a received guest turns out to
+    /// be a firmware guest.
+    private var machine: Machine
+    private var vmFD: Int32 { machine.vm }
+    private var vcpuFD: Int32 { machine.vcpu }
+    private var run: UnsafeMutableRawPointer { machine.run }
     /// The KVM memory slots over `memory`: one for a built-in guest, four for a firmware guest.
-    private var slots: [MemorySlot]
+    private var slots: [MemorySlot] { machine.slots }
+    private var runner: VcpuRunner
     private var dirtyLogging = false
     /// Pages the kernel cleared while they were only peeked at (no manual protection): owed to
     /// the next read-and-clear.
@@ -48,19 +50,12 @@ public final class KVMGuest: @unchecked Sendable {
         if let firmware {
             (memory.base + firmware.imageOffset).copyMemory(from: image, byteCount: image.count)
         }
-        let machine: Machine
         do {
             machine = try Self.makeMachine(kvm: kvm, memory: memory, firmware: firmware)
         } catch {
             close(kvm)
             throw error
         }
-        vmFD = machine.vm
-        vcpuFD = machine.vcpu
-        run = machine.run
-        runSize = machine.runSize
-        slots = machine.slots
-        manualDirtyProtect = machine.manualDirtyProtect
         self.firmware = firmware
         tscHz = machine.tscHz
         runner = VcpuRunner(vcpuFD: machine.vcpu, run: machine.run, console: console, firmware: firmware != nil)
@@ -75,6 +70,13 @@ public final class KVMGuest: @unchecked Sendable {
         var slots: [MemorySlot]
         var manualDirtyProtect: Bool
         var tscHz: UInt64
+
+        /// Unmaps the vCPU's run area and closes the vCPU and the VM.
+        func release() {
+            munmap(run, runSize)
+            close(vcpu)
+            close(vm)
+        }
     }
 
     /// Creates the VM: for a firmware guest with the irqchip and PIT before the vCPU (KVM
@@ -332,16 +334,9 @@ public final class KVMGuest: @unchecked Sendable {
         guard !destroyed, runner.currentState == .notStarted else {
             throw KVMError("a firmware guest's state can only be restored into a guest that has not run")
         }
-        let machine = try Self.makeMachine(kvm: kvmFD, memory: memory, firmware: layout)
-        munmap(run, runSize)
-        close(vcpuFD)
-        close(vmFD)
-        vmFD = machine.vm
-        vcpuFD = machine.vcpu
-        run = machine.run
-        runSize = machine.runSize
-        slots = machine.slots
-        manualDirtyProtect = machine.manualDirtyProtect
+        let replacement = try Self.makeMachine(kvm: kvmFD, memory: memory, firmware: layout)
+        machine.release()
+        machine = replacement
         firmware = layout
         dirtyLogging = false
         peekedButCleared = nil
@@ -356,9 +351,7 @@ public final class KVMGuest: @unchecked Sendable {
         lock.unlock()
         guard !alreadyDestroyed else { return }
         runner.stop()
-        munmap(run, runSize)
-        close(vcpuFD)
-        close(vmFD)
+        machine.release()
         close(kvmFD)
     }
 }

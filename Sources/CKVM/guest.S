@@ -40,38 +40,14 @@ livemig_guest_program_start:
     call .Lheartbeat
 .Lpace:
     xor %r13, %r13
-    mov 32(%r15), %rbx
-    test %rbx, %rbx
-    jz .LstreamB
-    mov %r14, %rax
-    sub 104(%r15), %rax
-    mul %rbx
-    divq 48(%r15)
-    mov %rax, %rcx
-    sub 112(%r15), %rcx
-    jbe .LstreamB
-    cmp $256, %rcx
-    jbe 1f
-    mov $256, %rcx
-1:  add %rcx, 112(%r15)
-    add %rcx, %r13
+    lea 32(%r15), %rsi
+    call .LwritesOwed
+    jrcxz .LstreamB
     call .LstreamAWrites
 .LstreamB:
-    mov 40(%r15), %rbx
-    test %rbx, %rbx
-    jz .Lrest
-    mov %r14, %rax
-    sub 104(%r15), %rax
-    mul %rbx
-    divq 48(%r15)
-    mov %rax, %rcx
-    sub 120(%r15), %rcx
-    jbe .Lrest
-    cmp $256, %rcx
-    jbe 2f
-    mov $256, %rcx
-2:  add %rcx, 120(%r15)
-    add %rcx, %r13
+    lea 40(%r15), %rsi
+    call .LwritesOwed
+    jrcxz .Lrest
     mov 24(%r15), %r12
     mov 16(%r15), %r11
     sub %r12, %r11
@@ -110,6 +86,29 @@ livemig_guest_program_start:
     mov $0x511, %dx
     out %eax, %dx
     jmp .Lmain
+
+// Into %rcx: the writes owed now by the stream whose rate sits at (%rsi) and whose count of
+// writes done sits 80 bytes further (rate A at 32 / done at 112, rate B at 40 / done at 120):
+// rate x elapsed TSC ticks / TSC Hz, less those done, at most 256 (so that heartbeats stay on
+// time). They are counted as done here, and in %r13.
+.LwritesOwed:
+    xor %ecx, %ecx
+    mov (%rsi), %rbx
+    test %rbx, %rbx
+    jz 12f
+    mov %r14, %rax
+    sub 104(%r15), %rax
+    mul %rbx
+    divq 48(%r15)
+    sub 80(%rsi), %rax
+    jbe 12f
+    mov %rax, %rcx
+    cmp $256, %rcx
+    jbe 11f
+    mov $256, %rcx
+11: add %rcx, 80(%rsi)
+    add %rcx, %r13
+12: ret
 
 // The write loops are tight on purpose: kvm_pvm here emulates this guest's instructions (about
 // 1.2 million a second were counted with perf's kvm:kvm_emulate_insn), so every instruction

@@ -27,37 +27,12 @@ public enum KVMMigration {
         var channel = try StreamChannel(socket: socket, layout: guest.streamLayout) { UnsafeRawPointer(guest.memory.page($0)) }
         var engine = SourceMigration(tracker: BitmapPageTracker(pageCount: guest.memory.pageCount, collectsPageNumbers: true),
                                      policy: policy.makePolicy(), settings: settings)
-        var hypervisor = RecordingHypervisor(base: KVMSourceHypervisor(guest: guest), computeDigest: computeDigest)
+        var hypervisor = KVMSourceHypervisor(guest: guest, digestOnRelease: computeDigest)
         var report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel, progress: progress)
         report.scenario = guest.name
         return KVMMigrationResult(report: report, sourceDigestAtPause: hypervisor.digestAtRelease,
                                   pausedWallClockSeconds: hypervisor.pausedWallClockSeconds,
                                   destinationRunningWallClockSeconds: channel.destinationRunningWallClockSeconds,
-                                  sourceRunning: engine.sourceGuestRunning, resumeCount: hypervisor.base.resumeCount)
-    }
-}
-
-/// Wraps the KVM source hypervisor to note the pause time and, when asked, the memory digest
-/// just before the source copy is destroyed (the guest is paused from the final round on).
-struct RecordingHypervisor: SourceHypervisor {
-    var base: KVMSourceHypervisor
-    let computeDigest: Bool
-    var digestAtRelease: UInt64?
-    var pausedWallClockSeconds: Double?
-
-    mutating func enableDirtyLogging() throws(HostFailure) { try base.enableDirtyLogging() }
-    mutating func disableDirtyLogging() throws(HostFailure) { try base.disableDirtyLogging() }
-    mutating func peekDirtyLog() throws(HostFailure) -> DirtyBitmap { try base.peekDirtyLog() }
-    mutating func readAndClearDirtyLog() throws(HostFailure) -> DirtyBitmap { try base.readAndClearDirtyLog() }
-    mutating func setThrottle(percent: Int) throws(HostFailure) { try base.setThrottle(percent: percent) }
-    mutating func pauseGuest() throws(HostFailure) {
-        try base.pauseGuest()
-        pausedWallClockSeconds = wallClockSeconds()
-    }
-    mutating func resumeGuest() throws(HostFailure) { try base.resumeGuest() }
-    mutating func captureDeviceState() throws(HostFailure) -> [UInt8] { try base.captureDeviceState() }
-    mutating func destroyGuest() throws(HostFailure) {
-        if computeDigest { digestAtRelease = base.guest.memory.digest() }
-        try base.destroyGuest()
+                                  sourceRunning: engine.sourceGuestRunning, resumeCount: hypervisor.resumeCount)
     }
 }

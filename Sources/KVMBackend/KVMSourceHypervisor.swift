@@ -1,4 +1,5 @@
 import MigrationCore
+import MigrationExecutor
 
 /// A running KVM guest as the engine's source hypervisor: the same `SourceHypervisor` protocol
 /// the simulator's simulated host implements.
@@ -8,8 +9,17 @@ public struct KVMSourceHypervisor: SourceHypervisor {
 
     public let guest: KVMGuest
     public private(set) var resumeCount = 0
+    /// Wall-clock time the vCPU stopped for the final round (for the downtime by both clocks).
+    public private(set) var pausedWallClockSeconds: Double?
+    /// With `digestOnRelease`, a digest of memory taken just before the source copy is destroyed
+    /// (paused since the final round): the destination must hold exactly this memory.
+    public private(set) var digestAtRelease: UInt64?
+    private let digestOnRelease: Bool
 
-    public init(guest: KVMGuest) { self.guest = guest }
+    public init(guest: KVMGuest, digestOnRelease: Bool = false) {
+        self.guest = guest
+        self.digestOnRelease = digestOnRelease
+    }
 
     private func wrap<T>(_ body: () throws(KVMError) -> T) throws(HostFailure) -> T {
         do {
@@ -41,6 +51,7 @@ public struct KVMSourceHypervisor: SourceHypervisor {
 
     public mutating func pauseGuest() throws(HostFailure) {
         guest.pause()
+        pausedWallClockSeconds = wallClockSeconds()
     }
 
     public mutating func resumeGuest() throws(HostFailure) {
@@ -53,6 +64,7 @@ public struct KVMSourceHypervisor: SourceHypervisor {
     }
 
     public mutating func destroyGuest() throws(HostFailure) {
+        if digestOnRelease { digestAtRelease = guest.memory.digest() }
         guest.destroy()
     }
 }

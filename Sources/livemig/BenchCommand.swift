@@ -12,6 +12,13 @@ struct BenchCommand: ParsableCommand {
         subcommands: [BenchSimulateCommand.self, BenchMigrateCommand.self])
 }
 
+/// Peak resident memory of this process so far (`getrusage`), for the benchmarks.
+func peakResidentMiB() -> Int {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return usage.ru_maxrss / 1024
+}
+
 struct BenchSimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
@@ -80,11 +87,6 @@ struct BenchSimulateCommand: ParsableCommand {
         return seconds
     }
 
-    private func peakResidentMiB() -> Int {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return usage.ru_maxrss / 1024
-    }
 
     private func format(_ value: Double, _ places: Int) -> String { String(format: "%.\(places)f", value) }
 }

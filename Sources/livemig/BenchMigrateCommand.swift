@@ -136,9 +136,4 @@ struct BenchMigrateCommand: ParsableCommand {
         munmap(region, size)
     }
 
-    private func peakResidentMiB() -> Int {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return usage.ru_maxrss / 1024
-    }
 }

@@ -229,9 +229,9 @@ final class FirmwareGuestTests: XCTestCase {
         XCTAssertEqual(slots.map(\.bytes), [0xF0000, 16 * mib - (128 << 10) - 0x100000, 128 << 10, 64 << 10])
         let path = NSTemporaryDirectory() + "fw-\(getpid()).bin"
         defer { unlink(path) }
-        FileManager.default.createFile(atPath: path, contents: Data(image))
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(image)))
         XCTAssertEqual(try FirmwareImage.load(path: path), image)
-        FileManager.default.createFile(atPath: path, contents: Data(image.prefix(1000)))
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(image.prefix(1000))))
         XCTAssertThrowsError(try FirmwareImage.load(path: path)) { error in
             XCTAssertTrue("\(error)".contains("4 KiB"), "\(error)")
         }

@@ -137,7 +137,9 @@ final class VcpuRunner: @unchecked Sendable {
         defer { condition.unlock() }
         guard case .running = state else { return }
         pauseRequested = true
+        // The kick ends KVM_RUN; the broadcast ends a yield-port sleep (the signal alone would not).
         livemig_kvm_kick(run, threadID)
+        condition.broadcast()
         while state == .running { condition.wait() }
     }
 

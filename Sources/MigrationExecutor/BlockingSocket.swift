@@ -115,18 +115,41 @@ public final class BlockingSocket: @unchecked Sendable {
                 if errno == EINTR { continue }
                 throw HostFailure("sending to \(peer): \(String(cString: strerror(errno)))")
             }
-            // Skip what went out; trim a partly sent piece.
-            var remaining = written
-            while remaining > 0 {
-                let length = pieces[index].iov_len
-                if remaining >= length {
-                    remaining -= length
-                    index += 1
-                } else {
-                    pieces[index].iov_base = pieces[index].iov_base! + remaining
-                    pieces[index].iov_len = length - remaining
-                    remaining = 0
-                }
+            skip(written, of: &pieces, from: &index)
+        }
+    }
+
+    /// Fills the buffers in order with `readv` (scatter I/O: page data goes from the socket
+    /// straight into guest memory). Each call reads what is there, blocking for at least one
+    /// byte; `handle` hears of each read's size. Throws if the connection ends first.
+    public func readScattered(_ pieces: inout [iovec], handle: (Int) -> Void) throws(HostFailure) {
+        var index = 0
+        while index < pieces.count {
+            let count = min(pieces.count - index, Int(UIO_MAXIOV))
+            let received = pieces.withUnsafeMutableBufferPointer { readv(fd, $0.baseAddress! + index, Int32(count)) }
+            if received < 0 {
+                if errno == EINTR { continue }
+                throw HostFailure("receiving from \(peer): \(String(cString: strerror(errno)))")
+            }
+            guard received > 0 else { throw HostFailure("\(peer) closed the connection in the middle of page data") }
+            handle(received)
+            skip(received, of: &pieces, from: &index)
+        }
+    }
+
+    /// Moves `index` past the `bytes` bytes a gather or scatter call moved; trims a partly
+    /// moved piece.
+    private func skip(_ bytes: Int, of pieces: inout [iovec], from index: inout Int) {
+        var remaining = bytes
+        while remaining > 0 {
+            let length = pieces[index].iov_len
+            if remaining >= length {
+                remaining -= length
+                index += 1
+            } else {
+                pieces[index].iov_base = pieces[index].iov_base! + remaining
+                pieces[index].iov_len = length - remaining
+                remaining = 0
             }
         }
     }

@@ -76,13 +76,13 @@ public enum MigrationReceiver {
         }
 
         while true {
-            let record: StreamRecordView
+            let item: StreamItem
             do {
-                record = try reader.next()
+                item = try reader.nextItem()
             } catch {
                 throw fail(error.description)
             }
-            switch record {
+            switch item {
             case .record(.guestLayout(let received)):
                 do {
                     guest = try makeGuest(received)
@@ -91,16 +91,15 @@ public enum MigrationReceiver {
                 }
                 layout = received
                 try apply(machine.handle(.streamOpened(guestPages: Int(received.guestPages))))
-            case .pageBatch(let batch):
+            case .pageBatchHead(let head):
                 guard let guest else { throw fail("page data before the guest layout") }
-                let size = batch.pageSizeBytes
-                batch.data.withUnsafeBytes { data in
-                    for (index, page) in batch.pageNumbers.enumerated() {
-                        guest.pageAddress(Int(page)).copyMemory(from: data.baseAddress! + index * size, byteCount: size)
-                    }
+                do {
+                    try reader.readPageData(into: pageTargets(of: head, in: guest))
+                } catch {
+                    throw fail(error.description)
                 }
-                pages += batch.pageNumbers.count
-                try apply(machine.handle(.pagesReceived(count: batch.pageNumbers.count)))
+                pages += head.pageNumbers.count
+                try apply(machine.handle(.pagesReceived(count: head.pageNumbers.count)))
             case .record(.vcpuState(let state)):
                 do {
                     try guest?.loadVcpuState(state.blob, vcpu: Int(state.vcpuId))
@@ -144,5 +143,21 @@ public enum MigrationReceiver {
                 throw fail("unexpected \(other.type) from the source")
             }
         }
+    }
+
+    /// Where a batch's pages go in guest memory, in order, with runs of pages that are adjacent
+    /// in guest memory merged into one target (a full pass then reads 16 MiB per call).
+    private static func pageTargets(of head: PageBatchHead, in guest: any IncomingGuest) -> [UnsafeMutableRawBufferPointer] {
+        let size = head.pageSizeBytes
+        var targets: [UnsafeMutableRawBufferPointer] = []
+        for page in head.pageNumbers {
+            let address = guest.pageAddress(Int(page))
+            if let last = targets.last, last.baseAddress! + last.count == address {
+                targets[targets.count - 1] = UnsafeMutableRawBufferPointer(start: last.baseAddress, count: last.count + size)
+            } else {
+                targets.append(UnsafeMutableRawBufferPointer(start: address, count: size))
+            }
+        }
+        return targets
     }
 }

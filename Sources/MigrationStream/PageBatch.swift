@@ -35,3 +35,28 @@ public struct PageBatchView: Sendable, Equatable {
         return data[start ..< start + pageSizeBytes]
     }
 }
+
+/// The start of a page batch, as `StreamDecoder.nextItem()` announces it: the page numbers are
+/// checked; the `dataBytes` bytes of page data that follow (in page order) are the caller's to
+/// move, so a receiver can read them from the socket straight into guest memory.
+public struct PageBatchHead: Sendable, Equatable {
+    /// Page frame numbers, strictly ascending, each below the guest's page count.
+    public let pageNumbers: [UInt64]
+    /// Bytes per page, from the guest layout.
+    public let pageSizeBytes: Int
+
+    public init(pageNumbers: [UInt64], pageSizeBytes: Int) {
+        self.pageNumbers = pageNumbers
+        self.pageSizeBytes = pageSizeBytes
+    }
+
+    /// Bytes of page data that follow the head.
+    public var dataBytes: Int { pageNumbers.count * pageSizeBytes }
+}
+
+/// What `StreamDecoder.nextItem()` returns: a whole record that is not a page batch, or the head
+/// of a page batch whose data the caller then takes.
+public enum StreamItem: Sendable, Equatable {
+    case pageBatchHead(PageBatchHead)
+    case record(StreamRecord)
+}

@@ -90,22 +90,41 @@ enum RecordBody {
     }
 
     private static func decodePageBatch(_ body: ArraySlice<UInt8>, layout: GuestLayout) throws(StreamError) -> PageBatchView {
-        let fixed = StreamLimits.pageBatchFixedBytes
-        guard body.count >= fixed else { throw .recordLengthMismatch(.pageBatch, length: body.count, expected: fixed) }
-        let start = body.startIndex
-        let count = Int(body.readUInt32(at: start))
+        let count = try pageBatchCount(body, bodyLength: body.count, layout: layout)
+        let numbersEnd = body.startIndex + StreamLimits.pageBatchFixedBytes + count * 8
+        let pageNumbers = try decodePageNumbers(body[..<numbersEnd], layout: layout)
+        return PageBatchView(pageNumbers: pageNumbers, data: body[numbersEnd...], pageSizeBytes: Int(layout.pageSizeBytes))
+    }
+
+    /// The page count of a page batch from its first `pageBatchFixedBytes` body bytes, checked
+    /// against the limits and against the record's declared body length.
+    static func pageBatchCount(_ fixed: ArraySlice<UInt8>, bodyLength: Int, layout: GuestLayout) throws(StreamError) -> Int {
+        let fixedBytes = StreamLimits.pageBatchFixedBytes
+        guard bodyLength >= fixedBytes, fixed.count >= fixedBytes else {
+            throw .recordLengthMismatch(.pageBatch, length: bodyLength, expected: fixedBytes)
+        }
+        let start = fixed.startIndex
+        let count = Int(fixed.readUInt32(at: start))
         let pageSize = Int(layout.pageSizeBytes)
         let limit = StreamLimits.maxBatchPages(pageSizeBytes: pageSize)
         guard (1 ... limit).contains(count) else { throw .pageBatchCountOutOfRange(count: count, limit: limit) }
-        guard body.readUInt32(at: start + 4) == 0 else { throw .nonZeroReserved(.pageBatch, field: "reserved") }
+        guard fixed.readUInt32(at: start + 4) == 0 else { throw .nonZeroReserved(.pageBatch, field: "reserved") }
         let expected = pageBatchLength(count: count, pageSizeBytes: pageSize)
-        guard body.count == expected else { throw .recordLengthMismatch(.pageBatch, length: body.count, expected: expected) }
+        guard bodyLength == expected else { throw .recordLengthMismatch(.pageBatch, length: bodyLength, expected: expected) }
+        return count
+    }
+
+    /// The page numbers of a page batch whose count `pageBatchCount` accepted: `head` is the
+    /// body from its start to the end of the page numbers. Each must be below the guest's page
+    /// count and above the one before.
+    static func decodePageNumbers(_ head: ArraySlice<UInt8>, layout: GuestLayout) throws(StreamError) -> [UInt64] {
+        let count = (head.count - StreamLimits.pageBatchFixedBytes) / 8
         let guestPages = layout.guestPages
         var pageNumbers = [UInt64]()
         pageNumbers.reserveCapacity(count)
-        var offset = start + fixed
+        var offset = head.startIndex + StreamLimits.pageBatchFixedBytes
         for index in 0 ..< count {
-            let page = body.readUInt64(at: offset)
+            let page = head.readUInt64(at: offset)
             guard page < guestPages else { throw .pageNumberOutOfRange(pageNumber: page, guestPages: guestPages) }
             if index > 0, page <= pageNumbers[index - 1] {
                 throw .pageNumbersNotAscending(previous: pageNumbers[index - 1], next: page)
@@ -113,7 +132,7 @@ enum RecordBody {
             pageNumbers.append(page)
             offset += 8
         }
-        return PageBatchView(pageNumbers: pageNumbers, data: body[offset...], pageSizeBytes: pageSize)
+        return pageNumbers
     }
 
     private static func decodeVcpuState(_ body: ArraySlice<UInt8>, layout: GuestLayout) throws(StreamError) -> VcpuState {

@@ -16,6 +16,8 @@ public struct StreamDecoder: Sendable {
     /// The current record's header, once accepted, while its body is still arriving.
     private var pending: (type: RecordType, length: Int)?
     private var failure: StreamError?
+    /// Bytes of the current page batch's data not yet taken (after `nextItem()` gave its head).
+    public private(set) var pageDataOwedBytes = 0
 
     public init(direction: StreamDirection) {
         checker = StreamStateChecker(direction: direction)
@@ -54,16 +56,71 @@ public struct StreamDecoder: Sendable {
     /// The next complete record, or nil if more bytes are needed. A page batch comes as a view
     /// whose data is a slice of the receive buffer (no copy).
     public mutating func nextRecordView() throws(StreamError) -> StreamRecordView? {
+        try failing { (decoder: inout StreamDecoder) throws(StreamError) in try decoder.decodeNext(pageDataSeparately: false) }
+            .map { item in
+                switch item {
+                case .record(let view): view
+                case .pageBatchHead: preconditionFailure("a page batch head without asking for one")
+                }
+            }
+    }
+
+    /// The next record, or the head of the next page batch, or nil if more bytes are needed.
+    /// After a head, take its `dataBytes` of page data, buffered ones with
+    /// `takeBufferedPageData(upTo:)` first, then any read past the decoder, declared with
+    /// `pageDataReadDirectly(_:)`, before asking for the next item.
+    public mutating func nextItem() throws(StreamError) -> StreamItem? {
+        precondition(pageDataOwedBytes == 0, "the previous page batch's data was not all taken")
+        return try failing { (decoder: inout StreamDecoder) throws(StreamError) in try decoder.decodeNext(pageDataSeparately: true) }
+            .map { item in
+                switch item {
+                case .record(.pageBatch): preconditionFailure("a page batch before the guest layout passed the order check")
+                case .record(.record(let record)): .record(record)
+                case .pageBatchHead(let head): .pageBatchHead(head)
+                }
+            }
+    }
+
+    /// Up to `maxBytes` of the current page batch's data from the receive buffer, consumed. The
+    /// slice shares the buffer's storage: copy it out before the next `feed(_:)`.
+    public mutating func takeBufferedPageData(upTo maxBytes: Int) -> ArraySlice<UInt8> {
+        let count = min(maxBytes, pageDataOwedBytes, bufferedByteCount)
+        let slice = buffer[readIndex ..< readIndex + count]
+        readIndex += count
+        pageDataOwedBytes -= count
+        return slice
+    }
+
+    /// Declares `count` bytes of the current page batch's data that the caller read from the
+    /// connection itself. Only once the buffer holds none of it (else the order would break).
+    public mutating func pageDataReadDirectly(_ count: Int) {
+        precondition(count == 0 || bufferedByteCount == 0, "page data read past the decoder while it still buffers some")
+        precondition(count <= pageDataOwedBytes, "more page data read than the batch holds")
+        pageDataOwedBytes -= count
+    }
+
+    /// Runs one decoding step, making any error final.
+    private mutating func failing<Result>(
+        _ step: (inout StreamDecoder) throws(StreamError) -> Result
+    ) throws(StreamError) -> Result {
         if let failure { throw failure }
         do throws(StreamError) {
-            return try decodeNext()
+            return try step(&self)
         } catch {
             failure = error
             throw error
         }
     }
 
-    private mutating func decodeNext() throws(StreamError) -> StreamRecordView? {
+    /// Internal result of one step: a whole record (a page batch as a view), or a page batch head.
+    private enum Decoded {
+        case record(StreamRecordView)
+        case pageBatchHead(PageBatchHead)
+    }
+
+    /// The stream header (once), then the current record's 8-byte header, checked; nil if more
+    /// bytes are needed.
+    private mutating func decodeRecordHeader() throws(StreamError) -> (type: RecordType, length: Int)? {
         if !headerReceived {
             let available = buffer[readIndex...]
             try StreamHeader.checkMagicPrefix(available)
@@ -72,19 +129,22 @@ public struct StreamDecoder: Sendable {
             readIndex += StreamHeader.sizeBytes
             headerReceived = true
         }
-        let header: (type: RecordType, length: Int)
-        if let pending {
-            header = pending
-        } else {
-            guard bufferedByteCount >= 8 else { return nil }
-            let rawType = buffer.readUInt32(at: readIndex)
-            let length = Int(buffer.readUInt32(at: readIndex + 4))
-            guard let type = RecordType(rawValue: rawType) else { throw .unknownRecordType(rawType) }
-            try checker.check(type)
-            let limit = checker.maxBodyBytes(type)
-            guard length <= limit else { throw .recordTooLong(type, length: length, limit: limit) }
-            header = (type, length)
-            pending = header
+        if let pending { return pending }
+        guard bufferedByteCount >= 8 else { return nil }
+        let rawType = buffer.readUInt32(at: readIndex)
+        let length = Int(buffer.readUInt32(at: readIndex + 4))
+        guard let type = RecordType(rawValue: rawType) else { throw .unknownRecordType(rawType) }
+        try checker.check(type)
+        let limit = checker.maxBodyBytes(type)
+        guard length <= limit else { throw .recordTooLong(type, length: length, limit: limit) }
+        pending = (type, length)
+        return pending
+    }
+
+    private mutating func decodeNext(pageDataSeparately: Bool) throws(StreamError) -> Decoded? {
+        guard let header = try decodeRecordHeader() else { return nil }
+        if pageDataSeparately, header.type == .pageBatch, let layout = checker.layout {
+            return try decodePageBatchHead(bodyLength: header.length, layout: layout).map { .pageBatchHead($0) }
         }
         let padding = paddingBytes(forBodyLength: header.length)
         let recordBytes = 8 + header.length + padding
@@ -98,6 +158,25 @@ public struct StreamDecoder: Sendable {
         checker.advance(past: view)
         readIndex += recordBytes
         pending = nil
-        return view
+        return .record(view)
+    }
+
+    /// A page batch's count and page numbers, consumed, once they are buffered; its data is
+    /// left to the caller. A batch body never needs padding: page sizes are powers of two of at
+    /// least `StreamLimits.minPageSizeBytes`, so the body length is a multiple of 8.
+    private mutating func decodePageBatchHead(bodyLength: Int, layout: GuestLayout) throws(StreamError) -> PageBatchHead? {
+        let fixed = StreamLimits.pageBatchFixedBytes
+        guard bufferedByteCount >= 8 + fixed else { return nil }
+        let bodyStart = readIndex + 8
+        let count = try RecordBody.pageBatchCount(buffer[bodyStart ..< bodyStart + fixed], bodyLength: bodyLength, layout: layout)
+        let numbersEnd = bodyStart + fixed + count * 8
+        guard buffer.count >= numbersEnd else { return nil }
+        let pageNumbers = try RecordBody.decodePageNumbers(buffer[bodyStart ..< numbersEnd], layout: layout)
+        checker.advance(past: .pageBatch)
+        readIndex = numbersEnd
+        pending = nil
+        let head = PageBatchHead(pageNumbers: pageNumbers, pageSizeBytes: Int(layout.pageSizeBytes))
+        pageDataOwedBytes = head.dataBytes
+        return head
     }
 }

@@ -125,11 +125,12 @@ struct BenchMigrateCommand: ParsableCommand {
         return Double(bytes) / (monotonicSeconds() - start)
     }
 
-    /// Touches and frees as much memory as the two guests will use, once: the first allocation
-    /// of memory in a process is several times slower on this (nested) machine than later ones,
-    /// and would otherwise land on whichever run comes first.
+    /// Touches and frees memory for twice the two guests, once: the first use of memory on this
+    /// (nested) machine is several times slower than later ones, and would otherwise land on
+    /// whichever run comes first. Two guests' worth was not enough: the busy run and the pumps
+    /// still met cold memory in about one run of three.
     private func warmUp() {
-        let size = 2 * (memoryMiB << 20)
+        let size = 4 * (memoryMiB << 20)
         guard let region = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
               region != MAP_FAILED else { return }
         region.initializeMemory(as: UInt8.self, repeating: 1, count: size)

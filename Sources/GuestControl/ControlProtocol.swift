@@ -48,17 +48,6 @@ public struct ProgressLine: Codable, Sendable {
     public var etaSeconds: Double
 }
 
-/// Measurements around a migration that the engine's report does not hold.
-public struct MigrationMeasurements: Codable, Sendable {
-    /// Wall-clock time the source guest stopped for the final round.
-    public var sourcePausedAt: Double?
-    /// The source guest's last heartbeat line before the pause (wall clock), and its number.
-    public var lastSourceHeartbeatAt: Double?
-    public var lastSourceHeartbeat: Int?
-    /// The destination's wall-clock time of the unpause, by its own clock.
-    public var destinationRunningAt: Double?
-}
-
 /// A reply on a guest's control socket: one JSON object per line; a migration sends progress
 /// lines, then one with `report` (or `error`).
 public struct ControlReply: Codable, Sendable {
@@ -66,17 +55,15 @@ public struct ControlReply: Codable, Sendable {
     public var console: [String]?
     public var progress: ProgressLine?
     public var report: MigrationReport?
-    public var measurements: MigrationMeasurements?
     public var error: String?
     public var ok: Bool?
 
     public init(status: GuestStatus? = nil, console: [String]? = nil, progress: ProgressLine? = nil,
-                report: MigrationReport? = nil, measurements: MigrationMeasurements? = nil, error: String? = nil, ok: Bool? = nil) {
+                report: MigrationReport? = nil, error: String? = nil, ok: Bool? = nil) {
         self.status = status
         self.console = console
         self.progress = progress
         self.report = report
-        self.measurements = measurements
         self.error = error
         self.ok = ok
     }

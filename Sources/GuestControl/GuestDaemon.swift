@@ -146,7 +146,7 @@ public final class GuestDaemon: @unchecked Sendable {
                 release()
                 throw error
             }
-            try? connection.send(ControlReply(report: report.report, measurements: measurements(of: report)))
+            try? connection.send(ControlReply(report: report.report))
             if report.report.outcome == .aborted {
                 release()
             } else {
@@ -195,14 +195,6 @@ public final class GuestDaemon: @unchecked Sendable {
                 expectedDowntimeSeconds: update.expectedDowntimeSeconds,
                 etaSeconds: update.measuredBytesPerSecond > 0 ? remaining / update.measuredBytesPerSecond : 0))
         }
-    }
-
-    private func measurements(of result: KVMMigrationResult) -> MigrationMeasurements {
-        let pausedAt = result.pausedWallClockSeconds
-        let beforePause = guest.console.heartbeats.last { pausedAt == nil || $0.seconds <= pausedAt! }
-        return MigrationMeasurements(sourcePausedAt: pausedAt, lastSourceHeartbeatAt: beforePause?.seconds,
-                                     lastSourceHeartbeat: beforePause?.count,
-                                     destinationRunningAt: result.destinationRunningWallClockSeconds)
     }
 
     func status() -> GuestStatus {

@@ -36,8 +36,26 @@ public final class ConsoleLog: @unchecked Sendable {
             storedLines.append(line)
             if storedLines.count > Self.maxLines { storedLines.removeFirst(storedLines.count - Self.maxLines) }
             file?.write(Data("\(String(format: "%.6f", line.seconds)) \(line.text)\n".utf8))
-        } else if partial.count < 4096 {
+        } else if partial.count < Self.maxPendingBytes {
             partial.append(byte)
+        }
+    }
+
+    /// Longest unfinished line kept (and migrated); later bytes of it are dropped.
+    public static let maxPendingBytes = 4096
+
+    /// The bytes of the line the guest is still printing (no newline yet). They travel with a
+    /// migrating guest, so that a line cut by the pause is finished whole on the destination.
+    public var pendingLine: [UInt8] {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return partial
+        }
+        set {
+            lock.lock()
+            partial = Array(newValue.prefix(Self.maxPendingBytes))
+            lock.unlock()
         }
     }
 
@@ -45,6 +63,28 @@ public final class ConsoleLog: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return storedLines
+    }
+
+    /// The last line printed at or before `seconds` (wall clock).
+    public func lastLine(atOrBefore seconds: Double) -> Line? {
+        lock.lock()
+        defer { lock.unlock() }
+        return storedLines.last { $0.seconds <= seconds }
+    }
+
+    /// The first line printed after `seconds` (wall clock), waiting for one up to `timeoutSeconds`.
+    public func firstLine(after seconds: Double, waitingUpTo timeoutSeconds: Double) -> Line? {
+        let deadline = monotonicSeconds() + timeoutSeconds
+        while true {
+            lock.lock()
+            let found = storedLines.last.flatMap { newest in
+                newest.seconds > seconds ? storedLines.reversed().prefix { $0.seconds > seconds }.last : nil
+            }
+            lock.unlock()
+            if let found { return found }
+            if monotonicSeconds() >= deadline { return nil }
+            usleep(2_000)
+        }
     }
 
     /// The heartbeat lines ("hb N"): their numbers and times.

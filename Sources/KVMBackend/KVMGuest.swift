@@ -263,7 +263,14 @@ public final class KVMGuest: @unchecked Sendable {
     /// layout, the serial port's registers) holding that vCPU state and then the LAPIC, the
     /// irqchip (PIC master, PIC slave, IOAPIC), the PIT, the KVM clock and a few more MSRs:
     /// about 4 KB, well within a vcpuState record.
+    ///
+    /// Either blob is followed by the console's unfinished line (`ConsoleLog.pendingLine`, at
+    /// most 4 KiB): a pause can fall between the bytes of a line ("hb 2" here, "7\n" there).
     public func captureVcpuState() throws(KVMError) -> [UInt8] {
+        try captureMachineState() + console.pendingLine
+    }
+
+    private func captureMachineState() throws(KVMError) -> [UInt8] {
         if let firmware {
             var header = livemig_kvm_firmware_state_header()
             header.memory_bytes = UInt64(firmware.memoryBytes)
@@ -286,9 +293,16 @@ public final class KVMGuest: @unchecked Sendable {
     /// Restores a blob from `captureVcpuState`, of either kind. A firmware guest's blob turns
     /// an incoming guest that has not run yet into a firmware guest first: a new VM with the
     /// irqchip and PIT, the image mapped from the top of the (already received) memory.
-    public func restoreVcpuState(_ state: [UInt8]) throws(KVMError) {
+    public func restoreVcpuState(_ blob: [UInt8]) throws(KVMError) {
         var header = livemig_kvm_firmware_state_header()
-        let parsed = state.withUnsafeBytes { livemig_kvm_firmware_state_parse($0.baseAddress, $0.count, &header) }
+        let firmwareBytes = min(blob.count, livemig_kvm_firmware_state_size())
+        let parsed = blob.withUnsafeBytes { livemig_kvm_firmware_state_parse($0.baseAddress, firmwareBytes, &header) }
+        let machineBytes = parsed == 0 ? firmwareBytes : livemig_kvm_vcpu_state_size()
+        guard blob.count >= machineBytes, blob.count - machineBytes <= ConsoleLog.maxPendingBytes else {
+            throw KVMError("the vCPU state is \(blob.count) bytes; this host's KVM uses \(machineBytes) plus at most \(ConsoleLog.maxPendingBytes) of console line")
+        }
+        let state = Array(blob[..<machineBytes])
+        defer { console.pendingLine = Array(blob[machineBytes...]) }
         if parsed == 0 {
             try restoreFirmwareState(state, header: header)
             return
@@ -298,9 +312,6 @@ public final class KVMGuest: @unchecked Sendable {
         }
         if firmware != nil {
             throw KVMError("a firmware guest cannot take a built-in guest's vCPU state")
-        }
-        guard state.count == livemig_kvm_vcpu_state_size() else {
-            throw KVMError("the vCPU state is \(state.count) bytes, this host's KVM uses \(livemig_kvm_vcpu_state_size())")
         }
         let status = state.withUnsafeBytes { livemig_kvm_set_vcpu_state(vcpuFD, $0.baseAddress) }
         try check("restoring the vCPU state", status)

@@ -55,6 +55,10 @@ public final class KVMIncomingGuest: IncomingGuest {
     }
 
     public func discard() { guest.destroy() }
+
+    public func firstConsoleLine(after seconds: Double, waitingUpTo timeoutSeconds: Double) -> (wallClockSeconds: Double, text: String)? {
+        guest.console.firstLine(after: seconds, waitingUpTo: timeoutSeconds).map { ($0.seconds, $0.text) }
+    }
 }
 
 extension KVMGuest {

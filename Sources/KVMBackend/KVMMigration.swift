@@ -30,6 +30,14 @@ public enum KVMMigration {
         var hypervisor = KVMSourceHypervisor(guest: guest, digestOnRelease: computeDigest)
         var report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel, progress: progress)
         report.scenario = guest.name
+        if report.outcome != .aborted, let paused = hypervisor.pausedWallClockSeconds {
+            let lastHere = guest.console.lastLine(atOrBefore: paused)
+            let firstThere = channel.awaitFirstConsoleLine(timeoutSeconds: MigrationReceiver.firstConsoleLineWaitSeconds + 0.5)
+            report.measured = WallClockMeasurements(
+                downtimeBothClocksSeconds: channel.destinationRunningWallClockSeconds.map { $0 - paused },
+                guestVisibleGapSeconds: lastHere.flatMap { here in firstThere.map { $0.wallClockSeconds - here.seconds } },
+                lastLineBeforePause: lastHere?.text, firstLineAfterUnpause: firstThere?.text)
+        }
         return KVMMigrationResult(report: report, sourceDigestAtPause: hypervisor.digestAtRelease,
                                   pausedWallClockSeconds: hypervisor.pausedWallClockSeconds,
                                   destinationRunningWallClockSeconds: channel.destinationRunningWallClockSeconds,

@@ -50,6 +50,8 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     public var maxThrottlePercent: Int
     /// Every pass that sent at least one page, and always the final paused pass.
     public var iterations: [IterationReport]
+    /// A real migration's wall-clock measurements; `nil` in a simulation.
+    public var measured: WallClockMeasurements?
 
     public init(outcome: MigrationOutcome, reason: String, policy: String, live: Bool,
                 totalTimeSeconds: Double, downtimeSeconds: Double, bytesSent: Int, pagesSent: Int,

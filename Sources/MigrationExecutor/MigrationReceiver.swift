@@ -11,6 +11,16 @@ public protocol IncomingGuest: AnyObject {
     func run() throws(HostFailure)
     /// Throws the partial guest away.
     func discard()
+    /// The guest's first console line printed after `seconds` (wall clock), waiting for one up
+    /// to `timeoutSeconds`: its wall-clock time and text. For the guest-visible gap.
+    func firstConsoleLine(after seconds: Double, waitingUpTo timeoutSeconds: Double) -> (wallClockSeconds: Double, text: String)?
+}
+
+extension IncomingGuest {
+    /// A guest without a console has no first line.
+    public func firstConsoleLine(after seconds: Double, waitingUpTo timeoutSeconds: Double) -> (wallClockSeconds: Double, text: String)? {
+        nil
+    }
 }
 
 /// What a completed receive produced.
@@ -31,6 +41,10 @@ public struct ReceivedMigration {
 /// only when the source clears it. Any failure before that throws the partial guest away.
 /// Reading a saved guest from a file (`livemig restore`) is the same without the handshake.
 public enum MigrationReceiver {
+    /// How long the receiver waits, once the guest runs, for its first console line (the
+    /// built-in guests print a heartbeat every 100 ms).
+    public static let firstConsoleLineWaitSeconds = 1.0
+
     public static func receive(
         on socket: BlockingSocket,
         makeGuest: (GuestLayout) throws(HostFailure) -> any IncomingGuest,
@@ -124,6 +138,7 @@ public enum MigrationReceiver {
                     throw fail("cleared to unpause before the whole guest arrived")
                 }
                 beforeRun?(guest)
+                let unpausedWall = wallClockSeconds()
                 do {
                     try guest.run()
                 } catch {
@@ -134,6 +149,11 @@ public enum MigrationReceiver {
                 let running = monotonicSeconds()
                 let runningWall = wallClockSeconds()
                 try? reply(.running(destinationWallClockMicroseconds: UInt64(runningWall * 1e6)))
+                if !restoringFromFile,
+                   let line = guest.firstConsoleLine(after: unpausedWall, waitingUpTo: firstConsoleLineWaitSeconds) {
+                    try? reply(.firstConsoleLine(destinationWallClockMicroseconds: UInt64(line.wallClockSeconds * 1e6),
+                                                 text: consoleLinePrefix(line.text)))
+                }
                 return ReceivedMigration(guest: guest, layout: layout, pagesReceived: pages,
                                          bytesReceived: reader.bytesRead, endOfStreamSeconds: endOfStreamSeconds,
                                          runningSeconds: running, runningWallClockSeconds: runningWall)
@@ -143,6 +163,15 @@ public enum MigrationReceiver {
                 throw fail("unexpected \(other.type) from the source")
             }
         }
+    }
+
+    /// The longest prefix of `text` that fits a firstConsoleLine record, whole characters only.
+    private static func consoleLinePrefix(_ text: String) -> String {
+        var bytes = 0
+        return String(text.prefix { character in
+            bytes += character.utf8.count
+            return bytes <= StreamLimits.maxConsoleLineBytes
+        })
     }
 
     /// Where a batch's pages go in guest memory, in order, with runs of pages that are adjacent

@@ -108,6 +108,16 @@ public struct StreamChannel: MigrationChannel {
         }
     }
 
+    /// After a completed migration: the destination's report of the guest's first console line
+    /// after the unpause (its wall-clock time and text), if it sends one within `timeoutSeconds`.
+    public mutating func awaitFirstConsoleLine(timeoutSeconds: Double) -> (wallClockSeconds: Double, text: String)? {
+        guard expectsReplies else { return nil }
+        socket.setReceiveTimeout(seconds: timeoutSeconds)
+        defer { socket.setReceiveTimeout(seconds: 0) }
+        guard case .record(.firstConsoleLine(let microseconds, let text))? = try? reader.next() else { return nil }
+        return (Double(microseconds) / 1e6, text)
+    }
+
     /// Tells the destination to give up (best effort: the connection may be gone already).
     public mutating func abort(reason: String) {
         try? send(.abort(reason: String(reason.utf8.prefix(StreamLimits.maxAbortReasonBytes)) ?? "aborted"))

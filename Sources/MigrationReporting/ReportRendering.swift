@@ -68,6 +68,15 @@ public enum ReportRendering {
         out += "iterations  \(report.liveIterationCount) live + 1 paused\n"
         if report.maxThrottlePercent > 0 { out += "throttle    up to \(report.maxThrottlePercent) %\n" }
         if let seed = report.seed { out += "seed        \(seed) (\(report.fidelity ?? "page") fidelity)\n" }
+        if let measured = report.measured {
+            if let downtime = measured.downtimeBothClocksSeconds {
+                out += "downtime by both clocks  \(decimal(downtime * 1000, 1)) ms (paused here, running there by its clock)\n"
+            }
+            if let gap = measured.guestVisibleGapSeconds {
+                let lines = [measured.lastLineBeforePause, measured.firstLineAfterUnpause].map { $0.map { "'\($0)'" } ?? "?" }
+                out += "guest-visible gap        \(decimal(gap * 1000, 1)) ms (console \(lines[0]) here to \(lines[1]) there)\n"
+            }
+        }
         return out
     }
 

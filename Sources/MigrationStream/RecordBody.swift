@@ -59,6 +59,11 @@ enum RecordBody {
                 throw .recordLengthMismatch(.running, length: body.count, expected: StreamLimits.runningBytes)
             }
             return .record(.running(destinationWallClockMicroseconds: body.readUInt64(at: body.startIndex)))
+        case .firstConsoleLine:
+            let fixed = StreamLimits.firstConsoleLineFixedBytes
+            guard body.count >= fixed else { throw .recordLengthMismatch(.firstConsoleLine, length: body.count, expected: fixed) }
+            let text = try text(body[(body.startIndex + fixed)...], record: .firstConsoleLine, field: "text")
+            return .record(.firstConsoleLine(destinationWallClockMicroseconds: body.readUInt64(at: body.startIndex), text: text))
         }
     }
 

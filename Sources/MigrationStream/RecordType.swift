@@ -10,6 +10,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case clearedToUnpause = 17
     case running = 18
     case abort = 19
+    case firstConsoleLine = 20
 
     /// Whether this is a control message rather than part of the guest's data.
     public var isControl: Bool { rawValue >= 16 }
@@ -19,7 +20,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         switch self {
         case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .clearedToUnpause:
             return direction == .sourceToDestination
-        case .readyToUnpause, .running:
+        case .readyToUnpause, .running, .firstConsoleLine:
             return direction == .destinationToSource
         case .abort:
             return true
@@ -41,13 +42,14 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         case .clearedToUnpause: "clearedToUnpause"
         case .running: "running"
         case .abort: "abort"
+        case .firstConsoleLine: "firstConsoleLine"
         }
     }
 }
 
 /// Which way a stream flows. Each direction of the connection is its own stream with its own
 /// header: the source sends the guest and `clearedToUnpause`; the destination sends
-/// `readyToUnpause` and `running`; either may send `abort`.
+/// `readyToUnpause`, `running` and perhaps `firstConsoleLine`; either may send `abort`.
 public enum StreamDirection: Sendable, CustomStringConvertible {
     case sourceToDestination
     case destinationToSource

@@ -77,6 +77,15 @@ public struct StreamEncoder: Sendable {
         case .running(let microseconds):
             RecordBody.appendHeader(.running, length: StreamLimits.runningBytes, into: &buffer)
             buffer.appendLittleEndian(microseconds)
+        case .firstConsoleLine(let microseconds, let text):
+            let bytes = text.utf8
+            guard bytes.count <= StreamLimits.maxConsoleLineBytes else {
+                throw .textTooLong(.firstConsoleLine, field: "text", bytes: bytes.count, limit: StreamLimits.maxConsoleLineBytes)
+            }
+            var body: [UInt8] = []
+            body.appendLittleEndian(microseconds)
+            body.append(contentsOf: bytes)
+            try appendBlob(.firstConsoleLine, body, into: &buffer)
         }
         checker.advance(past: record)
     }

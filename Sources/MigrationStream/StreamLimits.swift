@@ -29,6 +29,10 @@ public enum StreamLimits {
     public static let maxAbortReasonBytes = 1024
     /// The body of `running`: the destination's unpause time, microseconds since the epoch.
     public static let runningBytes = 8
+    /// Bytes of a firstConsoleLine body before its text: the wall-clock time.
+    public static let firstConsoleLineFixedBytes = 8
+    /// Longest console line in a firstConsoleLine record, in bytes of UTF-8.
+    public static let maxConsoleLineBytes = 256
 
     /// Bytes of a guestLayout body before its name: memoryBytes, pageSizeBytes, vcpuCount,
     /// nameLength, workloadLength.
@@ -62,6 +66,8 @@ public enum StreamLimits {
             return 0
         case .running:
             return runningBytes
+        case .firstConsoleLine:
+            return firstConsoleLineFixedBytes + maxConsoleLineBytes
         }
     }
 }

@@ -22,6 +22,11 @@ public enum StreamRecord: Sendable, Equatable {
     /// Type 19, either direction: give up; the destination discards its copy (see the spec for
     /// when the source may resume).
     case abort(reason: String)
+    /// Type 20, destination to source, optional, after `running`: the guest's first console
+    /// line after the unpause and the destination's wall-clock time of it (microseconds since
+    /// the epoch), so that the source can state the guest-visible gap (its last line before the
+    /// pause to this one). Not sent if the guest printed nothing soon after the unpause.
+    case firstConsoleLine(destinationWallClockMicroseconds: UInt64, text: String)
 
     /// This record's type number.
     public var type: RecordType {
@@ -35,6 +40,7 @@ public enum StreamRecord: Sendable, Equatable {
         case .clearedToUnpause: .clearedToUnpause
         case .running: .running
         case .abort: .abort
+        case .firstConsoleLine: .firstConsoleLine
         }
     }
 }

@@ -5,8 +5,9 @@
 /// `deviceState`, then `endOfStream`, then `clearedToUnpause`. `abort` may come at any point
 /// before `clearedToUnpause`; `abort` and `clearedToUnpause` end the stream.
 ///
-/// Destination to source: `readyToUnpause`, then `running`. `abort` may come at any point before
-/// `running`; `abort` and `running` end the stream.
+/// Destination to source: `readyToUnpause`, then `running`, then perhaps `firstConsoleLine`.
+/// `abort` may come at any point before `running`; `abort` and `firstConsoleLine` end the
+/// stream, and so does closing it after `running`.
 public struct StreamStateChecker: Sendable {
     public enum Phase: Sendable, Equatable {
         /// Source stream: nothing yet; the guest layout must come first.
@@ -19,6 +20,8 @@ public struct StreamStateChecker: Sendable {
         case receiving
         /// Destination stream: readyToUnpause came; running or abort may follow.
         case ready
+        /// Destination stream: running came; only firstConsoleLine may follow.
+        case guestRunning
         /// Either stream: this record ended it; nothing may follow.
         case closed(by: RecordType)
     }
@@ -39,11 +42,13 @@ public struct StreamStateChecker: Sendable {
         guard type.isAllowed(in: direction) else { throw .wrongDirection(type, direction) }
         if case .closed(let closer) = phase { throw .recordAfterClose(type, closedBy: closer) }
         switch (phase, type) {
+        case (.guestRunning, .abort):
+            throw .recordAfterClose(type, closedBy: .running)
         case (_, .abort):
             return
         case (.awaitingLayout, .guestLayout), (.sendingGuest, .pageBatch), (.sendingGuest, .vcpuState),
              (.sendingGuest, .deviceState), (.sendingGuest, .endOfStream), (.ended, .clearedToUnpause),
-             (.receiving, .readyToUnpause), (.ready, .running):
+             (.receiving, .readyToUnpause), (.ready, .running), (.guestRunning, .firstConsoleLine):
             return
         case (.awaitingLayout, .clearedToUnpause), (.sendingGuest, .clearedToUnpause):
             throw .recordTooEarly(type, needs: .endOfStream)
@@ -55,8 +60,12 @@ public struct StreamStateChecker: Sendable {
             throw .recordAfterEndOfStream(type)
         case (.receiving, .running):
             throw .recordTooEarly(type, needs: .readyToUnpause)
-        case (.ready, .readyToUnpause):
+        case (.ready, .readyToUnpause), (.guestRunning, .running):
             throw .duplicateRecord(type)
+        case (.receiving, .firstConsoleLine), (.ready, .firstConsoleLine):
+            throw .recordTooEarly(type, needs: .running)
+        case (.guestRunning, _):
+            throw .recordAfterClose(type, closedBy: .running)
         default:
             // Unreachable: the direction check above leaves no other pair.
             throw .wrongDirection(type, direction)
@@ -89,7 +98,8 @@ public struct StreamStateChecker: Sendable {
         case .guestLayout: phase = .sendingGuest
         case .endOfStream: phase = .ended
         case .readyToUnpause: phase = .ready
-        case .abort, .clearedToUnpause, .running: phase = .closed(by: type)
+        case .running: phase = .guestRunning
+        case .abort, .clearedToUnpause, .firstConsoleLine: phase = .closed(by: type)
         case .pageBatch, .vcpuState, .deviceState: break
         }
     }

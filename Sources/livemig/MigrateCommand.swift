@@ -85,15 +85,6 @@ func runMoving(_ request: ControlRequest, name: String, runDirectory: RunDirecto
         guard let report = reply.report else { continue }
         print(ReportRendering.render(report, as: format, title: format == .table ? "\(name) -> \(request.target ?? request.file ?? "")" : nil),
               terminator: "")
-        if format == .table, let measured = reply.measurements, let paused = measured.sourcePausedAt {
-            if let running = measured.destinationRunningAt {
-                print(String(format: "downtime (both clocks)  %.1f ms: paused here, running there by the destination's clock",
-                             (running - paused) * 1000))
-            }
-            if let beat = measured.lastSourceHeartbeatAt, let count = measured.lastSourceHeartbeat {
-                print(String(format: "last source heartbeat  hb %d, %.1f ms before the pause", count, (paused - beat) * 1000))
-            }
-        }
         if report.outcome == .aborted { throw ExitCode.failure }
         return
     }

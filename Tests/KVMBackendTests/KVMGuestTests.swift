@@ -82,6 +82,28 @@ final class KVMGuestTests: XCTestCase {
         XCTAssertNil(copy.failure)
     }
 
+    func testALineCutByThePauseIsFinishedWholeOnTheCopy() throws {
+        try requireKVM()
+        let source = try KVMGuest.create(name: "src", memoryBytes: 8 * mib, workload: .idle)
+        defer { source.destroy() }
+        source.start()
+        XCTAssertTrue(waitUntil(seconds: 5) { source.counters.heartbeats >= 2 })
+        source.pause()
+        // As if the pause came between the bytes of the next heartbeat line.
+        let frozen = Int(source.counters.heartbeats)
+        source.console.pendingLine = Array("hb \(frozen + 1)".utf8)
+        let state = try source.captureVcpuState()
+
+        let copy = try KVMGuest.createIncoming(name: "dst", memoryBytes: 8 * mib)
+        defer { copy.destroy() }
+        copy.memory.base.copyMemory(from: source.memory.base, byteCount: 8 * mib)
+        try copy.restoreVcpuState(state)
+        XCTAssertEqual(copy.console.pendingLine, Array("hb \(frozen + 1)".utf8), "the unfinished line came with the state")
+        XCTAssertThrowsError(try copy.restoreVcpuState(state + [UInt8](repeating: 65, count: ConsoleLog.maxPendingBytes + 1))) { error in
+            XCTAssertTrue("\(error)".contains("console line"), "\(error)")
+        }
+    }
+
     func testWorkloadSpecsParseAndBadOnesAreNamed() throws {
         let region = 1000
         XCTAssertEqual(try GuestWorkload.parse("idle", regionPages: region), .idle)

@@ -38,6 +38,15 @@ final class LoopbackMigrationTests: XCTestCase {
         let report = outcome.source.report
         XCTAssertEqual(report.iterations.last?.paused, true, file: file, line: line)
         XCTAssertGreaterThanOrEqual(report.pagesSent, report.guestPages, "every page went at least once", file: file, line: line)
+        // The report's wall-clock measurements: the guest's last heartbeat before the pause and
+        // its next one, printed over there; the gap between them holds the whole downtime.
+        let measured = try XCTUnwrap(report.measured, "no wall-clock measurements in the report", file: file, line: line)
+        let before = try XCTUnwrap(measured.lastLineBeforePause.flatMap { Int($0.dropFirst(3)) }, "\(measured)", file: file, line: line)
+        XCTAssertEqual(measured.firstLineAfterUnpause, "hb \(before + 1)", file: file, line: line)
+        let downtime = try XCTUnwrap(measured.downtimeBothClocksSeconds, file: file, line: line)
+        let gap = try XCTUnwrap(measured.guestVisibleGapSeconds, file: file, line: line)
+        XCTAssertGreaterThan(downtime, 0, file: file, line: line)
+        XCTAssertGreaterThanOrEqual(gap, downtime, "the guest-visible gap holds the downtime", file: file, line: line)
     }
 
     func testLiveMigrationUnderEachPolicyArrivesIntact() throws {

@@ -82,6 +82,11 @@ final class GuestMigrationCLITests: XCTestCase {
         let gap = try XCTUnwrap(try firstTime("\(hostB)/web.console")) - XCTUnwrap(try lastTime("\(hostA)/web.console"))
         XCTAssertGreaterThan(gap, 0)
         XCTAssertLessThan(gap, 2.0, "heartbeat gap across the migration: \(gap) s")
+        // The report states the same gap, from the same two lines.
+        let measured = try XCTUnwrap(report["measured"] as? [String: Any], "\(report)")
+        XCTAssertEqual(measured["lastLineBeforePause"] as? String, "hb \(sourceLast)")
+        XCTAssertEqual(measured["firstLineAfterUnpause"] as? String, "hb \(sourceLast + 1)")
+        XCTAssertEqual(measured["guestVisibleGapSeconds"] as? Double ?? 0, gap, accuracy: 0.001)
 
         let back = try LivemigProcess.run(["migrate", "web", "127.0.0.1:\(portA)", "--format", "json", "--run-dir", hostB])
         XCTAssertEqual(back.status, 0, back.stderr)

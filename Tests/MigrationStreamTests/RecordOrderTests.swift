@@ -77,7 +77,42 @@ final class RecordOrderTests: XCTestCase {
         checker.advance(past: .readyToUnpause)
         XCTAssertEqual(checker.phase, .ready)
         checker.advance(past: .running(destinationWallClockMicroseconds: 0))
-        XCTAssertEqual(checker.phase, .closed(by: .running))
+        XCTAssertEqual(checker.phase, .guestRunning)
+        XCTAssertNoThrow(try checker.check(.firstConsoleLine))
+        checker.advance(past: .firstConsoleLine(destinationWallClockMicroseconds: 0, text: "hb 1"))
+        XCTAssertEqual(checker.phase, .closed(by: .firstConsoleLine))
+    }
+
+    func testFirstConsoleLineOnlyAfterRunningAndLast() throws {
+        let line = rawRecord(20, le64(1_795_000_000_000_000) + Array("hb 7".utf8))
+        let running = rawRecord(18, le64(1))
+        assertDecodeFails(headerBytes + rawRecord(16, []) + line, .recordTooEarly(.firstConsoleLine, needs: .running),
+                          direction: .destinationToSource)
+        assertDecodeFails(headerBytes + rawRecord(16, []) + running + running, .duplicateRecord(.running), direction: .destinationToSource)
+        assertDecodeFails(headerBytes + rawRecord(16, []) + running + line + line,
+                          .recordAfterClose(.firstConsoleLine, closedBy: .firstConsoleLine), direction: .destinationToSource)
+        assertDecodeFails(streamStart() + line, .wrongDirection(.firstConsoleLine, .sourceToDestination))
+        XCTAssertEqual(try decodeAll(headerBytes + rawRecord(16, []) + running + line, direction: .destinationToSource),
+                       [.readyToUnpause, .running(destinationWallClockMicroseconds: 1),
+                        .firstConsoleLine(destinationWallClockMicroseconds: 1_795_000_000_000_000, text: "hb 7")])
+    }
+
+    func testFirstConsoleLineLimits() throws {
+        let prefix = headerBytes + rawRecord(16, []) + rawRecord(18, le64(1))
+        assertDecodeFails(prefix + rawRecord(20, [1, 2, 3]), .recordLengthMismatch(.firstConsoleLine, length: 3, expected: 8),
+                          direction: .destinationToSource)
+        assertDecodeFails(prefix + rawRecord(20, le64(1) + [0xFF]), .invalidUTF8(.firstConsoleLine, field: "text"),
+                          direction: .destinationToSource)
+        assertDecodeFails(prefix + rawRecord(20, le64(1) + [UInt8](repeating: 65, count: 257)),
+                          .recordTooLong(.firstConsoleLine, length: 265, limit: 264), direction: .destinationToSource)
+        var encoder = StreamEncoder(direction: .destinationToSource)
+        var bytes: [UInt8] = []
+        encoder.appendHeader(into: &bytes)
+        try encoder.append(.readyToUnpause, into: &bytes)
+        try encoder.append(.running(destinationWallClockMicroseconds: 1), into: &bytes)
+        assertThrows(.textTooLong(.firstConsoleLine, field: "text", bytes: 257, limit: 256)) {
+            try encoder.append(.firstConsoleLine(destinationWallClockMicroseconds: 1, text: String(repeating: "x", count: 257)), into: &bytes)
+        }
     }
 
     func testRunningWithoutItsTimestampIsRejected() {

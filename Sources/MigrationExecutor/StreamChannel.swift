@@ -44,8 +44,25 @@ public struct StreamChannel: MigrationChannel {
     }
 
     private mutating func write(_ bytes: [UInt8]) throws(HostFailure) {
-        try socket.write(bytes)
+        do {
+            try socket.write(bytes)
+        } catch {
+            throw explained(error)
+        }
         bytesWritten += bytes.count
+    }
+
+    /// A failed send, explained by the destination's abort if it sent one before closing (a
+    /// receiver that refuses the guest answers `abort` and hangs up; the source would otherwise
+    /// only see "connection reset").
+    private mutating func explained(_ failure: HostFailure) -> HostFailure {
+        guard expectsReplies else { return failure }
+        socket.setReceiveTimeout(seconds: 0.5)
+        defer { socket.setReceiveTimeout(seconds: 0) }
+        if case .record(.abort(let reason))? = try? reader.next() {
+            return HostFailure("the destination aborted: \(reason)")
+        }
+        return failure
     }
 
     private mutating func send(_ record: StreamRecord) throws(HostFailure) {
@@ -71,7 +88,7 @@ public struct StreamChannel: MigrationChannel {
             }
             do { try socket.writeGathered(&pieces) } catch { failure = error as? HostFailure ?? HostFailure("\(error)") }
         }
-        if let failure { throw failure }
+        if let failure { throw explained(failure) }
         bytesWritten += header.count + batch.count * pageSizeBytes
     }
 

@@ -128,6 +128,22 @@ final class GuestMigrationCLITests: XCTestCase {
         XCTAssertFalse(try listing(hostB).contains("db"), "no half guest on the destination")
     }
 
+    func testARefusedGuestReportsTheDestinationsReasonAndKeepsRunning() throws {
+        let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
+        let (port, _) = try startLoopbackReceiver(hostB)
+        try startGuest("twin", hostA)
+        try startGuest("twin", hostB, memory: "64M")
+        let moved = try LivemigProcess.run(["migrate", "--live", "twin", "127.0.0.1:\(port)", "--format", "json", "--run-dir", hostA])
+        XCTAssertNotEqual(moved.status, 0)
+        let report = try LivemigProcess.jsonObject(moved.stdout)
+        XCTAssertEqual(report["outcome"] as? String, "aborted")
+        let reason = report["reason"] as? String ?? ""
+        XCTAssertTrue(reason.contains("the destination aborted") && reason.contains("already runs"), reason)
+        let listed = try listing(hostA)
+        XCTAssertTrue(listed.contains("twin") && listed.contains("running"), listed)
+        XCTAssertTrue(try listing(hostB).contains("64M"), "the destination's own guest is untouched")
+    }
+
     func testSaveStopsTheGuestAndRestoreRunsItAgain() throws {
         let host = hosts.runDirectory("a")
         try startGuest("keep", host, memory: "128M", workload: "hotCold,workingSet=16MiB,hotSet=1MiB,hotRate=5000,coldRate=500")

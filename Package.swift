@@ -29,16 +29,18 @@ let package = Package(
         // The engine core: pure Swift, no I/O, no clock, no threads.
         .target(name: "MigrationCore"),
         .target(name: "MigrationStream"),
-        .target(name: "MigrationSimulation", dependencies: ["MigrationCore", "CGSL"]),
+        // The dirty-page trace text format: written by `livemig observe`, replayed by the simulator.
+        .target(name: "DirtyTraceFormat"),
+        .target(name: "MigrationSimulation", dependencies: ["MigrationCore", "CGSL", "DirtyTraceFormat"]),
         .target(
             name: "MigrationScenario",
-            dependencies: ["MigrationCore", "MigrationSimulation", .product(name: "Yams", package: "Yams")]
+            dependencies: ["MigrationCore", "MigrationSimulation", "DirtyTraceFormat", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "MigrationReporting", dependencies: ["MigrationCore"]),
         .target(name: "XenProbe", dependencies: ["CXen"]),
         .target(name: "CKVM"),
         .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream"]),
-        .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
+        .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
         .target(name: "GuestControl", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
         .executableTarget(
             name: "livemig",
@@ -52,11 +54,11 @@ let package = Package(
         .testTarget(name: "MigrationStreamTests", dependencies: ["MigrationStream"]),
         .testTarget(
             name: "MigrationSimulationTests",
-            dependencies: ["MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "CGSL"]
+            dependencies: ["MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "CGSL", "DirtyTraceFormat"]
         ),
         .testTarget(name: "XenProbeTests", dependencies: ["XenProbe"]),
         .testTarget(name: "MigrationExecutorTests", dependencies: ["MigrationExecutor", "MigrationCore", "MigrationStream"]),
-        .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
+        .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
         .testTarget(name: "LivemigCLITests", dependencies: []),
     ]
 )

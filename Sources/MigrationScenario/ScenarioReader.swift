@@ -1,6 +1,7 @@
 import Foundation
 import MigrationCore
 import MigrationSimulation
+import DirtyTraceFormat
 
 /// Walks a parsed scenario document section by section and builds its `SimulationConfig`.
 struct ScenarioReader {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import MigrationCore
+import DirtyTraceFormat
 
 /// Applies a workload's writes over a stretch of virtual time to a dirty bitmap, page by page.
 /// `rateScale` is the share of time the guest's vCPUs run (1 - throttle).

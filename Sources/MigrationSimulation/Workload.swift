@@ -1,3 +1,5 @@
+import DirtyTraceFormat
+
 /// A guest's memory write behaviour in the simulator's vocabulary (the same words the real
 /// executors' built-in guest workloads use). Rates are pages written per second; a page
 /// written twice between two dirty-log reads is one dirty page.

@@ -1,4 +1,5 @@
 import Foundation
+import DirtyTraceFormat
 import MigrationSimulation
 import XCTest
 
@@ -87,6 +88,7 @@ final class DirtyTraceFormatTests: XCTestCase {
         ])
         let text = trace.formatted()
         XCTAssertTrue(text.hasPrefix("livemig-trace 1\npages 1048576\npage-size 8192\n"), text)
+        XCTAssertTrue(text.hasSuffix("\n0.1 7 3\n123.456789 500-599\n"), "consecutive pages become a range: \(text)")
         XCTAssertEqual(try DirtyTrace.parse(text, source: "round-trip"), trace)
     }
 

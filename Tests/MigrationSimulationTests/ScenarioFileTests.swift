@@ -1,6 +1,7 @@
 import Foundation
 import MigrationCore
 import MigrationScenario
+import DirtyTraceFormat
 @testable import MigrationSimulation
 import XCTest
 

@@ -1,6 +1,6 @@
 /// A recorded dirty-page trace: what a real guest dirtied between successive dirty-log reads.
-/// The text format is specified in `docs/trace-format.md`; `livemig observe` (a later issue)
-/// writes it from real guests, and the simulator replays it.
+/// The text format is specified in `docs/trace-format.md`; `livemig observe`
+/// writes it from real guests (KVM dirty logging), and the simulator replays it.
 public struct DirtyTrace: Sendable, Equatable {
     /// One dirty-log read: its time since the trace began, and the pages dirtied since the
     /// previous read.
@@ -109,12 +109,21 @@ extension DirtyTrace {
         return DirtyTrace(pageCount: pages, pageSizeBytes: pageSize, records: records)
     }
 
-    /// The text format, for writing traces.
+    /// The text format, for writing traces. Runs of consecutive pages are written as ranges
+    /// `a-b` (a guest sweeping memory dirties long runs), which parse back to the same pages in
+    /// the same order.
     public func formatted() -> String {
         var text = "livemig-trace 1\npages \(pageCount)\npage-size \(pageSizeBytes)\n"
         for record in records {
             text += String(record.timeSeconds)
-            for page in record.pages { text += " \(page)" }
+            var index = 0
+            let pages = record.pages
+            while index < pages.count {
+                var end = index
+                while end + 1 < pages.count, pages[end + 1] == pages[end] + 1 { end += 1 }
+                text += end > index ? " \(pages[index])-\(pages[end])" : " \(pages[index])"
+                index = end + 1
+            }
             text += "\n"
         }
         return text

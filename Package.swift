@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "CKVM"),
         .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream"]),
         .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
-        .target(name: "GuestControl", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
+        .target(name: "GuestControl", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
         .executableTarget(
             name: "livemig",
             dependencies: [

@@ -2,7 +2,7 @@ import MigrationCore
 
 /// A request on a guest's control socket: one JSON object on one line.
 public struct ControlRequest: Codable, Sendable {
-    public enum Command: String, Codable, Sendable { case status, console, stop, migrate, save }
+    public enum Command: String, Codable, Sendable { case status, console, stop, migrate, save, observe }
 
     public var command: Command
     /// console: how many of the last lines.
@@ -17,8 +17,11 @@ public struct ControlRequest: Codable, Sendable {
     public var rateLimitBytesPerSecond: Double?
     public var autoConverge: Bool?
     public var fallbackRounds: Int?
-    /// save: the file to write.
+    /// save, observe: the file to write.
     public var file: String?
+    /// observe: how long, and how often to read the dirty log.
+    public var seconds: Double?
+    public var intervalSeconds: Double?
 
     public init(command: Command) { self.command = command }
 }
@@ -35,6 +38,33 @@ public struct GuestStatus: Codable, Sendable, Equatable {
     public var pageWrites: UInt64
     public var processID: Int32
     public var consoleLog: String
+}
+
+/// What `livemig observe` found: the trace is in `file`.
+public struct ObservationSummary: Codable, Sendable, Equatable {
+    public var file: String
+    public var seconds: Double
+    public var reads: Int
+    /// Pages dirtied at least once in the whole observation.
+    public var distinctPages: Int
+    /// Dirty pages per second: over the whole observation (each read's pages summed), and the
+    /// highest of any one interval.
+    public var meanPagesPerSecond: Double
+    public var peakPagesPerSecond: Double
+    public var pageSizeBytes: Int
+    public var guestPages: Int
+
+    public init(file: String, seconds: Double, reads: Int, distinctPages: Int, meanPagesPerSecond: Double,
+                peakPagesPerSecond: Double, pageSizeBytes: Int, guestPages: Int) {
+        self.file = file
+        self.seconds = seconds
+        self.reads = reads
+        self.distinctPages = distinctPages
+        self.meanPagesPerSecond = meanPagesPerSecond
+        self.peakPagesPerSecond = peakPagesPerSecond
+        self.pageSizeBytes = pageSizeBytes
+        self.guestPages = guestPages
+    }
 }
 
 /// One progress line of a migration, as the source's daemon sends it while migrating.
@@ -55,11 +85,13 @@ public struct ControlReply: Codable, Sendable {
     public var console: [String]?
     public var progress: ProgressLine?
     public var report: MigrationReport?
+    public var observation: ObservationSummary?
     public var error: String?
     public var ok: Bool?
 
     public init(status: GuestStatus? = nil, console: [String]? = nil, progress: ProgressLine? = nil,
-                report: MigrationReport? = nil, error: String? = nil, ok: Bool? = nil) {
+                report: MigrationReport? = nil, observation: ObservationSummary? = nil, error: String? = nil, ok: Bool? = nil) {
+        self.observation = observation
         self.status = status
         self.console = console
         self.progress = progress

@@ -1,3 +1,4 @@
+import DirtyTraceFormat
 import Foundation
 import KVMBackend
 import MigrationCore
@@ -5,7 +6,7 @@ import MigrationExecutor
 import MigrationStream
 
 /// The background process that owns one running guest: it serves the guest's control socket
-/// (status, console, stop, migrate, save) until the guest has moved away or been stopped.
+/// (status, console, stop, migrate, save, observe) until the guest has moved away or been stopped.
 /// `livemig guest start`, `livemig receive` and `livemig restore` start one per guest.
 public final class GuestDaemon: @unchecked Sendable {
     public let guest: KVMGuest
@@ -15,7 +16,8 @@ public final class GuestDaemon: @unchecked Sendable {
     /// For a guest that arrived by migration: the workload as the stream described it.
     private var arrivedWorkload: String?
     private let lock = NSLock()
-    private var busy = false
+    /// What the guest is busy with ("migrating", "observing", "stopping"), if anything.
+    private var activity: String?
     private var done = false
 
     init(guest: KVMGuest, runDirectory: RunDirectory) throws(HostFailure) {
@@ -133,12 +135,16 @@ public final class GuestDaemon: @unchecked Sendable {
             let lines = guest.console.lines.suffix(max(1, min(request.lines ?? 20, 10_000)))
             try connection.send(ControlReply(console: lines.map { "\(String(format: "%.3f", $0.seconds)) \($0.text)" }))
         case .stop:
-            try claim()
+            try claim("stopping")
             guest.destroy()
             try connection.send(ControlReply(ok: true))
             finish()
+        case .observe:
+            try claim("observing")
+            defer { release() }
+            try connection.send(ControlReply(observation: try observe(request)))
         case .migrate, .save:
-            try claim()
+            try claim(request.command == .save ? "saving" : "migrating")
             let report: KVMMigrationResult
             do {
                 report = try move(request, progress: { line in try? connection.send(ControlReply(progress: line)) })
@@ -155,16 +161,48 @@ public final class GuestDaemon: @unchecked Sendable {
         }
     }
 
-    private func claim() throws(HostFailure) {
+    /// Traces the guest's dirtying into `request.file` (see `DirtyLogObservation`).
+    private func observe(_ request: ControlRequest) throws(HostFailure) -> ObservationSummary {
+        guard let file = request.file else { throw HostFailure("observe: no trace file named") }
+        let seconds = request.seconds ?? 10
+        // The file is made first, so that a bad path fails before the observation, not after.
+        guard FileManager.default.createFile(atPath: file, contents: nil) else {
+            throw HostFailure("cannot write the trace to \(file)")
+        }
+        let trace: DirtyTrace
+        do {
+            trace = try DirtyLogObservation.observe(guest, seconds: seconds, intervalSeconds: request.intervalSeconds ?? 0.1)
+        } catch {
+            throw HostFailure(error.description)
+        }
+        guard FileManager.default.createFile(atPath: file, contents: Data(trace.formatted().utf8)) else {
+            throw HostFailure("cannot write the trace to \(file)")
+        }
+        var distinct = DirtyBitmap(pageCount: trace.pageCount)
+        var peak = 0.0
+        var previous = 0.0
+        for record in trace.records {
+            for page in record.pages { distinct.insert(page) }
+            let span = record.timeSeconds - previous
+            if span > 0 { peak = max(peak, Double(record.pages.count) / span) }
+            previous = record.timeSeconds
+        }
+        let total = trace.records.reduce(0) { $0 + $1.pages.count }
+        return ObservationSummary(file: file, seconds: trace.durationSeconds, reads: trace.records.count, distinctPages: distinct.count,
+                                  meanPagesPerSecond: trace.durationSeconds > 0 ? Double(total) / trace.durationSeconds : 0,
+                                  peakPagesPerSecond: peak, pageSizeBytes: trace.pageSizeBytes, guestPages: trace.pageCount)
+    }
+
+    private func claim(_ what: String) throws(HostFailure) {
         lock.lock()
         defer { lock.unlock() }
-        guard !busy, !done else { throw HostFailure("guest '\(guest.name)' is busy (migrating or stopping)") }
-        busy = true
+        guard activity == nil, !done else { throw HostFailure("guest '\(guest.name)' is busy (\(activity ?? "stopping"))") }
+        activity = what
     }
 
     private func release() {
         lock.lock()
-        busy = false
+        activity = nil
         lock.unlock()
     }
 
@@ -199,9 +237,9 @@ public final class GuestDaemon: @unchecked Sendable {
 
     func status() -> GuestStatus {
         lock.lock()
-        let moving = busy
+        let busyWith = activity
         lock.unlock()
-        let state: String = if let failure = guest.failure { "stopped: \(failure)" } else if moving { "migrating" } else if guest.isRunning { "running" } else { "paused" }
+        let state: String = if let failure = guest.failure { "stopped: \(failure)" } else if let busyWith { busyWith } else if guest.isRunning { "running" } else { "paused" }
         let counters = guest.counters
         return GuestStatus(name: guest.name, state: state, memoryBytes: guest.memory.sizeBytes,
                            workload: guest.workload?.description ?? arrivedWorkload ?? (guest.firmware != nil ? "firmware image" : "(received)"), uptimeSeconds: monotonicSeconds() - startedAt,

@@ -58,6 +58,19 @@ public struct DirtyBitmap: Sendable, Equatable {
     }
 
     /// Number of pages set.
+    /// The set pages, ascending.
+    public var pageNumbers: [Int] {
+        var pages: [Int] = []
+        for (index, word) in words.enumerated() where word != 0 {
+            var bits = word
+            while bits != 0 {
+                pages.append(index * 64 + bits.trailingZeroBitCount)
+                bits &= bits - 1
+            }
+        }
+        return pages
+    }
+
     public var count: Int {
         var total = 0
         for word in words { total &+= word.nonzeroBitCount }

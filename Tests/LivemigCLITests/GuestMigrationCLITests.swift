@@ -144,6 +144,38 @@ final class GuestMigrationCLITests: XCTestCase {
         XCTAssertTrue(try listing(hostB).contains("64M"), "the destination's own guest is untouched")
     }
 
+    func testObserveWritesATraceThatTheSimulatorReplays() throws {
+        let host = hosts.runDirectory("a")
+        try startGuest("web", host, workload: "uniform,workingSet=16MiB,rate=5000")
+        let trace = hosts.root.appendingPathComponent("web.trace")
+        let observed = try LivemigProcess.run(["observe", "web", "--seconds", "1", "--trace", trace.path, "--format", "json", "--run-dir", host])
+        XCTAssertEqual(observed.status, 0, observed.stderr)
+        let summary = try LivemigProcess.jsonObject(observed.stdout)
+        XCTAssertEqual(summary["reads"] as? Int, 10)
+        XCTAssertEqual(summary["guestPages"] as? Int, 65_536)
+        XCTAssertGreaterThan(summary["meanPagesPerSecond"] as? Double ?? 0, 2000, "\(summary)")
+        XCTAssertTrue(try listing(host).contains("running"), "the guest runs on, not migrated")
+
+        // Predict a migration of this guest from what it was seen to do.
+        let scenario = hosts.root.appendingPathComponent("web.yaml")
+        try """
+            name: web-observed
+            guest: {memory: 256MiB}
+            workload: {kind: trace, file: web.trace, loop: true}
+            link: {bandwidth: 1Gbit/s}
+            policy: {name: xen4}
+            """.write(to: scenario, atomically: true, encoding: .utf8)
+        let predicted = try LivemigProcess.run(["simulate", scenario.path, "--format", "json"])
+        XCTAssertEqual(predicted.status, 0, predicted.stderr)
+        let report = try LivemigProcess.jsonObject(predicted.stdout)
+        XCTAssertEqual(report["outcome"] as? String, "converged", "\(report)")
+        XCTAssertGreaterThan(report["pagesSent"] as? Int ?? 0, 65_536, "the replayed writes cost more than one pass")
+
+        let refused = try LivemigProcess.run(["observe", "web", "--seconds", "1", "--interval", "5", "--trace", trace.path, "--run-dir", host])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--interval 5.0"), refused.stderr)
+    }
+
     func testSaveStopsTheGuestAndRestoreRunsItAgain() throws {
         let host = hosts.runDirectory("a")
         try startGuest("keep", host, memory: "128M", workload: "hotCold,workingSet=16MiB,hotSet=1MiB,hotRate=5000,coldRate=500")

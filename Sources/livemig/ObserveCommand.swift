@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import GuestControl
+import KVMBackend
+
+/// `livemig observe GUEST --seconds N --trace FILE`: records what a running guest dirties,
+/// without migrating it, as a trace the simulator replays (`workload: {kind: trace, file: …}`),
+/// so that a migration can be predicted before it is run.
+struct ObserveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "observe", abstract: "Trace what a running guest dirties (for `simulate` to replay).",
+        discussion: "Turns dirty logging on, reads and clears the dirty log every --interval, writes each read as a record of a trace (docs/trace-format.md), and turns dirty logging off again.")
+
+    @Argument(help: "The guest's name.") var name: String
+    @Option(help: "How long to observe, in seconds.") var seconds: Double = 10
+    @Option(help: "How often to read the dirty log, in seconds.") var interval: Double = 0.1
+    @Option(help: "The trace file to write.") var trace: String
+    @Option(help: "table or json.") var format: String = "table"
+    @OptionGroup var host: RunDirectoryOption
+
+    func run() throws {
+        guard format == "table" || format == "json" else { throw failure("--format \(format): table or json") }
+        do {
+            try DirtyLogObservation.validate(seconds: seconds, intervalSeconds: interval)
+        } catch {
+            throw failure(error.description)
+        }
+        var request = ControlRequest(command: .observe)
+        request.file = (trace as NSString).isAbsolutePath ? trace : FileManager.default.currentDirectoryPath + "/" + trace
+        request.seconds = seconds
+        request.intervalSeconds = interval
+        let reply: ControlReply?
+        do {
+            let connection = try ControlConnection.connect(path: host.directory.controlSocket(name))
+            try connection.send(request)
+            reply = try connection.receive(ControlReply.self)
+        } catch {
+            throw failure("guest '\(name)' is not running on this host (\(error.description))")
+        }
+        guard let reply else { throw failure("guest '\(name)': the daemon went away without an answer") }
+        if let error = reply.error { throw failure("guest '\(name)': \(error)") }
+        guard let summary = reply.observation else { throw failure("guest '\(name)': no observation in the answer") }
+        if format == "json" {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            return
+        }
+        let mib = Double(summary.pageSizeBytes) / 1_048_576
+        print("""
+            \(name): \(summary.reads) reads over \(String(format: "%.2f", summary.seconds)) s -> \(summary.file)
+            dirty rate   \(String(format: "%.0f", summary.meanPagesPerSecond)) pages/s mean (\(String(format: "%.1f", summary.meanPagesPerSecond * mib)) MiB/s), \(String(format: "%.0f", summary.peakPagesPerSecond)) peak
+            pages dirty  \(summary.distinctPages) of \(summary.guestPages) at least once
+            """)
+    }
+}

@@ -39,8 +39,8 @@ let package = Package(
         .target(name: "MigrationReporting", dependencies: ["MigrationCore"]),
         .target(name: "XenProbe", dependencies: ["CXen"]),
         .target(name: "CKVM"),
-        .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream"]),
-        .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
+        .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream", "DirtyTraceFormat"]),
+        .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
         .target(name: "GuestControl", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
         .executableTarget(
             name: "livemig",

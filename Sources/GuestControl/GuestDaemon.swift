@@ -170,27 +170,14 @@ public final class GuestDaemon: @unchecked Sendable {
             throw HostFailure("cannot write the trace to \(file)")
         }
         let trace: DirtyTrace
-        do {
-            trace = try DirtyLogObservation.observe(guest, seconds: seconds, intervalSeconds: request.intervalSeconds ?? 0.1)
-        } catch {
-            throw HostFailure(error.description)
-        }
+        trace = try DirtyLogObservation.observe(guest, seconds: seconds, intervalSeconds: request.intervalSeconds ?? 0.1)
         guard FileManager.default.createFile(atPath: file, contents: Data(trace.formatted().utf8)) else {
             throw HostFailure("cannot write the trace to \(file)")
         }
-        var distinct = DirtyBitmap(pageCount: trace.pageCount)
-        var peak = 0.0
-        var previous = 0.0
-        for record in trace.records {
-            for page in record.pages { distinct.insert(page) }
-            let span = record.timeSeconds - previous
-            if span > 0 { peak = max(peak, Double(record.pages.count) / span) }
-            previous = record.timeSeconds
-        }
-        let total = trace.records.reduce(0) { $0 + $1.pages.count }
-        return ObservationSummary(file: file, seconds: trace.durationSeconds, reads: trace.records.count, distinctPages: distinct.count,
-                                  meanPagesPerSecond: trace.durationSeconds > 0 ? Double(total) / trace.durationSeconds : 0,
-                                  peakPagesPerSecond: peak, pageSizeBytes: trace.pageSizeBytes, guestPages: trace.pageCount)
+        let found = DirtyLogObservation.summary(of: trace)
+        return ObservationSummary(file: file, seconds: trace.durationSeconds, reads: trace.records.count, distinctPages: found.distinctPages,
+                                  meanPagesPerSecond: found.meanPagesPerSecond, peakPagesPerSecond: found.peakPagesPerSecond,
+                                  pageSizeBytes: trace.pageSizeBytes, guestPages: trace.pageCount)
     }
 
     private func claim(_ what: String) throws(HostFailure) {

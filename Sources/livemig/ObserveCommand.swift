@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GuestControl
 import KVMBackend
+import MigrationExecutor
 
 /// `livemig observe GUEST --seconds N --trace FILE`: records what a running guest dirties,
 /// without migrating it, as a trace the simulator replays (`workload: {kind: trace, file: …}`),

@@ -1,6 +1,7 @@
 import DirtyTraceFormat
 import KVMBackend
 import MigrationCore
+import MigrationExecutor
 import XCTest
 
 /// `DirtyLogObservation` on a real guest: the trace shows the workload's pages at its rate,

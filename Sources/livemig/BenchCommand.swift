@@ -14,9 +14,24 @@ struct BenchCommand: ParsableCommand {
 
 /// Peak resident memory of this process so far (`getrusage`), for the benchmarks.
 func peakResidentMiB() -> Int {
+    // VmHWM, unlike getrusage's maximum, can be reset (resetPeakResident).
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
+        return kib / 1024
+    }
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return usage.ru_maxrss / 1024
+}
+
+/// Starts a new peak for `peakResidentMiB` (writing 5 to /proc/self/clear_refs resets VmHWM),
+/// so that a run's peak does not include memory an earlier step touched and freed.
+func resetPeakResident() {
+    let fd = open("/proc/self/clear_refs", O_WRONLY)
+    guard fd >= 0 else { return }
+    _ = write(fd, "5", 1)
+    close(fd)
 }
 
 struct BenchSimulateCommand: ParsableCommand {

@@ -48,6 +48,7 @@ struct BenchMigrateCommand: ParsableCommand {
     private func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
 
     private func migrateOnce(workload: GuestWorkload, capBytesPerSecond: Double?) throws -> (report: MigrationReport, peakRSSMiB: Int) {
+        resetPeakResident()
         let guest = try KVMGuest.create(name: "bench", memoryBytes: memoryMiB << 20, workload: workload)
         guest.start()
         usleep(300_000)

@@ -38,6 +38,7 @@ let package = Package(
         ),
         .target(name: "MigrationReporting", dependencies: ["MigrationCore"]),
         .target(name: "XenProbe", dependencies: ["CXen"]),
+        .target(name: "XenBackend", dependencies: ["CXen", "MigrationCore", "MigrationExecutor"]),
         .target(name: "CKVM"),
         .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream", "DirtyTraceFormat"]),
         .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
@@ -46,7 +47,7 @@ let package = Package(
             name: "livemig",
             dependencies: [
                 "MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "XenProbe",
-                "GuestControl", "KVMBackend", "MigrationExecutor",
+                "GuestControl", "KVMBackend", "MigrationExecutor", "XenBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

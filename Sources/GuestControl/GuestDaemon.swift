@@ -1,4 +1,3 @@
-import DirtyTraceFormat
 import Foundation
 import KVMBackend
 import MigrationCore
@@ -164,20 +163,7 @@ public final class GuestDaemon: @unchecked Sendable {
     /// Traces the guest's dirtying into `request.file` (see `DirtyLogObservation`).
     private func observe(_ request: ControlRequest) throws(HostFailure) -> ObservationSummary {
         guard let file = request.file else { throw HostFailure("observe: no trace file named") }
-        let seconds = request.seconds ?? 10
-        // The file is made first, so that a bad path fails before the observation, not after.
-        guard FileManager.default.createFile(atPath: file, contents: nil) else {
-            throw HostFailure("cannot write the trace to \(file)")
-        }
-        let trace: DirtyTrace
-        trace = try DirtyLogObservation.observe(guest, seconds: seconds, intervalSeconds: request.intervalSeconds ?? 0.1)
-        guard FileManager.default.createFile(atPath: file, contents: Data(trace.formatted().utf8)) else {
-            throw HostFailure("cannot write the trace to \(file)")
-        }
-        let found = DirtyLogObservation.summary(of: trace)
-        return ObservationSummary(file: file, seconds: trace.durationSeconds, reads: trace.records.count, distinctPages: found.distinctPages,
-                                  meanPagesPerSecond: found.meanPagesPerSecond, peakPagesPerSecond: found.peakPagesPerSecond,
-                                  pageSizeBytes: trace.pageSizeBytes, guestPages: trace.pageCount)
+        return try TraceRecording.record(guest, into: file, seconds: request.seconds ?? 10, intervalSeconds: request.intervalSeconds ?? 0.1)
     }
 
     private func claim(_ what: String) throws(HostFailure) {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GuestControl
 import KVMBackend
+import XenBackend
 import MigrationCore
 import MigrationExecutor
 
@@ -160,10 +161,17 @@ struct GuestDaemonCommand: ParsableCommand {
 
 /// `livemig list`: the guests on this host, like `virsh list`.
 struct ListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the guests on this host.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the guests on this host.",
+        discussion: "On a Xen host (dom0), the Xen domains like `xl list`; elsewhere the KVM guests livemig runs.")
     @OptionGroup var host: RunDirectoryOption
+    @Flag(help: "List Xen domains (the default on a Xen host); an error elsewhere.") var xen = false
 
     func run() throws {
+        if xen || XenHost.isXenHost {
+            try listXenDomains()
+            if !xen, !host.directory.guestNames().isEmpty { print("") } else { return }
+        }
         let runDirectory = host.directory
         print("name              state       memory  workload                                  uptime")
         for name in runDirectory.guestNames() {
@@ -171,6 +179,21 @@ struct ListCommand: ParsableCommand {
             let columns = [pad(status.name, 17), pad(status.state, 11), pad("\(status.memoryBytes >> 20)M", 7),
                            pad(status.workload, 41), String(format: "%.1fs", status.uptimeSeconds)]
             print(columns.joined(separator: " "))
+        }
+    }
+
+    /// `xl list`'s columns: Name, ID, Mem, VCPUs, State, Time(s).
+    private func listXenDomains() throws {
+        let domains: [XenDomain]
+        do {
+            domains = try XenHost().domains()
+        } catch {
+            throw failure(error.description)
+        }
+        print("Name                                        ID   Mem VCPUs\tState\tTime(s)")
+        for domain in domains {
+            print(pad(domain.name, 40) + String(format: "%6u %5d %5d", domain.id, domain.memoryMiB, domain.vcpus)
+                  + "\t\(domain.state)\t" + String(format: "%7.1f", domain.cpuTimeSeconds))
         }
     }
 

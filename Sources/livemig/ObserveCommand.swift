@@ -3,6 +3,7 @@ import Foundation
 import GuestControl
 import KVMBackend
 import MigrationExecutor
+import XenBackend
 
 /// `livemig observe GUEST --seconds N --trace FILE`: records what a running guest dirties,
 /// without migrating it, as a trace the simulator replays (`workload: {kind: trace, file: …}`),
@@ -10,7 +11,7 @@ import MigrationExecutor
 struct ObserveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "observe", abstract: "Trace what a running guest dirties (for `simulate` to replay).",
-        discussion: "Turns dirty logging on, reads and clears the dirty log every --interval, writes each read as a record of a trace (docs/trace-format.md), and turns dirty logging off again.")
+        discussion: "Turns dirty logging on, reads and clears the dirty log every --interval, writes each read as a record of a trace (docs/trace-format.md), and turns dirty logging off again. A KVM guest livemig runs, or on a Xen host a domain (log-dirty mode).")
 
     @Argument(help: "The guest's name.") var name: String
     @Option(help: "How long to observe, in seconds.") var seconds: Double = 10
@@ -18,6 +19,7 @@ struct ObserveCommand: ParsableCommand {
     @Option(help: "The trace file to write.") var trace: String
     @Option(help: "table or json.") var format: String = "table"
     @OptionGroup var host: RunDirectoryOption
+    @Flag(help: "Observe a Xen domain (the default on a Xen host for a name livemig does not run); an error elsewhere.") var xen = false
 
     func run() throws {
         guard format == "table" || format == "json" else { throw failure("--format \(format): table or json") }
@@ -26,8 +28,37 @@ struct ObserveCommand: ParsableCommand {
         } catch {
             throw failure(error.description)
         }
+        let file = (trace as NSString).isAbsolutePath ? trace : FileManager.default.currentDirectoryPath + "/" + trace
+        let summary = xen || (XenHost.isXenHost && !host.directory.guestNames().contains(name))
+            ? try observeXenDomain(file: file) : try observeKVMGuest(file: file)
+        if format == "json" {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            return
+        }
+        let mib = Double(summary.pageSizeBytes) / 1_048_576
+        print("""
+            \(name): \(summary.reads) reads over \(String(format: "%.2f", summary.seconds)) s -> \(summary.file)
+            dirty rate   \(String(format: "%.0f", summary.meanPagesPerSecond)) pages/s mean (\(String(format: "%.1f", summary.meanPagesPerSecond * mib)) MiB/s), \(String(format: "%.0f", summary.peakPagesPerSecond)) peak
+            pages dirty  \(summary.distinctPages) of \(summary.guestPages) at least once
+            """)
+    }
+
+    /// A Xen domain, observed from this process (the hypervisor owns it).
+    private func observeXenDomain(file: String) throws -> ObservationSummary {
+        do {
+            let domain = try XenObservedDomain(host: try XenHost(), name: name)
+            return try TraceRecording.record(domain, into: file, seconds: seconds, intervalSeconds: interval)
+        } catch {
+            throw failure("domain '\(name)': \(error.description)")
+        }
+    }
+
+    /// A KVM guest, observed by its daemon (which owns the VM).
+    private func observeKVMGuest(file: String) throws -> ObservationSummary {
         var request = ControlRequest(command: .observe)
-        request.file = (trace as NSString).isAbsolutePath ? trace : FileManager.default.currentDirectoryPath + "/" + trace
+        request.file = file
         request.seconds = seconds
         request.intervalSeconds = interval
         let reply: ControlReply?
@@ -41,17 +72,6 @@ struct ObserveCommand: ParsableCommand {
         guard let reply else { throw failure("guest '\(name)': the daemon went away without an answer") }
         if let error = reply.error { throw failure("guest '\(name)': \(error)") }
         guard let summary = reply.observation else { throw failure("guest '\(name)': no observation in the answer") }
-        if format == "json" {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
-            return
-        }
-        let mib = Double(summary.pageSizeBytes) / 1_048_576
-        print("""
-            \(name): \(summary.reads) reads over \(String(format: "%.2f", summary.seconds)) s -> \(summary.file)
-            dirty rate   \(String(format: "%.0f", summary.meanPagesPerSecond)) pages/s mean (\(String(format: "%.1f", summary.meanPagesPerSecond * mib)) MiB/s), \(String(format: "%.0f", summary.peakPagesPerSecond)) peak
-            pages dirty  \(summary.distinctPages) of \(summary.guestPages) at least once
-            """)
+        return summary
     }
 }

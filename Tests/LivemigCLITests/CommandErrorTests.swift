@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// `livemig` failing as a user sees it: a non-zero exit status and a message naming what was
-/// wrong (the scenario key, the option), and `xen-info` on a machine that is not a Xen host
+/// wrong (the scenario key, the option), and Xen commands on a machine that is not a Xen host
 /// saying so in one line without libxc's log.
 final class CommandErrorTests: XCTestCase {
     func testUnknownScenarioKeyFailsNamingTheKey() throws {
@@ -42,18 +42,25 @@ final class CommandErrorTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("--format"), result.stderr)
     }
 
-    func testXenInfoOffXenSaysSoInOneLine() throws {
+    func testXenCommandsOffXenSaySoInOneLine() throws {
         guard !FileManager.default.fileExists(atPath: "/dev/xen/privcmd") else {
             throw XCTSkip("this machine is a Xen host; XenProbeTests checks the probe itself")
         }
-        let result = try LivemigProcess.run(["xen-info"])
-        XCTAssertNotEqual(result.status, 0)
+        for arguments in [["xen-info"], ["list", "--xen"], ["observe", "guest", "--xen", "--seconds", "1", "--trace", "/tmp/never-written.trace"]] {
+            try assertOneLineSayingNotAXenHost(arguments)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/never-written.trace"))
+    }
+
+    private func assertOneLineSayingNotAXenHost(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try LivemigProcess.run(arguments)
+        XCTAssertNotEqual(result.status, 0, "\(arguments)", file: file, line: line)
         // The one line, wherever it is printed; nothing else on either stream (no libxc log).
         let lines = (result.stdout + result.stderr).split(separator: "\n")
-        XCTAssertEqual(lines.count, 1, "expected one line, got:\n\(result.stdout)\(result.stderr)")
-        let line = String(lines.first ?? "")
-        XCTAssertTrue(line.contains("/dev/xen/privcmd"), line)
-        XCTAssertTrue(line.contains("not a Xen host"), line)
-        XCTAssertFalse(result.stderr.contains("xencall") || result.stderr.contains("xc:"), result.stderr)
+        XCTAssertEqual(lines.count, 1, "expected one line, got:\n\(result.stdout)\(result.stderr)", file: file, line: line)
+        let text = String(lines.first ?? "")
+        XCTAssertTrue(text.contains("/dev/xen/privcmd"), text, file: file, line: line)
+        XCTAssertTrue(text.contains("not a Xen host"), text, file: file, line: line)
+        XCTAssertFalse(result.stderr.contains("xencall") || result.stderr.contains("xc:"), result.stderr, file: file, line: line)
     }
 }

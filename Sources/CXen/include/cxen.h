@@ -26,4 +26,6 @@ int livemig_xen_probe(livemig_xen_host_info *info, char *message, size_t message
 /// The libxenguest / libxenlight ABI this binary was built against, e.g. "libxl 4.17".
 const char *livemig_xen_build_version(void);
 
+#include "xen_host.h"
+
 #endif

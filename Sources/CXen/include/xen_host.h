@@ -25,7 +25,7 @@ typedef struct livemig_xen_domain {
     /// 'r' running, 'b' blocked, 'p' paused, 's' shutdown, 'c' crashed, 'd' dying, as xl prints
     /// them (six characters, '-' where a flag is clear), NUL-terminated.
     char state[7];
-    /// 1 for a PV domain, 2 for HVM, 3 for PVH (libxl_domain_type).
+    /// libxl_domain_type: 1 HVM, 2 PV, 3 PVH.
     int type;
 } livemig_xen_domain;
 

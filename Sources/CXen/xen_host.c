@@ -12,15 +12,11 @@
 #include <libxl.h>
 #include <libxl_utils.h>
 
+#include "xen_internal.h"
+
 #define LIVEMIG_PRIVCMD "/dev/xen/privcmd"
 
-struct livemig_xen {
-    xentoollog_logger_stdiostream *logger;
-    xc_interface *xch;
-    libxl_ctx *ctx;
-};
-
-static void say(char *message, size_t length, const char *format, ...) {
+void livemig_xen_say(char *message, size_t length, const char *format, ...) {
     va_list arguments;
     va_start(arguments, format);
     vsnprintf(message, length, format, arguments);
@@ -29,24 +25,24 @@ static void say(char *message, size_t length, const char *format, ...) {
 
 livemig_xen *livemig_xen_open(char *message, size_t message_length) {
     if (access(LIVEMIG_PRIVCMD, R_OK | W_OK) != 0) {
-        say(message, message_length, "this machine is not a Xen host: %s is missing (%s)", LIVEMIG_PRIVCMD, strerror(errno));
+        livemig_xen_say(message, message_length, "this machine is not a Xen host: %s is missing (%s)", LIVEMIG_PRIVCMD, strerror(errno));
         return NULL;
     }
     livemig_xen *xen = calloc(1, sizeof *xen);
     if (!xen) {
-        say(message, message_length, "out of memory");
+        livemig_xen_say(message, message_length, "out of memory");
         return NULL;
     }
     // Errors only: libxc and libxl otherwise log every step to stderr.
     xen->logger = xtl_createlogger_stdiostream(stderr, XTL_ERROR, 0);
     xen->xch = xc_interface_open((xentoollog_logger *)xen->logger, NULL, 0);
     if (!xen->xch) {
-        say(message, message_length, "cannot open libxenctrl on %s: %s", LIVEMIG_PRIVCMD, strerror(errno));
+        livemig_xen_say(message, message_length, "cannot open libxenctrl on %s: %s", LIVEMIG_PRIVCMD, strerror(errno));
         livemig_xen_close(xen);
         return NULL;
     }
     if (libxl_ctx_alloc(&xen->ctx, LIBXL_VERSION, 0, (xentoollog_logger *)xen->logger) != 0) {
-        say(message, message_length, "cannot open libxenlight (is xenstored running?)");
+        livemig_xen_say(message, message_length, "cannot open libxenlight (is xenstored running?)");
         livemig_xen_close(xen);
         return NULL;
     }
@@ -76,7 +72,7 @@ int livemig_xen_list(livemig_xen *xen, livemig_xen_domain *domains, int capacity
     int count = 0;
     libxl_dominfo *infos = libxl_list_domain(xen->ctx, &count);
     if (!infos) {
-        say(message, message_length, "cannot list the domains (libxl_list_domain failed)");
+        livemig_xen_say(message, message_length, "cannot list the domains (libxl_list_domain failed)");
         return -1;
     }
     for (int index = 0; index < count && index < capacity; index++) {
@@ -100,7 +96,7 @@ int livemig_xen_list(livemig_xen *xen, livemig_xen_domain *domains, int capacity
 int64_t livemig_xen_domid(livemig_xen *xen, const char *name, char *message, size_t message_length) {
     uint32_t domid = 0;
     if (libxl_name_to_domid(xen->ctx, name, &domid) != 0) {
-        say(message, message_length, "no domain named '%s' on this Xen host", name);
+        livemig_xen_say(message, message_length, "no domain named '%s' on this Xen host", name);
         return -1;
     }
     return domid;
@@ -109,7 +105,7 @@ int64_t livemig_xen_domid(livemig_xen *xen, const char *name, char *message, siz
 int64_t livemig_xen_guest_pages(livemig_xen *xen, uint32_t domid, char *message, size_t message_length) {
     xen_pfn_t highest = 0;
     if (xc_domain_maximum_gpfn(xen->xch, domid, &highest) < 0) {
-        say(message, message_length, "domain %u: cannot read its highest guest frame: %s", domid, strerror(errno));
+        livemig_xen_say(message, message_length, "domain %u: cannot read its highest guest frame: %s", domid, strerror(errno));
         return -1;
     }
     return (int64_t)highest + 1;
@@ -118,7 +114,7 @@ int64_t livemig_xen_guest_pages(livemig_xen *xen, uint32_t domid, char *message,
 int livemig_xen_logdirty(livemig_xen *xen, uint32_t domid, int enable, char *message, size_t message_length) {
     unsigned int op = enable ? XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY : XEN_DOMCTL_SHADOW_OP_OFF;
     if (xc_shadow_control(xen->xch, domid, op, NULL, 0) < 0) {
-        say(message, message_length, "domain %u: cannot turn log-dirty mode %s: %s", domid, enable ? "on" : "off", strerror(errno));
+        livemig_xen_say(message, message_length, "domain %u: cannot turn log-dirty mode %s: %s", domid, enable ? "on" : "off", strerror(errno));
         return -1;
     }
     return 0;
@@ -131,13 +127,13 @@ int livemig_xen_read_and_clear_dirty(livemig_xen *xen, uint32_t domid, uint64_t 
     DECLARE_HYPERCALL_BUFFER(unsigned long, bitmap);
     bitmap = xc_hypercall_buffer_alloc_pages(xen->xch, bitmap, buffer_pages);
     if (!bitmap) {
-        say(message, message_length, "domain %u: cannot allocate a %zu-byte dirty bitmap", domid, bytes);
+        livemig_xen_say(message, message_length, "domain %u: cannot allocate a %zu-byte dirty bitmap", domid, bytes);
         return -1;
     }
     memset(bitmap, 0, bytes);
     long long rc = xc_logdirty_control(xen->xch, domid, XEN_DOMCTL_SHADOW_OP_CLEAN, HYPERCALL_BUFFER(bitmap), pages, 0, NULL);
     if (rc < 0) {
-        say(message, message_length, "domain %u: cannot read the dirty bitmap: %s", domid, strerror(errno));
+        livemig_xen_say(message, message_length, "domain %u: cannot read the dirty bitmap: %s", domid, strerror(errno));
         xc_hypercall_buffer_free_pages(xen->xch, bitmap, buffer_pages);
         return -1;
     }

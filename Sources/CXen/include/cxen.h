@@ -27,5 +27,6 @@ int livemig_xen_probe(livemig_xen_host_info *info, char *message, size_t message
 const char *livemig_xen_build_version(void);
 
 #include "xen_host.h"
+#include "xen_save.h"
 
 #endif

@@ -15,10 +15,7 @@ public struct XenObservedDomain: ObservableGuest {
         self.host = host
         id = try host.domainID(named: name)
         guard id != 0 else { throw HostFailure("domain 0 cannot be observed (it is the host itself)") }
-        var message = [CChar](repeating: 0, count: 512)
-        let pages = livemig_xen_guest_pages(host.handle, id, &message, message.count)
-        guard pages > 0 else { throw HostFailure(XenHost.text(message)) }
-        observedPageCount = Int(pages)
+        observedPageCount = try host.guestPageCount(id)
     }
 
     public func setDirtyLogging(on: Bool) throws(HostFailure) {

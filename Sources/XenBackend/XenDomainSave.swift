@@ -1,0 +1,71 @@
+import CXen
+import Glibc
+import MigrationCore
+import MigrationExecutor
+
+/// One run of libxenguest's `xc_domain_save` on a domain, with the engine core's policy
+/// answering its pre-copy questions (`PrecopyCallbackAdvisor`) and the suspend time noted for
+/// the downtime. Writes the libxc part of the stream to `fd`; the framing around it (xl's and
+/// libxl's) is the caller's.
+final class XenDomainSave: @unchecked Sendable {
+    private(set) var advisor: PrecopyCallbackAdvisor
+    let startSeconds = monotonicSeconds()
+    private(set) var suspendedSeconds: Double?
+    private(set) var suspendedWallClockSeconds: Double?
+
+    init(policy: PolicyConfiguration, guestPageCount: Int) {
+        advisor = PrecopyCallbackAdvisor(policy: policy.makePolicy(), guestPageCount: guestPageCount)
+    }
+
+    /// Runs the save; throws its reason if it fails (the domain may then be suspended).
+    func run(host: XenHost, domainID: UInt32, fd: Int32, live: Bool) throws(HostFailure) {
+        var message = [CChar](repeating: 0, count: 512)
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let precopy: livemig_xen_precopy_fn = { iteration, totalWritten, dirtyCount, context in
+            let save = Unmanaged<XenDomainSave>.fromOpaque(context!).takeUnretainedValue()
+            return save.advisor.answer(iteration: Int(iteration), totalWritten: Int(totalWritten), dirtyCount: Int(dirtyCount),
+                                       nowSeconds: monotonicSeconds()).rawValue
+        }
+        let suspended: livemig_xen_suspended_fn = { context in
+            let save = Unmanaged<XenDomainSave>.fromOpaque(context!).takeUnretainedValue()
+            save.suspendedSeconds = monotonicSeconds()
+            save.suspendedWallClockSeconds = wallClockSeconds()
+        }
+        let status = withExtendedLifetime(self) {
+            livemig_xen_save(host.handle, domainID, fd, live ? 1 : 0, precopy, suspended, context, &message, message.count)
+        }
+        guard status == 0 else { throw HostFailure(XenHost.text(message)) }
+    }
+}
+
+extension XenHost {
+    /// Resumes a domain a failed save left suspended; a no-op if it is running.
+    public func resumeIfSuspended(_ id: UInt32) throws(HostFailure) {
+        guard livemig_xen_is_suspended(handle, id) == 1 else { return }
+        var message = [CChar](repeating: 0, count: 512)
+        guard livemig_xen_resume(handle, id, &message, message.count) == 0 else { throw HostFailure(Self.text(message)) }
+    }
+
+    public func destroy(_ id: UInt32) throws(HostFailure) {
+        var message = [CChar](repeating: 0, count: 512)
+        guard livemig_xen_destroy(handle, id, &message, message.count) == 0 else { throw HostFailure(Self.text(message)) }
+    }
+
+    /// The domain's libxl configuration as JSON (what xl sends ahead of a migration stream).
+    public func configurationJSON(_ id: UInt32) throws(HostFailure) -> String {
+        var message = [CChar](repeating: 0, count: 512)
+        guard let json = livemig_xen_domain_config_json(handle, id, &message, message.count) else {
+            throw HostFailure(Self.text(message))
+        }
+        defer { free(json) }
+        return String(cString: json)
+    }
+
+    /// Pages a dirty bitmap (and the report) of this domain covers.
+    public func guestPageCount(_ id: UInt32) throws(HostFailure) -> Int {
+        var message = [CChar](repeating: 0, count: 512)
+        let pages = livemig_xen_guest_pages(handle, id, &message, message.count)
+        guard pages > 0 else { throw HostFailure(Self.text(message)) }
+        return Int(pages)
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import XCTest
+
+/// The two-host Xen lab (`scripts/xen-lab`, docs/xen-lab.md) as the tests drive it: commands
+/// run in dom0 of host A or B through `scripts/xen-lab run`. The tests need a lab that is up,
+/// named by `LIVEMIG_XEN_LAB=1` (CI brings one up first); without it they are skipped with a
+/// message saying how to run them, never passed.
+struct XenLab {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    struct Result {
+        var status: Int32
+        var output: String
+    }
+
+    /// Throws XCTSkip unless a lab is up.
+    static func require() throws -> XenLab {
+        guard ProcessInfo.processInfo.environment["LIVEMIG_XEN_LAB"] == "1" else {
+            throw XCTSkip("XEN LAB TESTS NOT RUN: bring a lab up (scripts/xen-lab build && scripts/xen-lab up) and set LIVEMIG_XEN_LAB=1")
+        }
+        return XenLab()
+    }
+
+    /// Runs `command` (a shell command line) in dom0 of `host` ("A" or "B").
+    @discardableResult
+    func run(_ host: String, _ command: String) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.packageRoot.appendingPathComponent("scripts/xen-lab")
+        process.arguments = ["run", host, command]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Like `run`, failing the test when the command fails.
+    func check(_ host: String, _ command: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let result = try run(host, command)
+        XCTAssertEqual(result.status, 0, "\(host)$ \(command)\n\(result.output)", file: file, line: line)
+        return result.output
+    }
+
+    /// The lab guest's last heartbeat number on `host` (nil when it has none).
+    func heartbeat(_ host: String) throws -> Int? {
+        Int(try run(host, "/lab/guest-heartbeat guest").output.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <xenctrl.h>
 #include <xenguest.h>
 #include <libxl.h>
@@ -96,4 +100,12 @@ char *livemig_xen_domain_config_json(livemig_xen *xen, uint32_t domid, char *mes
     libxl_domain_config_dispose(&config);
     if (!json) livemig_xen_say(message, message_length, "domain %u: cannot write its configuration as JSON", domid);
     return json;
+}
+
+int64_t livemig_socket_bytes_sent(int fd) {
+    struct tcp_info info;
+    socklen_t length = sizeof info;
+    memset(&info, 0, sizeof info);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return -1;
+    return (int64_t)info.tcpi_bytes_sent;
 }

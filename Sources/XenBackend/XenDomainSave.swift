@@ -12,6 +12,9 @@ final class XenDomainSave: @unchecked Sendable {
     let startSeconds = monotonicSeconds()
     private(set) var suspendedSeconds: Double?
     private(set) var suspendedWallClockSeconds: Double?
+    /// Bytes the socket had sent when the domain was suspended (TCP_INFO), if it is one.
+    private(set) var bytesSentAtSuspend: Int?
+    private var fd: Int32 = -1
 
     init(policy: PolicyConfiguration, guestPageCount: Int) {
         advisor = PrecopyCallbackAdvisor(policy: policy.makePolicy(), guestPageCount: guestPageCount)
@@ -19,6 +22,7 @@ final class XenDomainSave: @unchecked Sendable {
 
     /// Runs the save; throws its reason if it fails (the domain may then be suspended).
     func run(host: XenHost, domainID: UInt32, fd: Int32, live: Bool) throws(HostFailure) {
+        self.fd = fd
         var message = [CChar](repeating: 0, count: 512)
         let context = Unmanaged.passUnretained(self).toOpaque()
         let precopy: livemig_xen_precopy_fn = { iteration, totalWritten, dirtyCount, context in
@@ -30,6 +34,8 @@ final class XenDomainSave: @unchecked Sendable {
             let save = Unmanaged<XenDomainSave>.fromOpaque(context!).takeUnretainedValue()
             save.suspendedSeconds = monotonicSeconds()
             save.suspendedWallClockSeconds = wallClockSeconds()
+            let sent = livemig_socket_bytes_sent(save.fd)
+            save.bytesSentAtSuspend = sent >= 0 ? Int(sent) : nil
         }
         let status = withExtendedLifetime(self) {
             livemig_xen_save(host.handle, domainID, fd, live ? 1 : 0, precopy, suspended, context, &message, message.count)

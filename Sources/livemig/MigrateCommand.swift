@@ -5,6 +5,7 @@ import MigrationCore
 import MigrationExecutor
 import MigrationReporting
 import MigrationStream
+import XenBackend
 
 /// `livemig migrate`: moves a guest to another host's `livemig receive`, live (`--live`) or
 /// offline, and prints the same report as `livemig simulate`.
@@ -24,12 +25,16 @@ struct MigrateCommand: ParsableCommand {
     @Flag(help: "Print progress while migrating.") var verbose = false
     @Option(help: "table or json.") var format: String = "table"
     @OptionGroup var host: RunDirectoryOption
+    @Flag(help: "Migrate a Xen domain (the default on a Xen host for a name livemig's KVM daemons do not run); an error elsewhere.") var xen = false
 
     func run() throws {
         guard let policyName = PolicyName(rawValue: policy) else {
             throw failure("--policy \(policy): not one of \(PolicyName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let format = ReportFormat(rawValue: format), format != .csv else { throw failure("--format \(format): table or json") }
+        if xen || (XenHost.isXenHost && !host.directory.guestNames().contains(name)) {
+            return try migrateXenDomain(policy: policyName, format: format)
+        }
         var request = ControlRequest(command: .migrate)
         request.target = target
         request.live = live
@@ -50,6 +55,31 @@ struct MigrateCommand: ParsableCommand {
             throw failure("\(target): \(error.description)")
         }
         try runMoving(request, name: name, runDirectory: host.directory, format: format, verbose: verbose)
+    }
+}
+
+extension MigrateCommand {
+    /// A Xen domain, migrated from this process with libxenguest (the engine's policy
+    /// answering its pre-copy questions), to `xl migrate-receive` or `livemig receive`.
+    func migrateXenDomain(policy policyName: PolicyName, format: ReportFormat) throws {
+        signal(SIGPIPE, SIG_IGN)
+        var configuration = PolicyConfiguration(name: policyName)
+        configuration.downtimeLimitSeconds = downtimeLimit.map { $0 / 1000 }
+        configuration.timeoutSeconds = timeout
+        configuration.fallbackRounds = fallbackRounds
+        if bandwidth != nil { throw failure("--bandwidth: not available for Xen domains (libxenguest sends at link speed)") }
+        if autoConverge { throw failure("--auto-converge: not available for Xen domains (Xen cannot throttle a PV guest's vCPUs)") }
+        let report: MigrationReport
+        do {
+            let xenHost = try XenHost()
+            let socket = try BlockingSocket.connect(to: try Endpoint(parsing: target))
+            defer { socket.close() }
+            report = try XenMigrationSender.migrate(domain: name, on: xenHost, over: socket, policy: configuration, live: live)
+        } catch {
+            throw failure("\(name): \(error.description)")
+        }
+        print(ReportRendering.render(report, as: format, title: format == .table ? "\(name) -> \(target) (Xen)" : nil), terminator: "")
+        if report.outcome == .aborted { throw ExitCode.failure }
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import GuestControl
 import MigrationCore
 import MigrationExecutor
+import XenBackend
 
 /// `livemig receive`: accepts migrations and runs each arriving guest under its own name, in
 /// its own daemon process (like `xl migrate-receive`, one process per incoming guest).
@@ -14,9 +15,11 @@ struct ReceiveCommand: ParsableCommand {
     var listen: String = ":\(Endpoint.defaultPort)"
     @Flag(help: "Accept one migration, then exit.") var once = false
     @OptionGroup var host: RunDirectoryOption
+    @Flag(help: "Receive Xen domains (the default on a Xen host), speaking xl's migration protocol; an error elsewhere.") var xen = false
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
+        if xen || XenHost.isXenHost { return try receiveXenDomains() }
         signal(SIGCHLD, SIG_IGN)  // daemons are reaped by the kernel
         let runDirectory = host.directory
         do {
@@ -32,6 +35,31 @@ struct ReceiveCommand: ParsableCommand {
                     logPath: "\(runDirectory.path)/incoming.log", passing: connection.fd)
                 connection.close()
                 print("incoming migration from \(connection.peer): daemon pid \(pid)")
+                fflush(nil)
+            } while !once
+        } catch {
+            throw failure(error.description)
+        }
+    }
+
+    /// Xen: each connection is one `xl migrate`-style stream, received in this process (libxl
+    /// forks its save helper and waits for it, so SIGCHLD keeps its default here).
+    private func receiveXenDomains() throws {
+        do {
+            let xenHost = try XenHost()
+            let (address, port) = try parseListen(listen)
+            let listener = try ListeningSocket(host: address, port: port)
+            print("livemig receive: listening on \(address.isEmpty ? "*" : address):\(listener.port) for Xen domains (xl's migration protocol)")
+            fflush(nil)
+            repeat {
+                let connection = try listener.accept()
+                do {
+                    let received = try XenMigrationReceiver.receive(on: connection, host: xenHost)
+                    print("received domain \(received.name) (id \(received.domainID)) from \(connection.peer): running")
+                } catch {
+                    print("migration from \(connection.peer) failed: \(error.description)")
+                }
+                connection.close()
                 fflush(nil)
             } while !once
         } catch {

@@ -46,7 +46,8 @@ final class CommandErrorTests: XCTestCase {
         guard !FileManager.default.fileExists(atPath: "/dev/xen/privcmd") else {
             throw XCTSkip("this machine is a Xen host; XenProbeTests checks the probe itself")
         }
-        for arguments in [["xen-info"], ["list", "--xen"], ["observe", "guest", "--xen", "--seconds", "1", "--trace", "/tmp/never-written.trace"]] {
+        for arguments in [["xen-info"], ["list", "--xen"], ["observe", "guest", "--xen", "--seconds", "1", "--trace", "/tmp/never-written.trace"],
+                          ["migrate", "--xen", "--live", "guest", "127.0.0.1:9"], ["receive", "--xen", "--once", "--listen", "127.0.0.1:0"]] {
             try assertOneLineSayingNotAXenHost(arguments)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/never-written.trace"))

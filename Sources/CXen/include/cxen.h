@@ -28,5 +28,6 @@ const char *livemig_xen_build_version(void);
 
 #include "xen_host.h"
 #include "xen_save.h"
+#include "xen_restore.h"
 
 #endif

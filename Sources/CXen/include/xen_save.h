@@ -38,4 +38,8 @@ int livemig_xen_destroy(livemig_xen *xen, uint32_t domid, char *message, size_t 
 /// libxl JSON (what xl sends ahead of the stream). Returns a malloc'd string, or NULL.
 char *livemig_xen_domain_config_json(livemig_xen *xen, uint32_t domid, char *message, size_t message_length);
 
+/// Bytes a TCP socket has sent so far (TCP_INFO's tcpi_bytes_sent), or -1 for other fds:
+/// how much of the stream libxc wrote, without passing it through a copy.
+int64_t livemig_socket_bytes_sent(int fd);
+
 #endif

@@ -1,0 +1,63 @@
+import CXen
+import Glibc
+import MigrationCore
+import MigrationExecutor
+
+/// `livemig receive` on a Xen host: xl's receiver side of the migration protocol
+/// (`XlMigrationProtocol`), the domain rebuilt by libxl from the stream (as
+/// `xl migrate-receive` does), kept paused as NAME--incoming until the sender's permission to
+/// go, then renamed and unpaused. Takes streams from `xl migrate` and `livemig migrate` alike.
+public enum XenMigrationReceiver {
+    public struct Received: Sendable {
+        public var domainID: UInt32
+        public var name: String
+        /// Monotonic seconds: the stream fully read (domain built), and the domain running.
+        public var builtSeconds: Double
+        public var runningSeconds: Double
+    }
+
+    public static func receive(on socket: BlockingSocket, host: XenHost) throws(HostFailure) -> Received {
+        let conversation = XlConversation(socket: socket)
+        try socket.write(XlMigrationProtocol.banner)
+        let header = try conversation.read(XlMigrationProtocol.headerBytes)
+        let optional = try conversation.read(try XlMigrationProtocol.optionalDataLength(ofHeader: header))
+        let config = try XlMigrationProtocol.configJSON(fromOptionalData: optional)
+        guard let rawName = livemig_xen_config_name(host.handle, config) else {
+            throw HostFailure("the domain configuration from \(socket.peer) has no name")
+        }
+        let name = String(cString: rawName)
+        free(rawName)
+        let incoming = name + "--incoming"
+        // A failure here ends the conversation without a word, as xl's receiver does: the
+        // sender sees no "ready" and resumes its domain.
+        var message = [CChar](repeating: 0, count: 512)
+        let restored = livemig_xen_restore(host.handle, config, incoming, socket.fd, &message, message.count)
+        guard restored >= 0 else { throw HostFailure("\(name): \(XenHost.text(message))") }
+        let id = UInt32(restored)
+        let built = monotonicSeconds()
+        do {
+            try socket.write(XlMigrationProtocol.ready)
+            try conversation.expect(XlMigrationProtocol.permissionToGo, "the sender's permission to go")
+        } catch {
+            try? host.destroy(id)
+            throw HostFailure("\(name): \(error.description); the copy here was destroyed")
+        }
+        var status: UInt8 = 0
+        var failure: HostFailure?
+        do {
+            try host.rename(id, from: incoming, to: name)
+            try host.unpause(id)
+        } catch {
+            status = 3  // ERROR_FAIL, negated as xl sends it
+            failure = error
+        }
+        let running = monotonicSeconds()
+        try? socket.write(XlMigrationProtocol.report + [status])
+        if let failure {
+            try? host.destroy(id)
+            try? socket.write(XlMigrationProtocol.permissionToGo)
+            throw HostFailure("\(name): \(failure.description); the copy here was destroyed and the sender may resume")
+        }
+        return Received(domainID: id, name: name, builtSeconds: built, runningSeconds: running)
+    }
+}

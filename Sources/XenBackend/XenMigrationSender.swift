@@ -1,0 +1,133 @@
+import CXen
+import MigrationCore
+import MigrationExecutor
+
+/// `livemig migrate` of a Xen domain: xl's sender side of the migration protocol
+/// (`XlMigrationProtocol`), with libxenguest's save loop governed by the engine core's policy.
+/// Talks to `xl migrate-receive` or `livemig receive` alike.
+///
+/// Failure rules, as xl's: before the permission to go, any failure resumes the domain here
+/// (in place, `suspend_cancel`); after it, a destination that reports failure hands the
+/// permission back and the domain is resumed here; a destination that falls silent after the
+/// permission leaves the domain suspended here as NAME--migratedaway, because it may be
+/// running there (resuming it could run the guest twice).
+public enum XenMigrationSender {
+    public static func migrate(domain name: String, on host: XenHost, over socket: BlockingSocket,
+                               policy: PolicyConfiguration, live: Bool) throws(HostFailure) -> MigrationReport {
+        let id = try host.domainID(named: name)
+        guard id != 0 else { throw HostFailure("domain 0 is the host itself and cannot migrate") }
+        let save = XenDomainSave(policy: policy, guestPageCount: try host.guestPageCount(id))
+        let config = try host.configurationJSON(id)
+        let conversation = XlConversation(socket: socket)
+
+        // Nothing is touched until the receiver has said it is there.
+        try conversation.expect(XlMigrationProtocol.banner, "the receiver's banner")
+        var suspendStarted = false
+        func abandon(_ reason: String) -> MigrationReport {
+            if suspendStarted { try? host.resumeIfSuspended(id) }
+            return report(save, live: live, failure: reason, bytesSent: socket)
+        }
+        do {
+            try socket.write(XlMigrationProtocol.preamble(configJSON: config) + XlMigrationProtocol.libxlStreamHeader
+                             + XlMigrationProtocol.libxcContextRecord)
+            suspendStarted = true
+            try save.run(host: host, domainID: id, fd: socket.fd, live: live)
+            try socket.write(XlMigrationProtocol.endRecord)
+            try conversation.expect(XlMigrationProtocol.ready, "the receiver's 'ready to unpause'")
+            try host.rename(id, from: name, to: name + "--migratedaway")
+        } catch {
+            return abandon(error.description)
+        }
+        // The point of no return: the destination may run the guest from here on.
+        let status: UInt8
+        do {
+            try socket.write(XlMigrationProtocol.permissionToGo)
+            try conversation.expect(XlMigrationProtocol.report, "the receiver's report")
+            status = try conversation.read(1)[0]
+        } catch {
+            return report(save, live: live, failure: "\(error.description); after the permission to go the domain may run there, so it stays suspended here as \(name)--migratedaway (as xl leaves it)",
+                          bytesSent: socket)
+        }
+        let runningSeconds = monotonicSeconds()
+        guard status == 0 else {
+            let reason = "the destination could not start the domain (libxl error -\(status))"
+            try? conversation.expect(XlMigrationProtocol.permissionToGo, "the receiver's permission to resume")
+            try? host.rename(id, from: name + "--migratedaway", to: name)
+            try? host.resumeIfSuspended(id)
+            return report(save, live: live, failure: reason, bytesSent: socket)
+        }
+        var done = report(save, live: live, runningSeconds: runningSeconds, bytesSent: socket)
+        do {
+            try host.destroy(id)
+        } catch {
+            done.reason += "; the source copy could not be destroyed: \(error.description)"
+        }
+        return done
+    }
+
+    private static func report(_ save: XenDomainSave, live: Bool, runningSeconds: Double? = nil, failure: String? = nil,
+                               bytesSent socket: BlockingSocket) -> MigrationReport {
+        let now = runningSeconds ?? monotonicSeconds()
+        let total = now - save.startSeconds
+        let suspended = save.suspendedSeconds.map { $0 - save.startSeconds } ?? total
+        let sent = livemig_socket_bytes_sent(socket.fd)
+        let bytes = sent >= 0 ? Int(sent) : 0
+        // The pages of the paused pass, from the bytes sent after the suspend (a page goes as
+        // 4 KiB of data and an 8-byte pfn entry in libxc's PAGE_DATA records).
+        let pausedPages = save.bytesSentAtSuspend.map { max(0, bytes - $0) / (4096 + 8) } ?? 0
+        var report = save.advisor.report(live: live, totalSeconds: total,
+                                         downtimeSeconds: failure == nil ? now - (save.suspendedSeconds ?? now) : 0,
+                                         pausedPages: pausedPages, pausedStartSeconds: suspended, bytesSent: bytes, failure: failure)
+        if failure == nil, let wall = save.suspendedWallClockSeconds {
+            report.measured = WallClockMeasurements(downtimeBothClocksSeconds: wallClockSeconds() - wall)
+        }
+        return report
+    }
+}
+
+/// Fixed-size messages over a blocking socket, for xl's handshake.
+struct XlConversation {
+    let socket: BlockingSocket
+
+    func read(_ count: Int) throws(HostFailure) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            var failure: HostFailure?
+            let got = bytes.withUnsafeMutableBytes { buffer -> Int in
+                do {
+                    return try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+                } catch {
+                    failure = error as? HostFailure ?? HostFailure("\(error)")
+                    return 0
+                }
+            }
+            if let failure { throw failure }
+            guard got > 0 else { throw HostFailure("\(socket.peer) closed the connection") }
+            filled += got
+        }
+        return bytes
+    }
+
+    func expect(_ message: [UInt8], _ what: String) throws(HostFailure) {
+        let got: [UInt8]
+        do {
+            got = try read(message.count)
+        } catch {
+            throw HostFailure("waiting for \(what): \(error.description)")
+        }
+        guard got == message else { throw HostFailure("\(what) is wrong: \(String(decoding: got.prefix { $0 != 0 }, as: UTF8.self).debugDescription)") }
+    }
+}
+
+extension XenHost {
+    public func rename(_ id: UInt32, from old: String?, to new: String) throws(HostFailure) {
+        var message = [CChar](repeating: 0, count: 512)
+        guard livemig_xen_rename(handle, id, old, new, &message, message.count) == 0 else { throw HostFailure(Self.text(message)) }
+    }
+
+    public func unpause(_ id: UInt32) throws(HostFailure) {
+        var message = [CChar](repeating: 0, count: 512)
+        guard livemig_xen_unpause(handle, id, &message, message.count) == 0 else { throw HostFailure(Self.text(message)) }
+    }
+}

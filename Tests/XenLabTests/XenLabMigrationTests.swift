@@ -1,0 +1,112 @@
+import Foundation
+import XCTest
+
+/// Live migration of the lab's 128 MiB PV guest between the two Xen hosts: livemig on both
+/// sides under xen4 and xen3 (their reports show the different stop rules), livemig into
+/// `xl migrate-receive`, `xl migrate` into livemig, and a receiver killed mid-stream. The guest
+/// rewrites 16 MiB every second over a ~12 MB/s link, so it cannot converge: each policy's
+/// limit sends it offline in the end, and it must arrive intact and keep beating.
+final class XenLabMigrationTests: XCTestCase {
+    private let address = ["A": "10.0.0.1", "B": "10.0.0.2"]
+
+    /// Where the guest runs now.
+    private func guestHost(_ lab: XenLab) throws -> String? {
+        for host in ["A", "B"] where try lab.run(host, "xl list guest >/dev/null 2>&1").status == 0 { return host }
+        return nil
+    }
+
+    /// The heartbeat goes on at `host` past `floor` within 10 s (the guest prints every 100 ms
+    /// to 1 s; the console log is read through xenconsoled).
+    private func assertBeating(_ lab: XenLab, on host: String, after floor: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let deadline = Date().addingTimeInterval(10)
+        var last: Int?
+        while Date() < deadline {
+            last = try lab.heartbeat(host)
+            if let last, last > floor { return }
+            sleep(1)
+        }
+        XCTFail("the guest's heartbeat on \(host) did not pass \(floor) (last: \(String(describing: last)))", file: file, line: line)
+    }
+
+    /// Starts `livemig receive --once` on `host` in the background; returns once it listens.
+    private func startReceiver(_ lab: XenLab, on host: String) throws {
+        _ = try lab.check(host, "rm -f /tmp/receive.log; (livemig receive --once --listen :8002 >/tmp/receive.log 2>&1 &) ; for i in $(seq 50); do grep -q listening /tmp/receive.log && exit 0; sleep 0.2; done; cat /tmp/receive.log; exit 1")
+    }
+
+    /// `livemig migrate --live guest` from `from` to `to`'s `port`, as JSON.
+    private func livemigMigrate(_ lab: XenLab, from: String, to: String, port: Int, policy: String) throws -> [String: Any] {
+        let output = try lab.check(from, "livemig migrate --live guest \(address[to]!):\(port) --policy \(policy) --format json")
+        let json = try XCTUnwrap(output.range(of: "{").map { String(output[$0.lowerBound...]) }, output)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
+    }
+
+    private func assertMoved(_ report: [String: Any], policy: String, to host: String, beatBefore: Int, _ lab: XenLab,
+                             file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertNotEqual(report["outcome"] as? String, "aborted", "\(report)", file: file, line: line)
+        XCTAssertEqual(report["policy"] as? String, policy, file: file, line: line)
+        XCTAssertEqual(try guestHost(lab), host, "the guest runs on \(host) now", file: file, line: line)
+        try assertBeating(lab, on: host, after: beatBefore, file: file, line: line)
+        print("XEN LAB \(policy): \(report["outcome"] ?? "") — \(report["reason"] ?? ""); total \(report["totalTimeSeconds"] ?? "") s, downtime \(report["downtimeSeconds"] ?? "") s, \((report["iterations"] as? [Any])?.count ?? 0) iterations")
+    }
+
+    func testLivemigBothWaysUnderXen4AndXen3ThenWithXlsOwnTools() throws {
+        let lab = try XenLab.require()
+        let start = try XCTUnwrap(try guestHost(lab), "the lab guest is not running")
+        let other = start == "A" ? "B" : "A"
+
+        // livemig -> livemig, xen4.
+        try startReceiver(lab, on: other)
+        var beat = try lab.heartbeat(start) ?? 0
+        let xen4 = try livemigMigrate(lab, from: start, to: other, port: 8002, policy: "xen4")
+        try assertMoved(xen4, policy: "xen4", to: other, beatBefore: beat, lab)
+        XCTAssertTrue((xen4["reason"] as? String ?? "").contains("SPP_"), "\(xen4)")
+
+        // And back, xen3.
+        try startReceiver(lab, on: start)
+        beat = try lab.heartbeat(other) ?? 0
+        let xen3 = try livemigMigrate(lab, from: other, to: start, port: 8002, policy: "xen3")
+        try assertMoved(xen3, policy: "xen3", to: start, beatBefore: beat, lab)
+        XCTAssertNotEqual(xen3["reason"] as? String, xen4["reason"] as? String, "the two stop rules differ")
+
+        // livemig -> xl migrate-receive (the relay on port 5555).
+        beat = try lab.heartbeat(start) ?? 0
+        let toXl = try livemigMigrate(lab, from: start, to: other, port: 5555, policy: "xen4")
+        try assertMoved(toXl, policy: "xen4", to: other, beatBefore: beat, lab)
+
+        // xl migrate -> livemig receive.
+        try startReceiver(lab, on: start)
+        beat = try lab.heartbeat(other) ?? 0
+        let began = Date()
+        let xl = try lab.check(other, "xl migrate -s '' guest 'socat - TCP:\(address[start]!):8002' 2>&1")
+        print("XEN LAB xl migrate into livemig: \(String(format: "%.1f", Date().timeIntervalSince(began))) s\n\(xl)")
+        XCTAssertTrue(xl.contains("Migration successful"), xl)
+        XCTAssertEqual(try guestHost(lab), start)
+        try assertBeating(lab, on: start, after: beat)
+        let received = try lab.check(start, "cat /tmp/receive.log")
+        XCTAssertTrue(received.contains("received domain guest"), received)
+    }
+
+    func testKillingTheReceiverMidStreamLeavesTheGuestRunningAtHome() throws {
+        let lab = try XenLab.require()
+        let home = try XCTUnwrap(try guestHost(lab), "the lab guest is not running")
+        let other = home == "A" ? "B" : "A"
+        try startReceiver(lab, on: other)
+        // The migration in the background; the receiver killed while pages flow.
+        _ = try lab.check(home, "(livemig migrate --live guest \(address[other]!):8002 --format json >/tmp/killed.json 2>&1; echo $? >/tmp/killed.status) >/dev/null 2>&1 &")
+        sleep(4)
+        _ = try lab.check(other, "pkill -KILL -f 'livemig receive'")
+        var status = ""
+        for _ in 0 ..< 60 where status.isEmpty {
+            sleep(1)
+            status = try lab.run(home, "cat /tmp/killed.status 2>/dev/null").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        XCTAssertEqual(status, "1", "the migration failed")
+        let report = try lab.check(home, "cat /tmp/killed.json")
+        XCTAssertTrue(report.contains("\"aborted\""), report)
+        XCTAssertEqual(try guestHost(lab), home, "the guest is still at home")
+        let listed = try lab.check(home, "xl list guest")
+        XCTAssertFalse(listed.contains("migratedaway"), listed)
+        try assertBeating(lab, on: home, after: try lab.heartbeat(home) ?? 0)
+        XCTAssertNotEqual(try lab.run(other, "xl list guest--incoming").status, 0, "no half guest on the destination")
+    }
+}

@@ -63,11 +63,14 @@ public struct PrecopyCallbackAdvisor: Sendable {
             iterations[iterations.count - 1].pagesDirtied = dirtyCount
             answer = translate(policy.afterDirtyLogRead(stats))
         }
-        // Xen sends these pages live whatever the answer (but abort).
-        if answer != .abort, dirtyCount > 0 {
+        // Xen sends these pages live whatever the answer (but abort); with none dirty, the pass
+        // is empty (and Xen 3's rule ends pre-copy on it), and the report leaves it out.
+        if answer != .abort {
             roundPages = dirtyCount
             roundStartSeconds = nowSeconds - (startSeconds ?? nowSeconds)
             stats.roundPagesSent = 0
+        }
+        if answer != .abort, dirtyCount > 0 {
             iterations.append(IterationReport(index: iterations.count + 1, pagesSent: dirtyCount, pagesSkipped: 0, pagesDirtied: 0,
                                               startSeconds: roundStartSeconds, durationSeconds: 0, paused: false))
         }
@@ -77,7 +80,7 @@ public struct PrecopyCallbackAdvisor: Sendable {
     /// After a pass has been sent (`dirty_count = -1`).
     private mutating func afterSend(nowSeconds: Double) -> Answer {
         let elapsed = nowSeconds - (startSeconds ?? nowSeconds)
-        if !iterations.isEmpty, !iterations[iterations.count - 1].paused {
+        if roundPages > 0, !iterations.isEmpty {
             iterations[iterations.count - 1].durationSeconds = elapsed - roundStartSeconds
         }
         let duration = elapsed - roundStartSeconds

@@ -48,6 +48,17 @@ final class PrecopyCallbackAdvisorTests: XCTestCase {
         XCTAssertEqual(report.pagesSent, guestPages + 1000 + 200 + 30 + 12)
     }
 
+    func testXen3StopsOnAnEmptyPassInsteadOfLoopingToItsLimit() {
+        // Xen's loop runs a pass even when nothing is dirty; Xen 3's rule (fewer than 50 pages
+        // sent in a pass) must end pre-copy there.
+        var advisor = PrecopyCallbackAdvisor(policy: PolicyConfiguration(name: .xen3).makePolicy(), guestPageCount: guestPages)
+        let answers = runXenLoop(&advisor, dirtyCounts: [4000, 200, 0])
+        XCTAssertEqual(answers.last, .stopAndCopy)
+        XCTAssertEqual(advisor.stop?.outcome, .converged, "\(String(describing: advisor.stop))")
+        XCTAssertTrue(advisor.stop?.reason.contains("round 4 sent + skipped 0 pages < 50") ?? false, "\(String(describing: advisor.stop))")
+        XCTAssertEqual(advisor.iterations.map(\.pagesSent), [guestPages, 4000, 200], "the empty pass is not reported")
+    }
+
     func testXen4FallsBackOfflineAfterFiveLivePasses() {
         var advisor = PrecopyCallbackAdvisor(policy: PolicyConfiguration(name: .xen4).makePolicy(), guestPageCount: guestPages)
         let answers = runXenLoop(&advisor, dirtyCounts: [5000])

@@ -16,6 +16,18 @@ public enum XenMigrationReceiver {
         public var runningSeconds: Double
     }
 
+    /// Destroys domains left as NAME--incoming by a receiver that died mid-stream (they are
+    /// paused, never ran, and would block the next migration of NAME). For a receiver starting
+    /// up, before it accepts anything; returns their names.
+    public static func removeStaleIncoming(on host: XenHost) throws(HostFailure) -> [String] {
+        var removed: [String] = []
+        for domain in try host.domains() where domain.name.hasSuffix("--incoming") {
+            try host.destroy(domain.id)
+            removed.append(domain.name)
+        }
+        return removed
+    }
+
     public static func receive(on socket: BlockingSocket, host: XenHost) throws(HostFailure) -> Received {
         let conversation = XlConversation(socket: socket)
         try socket.write(XlMigrationProtocol.banner)

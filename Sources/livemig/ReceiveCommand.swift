@@ -47,6 +47,9 @@ struct ReceiveCommand: ParsableCommand {
     private func receiveXenDomains() throws {
         do {
             let xenHost = try XenHost()
+            for name in try XenMigrationReceiver.removeStaleIncoming(on: xenHost) {
+                print("removed \(name), left paused by a receiver that died mid-stream")
+            }
             let (address, port) = try parseListen(listen)
             let listener = try ListeningSocket(host: address, port: port)
             print("livemig receive: listening on \(address.isEmpty ? "*" : address):\(listener.port) for Xen domains (xl's migration protocol)")

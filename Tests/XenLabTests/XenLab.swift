@@ -47,4 +47,23 @@ struct XenLab {
     func heartbeat(_ host: String) throws -> Int? {
         Int(try run(host, "/lab/guest-heartbeat guest").output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
+
+    /// Where the lab guest runs now ("A", "B", or nil).
+    func guestHost() throws -> String? {
+        for host in ["A", "B"] where try run(host, "xl list guest >/dev/null 2>&1").status == 0 { return host }
+        return nil
+    }
+
+    /// The guest's heartbeat goes on at `host` past `floor` within 10 s (it prints every
+    /// 200 ms; the console log is read through xenconsoled).
+    func assertBeating(on host: String, after floor: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let deadline = Date().addingTimeInterval(10)
+        var last: Int?
+        while Date() < deadline {
+            last = try heartbeat(host)
+            if let last, last > floor { return }
+            sleep(1)
+        }
+        XCTFail("the guest's heartbeat on \(host) did not pass \(floor) (last: \(String(describing: last)))", file: file, line: line)
+    }
 }

@@ -9,25 +9,6 @@ import XCTest
 final class XenLabMigrationTests: XCTestCase {
     private let address = ["A": "10.0.0.1", "B": "10.0.0.2"]
 
-    /// Where the guest runs now.
-    private func guestHost(_ lab: XenLab) throws -> String? {
-        for host in ["A", "B"] where try lab.run(host, "xl list guest >/dev/null 2>&1").status == 0 { return host }
-        return nil
-    }
-
-    /// The heartbeat goes on at `host` past `floor` within 10 s (the guest prints every 100 ms
-    /// to 1 s; the console log is read through xenconsoled).
-    private func assertBeating(_ lab: XenLab, on host: String, after floor: Int, file: StaticString = #filePath, line: UInt = #line) throws {
-        let deadline = Date().addingTimeInterval(10)
-        var last: Int?
-        while Date() < deadline {
-            last = try lab.heartbeat(host)
-            if let last, last > floor { return }
-            sleep(1)
-        }
-        XCTFail("the guest's heartbeat on \(host) did not pass \(floor) (last: \(String(describing: last)))", file: file, line: line)
-    }
-
     /// Starts `livemig receive --once` on `host` in the background (after any earlier one is
     /// gone); returns once it listens.
     private func startReceiver(_ lab: XenLab, on host: String) throws {
@@ -45,14 +26,14 @@ final class XenLabMigrationTests: XCTestCase {
                              file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertNotEqual(report["outcome"] as? String, "aborted", "\(report)", file: file, line: line)
         XCTAssertEqual(report["policy"] as? String, policy, file: file, line: line)
-        XCTAssertEqual(try guestHost(lab), host, "the guest runs on \(host) now", file: file, line: line)
-        try assertBeating(lab, on: host, after: beatBefore, file: file, line: line)
+        XCTAssertEqual(try lab.guestHost(), host, "the guest runs on \(host) now", file: file, line: line)
+        try lab.assertBeating(on: host, after: beatBefore, file: file, line: line)
         print("XEN LAB \(policy): \(report["outcome"] ?? "") — \(report["reason"] ?? ""); total \(report["totalTimeSeconds"] ?? "") s, downtime \(report["downtimeSeconds"] ?? "") s, \((report["iterations"] as? [Any])?.count ?? 0) iterations")
     }
 
     func testLivemigBothWaysUnderXen4AndXen3ThenWithXlsOwnTools() throws {
         let lab = try XenLab.require()
-        let start = try XCTUnwrap(try guestHost(lab), "the lab guest is not running")
+        let start = try XCTUnwrap(try lab.guestHost(), "the lab guest is not running")
         let other = start == "A" ? "B" : "A"
 
         // livemig -> livemig, xen4.
@@ -81,15 +62,15 @@ final class XenLabMigrationTests: XCTestCase {
         let xl = try lab.check(other, "xl migrate -s '' guest 'socat - TCP:\(address[start]!):8002' 2>&1")
         print("XEN LAB xl migrate into livemig: \(String(format: "%.1f", Date().timeIntervalSince(began))) s\n\(xl)")
         XCTAssertTrue(xl.contains("Migration successful"), xl)
-        XCTAssertEqual(try guestHost(lab), start)
-        try assertBeating(lab, on: start, after: beat)
+        XCTAssertEqual(try lab.guestHost(), start)
+        try lab.assertBeating(on: start, after: beat)
         let received = try lab.check(start, "cat /tmp/receive.log")
         XCTAssertTrue(received.contains("received domain guest"), received)
     }
 
     func testKillingTheReceiverMidStreamLeavesTheGuestRunningAtHome() throws {
         let lab = try XenLab.require()
-        let home = try XCTUnwrap(try guestHost(lab), "the lab guest is not running")
+        let home = try XCTUnwrap(try lab.guestHost(), "the lab guest is not running")
         let other = home == "A" ? "B" : "A"
         try startReceiver(lab, on: other)
         // The migration in the background; the receiver killed while pages flow.
@@ -104,10 +85,10 @@ final class XenLabMigrationTests: XCTestCase {
         XCTAssertEqual(status, "1", "the migration failed")
         let report = try lab.check(home, "cat /tmp/killed.json")
         XCTAssertTrue(report.contains("\"aborted\""), report)
-        XCTAssertEqual(try guestHost(lab), home, "the guest is still at home")
+        XCTAssertEqual(try lab.guestHost(), home, "the guest is still at home")
         let listed = try lab.check(home, "xl list guest")
         XCTAssertFalse(listed.contains("migratedaway"), listed)
-        try assertBeating(lab, on: home, after: try lab.heartbeat(home) ?? 0)
+        try lab.assertBeating(on: home, after: try lab.heartbeat(home) ?? 0)
         // The half-built copy the killed receiver left over there never ran (it stays paused),
         // and the next receiver removes it.
         if try lab.run(other, "xl list guest--incoming").status == 0 {

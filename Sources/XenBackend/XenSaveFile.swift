@@ -1,0 +1,71 @@
+import CXen
+import Foundation
+import MigrationCore
+import MigrationExecutor
+
+/// `livemig save` / `restore` of Xen domains, in xl's savefile format (the same preamble and
+/// libxl stream a migration sends, without the handshake), so that `xl restore` reads what
+/// `livemig save` writes and the other way round.
+public enum XenSaveFile {
+    /// Suspends the domain, writes it to `path` and destroys it (like `xl save`). On failure
+    /// the domain is resumed and the partial file removed.
+    public static func save(domain name: String, on host: XenHost, to path: String) throws(HostFailure) -> MigrationReport {
+        let id = try host.domainID(named: name)
+        guard id != 0 else { throw HostFailure("domain 0 is the host itself and cannot be saved") }
+        let save = XenDomainSave(policy: PolicyConfiguration(name: .xen4), guestPageCount: try host.guestPageCount(id))
+        let config = try host.configurationJSON(id)
+        let file = try BlockingSocket.file(path: path, write: true)
+        defer { file.close() }
+        do {
+            try file.write(XlMigrationProtocol.preamble(configJSON: config) + XlMigrationProtocol.libxlStreamHeader
+                           + XlMigrationProtocol.libxcContextRecord)
+            try save.run(host: host, domainID: id, fd: file.fd, live: false)
+            try file.write(XlMigrationProtocol.endRecord)
+            try file.sync()
+        } catch {
+            try? host.resumeIfSuspended(id)
+            unlink(path)
+            throw HostFailure("\(name): \(error.description); the domain runs on and no file was kept")
+        }
+        let written = monotonicSeconds()
+        try host.destroy(id)
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let paused = save.suspendedSeconds.map { $0 - save.startSeconds } ?? 0
+        return save.advisor.report(live: false, totalSeconds: written - save.startSeconds, downtimeSeconds: written - save.startSeconds - paused,
+                                   pausedPages: max(0, bytes - 4096) / (4096 + 8), pausedStartSeconds: paused, bytesSent: bytes)
+    }
+
+    /// Whether `path` starts like an xl savefile.
+    public static func isXlSavefile(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return Array(handle.readData(ofLength: XlMigrationProtocol.savefileMagic.count)) == XlMigrationProtocol.savefileMagic
+    }
+
+    /// Rebuilds the domain saved in `path` and runs it (like `xl restore`); returns its name.
+    public static func restore(from path: String, on host: XenHost) throws(HostFailure) -> (name: String, id: UInt32) {
+        let file = try BlockingSocket.file(path: path, write: false)
+        defer { file.close() }
+        let conversation = XlConversation(socket: file)
+        let header = try conversation.read(XlMigrationProtocol.headerBytes)
+        let config = try XlMigrationProtocol.configJSON(
+            fromOptionalData: try conversation.read(try XlMigrationProtocol.optionalDataLength(ofHeader: header)))
+        guard let rawName = livemig_xen_config_name(host.handle, config) else { throw HostFailure("\(path): the saved configuration has no name") }
+        let name = String(cString: rawName)
+        free(rawName)
+        if (try? host.domainID(named: name)) != nil {
+            throw HostFailure("\(path): a domain named '\(name)' already runs on this host")
+        }
+        var message = [CChar](repeating: 0, count: 512)
+        let restored = livemig_xen_restore(host.handle, config, name, file.fd, &message, message.count)
+        guard restored >= 0 else { throw HostFailure("\(path): \(XenHost.text(message))") }
+        let id = UInt32(restored)
+        do {
+            try host.unpause(id)
+        } catch {
+            try? host.destroy(id)
+            throw error
+        }
+        return (name, id)
+    }
+}

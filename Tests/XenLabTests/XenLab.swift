@@ -43,9 +43,9 @@ struct XenLab {
         return result.output
     }
 
-    /// The lab guest's last heartbeat number on `host` (nil when it has none).
-    func heartbeat(_ host: String) throws -> Int? {
-        Int(try run(host, "/lab/guest-heartbeat guest").output.trimmingCharacters(in: .whitespacesAndNewlines))
+    /// A lab guest's last heartbeat number on `host` (nil when it has none).
+    func heartbeat(_ host: String, guest: String = "guest") throws -> Int? {
+        Int(try run(host, "/lab/guest-heartbeat \(guest)").output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// Where the lab guest runs now ("A", "B", or nil).
@@ -56,11 +56,11 @@ struct XenLab {
 
     /// The guest's heartbeat goes on at `host` past `floor` within 10 s (it prints every
     /// 200 ms; the console log is read through xenconsoled).
-    func assertBeating(on host: String, after floor: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertBeating(on host: String, after floor: Int, guest: String = "guest", file: StaticString = #filePath, line: UInt = #line) throws {
         let deadline = Date().addingTimeInterval(10)
         var last: Int?
         while Date() < deadline {
-            last = try heartbeat(host)
+            last = try heartbeat(host, guest: guest)
             if let last, last > floor { return }
             sleep(1)
         }

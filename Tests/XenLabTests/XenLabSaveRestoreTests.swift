@@ -25,7 +25,7 @@ final class XenLabSaveRestoreTests: XCTestCase {
 
         // A second restore of the same name is refused while it runs.
         _ = try lab.check(host, "livemig save guest /tmp/again.sav >/dev/null && livemig restore /tmp/again.sav")
-        let twice = try lab.run(host, "livemig restore /tmp/again.sav; rm -f /tmp/again.sav")
+        let twice = try lab.run(host, "livemig restore /tmp/again.sav; status=$?; rm -f /tmp/again.sav; exit $status")
         XCTAssertNotEqual(twice.status, 0)
         XCTAssertTrue(twice.output.contains("already runs"), twice.output)
     }

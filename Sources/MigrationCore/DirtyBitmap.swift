@@ -57,7 +57,6 @@ public struct DirtyBitmap: Sendable, Equatable {
         for index in words.indices { words[index] = 0 }
     }
 
-    /// Number of pages set.
     /// The set pages, ascending.
     public var pageNumbers: [Int] {
         var pages: [Int] = []
@@ -71,6 +70,7 @@ public struct DirtyBitmap: Sendable, Equatable {
         return pages
     }
 
+    /// Number of pages set.
     public var count: Int {
         var total = 0
         for word in words { total &+= word.nonzeroBitCount }

@@ -9,7 +9,9 @@
 /// the answer, it then sends those pages live (unless the answer is abort) and breaks on
 /// anything but "continue". After the send, with `iteration` = passes done (this one included),
 /// `total_written` updated and `dirty_count = -1`; "continue" leads to the next CLEAN. On
-/// stop-and-copy it suspends the guest and sends what is dirty, paused.
+/// stop-and-copy it suspends the guest and sends what is dirty, paused. It never asks between
+/// the write batches of a pass, so `betweenBatches` (and a timeout inside a pass) is not
+/// consulted: time limits take effect at the next pass boundary.
 public struct PrecopyCallbackAdvisor: Sendable {
     /// libxenguest's answers (`XGS_POLICY_*` in xenguest.h).
     public enum Answer: Int32, Sendable, Equatable {

@@ -45,16 +45,15 @@ public enum DirtyLogObservation {
         _ = try guest.readAndClearDirtyLog()
         let start = monotonicSeconds()
         var records: [DirtyTrace.Record] = []
-        var next = start + intervalSeconds
-        let end = start + seconds
-        while true {
-            sleep(untilMonotonic: min(next, end))
+        // Read k at k x interval (the last at the end): deadlines from multiples, not from a
+        // running sum, so rounding never adds a read microseconds after the one before.
+        let reads = max(1, Int((seconds / intervalSeconds - 1e-9).rounded(.up)))
+        for read in 1 ... reads {
+            sleep(untilMonotonic: start + min(Double(read) * intervalSeconds, seconds))
             let log = try guest.readAndClearDirtyLog()
             let elapsed = monotonicSeconds() - start
             records.append(DirtyTrace.Record(timeSeconds: (elapsed * 1e6).rounded() / 1e6, pages: log.pageNumbers))
             if let reason = guest.stoppedReason { throw HostFailure("the guest stopped while observed: \(reason)") }
-            if next >= end { break }
-            next += intervalSeconds
         }
         return DirtyTrace(pageCount: guest.observedPageCount, pageSizeBytes: guest.observedPageSizeBytes, records: records)
     }

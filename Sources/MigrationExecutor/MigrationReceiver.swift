@@ -148,7 +148,9 @@ public enum MigrationReceiver {
                 }
                 let running = monotonicSeconds()
                 let runningWall = wallClockSeconds()
-                try? reply(.running(destinationWallClockMicroseconds: UInt64(runningWall * 1e6)))
+                // The unpause instant: just before the guest was let run (its first line may
+                // follow at once, before `run` returns).
+                try? reply(.running(destinationWallClockMicroseconds: UInt64(unpausedWall * 1e6)))
                 if !restoringFromFile,
                    let line = guest.firstConsoleLine(after: unpausedWall, waitingUpTo: firstConsoleLineWaitSeconds) {
                     try? reply(.firstConsoleLine(destinationWallClockMicroseconds: UInt64(line.wallClockSeconds * 1e6),

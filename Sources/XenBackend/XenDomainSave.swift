@@ -47,9 +47,19 @@ final class XenDomainSave: @unchecked Sendable {
 extension XenHost {
     /// Resumes a domain a failed save left suspended; a no-op if it is running.
     public func resumeIfSuspended(_ id: UInt32) throws(HostFailure) {
-        guard livemig_xen_is_suspended(handle, id) == 1 else { return }
+        // 0: running, nothing to do; 1 suspended; -1 unknown: try (a resume of a running
+        // domain fails harmlessly).
+        guard livemig_xen_is_suspended(handle, id) != 0 else { return }
         var message = [CChar](repeating: 0, count: 512)
         guard livemig_xen_resume(handle, id, &message, message.count) == 0 else { throw HostFailure(Self.text(message)) }
+    }
+
+    /// Refuses what livemig cannot move: domain 0, and HVM or PVH domains (their device
+    /// model's state is not carried; libxenguest needs the QEMU log-dirty switch for them).
+    public func requireMigratablePV(_ id: UInt32, name: String) throws(HostFailure) {
+        guard id != 0 else { throw HostFailure("domain 0 is the host itself and cannot move") }
+        guard let domain = try domains().first(where: { $0.id == id }) else { throw HostFailure("domain '\(name)' is gone") }
+        guard domain.type == "pv" else { throw HostFailure("domain '\(name)' is \(domain.type.uppercased()); livemig moves PV domains only") }
     }
 
     public func destroy(_ id: UInt32) throws(HostFailure) {

@@ -66,7 +66,12 @@ public enum XenMigrationReceiver {
         let running = monotonicSeconds()
         try? socket.write(XlMigrationProtocol.report + [status])
         if let failure {
-            try? host.destroy(id)
+            // The sender may resume only once this copy is gone for sure.
+            do {
+                try host.destroy(id)
+            } catch {
+                throw HostFailure("\(name): \(failure.description); the copy here could not be destroyed (\(error.description)), so the sender was not told to resume")
+            }
             try? socket.write(XlMigrationProtocol.permissionToGo)
             throw HostFailure("\(name): \(failure.description); the copy here was destroyed and the sender may resume")
         }

@@ -15,7 +15,7 @@ public enum XenMigrationSender {
     public static func migrate(domain name: String, on host: XenHost, over socket: BlockingSocket,
                                policy: PolicyConfiguration, live: Bool) throws(HostFailure) -> MigrationReport {
         let id = try host.domainID(named: name)
-        guard id != 0 else { throw HostFailure("domain 0 is the host itself and cannot migrate") }
+        try host.requireMigratablePV(id, name: name)
         let save = XenDomainSave(policy: policy, guestPageCount: try host.guestPageCount(id))
         let config = try host.configurationJSON(id)
         let conversation = XlConversation(socket: socket)
@@ -24,8 +24,7 @@ public enum XenMigrationSender {
         try conversation.expect(XlMigrationProtocol.banner, "the receiver's banner")
         var suspendStarted = false
         func abandon(_ reason: String) -> MigrationReport {
-            if suspendStarted { try? host.resumeIfSuspended(id) }
-            return report(save, live: live, failure: reason, bytesSent: socket)
+            report(save, live: live, failure: reason + (suspendStarted ? resumeNote(host, id) : ""), bytesSent: socket)
         }
         do {
             try socket.write(XlMigrationProtocol.preamble(configJSON: config) + XlMigrationProtocol.libxlStreamHeader
@@ -50,10 +49,17 @@ public enum XenMigrationSender {
         }
         let runningSeconds = monotonicSeconds()
         guard status == 0 else {
-            let reason = "the destination could not start the domain (libxl error -\(status))"
-            try? conversation.expect(XlMigrationProtocol.permissionToGo, "the receiver's permission to resume")
+            var reason = "the destination could not start the domain (libxl error -\(status))"
+            // Only the receiver's permission says its copy is gone; without it, resuming here
+            // could run the guest twice (xl waits for it the same way).
+            do {
+                try conversation.expect(XlMigrationProtocol.permissionToGo, "the receiver's permission to resume")
+            } catch {
+                reason += "; \(error.description): the domain stays suspended here as \(name)--migratedaway"
+                return report(save, live: live, failure: reason, bytesSent: socket)
+            }
             try? host.rename(id, from: name + "--migratedaway", to: name)
-            try? host.resumeIfSuspended(id)
+            reason += resumeNote(host, id)
             return report(save, live: live, failure: reason, bytesSent: socket)
         }
         var done = report(save, live: live, runningSeconds: runningSeconds, bytesSent: socket)
@@ -63,6 +69,16 @@ public enum XenMigrationSender {
             done.reason += "; the source copy could not be destroyed: \(error.description)"
         }
         return done
+    }
+
+    /// Resumes the domain if a failed save left it suspended; says so if that failed too.
+    static func resumeNote(_ host: XenHost, _ id: UInt32) -> String {
+        do {
+            try host.resumeIfSuspended(id)
+            return ""
+        } catch {
+            return "; the domain could not be resumed here: \(error.description)"
+        }
     }
 
     private static func report(_ save: XenDomainSave, live: Bool, runningSeconds: Double? = nil, failure: String? = nil,
@@ -78,9 +94,6 @@ public enum XenMigrationSender {
         var report = save.advisor.report(live: live, totalSeconds: total,
                                          downtimeSeconds: failure == nil ? now - (save.suspendedSeconds ?? now) : 0,
                                          pausedPages: pausedPages, pausedStartSeconds: suspended, bytesSent: bytes, failure: failure)
-        if failure == nil, let wall = save.suspendedWallClockSeconds {
-            report.measured = WallClockMeasurements(downtimeBothClocksSeconds: wallClockSeconds() - wall)
-        }
         return report
     }
 }

@@ -11,21 +11,24 @@ public enum XenSaveFile {
     /// the domain is resumed and the partial file removed.
     public static func save(domain name: String, on host: XenHost, to path: String) throws(HostFailure) -> MigrationReport {
         let id = try host.domainID(named: name)
-        guard id != 0 else { throw HostFailure("domain 0 is the host itself and cannot be saved") }
+        try host.requireMigratablePV(id, name: name)
         let save = XenDomainSave(policy: PolicyConfiguration(name: .xen4), guestPageCount: try host.guestPageCount(id))
         let config = try host.configurationJSON(id)
-        let file = try BlockingSocket.file(path: path, write: true)
+        // Written beside the target and renamed at the end, so a failed save keeps an old file.
+        let partial = path + ".partial"
+        let file = try BlockingSocket.file(path: partial, write: true)
         defer { file.close() }
-        do {
+        do throws(HostFailure) {
             try file.write(XlMigrationProtocol.preamble(configJSON: config) + XlMigrationProtocol.libxlStreamHeader
                            + XlMigrationProtocol.libxcContextRecord)
             try save.run(host: host, domainID: id, fd: file.fd, live: false)
             try file.write(XlMigrationProtocol.endRecord)
             try file.sync()
+            guard rename(partial, path) == 0 else { throw HostFailure("cannot rename \(partial) to \(path): \(String(cString: strerror(errno)))") }
         } catch {
-            try? host.resumeIfSuspended(id)
-            unlink(path)
-            throw HostFailure("\(name): \(error.description); the domain runs on and no file was kept")
+            unlink(partial)
+            let note = XenMigrationSender.resumeNote(host, id)
+            throw HostFailure("\(name): \(error.description); no file was written\(note.isEmpty ? "; the domain runs on" : note)")
         }
         let written = monotonicSeconds()
         try host.destroy(id)

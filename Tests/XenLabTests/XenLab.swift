@@ -48,10 +48,16 @@ struct XenLab {
         Int(try run(host, "/lab/guest-heartbeat \(guest)").output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    /// Where the lab guest runs now ("A", "B", or nil).
-    func guestHost() throws -> String? {
-        for host in ["A", "B"] where try run(host, "xl list guest >/dev/null 2>&1").status == 0 { return host }
-        return nil
+    /// Where the lab guest runs now ("A", "B", or nil); fails the test if both hosts have it,
+    /// or if a half-moved copy (guest--incoming, guest--migratedaway) is left anywhere.
+    func guestHost(file: StaticString = #filePath, line: UInt = #line) throws -> String? {
+        let hosts = try ["A", "B"].filter { try run($0, "xl list guest >/dev/null 2>&1").status == 0 }
+        XCTAssertLessThanOrEqual(hosts.count, 1, "the guest exists on both hosts", file: file, line: line)
+        for host in ["A", "B"] {
+            let names = try run(host, "xl list | awk '{print $1}'").output
+            XCTAssertFalse(names.contains("guest--migratedaway"), "a suspended source copy is left on \(host)", file: file, line: line)
+        }
+        return hosts.first
     }
 
     /// The guest's heartbeat goes on at `host` past `floor` within 10 s (it prints every

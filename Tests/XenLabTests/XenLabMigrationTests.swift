@@ -4,8 +4,8 @@ import XCTest
 /// Live migration of the lab's 128 MiB PV guest between the two Xen hosts: livemig on both
 /// sides under xen4 and xen3 (their reports show the different stop rules), livemig into
 /// `xl migrate-receive`, `xl migrate` into livemig, and a receiver killed mid-stream. The guest
-/// rewrites 16 MiB every second over a ~12 MB/s link, so it cannot converge: each policy's
-/// limit sends it offline in the end, and it must arrive intact and keep beating.
+/// rewrites 16 MiB once a second; after each move it must run on the destination only and keep
+/// beating (XenLabFallbackTests has the guest that cannot converge).
 final class XenLabMigrationTests: XCTestCase {
     private let address = ["A": "10.0.0.1", "B": "10.0.0.2"]
 
@@ -41,14 +41,18 @@ final class XenLabMigrationTests: XCTestCase {
         var beat = try lab.heartbeat(start) ?? 0
         let xen4 = try livemigMigrate(lab, from: start, to: other, port: 8002, policy: "xen4")
         try assertMoved(xen4, policy: "xen4", to: other, beatBefore: beat, lab)
-        XCTAssertTrue((xen4["reason"] as? String ?? "").contains("SPP_"), "\(xen4)")
+        // Xen 4's rules: fewer than 50 dirty pages, or 5 live passes.
+        let xen4Reason = xen4["reason"] as? String ?? ""
+        XCTAssertTrue(xen4Reason.contains("SPP_TARGET_DIRTY_COUNT") || xen4Reason.contains("SPP_MAX_ITERATIONS"), xen4Reason)
 
         // And back, xen3.
         try startReceiver(lab, on: start)
         beat = try lab.heartbeat(other) ?? 0
         let xen3 = try livemigMigrate(lab, from: other, to: start, port: 8002, policy: "xen3")
         try assertMoved(xen3, policy: "xen3", to: start, beatBefore: beat, lab)
-        XCTAssertNotEqual(xen3["reason"] as? String, xen4["reason"] as? String, "the two stop rules differ")
+        // Xen 3's rules: a pass that sent + skipped fewer than 50 pages, 29 passes, or 3 x memory.
+        let xen3Reason = xen3["reason"] as? String ?? ""
+        XCTAssertTrue(xen3Reason.contains("sent + skipped") || xen3Reason.contains("DEF_MAX"), xen3Reason)
 
         // livemig -> xl migrate-receive (the relay on port 5555).
         beat = try lab.heartbeat(start) ?? 0

@@ -21,9 +21,7 @@ public final class XenHost: @unchecked Sendable {
     let handle: OpaquePointer
 
     public init() throws(HostFailure) {
-        var message = [CChar](repeating: 0, count: 512)
-        guard let handle = livemig_xen_open(&message, message.count) else { throw HostFailure(Self.text(message)) }
-        self.handle = handle
+        handle = try Self.checked({ livemig_xen_open($0, $1) }, failed: { $0 == nil })!
     }
 
     deinit { livemig_xen_close(handle) }
@@ -34,12 +32,10 @@ public final class XenHost: @unchecked Sendable {
 
     /// The domains, dom0 included, by id.
     public func domains() throws(HostFailure) -> [XenDomain] {
-        var message = [CChar](repeating: 0, count: 512)
         var capacity = 64
         while true {
             var raw = [livemig_xen_domain](repeating: livemig_xen_domain(), count: capacity)
-            let count = Int(livemig_xen_list(handle, &raw, Int32(capacity), &message, message.count))
-            guard count >= 0 else { throw HostFailure(Self.text(message)) }
+            let count = Int(try Self.checked({ livemig_xen_list(handle, &raw, Int32(capacity), $0, $1) }, failed: { $0 < 0 }))
             if count > capacity {
                 capacity = count + 16
                 continue
@@ -50,14 +46,17 @@ public final class XenHost: @unchecked Sendable {
 
     /// The id of the domain called `name`.
     public func domainID(named name: String) throws(HostFailure) -> UInt32 {
-        var message = [CChar](repeating: 0, count: 512)
-        let id = livemig_xen_domid(handle, name, &message, message.count)
-        guard id >= 0 else { throw HostFailure(Self.text(message)) }
-        return UInt32(id)
+        UInt32(try Self.checked({ livemig_xen_domid(handle, name, $0, $1) }, failed: { $0 < 0 }))
     }
 
-    static func text(_ message: [CChar]) -> String {
-        message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    /// Runs a CXen call that, when it fails (as `failed` tells), has written a one-line reason
+    /// into the message buffer it was given; throws that reason.
+    static func checked<Result>(_ call: (UnsafeMutablePointer<CChar>, Int) -> Result,
+                                failed: (Result) -> Bool) throws(HostFailure) -> Result {
+        var message = [CChar](repeating: 0, count: 512)
+        let result = message.withUnsafeMutableBufferPointer { call($0.baseAddress!, $0.count) }
+        guard !failed(result) else { throw HostFailure(String(cString: message)) }
+        return result
     }
 }
 

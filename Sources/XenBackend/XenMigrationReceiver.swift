@@ -1,5 +1,4 @@
 import CXen
-import Glibc
 import MigrationCore
 import MigrationExecutor
 
@@ -31,21 +30,11 @@ public enum XenMigrationReceiver {
     public static func receive(on socket: BlockingSocket, host: XenHost) throws(HostFailure) -> Received {
         let conversation = XlConversation(socket: socket)
         try socket.write(XlMigrationProtocol.banner)
-        let header = try conversation.read(XlMigrationProtocol.headerBytes)
-        let optional = try conversation.read(try XlMigrationProtocol.optionalDataLength(ofHeader: header))
-        let config = try XlMigrationProtocol.configJSON(fromOptionalData: optional)
-        guard let rawName = livemig_xen_config_name(host.handle, config) else {
-            throw HostFailure("the domain configuration from \(socket.peer) has no name")
-        }
-        let name = String(cString: rawName)
-        free(rawName)
+        let (config, name) = try conversation.readConfiguration(host: host)
         let incoming = name + "--incoming"
         // A failure here ends the conversation without a word, as xl's receiver does: the
         // sender sees no "ready" and resumes its domain.
-        var message = [CChar](repeating: 0, count: 512)
-        let restored = livemig_xen_restore(host.handle, config, incoming, socket.fd, &message, message.count)
-        guard restored >= 0 else { throw HostFailure("\(name): \(XenHost.text(message))") }
-        let id = UInt32(restored)
+        let id = try host.restore(config, named: incoming, from: socket.fd)
         let built = monotonicSeconds()
         do {
             try socket.write(XlMigrationProtocol.ready)

@@ -27,8 +27,7 @@ public enum XenMigrationSender {
             report(save, live: live, failure: reason + (suspendStarted ? resumeNote(host, id) : ""), bytesSent: socket)
         }
         do {
-            try socket.write(XlMigrationProtocol.preamble(configJSON: config) + XlMigrationProtocol.libxlStreamHeader
-                             + XlMigrationProtocol.libxcContextRecord)
+            try socket.write(XlMigrationProtocol.streamOpening(configJSON: config))
             suspendStarted = true
             try save.run(host: host, domainID: id, fd: socket.fd, live: live)
             try socket.write(XlMigrationProtocol.endRecord)
@@ -95,52 +94,5 @@ public enum XenMigrationSender {
                                          downtimeSeconds: failure == nil ? now - (save.suspendedSeconds ?? now) : 0,
                                          pausedPages: pausedPages, pausedStartSeconds: suspended, bytesSent: bytes, failure: failure)
         return report
-    }
-}
-
-/// Fixed-size messages over a blocking socket, for xl's handshake.
-struct XlConversation {
-    let socket: BlockingSocket
-
-    func read(_ count: Int) throws(HostFailure) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            var failure: HostFailure?
-            let got = bytes.withUnsafeMutableBytes { buffer -> Int in
-                do {
-                    return try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
-                } catch {
-                    failure = error as? HostFailure ?? HostFailure("\(error)")
-                    return 0
-                }
-            }
-            if let failure { throw failure }
-            guard got > 0 else { throw HostFailure("\(socket.peer) closed the connection") }
-            filled += got
-        }
-        return bytes
-    }
-
-    func expect(_ message: [UInt8], _ what: String) throws(HostFailure) {
-        let got: [UInt8]
-        do {
-            got = try read(message.count)
-        } catch {
-            throw HostFailure("waiting for \(what): \(error.description)")
-        }
-        guard got == message else { throw HostFailure("\(what) is wrong: \(String(decoding: got.prefix { $0 != 0 }, as: UTF8.self).debugDescription)") }
-    }
-}
-
-extension XenHost {
-    public func rename(_ id: UInt32, from old: String?, to new: String) throws(HostFailure) {
-        var message = [CChar](repeating: 0, count: 512)
-        guard livemig_xen_rename(handle, id, old, new, &message, message.count) == 0 else { throw HostFailure(Self.text(message)) }
-    }
-
-    public func unpause(_ id: UInt32) throws(HostFailure) {
-        var message = [CChar](repeating: 0, count: 512)
-        guard livemig_xen_unpause(handle, id, &message, message.count) == 0 else { throw HostFailure(Self.text(message)) }
     }
 }

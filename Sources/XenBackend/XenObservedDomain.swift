@@ -19,19 +19,15 @@ public struct XenObservedDomain: ObservableGuest {
     }
 
     public func setDirtyLogging(on: Bool) throws(HostFailure) {
-        var message = [CChar](repeating: 0, count: 512)
-        guard livemig_xen_logdirty(host.handle, id, on ? 1 : 0, &message, message.count) == 0 else {
-            throw HostFailure(XenHost.text(message))
-        }
+        _ = try XenHost.checked({ livemig_xen_logdirty(host.handle, id, on ? 1 : 0, $0, $1) }, failed: { $0 != 0 })
     }
 
     public func readAndClearDirtyLog() throws(HostFailure) -> DirtyBitmap {
         var words = [UInt64](repeating: 0, count: (observedPageCount + 63) / 64)
-        var message = [CChar](repeating: 0, count: 512)
-        let status = words.withUnsafeMutableBufferPointer {
-            livemig_xen_read_and_clear_dirty(host.handle, id, $0.baseAddress, UInt64(observedPageCount), &message, message.count)
+        let pages = UInt64(observedPageCount)
+        _ = try words.withUnsafeMutableBufferPointer { (buffer) throws(HostFailure) in
+            try XenHost.checked({ livemig_xen_read_and_clear_dirty(host.handle, id, buffer.baseAddress, pages, $0, $1) }, failed: { $0 != 0 })
         }
-        guard status == 0 else { throw HostFailure(XenHost.text(message)) }
         return DirtyBitmap(pageCount: observedPageCount, words: words)
     }
 

@@ -19,8 +19,7 @@ public enum XenSaveFile {
         let file = try BlockingSocket.file(path: partial, write: true)
         defer { file.close() }
         do throws(HostFailure) {
-            try file.write(XlMigrationProtocol.preamble(configJSON: config) + XlMigrationProtocol.libxlStreamHeader
-                           + XlMigrationProtocol.libxcContextRecord)
+            try file.write(XlMigrationProtocol.streamOpening(configJSON: config))
             try save.run(host: host, domainID: id, fd: file.fd, live: false)
             try file.write(XlMigrationProtocol.endRecord)
             try file.sync()
@@ -34,7 +33,8 @@ public enum XenSaveFile {
         try host.destroy(id)
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         let paused = save.suspendedSeconds.map { $0 - save.startSeconds } ?? 0
-        return save.advisor.report(live: false, totalSeconds: written - save.startSeconds, downtimeSeconds: written - save.startSeconds - paused,
+        return save.advisor.report(live: false, totalSeconds: written - save.startSeconds,
+                                   downtimeSeconds: written - (save.suspendedSeconds ?? save.startSeconds),
                                    pausedPages: max(0, bytes - 4096) / (4096 + 8), pausedStartSeconds: paused, bytesSent: bytes)
     }
 
@@ -49,20 +49,11 @@ public enum XenSaveFile {
     public static func restore(from path: String, on host: XenHost) throws(HostFailure) -> (name: String, id: UInt32) {
         let file = try BlockingSocket.file(path: path, write: false)
         defer { file.close() }
-        let conversation = XlConversation(socket: file)
-        let header = try conversation.read(XlMigrationProtocol.headerBytes)
-        let config = try XlMigrationProtocol.configJSON(
-            fromOptionalData: try conversation.read(try XlMigrationProtocol.optionalDataLength(ofHeader: header)))
-        guard let rawName = livemig_xen_config_name(host.handle, config) else { throw HostFailure("\(path): the saved configuration has no name") }
-        let name = String(cString: rawName)
-        free(rawName)
+        let (config, name) = try XlConversation(socket: file).readConfiguration(host: host)
         if (try? host.domainID(named: name)) != nil {
             throw HostFailure("\(path): a domain named '\(name)' already runs on this host")
         }
-        var message = [CChar](repeating: 0, count: 512)
-        let restored = livemig_xen_restore(host.handle, config, name, file.fd, &message, message.count)
-        guard restored >= 0 else { throw HostFailure("\(path): \(XenHost.text(message))") }
-        let id = UInt32(restored)
+        let id = try host.restore(config, named: name, from: file.fd)
         do {
             try host.unpause(id)
         } catch {

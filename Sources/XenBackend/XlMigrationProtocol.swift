@@ -49,6 +49,12 @@ public enum XlMigrationProtocol {
         return bytes
     }
 
+    /// Everything before libxc's stream: the preamble, libxl's stream header and the
+    /// LIBXC_CONTEXT record.
+    public static func streamOpening(configJSON: String) -> [UInt8] {
+        preamble(configJSON: configJSON) + libxlStreamHeader + libxcContextRecord
+    }
+
     /// Checks a 48-byte header; returns the length of the optional data that follows.
     public static func optionalDataLength(ofHeader header: [UInt8]) throws(HostFailure) -> Int {
         guard header.count == headerBytes else { throw HostFailure("the xl header is \(header.count) bytes, not \(headerBytes)") }

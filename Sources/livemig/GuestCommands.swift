@@ -33,6 +33,17 @@ struct RunDirectoryOption: ParsableArguments {
     var runDir: String?
 
     var directory: RunDirectory { RunDirectory(path: runDir) }
+
+    /// Whether `name` means a Xen domain: asked for with `--xen`, or on a Xen host where none
+    /// of livemig's KVM guests has that name.
+    func namesXenDomain(_ name: String, xenFlag: Bool) -> Bool {
+        xenFlag || (XenHost.isXenHost && !directory.guestNames().contains(name))
+    }
+}
+
+/// `path` made absolute against the current directory (daemons run elsewhere).
+func absolutePath(_ path: String) -> String {
+    (path as NSString).isAbsolutePath ? path : FileManager.default.currentDirectoryPath + "/" + path
 }
 
 struct GuestStartCommand: ParsableCommand {
@@ -52,7 +63,7 @@ struct GuestStartCommand: ParsableCommand {
         do {
             try RunDirectory.validate(name: name)
             if let image {
-                let path = (image as NSString).isAbsolutePath ? image : FileManager.default.currentDirectoryPath + "/" + image
+                let path = absolutePath(image)
                 _ = try FirmwareImage.load(path: path)
                 guard let bytes = parseMemory(memory), bytes >= GuestMemory.minimumBytes, bytes <= FirmwareLayout.maxMemoryBytes,
                       bytes % (2 << 20) == 0 else {

@@ -32,7 +32,7 @@ struct MigrateCommand: ParsableCommand {
             throw failure("--policy \(policy): not one of \(PolicyName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let format = ReportFormat(rawValue: format), format != .csv else { throw failure("--format \(format): table or json") }
-        if xen || (XenHost.isXenHost && !host.directory.guestNames().contains(name)) {
+        if host.namesXenDomain(name, xenFlag: xen) {
             return try migrateXenDomain(policy: policyName, format: format)
         }
         var request = ControlRequest(command: .migrate)
@@ -131,8 +131,8 @@ struct SaveCommand: ParsableCommand {
 
     func run() throws {
         guard let format = ReportFormat(rawValue: format), format != .csv else { throw failure("--format \(format): table or json") }
-        let path = (file as NSString).isAbsolutePath ? file : FileManager.default.currentDirectoryPath + "/" + file
-        if xen || (XenHost.isXenHost && !host.directory.guestNames().contains(name)) {
+        let path = absolutePath(file)
+        if host.namesXenDomain(name, xenFlag: xen) {
             let report: MigrationReport
             do {
                 report = try XenSaveFile.save(domain: name, on: try XenHost(), to: path)
@@ -168,7 +168,7 @@ struct RestoreCommand: ParsableCommand {
         do {
             let name = try savedGuestName(file)
             try runDirectory.create()
-            let path = (file as NSString).isAbsolutePath ? file : FileManager.default.currentDirectoryPath + "/" + file
+            let path = absolutePath(file)
             let pid = try DaemonSpawner.spawn(arguments: ["guest", "daemon", "--restore", path, "--run-dir", runDirectory.path],
                                               logPath: runDirectory.daemonLog(name))
             let status = try DaemonSpawner.waitUntilServing(name, pid: pid, in: runDirectory, seconds: 60)

@@ -28,8 +28,8 @@ struct ObserveCommand: ParsableCommand {
         } catch {
             throw failure(error.description)
         }
-        let file = (trace as NSString).isAbsolutePath ? trace : FileManager.default.currentDirectoryPath + "/" + trace
-        let summary = xen || (XenHost.isXenHost && !host.directory.guestNames().contains(name))
+        let file = absolutePath(trace)
+        let summary = host.namesXenDomain(name, xenFlag: xen)
             ? try observeXenDomain(file: file) : try observeKVMGuest(file: file)
         if format == "json" {
             let encoder = JSONEncoder()

@@ -56,7 +56,8 @@ public struct StreamDecoder: Sendable {
     /// The next complete record, or nil if more bytes are needed. A page batch comes as a view
     /// whose data is a slice of the receive buffer (no copy).
     public mutating func nextRecordView() throws(StreamError) -> StreamRecordView? {
-        try failing { (decoder: inout StreamDecoder) throws(StreamError) in try decoder.decodeNext(pageDataSeparately: false) }
+        precondition(pageDataOwedBytes == 0, "the previous page batch's data was not all taken")
+        return try failing { (decoder: inout StreamDecoder) throws(StreamError) in try decoder.decodeNext(pageDataSeparately: false) }
             .map { item in
                 switch item {
                 case .record(let view): view

@@ -110,6 +110,17 @@ livemig_guest_program_start:
     add %rcx, %r13
 12: ret
 
+// Stamps page %rdx of the region at %r8 with (page number, write sequence %r9 + 1), the sequence
+// counted up in %r9: what the destination checks against the source's memory.
+.macro stamp_page
+    inc %r9
+    mov %rdx, %rax
+    shl $12, %rax
+    add %r8, %rax
+    mov %rdx, (%rax)
+    mov %r9, 8(%rax)
+.endm
+
 // The write loops are tight on purpose: kvm_pvm here emulates this guest's instructions (about
 // 1.2 million a second were counted with perf's kvm:kvm_emulate_insn), so every instruction
 // per page write costs real time.
@@ -144,12 +155,7 @@ livemig_guest_program_start:
     mov %r10, %rax
     mul %r11
     add %r12, %rdx
-    inc %r9
-    mov %rdx, %rax
-    shl $12, %rax
-    add %r8, %rax
-    mov %rdx, (%rax)
-    mov %r9, 8(%rax)
+    stamp_page
     dec %rcx
     jnz 3b
     mov %r9, 64(%r15)
@@ -162,12 +168,7 @@ livemig_guest_program_start:
     mov 64(%r15), %r9
     mov 96(%r15), %rdx
     mov 16(%r15), %r11
-9:  inc %r9
-    mov %rdx, %rax
-    shl $12, %rax
-    add %r8, %rax
-    mov %rdx, (%rax)
-    mov %r9, 8(%rax)
+9:  stamp_page
     inc %rdx
     cmp %r11, %rdx
     jb 10f

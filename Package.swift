@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "XenProbeTests", dependencies: ["XenProbe"]),
         .testTarget(name: "MigrationExecutorTests", dependencies: ["MigrationExecutor", "MigrationCore", "MigrationStream"]),
         .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
-        .testTarget(name: "LivemigCLITests", dependencies: []),
+        .testTarget(name: "LivemigCLITests", dependencies: ["MigrationExecutor", "MigrationStream"]),
         .testTarget(name: "XenBackendTests", dependencies: ["XenBackend", "MigrationCore"]),
         // Runs in a two-host Xen lab (scripts/xen-lab); skipped, saying so, without one.
         .testTarget(name: "XenLabTests", dependencies: []),

@@ -74,15 +74,30 @@ public final class GuestDaemon: @unchecked Sendable {
     }
 
     /// A guest arriving on a connected migration stream (fd handed over by `livemig receive`),
-    /// or read back from a saved file.
-    public static func receive(from stream: BlockingSocket, runDirectory: RunDirectory) throws(HostFailure) -> GuestDaemon {
+    /// or read back from a saved file. From the moment the stream names the guest, its control
+    /// socket answers (`IncomingControlServer`): status "incoming", and `stop` cancels.
+    public static func receive(from stream: BlockingSocket, runDirectory: RunDirectory,
+                               timeouts: ReceiverTimeouts = ReceiverTimeouts()) throws(HostFailure) -> GuestDaemon {
         try runDirectory.create()
-        var claimed: ControlListener?
-        let received = try MigrationReceiver.receive(on: stream, makeGuest: { layout throws(HostFailure) in
-            claimed = try claimControlSocket(layout.name, in: runDirectory)
-            return try KVMIncomingGuest.make(for: layout, consolePath: runDirectory.consoleLog(layout.name))
-        })
-        guard let incoming = received.guest as? KVMIncomingGuest, let listener = claimed else {
+        let cancellation = ReceiveCancellation()
+        final class Claim: @unchecked Sendable { var listener: ControlListener?; var server: IncomingControlServer? }
+        let claim = Claim()
+        let received: ReceivedMigration
+        do {
+            received = try MigrationReceiver.receive(on: stream, timeouts: timeouts, cancellation: cancellation, makeGuest: { layout throws(HostFailure) in
+                let listener = try claimControlSocket(layout.name, in: runDirectory)
+                claim.listener = listener
+                claim.server = IncomingControlServer(listener: listener, layout: layout,
+                                                     consoleLog: runDirectory.consoleLog(layout.name), cancellation: cancellation)
+                return try KVMIncomingGuest.make(for: layout, consolePath: runDirectory.consoleLog(layout.name))
+            })
+        } catch {
+            claim.server?.stop()
+            claim.listener?.close()
+            throw error
+        }
+        claim.server?.stop()
+        guard let incoming = received.guest as? KVMIncomingGuest, let listener = claim.listener else {
             throw HostFailure("the received guest is not a KVM guest")
         }
         let daemon = GuestDaemon(guest: incoming.guest, runDirectory: runDirectory, listener: listener)
@@ -127,6 +142,11 @@ public final class GuestDaemon: @unchecked Sendable {
     }
 
     private func respond(to request: ControlRequest, on connection: ControlConnection) throws(HostFailure) {
+        // A command that changes the guest is carried out only for a client still there to hear
+        // the answer: one that gave up (a timed-out `guest stop`) must not act later.
+        if request.command != .status, request.command != .console, connection.peerHasHungUp {
+            throw HostFailure("\(request.command.rawValue): the client hung up before it was carried out")
+        }
         switch request.command {
         case .status:
             try connection.send(ControlReply(status: status()))

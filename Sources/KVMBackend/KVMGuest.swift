@@ -270,7 +270,8 @@ public final class KVMGuest: @unchecked Sendable {
         try captureMachineState() + console.pendingLine
     }
 
-    private func captureMachineState() throws(KVMError) -> [UInt8] {
+    /// The vCPU state alone (for a firmware guest with its devices), without the console line.
+    public func captureMachineState() throws(KVMError) -> [UInt8] {
         if let firmware {
             var header = livemig_kvm_firmware_state_header()
             header.memory_bytes = UInt64(firmware.memoryBytes)
@@ -302,7 +303,9 @@ public final class KVMGuest: @unchecked Sendable {
             throw KVMError("the vCPU state is \(blob.count) bytes; this host's KVM uses \(machineBytes) plus at most \(ConsoleLog.maxPendingBytes) of console line")
         }
         let state = Array(blob[..<machineBytes])
-        defer { console.pendingLine = Array(blob[machineBytes...]) }
+        // A blob from `captureMachineState` has no console line: that came (or comes) as device state.
+        let pendingLine = Array(blob[machineBytes...])
+        defer { if !pendingLine.isEmpty { console.pendingLine = pendingLine } }
         if parsed == 0 {
             try restoreFirmwareState(state, header: header)
             return

@@ -41,8 +41,13 @@ public final class KVMIncomingGuest: IncomingGuest {
         }
     }
 
+    /// The device state of a KVM guest is its serial console's unfinished line (at most
+    /// `ConsoleLog.maxPendingBytes`): a pause can fall between the bytes of a line.
     public func loadDeviceState(_ state: [UInt8]) throws(HostFailure) {
-        guard state.isEmpty else { throw HostFailure("device state for a guest without devices (\(state.count) bytes)") }
+        guard state.count <= ConsoleLog.maxPendingBytes else {
+            throw HostFailure("the device state is \(state.count) bytes; a console line holds at most \(ConsoleLog.maxPendingBytes)")
+        }
+        guest.console.pendingLine = state
     }
 
     public func run() throws(HostFailure) {

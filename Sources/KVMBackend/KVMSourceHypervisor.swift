@@ -5,7 +5,7 @@ import MigrationExecutor
 /// the simulator's simulated host implements.
 public struct KVMSourceHypervisor: SourceHypervisor {
     public typealias DirtyLog = DirtyBitmap
-    public typealias DeviceState = [UInt8]
+    public typealias DeviceState = CapturedGuestState
 
     public let guest: KVMGuest
     public private(set) var resumeCount = 0
@@ -59,8 +59,11 @@ public struct KVMSourceHypervisor: SourceHypervisor {
         resumeCount += 1
     }
 
-    public mutating func captureDeviceState() throws(HostFailure) -> [UInt8] {
-        try wrap { () throws(KVMError) in try guest.captureVcpuState() }
+    /// The vCPU's state (for a firmware guest, with its irqchip, timers and serial registers,
+    /// captured in one call) and, as device state, the serial console's unfinished line.
+    public mutating func captureDeviceState() throws(HostFailure) -> CapturedGuestState {
+        let machine = try wrap { () throws(KVMError) in try guest.captureMachineState() }
+        return CapturedGuestState(vcpuStates: [machine], deviceState: guest.console.pendingLine)
     }
 
     public mutating func destroyGuest() throws(HostFailure) {

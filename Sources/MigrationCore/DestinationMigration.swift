@@ -1,28 +1,54 @@
 /// The destination side of a migration, sans I/O: receive, then commit or abort.
 ///
 /// The destination builds the guest paused as the stream arrives, says "ready to unpause" only
-/// when it holds all of it (pages, device state, end of stream), and runs it only when the
-/// source says "cleared to unpause": the two-step handshake of `xl migrate` (libxl's
-/// `migrate_receive` in `tools/xl/xl_migrate.c`). Any failure before that destroys the partial
-/// guest here, so the guest runs in exactly one place.
+/// when it holds all of it (every page at least once, every vCPU's state, the device state,
+/// end of stream), and runs it only when the source says "cleared to unpause": the two-step
+/// handshake of `xl migrate` (libxl's `migrate_receive` in `tools/xl/xl_migrate.c`). Any
+/// failure before the guest runs destroys the partial guest here and tells the source, so the
+/// guest runs in exactly one place.
+///
+/// The driver (the receiver, or the simulator's channel) feeds events and performs every
+/// action returned, in order: this type is where the destination's commit rules live.
 public struct DestinationMigration: Sendable {
     public enum State: Sendable, Equatable {
-        case awaitingStream, receiving, holdsWholeGuest, running, aborted(String)
+        case awaitingStream, receiving, holdsWholeGuest, unpausing, running, aborted(String)
+    }
+
+    /// How the destination knows it holds every page.
+    public enum CompletenessCheck: Sendable, Equatable {
+        /// A bitmap of the pages received (real streams name every page they carry).
+        case everyPage
+        /// A count of the pages received (the fluid simulator's pages have no identity).
+        case pageCount
     }
 
     public enum Event: Sendable, Equatable {
-        case streamOpened(guestPages: Int)
+        case streamOpened(guestPages: Int, vcpuCount: Int)
+        /// A page batch's head: its page numbers, before its data is read.
+        case pageBatchAnnounced(pageNumbers: [UInt64])
+        /// `count` pages arrived (`CompletenessCheck.pageCount` only).
         case pagesReceived(count: Int)
+        case vcpuStateReceived(vcpu: Int)
         case deviceStateReceived
         case endOfStream
         case clearedToRun
+        /// The driver's unpause returned: the guest runs here.
+        case guestRunning
+        /// A local operation (creating, loading, unpausing the guest) failed.
+        case localFailure(String)
         case transportFailed(String)
+        /// The source sent `abort`.
+        case sourceAborted(String)
     }
 
     public enum Action: Sendable, Equatable {
         /// Create the (paused) guest that will receive the memory.
         case createGuest(pages: Int)
-        /// Load received vCPU and device state into the paused guest.
+        /// Read the announced batch's page data into the guest.
+        case receivePageData
+        /// Load the received state of vCPU `vcpu` into the paused guest.
+        case loadVcpuState(vcpu: Int)
+        /// Load the received device state into the paused guest.
         case loadDeviceState
         /// Tell the source "ready to unpause".
         case reportReady
@@ -32,55 +58,113 @@ public struct DestinationMigration: Sendable {
         case reportRunning
         /// Throw away the partial guest.
         case destroyGuest
+        /// Tell the source why this side gave up (best effort: the link may be gone).
+        case reportAbort(String)
     }
 
     public private(set) var state: State = .awaitingStream
+    public let completenessCheck: CompletenessCheck
     public private(set) var guestPages = 0
+    /// Pages received, counting a page sent twice twice.
     public private(set) var pagesReceived = 0
+    /// Distinct pages received (`everyPage`).
+    public private(set) var distinctPagesReceived = 0
+    private var received = DirtyBitmap(pageCount: 0)
+    private var vcpuStatesLoaded: [Bool] = []
     private var hasDeviceState = false
 
-    public init() {}
+    public init(completenessCheck: CompletenessCheck = .everyPage) {
+        self.completenessCheck = completenessCheck
+    }
 
     /// Feeds one event; returns what the driver must do, in order.
     public mutating func handle(_ event: Event) -> [Action] {
         switch (state, event) {
-        case (.awaitingStream, .streamOpened(let pages)):
-            guard pages > 0 else { return abort("the stream announces a guest of \(pages) pages") }
-            guestPages = pages
-            state = .receiving
-            return [.createGuest(pages: pages)]
+        case (.awaitingStream, .streamOpened(let pages, let vcpus)):
+            return open(guestPages: pages, vcpuCount: vcpus)
+        case (.receiving, .pageBatchAnnounced(let pageNumbers)):
+            return announce(pageNumbers)
         case (.receiving, .pagesReceived(let count)):
+            guard completenessCheck == .pageCount else { return abort("a page count where page numbers are needed") }
             guard count >= 0 else { return abort("a batch of \(count) pages") }
             pagesReceived += count
             return []
+        case (.receiving, .vcpuStateReceived(let vcpu)):
+            guard vcpuStatesLoaded.indices.contains(vcpu) else {
+                return abort("state for vCPU \(vcpu); the guest has \(vcpuStatesLoaded.count)")
+            }
+            guard !vcpuStatesLoaded[vcpu] else { return abort("a second state for vCPU \(vcpu)") }
+            vcpuStatesLoaded[vcpu] = true
+            return [.loadVcpuState(vcpu: vcpu)]
         case (.receiving, .deviceStateReceived):
+            guard !hasDeviceState else { return abort("a second device state") }
             hasDeviceState = true
             return [.loadDeviceState]
         case (.receiving, .endOfStream):
-            guard hasDeviceState else { return abort("the stream ended before the vCPU and device state arrived") }
-            // Every page goes out at least once (the first pass sends them all, skipped ones go
-            // later), so fewer pages than the guest has means pages are missing. The executors
-            // also check a bitmap of the pages received.
-            guard pagesReceived >= guestPages else {
-                return abort("the stream ended with \(pagesReceived) pages received of the guest's \(guestPages)")
-            }
+            if let missing = missingPart() { return abort("the stream ended before \(missing) arrived") }
             state = .holdsWholeGuest
             return [.reportReady]
         case (.holdsWholeGuest, .clearedToRun):
+            state = .unpausing
+            return [.unpauseGuest]
+        case (.unpausing, .guestRunning):
             state = .running
-            return [.unpauseGuest, .reportRunning]
+            return [.reportRunning]
         case (.running, _), (.aborted, _):
             return []
-        case (_, .transportFailed(let message)):
-            return abort(message)
+        case (_, .transportFailed(let reason)), (_, .localFailure(let reason)):
+            return abort(reason)
+        case (_, .sourceAborted(let reason)):
+            return abort("the source aborted: \(reason)", tellSource: false)
         default:
             return abort("unexpected \(event) while \(state)")
         }
     }
 
-    private mutating func abort(_ reason: String) -> [Action] {
+    private mutating func open(guestPages pages: Int, vcpuCount: Int) -> [Action] {
+        guard pages > 0 else { return abort("the stream announces a guest of \(pages) pages") }
+        guard vcpuCount > 0 else { return abort("the stream announces a guest of \(vcpuCount) vCPUs") }
+        guestPages = pages
+        vcpuStatesLoaded = [Bool](repeating: false, count: vcpuCount)
+        if completenessCheck == .everyPage { received = DirtyBitmap(pageCount: pages) }
+        state = .receiving
+        return [.createGuest(pages: pages)]
+    }
+
+    private mutating func announce(_ pageNumbers: [UInt64]) -> [Action] {
+        guard completenessCheck == .everyPage else { return abort("page numbers where a page count is expected") }
+        for page in pageNumbers {
+            guard page < UInt64(guestPages) else {
+                return abort("page \(page) is beyond the guest's \(guestPages) pages")
+            }
+            let index = Int(page)
+            if !received.contains(index) {
+                received.insert(index)
+                distinctPagesReceived += 1
+            }
+        }
+        pagesReceived += pageNumbers.count
+        return [.receivePageData]
+    }
+
+    /// What the guest still lacks, described for an abort reason; nil when it is whole.
+    private func missingPart() -> String? {
+        if let vcpu = vcpuStatesLoaded.firstIndex(of: false) { return "the state of vCPU \(vcpu)" }
+        if !hasDeviceState { return "the device state" }
+        switch completenessCheck {
+        case .everyPage where distinctPagesReceived < guestPages:
+            let first = (0 ..< guestPages).first { !received.contains($0) } ?? 0
+            return "every page (\(guestPages - distinctPagesReceived) of \(guestPages) never came, the first is page \(first))"
+        case .pageCount where pagesReceived < guestPages:
+            return "every page (\(pagesReceived) received of \(guestPages))"
+        default:
+            return nil
+        }
+    }
+
+    private mutating func abort(_ reason: String, tellSource: Bool = true) -> [Action] {
         let hadGuest = state != .awaitingStream
         state = .aborted(reason)
-        return hadGuest ? [.destroyGuest] : []
+        return (hadGuest ? [.destroyGuest] : []) + (tellSource ? [.reportAbort(reason)] : [])
     }
 }

@@ -24,7 +24,7 @@ public enum MigrationExecutor {
     public static func run<Hypervisor: SourceHypervisor>(
         _ engine: inout SourceMigration<BitmapPageTracker>, on hypervisor: inout Hypervisor,
         over channel: inout StreamChannel, progress: ((MigrationProgress) -> Void)? = nil
-    ) -> MigrationReport where Hypervisor.DirtyLog == DirtyBitmap, Hypervisor.DeviceState == [UInt8] {
+    ) -> MigrationReport where Hypervisor.DirtyLog == DirtyBitmap, Hypervisor.DeviceState == CapturedGuestState {
         let start = monotonicSeconds()
         var lastProgress = start
         while true {

@@ -6,7 +6,7 @@ import MigrationStream
 /// use. Page data goes from guest memory to the socket with gather I/O, without copies.
 public struct StreamChannel: MigrationChannel {
     public typealias Batch = [Int]
-    public typealias DeviceState = [UInt8]
+    public typealias DeviceState = CapturedGuestState
 
     private let socket: BlockingSocket
     private var encoder = StreamEncoder(direction: .sourceToDestination)
@@ -92,8 +92,11 @@ public struct StreamChannel: MigrationChannel {
         bytesWritten += header.count + batch.count * pageSizeBytes
     }
 
-    public mutating func sendDeviceState(_ state: [UInt8]) throws(HostFailure) {
-        try send(.vcpuState(VcpuState(vcpuId: 0, blob: state)))
+    public mutating func sendDeviceState(_ state: CapturedGuestState) throws(HostFailure) {
+        for (vcpu, blob) in state.vcpuStates.enumerated() {
+            try send(.vcpuState(VcpuState(vcpuId: UInt32(vcpu), blob: blob)))
+        }
+        try send(.deviceState(state.deviceState))
     }
 
     public mutating func finishStreamAndAwaitReady() throws(HostFailure) {

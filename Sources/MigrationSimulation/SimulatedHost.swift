@@ -93,10 +93,12 @@ struct SimulatedHypervisor<Memory: SimulatedMemory>: SourceHypervisor {
 }
 
 /// The simulator's stream to the destination: drives a real `DestinationMigration` so that
-/// the commit handshake is the engine's own; fails every operation once the link is down.
+/// the commit handshake is the engine's own; fails every operation once the link is down. The
+/// fluid model's pages have no identity, so the destination counts pages instead of keeping a
+/// bitmap; the device state stands for one vCPU's state and the devices'.
 struct SimulatedChannel<Batch>: MigrationChannel {
     typealias DeviceState = Int
-    private(set) var destination = DestinationMigration()
+    private(set) var destination = DestinationMigration(completenessCheck: .pageCount)
     var linkDownReason: String?
     private var opened = false
     let guestPages: Int
@@ -107,7 +109,7 @@ struct SimulatedChannel<Batch>: MigrationChannel {
         if let reason = linkDownReason { throw HostFailure(reason) }
         if !opened {
             opened = true
-            _ = destination.handle(.streamOpened(guestPages: guestPages))
+            _ = destination.handle(.streamOpened(guestPages: guestPages, vcpuCount: 1))
         }
         let actions = destination.handle(event)
         if case .aborted(let why) = destination.state { throw HostFailure("destination aborted: \(why)") }
@@ -119,6 +121,7 @@ struct SimulatedChannel<Batch>: MigrationChannel {
     }
 
     mutating func sendDeviceState(_ state: Int) throws(HostFailure) {
+        _ = try deliver(.vcpuStateReceived(vcpu: 0))
         _ = try deliver(.deviceStateReceived)
     }
 
@@ -128,8 +131,7 @@ struct SimulatedChannel<Batch>: MigrationChannel {
     }
 
     mutating func clearToRunAndAwaitRunning() throws(HostFailure) {
-        let actions = try deliver(.clearedToRun)
-        guard actions.contains(.reportRunning) else { throw HostFailure("the destination did not start the guest") }
+        guard try deliver(.clearedToRun).contains(.unpauseGuest), try deliver(.guestRunning).contains(.reportRunning) else { throw HostFailure("the destination did not start the guest") }
     }
 
     /// The link goes down: the destination learns it too, and throws its partial guest away.

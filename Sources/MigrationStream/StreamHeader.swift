@@ -4,8 +4,11 @@
 public enum StreamHeader {
     /// `LIVEMIG` and a NUL, in ASCII.
     public static let magic: [UInt8] = [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00]
-    /// The only version this code reads and writes.
-    public static let version: UInt32 = 1
+    /// The only version this code reads and writes. Version 2 (livemig 2026-11-30) made a whole
+    /// guest mean every page at least once, one `vcpuState` per vCPU and exactly one
+    /// `deviceState` (version 1 carried the console's unfinished line inside vCPU 0's state and
+    /// often no `deviceState`), so a version 1 stream is refused by its header, not half read.
+    public static let version: UInt32 = 2
     /// No flags are defined; a header with any flag set is refused.
     public static let flags: UInt32 = 0
     /// Magic, version and flags.

@@ -1,91 +1,183 @@
-/// DestinationMigration: the receive/commit handshake and every abort path destroying the
-/// partial guest.
+/// DestinationMigration: the receive/commit handshake, the completeness checks (every page,
+/// every vCPU, the device state), and every abort path destroying the partial guest and telling
+/// the source why.
 import MigrationCore
 import XCTest
 
 final class DestinationMigrationTests: XCTestCase {
-    func testHappyPath() {
+    /// A machine that has received a whole 10-page, 1-vCPU guest up to (not including) endOfStream.
+    private func wholeGuest(pages: Int = 10) -> DestinationMigration {
+        var dest = DestinationMigration()
+        _ = dest.handle(.streamOpened(guestPages: pages, vcpuCount: 1))
+        _ = dest.handle(.pageBatchAnnounced(pageNumbers: (0 ..< UInt64(pages)).map { $0 }))
+        _ = dest.handle(.vcpuStateReceived(vcpu: 0))
+        _ = dest.handle(.deviceStateReceived)
+        return dest
+    }
+
+    private func abortReason(_ dest: DestinationMigration, file: StaticString = #filePath, line: UInt = #line) -> String {
+        guard case .aborted(let reason) = dest.state else {
+            XCTFail("state \(dest.state), expected aborted", file: file, line: line)
+            return ""
+        }
+        return reason
+    }
+
+    func testHappyPathPerformsEveryStepInOrder() {
         var dest = DestinationMigration()
         XCTAssertEqual(dest.state, .awaitingStream)
-        XCTAssertEqual(dest.handle(.streamOpened(guestPages: 3000)), [.createGuest(pages: 3000)])
+        XCTAssertEqual(dest.handle(.streamOpened(guestPages: 3000, vcpuCount: 2)), [.createGuest(pages: 3000)])
         XCTAssertEqual(dest.state, .receiving)
-        XCTAssertEqual(dest.handle(.pagesReceived(count: 1024)), [])
-        XCTAssertEqual(dest.handle(.pagesReceived(count: 1976)), [])
-        XCTAssertEqual(dest.pagesReceived, 3000)
-        XCTAssertEqual(dest.guestPages, 3000)
+        XCTAssertEqual(dest.handle(.pageBatchAnnounced(pageNumbers: (0 ..< 1024).map { $0 })), [.receivePageData])
+        XCTAssertEqual(dest.handle(.pageBatchAnnounced(pageNumbers: (1000 ..< 3000).map { $0 })), [.receivePageData])
+        XCTAssertEqual(dest.pagesReceived, 3024)
+        XCTAssertEqual(dest.distinctPagesReceived, 3000)
+        XCTAssertEqual(dest.handle(.vcpuStateReceived(vcpu: 1)), [.loadVcpuState(vcpu: 1)])
+        XCTAssertEqual(dest.handle(.vcpuStateReceived(vcpu: 0)), [.loadVcpuState(vcpu: 0)])
         XCTAssertEqual(dest.handle(.deviceStateReceived), [.loadDeviceState])
         XCTAssertEqual(dest.handle(.endOfStream), [.reportReady])
         XCTAssertEqual(dest.state, .holdsWholeGuest)
-        XCTAssertEqual(dest.handle(.clearedToRun), [.unpauseGuest, .reportRunning])
+        XCTAssertEqual(dest.handle(.clearedToRun), [.unpauseGuest])
+        XCTAssertEqual(dest.state, .unpausing)
+        XCTAssertEqual(dest.handle(.guestRunning), [.reportRunning])
         XCTAssertEqual(dest.state, .running)
         // Once running, a late transport failure changes nothing.
         XCTAssertEqual(dest.handle(.transportFailed("link down")), [])
         XCTAssertEqual(dest.state, .running)
     }
 
-    func testEndOfStreamBeforeDeviceStateAborts() {
+    /// A stream that repeats pages instead of sending them all is not a whole guest, however
+    /// many pages it carried (a 16,384-page guest sent 12,288 distinct pages, some twice).
+    func testRepeatedPagesDoNotMakeUpForMissingOnes() {
         var dest = DestinationMigration()
-        _ = dest.handle(.streamOpened(guestPages: 10))
-        _ = dest.handle(.pagesReceived(count: 10))
-        XCTAssertEqual(dest.handle(.endOfStream), [.destroyGuest])
-        guard case .aborted(let reason) = dest.state else { return XCTFail("state \(dest.state)") }
-        XCTAssertTrue(reason.contains("device state"), reason)
+        _ = dest.handle(.streamOpened(guestPages: 16_384, vcpuCount: 1))
+        for _ in 0 ..< 4 { _ = dest.handle(.pageBatchAnnounced(pageNumbers: (0 ..< 4096).map { $0 })) }
+        _ = dest.handle(.pageBatchAnnounced(pageNumbers: (4096 ..< 12_288).map { $0 }))
+        _ = dest.handle(.vcpuStateReceived(vcpu: 0))
+        _ = dest.handle(.deviceStateReceived)
+        XCTAssertEqual(dest.pagesReceived, 24_576)
+        let reason = "the stream ended before every page (4096 of 16384 never came, the first is page 12288) arrived"
+        XCTAssertEqual(dest.handle(.endOfStream), [.destroyGuest, .reportAbort(reason)])
+        XCTAssertEqual(abortReason(dest), reason)
+    }
+
+    func testEndOfStreamBeforeAnyStateAborts() {
+        var noVcpu = DestinationMigration()
+        _ = noVcpu.handle(.streamOpened(guestPages: 10, vcpuCount: 2))
+        _ = noVcpu.handle(.pageBatchAnnounced(pageNumbers: (0 ..< 10).map { $0 }))
+        _ = noVcpu.handle(.vcpuStateReceived(vcpu: 0))
+        _ = noVcpu.handle(.deviceStateReceived)
+        XCTAssertEqual(noVcpu.handle(.endOfStream).first, .destroyGuest)
+        XCTAssertTrue(abortReason(noVcpu).contains("the state of vCPU 1"), abortReason(noVcpu))
+
+        var noDevices = DestinationMigration()
+        _ = noDevices.handle(.streamOpened(guestPages: 10, vcpuCount: 1))
+        _ = noDevices.handle(.pageBatchAnnounced(pageNumbers: (0 ..< 10).map { $0 }))
+        _ = noDevices.handle(.vcpuStateReceived(vcpu: 0))
+        XCTAssertEqual(noDevices.handle(.endOfStream).first, .destroyGuest)
+        XCTAssertTrue(abortReason(noDevices).contains("the device state"), abortReason(noDevices))
+    }
+
+    func testStateForAMissingOrRepeatedVcpuAborts() {
+        var beyond = DestinationMigration()
+        _ = beyond.handle(.streamOpened(guestPages: 10, vcpuCount: 1))
+        XCTAssertEqual(beyond.handle(.vcpuStateReceived(vcpu: 1)),
+                       [.destroyGuest, .reportAbort("state for vCPU 1; the guest has 1")])
+
+        var twice = DestinationMigration()
+        _ = twice.handle(.streamOpened(guestPages: 10, vcpuCount: 1))
+        _ = twice.handle(.vcpuStateReceived(vcpu: 0))
+        XCTAssertEqual(twice.handle(.vcpuStateReceived(vcpu: 0)), [.destroyGuest, .reportAbort("a second state for vCPU 0")])
+
+        var twoDeviceStates = DestinationMigration()
+        _ = twoDeviceStates.handle(.streamOpened(guestPages: 10, vcpuCount: 1))
+        _ = twoDeviceStates.handle(.deviceStateReceived)
+        XCTAssertEqual(twoDeviceStates.handle(.deviceStateReceived), [.destroyGuest, .reportAbort("a second device state")])
+    }
+
+    func testAPageBeyondTheGuestAbortsBeforeItsDataIsRead() {
+        var dest = DestinationMigration()
+        _ = dest.handle(.streamOpened(guestPages: 10, vcpuCount: 1))
+        XCTAssertEqual(dest.handle(.pageBatchAnnounced(pageNumbers: [3, 10])),
+                       [.destroyGuest, .reportAbort("page 10 is beyond the guest's 10 pages")])
     }
 
     func testTransportFailureWhileReceivingDestroysTheGuest() {
         var dest = DestinationMigration()
-        _ = dest.handle(.streamOpened(guestPages: 10))
-        _ = dest.handle(.pagesReceived(count: 4))
-        XCTAssertEqual(dest.handle(.transportFailed("link down")), [.destroyGuest])
+        _ = dest.handle(.streamOpened(guestPages: 10, vcpuCount: 1))
+        _ = dest.handle(.pageBatchAnnounced(pageNumbers: [0, 1, 2, 3]))
+        XCTAssertEqual(dest.handle(.transportFailed("link down")), [.destroyGuest, .reportAbort("link down")])
         XCTAssertEqual(dest.state, .aborted("link down"))
-        XCTAssertEqual(dest.handle(.pagesReceived(count: 6)), [])
+        XCTAssertEqual(dest.handle(.pageBatchAnnounced(pageNumbers: [4])), [])
     }
 
     func testTransportFailureWhileHoldingTheWholeGuestDestroysIt() {
-        var dest = DestinationMigration()
-        _ = dest.handle(.streamOpened(guestPages: 10))
-        _ = dest.handle(.pagesReceived(count: 10))
-        _ = dest.handle(.deviceStateReceived)
+        var dest = wholeGuest()
         XCTAssertEqual(dest.handle(.endOfStream), [.reportReady])
-        XCTAssertEqual(dest.handle(.transportFailed("source gone")), [.destroyGuest])
+        XCTAssertEqual(dest.handle(.transportFailed("source gone")), [.destroyGuest, .reportAbort("source gone")])
         XCTAssertEqual(dest.state, .aborted("source gone"))
         XCTAssertEqual(dest.handle(.clearedToRun), [])
     }
 
-    func testEndOfStreamWithPagesMissingAbortsInsteadOfReportingReady() {
-        var dest = DestinationMigration()
-        _ = dest.handle(.streamOpened(guestPages: 3000))
-        _ = dest.handle(.pagesReceived(count: 10))
-        _ = dest.handle(.deviceStateReceived)
-        XCTAssertEqual(dest.handle(.endOfStream), [.destroyGuest])
-        XCTAssertEqual(dest.state, .aborted("the stream ended with 10 pages received of the guest's 3000"))
+    func testASourceAbortIsNotAnsweredWithAnAbort() {
+        var dest = wholeGuest()
+        XCTAssertEqual(dest.handle(.sourceAborted("cancelled")), [.destroyGuest])
+        XCTAssertEqual(dest.state, .aborted("the source aborted: cancelled"))
+    }
+
+    func testAGuestThatFailsToStartIsDestroyedAndReported() {
+        var dest = wholeGuest()
+        _ = dest.handle(.endOfStream)
+        XCTAssertEqual(dest.handle(.clearedToRun), [.unpauseGuest])
+        XCTAssertEqual(dest.handle(.localFailure("the guest did not start: KVM_RUN")),
+                       [.destroyGuest, .reportAbort("the guest did not start: KVM_RUN")])
     }
 
     func testClearedToRunBeforeEndOfStreamAborts() {
-        var dest = DestinationMigration()
-        _ = dest.handle(.streamOpened(guestPages: 10))
-        _ = dest.handle(.deviceStateReceived)
-        XCTAssertEqual(dest.handle(.clearedToRun), [.destroyGuest])
-        guard case .aborted = dest.state else { return XCTFail("state \(dest.state)") }
+        var dest = wholeGuest()
+        XCTAssertEqual(dest.handle(.clearedToRun).first, .destroyGuest)
+        XCTAssertTrue(abortReason(dest).contains("unexpected"), abortReason(dest))
     }
 
     func testFailureBeforeTheStreamOpensHasNoGuestToDestroy() {
         var dest = DestinationMigration()
-        XCTAssertEqual(dest.handle(.transportFailed("refused")), [])
+        XCTAssertEqual(dest.handle(.transportFailed("refused")), [.reportAbort("refused")])
         XCTAssertEqual(dest.state, .aborted("refused"))
     }
 
     func testInvalidStreamsAbort() {
         var empty = DestinationMigration()
-        XCTAssertEqual(empty.handle(.streamOpened(guestPages: 0)), [])
-        guard case .aborted = empty.state else { return XCTFail("state \(empty.state)") }
+        XCTAssertEqual(empty.handle(.streamOpened(guestPages: 0, vcpuCount: 1)), [.reportAbort("the stream announces a guest of 0 pages")])
 
-        var negative = DestinationMigration()
-        _ = negative.handle(.streamOpened(guestPages: 10))
-        XCTAssertEqual(negative.handle(.pagesReceived(count: -1)), [.destroyGuest])
+        var noVcpus = DestinationMigration()
+        XCTAssertEqual(noVcpus.handle(.streamOpened(guestPages: 10, vcpuCount: 0)).count, 1)
+        XCTAssertEqual(noVcpus.state, .aborted("the stream announces a guest of 0 vCPUs"))
 
         var reopened = DestinationMigration()
-        _ = reopened.handle(.streamOpened(guestPages: 10))
-        XCTAssertEqual(reopened.handle(.streamOpened(guestPages: 10)), [.destroyGuest])
+        _ = reopened.handle(.streamOpened(guestPages: 10, vcpuCount: 1))
+        XCTAssertEqual(reopened.handle(.streamOpened(guestPages: 10, vcpuCount: 1)).first, .destroyGuest)
+
+        var countsWherePagesAreNeeded = DestinationMigration()
+        _ = countsWherePagesAreNeeded.handle(.streamOpened(guestPages: 10, vcpuCount: 1))
+        XCTAssertEqual(countsWherePagesAreNeeded.handle(.pagesReceived(count: 10)).first, .destroyGuest)
+    }
+
+    /// The fluid simulator's destination counts pages: enough of them make a whole guest.
+    func testPageCountCompleteness() {
+        var dest = DestinationMigration(completenessCheck: .pageCount)
+        _ = dest.handle(.streamOpened(guestPages: 3000, vcpuCount: 1))
+        XCTAssertEqual(dest.handle(.pagesReceived(count: 2990)), [])
+        _ = dest.handle(.vcpuStateReceived(vcpu: 0))
+        _ = dest.handle(.deviceStateReceived)
+        XCTAssertEqual(dest.handle(.endOfStream).first, .destroyGuest)
+        XCTAssertEqual(abortReason(dest), "the stream ended before every page (2990 received of 3000) arrived")
+
+        var whole = DestinationMigration(completenessCheck: .pageCount)
+        _ = whole.handle(.streamOpened(guestPages: 3000, vcpuCount: 1))
+        _ = whole.handle(.pagesReceived(count: 3000))
+        _ = whole.handle(.vcpuStateReceived(vcpu: 0))
+        _ = whole.handle(.deviceStateReceived)
+        XCTAssertEqual(whole.handle(.endOfStream), [.reportReady])
+        XCTAssertEqual(whole.handle(.pagesReceived(count: -1)).first, .destroyGuest)
     }
 }

@@ -25,7 +25,8 @@ final class InMemoryMigrationTests: XCTestCase {
 
         func pageAddress(_ page: Int) -> UnsafeMutableRawPointer { base + page * 4096 }
         func loadVcpuState(_ state: [UInt8], vcpu: Int) throws(HostFailure) { self.state = state }
-        func loadDeviceState(_ state: [UInt8]) throws(HostFailure) {}
+        var deviceState: [UInt8] = []
+        func loadDeviceState(_ state: [UInt8]) throws(HostFailure) { deviceState = state }
         func run() throws(HostFailure) { ran = true }
         func discard() { discarded = true }
     }
@@ -57,7 +58,9 @@ final class InMemoryMigrationTests: XCTestCase {
         mutating func setThrottle(percent: Int) throws(HostFailure) {}
         mutating func pauseGuest() throws(HostFailure) { paused = true }
         mutating func resumeGuest() throws(HostFailure) {}
-        mutating func captureDeviceState() throws(HostFailure) -> [UInt8] { [1, 2, 3] }
+        mutating func captureDeviceState() throws(HostFailure) -> CapturedGuestState {
+            CapturedGuestState(vcpuStates: [[1, 2, 3]], deviceState: [9])
+        }
         mutating func destroyGuest() throws(HostFailure) {}
     }
 
@@ -95,6 +98,7 @@ final class InMemoryMigrationTests: XCTestCase {
         XCTAssertEqual(report.outcome, .converged, report.reason)
         XCTAssertTrue(destination.ran, "the destination ran the guest only after being cleared")
         XCTAssertEqual(destination.state, [1, 2, 3])
+        XCTAssertEqual(destination.deviceState, [9])
         XCTAssertEqual(memcmp(source.base, destination.base, pages * 4096), 0, "the memory differs")
         XCTAssertEqual(box.received?.pagesReceived, report.pagesSent)
         print(String(format: "in-memory migration: %.0f MB/s over loopback", Double(report.bytesSent) / seconds / 1e6))

@@ -8,7 +8,7 @@ final class StreamHeaderTests: XCTestCase {
         var bytes: [UInt8] = []
         var encoder = StreamEncoder(direction: .sourceToDestination)
         encoder.appendHeader(into: &bytes)
-        XCTAssertEqual(bytes, [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00])
+        XCTAssertEqual(bytes, [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00])
         XCTAssertEqual(StreamHeader.sizeBytes, 16)
         XCTAssertEqual(Array("LIVEMIG".utf8) + [0], StreamHeader.magic)
     }
@@ -36,11 +36,13 @@ final class StreamHeaderTests: XCTestCase {
         assertThrows(.badMagic(Array("GET".utf8))) { try decoder.nextRecord() }
     }
 
-    func testVersion2Refused() {
-        var bytes = headerBytes
-        bytes[8] = 2
-        assertDecodeFails(bytes, .unsupportedVersion(2))
-        XCTAssertTrue(StreamError.unsupportedVersion(2).description.contains("version is 2"))
+    func testOtherVersionsRefused() {
+        for version: UInt8 in [1, 3] {
+            var bytes = headerBytes
+            bytes[8] = version
+            assertDecodeFails(bytes, .unsupportedVersion(UInt32(version)))
+        }
+        XCTAssertEqual(StreamError.unsupportedVersion(1).description, "stream header version is 1; this build reads only version 2")
     }
 
     func testNonZeroFlagsRefused() {

@@ -1,0 +1,252 @@
+import Glibc
+import MigrationCore
+import MigrationStream
+
+/// One receive in progress: the stream, the destination state machine, the guest being built,
+/// and what the last record carried for the action that uses it.
+struct ReceiveSession {
+    private let socket: BlockingSocket
+    private let timeouts: ReceiverTimeouts
+    private let cancellation: ReceiveCancellation
+    private let makeGuest: (GuestLayout) throws(HostFailure) -> any IncomingGuest
+    private let beforeRun: ((any IncomingGuest) -> Void)?
+    private var reader: StreamReader
+    private var replies: ReplyWriter
+    private var machine = DestinationMigration()
+    private var guest: (any IncomingGuest)?
+    private var layout: GuestLayout?
+    /// What the record just read carries, for the action that the machine answers it with.
+    private var pendingBatch: PageBatchHead?
+    private var pendingVcpuState: [UInt8] = []
+    private var pendingDeviceState: [UInt8] = []
+    private var endOfStreamSeconds = 0.0
+    private var unpausedWallClockSeconds = 0.0
+    /// The timeout in force, named for the error when it runs out.
+    private var waiting: (name: String, seconds: Double) = ("handshake", 0)
+
+    init(socket: BlockingSocket, timeouts: ReceiverTimeouts, cancellation: ReceiveCancellation,
+         makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
+         beforeRun: ((any IncomingGuest) -> Void)?) {
+        self.socket = socket
+        self.timeouts = timeouts
+        self.cancellation = cancellation
+        self.makeGuest = makeGuest
+        self.beforeRun = beforeRun
+        reader = StreamReader(socket: socket, direction: .sourceToDestination)
+        replies = ReplyWriter(socket: socket)
+        cancellation.attach(socket)
+    }
+
+    /// Receives until the guest runs here (returned) or the migration is aborted (thrown).
+    mutating func run() throws(HostFailure) -> ReceivedMigration {
+        wait("handshake", timeouts.handshakeSeconds)
+        while true {
+            let event = nextEvent()
+            perform(machine.handle(event))
+            switch machine.state {
+            case .running:
+                socket.setReceiveTimeout(seconds: 0)
+                return finished()
+            case .aborted(let reason):
+                throw HostFailure(reason)
+            case .receiving where layout != nil && waiting.name == "handshake":
+                wait("idle", timeouts.idleSeconds)
+            default:
+                break
+            }
+        }
+    }
+
+    private mutating func wait(_ name: String, _ seconds: Double) {
+        waiting = (name, seconds)
+        socket.setReceiveTimeout(seconds: seconds)
+    }
+
+    /// Reads the next item and turns it into the machine's event; a broken, malformed,
+    /// cancelled or silent stream becomes a failure event.
+    private mutating func nextEvent() -> DestinationMigration.Event {
+        let item: StreamItem
+        do {
+            item = try reader.nextItem()
+        } catch {
+            return failureEvent(error)
+        }
+        switch item {
+        case .pageBatchHead(let head):
+            pendingBatch = head
+            return .pageBatchAnnounced(pageNumbers: head.pageNumbers)
+        case .record(.guestLayout(let received)):
+            layout = received
+            return .streamOpened(guestPages: Int(received.guestPages), vcpuCount: Int(received.vcpuCount))
+        case .record(.vcpuState(let state)):
+            pendingVcpuState = state.blob
+            return .vcpuStateReceived(vcpu: Int(state.vcpuId))
+        case .record(.deviceState(let blob)):
+            pendingDeviceState = blob
+            return .deviceStateReceived
+        case .record(.endOfStream):
+            endOfStreamSeconds = monotonicSeconds()
+            return .endOfStream
+        case .record(.clearedToUnpause):
+            return .clearedToRun
+        case .record(.abort(let reason)):
+            return .sourceAborted(reason)
+        case .record(let other):
+            return .localFailure("unexpected \(other.type) from the source")
+        }
+    }
+
+    /// A read failure as the machine's event: cancelled, timed out, or broken.
+    private func failureEvent(_ error: HostFailure) -> DestinationMigration.Event {
+        if let reason = cancellation.cancelledReason { return .localFailure("cancelled on the destination: \(reason)") }
+        if waiting.seconds > 0, error.description.contains(String(cString: strerror(EAGAIN))) {
+            return .transportFailed("\(socket.peer) sent nothing for \(formatSeconds(waiting.seconds)) (the receiver's \(waiting.name) timeout)")
+        }
+        return .transportFailed(error.description)
+    }
+
+    /// Performs the machine's actions in order; a failing one becomes a `localFailure` event
+    /// whose actions (destroy, report) are performed in its place.
+    private mutating func perform(_ actions: [DestinationMigration.Action]) {
+        for action in actions {
+            do {
+                try perform(action)
+            } catch {
+                perform(machine.handle(.localFailure(error.description)))
+                return
+            }
+        }
+    }
+
+    private mutating func perform(_ action: DestinationMigration.Action) throws(HostFailure) {
+        switch action {
+        case .createGuest:
+            guard let layout else { throw HostFailure("no guest layout") }
+            do {
+                guest = try makeGuest(layout)
+            } catch {
+                throw HostFailure("cannot create the guest: \(error.description)")
+            }
+        case .receivePageData:
+            guard let guest, let head = pendingBatch else { throw HostFailure("page data before the guest layout") }
+            pendingBatch = nil
+            try reader.readPageData(into: Self.pageTargets(of: head, in: guest))
+        case .loadVcpuState(let vcpu):
+            do {
+                try guest?.loadVcpuState(pendingVcpuState, vcpu: vcpu)
+            } catch {
+                throw HostFailure("cannot load the state of vCPU \(vcpu): \(error.description)")
+            }
+        case .loadDeviceState:
+            do {
+                try guest?.loadDeviceState(pendingDeviceState)
+            } catch {
+                throw HostFailure("cannot load the device state: \(error.description)")
+            }
+        case .reportReady:
+            try replies.send(.readyToUnpause)
+            wait("commit", timeouts.commitSeconds)
+            // A saved guest has no source to clear it: it runs once it is whole.
+            if !socket.isSocket { perform(machine.handle(.clearedToRun)) }
+        case .unpauseGuest:
+            try unpause()
+        case .reportRunning:
+            // The unpause instant: just before the guest was let run (its first line may
+            // follow at once, before `run` returns).
+            try? replies.send(.running(destinationWallClockMicroseconds: microseconds(unpausedWallClockSeconds)))
+        case .destroyGuest:
+            guest?.discard()
+        case .reportAbort(let reason):
+            try? replies.send(.abort(reason: String(reason.utf8.prefix(StreamLimits.maxAbortReasonBytes)) ?? "aborted"))
+        }
+    }
+
+    /// Runs the guest, unless a cancel came first; then tells the machine it runs.
+    private mutating func unpause() throws(HostFailure) {
+        guard let guest else { throw HostFailure("no guest to run") }
+        guard cancellation.commit() else {
+            throw HostFailure("cancelled on the destination: \(cancellation.cancelledReason ?? "stop")")
+        }
+        beforeRun?(guest)
+        unpausedWallClockSeconds = wallClockSeconds()
+        do {
+            try guest.run()
+        } catch {
+            throw HostFailure("the guest did not start: \(error.description)")
+        }
+        perform(machine.handle(.guestRunning))
+    }
+
+    private func finished() -> ReceivedMigration {
+        let running = monotonicSeconds()
+        let runningWall = wallClockSeconds()
+        guard let guest, let layout else { preconditionFailure("running without a guest") }
+        if socket.isSocket,
+           let line = guest.firstConsoleLine(after: unpausedWallClockSeconds, waitingUpTo: MigrationReceiver.firstConsoleLineWaitSeconds) {
+            var replies = replies
+            try? replies.send(.firstConsoleLine(destinationWallClockMicroseconds: microseconds(line.wallClockSeconds),
+                                                text: Self.consoleLinePrefix(line.text)))
+        }
+        return ReceivedMigration(guest: guest, layout: layout, pagesReceived: machine.pagesReceived,
+                                 bytesReceived: reader.bytesRead, endOfStreamSeconds: endOfStreamSeconds,
+                                 runningSeconds: running, runningWallClockSeconds: runningWall)
+    }
+
+    private func microseconds(_ seconds: Double) -> UInt64 {
+        seconds.isFinite && seconds > 0 ? UInt64(min(seconds * 1e6, 1.8e19)) : 0
+    }
+
+    private func formatSeconds(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
+    }
+
+    /// The longest prefix of `text` that fits a firstConsoleLine record, whole characters only.
+    private static func consoleLinePrefix(_ text: String) -> String {
+        var bytes = 0
+        return String(text.prefix { character in
+            bytes += character.utf8.count
+            return bytes <= StreamLimits.maxConsoleLineBytes
+        })
+    }
+
+    /// Where a batch's pages go in guest memory, in order, with runs of pages that are adjacent
+    /// in guest memory merged into one target (a full pass then reads 16 MiB per call).
+    private static func pageTargets(of head: PageBatchHead, in guest: any IncomingGuest) -> [UnsafeMutableRawBufferPointer] {
+        let size = head.pageSizeBytes
+        var targets: [UnsafeMutableRawBufferPointer] = []
+        for page in head.pageNumbers {
+            let address = guest.pageAddress(Int(page))
+            if let last = targets.last, last.baseAddress! + last.count == address {
+                targets[targets.count - 1] = UnsafeMutableRawBufferPointer(start: last.baseAddress, count: last.count + size)
+            } else {
+                targets.append(UnsafeMutableRawBufferPointer(start: address, count: size))
+            }
+        }
+        return targets
+    }
+}
+
+/// The destination's replies on the stream (none when reading a saved file): the header
+/// before the first record, then each record as it is sent.
+struct ReplyWriter {
+    let socket: BlockingSocket
+    private var encoder = StreamEncoder(direction: .destinationToSource)
+    private var headerSent = false
+
+    init(socket: BlockingSocket) { self.socket = socket }
+
+    mutating func send(_ record: StreamRecord) throws(HostFailure) {
+        guard socket.isSocket else { return }
+        var buffer: [UInt8] = []
+        if !headerSent {
+            encoder.appendHeader(into: &buffer)
+            headerSent = true
+        }
+        do {
+            try encoder.append(record, into: &buffer)
+        } catch {
+            throw HostFailure("cannot encode \(record.type): \(error.description)")
+        }
+        try socket.write(buffer)
+    }
+}

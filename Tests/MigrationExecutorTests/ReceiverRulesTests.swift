@@ -1,0 +1,114 @@
+import Foundation
+import MigrationCore
+import MigrationExecutor
+import MigrationStream
+import XCTest
+
+/// The receiver obeys the destination state machine over a real socket: it refuses a stream
+/// that is not a whole guest, times out silent sources in each phase, and can be cancelled
+/// until, and only until, it commits. In every refused case the guest never ran, was thrown
+/// away, and the source was told why.
+final class ReceiverRulesTests: XCTestCase {
+    private let pages = 64
+    private var layout: GuestLayout {
+        GuestLayout(name: "handmade", memoryBytes: UInt64(pages * 4096), pageSizeBytes: 4096, vcpuCount: 1)
+    }
+
+    private func assertRefused(_ receiver: ReceiverUnderTest, source: HandwrittenSource, saying expected: String,
+                               file: StaticString = #filePath, line: UInt = #line) {
+        receiver.finish(file: file, line: line)
+        XCTAssertFalse(receiver.guest.ran, "the guest ran", file: file, line: line)
+        XCTAssertTrue(receiver.guest.discarded, "the partial guest was kept", file: file, line: line)
+        XCTAssertTrue(receiver.error?.contains(expected) == true, "receiver: \(receiver.error ?? "no error")", file: file, line: line)
+        guard case .abort(let reason)? = source.reply() else { return XCTFail("the source was not told", file: file, line: line) }
+        XCTAssertTrue(reason.contains(expected), "abort reason: \(reason)", file: file, line: line)
+    }
+
+    /// Every page once, the vCPU's state and an empty device state, then endOfStream.
+    private func sendWholeGuest(_ source: HandwrittenSource) throws {
+        try source.send(.guestLayout(layout))
+        try source.sendPages((0 ..< 64).map { $0 })
+        try source.send(.vcpuState(VcpuState(vcpuId: 0, blob: [7])))
+        try source.send(.deviceState([]))
+        try source.send(.endOfStream)
+    }
+
+    func testRepeatedPagesInsteadOfAllPagesAreRefused() throws {
+        let receiver = try ReceiverUnderTest(pages: pages)
+        let source = try HandwrittenSource(port: receiver.listener.port)
+        try source.send(.guestLayout(layout))
+        for _ in 0 ..< 4 { try source.sendPages((0 ..< 48).map { $0 }) }  // 192 pages sent, 16 never
+        try source.send(.vcpuState(VcpuState(vcpuId: 0, blob: [1])))
+        try source.send(.deviceState([]))
+        try source.send(.endOfStream)
+        assertRefused(receiver, source: source, saying: "16 of 64 never came, the first is page 48")
+    }
+
+    func testAStreamWithoutDeviceStateIsRefused() throws {
+        let receiver = try ReceiverUnderTest(pages: pages)
+        let source = try HandwrittenSource(port: receiver.listener.port)
+        try source.send(.guestLayout(layout))
+        try source.sendPages((0 ..< 64).map { $0 })
+        try source.send(.vcpuState(VcpuState(vcpuId: 0, blob: [1])))
+        try source.send(.endOfStream)
+        assertRefused(receiver, source: source, saying: "before the device state arrived")
+    }
+
+    func testAWholeGuestArrivesAndRunsOnlyWhenCleared() throws {
+        let receiver = try ReceiverUnderTest(pages: pages)
+        let source = try HandwrittenSource(port: receiver.listener.port)
+        try source.send(.guestLayout(layout))
+        try source.sendPages((0 ..< 64).map { $0 })
+        try source.sendPages([5])
+        try source.send(.vcpuState(VcpuState(vcpuId: 0, blob: [7])))
+        try source.send(.deviceState([8]))
+        try source.send(.endOfStream)
+        XCTAssertEqual(source.reply(), .readyToUnpause)
+        XCTAssertFalse(receiver.guest.ran, "ran before it was cleared")
+        try source.send(.clearedToUnpause)
+        guard case .running? = source.reply() else { return XCTFail("no running") }
+        receiver.finish()
+        XCTAssertTrue(receiver.guest.ran)
+        XCTAssertFalse(receiver.guest.discarded)
+        XCTAssertEqual(receiver.received?.pagesReceived, 65)
+        XCTAssertEqual(receiver.guest.state, [7])
+        XCTAssertEqual(receiver.guest.pageAddress(63).load(as: UInt8.self), 63)
+        XCTAssertFalse(receiver.cancellation.cancel(reason: "too late"), "a cancel after the commit must be refused")
+    }
+
+    func testASilentPeerHitsTheHandshakeTimeout() throws {
+        let receiver = try ReceiverUnderTest(pages: pages, timeouts: ReceiverTimeouts(handshakeSeconds: 0.5))
+        let silent = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: receiver.listener.port))
+        receiver.finish()
+        XCTAssertTrue(receiver.error?.contains("sent nothing for 0.5 s (the receiver's handshake timeout)") == true, receiver.error ?? "")
+        silent.close()
+    }
+
+    func testASourceThatGoesSilentMidStreamHitsTheIdleTimeout() throws {
+        let receiver = try ReceiverUnderTest(pages: pages, timeouts: ReceiverTimeouts(idleSeconds: 0.5))
+        let source = try HandwrittenSource(port: receiver.listener.port)
+        try source.send(.guestLayout(layout))
+        try source.sendPages((0 ..< 10).map { $0 })
+        assertRefused(receiver, source: source, saying: "(the receiver's idle timeout)")
+    }
+
+    func testASourceThatNeverClearsHitsTheCommitTimeout() throws {
+        let receiver = try ReceiverUnderTest(pages: pages, timeouts: ReceiverTimeouts(commitSeconds: 0.5))
+        let source = try HandwrittenSource(port: receiver.listener.port)
+        try sendWholeGuest(source)
+        XCTAssertEqual(source.reply(), .readyToUnpause)
+        assertRefused(receiver, source: source, saying: "(the receiver's commit timeout)")
+    }
+
+    func testACancelBeforeTheCommitThrowsTheGuestAwayAndTellsTheSource() throws {
+        let receiver = try ReceiverUnderTest(pages: pages)
+        let source = try HandwrittenSource(port: receiver.listener.port)
+        try sendWholeGuest(source)
+        XCTAssertEqual(source.reply(), .readyToUnpause)
+        XCTAssertTrue(receiver.cancellation.cancel(reason: "guest stop"))
+        assertRefused(receiver, source: source, saying: "cancelled on the destination: guest stop")
+        // A clear that comes after the cancel finds no guest to run.
+        try? source.send(.clearedToUnpause)
+        XCTAssertFalse(receiver.guest.ran)
+    }
+}

@@ -17,6 +17,8 @@ public final class GuestDaemon: @unchecked Sendable {
     private let lock = NSLock()
     /// What the guest is busy with ("migrating", "observing", "stopping"), if anything.
     private var activity: String?
+    /// The migration or save in progress, for `migrate --cancel`.
+    private var moving: MigrationCancellation?
     private var done = false
 
     init(guest: KVMGuest, runDirectory: RunDirectory) throws(HostFailure) {
@@ -79,7 +81,7 @@ public final class GuestDaemon: @unchecked Sendable {
     public static func receive(from stream: BlockingSocket, runDirectory: RunDirectory,
                                timeouts: ReceiverTimeouts = ReceiverTimeouts()) throws(HostFailure) -> GuestDaemon {
         try runDirectory.create()
-        let cancellation = ReceiveCancellation()
+        let cancellation = MigrationCancellation()
         final class Claim: @unchecked Sendable { var listener: ControlListener?; var server: IncomingControlServer? }
         let claim = Claim()
         let received: ReceivedMigration
@@ -162,15 +164,23 @@ public final class GuestDaemon: @unchecked Sendable {
             try claim("observing")
             defer { release() }
             try connection.send(ControlReply(observation: try observe(request)))
+        case .cancel:
+            try connection.send(cancelMove())
         case .migrate, .save:
             try claim(request.command == .save ? "saving" : "migrating")
+            let cancellation = MigrationCancellation()
+            lock.withLock { moving = cancellation }
+            let watcher = ClientWatcher(connection) { cancellation.cancel(reason: "the \(request.command.rawValue) client went away") }
             let report: KVMMigrationResult
             do {
-                report = try move(request, progress: { line in try? connection.send(ControlReply(progress: line)) })
+                report = try move(request, cancellation: cancellation,
+                                  progress: { line in try? connection.send(ControlReply(progress: line)) })
             } catch {
+                watcher.stop()
                 release()
                 throw error
             }
+            watcher.stop()
             try? connection.send(ControlReply(report: report.report))
             if report.report.outcome == .aborted {
                 release()
@@ -196,10 +206,23 @@ public final class GuestDaemon: @unchecked Sendable {
     private func release() {
         lock.lock()
         activity = nil
+        moving = nil
         lock.unlock()
     }
 
-    private func move(_ request: ControlRequest, progress: @escaping (ProgressLine) -> Void) throws(HostFailure) -> KVMMigrationResult {
+    /// `migrate --cancel`: stops the migration in progress unless it has committed.
+    private func cancelMove() -> ControlReply {
+        guard let cancellation = lock.withLock({ moving }) else {
+            return ControlReply(error: "guest '\(guest.name)' is not migrating")
+        }
+        guard cancellation.cancel(reason: "migrate --cancel") else {
+            return ControlReply(error: "guest '\(guest.name)': the migration has committed (the destination was cleared to run it); it can no longer be cancelled")
+        }
+        return ControlReply(ok: true)
+    }
+
+    private func move(_ request: ControlRequest, cancellation: MigrationCancellation,
+                      progress: @escaping (ProgressLine) -> Void) throws(HostFailure) -> KVMMigrationResult {
         var settings = EngineSettings()
         settings.rateLimitBytesPerSecond = request.rateLimitBytesPerSecond
         var policy = PolicyConfiguration(name: request.policy ?? .xen4)
@@ -218,7 +241,8 @@ public final class GuestDaemon: @unchecked Sendable {
             settings.live = request.live ?? true
         }
         defer { stream.close() }
-        return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings) { update in
+        return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation,
+                                        maxDowntimeSeconds: request.maxDowntimeSeconds) { update in
             let remaining = update.pagesPending * Double(update.pageSizeBytes)
             progress(ProgressLine(
                 elapsedSeconds: update.elapsedSeconds, iteration: update.iteration, bytesSent: update.totalBytesSent,

@@ -13,13 +13,13 @@ final class IncomingControlServer: @unchecked Sendable {
     private let listener: ControlListener
     private let layout: GuestLayout
     private let consoleLog: String
-    private let cancellation: ReceiveCancellation
+    private let cancellation: MigrationCancellation
     private let lock = NSLock()
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
     static let pollMilliseconds: Int32 = 50
 
-    init(listener: ControlListener, layout: GuestLayout, consoleLog: String, cancellation: ReceiveCancellation) {
+    init(listener: ControlListener, layout: GuestLayout, consoleLog: String, cancellation: MigrationCancellation) {
         self.listener = listener
         self.layout = layout
         self.consoleLog = consoleLog

@@ -22,13 +22,17 @@ public struct KVMMigrationResult {
 public enum KVMMigration {
     public static func migrate(
         _ guest: KVMGuest, over socket: BlockingSocket, policy: PolicyConfiguration, settings: EngineSettings = EngineSettings(),
+        cancellation: MigrationCancellation = MigrationCancellation(), maxDowntimeSeconds: Double? = nil,
+        timeouts: SenderTimeouts = SenderTimeouts(),
         computeDigest: Bool = false, progress: ((MigrationProgress) -> Void)? = nil
     ) throws(HostFailure) -> KVMMigrationResult {
-        var channel = try StreamChannel(socket: socket, layout: guest.streamLayout) { UnsafeRawPointer(guest.memory.page($0)) }
+        cancellation.attach(socket, shutdownWriting: true)
+        var channel = try StreamChannel(socket: socket, layout: guest.streamLayout, timeouts: timeouts) { UnsafeRawPointer(guest.memory.page($0)) }
         var engine = SourceMigration(tracker: BitmapPageTracker(pageCount: guest.memory.pageCount, collectsPageNumbers: true),
                                      policy: policy.makePolicy(), settings: settings)
         var hypervisor = KVMSourceHypervisor(guest: guest, digestOnRelease: computeDigest)
-        var report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel, progress: progress)
+        var report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel, cancellation: cancellation,
+                                           maxDowntimeSeconds: maxDowntimeSeconds, progress: progress)
         report.scenario = guest.name
         if report.outcome != .aborted, let paused = hypervisor.pausedWallClockSeconds {
             let lastHere = guest.console.lastLine(atOrBefore: paused)

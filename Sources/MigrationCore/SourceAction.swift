@@ -41,4 +41,8 @@ public enum ActionOutcome<DirtyLog> {
     case sent(bytes: Double)
     /// The action failed (transport broken, hypervisor call refused): a sentence naming what.
     case failed(String)
+    /// The driver did not start the action at all, so it had no effect (a cancel that came
+    /// first): a sentence naming why. For `clearDestinationToRun` this is what lets the source
+    /// resume: the destination was never cleared, unlike after a `failed` clear.
+    case notPerformed(String)
 }

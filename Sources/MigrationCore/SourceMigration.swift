@@ -189,6 +189,11 @@ public struct SourceMigration<Tracker: PageTracking> {
             handleFailure(of: action, message: message, now: now)
             return
         }
+        if case .notPerformed(let message) = outcome {
+            // Nothing happened: even an unsent "cleared to unpause" leaves the source free to resume.
+            if case .clearToRun = action { beginAbort(reason: message, now: now) } else { handleFailure(of: action, message: message, now: now) }
+            return
+        }
         switch action {
         case .enableDirtyLogging:
             dirtyLoggingOn = true

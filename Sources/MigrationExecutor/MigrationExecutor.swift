@@ -1,3 +1,4 @@
+import Dispatch
 import MigrationCore
 
 /// What the executor tells its watcher after every action: enough for a progress line.
@@ -20,13 +21,21 @@ public struct MigrationProgress: Sendable {
 /// The real-time driver of the engine core: asks it for actions, performs them on a hypervisor
 /// and a channel through the same `perform` the simulator uses, and reports their end with the
 /// monotonic clock. Nothing about policies or rounds lives here.
+///
+/// A `MigrationCancellation` (attached to the stream's socket by the caller) stops the
+/// migration at any point before "cleared to unpause": forward steps are then not performed,
+/// the engine takes its abort path and the source guest runs again. `maxDowntimeSeconds`
+/// arms that cancel when the guest is paused: if the destination has not been cleared by then,
+/// the source resumes (QEMU has no such bound; libvirt's `--timeout` acts before the pause).
 public enum MigrationExecutor {
     public static func run<Hypervisor: SourceHypervisor>(
         _ engine: inout SourceMigration<BitmapPageTracker>, on hypervisor: inout Hypervisor,
-        over channel: inout StreamChannel, progress: ((MigrationProgress) -> Void)? = nil
+        over channel: inout StreamChannel, cancellation: MigrationCancellation = MigrationCancellation(),
+        maxDowntimeSeconds: Double? = nil, progress: ((MigrationProgress) -> Void)? = nil
     ) -> MigrationReport where Hypervisor.DirtyLog == DirtyBitmap, Hypervisor.DeviceState == CapturedGuestState {
         let start = monotonicSeconds()
         var lastProgress = start
+        defer { cancellation.detach() }
         while true {
             let now = monotonicSeconds()
             let action = engine.nextAction(now: now)
@@ -38,8 +47,11 @@ public enum MigrationExecutor {
                 sleep(untilMonotonic: seconds)
                 engine.complete(.done, now: monotonicSeconds())
             default:
-                let outcome = perform(action, on: &hypervisor, over: &channel)
+                let outcome = performUnlessCancelled(action, on: &hypervisor, over: &channel, cancellation: cancellation)
                 engine.complete(outcome, now: monotonicSeconds())
+                if case .pauseGuest = action, let maxDowntimeSeconds {
+                    armDowntimeWatchdog(maxDowntimeSeconds, cancellation)
+                }
             }
             if let progress, monotonicSeconds() - lastProgress >= 0.25 {
                 lastProgress = monotonicSeconds()
@@ -50,6 +62,35 @@ public enum MigrationExecutor {
                     pagesPending: stats.pendingPageCount, measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond,
                     pageSizeBytes: stats.pageSizeBytes))
             }
+        }
+    }
+
+    /// Performs `action`, or reports it not performed when a cancel came first and it would
+    /// move the migration forward; a step that failed because the cancel shut the socket says
+    /// so. "Cleared to unpause" is sent only through the cancellation's commit.
+    private static func performUnlessCancelled<Hypervisor: SourceHypervisor>(
+        _ action: SourceAction<[Int]>, on hypervisor: inout Hypervisor, over channel: inout StreamChannel,
+        cancellation: MigrationCancellation
+    ) -> ActionOutcome<DirtyBitmap> where Hypervisor.DirtyLog == DirtyBitmap, Hypervisor.DeviceState == CapturedGuestState {
+        let movesForward: Bool = switch action {
+        case .send, .peekDirtyLog, .readAndClearDirtyLog, .pauseGuest, .sendDeviceState, .awaitDestinationReady: true
+        default: false
+        }
+        if case .clearDestinationToRun = action, !cancellation.commit() {
+            return .notPerformed("cancelled: \(cancellation.cancelledReason ?? "")")
+        }
+        if movesForward, let reason = cancellation.cancelledReason { return .notPerformed("cancelled: \(reason)") }
+        let outcome = perform(action, on: &hypervisor, over: &channel)
+        if case .failed(let message) = outcome, !cancellation.hasCommitted, let reason = cancellation.cancelledReason {
+            return .failed("cancelled: \(reason) (\(message))")
+        }
+        return outcome
+    }
+
+    /// After `seconds` paused, cancels the migration unless it has committed by then.
+    private static func armDowntimeWatchdog(_ seconds: Double, _ cancellation: MigrationCancellation) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+            cancellation.cancel(reason: "the destination was not cleared to run the guest within --max-downtime \(seconds) s; the guest resumes here")
         }
     }
 }

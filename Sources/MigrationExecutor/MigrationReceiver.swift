@@ -50,7 +50,7 @@ public enum MigrationReceiver {
     public static func receive(
         on socket: BlockingSocket,
         timeouts: ReceiverTimeouts = ReceiverTimeouts(),
-        cancellation: ReceiveCancellation = ReceiveCancellation(),
+        cancellation: MigrationCancellation = MigrationCancellation(),
         makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
         beforeRun: ((any IncomingGuest) -> Void)? = nil
     ) throws(HostFailure) -> ReceivedMigration {

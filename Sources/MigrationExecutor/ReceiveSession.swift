@@ -7,7 +7,7 @@ import MigrationStream
 struct ReceiveSession {
     private let socket: BlockingSocket
     private let timeouts: ReceiverTimeouts
-    private let cancellation: ReceiveCancellation
+    private let cancellation: MigrationCancellation
     private let makeGuest: (GuestLayout) throws(HostFailure) -> any IncomingGuest
     private let beforeRun: ((any IncomingGuest) -> Void)?
     private var reader: StreamReader
@@ -24,7 +24,7 @@ struct ReceiveSession {
     /// The timeout in force, named for the error when it runs out.
     private var waiting: (name: String, seconds: Double) = ("handshake", 0)
 
-    init(socket: BlockingSocket, timeouts: ReceiverTimeouts, cancellation: ReceiveCancellation,
+    init(socket: BlockingSocket, timeouts: ReceiverTimeouts, cancellation: MigrationCancellation,
          makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
          beforeRun: ((any IncomingGuest) -> Void)?) {
         self.socket = socket
@@ -99,7 +99,7 @@ struct ReceiveSession {
     /// A read failure as the machine's event: cancelled, timed out, or broken.
     private func failureEvent(_ error: HostFailure) -> DestinationMigration.Event {
         if let reason = cancellation.cancelledReason { return .localFailure("cancelled on the destination: \(reason)") }
-        if waiting.seconds > 0, error.description.contains(String(cString: strerror(EAGAIN))) {
+        if waiting.seconds > 0, BlockingSocket.isTimeout(error) {
             return .transportFailed("\(socket.peer) sent nothing for \(formatSeconds(waiting.seconds)) (the receiver's \(waiting.name) timeout)")
         }
         return .transportFailed(error.description)

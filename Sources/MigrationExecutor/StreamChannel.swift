@@ -21,10 +21,14 @@ public struct StreamChannel: MigrationChannel {
     public private(set) var bytesWritten = 0
     /// The destination's wall-clock time of the unpause, from its `running` record.
     public private(set) var destinationRunningWallClockSeconds: Double?
+    private let timeouts: SenderTimeouts
 
     /// Opens the stream: sends the header and the guest's layout.
-    public init(socket: BlockingSocket, layout: GuestLayout, pageAddress: @escaping (Int) -> UnsafeRawPointer) throws(HostFailure) {
+    public init(socket: BlockingSocket, layout: GuestLayout, timeouts: SenderTimeouts = SenderTimeouts(),
+                pageAddress: @escaping (Int) -> UnsafeRawPointer) throws(HostFailure) {
         self.socket = socket
+        self.timeouts = timeouts
+        socket.setSendTimeout(seconds: timeouts.stalledSendSeconds)
         expectsReplies = socket.isSocket
         self.pageAddress = pageAddress
         pageSizeBytes = Int(layout.pageSizeBytes)
@@ -57,6 +61,9 @@ public struct StreamChannel: MigrationChannel {
     /// only see "connection reset").
     private mutating func explained(_ failure: HostFailure) -> HostFailure {
         guard expectsReplies else { return failure }
+        if BlockingSocket.isTimeout(failure) {
+            return HostFailure("\(socket.peer) took no data for \(timeouts.stalledSendSeconds) s (the sender's stall timeout)")
+        }
         socket.setReceiveTimeout(seconds: 0.5)
         defer { socket.setReceiveTimeout(seconds: 0) }
         if case .record(.abort(let reason))? = try? reader.next() {
@@ -116,7 +123,16 @@ public struct StreamChannel: MigrationChannel {
             if expected == .readyToUnpause { try socket.sync() }
             return
         }
-        let record = try reader.next()
+        let seconds = expected == .running ? timeouts.runningSeconds : timeouts.readySeconds
+        socket.setReceiveTimeout(seconds: seconds)
+        defer { socket.setReceiveTimeout(seconds: 0) }
+        let record: StreamRecordView
+        do {
+            record = try reader.next()
+        } catch {
+            guard BlockingSocket.isTimeout(error) else { throw error }
+            throw HostFailure("\(socket.peer) did not say \(expected) within \(seconds) s")
+        }
         if case .record(.abort(let reason)) = record {
             throw HostFailure("the destination aborted: \(reason)")
         }

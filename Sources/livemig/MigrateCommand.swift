@@ -15,7 +15,10 @@ struct MigrateCommand: ParsableCommand {
 
     @Flag(help: "Live migration (pre-copy); without it the guest is paused, copied and resumed there.") var live = false
     @Argument(help: "The guest's name.") var name: String
-    @Argument(help: "HOST[:PORT] of the destination's `livemig receive` (port 8002 by default).") var target: String
+    @Argument(help: "HOST[:PORT] of the destination's `livemig receive` (port 8002 by default).") var target: String?
+    @Flag(help: "Cancel the migration of NAME in progress (before it commits; the guest keeps running here).") var cancel = false
+    @Option(help: "Resume the guest here if the destination was not cleared to run it this many milliseconds after the pause.")
+    var maxDowntime: Double?
     @Option(help: "xen3, xen4, qemu or timeout.") var policy: String = "xen4"
     @Option(help: "Cap the migration stream: 1Gbit/s, 100MB/s.") var bandwidth: String?
     @Option(help: "qemu/timeout: the downtime budget in milliseconds (300).") var downtimeLimit: Double?
@@ -32,8 +35,10 @@ struct MigrateCommand: ParsableCommand {
             throw failure("--policy \(policy): not one of \(PolicyName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let format = ReportFormat(rawValue: format), format != .csv else { throw failure("--format \(format): table or json") }
+        if cancel { return try cancelMigration() }
+        guard let target else { throw failure("migrate: name the destination HOST[:PORT] (or use --cancel)") }
         if host.namesXenDomain(name, xenFlag: xen) {
-            return try migrateXenDomain(policy: policyName, format: format)
+            return try migrateXenDomain(to: target, policy: policyName, format: format)
         }
         var request = ControlRequest(command: .migrate)
         request.target = target
@@ -43,6 +48,12 @@ struct MigrateCommand: ParsableCommand {
         request.timeoutSeconds = timeout
         request.autoConverge = autoConverge
         request.fallbackRounds = fallbackRounds
+        if let maxDowntime {
+            guard maxDowntime.isFinite, (1 ... 3_600_000).contains(maxDowntime) else {
+                throw failure("--max-downtime \(maxDowntime): milliseconds from 1 to 3600000")
+            }
+            request.maxDowntimeSeconds = maxDowntime / 1000
+        }
         if let bandwidth {
             guard let rate = Quantities.bytesPerSecond(bandwidth), rate > 0 else {
                 throw failure("--bandwidth \(bandwidth): not a bandwidth such as 1Gbit/s or 100MB/s")
@@ -59,9 +70,20 @@ struct MigrateCommand: ParsableCommand {
 }
 
 extension MigrateCommand {
+    /// `migrate --cancel NAME`: asks the guest's daemon to stop its migration before it commits.
+    func cancelMigration() throws {
+        if target != nil { throw failure("migrate --cancel takes only the guest's name") }
+        do {
+            _ = try host.directory.ask(name, ControlRequest(command: .cancel))
+        } catch {
+            throw failure("\(name): \(error.description)")
+        }
+        print("migration of \(name) cancelled; the guest runs here")
+    }
+
     /// A Xen domain, migrated from this process with libxenguest (the engine's policy
     /// answering its pre-copy questions), to `xl migrate-receive` or `livemig receive`.
-    func migrateXenDomain(policy policyName: PolicyName, format: ReportFormat) throws {
+    func migrateXenDomain(to target: String, policy policyName: PolicyName, format: ReportFormat) throws {
         signal(SIGPIPE, SIG_IGN)
         var configuration = PolicyConfiguration(name: policyName)
         configuration.downtimeLimitSeconds = downtimeLimit.map { $0 / 1000 }
@@ -69,6 +91,7 @@ extension MigrateCommand {
         configuration.fallbackRounds = fallbackRounds
         if bandwidth != nil { throw failure("--bandwidth: not available for Xen domains (libxenguest sends at link speed)") }
         if autoConverge { throw failure("--auto-converge: not available for Xen domains (Xen cannot throttle a PV guest's vCPUs)") }
+        if maxDowntime != nil { throw failure("--max-downtime: not yet available for Xen domains") }
         let report: MigrationReport
         do {
             let xenHost = try XenHost()

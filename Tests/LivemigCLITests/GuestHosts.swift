@@ -38,6 +38,15 @@ final class GuestHosts {
         return output
     }
 
+    /// Starts a receiver on an ephemeral loopback port and returns the port it printed.
+    func startLoopbackReceiver(_ runDirectory: String) throws -> (port: Int, output: URL) {
+        let output = try startReceiver(listen: "127.0.0.1:0", runDirectory: runDirectory)
+        let text = try String(contentsOf: output, encoding: .utf8)
+        let line = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("listening on") })
+        let address = try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") })
+        return (try XCTUnwrap(Int(address.split(separator: ":")[1].trimmingCharacters(in: .punctuationCharacters))), output)
+    }
+
     /// Two network namespaces joined by a veth pair: (namespace, address) for each end.
     func makeNetworkPair() throws -> (a: (String, String), b: (String, String)) {
         let tag = String(UUID().uuidString.prefix(6)).lowercased()
@@ -105,5 +114,19 @@ func requireKVMDevice(file: StaticString = #filePath, line: UInt = #line) throws
     guard FileManager.default.fileExists(atPath: "/dev/kvm") else {
         XCTFail("/dev/kvm is missing: this test needs KVM", file: file, line: line)
         throw XCTSkip("no /dev/kvm")
+    }
+}
+
+/// A test case with fresh `GuestHosts`, torn down after each test; needs /dev/kvm.
+class GuestHostsTestCase: XCTestCase {
+    var hosts: GuestHosts!
+
+    override func setUpWithError() throws {
+        try requireKVMDevice()
+        hosts = try GuestHosts()
+    }
+
+    override func tearDown() {
+        hosts?.tearDown()
     }
 }

@@ -4,25 +4,9 @@ import XCTest
 /// The virsh/xm-shaped command line end to end on /dev/kvm: guests started as daemons, a
 /// receiver on another "host", live and offline migration, save and restore, a receiver killed
 /// mid-migration, and two hosts in network namespaces.
-final class GuestMigrationCLITests: XCTestCase {
-    private var hosts: GuestHosts!
-
-    override func setUpWithError() throws {
-        try requireKVMDevice()
-        hosts = try GuestHosts()
-    }
-
-    override func tearDown() {
-        hosts?.tearDown()
-    }
-
-    /// Starts a receiver on an ephemeral loopback port and returns the port it printed.
+final class GuestMigrationCLITests: GuestHostsTestCase {
     private func startLoopbackReceiver(_ runDirectory: String) throws -> (port: Int, output: URL) {
-        let output = try hosts.startReceiver(listen: "127.0.0.1:0", runDirectory: runDirectory)
-        let text = try String(contentsOf: output, encoding: .utf8)
-        let line = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("listening on") })
-        let address = try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") })
-        return (try XCTUnwrap(Int(address.split(separator: ":")[1].trimmingCharacters(in: .punctuationCharacters))), output)
+        try hosts.startLoopbackReceiver(runDirectory)
     }
 
     private func listing(_ runDirectory: String, namespace: String? = nil) throws -> String {

@@ -7,25 +7,10 @@ import XCTest
 /// `list` shows it "incoming", other commands say why they must wait, and `guest stop`
 /// cancels the incoming migration (the source is told, the partial guest goes away). The
 /// source here is written by hand so that the arrival can be held half-way.
-final class IncomingGuestControlTests: XCTestCase {
-    private var hosts: GuestHosts!
-
-    override func setUpWithError() throws {
-        try requireKVMDevice()
-        hosts = try GuestHosts()
-    }
-
-    override func tearDown() {
-        hosts?.tearDown()
-    }
-
+final class IncomingGuestControlTests: GuestHostsTestCase {
     func testAnArrivingGuestAnswersAtOnceAndStopCancelsIt() throws {
         let hostB = hosts.runDirectory("b")
-        let output = try hosts.startReceiver(listen: "127.0.0.1:0", runDirectory: hostB)
-        let text = try String(contentsOf: output, encoding: .utf8)
-        let port = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("listening on") }
-            .flatMap { $0.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") } }
-            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .punctuationCharacters)) })
+        let port = try hosts.startLoopbackReceiver(hostB).port
 
         // Half a guest: the layout and the first 1,024 of its 16,384 pages, then nothing.
         let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: port))

@@ -99,6 +99,22 @@ final class SourceMigrationFailureTests: XCTestCase {
         XCTAssertFalse(migration.sourceGuestRunning)
     }
 
+    /// A cancel that came before "cleared to unpause" was sent: the destination was never
+    /// cleared, so the source resumes its guest (contrast the failed clear above).
+    func testAClearNotPerformedResumesTheSource() throws {
+        let empty = DirtyBitmap(pageCount: guestPages)
+        var migration = makeSourceMigration(guestPages: guestPages, policy: Xen4Policy())
+        var driver = ScriptedSourceDriver(guestPages: guestPages, readLog: { _ in empty })
+        driver.notPerformed = { kind, _ in kind == .clearDestinationToRun ? "cancelled: migrate --cancel" : nil }
+        let report = try XCTUnwrap(driver.run(&migration))
+        XCTAssertEqual(Array(driver.actions.suffix(5)),
+                       [.awaitDestinationReady, .clearDestinationToRun, .disableDirtyLogging, .resumeSource, .finished])
+        XCTAssertEqual(driver.count(.destroySource), 0)
+        XCTAssertEqual(report.outcome, .aborted)
+        XCTAssertEqual(report.reason, "cancelled: migrate --cancel")
+        XCTAssertTrue(migration.sourceGuestRunning)
+    }
+
     func testDestroyFailureKeepsTheOutcomeAndAppendsToTheReason() throws {
         let (report, driver, _) = try run(failure: ScriptedSourceDriver.failNth(.destroySource, 1, "EBUSY"))
         XCTAssertEqual(Array(driver.actions.suffix(2)), [.destroySource, .finished])

@@ -48,7 +48,7 @@ final class HandwrittenSource {
 /// A receiver on a thread, over plain memory: what it threw or produced, and the guest.
 final class ReceiverUnderTest: @unchecked Sendable {
     let listener: ListeningSocket
-    let cancellation = ReceiveCancellation()
+    let cancellation = MigrationCancellation()
     let guest: InMemoryMigrationTests.PlainMemory
     private(set) var error: String?
     private(set) var received: ReceivedMigration?

@@ -57,7 +57,11 @@ final class InMemoryMigrationTests: XCTestCase {
         }
         mutating func setThrottle(percent: Int) throws(HostFailure) {}
         mutating func pauseGuest() throws(HostFailure) { paused = true }
-        mutating func resumeGuest() throws(HostFailure) {}
+        var resumes = 0
+        mutating func resumeGuest() throws(HostFailure) {
+            paused = false
+            resumes += 1
+        }
         mutating func captureDeviceState() throws(HostFailure) -> CapturedGuestState {
             CapturedGuestState(vcpuStates: [[1, 2, 3]], deviceState: [9])
         }

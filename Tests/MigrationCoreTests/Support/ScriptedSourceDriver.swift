@@ -55,6 +55,8 @@ struct ScriptedSourceDriver {
     var peekLog: (Int) -> DirtyBitmap
     /// A failure message for this action (given the actions before it), or nil to perform it.
     var failure: (ActionKind, [ActionKind]) -> String? = { _, _ in nil }
+    /// A reason not to perform this action at all (a cancel that came first), or nil.
+    var notPerformed: (ActionKind, [ActionKind]) -> String? = { _, _ in nil }
     var actionLimit = 200_000
 
     private(set) var actions: [ActionKind] = []
@@ -91,6 +93,10 @@ struct ScriptedSourceDriver {
             if let message = failure(kind, before) {
                 now += actionSeconds[kind] ?? 0
                 migration.complete(.failed(message), now: now)
+                continue
+            }
+            if let message = notPerformed(kind, before) {
+                migration.complete(.notPerformed(message), now: now)
                 continue
             }
             switch action {

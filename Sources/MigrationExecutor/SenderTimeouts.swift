@@ -1,0 +1,36 @@
+import Glibc
+import MigrationCore
+
+/// How long the source waits for the destination in each phase; a wait that runs out fails
+/// the step, and the engine's rules decide what follows (before "cleared to unpause": abort
+/// and resume here; after it: the guest stays paused here until `livemig guest resume`).
+public struct SenderTimeouts: Sendable, Equatable {
+    /// The longest a send may make no progress (a destination that accepted and stopped reading).
+    public var stalledSendSeconds: Double
+    /// After the end of the stream: how long the destination may take to say "ready to unpause".
+    public var readySeconds: Double
+    /// After "cleared to unpause": how long the destination may take to say "running".
+    public var runningSeconds: Double
+
+    /// The documented defaults (docs/security.md): 60 s, 60 s, 30 s.
+    public init(stalledSendSeconds: Double = 60, readySeconds: Double = 60, runningSeconds: Double = 30) {
+        self.stalledSendSeconds = stalledSendSeconds
+        self.readySeconds = readySeconds
+        self.runningSeconds = runningSeconds
+    }
+}
+
+extension BlockingSocket {
+    /// Gives up on writes that make no progress for `seconds` (0: wait for ever).
+    public func setSendTimeout(seconds: Double) {
+        guard isSocket else { return }
+        let bounded = seconds.isFinite && seconds > 0 ? min(seconds, 86_400) : 0
+        var timeout = timeval(tv_sec: Int(bounded), tv_usec: Int((bounded - bounded.rounded(.down)) * 1e6))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Whether `failure` is a read or write that ran out of time (SO_RCVTIMEO / SO_SNDTIMEO).
+    static func isTimeout(_ failure: HostFailure) -> Bool {
+        failure.description.hasSuffix(String(cString: strerror(EAGAIN)))
+    }
+}

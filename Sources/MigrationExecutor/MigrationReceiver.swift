@@ -36,6 +36,14 @@ public struct ReceivedMigration {
     public var runningWallClockSeconds: Double
 }
 
+/// What one incoming connection turned out to be.
+public enum IncomingOutcome {
+    /// A migration: the guest runs here now.
+    case migration(ReceivedMigration)
+    /// A question about a guest (`livemig guest resume` on a source), answered.
+    case answeredQuery(name: String, presence: GuestPresence)
+}
+
 /// The destination's side of one migration over one connection. `DestinationMigration` (the
 /// engine core) decides; `ReceiveSession` feeds it what arrives and performs every action it
 /// returns: create the guest, read page data into it, load vCPU and device state, report
@@ -54,8 +62,26 @@ public enum MigrationReceiver {
         makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
         beforeRun: ((any IncomingGuest) -> Void)? = nil
     ) throws(HostFailure) -> ReceivedMigration {
+        let outcome = try serve(on: socket, timeouts: timeouts, cancellation: cancellation, makeGuest: makeGuest,
+                                answerQuery: nil, beforeRun: beforeRun)
+        guard case .migration(let received) = outcome else { throw HostFailure("a guest query where a migration was expected") }
+        return received
+    }
+
+    /// Serves one connection: a migration, or (with `answerQuery`) a question about a guest.
+    /// Over a socket the receiver first sends a fresh nonce (`challenge`) and refuses a stream
+    /// that does not echo it before anything else, so a recorded stream cannot be replayed.
+    public static func serve(
+        on socket: BlockingSocket,
+        timeouts: ReceiverTimeouts = ReceiverTimeouts(),
+        cancellation: MigrationCancellation = MigrationCancellation(),
+        makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
+        answerQuery: ((String) -> GuestPresence)?,
+        beforeRun: ((any IncomingGuest) -> Void)? = nil
+    ) throws(HostFailure) -> IncomingOutcome {
         var session = ReceiveSession(socket: socket, timeouts: socket.isSocket ? timeouts : .none,
                                      cancellation: cancellation, makeGuest: makeGuest, beforeRun: beforeRun)
-        return try session.run()
+        if socket.isSocket, let outcome = try session.openChallenge(answerQuery: answerQuery) { return outcome }
+        return .migration(try session.run())
     }
 }

@@ -23,6 +23,8 @@ struct ReceiveSession {
     private var unpausedWallClockSeconds = 0.0
     /// The timeout in force, named for the error when it runs out.
     private var waiting: (name: String, seconds: Double) = ("handshake", 0)
+    /// The item read after the challenge's echo, for the first `nextEvent`.
+    private var firstItem: StreamItem?
 
     init(socket: BlockingSocket, timeouts: ReceiverTimeouts, cancellation: MigrationCancellation,
          makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
@@ -37,9 +39,42 @@ struct ReceiveSession {
         cancellation.attach(socket)
     }
 
+    /// Sends this connection's nonce and reads its echo; answers a guest query at once (the
+    /// outcome is returned), and otherwise keeps the item that followed the echo for `run`.
+    /// A stream that does not echo the nonce first is refused before a byte of guest data.
+    mutating func openChallenge(answerQuery: ((String) -> GuestPresence)?) throws(HostFailure) -> IncomingOutcome? {
+        wait("handshake", timeouts.handshakeSeconds)
+        var random = SystemRandomNumberGenerator()
+        let nonce = (0 ..< StreamLimits.challengeNonceBytes).map { _ in UInt8.random(in: 0 ... 255, using: &random) }
+        func refuse(_ reason: String) -> HostFailure {
+            try? replies.send(.abort(reason: reason))
+            return HostFailure(reason)
+        }
+        do throws(HostFailure) {
+            try replies.send(.challenge(nonce: nonce))
+            guard case .record(.challengeEcho(let echoed)) = try reader.nextItem(), echoed == nonce else {
+                throw refuse("the stream did not answer this connection's challenge first (a replayed or foreign stream)")
+            }
+            let next = try reader.nextItem()
+            guard case .record(.queryGuest(let name)) = next else {
+                firstItem = next
+                return nil
+            }
+            guard let answerQuery else { throw refuse("this receiver answers no guest queries") }
+            let presence = answerQuery(name)
+            try replies.send(.guestState(presence))
+            return .answeredQuery(name: name, presence: presence)
+        } catch {
+            switch failureEvent(error) {
+            case .transportFailed(let reason), .localFailure(let reason): throw HostFailure(reason)
+            default: throw error
+            }
+        }
+    }
+
     /// Receives until the guest runs here (returned) or the migration is aborted (thrown).
     mutating func run() throws(HostFailure) -> ReceivedMigration {
-        wait("handshake", timeouts.handshakeSeconds)
+        if !socket.isSocket { wait("handshake", timeouts.handshakeSeconds) }
         while true {
             let event = nextEvent()
             perform(machine.handle(event))
@@ -67,7 +102,12 @@ struct ReceiveSession {
     private mutating func nextEvent() -> DestinationMigration.Event {
         let item: StreamItem
         do {
-            item = try reader.nextItem()
+            if let first = firstItem {
+                item = first
+                firstItem = nil
+            } else {
+                item = try reader.nextItem()
+            }
         } catch {
             return failureEvent(error)
         }

@@ -5,6 +5,8 @@ import MigrationCore
 /// the step, and the engine's rules decide what follows (before "cleared to unpause": abort
 /// and resume here; after it: the guest stays paused here until `livemig guest resume`).
 public struct SenderTimeouts: Sendable, Equatable {
+    /// From connecting to the destination's challenge (a receiver answers at once).
+    public var handshakeSeconds: Double
     /// The longest a send may make no progress (a destination that accepted and stopped reading).
     public var stalledSendSeconds: Double
     /// After the end of the stream: how long the destination may take to say "ready to unpause".
@@ -12,8 +14,9 @@ public struct SenderTimeouts: Sendable, Equatable {
     /// After "cleared to unpause": how long the destination may take to say "running".
     public var runningSeconds: Double
 
-    /// The documented defaults (docs/security.md): 60 s, 60 s, 30 s.
-    public init(stalledSendSeconds: Double = 60, readySeconds: Double = 60, runningSeconds: Double = 30) {
+    /// The documented defaults (docs/security.md): 10 s, 60 s, 60 s, 30 s.
+    public init(handshakeSeconds: Double = 10, stalledSendSeconds: Double = 60, readySeconds: Double = 60, runningSeconds: Double = 30) {
+        self.handshakeSeconds = handshakeSeconds
         self.stalledSendSeconds = stalledSendSeconds
         self.readySeconds = readySeconds
         self.runningSeconds = runningSeconds

@@ -33,10 +33,31 @@ public struct StreamChannel: MigrationChannel {
         self.pageAddress = pageAddress
         pageSizeBytes = Int(layout.pageSizeBytes)
         reader = StreamReader(socket: socket, direction: .destinationToSource)
+        var header: [UInt8] = []
+        encoder.appendHeader(into: &header)
+        try write(header)
         var opening: [UInt8] = []
-        encoder.appendHeader(into: &opening)
+        if expectsReplies { try append(.challengeEcho(nonce: try awaitChallenge()), into: &opening) }
         try append(.guestLayout(layout), into: &opening)
         try write(opening)
+    }
+
+    /// The destination's nonce for this connection, which the stream must echo before the guest.
+    private mutating func awaitChallenge() throws(HostFailure) -> [UInt8] {
+        socket.setReceiveTimeout(seconds: timeouts.handshakeSeconds)
+        defer { socket.setReceiveTimeout(seconds: 0) }
+        let record: StreamRecordView
+        do {
+            record = try reader.next()
+        } catch {
+            guard BlockingSocket.isTimeout(error) else { throw error }
+            throw HostFailure("\(socket.peer) sent no challenge within \(timeouts.handshakeSeconds) s: is it a livemig receive?")
+        }
+        switch record {
+        case .record(.challenge(let nonce)): return nonce
+        case .record(.abort(let reason)): throw HostFailure("the destination aborted: \(reason)")
+        default: throw HostFailure("the destination sent \(record.type) where \(RecordType.challenge) was expected")
+        }
     }
 
     private mutating func append(_ record: StreamRecord, into buffer: inout [UInt8]) throws(HostFailure) {

@@ -64,6 +64,23 @@ enum RecordBody {
             guard body.count >= fixed else { throw .recordLengthMismatch(.firstConsoleLine, length: body.count, expected: fixed) }
             let text = try text(body[(body.startIndex + fixed)...], record: .firstConsoleLine, field: "text")
             return .record(.firstConsoleLine(destinationWallClockMicroseconds: body.readUInt64(at: body.startIndex), text: text))
+        case .challenge, .challengeEcho:
+            guard body.count == StreamLimits.challengeNonceBytes else {
+                throw .recordLengthMismatch(type, length: body.count, expected: StreamLimits.challengeNonceBytes)
+            }
+            return .record(type == .challenge ? .challenge(nonce: Array(body)) : .challengeEcho(nonce: Array(body)))
+        case .queryGuest:
+            let name = try text(body, record: .queryGuest, field: "name")
+            guard !name.isEmpty else { throw .recordLengthMismatch(.queryGuest, length: 0, expected: 1) }
+            return .record(.queryGuest(name: name))
+        case .guestState:
+            guard body.count == StreamLimits.guestStateBytes else {
+                throw .recordLengthMismatch(.guestState, length: body.count, expected: StreamLimits.guestStateBytes)
+            }
+            let raw = body.readUInt32(at: body.startIndex)
+            guard body.readUInt32(at: body.startIndex + 4) == 0 else { throw .nonZeroReserved(.guestState, field: "reserved") }
+            guard let presence = GuestPresence(rawValue: raw) else { throw .unknownGuestState(raw) }
+            return .record(.guestState(presence))
         }
     }
 

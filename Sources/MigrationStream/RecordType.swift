@@ -11,6 +11,10 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case running = 18
     case abort = 19
     case firstConsoleLine = 20
+    case challenge = 21
+    case challengeEcho = 22
+    case queryGuest = 23
+    case guestState = 24
 
     /// Whether this is a control message rather than part of the guest's data.
     public var isControl: Bool { rawValue >= 16 }
@@ -18,9 +22,9 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     /// Which way this record may travel.
     public func isAllowed(in direction: StreamDirection) -> Bool {
         switch self {
-        case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .clearedToUnpause:
+        case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .clearedToUnpause, .challengeEcho, .queryGuest:
             return direction == .sourceToDestination
-        case .readyToUnpause, .running, .firstConsoleLine:
+        case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState:
             return direction == .destinationToSource
         case .abort:
             return true
@@ -43,6 +47,10 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         case .running: "running"
         case .abort: "abort"
         case .firstConsoleLine: "firstConsoleLine"
+        case .challenge: "challenge"
+        case .challengeEcho: "challengeEcho"
+        case .queryGuest: "queryGuest"
+        case .guestState: "guestState"
         }
     }
 }

@@ -86,6 +86,23 @@ public struct StreamEncoder: Sendable {
             body.appendLittleEndian(microseconds)
             body.append(contentsOf: bytes)
             try appendBlob(.firstConsoleLine, body, into: &buffer)
+        case .challenge(let nonce), .challengeEcho(let nonce):
+            guard nonce.count == StreamLimits.challengeNonceBytes else {
+                throw .recordLengthMismatch(record.type, length: nonce.count, expected: StreamLimits.challengeNonceBytes)
+            }
+            try appendBlob(record.type, nonce, into: &buffer)
+        case .queryGuest(let name):
+            let bytes = name.utf8
+            guard !bytes.isEmpty else { throw .recordLengthMismatch(.queryGuest, length: 0, expected: 1) }
+            guard bytes.count <= StreamLimits.maxGuestNameBytes else {
+                throw .textTooLong(.queryGuest, field: "name", bytes: bytes.count, limit: StreamLimits.maxGuestNameBytes)
+            }
+            try appendBlob(.queryGuest, bytes, into: &buffer)
+        case .guestState(let presence):
+            var body: [UInt8] = []
+            body.appendLittleEndian(presence.rawValue)
+            body.appendLittleEndian(UInt32(0))
+            try appendBlob(.guestState, body, into: &buffer)
         }
         checker.advance(past: record)
     }

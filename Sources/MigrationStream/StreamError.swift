@@ -61,6 +61,8 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     case recordTooEarly(RecordType, needs: RecordType)
     /// A record that may not travel this way.
     case wrongDirection(RecordType, StreamDirection)
+    /// A guestState record with a state this version does not define.
+    case unknownGuestState(UInt32)
 
     public var description: String {
         switch self {
@@ -120,6 +122,8 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(type) record came before \(needs), which must precede it"
         case .wrongDirection(let type, let direction):
             return "\(type) record may not travel \(direction)"
+        case .unknownGuestState(let state):
+            return "\(RecordType.guestState) record field state is \(state); it must be 0 to \(GuestPresence.allCases.count - 1)"
         }
     }
 }

@@ -31,6 +31,10 @@ public enum StreamLimits {
     public static let runningBytes = 8
     /// Bytes of a firstConsoleLine body before its text: the wall-clock time.
     public static let firstConsoleLineFixedBytes = 8
+    /// The nonce of `challenge` and `challengeEcho`: 128 random bits.
+    public static let challengeNonceBytes = 16
+    /// The body of `guestState`: the state and a reserved word.
+    public static let guestStateBytes = 8
     /// Longest console line in a firstConsoleLine record, in bytes of UTF-8.
     public static let maxConsoleLineBytes = 256
 
@@ -68,6 +72,12 @@ public enum StreamLimits {
             return runningBytes
         case .firstConsoleLine:
             return firstConsoleLineFixedBytes + maxConsoleLineBytes
+        case .challenge, .challengeEcho:
+            return challengeNonceBytes
+        case .queryGuest:
+            return maxGuestNameBytes
+        case .guestState:
+            return guestStateBytes
         }
     }
 }

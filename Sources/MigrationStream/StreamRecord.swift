@@ -27,6 +27,16 @@ public enum StreamRecord: Sendable, Equatable {
     /// the epoch), so that the source can state the guest-visible gap (its last line before the
     /// pause to this one). Not sent if the guest printed nothing soon after the unpause.
     case firstConsoleLine(destinationWallClockMicroseconds: UInt64, text: String)
+    /// Type 21, destination to source, first: a fresh random nonce for this connection.
+    case challenge(nonce: [UInt8])
+    /// Type 22, source to destination, first: the destination's nonce, sent back. A stream
+    /// recorded earlier carries an old nonce, so a replay is refused before the guest layout.
+    case challengeEcho(nonce: [UInt8])
+    /// Type 23, source to destination, instead of a guest layout: "what is the state of the
+    /// guest of this name here?" Ends the stream.
+    case queryGuest(name: String)
+    /// Type 24, destination to source: the answer to `queryGuest`. Ends the stream.
+    case guestState(GuestPresence)
 
     /// This record's type number.
     public var type: RecordType {
@@ -41,6 +51,10 @@ public enum StreamRecord: Sendable, Equatable {
         case .running: .running
         case .abort: .abort
         case .firstConsoleLine: .firstConsoleLine
+        case .challenge: .challenge
+        case .challengeEcho: .challengeEcho
+        case .queryGuest: .queryGuest
+        case .guestState: .guestState
         }
     }
 }

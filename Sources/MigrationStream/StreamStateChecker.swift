@@ -28,6 +28,8 @@ public struct StreamStateChecker: Sendable {
 
     public let direction: StreamDirection
     public private(set) var phase: Phase
+    /// Records passed so far: a challenge (or its echo) may only be the first.
+    private var recordsPassed = 0
     /// The guest layout, once its record has passed.
     public private(set) var layout: GuestLayout?
 
@@ -45,6 +47,11 @@ public struct StreamStateChecker: Sendable {
         case (.guestRunning, .abort):
             throw .recordAfterClose(type, closedBy: .running)
         case (_, .abort):
+            return
+        case (.awaitingLayout, .challengeEcho), (.receiving, .challenge):
+            guard recordsPassed == 0 else { throw .duplicateRecord(type) }
+            return
+        case (.awaitingLayout, .queryGuest), (.receiving, .guestState):
             return
         case (.awaitingLayout, .guestLayout), (.sendingGuest, .pageBatch), (.sendingGuest, .vcpuState),
              (.sendingGuest, .deviceState), (.sendingGuest, .endOfStream), (.ended, .clearedToUnpause),
@@ -94,13 +101,14 @@ public struct StreamStateChecker: Sendable {
     /// Moves past a record of `type` that `check` accepted; a guestLayout goes through
     /// `advance(past:)` with the record, so the layout is kept.
     mutating func advance(past type: RecordType) {
+        recordsPassed += 1
         switch type {
         case .guestLayout: phase = .sendingGuest
         case .endOfStream: phase = .ended
         case .readyToUnpause: phase = .ready
         case .running: phase = .guestRunning
-        case .abort, .clearedToUnpause, .firstConsoleLine: phase = .closed(by: type)
-        case .pageBatch, .vcpuState, .deviceState: break
+        case .abort, .clearedToUnpause, .firstConsoleLine, .queryGuest, .guestState: phase = .closed(by: type)
+        case .pageBatch, .vcpuState, .deviceState, .challenge, .challengeEcho: break
         }
     }
 }

@@ -15,8 +15,23 @@ final class IncomingGuestControlTests: GuestHostsTestCase {
         // Half a guest: the layout and the first 1,024 of its 16,384 pages, then nothing.
         let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: port))
         var encoder = StreamEncoder(direction: .sourceToDestination)
+        var decoder = StreamDecoder(direction: .destinationToSource)
         var bytes: [UInt8] = []
         encoder.appendHeader(into: &bytes)
+        try socket.write(bytes)
+        socket.setReceiveTimeout(seconds: 30)
+        func nextReply() throws -> StreamRecord? {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                if let view = try decoder.nextRecordView() { return view.record }
+                let count = try chunk.withUnsafeMutableBytes { try socket.read(into: $0) }
+                guard count > 0 else { return nil }
+                decoder.feed(chunk[0 ..< count])
+            }
+        }
+        guard case .challenge(let nonce)? = try nextReply() else { return XCTFail("no challenge") }
+        bytes = []
+        try encoder.append(.challengeEcho(nonce: nonce), into: &bytes)
         try encoder.append(.guestLayout(GuestLayout(name: "arriving", memoryBytes: 64 << 20, pageSizeBytes: 4096, vcpuCount: 1)), into: &bytes)
         try encoder.append(.pageBatch(PageBatch(pageNumbers: (0 ..< 1024).map { $0 }, data: [UInt8](repeating: 7, count: 1024 * 4096))), into: &bytes)
         try socket.write(bytes)
@@ -35,16 +50,7 @@ final class IncomingGuestControlTests: GuestHostsTestCase {
         XCTAssertEqual(stop.status, 0, stop.stderr)
 
         // The source hears why, and the destination has no guest left.
-        socket.setReceiveTimeout(seconds: 30)
-        var decoder = StreamDecoder(direction: .destinationToSource)
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        var reply: StreamRecord?
-        while reply == nil {
-            if let view = try decoder.nextRecordView() { reply = view.record; break }
-            let count = try chunk.withUnsafeMutableBytes { try socket.read(into: $0) }
-            guard count > 0 else { break }
-            decoder.feed(chunk[0 ..< count])
-        }
+        let reply = try nextReply()
         guard case .abort(let reason)? = reply else { return XCTFail("the source got \(String(describing: reply))") }
         XCTAssertTrue(reason.contains("cancelled on the destination: guest stop"), reason)
         XCTAssertTrue(GuestHosts.waitUntil(seconds: 30) {

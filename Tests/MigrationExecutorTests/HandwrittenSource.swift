@@ -12,11 +12,19 @@ final class HandwrittenSource {
     private var encoder = StreamEncoder(direction: .sourceToDestination)
     private var decoder = StreamDecoder(direction: .destinationToSource)
 
-    init(port: Int) throws {
+    /// The destination's nonce for this connection.
+    private(set) var nonce: [UInt8] = []
+
+    /// Connects and opens the stream; answers the destination's challenge with `echo` (by
+    /// default the nonce it sent, as a real source does; a replay carries another).
+    init(port: Int, echo: (([UInt8]) -> [UInt8])? = { $0 }) throws {
         socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: port))
         var header: [UInt8] = []
         encoder.appendHeader(into: &header)
         try socket.write(header)
+        guard case .challenge(let nonce)? = reply() else { throw HostFailure("no challenge from the destination") }
+        self.nonce = nonce
+        if let echo { try send(.challengeEcho(nonce: echo(nonce))) }
     }
 
     func send(_ record: StreamRecord) throws {

@@ -76,6 +76,32 @@ final class ReceiverRulesTests: XCTestCase {
         XCTAssertFalse(receiver.cancellation.cancel(reason: "too late"), "a cancel after the commit must be refused")
     }
 
+    /// A stream recorded earlier (or made up) carries another nonce than this connection's: it
+    /// is refused before the guest layout, and no guest is ever created.
+    func testAReplayedStreamIsRefusedBeforeAnyGuestExists() throws {
+        let receiver = try ReceiverUnderTest(pages: pages)
+        let source = try HandwrittenSource(port: receiver.listener.port, echo: { nonce in nonce.map { $0 ^ 0xFF } })
+        try? source.send(.guestLayout(layout))
+        receiver.finish()
+        XCTAssertTrue(receiver.error?.contains("did not answer this connection's challenge") == true, receiver.error ?? "")
+        XCTAssertFalse(receiver.guest.discarded, "no guest was even created")
+        guard case .abort(let reason)? = source.reply() else { return XCTFail("the source was not told") }
+        XCTAssertTrue(reason.contains("replayed or foreign stream"), reason)
+
+        let unanswered = try ReceiverUnderTest(pages: pages)
+        let skipping = try HandwrittenSource(port: unanswered.listener.port, echo: nil)
+        try skipping.send(.guestLayout(layout))
+        unanswered.finish()
+        XCTAssertTrue(unanswered.error?.contains("did not answer this connection's challenge") == true, unanswered.error ?? "")
+    }
+
+    func testEachConnectionGetsItsOwnNonce() throws {
+        let first = try ReceiverUnderTest(pages: pages), second = try ReceiverUnderTest(pages: pages)
+        let (a, b) = (try HandwrittenSource(port: first.listener.port), try HandwrittenSource(port: second.listener.port))
+        XCTAssertEqual(a.nonce.count, 16)
+        XCTAssertNotEqual(a.nonce, b.nonce)
+    }
+
     func testASilentPeerHitsTheHandshakeTimeout() throws {
         let receiver = try ReceiverUnderTest(pages: pages, timeouts: ReceiverTimeouts(handshakeSeconds: 0.5))
         let silent = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: receiver.listener.port))

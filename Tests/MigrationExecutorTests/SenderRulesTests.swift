@@ -13,8 +13,8 @@ final class SenderRulesTests: XCTestCase {
     typealias PlainHypervisor = InMemoryMigrationTests.PlainHypervisor
     private let pages = 16_384  // 64 MiB
 
-    /// A destination that accepts and then reads (and drops) everything, or nothing, and
-    /// never answers.
+    /// A destination that accepts, sends its challenge, and then reads (and drops) everything,
+    /// or nothing, and never answers again.
     private final class MuteDestination: @unchecked Sendable {
         let listener: ListeningSocket
         private var connection: BlockingSocket?
@@ -24,6 +24,11 @@ final class SenderRulesTests: XCTestCase {
             Thread { [self] in
                 guard let socket = try? listener.accept() else { return }
                 connection = socket
+                var encoder = StreamEncoder(direction: .destinationToSource)
+                var opening: [UInt8] = []
+                encoder.appendHeader(into: &opening)
+                try? encoder.append(.challenge(nonce: [UInt8](repeating: 1, count: 16)), into: &opening)
+                try? socket.write(opening)
                 guard reads else { return }
                 var buffer = [UInt8](repeating: 0, count: 1 << 20)
                 while (buffer.withUnsafeMutableBytes { (try? socket.read(into: $0)) ?? 0 }) > 0 {}

@@ -9,12 +9,6 @@ import XCTest
 final class XenLabMigrationTests: XCTestCase {
     private let address = ["A": "10.0.0.1", "B": "10.0.0.2"]
 
-    /// Starts `livemig receive --once` on `host` in the background (after any earlier one is
-    /// gone); returns once it listens.
-    private func startReceiver(_ lab: XenLab, on host: String) throws {
-        _ = try lab.check(host, "pkill -KILL -f '^livemig receive'; sleep 0.5; rm -f /tmp/receive.log; (livemig receive --once --listen :8002 >/tmp/receive.log 2>&1 &) ; for i in $(seq 50); do grep -q listening /tmp/receive.log && exit 0; sleep 0.2; done; cat /tmp/receive.log; exit 1")
-    }
-
     /// `livemig migrate --live guest` from `from` to `to`'s `port`, as JSON.
     private func livemigMigrate(_ lab: XenLab, from: String, to: String, port: Int, policy: String) throws -> [String: Any] {
         let output = try lab.check(from, "livemig migrate --live guest \(address[to]!):\(port) --policy \(policy) --format json")
@@ -37,7 +31,7 @@ final class XenLabMigrationTests: XCTestCase {
         let other = start == "A" ? "B" : "A"
 
         // livemig -> livemig, xen4.
-        try startReceiver(lab, on: other)
+        try lab.startReceiver(on: other)
         var beat = try lab.heartbeat(start) ?? 0
         let xen4 = try livemigMigrate(lab, from: start, to: other, port: 8002, policy: "xen4")
         try assertMoved(xen4, policy: "xen4", to: other, beatBefore: beat, lab)
@@ -46,7 +40,7 @@ final class XenLabMigrationTests: XCTestCase {
         XCTAssertTrue(xen4Reason.contains("SPP_TARGET_DIRTY_COUNT") || xen4Reason.contains("SPP_MAX_ITERATIONS"), xen4Reason)
 
         // And back, xen3.
-        try startReceiver(lab, on: start)
+        try lab.startReceiver(on: start)
         beat = try lab.heartbeat(other) ?? 0
         let xen3 = try livemigMigrate(lab, from: other, to: start, port: 8002, policy: "xen3")
         try assertMoved(xen3, policy: "xen3", to: start, beatBefore: beat, lab)
@@ -60,7 +54,7 @@ final class XenLabMigrationTests: XCTestCase {
         try assertMoved(toXl, policy: "xen4", to: other, beatBefore: beat, lab)
 
         // xl migrate -> livemig receive.
-        try startReceiver(lab, on: start)
+        try lab.startReceiver(on: start)
         beat = try lab.heartbeat(other) ?? 0
         let began = Date()
         let xl = try lab.check(other, "xl migrate -s '' guest 'socat - TCP:\(address[start]!):8002' 2>&1")
@@ -68,6 +62,9 @@ final class XenLabMigrationTests: XCTestCase {
         XCTAssertTrue(xl.contains("Migration successful"), xl)
         XCTAssertEqual(try lab.guestHost(), start)
         try lab.assertBeating(on: start, after: beat)
+        // The receiver writes its line once the domain runs, which may be after xl's last word.
+        _ = try lab.run(start, XenLab.waitLoop(until: "grep -q 'received domain guest' /tmp/receive.log",
+                                              timeoutSeconds: XenLab.Deadline.dom0Seconds, what: "the receiver's line"))
         let received = try lab.check(start, "cat /tmp/receive.log")
         XCTAssertTrue(received.contains("received domain guest"), received)
     }
@@ -76,16 +73,16 @@ final class XenLabMigrationTests: XCTestCase {
         let lab = try XenLab.require()
         let home = try XCTUnwrap(try lab.guestHost(), "the lab guest is not running")
         let other = home == "A" ? "B" : "A"
-        try startReceiver(lab, on: other)
+        try lab.startReceiver(on: other)
         // The migration in the background; the receiver killed as soon as it has started to
-        // build the domain from the stream (the whole migration takes only a few seconds).
+        // build the domain from the stream (the whole migration takes a few seconds at least).
         _ = try lab.check(home, "rm -f /tmp/killed.status; (livemig migrate --live guest \(address[other]!):8002 --format json >/tmp/killed.json 2>&1; echo $? >/tmp/killed.status) >/dev/null 2>&1 &")
-        _ = try lab.check(other, "for i in $(seq 200); do xl list guest--incoming >/dev/null 2>&1 && break; sleep 0.05; done; pkill -KILL -f '^livemig receive'")
-        var status = ""
-        for _ in 0 ..< 60 where status.isEmpty {
-            sleep(1)
-            status = try lab.run(home, "cat /tmp/killed.status 2>/dev/null").output.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        let incoming = XenLab.waitLoop(until: "xl list guest--incoming >/dev/null 2>&1", timeoutSeconds: XenLab.Deadline.migrationSeconds,
+                                       what: "the incoming domain")
+        _ = try lab.check(other, "\(incoming) && pkill -KILL -f '^livemig receive'")
+        _ = try lab.check(home, XenLab.waitLoop(until: "test -s /tmp/killed.status", timeoutSeconds: XenLab.Deadline.migrationSeconds,
+                                                what: "livemig migrate to end"))
+        let status = try lab.run(home, "cat /tmp/killed.status 2>/dev/null").output.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(status, "1", "the migration failed")
         let report = try lab.check(home, "cat /tmp/killed.json")
         XCTAssertTrue(report.contains("\"aborted\""), report)
@@ -99,7 +96,7 @@ final class XenLabMigrationTests: XCTestCase {
             let state = try lab.check(other, "xl list guest--incoming | tail -n 1")
             XCTAssertTrue(state.contains("--p"), "the half-built copy is paused: \(state)")
         }
-        try startReceiver(lab, on: other)
+        try lab.startReceiver(on: other)
         XCTAssertNotEqual(try lab.run(other, "xl list guest--incoming").status, 0, "the next receiver removed the half-built copy")
         _ = try lab.run(other, "pkill -KILL -f '^livemig receive'")
     }

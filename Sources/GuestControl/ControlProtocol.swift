@@ -2,7 +2,7 @@ import MigrationCore
 
 /// A request on a guest's control socket: one JSON object on one line.
 public struct ControlRequest: Codable, Sendable {
-    public enum Command: String, Codable, Sendable { case status, console, stop, migrate, save, observe, cancel }
+    public enum Command: String, Codable, Sendable { case status, console, stop, migrate, save, observe, cancel, resume }
 
     public var command: Command
     /// console: how many of the last lines.
@@ -19,6 +19,8 @@ public struct ControlRequest: Codable, Sendable {
     public var fallbackRounds: Int?
     /// migrate: resume here if the destination is not cleared this long after the pause.
     public var maxDowntimeSeconds: Double?
+    /// resume: run the guest even though its destination could not be asked.
+    public var force: Bool?
     /// save, observe: the file to write.
     public var file: String?
     /// observe: how long, and how often to read the dirty log.

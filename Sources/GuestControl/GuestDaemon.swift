@@ -19,6 +19,10 @@ public final class GuestDaemon: @unchecked Sendable {
     private var activity: String?
     /// The migration or save in progress, for `migrate --cancel`.
     private var moving: MigrationCancellation?
+    /// The destination of a migration whose commit outcome is unknown (the connection was lost
+    /// after "cleared to unpause"): the guest stays paused here until `guest resume` learns
+    /// from that destination that it does not run the guest.
+    private var unknownOutcomeTarget: String?
     private var done = false
 
     init(guest: KVMGuest, runDirectory: RunDirectory) throws(HostFailure) {
@@ -77,28 +81,31 @@ public final class GuestDaemon: @unchecked Sendable {
 
     /// A guest arriving on a connected migration stream (fd handed over by `livemig receive`),
     /// or read back from a saved file. From the moment the stream names the guest, its control
-    /// socket answers (`IncomingControlServer`): status "incoming", and `stop` cancels.
+    /// socket answers (`IncomingControlServer`): status "incoming", and `stop` cancels. A
+    /// connection that only asks about a guest (`livemig guest resume` on a source) is answered
+    /// from this host's run directory and yields no daemon (nil).
     public static func receive(from stream: BlockingSocket, runDirectory: RunDirectory,
-                               timeouts: ReceiverTimeouts = ReceiverTimeouts()) throws(HostFailure) -> GuestDaemon {
+                               timeouts: ReceiverTimeouts = ReceiverTimeouts()) throws(HostFailure) -> GuestDaemon? {
         try runDirectory.create()
         let cancellation = MigrationCancellation()
         final class Claim: @unchecked Sendable { var listener: ControlListener?; var server: IncomingControlServer? }
         let claim = Claim()
-        let received: ReceivedMigration
+        let outcome: IncomingOutcome
         do {
-            received = try MigrationReceiver.receive(on: stream, timeouts: timeouts, cancellation: cancellation, makeGuest: { layout throws(HostFailure) in
+            outcome = try MigrationReceiver.serve(on: stream, timeouts: timeouts, cancellation: cancellation, makeGuest: { layout throws(HostFailure) in
                 let listener = try claimControlSocket(layout.name, in: runDirectory)
                 claim.listener = listener
                 claim.server = IncomingControlServer(listener: listener, layout: layout,
                                                      consoleLog: runDirectory.consoleLog(layout.name), cancellation: cancellation)
                 return try KVMIncomingGuest.make(for: layout, consolePath: runDirectory.consoleLog(layout.name))
-            })
+            }, answerQuery: { name in runDirectory.presence(of: name) })
         } catch {
             claim.server?.stop()
             claim.listener?.close()
             throw error
         }
         claim.server?.stop()
+        guard case .migration(let received) = outcome else { return nil }
         guard let incoming = received.guest as? KVMIncomingGuest, let listener = claim.listener else {
             throw HostFailure("the received guest is not a KVM guest")
         }
@@ -166,7 +173,14 @@ public final class GuestDaemon: @unchecked Sendable {
             try connection.send(ControlReply(observation: try observe(request)))
         case .cancel:
             try connection.send(cancelMove())
+        case .resume:
+            try claim("resuming")
+            defer { release() }
+            try connection.send(try resumeAfterUnknownOutcome(force: request.force ?? false))
         case .migrate, .save:
+            if let target = lock.withLock({ unknownOutcomeTarget }) {
+                throw HostFailure("guest '\(guest.name)' may run on \(target) (a migration there lost its connection after clearing it): settle that first with `livemig guest resume \(guest.name)` or `livemig guest stop \(guest.name)`")
+            }
             try claim(request.command == .save ? "saving" : "migrating")
             let cancellation = MigrationCancellation()
             lock.withLock { moving = cancellation }
@@ -183,6 +197,7 @@ public final class GuestDaemon: @unchecked Sendable {
             watcher.stop()
             try? connection.send(ControlReply(report: report.report))
             if report.report.outcome == .aborted {
+                if !report.sourceRunning, request.command == .migrate { lock.withLock { unknownOutcomeTarget = request.target } }
                 release()
             } else {
                 finish()
@@ -208,6 +223,37 @@ public final class GuestDaemon: @unchecked Sendable {
         activity = nil
         moving = nil
         lock.unlock()
+    }
+
+    /// `guest resume`: runs a paused guest again. After an unknown commit outcome it first asks
+    /// the destination, and resumes only when that destination has no such guest; with
+    /// `force` it resumes when the destination cannot be reached (the operator has checked).
+    private func resumeAfterUnknownOutcome(force: Bool) throws(HostFailure) -> ControlReply {
+        guard !guest.isRunning else { throw HostFailure("guest '\(guest.name)' is running") }
+        if let target = lock.withLock({ unknownOutcomeTarget }) {
+            let presence: GuestPresence
+            do {
+                presence = try GuestQuery.ask(try Endpoint(parsing: target), name: guest.name)
+            } catch {
+                guard force else {
+                    throw HostFailure("cannot ask \(target) whether it runs '\(guest.name)' (\(error.description)); check there that it does not (`livemig list` on that host), then `livemig guest resume \(guest.name) --force`")
+                }
+                presence = .absent
+            }
+            switch presence {
+            case .absent:
+                break
+            case .running:
+                throw HostFailure("guest '\(guest.name)' runs on \(target): this paused copy must not run; `livemig guest stop \(guest.name)` discards it")
+            case .arriving:
+                throw HostFailure("guest '\(guest.name)' is still arriving or starting on \(target): ask again once its commit timeout (30 s by default) has passed")
+            case .present:
+                throw HostFailure("a guest '\(guest.name)' exists on \(target) but does not run: settle it there first (`livemig list`, `livemig guest stop`)")
+            }
+        }
+        guest.resume()
+        lock.withLock { unknownOutcomeTarget = nil }
+        return ControlReply(ok: true)
     }
 
     /// `migrate --cancel`: stops the migration in progress unless it has committed.

@@ -25,6 +25,7 @@ struct ReceiveSession {
     private var waiting: (name: String, seconds: Double) = ("handshake", 0)
     /// The item read after the challenge's echo, for the first `nextEvent`.
     private var firstItem: StreamItem?
+    private let faults = ReceiverFaultInjection.fromEnvironment
 
     init(socket: BlockingSocket, timeouts: ReceiverTimeouts, cancellation: MigrationCancellation,
          makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
@@ -111,6 +112,7 @@ struct ReceiveSession {
         } catch {
             return failureEvent(error)
         }
+        if case .record(let record) = item { faults.exitIfArrived(record.type) }
         switch item {
         case .pageBatchHead(let head):
             pendingBatch = head
@@ -190,6 +192,8 @@ struct ReceiveSession {
             if !socket.isSocket { perform(machine.handle(.clearedToRun)) }
         case .unpauseGuest:
             try unpause()
+        case .reportRunning where faults.withholds(.running):
+            shutdown(socket.fd, Int32(SHUT_RDWR))
         case .reportRunning:
             // The unpause instant: just before the guest was let run (its first line may
             // follow at once, before `run` returns).

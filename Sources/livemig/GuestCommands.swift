@@ -10,7 +10,7 @@ import MigrationExecutor
 struct GuestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guest", abstract: "Start, watch and stop guests on this host.",
-        subcommands: [GuestStartCommand.self, GuestConsoleCommand.self, GuestStopCommand.self, TestImageCommand.self,
+        subcommands: [GuestStartCommand.self, GuestConsoleCommand.self, GuestStopCommand.self, GuestResumeCommand.self, TestImageCommand.self,
                       GuestDaemonCommand.self])
 }
 
@@ -148,12 +148,17 @@ struct GuestDaemonCommand: ParsableCommand {
         let daemon: GuestDaemon
         do {
             if incoming {
-                daemon = try GuestDaemon.receive(from: BlockingSocket(fd: 3, peer: "the migration source"), runDirectory: runDirectory)
+                // A connection that only asked about a guest was answered: nothing to serve.
+                guard let received = try GuestDaemon.receive(from: BlockingSocket(fd: 3, peer: "the migration source"),
+                                                             runDirectory: runDirectory) else { return }
+                daemon = received
             } else if let image, let name, let memoryBytes {
                 daemon = try GuestDaemon.startFirmware(name: name, memoryBytes: memoryBytes, image: try FirmwareImage.load(path: image),
                                                        runDirectory: runDirectory)
             } else if let restore {
-                daemon = try GuestDaemon.receive(from: try BlockingSocket.file(path: restore, write: false), runDirectory: runDirectory)
+                guard let restored = try GuestDaemon.receive(from: try BlockingSocket.file(path: restore, write: false),
+                                                             runDirectory: runDirectory) else { throw HostFailure("\(restore): not a saved guest") }
+                daemon = restored
             } else {
                 guard let name, let memoryBytes else { throw HostFailure("a guest daemon needs a name and --memory-bytes") }
                 let parsed = try GuestWorkload.parse(workload, regionPages: (memoryBytes - (2 << 20)) / GuestMemory.pageSizeBytes)

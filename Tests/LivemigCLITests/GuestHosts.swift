@@ -95,8 +95,14 @@ final class GuestHosts {
         return condition()
     }
 
-    func tearDown() {
+    /// Stops every receiver started so far (their guests' daemons go on).
+    func stopReceivers() {
         for process in receivers { process.terminate() }
+        receivers.removeAll()
+    }
+
+    func tearDown() {
+        stopReceivers()
         // Stop every guest daemon left in the run directories.
         for directory in runDirectories {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -128,5 +134,16 @@ class GuestHostsTestCase: XCTestCase {
 
     override func tearDown() {
         hosts?.tearDown()
+    }
+
+    /// `livemig list` on a host ("" if it fails).
+    func listing(_ runDirectory: String) -> String {
+        (try? hosts.livemig(["list", "--run-dir", runDirectory]).stdout) ?? ""
+    }
+
+    /// How many heartbeat lines guest `name` has printed on a host.
+    func heartbeatCount(_ name: String, _ runDirectory: String) -> Int {
+        let console = (try? hosts.livemig(["guest", "console", name, "--lines", "1000", "--run-dir", runDirectory]).stdout) ?? ""
+        return console.split(separator: "\n").filter { $0.contains(" hb ") }.count
     }
 }

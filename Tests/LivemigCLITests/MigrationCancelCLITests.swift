@@ -5,15 +5,6 @@ import XCTest
 /// NAME` and Ctrl-C of `livemig migrate` both leave the guest running at home (still beating)
 /// and nothing on the destination. Real guests on /dev/kvm, a real receiver on loopback.
 final class MigrationCancelCLITests: GuestHostsTestCase {
-    private func listing(_ runDirectory: String) -> String {
-        (try? hosts.livemig(["list", "--run-dir", runDirectory]).stdout) ?? ""
-    }
-
-    private func heartbeatCount(_ name: String, _ runDirectory: String) -> Int {
-        let console = (try? hosts.livemig(["guest", "console", name, "--lines", "1000", "--run-dir", runDirectory]).stdout) ?? ""
-        return console.split(separator: "\n").filter { $0.contains(" hb ") }.count
-    }
-
     /// Starts a slow migration of a 512 MiB guest (capped at 8 MB/s: about a minute) and
     /// waits until the source daemon says it is migrating.
     private func startSlowMigration() throws -> (migration: SpawnedProcess, output: URL, hostA: String, hostB: String) {

@@ -44,3 +44,23 @@ public enum SocketAddress {
         return String(address.dropFirst(prefix.count))
     }
 }
+
+extension SocketAddress {
+    /// The peer as `address:port` (numeric), for log lines.
+    public static func peerWithPort(of fd: Int32) -> String? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        guard status == 0, let address = peer(of: fd) else { return nil }
+        let family = Int32(storage.ss_family)
+        let port = withUnsafePointer(to: &storage) { pointer -> Int in
+            if family == AF_INET6 {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+        }
+        return "\(address):\(port)"
+    }
+}

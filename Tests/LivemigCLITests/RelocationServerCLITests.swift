@@ -84,7 +84,7 @@ final class RelocationServerCLITests: XCTestCase {
         let (port, output) = try startReceiver(["--no-config", "--listen", "127.0.0.1:0", "--max-incoming", "2", "--max-per-peer", "2"])
         let first = try LoopbackClient(port: port)
         let second = try LoopbackClient(port: port)
-        XCTAssertTrue(waitForLog(output, "daemon pid", count: 2), text(output))
+        XCTAssertTrue(waitForLog(output, "incoming migration from 127.0.0.1:", count: 2), text(output))
         let third = try LoopbackClient(port: port)
         XCTAssertEqual(third.waitForEndOfStream(seconds: 20), true, "the third connection was not closed")
         XCTAssertTrue(waitForLog(output, "incoming migrations under way (--max-incoming 2)"), text(output))
@@ -95,14 +95,36 @@ final class RelocationServerCLITests: XCTestCase {
         first.close()
         XCTAssertTrue(waitForLog(output, "ended without a running guest"), text(output))
         let fourth = try LoopbackClient(port: port)
-        XCTAssertTrue(waitForLog(output, "daemon pid", count: 3), text(output))
+        XCTAssertTrue(waitForLog(output, "incoming migration from 127.0.0.1:", count: 3), text(output))
         XCTAssertEqual(fourth.waitForEndOfStream(seconds: 0), false)
+    }
+
+    func testAGuestThatArrivedAndRunsNoLongerCounts() throws {
+        try requireKVMDevice()
+        let source = directory.appendingPathComponent("source").path
+        let (port, output) = try startReceiver(["--no-config", "--listen", "127.0.0.1:0", "--max-incoming", "1"])
+        defer {
+            for (name, runDirectory) in [("mover", source), ("mover", runDirectory)] {
+                _ = try? LivemigProcess.run(["guest", "stop", name, "--run-dir", runDirectory])
+            }
+        }
+        let started = try LivemigProcess.run(["guest", "start", "mover", "--memory", "64M", "--run-dir", source])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let moved = try LivemigProcess.run(["migrate", "--live", "mover", "127.0.0.1:\(port)", "--run-dir", source])
+        XCTAssertEqual(moved.status, 0, moved.stderr)
+        XCTAssertTrue(waitForLog(output, "the guest from 127.0.0.1 runs (daemon pid"), text(output))
+        // The one slot is free again while the guest runs on.
+        let next = try LoopbackClient(port: port)
+        XCTAssertTrue(waitForLog(output, "incoming migration from 127.0.0.1:", count: 2), text(output))
+        XCTAssertEqual(next.waitForEndOfStream(seconds: 0), false)
+        XCTAssertFalse(text(output).contains("under way"), text(output))
+        XCTAssertTrue(try LivemigProcess.run(["list", "--run-dir", runDirectory]).stdout.contains("mover"))
     }
 
     func testMaxPerPeerLimitsOneAddress() throws {
         let (port, output) = try startReceiver(["--no-config", "--listen", "127.0.0.1:0", "--max-per-peer", "1"])
         let first = try LoopbackClient(port: port)
-        XCTAssertTrue(waitForLog(output, "daemon pid"), text(output))
+        XCTAssertTrue(waitForLog(output, "incoming migration from 127.0.0.1:"), text(output))
         let second = try LoopbackClient(port: port)
         XCTAssertEqual(second.waitForEndOfStream(seconds: 20), true)
         XCTAssertTrue(waitForLog(output, "1 incoming migrations from 127.0.0.1 under way (--max-per-peer 1)"), text(output))
@@ -129,7 +151,7 @@ final class RelocationServerCLITests: XCTestCase {
         XCTAssertTrue(text(output).contains("the receiver goes on"), text(output))
         try FileManager.default.removeItem(at: daemonLog)
         let admitted = try LoopbackClient(port: port)
-        XCTAssertTrue(waitForLog(output, "daemon pid"), text(output))
+        XCTAssertTrue(waitForLog(output, "incoming migration from 127.0.0.1:"), text(output))
         XCTAssertEqual(admitted.waitForEndOfStream(seconds: 0), false)
     }
 

@@ -88,9 +88,9 @@ struct ReceiveCommand: ParsableCommand {
         }
         let listener = try startListening(settings, what: "for Xen domains (xl's migration protocol)")
         let gate = RelocationGate(settings: settings)
-        repeat {
+        while true {
             let connection = try listener.accept()
-            guard gate.admit(connection) != nil else { continue }
+            guard gate.admit(connection) != nil else { continue }  // a refused peer is not the one migration of --once
             do {
                 let received = try XenMigrationReceiver.receive(on: connection, host: xenHost)
                 ReceiverLog.line("received domain \(received.name) (id \(received.domainID)) from \(connection.peer): running")
@@ -98,7 +98,8 @@ struct ReceiveCommand: ParsableCommand {
                 ReceiverLog.line("migration from \(connection.peer) failed: \(error.description)")
             }
             connection.close()
-        } while !once
+            if once { return }
+        }
     }
 
     private func parseListen(_ text: String) throws(HostFailure) -> (host: String, port: Int) {

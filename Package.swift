@@ -42,12 +42,14 @@ let package = Package(
         .target(name: "CKVM"),
         .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream", "DirtyTraceFormat"]),
         .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
+        // The relocation server's configuration (xend-config.sxp), hosts-allow and limits.
+        .target(name: "Relocation"),
         .target(name: "GuestControl", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
         .executableTarget(
             name: "livemig",
             dependencies: [
                 "MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "XenProbe",
-                "GuestControl", "KVMBackend", "MigrationExecutor", "XenBackend",
+                "GuestControl", "KVMBackend", "MigrationExecutor", "XenBackend", "MigrationStream", "Relocation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +63,7 @@ let package = Package(
         .testTarget(name: "MigrationExecutorTests", dependencies: ["MigrationExecutor", "MigrationCore", "MigrationStream"]),
         .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
         .testTarget(name: "LivemigCLITests", dependencies: ["MigrationExecutor", "MigrationStream"]),
+        .testTarget(name: "RelocationTests", dependencies: ["Relocation"], exclude: ["Fixtures"]),
         .testTarget(name: "XenBackendTests", dependencies: ["XenBackend", "MigrationCore"]),
         // Runs in a two-host Xen lab (scripts/xen-lab); skipped, saying so, without one.
         .testTarget(name: "XenLabTests", dependencies: []),

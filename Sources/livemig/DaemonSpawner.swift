@@ -3,10 +3,18 @@ import GuestControl
 import MigrationCore
 
 /// Starts `livemig` itself again as a detached background process (its own session, stdin from
-/// /dev/null, stdout and stderr to a log file), optionally handing it one open descriptor as fd 3.
+/// /dev/null, stdout and stderr to a log file), optionally handing it open descriptors as fds 3,
+/// 4, … in order.
 enum DaemonSpawner {
-    static func spawn(arguments: [String], logPath: String, passing descriptor: Int32? = nil) throws(HostFailure) -> pid_t {
+    static func spawn(arguments: [String], logPath: String, passing descriptors: [Int32] = []) throws(HostFailure) -> pid_t {
         closeInheritedDescriptorsOnExec()
+        // Copies above every target first, so that handing over one cannot overwrite another
+        // that happens to sit at a target number (the copies are close-on-exec).
+        let copies = descriptors.map { fcntl($0, F_DUPFD_CLOEXEC, 3 + Int32(descriptors.count)) }
+        defer { for copy in copies where copy >= 0 { close(copy) } }
+        if let failed = copies.firstIndex(where: { $0 < 0 }) {
+            throw HostFailure("cannot hand descriptor \(descriptors[failed]) to a guest daemon: \(String(cString: strerror(errno)))")
+        }
         let executable = "/proc/self/exe"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -14,7 +22,7 @@ enum DaemonSpawner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        if let descriptor { posix_spawn_file_actions_adddup2(&actions, descriptor, 3) }
+        for (index, copy) in copies.enumerated() { posix_spawn_file_actions_adddup2(&actions, copy, 3 + Int32(index)) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -30,7 +38,8 @@ enum DaemonSpawner {
 
     /// Marks every descriptor above stderr close-on-exec, so that a daemon keeps none of its
     /// parent's (a caller waiting for `livemig guest start` to close its output would otherwise
-    /// wait for the daemon too); the descriptor handed over is dup2'ed to 3, which clears the flag.
+    /// wait for the daemon too); the descriptors handed over are dup2'ed to 3, 4, …, which clears
+    /// the flag.
     private static func closeInheritedDescriptorsOnExec() {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
         for entry in entries {

@@ -138,6 +138,9 @@ struct GuestDaemonCommand: ParsableCommand {
     @Option var workload: String = "idle"
     @Option var seed: UInt64 = 1
     @Flag(help: "Receive the guest from a migration stream on fd 3.") var incoming = false
+    @Flag(help: "With --incoming: fd 4 is the receiver's arrival pipe (one byte, then closed, once the guest runs).")
+    var arrivalPipe = false
+    @Option(help: "With --incoming: seconds the stream header may take to arrive.") var handshakeTimeout: String?
     @Option(help: "Boot this firmware image.") var image: String?
     @Option(help: "Restore the guest from a saved file.") var restore: String?
     @OptionGroup var host: RunDirectoryOption
@@ -148,10 +151,13 @@ struct GuestDaemonCommand: ParsableCommand {
         let daemon: GuestDaemon
         do {
             if incoming {
+                if let handshakeTimeout { try IncomingArrival.waitForStreamHeader(timeoutText: handshakeTimeout) }
                 // A connection that only asked about a guest was answered: nothing to serve.
-                guard let received = try GuestDaemon.receive(from: BlockingSocket(fd: 3, peer: "the migration source"),
-                                                             runDirectory: runDirectory) else { return }
+                guard let received = try GuestDaemon.receive(
+                    from: BlockingSocket(fd: IncomingArrival.connectionDescriptor, peer: "the migration source"),
+                    runDirectory: runDirectory) else { return }
                 daemon = received
+                if arrivalPipe { IncomingArrival.reportRunning() }
             } else if let image, let name, let memoryBytes {
                 daemon = try GuestDaemon.startFirmware(name: name, memoryBytes: memoryBytes, image: try FirmwareImage.load(path: image),
                                                        runDirectory: runDirectory)

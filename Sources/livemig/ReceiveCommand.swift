@@ -3,74 +3,106 @@ import Foundation
 import GuestControl
 import MigrationCore
 import MigrationExecutor
+import Relocation
 import XenBackend
 
-/// `livemig receive`: accepts migrations and runs each arriving guest under its own name, in
-/// its own daemon process (like `xl migrate-receive`, one process per incoming guest).
+/// `livemig receive` (alias `relocation-server`): xend's relocation server. Accepts migrations
+/// and runs each arriving guest under its own name, in its own daemon process (like
+/// `xl migrate-receive`, one process per incoming guest). Reads xend's configuration file for
+/// the relocation entries; see docs/relocation-server.md.
 struct ReceiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "receive", abstract: "Accept migrations and run arriving guests under their own names.")
+        commandName: "receive", abstract: "Accept migrations and run arriving guests under their own names (xend's relocation server).",
+        discussion: "With a configuration file (--config, or /etc/xen/xend-config.sxp when present) it serves only if the file says (xend-relocation-server yes); the options below override the file's entries. See docs/relocation-server.md.",
+        aliases: ["relocation-server"])
 
-    @Option(help: "ADDR:PORT to listen on (default: all addresses, port 8002, xend's relocation port; port 0: any free port).")
-    var listen: String = ":\(Endpoint.defaultPort)"
+    @Option(help: "xend's configuration file (default: \(XendConfigReader.defaultPath) when present).") var config: String?
+    @Flag(help: "Read no configuration file: the defaults and the options below decide.") var noConfig = false
+    @Option(help: "ADDR:PORT to listen on (default: the file's xend-relocation-address and -port; all addresses, port 8002, xend's relocation port; port 0: any free port).")
+    var listen: String?
+    @Option(help: "Space-separated regular expressions; a peer is let in if one matches the start of its address or of its name ('' lets everyone in).")
+    var hostsAllow: String?
+    @Option(help: "At most this many incoming migrations at once (default 8).") var maxIncoming: String?
+    @Option(help: "At most this many incoming migrations at once from one address (default 4).") var maxPerPeer: String?
+    @Option(help: "Seconds a connection may take to send its stream header (default 30).") var handshakeTimeout: String?
     @Flag(help: "Accept one migration, then exit.") var once = false
     @OptionGroup var host: RunDirectoryOption
     @Flag(help: "Receive Xen domains (the default on a Xen host), speaking xl's migration protocol; an error elsewhere.") var xen = false
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
-        if xen || XenHost.isXenHost { return try receiveXenDomains() }
-        signal(SIGCHLD, SIG_IGN)  // daemons are reaped by the kernel
-        let runDirectory = host.directory
         do {
+            let settings = try resolveSettings()
+            if xen || XenHost.isXenHost { return try receiveXenDomains(settings) }
+            let runDirectory = host.directory
             try runDirectory.create()
-            let (host, port) = try parseListen(listen)
-            let listener = try ListeningSocket(host: host, port: port)
-            print("livemig receive: listening on \(host.isEmpty ? "*" : host):\(listener.port), guests in \(runDirectory.path)")
-            fflush(nil)
-            repeat {
-                let connection = try listener.accept()
-                let pid = try DaemonSpawner.spawn(
-                    arguments: ["guest", "daemon", "--incoming", "--run-dir", runDirectory.path],
-                    logPath: "\(runDirectory.path)/incoming.log", passing: connection.fd)
-                connection.close()
-                print("incoming migration from \(connection.peer): daemon pid \(pid)")
-                fflush(nil)
-            } while !once
+            let listener = try startListening(settings, what: "guests in \(runDirectory.path)")
+            IncomingDaemons(listener: listener, runDirectory: runDirectory, settings: settings, once: once).serve()
         } catch {
             throw failure(error.description)
         }
+    }
+
+    /// The configuration file's entries (with its warnings on stderr), the options over them.
+    private func resolveSettings() throws(HostFailure) -> RelocationServerSettings {
+        var file: XendConfigReader.File?
+        do {
+            if noConfig {
+                guard config == nil else { throw HostFailure("--config and --no-config: give one of them") }
+            } else if let path = config ?? (FileManager.default.fileExists(atPath: XendConfigReader.defaultPath) ? XendConfigReader.defaultPath : nil) {
+                file = try XendConfigReader.read(path: path)
+            }
+            for warning in file?.warnings ?? [] { ReceiverLog.warning(warning.description) }
+            return try RelocationServerSettings.resolve(file: file, commandLine: .init(
+                listen: try listen.map(parseListen), hostsAllow: hostsAllow, maxIncoming: maxIncoming, maxPerPeer: maxPerPeer,
+                handshakeTimeout: handshakeTimeout))
+        } catch let error as RelocationConfigurationError {
+            throw HostFailure(error.description)
+        } catch let error as HostFailure {
+            throw error
+        } catch {
+            throw HostFailure("\(error)")
+        }
+    }
+
+    /// Binds the listener, prints where it listens and with what, and warns if anyone can come in.
+    private func startListening(_ settings: RelocationServerSettings, what: String) throws(HostFailure) -> ListeningSocket {
+        let listener = try ListeningSocket(host: settings.listenHost, port: settings.listenPort)
+        let shownHost = settings.listenHost.isEmpty ? "*" : settings.listenHost
+        ReceiverLog.line("livemig receive: listening on \(shownHost):\(listener.port), \(what)")
+        let hosts = settings.hostsAllow.allowsEveryone ? "everyone" : "'\(settings.hostsAllow.description)'"
+        ReceiverLog.line("livemig receive: hosts-allow \(hosts); at most \(settings.maxIncoming) incoming migrations, \(settings.maxPerPeer) per peer; handshake timeout \(settings.handshakeTimeoutSeconds) s")
+        if let warning = settings.openToEveryoneWarning(boundAddress: SocketAddress.local(of: listener.fd) ?? "0.0.0.0", boundPort: listener.port) {
+            ReceiverLog.warning(warning)
+        }
+        return listener
     }
 
     /// Xen: each connection is one `xl migrate`-style stream, received in this process (libxl
-    /// forks its save helper and waits for it, so SIGCHLD keeps its default here).
-    private func receiveXenDomains() throws {
-        do {
-            let xenHost = try XenHost()
-            for name in try XenMigrationReceiver.removeStaleIncoming(on: xenHost) {
-                print("removed \(name), left paused by a receiver that died mid-stream")
+    /// forks its save helper and waits for it, so SIGCHLD keeps its default here), one at a time;
+    /// hosts-allow applies, the limits and the handshake timeout do not (see the docs).
+    private func receiveXenDomains(_ settings: RelocationServerSettings) throws(HostFailure) {
+        let xenHost = try XenHost()
+        for name in try XenMigrationReceiver.removeStaleIncoming(on: xenHost) {
+            ReceiverLog.line("removed \(name), left paused by a receiver that died mid-stream")
+        }
+        let listener = try startListening(settings, what: "for Xen domains (xl's migration protocol)")
+        let gate = RelocationGate(settings: settings)
+        while true {
+            let connection = try listener.accept()
+            guard gate.admit(connection) != nil else { continue }  // a refused peer is not the one migration of --once
+            do {
+                let received = try XenMigrationReceiver.receive(on: connection, host: xenHost)
+                ReceiverLog.line("received domain \(received.name) (id \(received.domainID)) from \(connection.peer): running")
+            } catch {
+                ReceiverLog.line("migration from \(connection.peer) failed: \(error.description)")
             }
-            let (address, port) = try parseListen(listen)
-            let listener = try ListeningSocket(host: address, port: port)
-            print("livemig receive: listening on \(address.isEmpty ? "*" : address):\(listener.port) for Xen domains (xl's migration protocol)")
-            fflush(nil)
-            repeat {
-                let connection = try listener.accept()
-                do {
-                    let received = try XenMigrationReceiver.receive(on: connection, host: xenHost)
-                    print("received domain \(received.name) (id \(received.domainID)) from \(connection.peer): running")
-                } catch {
-                    print("migration from \(connection.peer) failed: \(error.description)")
-                }
-                connection.close()
-                fflush(nil)
-            } while !once
-        } catch {
-            throw failure(error.description)
+            connection.close()
+            if once { return }
         }
     }
 
-    private func parseListen(_ text: String) throws(HostFailure) -> (String, Int) {
+    private func parseListen(_ text: String) throws(HostFailure) -> (host: String, port: Int) {
         if text.hasPrefix(":") {
             guard let port = Int(text.dropFirst()), (0 ... 65535).contains(port) else {
                 throw HostFailure("--listen \(text): the port must be a number from 0 to 65535")

@@ -1,0 +1,115 @@
+import Foundation
+import GuestControl
+import MigrationExecutor
+import Relocation
+
+/// The KVM receiver's loop: accepts connections and starts one guest daemon per incoming
+/// migration, within the limits. It waits with poll on the listener and on the arrival pipes of
+/// the migrations under way (see `IncomingArrival`); a pipe that ends means the guest runs (or
+/// its daemon is gone), and the migration no longer counts. Daemons that exit are reaped with
+/// waitpid(WNOHANG) at every turn (at least once a second). A connection over a limit, or from a
+/// peer hosts-allow refuses, is closed at once with a log line; a daemon that cannot be started
+/// is logged, and the receiver goes on.
+struct IncomingDaemons {
+    let listener: ListeningSocket
+    let runDirectory: RunDirectory
+    let settings: RelocationServerSettings
+    let once: Bool
+
+    func serve() {
+        var table = IncomingMigrationTable(maxIncoming: settings.maxIncoming, maxPerPeer: settings.maxPerPeer)
+        let flags = fcntl(listener.fd, F_GETFL)
+        _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)  // poll said readable; accept must not then block
+        while true {
+            var watched = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
+                + table.entries.map { pollfd(fd: $0.arrivalDescriptor, events: Int16(POLLIN), revents: 0) }
+            _ = poll(&watched, nfds_t(watched.count), 1000)
+            for entry in watched.dropFirst() where entry.revents != 0 {
+                endArrival(entry.fd, in: &table)
+            }
+            reapDaemons(&table)
+            if watched[0].revents != 0, acceptOne(into: &table), once { return }
+        }
+    }
+
+    /// Accepts one connection and starts its daemon if it is admitted; true if it was.
+    private func acceptOne(into table: inout IncomingMigrationTable) -> Bool {
+        let fd = accept(listener.fd, nil, nil)
+        guard fd >= 0 else {
+            if errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
+                ReceiverLog.line("accept on port \(listener.port): \(String(cString: strerror(errno))); going on")
+                usleep(100_000)  // out of descriptors, say: do not spin
+            }
+            return false
+        }
+        let connection = BlockingSocket(fd: fd, peer: SocketAddress.peerWithPort(of: fd) ?? "?")
+        let address = SocketAddress.peer(of: fd) ?? connection.peer
+        switch table.admission(for: address) {
+        case .admitted:
+            break
+        case .tooMany(let limit):
+            ReceiverLog.line("refused connection from \(connection.peer): \(limit) incoming migrations under way (--max-incoming \(limit))")
+            connection.close()
+            return false
+        case .tooManyFromPeer(let limit):
+            ReceiverLog.line("refused connection from \(connection.peer): \(limit) incoming migrations from \(address) under way (--max-per-peer \(limit))")
+            connection.close()
+            return false
+        }
+        guard RelocationGate(settings: settings).admit(connection) != nil else { return false }
+        guard let (pid, arrival) = startDaemon(for: connection) else { return false }
+        table.add(.init(processID: pid, peer: address, arrivalDescriptor: arrival))
+        ReceiverLog.line("incoming migration from \(connection.peer): daemon pid \(pid)")
+        return true
+    }
+
+    /// Starts `guest daemon --incoming` with the connection on fd 3 and the arrival pipe's write
+    /// end on fd 4; returns its pid and the pipe's read end, or nil (logged) if it cannot.
+    private func startDaemon(for connection: BlockingSocket) -> (pid_t, Int32)? {
+        defer { connection.close() }
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else {
+            ReceiverLog.line("cannot start a guest daemon for \(connection.peer): pipe: \(String(cString: strerror(errno))); the receiver goes on")
+            return nil
+        }
+        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+        defer { close(ends[1]) }
+        do {
+            let pid = try DaemonSpawner.spawn(
+                arguments: ["guest", "daemon", "--incoming", "--arrival-pipe", "--handshake-timeout", String(settings.handshakeTimeoutSeconds),
+                            "--run-dir", runDirectory.path],
+                logPath: "\(runDirectory.path)/incoming.log", passing: [connection.fd, ends[1]])
+            return (pid, ends[0])
+        } catch {
+            close(ends[0])
+            ReceiverLog.line("cannot start a guest daemon for \(connection.peer): \(error.description); the receiver goes on")
+            return nil
+        }
+    }
+
+    /// An arrival pipe has something to say: the guest runs (the byte), or the daemon is gone.
+    private func endArrival(_ descriptor: Int32, in table: inout IncomingMigrationTable) {
+        var byte: UInt8 = 0
+        let count = read(descriptor, &byte, 1)
+        guard let entry = table.removeArrival(descriptor) else { return }
+        close(descriptor)
+        if count == 1, byte == IncomingArrival.runningByte {
+            ReceiverLog.line("the guest from \(entry.peer) runs (daemon pid \(entry.processID))")
+        } else {
+            ReceiverLog.line("the incoming migration from \(entry.peer) ended without a running guest (daemon pid \(entry.processID); see \(runDirectory.path)/incoming.log)")
+        }
+    }
+
+    /// Reaps every daemon that has exited (incoming or long since running its guest).
+    private func reapDaemons(_ table: inout IncomingMigrationTable) {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            if let entry = table.removeProcess(pid) {
+                close(entry.arrivalDescriptor)
+                ReceiverLog.line("the daemon for the migration from \(entry.peer) (pid \(pid)) exited before its guest ran")
+            }
+        }
+    }
+}

@@ -53,6 +53,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz targets (scripts/fuzz builds them with libFuzzer; a plain build replays files).
+        .target(name: "FuzzingSupport", path: "Sources/FuzzingSupport"),
+        .executableTarget(name: "FuzzStreamDecoder", dependencies: ["FuzzingSupport", "MigrationStream"]),
+        .executableTarget(name: "FuzzRelocationConfig", dependencies: ["FuzzingSupport", "Relocation"]),
+        .executableTarget(name: "FuzzScenarioReader", dependencies: ["FuzzingSupport", "MigrationScenario"]),
         .testTarget(name: "MigrationCoreTests", dependencies: ["MigrationCore"]),
         .testTarget(name: "MigrationStreamTests", dependencies: ["MigrationStream"]),
         .testTarget(

@@ -24,11 +24,11 @@ final class GuestHosts {
 
     /// Starts `livemig receive` in the background (inside `namespace` when given); returns a
     /// reader of its output.
-    func startReceiver(listen: String, runDirectory: String, namespace: String? = nil) throws -> URL {
+    func startReceiver(listen: String, runDirectory: String, namespace: String? = nil, extraArguments: [String] = []) throws -> URL {
         let output = root.appendingPathComponent("receive-\(receivers.count).out")
         FileManager.default.createFile(atPath: output.path, contents: nil)
         let binary = try LivemigProcess.binary().path
-        let arguments = ["receive", "--listen", listen, "--run-dir", runDirectory]
+        let arguments = ["receive", "--listen", listen, "--run-dir", runDirectory] + extraArguments
         let process = namespace.map { namespace in
             (path: "/usr/sbin/ip", arguments: ["netns", "exec", namespace, binary] + arguments)
         } ?? (path: binary, arguments: arguments)
@@ -39,8 +39,8 @@ final class GuestHosts {
     }
 
     /// Starts a receiver on an ephemeral loopback port and returns the port it printed.
-    func startLoopbackReceiver(_ runDirectory: String) throws -> (port: Int, output: URL) {
-        let output = try startReceiver(listen: "127.0.0.1:0", runDirectory: runDirectory)
+    func startLoopbackReceiver(_ runDirectory: String, extraArguments: [String] = []) throws -> (port: Int, output: URL) {
+        let output = try startReceiver(listen: "127.0.0.1:0", runDirectory: runDirectory, extraArguments: extraArguments)
         let text = try String(contentsOf: output, encoding: .utf8)
         let line = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("listening on") })
         let address = try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") })
@@ -94,6 +94,9 @@ final class GuestHosts {
         }
         return condition()
     }
+
+    /// The process ids of the receivers started so far, oldest first.
+    var receiverPIDs: [pid_t] { receivers.map(\.pid) }
 
     /// Stops every receiver started so far (their guests' daemons go on).
     func stopReceivers() {

@@ -75,9 +75,15 @@ func failureText<T>(_ result: Result<T, Error>) -> String? {
 
 /// `count` bytes of a fixed pseudo-random pattern (no run of it occurs by chance elsewhere).
 func patternBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: count)
     var state = seed
-    return (0 ..< count).map { _ in
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        return UInt8(truncatingIfNeeded: state >> 56)
+    bytes.withUnsafeMutableBytes { buffer in
+        for offset in stride(from: 0, to: count, by: 8) {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            withUnsafeBytes(of: state ^ (state >> 29)) { word in
+                buffer.baseAddress!.advanced(by: offset).copyMemory(from: word.baseAddress!, byteCount: min(8, count - offset))
+            }
+        }
     }
+    return bytes
 }

@@ -56,6 +56,18 @@ final class TLSHandshakeTests: XCTestCase {
         XCTAssertTrue(failureText(rogueServer)?.contains("unknown CA") == true, failureText(rogueServer) ?? "accepted")
     }
 
+    func testACertificateForServersOnlyCannotSend() throws {
+        let files = try TLSTestCertificates.files()
+        // Its host may receive (be the TLS server)...
+        let (server, client) = try TLSLoopback.handshake(server: files.configuration("serveronly"), client: files.configuration("hosta"))
+        XCTAssertNoThrow(try server.get())
+        XCTAssertNoThrow(try client.get())
+        // ...but not send: extendedKeyUsage lacks clientAuth (docs/tls.md says to list both).
+        let (refusing, _) = try TLSLoopback.handshake(server: files.configuration("hostb"), client: files.configuration("serveronly"))
+        XCTAssertTrue(failureText(refusing)?.contains("the peer's certificate was refused: unsuitable certificate purpose") == true,
+                      failureText(refusing) ?? "accepted")
+    }
+
     func testTheAllowListRefusesAnUnlistedNameAndAcceptsAListedOne() throws {
         let files = try TLSTestCertificates.files()
         let server = files.configuration("hostb", allowing: ["HOSTA.test", "hostc.test"])

@@ -6,7 +6,8 @@ import XCTest
 /// Certificates for the TLS tests, made once per test process with the `openssl` command in a
 /// temporary directory, the way docs/tls.md tells operators to make them: the operator's CA;
 /// hosta.test and hostb.test (each with a DNS and a 127.0.0.1 subjectAltName, for server and
-/// client use); and a rogue CA with its own certificate for the name hosta.test.
+/// client use); hostc.test for server use only ("serveronly"); and a rogue CA with its own
+/// certificate for the name hosta.test.
 enum TLSTestCertificates {
     struct Files: Sendable {
         let directory: String
@@ -37,6 +38,7 @@ enum TLSTestCertificates {
             try makeHost("hosta", name: "hosta.test", signedBy: "ca", in: files)
             try makeHost("hostb", name: "hostb.test", signedBy: "ca", in: files)
             try makeHost("rogue", name: "hosta.test", signedBy: "rogue-ca", in: files)
+            try makeHost("serveronly", name: "hostc.test", signedBy: "ca", usages: "serverAuth", in: files)
             return .success(files)
         } catch let failure as HostFailure {
             return .failure(failure)
@@ -52,12 +54,13 @@ enum TLSTestCertificates {
                      "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
     }
 
-    private static func makeHost(_ host: String, name: String, signedBy ca: String, in files: Files) throws {
+    private static func makeHost(_ host: String, name: String, signedBy ca: String, usages: String = "serverAuth,clientAuth",
+                                 in files: Files) throws {
         let extensions = files.path("\(host).ext")
         try """
             basicConstraints=critical,CA:FALSE
             keyUsage=critical,digitalSignature
-            extendedKeyUsage=serverAuth,clientAuth
+            extendedKeyUsage=\(usages)
             subjectAltName=DNS:\(name),IP:127.0.0.1
 
             """.write(toFile: extensions, atomically: true, encoding: .utf8)

@@ -80,7 +80,7 @@ public final class TLSRelay: @unchecked Sendable {
             for fd in [relayFd, wakeRead, wakeWrite] { try setFlags(of: fd, O_NONBLOCK, descriptorFlags: FD_CLOEXEC) }
             try socket.setNonBlocking(true)
         } catch {
-            closeOwnDescriptors()
+            Glibc.close(relayFd)
             throw error
         }
         let thread = Thread { [self] in run() }
@@ -88,7 +88,12 @@ public final class TLSRelay: @unchecked Sendable {
         thread.start()
     }
 
-    deinit { Glibc.close(wakeRead) }
+    /// The stop pipe lives as long as the relay: closed earlier, its number could be reused by
+    /// another file that a late `stop()` would then write into.
+    deinit {
+        Glibc.close(wakeRead)
+        Glibc.close(wakeWrite)
+    }
 
     private func setFlags(of fd: Int32, _ statusFlags: Int32, descriptorFlags: Int32) throws(HostFailure) {
         let status = fcntl(fd, F_GETFL)
@@ -133,17 +138,12 @@ public final class TLSRelay: @unchecked Sendable {
         } catch {
             outcome = .failure(error)
         }
-        closeOwnDescriptors()
+        Glibc.close(relayFd)
         try? socket.setNonBlocking(false)
         finished.lock()
         result = outcome
         finished.broadcast()
         finished.unlock()
-    }
-
-    private func closeOwnDescriptors() {
-        Glibc.close(relayFd)
-        Glibc.close(wakeWrite)
     }
 
     // ------------------------------------------------------------ the pump

@@ -41,6 +41,9 @@ extension BlockingSocket {
               handshakeTimeoutSeconds <= Self.maxHandshakeTimeoutSeconds else {
             throw HostFailure("TLS handshake timeout \(handshakeTimeoutSeconds) s: must be more than 0 and at most \(Int(Self.maxHandshakeTimeoutSeconds)) seconds")
         }
+        if let expectedPeerName, expectedPeerName.isEmpty || expectedPeerName.utf8.contains(0) {
+            throw HostFailure("TLS expected peer name '\(expectedPeerName)': a host name or address is not empty and has no NUL")
+        }
         guard isSocket else { throw HostFailure("\(peer): TLS needs a network connection, not a file") }
         guard tls == nil else { throw HostFailure("TLS with \(peer) is already on") }
         let handshake = TLSHandshake(socket: self, timeoutSeconds: handshakeTimeoutSeconds)

@@ -191,6 +191,8 @@ final class TLSHandshakeTests: XCTestCase {
             let text = failureText(Result { try socket.startTLS(files.configuration("hosta"), role: .client, handshakeTimeoutSeconds: timeout) })
             XCTAssertTrue(text?.hasPrefix("TLS handshake timeout \(timeout) s: must be more than 0") == true, text ?? "accepted \(timeout)")
         }
+        let emptyName = failureText(Result { try socket.startTLS(files.configuration("hosta"), role: .client, expectedPeerName: "", handshakeTimeoutSeconds: 1) })
+        XCTAssertEqual(emptyName, "TLS expected peer name '': a host name or address is not empty and has no NUL")
         let onFile = failureText(Result { try socket.startTLS(files.configuration("hosta"), role: .client, handshakeTimeoutSeconds: 1) })
         XCTAssertEqual(onFile, "\(files.path("hosta.ext")): TLS needs a network connection, not a file")
     }

@@ -262,7 +262,7 @@ public final class ListeningSocket: @unchecked Sendable {
             }
         }
         guard status == 0 else { return "?" }
-        return "\(String(cString: host)):\(String(cString: service))"
+        return "\(String(nulTerminated: host)):\(String(nulTerminated: service))"
     }
 }
 

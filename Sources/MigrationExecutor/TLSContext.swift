@@ -30,7 +30,7 @@ public final class TLSContext: @unchecked Sendable {
         }
         var error = [CChar](repeating: 0, count: 256)
         guard let context = ctls_context_new(&error, error.count) else {
-            throw HostFailure("TLS: cannot set up OpenSSL: \(String(cString: error))")
+            throw HostFailure("TLS: cannot set up OpenSSL: \(String(nulTerminated: error))")
         }
         self.context = context
         self.configuration = configuration
@@ -39,7 +39,7 @@ public final class TLSContext: @unchecked Sendable {
         try Self.load("certificate file", configuration.certificateFilePath) { ctls_context_load_certificate_file(context, $0, $1, $2) }
         try Self.load("private key file", configuration.privateKeyFilePath) { ctls_context_load_private_key_file(context, $0, $1, $2) }
         guard ctls_context_check_certificate_dates(context, &error, error.count) == 1 else {
-            throw HostFailure("TLS certificate file \(configuration.certificateFilePath): \(String(cString: error))")
+            throw HostFailure("TLS certificate file \(configuration.certificateFilePath): \(String(nulTerminated: error))")
         }
     }
 
@@ -48,7 +48,7 @@ public final class TLSContext: @unchecked Sendable {
                              _ loader: (String, UnsafeMutablePointer<CChar>, Int) -> Int32) throws(HostFailure) {
         var error = [CChar](repeating: 0, count: 256)
         guard loader(path, &error, error.count) != 1 else { return }
-        throw HostFailure("TLS \(name) \(path): \(String(cString: error))")
+        throw HostFailure("TLS \(name) \(path): \(String(nulTerminated: error))")
     }
 
     deinit { ctls_context_free(context) }

@@ -55,14 +55,14 @@ struct TLSHandshake {
 
     func send(_ verdict: TLSVerdict, over session: TLSSession) throws(HostFailure) {
         var byte = verdict.rawValue
-        try withUnsafeBytes(of: &byte) { (bytes: UnsafeRawBufferPointer) throws(HostFailure) in
+        _ = try withUnsafeBytes(of: &byte) { (bytes: UnsafeRawBufferPointer) throws(HostFailure) in
             try run({ () throws(HostFailure) in try session.writeStep(bytes, failing: failed) }, stage: "sending the verdict")
         }
     }
 
     func receiveVerdict(over session: TLSSession) throws(HostFailure) -> TLSVerdict {
         var byte: UInt8 = 0
-        try withUnsafeMutableBytes(of: &byte) { (bytes: UnsafeMutableRawBufferPointer) throws(HostFailure) in
+        _ = try withUnsafeMutableBytes(of: &byte) { (bytes: UnsafeMutableRawBufferPointer) throws(HostFailure) in
             try run({ () throws(HostFailure) in try session.readStep(into: bytes, failing: failed) }, stage: "waiting for the peer's verdict")
         }
         guard let verdict = TLSVerdict(rawValue: byte) else {

@@ -15,14 +15,14 @@ public struct TLSPeerIdentity: Sendable, Equatable, CustomStringConvertible {
     init(session: OpaquePointer) {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = ctls_peer_common_name(session, &buffer, buffer.count)
-        commonName = length >= 0 ? String(cString: buffer) : nil
+        commonName = length >= 0 ? String(nulTerminated: buffer) : nil
         let used = Int(ctls_peer_dns_names(session, &buffer, buffer.count))
         var names: [String] = []
         var start = 0
         while start < used {
-            let end = buffer[start ..< used].firstIndex(of: 0) ?? used
-            names.append(String(decoding: buffer[start ..< end].map { UInt8(bitPattern: $0) }, as: UTF8.self))
-            start = end + 1
+            let name = buffer[start ..< used]
+            names.append(String(nulTerminated: name))
+            start = (name.firstIndex(of: 0) ?? used) + 1
         }
         dnsNames = names
     }

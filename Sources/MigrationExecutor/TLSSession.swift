@@ -35,7 +35,7 @@ final class TLSSession {
     init(context: TLSContext, fd: Int32, role: TLSRole, peer: String) throws(HostFailure) {
         var error = [CChar](repeating: 0, count: 256)
         guard let session = ctls_session_new(context.context, fd, role == .server ? 1 : 0, &error, error.count) else {
-            throw HostFailure("TLS with \(peer): \(String(cString: error))")
+            throw HostFailure("TLS with \(peer): \(String(nulTerminated: error))")
         }
         self.session = session
         self.context = context

@@ -26,6 +26,8 @@ let package = Package(
                 .linkedLibrary("xenlight"), .linkedLibrary("xentoollog"),
             ]
         ),
+        // The system's OpenSSL (libssl-dev) for the executor's mutual TLS (docs/tls.md says why not swift-nio-ssl).
+        .target(name: "CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         // The engine core: pure Swift, no I/O, no clock, no threads.
         .target(name: "MigrationCore"),
         .target(name: "MigrationStream"),
@@ -40,7 +42,7 @@ let package = Package(
         .target(name: "XenProbe", dependencies: ["CXen"]),
         .target(name: "XenBackend", dependencies: ["CXen", "MigrationCore", "MigrationExecutor"]),
         .target(name: "CKVM"),
-        .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream", "DirtyTraceFormat"]),
+        .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream", "DirtyTraceFormat", "CTLS"]),
         .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
         // The relocation server's configuration (xend-config.sxp), hosts-allow and limits.
         .target(name: "Relocation"),

@@ -4,13 +4,21 @@ import MigrationCore
 /// A TCP connection over plain POSIX sockets (or, for save and restore, a file), used from one
 /// thread at a time. Blocking I/O on a dedicated thread is the simplest fast way to pump a
 /// migration stream (no event loop needed for one connection); every failure is a
-/// `HostFailure` naming the peer and the system error.
+/// `HostFailure` naming the peer and the system error. After `startTLS` (BlockingSocket+TLS)
+/// the same calls go through an OpenSSL session; without it they are the plain system calls,
+/// unchanged (one nil check more).
 public final class BlockingSocket: @unchecked Sendable {
     public let fd: Int32
     public let peer: String
     /// False for a file: plain read/write instead of send/recv.
     public let isSocket: Bool
     private var closed = false
+    /// The TLS session once `startTLS` succeeded; the I/O calls below go through it then.
+    var tls: TLSSession?
+    /// The peer's certificate names once `startTLS` succeeded.
+    public internal(set) var tlsPeerIdentity: TLSPeerIdentity?
+    /// Whether the connection is under TLS.
+    public var isTLS: Bool { tls != nil }
 
     public init(fd: Int32, peer: String, isSocket: Bool = true) {
         self.fd = fd
@@ -39,9 +47,15 @@ public final class BlockingSocket: @unchecked Sendable {
 
     deinit { close() }
 
+    /// Closes the connection; under TLS, sends close_notify first if it can go at once.
     public func close() {
         guard !closed else { return }
         closed = true
+        if let tls {
+            try? setNonBlocking(true)
+            tls.sendCloseNotify()
+            self.tls = nil
+        }
         Glibc.close(fd)
     }
 
@@ -75,6 +89,7 @@ public final class BlockingSocket: @unchecked Sendable {
 
     /// Writes all of `bytes`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(HostFailure) {
+        if let tls { return try tls.write(bytes) }
         var offset = 0
         while offset < bytes.count {
             let written = isSocket
@@ -100,6 +115,7 @@ public final class BlockingSocket: @unchecked Sendable {
     /// Writes the buffers in order with `sendmsg` (gather I/O: page data goes straight from
     /// guest memory to the socket, no copy in between).
     public func writeGathered(_ pieces: inout [iovec]) throws(HostFailure) {
+        if let tls { return try tls.writeGathered(pieces) }
         var index = 0
         while index < pieces.count {
             let count = min(pieces.count - index, Int(UIO_MAXIOV))
@@ -123,6 +139,7 @@ public final class BlockingSocket: @unchecked Sendable {
     /// straight into guest memory). Each call reads what is there, blocking for at least one
     /// byte; `handle` hears of each read's size. Throws if the connection ends first.
     public func readScattered(_ pieces: inout [iovec], handle: (Int) -> Void) throws(HostFailure) {
+        if let tls { return try tls.readScattered(pieces, handle: handle) }
         var index = 0
         while index < pieces.count {
             let count = min(pieces.count - index, Int(UIO_MAXIOV))
@@ -156,6 +173,7 @@ public final class BlockingSocket: @unchecked Sendable {
 
     /// Reads what is there (at most `buffer.count` bytes), blocking for at least one; 0 at the end.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(HostFailure) -> Int {
+        if let tls { return try tls.read(into: buffer) }
         while true {
             let count = isSocket ? recv(fd, buffer.baseAddress, buffer.count, 0) : Glibc.read(fd, buffer.baseAddress, buffer.count)
             if count >= 0 { return count }
@@ -164,9 +182,11 @@ public final class BlockingSocket: @unchecked Sendable {
         }
     }
 
-    /// Gives up on reads that wait longer than `seconds` (0: wait for ever).
+    /// Gives up on reads that wait longer than `seconds` (0, or not a positive finite number:
+    /// wait for ever; at most a day, so that the conversion below cannot trap).
     public func setReceiveTimeout(seconds: Double) {
-        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1e6))
+        let bounded = seconds.isFinite && seconds > 0 ? min(seconds, 86_400) : 0
+        var timeout = timeval(tv_sec: Int(bounded), tv_usec: Int((bounded - bounded.rounded(.down)) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 }
@@ -244,7 +264,7 @@ public final class ListeningSocket: @unchecked Sendable {
             }
         }
         guard status == 0 else { return "?" }
-        return "\(String(cString: host)):\(String(cString: service))"
+        return "\(String(nulTerminated: host)):\(String(nulTerminated: service))"
     }
 }
 

@@ -69,7 +69,19 @@ final class InMemoryMigrationTests: XCTestCase {
     }
 
     func testMemoryArrivesIdenticalAndTheHandshakeCompletes() throws {
-        let pages = 65_536  // 256 MiB
+        try migrate(pages: 65_536)  // 256 MiB
+    }
+
+    /// The same stream code over mutual TLS (BlockingSocket.startTLS on both ends, nothing else).
+    func testMemoryArrivesIdenticalOverTLS() throws {
+        let files = try TLSTestCertificates.files()
+        try migrate(pages: 16_384) { (socket, role) throws(HostFailure) in  // 64 MiB
+            try socket.startTLS(files.configuration(role == .server ? "hostb" : "hosta"), role: role, handshakeTimeoutSeconds: 20)
+        }
+    }
+
+    /// Migrates `pages` of plain memory over loopback; `secure` may start TLS on each end first.
+    private func migrate(pages: Int, secure: @escaping @Sendable (BlockingSocket, TLSRole) throws(HostFailure) -> Void = { _, _ in }) throws {
         let source = PlainMemory(pages: pages)
         for page in 0 ..< pages { source.pageAddress(page).storeBytes(of: UInt64(page) &* 0x9E37_79B9_7F4A_7C15, as: UInt64.self) }
         let destination = PlainMemory(pages: pages)
@@ -79,7 +91,9 @@ final class InMemoryMigrationTests: XCTestCase {
         let box = Box()
         Thread {
             do {
-                box.received = try MigrationReceiver.receive(on: try listener.accept()) { layout throws(HostFailure) in
+                let connection = try listener.accept()
+                try secure(connection, .server)
+                box.received = try MigrationReceiver.receive(on: connection) { layout throws(HostFailure) in
                     guard layout.guestPages == UInt64(pages) else { throw HostFailure("wrong size") }
                     return destination
                 }
@@ -89,6 +103,7 @@ final class InMemoryMigrationTests: XCTestCase {
             done.signal()
         }.start()
         let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port))
+        try secure(socket, .client)
         let layout = GuestLayout(name: "plain", memoryBytes: UInt64(pages * 4096), pageSizeBytes: 4096, vcpuCount: 1)
         var channel = try StreamChannel(socket: socket, layout: layout) { UnsafeRawPointer(source.pageAddress($0)) }
         var hypervisor = PlainHypervisor(memory: source, dirty: DirtyBitmap(pageCount: pages), writesPerRead: 500)
@@ -105,6 +120,6 @@ final class InMemoryMigrationTests: XCTestCase {
         XCTAssertEqual(destination.deviceState, [9])
         XCTAssertEqual(memcmp(source.base, destination.base, pages * 4096), 0, "the memory differs")
         XCTAssertEqual(box.received?.pagesReceived, report.pagesSent)
-        print(String(format: "in-memory migration: %.0f MB/s over loopback", Double(report.bytesSent) / seconds / 1e6))
+        print(String(format: "in-memory migration: %.0f MB/s over loopback%@", Double(report.bytesSent) / seconds / 1e6, socket.isTLS ? " (TLS)" : ""))
     }
 }

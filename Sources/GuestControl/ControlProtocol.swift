@@ -1,4 +1,5 @@
 import MigrationCore
+import MigrationExecutor
 
 /// A request on a guest's control socket: one JSON object on one line.
 public struct ControlRequest: Codable, Sendable {
@@ -21,6 +22,15 @@ public struct ControlRequest: Codable, Sendable {
     public var maxDowntimeSeconds: Double?
     /// resume: run the guest even though its destination could not be asked.
     public var force: Bool?
+    /// migrate: mutual TLS with the files in this directory (docs/tls.md).
+    public var tlsDirectory: String?
+    /// migrate: with TLS, the destination certificate names accepted besides the target's own.
+    public var tlsAllowedPeerNames: [String]?
+
+    /// The TLS configuration a migrate request asks for, if any.
+    public var tlsConfiguration: TLSConfiguration? {
+        tlsDirectory.map { TLSConfiguration(directory: $0, allowedPeerNames: tlsAllowedPeerNames ?? []) }
+    }
     /// save, observe: the file to write.
     public var file: String?
     /// observe: how long, and how often to read the dirty log.

@@ -22,7 +22,7 @@ public final class GuestDaemon: @unchecked Sendable {
     /// The destination of a migration whose commit outcome is unknown (the connection was lost
     /// after "cleared to unpause"): the guest stays paused here until `guest resume` learns
     /// from that destination that it does not run the guest.
-    private var unknownOutcomeTarget: String?
+    private var unknownOutcomeTarget: (target: String, tls: TLSConfiguration?)?
     private var done = false
 
     init(guest: KVMGuest, runDirectory: RunDirectory) throws(HostFailure) {
@@ -178,7 +178,7 @@ public final class GuestDaemon: @unchecked Sendable {
             defer { release() }
             try connection.send(try resumeAfterUnknownOutcome(force: request.force ?? false))
         case .migrate, .save:
-            if let target = lock.withLock({ unknownOutcomeTarget }) {
+            if let target = lock.withLock({ unknownOutcomeTarget?.target }) {
                 throw HostFailure("guest '\(guest.name)' may run on \(target) (a migration there lost its connection after clearing it): settle that first with `livemig guest resume \(guest.name)` or `livemig guest stop \(guest.name)`")
             }
             try claim(request.command == .save ? "saving" : "migrating")
@@ -197,7 +197,9 @@ public final class GuestDaemon: @unchecked Sendable {
             watcher.stop()
             try? connection.send(ControlReply(report: report.report))
             if report.report.outcome == .aborted {
-                if !report.sourceRunning, request.command == .migrate { lock.withLock { unknownOutcomeTarget = request.target } }
+                if !report.sourceRunning, request.command == .migrate, let target = request.target {
+                    lock.withLock { unknownOutcomeTarget = (target, request.tlsConfiguration) }
+                }
                 release()
             } else {
                 finish()
@@ -230,10 +232,10 @@ public final class GuestDaemon: @unchecked Sendable {
     /// `force` it resumes when the destination cannot be reached (the operator has checked).
     private func resumeAfterUnknownOutcome(force: Bool) throws(HostFailure) -> ControlReply {
         guard !guest.isRunning else { throw HostFailure("guest '\(guest.name)' is running") }
-        if let target = lock.withLock({ unknownOutcomeTarget }) {
+        if let (target, tls) = lock.withLock({ unknownOutcomeTarget }) {
             let presence: GuestPresence
             do {
-                presence = try GuestQuery.ask(try Endpoint(parsing: target), name: guest.name)
+                presence = try GuestQuery.ask(try Endpoint(parsing: target), name: guest.name, tls: tls)
             } catch {
                 guard force else {
                     throw HostFailure("cannot ask \(target) whether it runs '\(guest.name)' (\(error.description)); check there that it does not (`livemig list` on that host), then `livemig guest resume \(guest.name) --force`")
@@ -283,7 +285,13 @@ public final class GuestDaemon: @unchecked Sendable {
             settings.live = false
         } else {
             guard let target = request.target else { throw HostFailure("migrate: no target host named") }
-            stream = try BlockingSocket.connect(to: try Endpoint(parsing: target))
+            let endpoint = try Endpoint(parsing: target)
+            stream = try BlockingSocket.connect(to: endpoint)
+            if let tls = request.tlsConfiguration {
+                // Before a byte of the guest: the destination proves itself with a certificate
+                // from the CA naming the host we connected to (or an allowed name).
+                _ = try stream.startTLS(tls, role: .client, expectedPeerName: endpoint.host, handshakeTimeoutSeconds: 10)
+            }
             settings.live = request.live ?? true
         }
         defer { stream.close() }

@@ -5,9 +5,11 @@ import MigrationStream
 /// answered by `guestState`): how a source that was left paused after an unknown commit outcome
 /// finds out whether its guest may run again. Every wait is bounded by `timeoutSeconds`.
 public enum GuestQuery {
-    public static func ask(_ endpoint: Endpoint, name: String, timeoutSeconds: Double = 10) throws(HostFailure) -> GuestPresence {
+    public static func ask(_ endpoint: Endpoint, name: String, tls: TLSConfiguration? = nil,
+                           timeoutSeconds: Double = 10) throws(HostFailure) -> GuestPresence {
         let socket = try BlockingSocket.connect(to: endpoint)
         defer { socket.close() }
+        if let tls { _ = try socket.startTLS(tls, role: .client, expectedPeerName: endpoint.host, handshakeTimeoutSeconds: timeoutSeconds) }
         socket.setReceiveTimeout(seconds: timeoutSeconds)
         socket.setSendTimeout(seconds: timeoutSeconds)
         var encoder = StreamEncoder(direction: .sourceToDestination)

@@ -50,7 +50,9 @@ public struct StreamChannel: MigrationChannel {
         do {
             record = try reader.next()
         } catch {
-            guard BlockingSocket.isTimeout(error) else { throw error }
+            guard BlockingSocket.isTimeout(error) else {
+                throw HostFailure("\(error.description) before the destination's challenge\(socket.isTLS ? "" : " (a destination that requires TLS refuses plain sources: --tls)")")
+            }
             throw HostFailure("\(socket.peer) sent no challenge within \(timeouts.handshakeSeconds) s: is it a livemig receive?")
         }
         switch record {

@@ -7,6 +7,8 @@ public struct RelocationServerSettings: Equatable, Sendable {
     public var maxIncoming: Int
     public var maxPerPeer: Int
     public var handshakeTimeoutSeconds: Double
+    /// Mutual TLS, when configured: then every connection must be TLS.
+    public var tls: RelocationTLSFiles?
 
     public init(listenHost: String, listenPort: Int, hostsAllow: HostsAllow, maxIncoming: Int, maxPerPeer: Int,
                 handshakeTimeoutSeconds: Double) {
@@ -25,9 +27,15 @@ public struct RelocationServerSettings: Equatable, Sendable {
         public var maxIncoming: String?
         public var maxPerPeer: String?
         public var handshakeTimeout: String?
+        /// `--tls-dir DIR`: the TLS files, laid out as docs/tls.md says.
+        public var tlsDirectory: String?
+        /// `--tls-allow 'NAME NAME'`: the peer certificate names allowed.
+        public var tlsAllow: String?
 
         public init(listen: (host: String, port: Int)? = nil, hostsAllow: String? = nil, maxIncoming: String? = nil,
-                    maxPerPeer: String? = nil, handshakeTimeout: String? = nil) {
+                    maxPerPeer: String? = nil, handshakeTimeout: String? = nil, tlsDirectory: String? = nil, tlsAllow: String? = nil) {
+            self.tlsDirectory = tlsDirectory
+            self.tlsAllow = tlsAllow
             self.listen = listen
             self.hostsAllow = hostsAllow
             self.maxIncoming = maxIncoming
@@ -38,19 +46,19 @@ public struct RelocationServerSettings: Equatable, Sendable {
         public static func == (lhs: CommandLine, rhs: CommandLine) -> Bool {
             lhs.listen?.host == rhs.listen?.host && lhs.listen?.port == rhs.listen?.port && lhs.hostsAllow == rhs.hostsAllow
                 && lhs.maxIncoming == rhs.maxIncoming && lhs.maxPerPeer == rhs.maxPerPeer && lhs.handshakeTimeout == rhs.handshakeTimeout
+                && lhs.tlsDirectory == rhs.tlsDirectory && lhs.tlsAllow == rhs.tlsAllow
         }
     }
 
     /// The file (nil when there is none) with the command line over it. A file that does not
     /// say `(xend-relocation-server yes)` refuses, as xend would not have listened; so does one
-    /// that asks for TLS, which this livemig cannot serve yet (rather than serve in the clear).
+    /// that asks for TLS without naming all of its files. TLS comes from the file's entries or
+    /// `--tls-dir` (which wins); with it the one listener speaks only TLS.
     public static func resolve(file: XendConfigReader.File?, commandLine: CommandLine) throws(RelocationConfigurationError) -> RelocationServerSettings {
         let base = file?.configuration ?? RelocationServerConfiguration()
+        var tls: RelocationTLSFiles?
         if let file {
-            if base.asksForTLS {
-                throw RelocationConfigurationError(
-                    "\(file.path) asks for TLS (xend-relocation-ssl-server, livemig-relocation-tls-ca-file or livemig-relocation-tls-peer-names), which this livemig receive cannot serve yet; it refuses to start rather than serve in the clear")
-            }
+            tls = try RelocationTLSFiles.from(base, path: file.path)
             guard base.serverEnabled else {
                 throw RelocationConfigurationError(
                     "\(file.path) does not enable the relocation server: add (xend-relocation-server yes) to it (xend's default is no), or give --no-config to let the command line decide")
@@ -62,6 +70,15 @@ public struct RelocationServerSettings: Equatable, Sendable {
         if let listen = commandLine.listen {
             (settings.listenHost, settings.listenPort) = listen
         }
+        if let directory = commandLine.tlsDirectory {
+            guard !directory.isEmpty else { throw RelocationConfigurationError("--tls-dir: name the directory with ca-cert.pem, host-cert.pem and host-key.pem") }
+            tls = RelocationTLSFiles(directory: directory, allowedPeerNames: tls?.allowedPeerNames ?? [])
+        }
+        if let names = commandLine.tlsAllow {
+            guard tls != nil else { throw RelocationConfigurationError("--tls-allow '\(names)': only with TLS (--tls-dir or the file's TLS entries)") }
+            tls?.allowedPeerNames = names.split(separator: " ").map(String.init)
+        }
+        settings.tls = tls
         if let text = commandLine.hostsAllow {
             do {
                 settings.hostsAllow = try HostsAllow(parsing: text)
@@ -92,7 +109,7 @@ public struct RelocationServerSettings: Equatable, Sendable {
     /// The start-up warning when anyone who reaches the port can start a guest here: listening
     /// beyond loopback (the listener's numeric address and port), no TLS, no hosts-allow.
     public func openToEveryoneWarning(boundAddress: String, boundPort: Int) -> String? {
-        guard !SocketAddress.isLoopback(boundAddress), hostsAllow.allowsEveryone else { return nil }
+        guard tls == nil, !SocketAddress.isLoopback(boundAddress), hostsAllow.allowsEveryone else { return nil }
         return "WARNING: listening on \(boundAddress.contains(":") ? "[\(boundAddress)]" : boundAddress):\(boundPort) beyond loopback with no TLS and an empty hosts-allow: anyone who reaches this port can start a guest on this host. Set (xend-relocation-hosts-allow '^PEER$ …') or --hosts-allow, or listen on 127.0.0.1."
     }
 }

@@ -141,6 +141,10 @@ struct GuestDaemonCommand: ParsableCommand {
     @Flag(help: "With --incoming: fd 4 is the receiver's arrival pipe (one byte, then closed, once the guest runs).")
     var arrivalPipe = false
     @Option(help: "With --incoming: seconds the stream header may take to arrive.") var handshakeTimeout: String?
+    @Option(help: "With --incoming: mutual TLS, this CA's certificate file.") var tlsCa: String?
+    @Option(help: "With --incoming: mutual TLS, this host's certificate file.") var tlsCert: String?
+    @Option(help: "With --incoming: mutual TLS, this host's key file.") var tlsKey: String?
+    @Option(help: "With --incoming: the peer certificate names allowed, space-separated.") var tlsAllow: String?
     @Option(help: "Boot this firmware image.") var image: String?
     @Option(help: "Restore the guest from a saved file.") var restore: String?
     @OptionGroup var host: RunDirectoryOption
@@ -152,10 +156,10 @@ struct GuestDaemonCommand: ParsableCommand {
         do {
             if incoming {
                 if let handshakeTimeout { try IncomingArrival.waitForStreamHeader(timeoutText: handshakeTimeout) }
+                let connection = BlockingSocket(fd: IncomingArrival.connectionDescriptor, peer: "the migration source")
+                try startIncomingTLS(on: connection)
                 // A connection that only asked about a guest was answered: nothing to serve.
-                guard let received = try GuestDaemon.receive(
-                    from: BlockingSocket(fd: IncomingArrival.connectionDescriptor, peer: "the migration source"),
-                    runDirectory: runDirectory) else { return }
+                guard let received = try GuestDaemon.receive(from: connection, runDirectory: runDirectory) else { return }
                 daemon = received
                 if arrivalPipe { IncomingArrival.reportRunning() }
             } else if let image, let name, let memoryBytes {
@@ -178,6 +182,21 @@ struct GuestDaemonCommand: ParsableCommand {
         }
         FileHandle.standardError.write(Data("guest \(daemon.guest.name) running (pid \(getpid()))\n".utf8))
         throw ExitCode(daemon.serve())
+    }
+}
+
+extension GuestDaemonCommand {
+    /// With TLS options: the server side of the handshake, before a byte of the stream is read
+    /// or any guest memory reserved; a peer without a certificate from the CA (or with a name
+    /// not allowed) is refused here, and so is a plain connection.
+    func startIncomingTLS(on connection: BlockingSocket) throws(HostFailure) {
+        guard tlsCa != nil || tlsCert != nil || tlsKey != nil else { return }
+        guard let tlsCa, let tlsCert, let tlsKey else { throw HostFailure("--tls-ca, --tls-cert and --tls-key go together") }
+        let configuration = TLSConfiguration(caFilePath: tlsCa, certificateFilePath: tlsCert, privateKeyFilePath: tlsKey,
+                                             allowedPeerNames: tlsAllow.map { $0.split(separator: " ").map(String.init) } ?? [])
+        let seconds = handshakeTimeout.flatMap(Double.init).flatMap { $0.isFinite && $0 > 0 ? min($0, 300) : nil } ?? 30
+        let identity = try connection.startTLS(configuration, role: .server, handshakeTimeoutSeconds: seconds)
+        FileHandle.standardError.write(Data("TLS peer: \(identity)\n".utf8))
     }
 }
 

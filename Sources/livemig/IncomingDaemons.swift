@@ -16,6 +16,14 @@ struct IncomingDaemons {
     let settings: RelocationServerSettings
     let once: Bool
 
+    /// The daemon's TLS options: it does the handshake itself (a TLS session cannot cross
+    /// processes), before it reads anything or reserves guest memory.
+    private var tlsArguments: [String] {
+        guard let tls = settings.tls else { return [] }
+        return ["--tls-ca", tls.caFile, "--tls-cert", tls.certificateFile, "--tls-key", tls.keyFile]
+            + (tls.allowedPeerNames.isEmpty ? [] : ["--tls-allow", tls.allowedPeerNames.joined(separator: " ")])
+    }
+
     func serve() {
         var table = IncomingMigrationTable(maxIncoming: settings.maxIncoming, maxPerPeer: settings.maxPerPeer)
         let flags = fcntl(listener.fd, F_GETFL)
@@ -77,7 +85,7 @@ struct IncomingDaemons {
         do {
             let pid = try DaemonSpawner.spawn(
                 arguments: ["guest", "daemon", "--incoming", "--arrival-pipe", "--handshake-timeout", String(settings.handshakeTimeoutSeconds),
-                            "--run-dir", runDirectory.path],
+                            "--run-dir", runDirectory.path] + tlsArguments,
                 logPath: "\(runDirectory.path)/incoming.log", passing: [connection.fd, ends[1]])
             return (pid, ends[0])
         } catch {

@@ -16,6 +16,9 @@ struct MigrateCommand: ParsableCommand {
     @Flag(help: "Live migration (pre-copy); without it the guest is paused, copied and resumed there.") var live = false
     @Argument(help: "The guest's name.") var name: String
     @Argument(help: "HOST[:PORT] of the destination's `livemig receive` (port 8002 by default).") var target: String?
+    @Flag(help: "Mutual TLS with the files in /etc/livemig/tls (docs/tls.md).") var tls = false
+    @Option(help: "Mutual TLS with the files in DIR (ca-cert.pem, host-cert.pem, host-key.pem).") var tlsDir: String?
+    @Option(help: "With TLS: destination certificate names accepted besides the target host's own, space-separated.") var tlsAllow: String?
     @Flag(help: "Cancel the migration of NAME in progress (before it commits; the guest keeps running here).") var cancel = false
     @Option(help: "Resume the guest here if the destination was not cleared to run it this many milliseconds after the pause.")
     var maxDowntime: Double?
@@ -48,6 +51,18 @@ struct MigrateCommand: ParsableCommand {
         request.timeoutSeconds = timeout
         request.autoConverge = autoConverge
         request.fallbackRounds = fallbackRounds
+        if tls || tlsDir != nil {
+            let directory = absolutePath(tlsDir ?? TLSConfiguration.defaultDirectory)
+            do {
+                _ = try TLSContext(TLSConfiguration(directory: directory))  // a bad file is named here, before the daemon is asked
+            } catch {
+                throw failure("--tls-dir \(directory): \(error.description)")
+            }
+            request.tlsDirectory = directory
+            request.tlsAllowedPeerNames = tlsAllow.map { $0.split(separator: " ").map(String.init) }
+        } else if tlsAllow != nil {
+            throw failure("--tls-allow: only with --tls or --tls-dir")
+        }
         if let maxDowntime {
             guard maxDowntime.isFinite, (1 ... 3_600_000).contains(maxDowntime) else {
                 throw failure("--max-downtime \(maxDowntime): milliseconds from 1 to 3600000")

@@ -25,15 +25,25 @@ struct ReceiveCommand: ParsableCommand {
     @Option(help: "At most this many incoming migrations at once (default 8).") var maxIncoming: String?
     @Option(help: "At most this many incoming migrations at once from one address (default 4).") var maxPerPeer: String?
     @Option(help: "Seconds a connection may take to send its stream header (default 30).") var handshakeTimeout: String?
+    @Option(help: "Mutual TLS with the files in DIR (ca-cert.pem, host-cert.pem, host-key.pem; see docs/tls.md): the listener then speaks only TLS.")
+    var tlsDir: String?
+    @Option(help: "With TLS: the peer certificate names allowed, space-separated (default: any the CA signed).") var tlsAllow: String?
     @Flag(help: "Accept one migration, then exit.") var once = false
     @OptionGroup var host: RunDirectoryOption
     @Flag(help: "Receive Xen domains (the default on a Xen host), speaking xl's migration protocol; an error elsewhere.") var xen = false
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
-        do {
+        do throws(HostFailure) {
             let settings = try resolveSettings()
-            if xen || XenHost.isXenHost { return try receiveXenDomains(settings) }
+            if let tls = settings.tls {
+                // Loaded once here so that a bad file stops the start, naming it; each daemon loads its own.
+                _ = try TLSContext(TLSConfiguration(tls))
+            }
+            if xen || XenHost.isXenHost {
+                if settings.tls != nil { throw HostFailure("TLS for Xen domains is not wired into receive yet: it would serve them in the clear, so it refuses") }
+                return try receiveXenDomains(settings)
+            }
             let runDirectory = host.directory
             try runDirectory.create()
             let listener = try startListening(settings, what: "guests in \(runDirectory.path)")
@@ -55,7 +65,7 @@ struct ReceiveCommand: ParsableCommand {
             for warning in file?.warnings ?? [] { ReceiverLog.warning(warning.description) }
             return try RelocationServerSettings.resolve(file: file, commandLine: .init(
                 listen: try listen.map(parseListen), hostsAllow: hostsAllow, maxIncoming: maxIncoming, maxPerPeer: maxPerPeer,
-                handshakeTimeout: handshakeTimeout))
+                handshakeTimeout: handshakeTimeout, tlsDirectory: tlsDir.map(absolutePath), tlsAllow: tlsAllow))
         } catch let error as RelocationConfigurationError {
             throw HostFailure(error.description)
         } catch let error as HostFailure {
@@ -71,6 +81,10 @@ struct ReceiveCommand: ParsableCommand {
         let shownHost = settings.listenHost.isEmpty ? "*" : settings.listenHost
         ReceiverLog.line("livemig receive: listening on \(shownHost):\(listener.port), \(what)")
         let hosts = settings.hostsAllow.allowsEveryone ? "everyone" : "'\(settings.hostsAllow.description)'"
+        if let tls = settings.tls {
+            let names = tls.allowedPeerNames.isEmpty ? "any certificate the CA signed" : tls.allowedPeerNames.joined(separator: " ")
+            ReceiverLog.line("livemig receive: mutual TLS only (CA \(tls.caFile)); peers allowed: \(names)")
+        }
         ReceiverLog.line("livemig receive: hosts-allow \(hosts); at most \(settings.maxIncoming) incoming migrations, \(settings.maxPerPeer) per peer; handshake timeout \(settings.handshakeTimeoutSeconds) s")
         if let warning = settings.openToEveryoneWarning(boundAddress: SocketAddress.local(of: listener.fd) ?? "0.0.0.0", boundPort: listener.port) {
             ReceiverLog.warning(warning)

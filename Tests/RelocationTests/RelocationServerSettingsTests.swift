@@ -50,13 +50,27 @@ final class RelocationServerSettingsTests: XCTestCase {
         }
     }
 
-    func testAFileAskingForTLSRefusesRatherThanServeInTheClear() throws {
-        for text in ["(xend-relocation-server yes)(xend-relocation-ssl-server yes)", "(xend-relocation-server yes)(livemig-relocation-tls-ca-file ca.pem)",
-                     "(xend-relocation-ssl-server yes)"] {
+    /// A file that asks for TLS must name all three files (xend's SSL listener verified no peer;
+    /// livemig's TLS is mutual); it then serves TLS only, and `--tls-dir` overrides it.
+    func testTLSComesFromTheFileOrTlsDirAndNeedsAllItsFiles() throws {
+        for (text, missing) in [("(xend-relocation-server yes)(xend-relocation-ssl-server yes)",
+                                 "livemig-relocation-tls-ca-file, xend-relocation-server-ssl-cert-file, xend-relocation-server-ssl-key-file"),
+                                ("(xend-relocation-server yes)(livemig-relocation-tls-ca-file ca.pem)",
+                                 "xend-relocation-server-ssl-cert-file, xend-relocation-server-ssl-key-file")] {
             XCTAssertThrowsError(try RelocationServerSettings.resolve(file: try file(text), commandLine: .init()), text) { error in
-                XCTAssertTrue((error as? RelocationConfigurationError)?.description.contains("asks for TLS") ?? false, "\(error)")
+                XCTAssertEqual((error as? RelocationConfigurationError)?.description,
+                               "/etc/xen/xend-config.sxp asks for TLS but does not name \(missing): mutual TLS needs the CA, this host's certificate and its key")
             }
         }
+        let whole = try RelocationServerSettings.resolve(file: try file(
+            "(xend-relocation-server yes)(livemig-relocation-tls-ca-file /pki/ca.pem)(xend-relocation-server-ssl-cert-file /pki/b.pem)(xend-relocation-server-ssl-key-file /pki/b.key)(livemig-relocation-tls-peer-names 'hosta hostc')"),
+            commandLine: .init())
+        XCTAssertEqual(whole.tls, RelocationTLSFiles(caFile: "/pki/ca.pem", certificateFile: "/pki/b.pem", keyFile: "/pki/b.key",
+                                                     allowedPeerNames: ["hosta", "hostc"]))
+        XCTAssertNil(whole.openToEveryoneWarning(boundAddress: "0.0.0.0", boundPort: 8002), "TLS keeps strangers out: no warning")
+        let overridden = try RelocationServerSettings.resolve(file: nil, commandLine: .init(tlsDirectory: "/etc/livemig/tls", tlsAllow: "hosta"))
+        XCTAssertEqual(overridden.tls, RelocationTLSFiles(directory: "/etc/livemig/tls", allowedPeerNames: ["hosta"]))
+        XCTAssertThrowsError(try RelocationServerSettings.resolve(file: nil, commandLine: .init(tlsAllow: "hosta")))
     }
 
     func testBadCommandLineValuesNameTheOption() {

@@ -127,6 +127,8 @@ public final class GuestDaemon: @unchecked Sendable {
     }
 
     private func respond(to request: ControlRequest, on connection: ControlConnection) throws(HostFailure) {
+        // Anyone who can open the control socket can send numbers the command line would refuse.
+        try request.validate()
         switch request.command {
         case .status:
             try connection.send(ControlReply(status: status()))

@@ -17,11 +17,11 @@ struct MigrateCommand: ParsableCommand {
     @Argument(help: "The guest's name.") var name: String
     @Argument(help: "HOST[:PORT] of the destination's `livemig receive` (port 8002 by default).") var target: String
     @Option(help: "xen3, xen4, qemu or timeout.") var policy: String = "xen4"
-    @Option(help: "Cap the migration stream: 1Gbit/s, 100MB/s.") var bandwidth: String?
-    @Option(help: "qemu/timeout: the downtime budget in milliseconds (300).") var downtimeLimit: Double?
-    @Option(help: "timeout: suspend the guest after this many seconds (libvirt --timeout).") var timeout: Double?
+    @Option(help: "Cap the migration stream: 1Gbit/s, 100MB/s (1 Mbit/s to 1 Tbit/s).") var bandwidth: String?
+    @Option(help: "qemu/timeout: the downtime budget in milliseconds (300; 1 to 2,000,000).") var downtimeLimit: Double?
+    @Option(help: "timeout: suspend the guest after this many seconds (libvirt --timeout; 1 to 86,400).") var timeout: Double?
     @Flag(help: "qemu/timeout: QEMU's auto-converge (throttle the guest).") var autoConverge = false
-    @Option(help: "Give up on live migration after this many non-converging rounds (0: never).") var fallbackRounds: Int?
+    @Option(help: "Give up on live migration after this many non-converging rounds (0: never; at most 1,000,000).") var fallbackRounds: Int?
     @Flag(help: "Print progress while migrating.") var verbose = false
     @Option(help: "table or json.") var format: String = "table"
     @OptionGroup var host: RunDirectoryOption
@@ -32,22 +32,27 @@ struct MigrateCommand: ParsableCommand {
             throw failure("--policy \(policy): not one of \(PolicyName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let format = ReportFormat(rawValue: format), format != .csv else { throw failure("--format \(format): table or json") }
-        if host.namesXenDomain(name, xenFlag: xen) {
-            return try migrateXenDomain(policy: policyName, format: format)
-        }
         var request = ControlRequest(command: .migrate)
         request.target = target
         request.live = live
         request.policy = policyName
-        request.downtimeLimitSeconds = downtimeLimit.map { $0 / 1000 }
-        request.timeoutSeconds = timeout
         request.autoConverge = autoConverge
         request.fallbackRounds = fallbackRounds
-        if let bandwidth {
-            guard let rate = Quantities.bytesPerSecond(bandwidth), rate > 0 else {
-                throw failure("--bandwidth \(bandwidth): not a bandwidth such as 1Gbit/s or 100MB/s")
+        do {
+            // Each number checked as the user wrote it, so that the error quotes it.
+            request.downtimeLimitSeconds = try downtimeLimit.map { milliseconds throws(InputBoundError) in
+                try OptionBounds.downtimeLimit.check(milliseconds / 1000, written: "\(milliseconds) ms")
             }
-            request.rateLimitBytesPerSecond = rate
+            request.timeoutSeconds = try timeout.map { seconds throws(InputBoundError) in
+                try OptionBounds.timeout.check(seconds, written: "\(seconds) s")
+            }
+            request.rateLimitBytesPerSecond = try bandwidth.map(OptionBounds.bandwidth.value)
+            try request.validate()
+        } catch {
+            throw failure("\(error)")  // an InputBoundError or a HostFailure: one line each
+        }
+        if host.namesXenDomain(name, xenFlag: xen) {
+            return try migrateXenDomain(request, format: format)
         }
         do {
             _ = try Endpoint(parsing: target)
@@ -61,12 +66,12 @@ struct MigrateCommand: ParsableCommand {
 extension MigrateCommand {
     /// A Xen domain, migrated from this process with libxenguest (the engine's policy
     /// answering its pre-copy questions), to `xl migrate-receive` or `livemig receive`.
-    func migrateXenDomain(policy policyName: PolicyName, format: ReportFormat) throws {
+    func migrateXenDomain(_ request: ControlRequest, format: ReportFormat) throws {
         signal(SIGPIPE, SIG_IGN)
-        var configuration = PolicyConfiguration(name: policyName)
-        configuration.downtimeLimitSeconds = downtimeLimit.map { $0 / 1000 }
-        configuration.timeoutSeconds = timeout
-        configuration.fallbackRounds = fallbackRounds
+        var configuration = PolicyConfiguration(name: request.policy ?? .xen4)
+        configuration.downtimeLimitSeconds = request.downtimeLimitSeconds
+        configuration.timeoutSeconds = request.timeoutSeconds
+        configuration.fallbackRounds = request.fallbackRounds
         if bandwidth != nil { throw failure("--bandwidth: not available for Xen domains (libxenguest sends at link speed)") }
         if autoConverge { throw failure("--auto-converge: not available for Xen domains (Xen cannot throttle a PV guest's vCPUs)") }
         let report: MigrationReport
@@ -87,7 +92,7 @@ extension MigrateCommand {
 func runMoving(_ request: ControlRequest, name: String, runDirectory: RunDirectory, format: ReportFormat, verbose: Bool) throws {
     let connection: ControlConnection
     do {
-        connection = try ControlConnection.connect(path: runDirectory.controlSocket(name))
+        connection = try runDirectory.connect(to: name)
         try connection.send(request)
     } catch {
         throw failure("guest '\(name)' is not running on this host (\(error.description))")
@@ -168,6 +173,7 @@ struct RestoreCommand: ParsableCommand {
         do {
             let name = try savedGuestName(file)
             try runDirectory.create()
+            try runDirectory.refuseRunningGuest(name)
             let path = absolutePath(file)
             let pid = try DaemonSpawner.spawn(arguments: ["guest", "daemon", "--restore", path, "--run-dir", runDirectory.path],
                                               logPath: runDirectory.daemonLog(name))

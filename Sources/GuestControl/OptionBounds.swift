@@ -12,14 +12,11 @@ public enum OptionBounds {
     /// hours (and a cap near 0 would wait for ever: at 1e-20 bit/s the source's next send was
     /// 10^21 years away); 1 Tbit/s is beyond any link (leave the cap out for none).
     public static let bandwidth = InputBound("--bandwidth", .bytesPerSecond, from: "1Mbit/s", to: "1Tbit/s")
-    /// `--downtime-limit` (given in milliseconds, held in seconds): QEMU's `downtime-limit`
-    /// allows up to 2000 s (`MAX_MIGRATE_DOWNTIME_SECONDS`, migration/options.c); 0 could never
-    /// be met, so the least is 1 ms.
-    public static let downtimeLimit = InputBound("--downtime-limit", .seconds, from: "1ms", to: "2000s")
-    /// `--timeout`: libvirt's `--timeout` counts whole seconds from 1; a day at most.
-    public static let timeout = InputBound("--timeout", .seconds, from: "1s", to: "24h")
-    /// `--fallback-rounds`: 0 is off; the scenario key `policy.fallbackRounds` has the same range.
-    public static let fallbackRounds = InputBound("--fallback-rounds", .count, from: "0", to: "1000000")
+    /// `--downtime-limit` (given in milliseconds, held in seconds), `--timeout`,
+    /// `--fallback-rounds`: the policy's own bounds (`PolicyBounds`), as scenario files have them.
+    public static let downtimeLimit = PolicyBounds.downtimeLimit.named("--downtime-limit")
+    public static let timeout = PolicyBounds.timeout.named("--timeout")
+    public static let fallbackRounds = PolicyBounds.fallbackRounds.named("--fallback-rounds")
     /// `guest console --lines`: the daemon keeps the last 100,000 lines; one answer holds at
     /// most 10,000 (a control message is at most 1 MiB).
     public static let consoleLines = InputBound("--lines", .count, from: "1", to: "10000")

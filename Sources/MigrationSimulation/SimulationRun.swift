@@ -24,6 +24,10 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var inFlight: (generation: Int, usesLink: Bool)?
     /// Events handled, for the benchmark.
     private(set) var eventCount = 0
+    /// When the action out started, if it can never complete (the link's bandwidth is 0 from
+    /// then on, or a wait would end beyond any time): only a link failure or the time limit
+    /// ends it.
+    private var stalledSinceSeconds: Double?
 
     init(config: SimulationConfig, memory: Memory, tracker: Tracker) {
         self.config = config
@@ -51,7 +55,10 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 channel.breakLink("the link failed at \(now) s (link.failAt)")
                 interrupt(now: now, reason: "the link failed at \(now) s (link.failAt)", linkOnly: true)
             case .timeLimit:
-                let reason = "the simulation reached its limit of \(config.maxSimulatedSeconds) s of virtual time (simulation.maxSeconds)"
+                var reason = "the simulation reached its limit of \(config.maxSimulatedSeconds) s of virtual time (simulation.maxSeconds)"
+                if let stalled = stalledSinceSeconds {
+                    reason += "; the link carried nothing from \(stalled) s on (link.profile: bandwidth 0)"
+                }
                 channel.breakLink(reason)
                 interrupt(now: now, reason: reason, linkOnly: false)
             }
@@ -70,6 +77,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private mutating func interrupt(now: Double, reason: String, linkOnly: Bool) {
         guard let out = inFlight, out.usesLink || !linkOnly else { return }
         inFlight = nil
+        stalledSinceSeconds = nil
         engine.complete(.failed(reason), now: now)
         queue.schedule(.step, at: now)
     }
@@ -84,15 +92,27 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             return report
         case .waitUntil(let seconds):
             inFlight = (generation, false)
-            queue.schedule(.complete(generation: generation, .done), at: max(seconds, now))
+            scheduleCompletion(.done, at: max(seconds, now), now: now)
         default:
             let outcome = perform(action, on: &hypervisor, over: &channel)
             let seconds: Double
             if case .failed = outcome { seconds = 0 } else { seconds = duration(of: action, at: now) }
             inFlight = (generation, action.crossesLink)
-            queue.schedule(.complete(generation: generation, outcome), at: now + seconds)
+            scheduleCompletion(outcome, at: now + seconds, now: now)
         }
         return nil
+    }
+
+    /// Schedules the completion of the action out, unless it never comes: a transfer over a
+    /// link whose bandwidth stays 0 ends at infinity (`LinkModel.transferEndSeconds`), and so
+    /// may a wait for a rate limit near 0. Such an action stays out until a link failure or
+    /// the time limit cuts it short, which every run has (simulation.maxSeconds).
+    private mutating func scheduleCompletion(_ outcome: ActionOutcome<Memory.DirtyLog>, at seconds: Double, now: Double) {
+        guard seconds.isFinite else {
+            stalledSinceSeconds = now
+            return
+        }
+        queue.schedule(.complete(generation: generation, outcome), at: seconds)
     }
 
     /// Virtual seconds an action takes, from the link and host models.

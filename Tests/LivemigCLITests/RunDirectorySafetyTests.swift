@@ -19,6 +19,14 @@ final class RunDirectorySafetyTests: XCTestCase {
         try LivemigProcess.run(["guest", "start", "g", "--memory", "16M", "--run-dir", runDirectory])
     }
 
+    /// A file holding "precious", and `directory`/g.log a symbolic link to it; returns the file.
+    private func plantLogLink(in directory: String, victim: String) throws -> String {
+        let target = root.appendingPathComponent(victim).path
+        FileManager.default.createFile(atPath: target, contents: Data("precious\n".utf8))
+        try FileManager.default.createSymbolicLink(atPath: directory + "/g.log", withDestinationPath: target)
+        return target
+    }
+
     private func mode(_ path: String) throws -> Int {
         try XCTUnwrap((try FileManager.default.attributesOfItem(atPath: path))[.posixPermissions] as? Int)
     }
@@ -53,9 +61,7 @@ final class RunDirectorySafetyTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false,
                                                     attributes: [.posixPermissions: permissions])
             // A planted log link: root would have appended to its target.
-            let target = root.appendingPathComponent("victim-\(permissions)").path
-            FileManager.default.createFile(atPath: target, contents: Data("precious\n".utf8))
-            try FileManager.default.createSymbolicLink(atPath: directory + "/g.log", withDestinationPath: target)
+            let target = try plantLogLink(in: directory, victim: "victim-\(permissions)")
             let result = try start(in: directory)
             XCTAssertEqual(result.status, 1, result.stdout)
             XCTAssertTrue(result.stderr.contains("\(directory): the run directory is writable by"), result.stderr)
@@ -84,9 +90,7 @@ final class RunDirectorySafetyTests: XCTestCase {
     func testASymbolicLinkedLogInAPrivateRunDirectoryIsNotFollowed() throws {
         let directory = root.appendingPathComponent("private").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-        let target = root.appendingPathComponent("victim").path
-        FileManager.default.createFile(atPath: target, contents: Data("precious\n".utf8))
-        try FileManager.default.createSymbolicLink(atPath: directory + "/g.log", withDestinationPath: target)
+        let target = try plantLogLink(in: directory, victim: "victim")
         let result = try start(in: directory)
         XCTAssertEqual(result.status, 1, result.stdout)
         XCTAssertTrue(result.stderr.contains("\(directory)/g.log is a symbolic link"), result.stderr)

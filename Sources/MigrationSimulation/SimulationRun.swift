@@ -24,10 +24,9 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var inFlight: (generation: Int, usesLink: Bool)?
     /// Events handled, for the benchmark.
     private(set) var eventCount = 0
-    /// When the action out started, if it can never complete (the link's bandwidth is 0 from
-    /// then on, or a wait would end beyond any time): only a link failure or the time limit
-    /// ends it.
-    private var stalledSinceSeconds: Double?
+    /// Why the action out can never complete (the link's bandwidth is 0 from then on, or a
+    /// wait would end beyond any time), if so: only a link failure or the time limit ends it.
+    private var stall: String?
 
     init(config: SimulationConfig, memory: Memory, tracker: Tracker) {
         self.config = config
@@ -56,9 +55,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 interrupt(now: now, reason: "the link failed at \(now) s (link.failAt)", linkOnly: true)
             case .timeLimit:
                 var reason = "the simulation reached its limit of \(config.maxSimulatedSeconds) s of virtual time (simulation.maxSeconds)"
-                if let stalled = stalledSinceSeconds {
-                    reason += "; the link carried nothing from \(stalled) s on (link.profile: bandwidth 0)"
-                }
+                if let stall { reason += "; \(stall)" }
                 channel.breakLink(reason)
                 interrupt(now: now, reason: reason, linkOnly: false)
             }
@@ -77,7 +74,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private mutating func interrupt(now: Double, reason: String, linkOnly: Bool) {
         guard let out = inFlight, out.usesLink || !linkOnly else { return }
         inFlight = nil
-        stalledSinceSeconds = nil
+        stall = nil
         engine.complete(.failed(reason), now: now)
         queue.schedule(.step, at: now)
     }
@@ -92,13 +89,15 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             return report
         case .waitUntil(let seconds):
             inFlight = (generation, false)
-            scheduleCompletion(.done, at: max(seconds, now), now: now)
+            scheduleCompletion(.done, at: max(seconds, now),
+                               stall: "the rate limit's wait from \(now) s never ends (migration.rateLimit)")
         default:
             let outcome = perform(action, on: &hypervisor, over: &channel)
             let seconds: Double
             if case .failed = outcome { seconds = 0 } else { seconds = duration(of: action, at: now) }
             inFlight = (generation, action.crossesLink)
-            scheduleCompletion(outcome, at: now + seconds, now: now)
+            scheduleCompletion(outcome, at: now + seconds,
+                               stall: "the transfer started at \(now) s never ends (link.profile: the bandwidth stays 0)")
         }
         return nil
     }
@@ -107,9 +106,9 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// link whose bandwidth stays 0 ends at infinity (`LinkModel.transferEndSeconds`), and so
     /// may a wait for a rate limit near 0. Such an action stays out until a link failure or
     /// the time limit cuts it short, which every run has (simulation.maxSeconds).
-    private mutating func scheduleCompletion(_ outcome: ActionOutcome<Memory.DirtyLog>, at seconds: Double, now: Double) {
+    private mutating func scheduleCompletion(_ outcome: ActionOutcome<Memory.DirtyLog>, at seconds: Double, stall why: String) {
         guard seconds.isFinite else {
-            stalledSinceSeconds = now
+            stall = why
             return
         }
         queue.schedule(.complete(generation: generation, outcome), at: seconds)

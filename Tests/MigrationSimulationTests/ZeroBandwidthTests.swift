@@ -27,7 +27,7 @@ final class ZeroBandwidthTests: XCTestCase {
             XCTAssertEqual(result.report.outcome, .aborted, "\(fidelity)")
             XCTAssertEqual(result.report.totalTimeSeconds, 3600, accuracy: 0.01, "\(fidelity)")
             XCTAssertTrue(result.report.reason.contains("simulation.maxSeconds"), result.report.reason)
-            XCTAssertTrue(result.report.reason.contains("the link carried nothing from"), result.report.reason)
+            XCTAssertTrue(result.report.reason.contains("never ends (link.profile: the bandwidth stays 0)"), result.report.reason)
             XCTAssertTrue(result.sourceGuestRunning, "\(fidelity)")
             XCTAssertLessThanOrEqual(result.sourceResumeCount, 1)
         }
@@ -67,6 +67,7 @@ final class ZeroBandwidthTests: XCTestCase {
             config.maxSimulatedSeconds = 60
             let result = try Simulator.run(config)
             XCTAssertEqual(result.report.outcome, .aborted, "\(fidelity)")
+            XCTAssertTrue(result.report.reason.contains("never ends (migration.rateLimit)"), result.report.reason)
             XCTAssertTrue(result.sourceGuestRunning)
         }
     }

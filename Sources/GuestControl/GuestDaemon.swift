@@ -156,6 +156,8 @@ public final class GuestDaemon: @unchecked Sendable {
         if request.command != .status, request.command != .console, connection.peerHasHungUp {
             throw HostFailure("\(request.command.rawValue): the client hung up before it was carried out")
         }
+        // Anyone who can open the control socket can send numbers the command line would refuse.
+        try request.validate()
         switch request.command {
         case .status:
             try connection.send(ControlReply(status: status()))

@@ -1,19 +1,13 @@
 import Foundation
 import MigrationCore
 import MigrationSimulation
-import Yams
 
 /// Reads scenario files (YAML, schema in `docs/scenario-format.md`) into simulation settings.
 /// Unknown keys and bad values are rejected with the file, the key and the problem named.
 public enum ScenarioLoader {
     /// Loads a scenario file, applying `key=value` overrides (`link.bandwidth=10Gbit/s`).
     public static func load(path: String, overrides: [String] = []) throws(ScenarioError) -> Scenario {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ScenarioError("\(path): cannot read the scenario file (\(error.localizedDescription))")
-        }
+        let text = try BoundedYAML.read(path: path)
         let parent = (path as NSString).deletingLastPathComponent
         let directory = parent.isEmpty ? "." : parent
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -24,16 +18,13 @@ public enum ScenarioLoader {
     public static func parse(yaml: String, file: String, defaultName: String, baseDirectory: String = ".",
                              overrides: [String] = []) throws(ScenarioError) -> Scenario {
         var document: [String: Any]
-        do {
-            switch try Yams.load(yaml: yaml) {
-            case nil: document = [:]
-            case let mapping as [String: Any]: document = mapping
-            default: throw ScenarioError("\(file): the file must be a mapping of keys to values")
-            }
-        } catch let error as ScenarioError {
-            throw error
-        } catch {
-            throw ScenarioError("\(file): not valid YAML: \(error)")
+        let loaded = try BoundedYAML.load(yaml, source: file) { problem throws(ScenarioError) in
+            throw ScenarioError("\(file): not valid YAML: \(problem)")
+        }
+        switch loaded {
+        case nil: document = [:]
+        case let mapping as [String: Any]: document = mapping
+        default: throw ScenarioError("\(file): the file must be a mapping of keys to values")
         }
         for override in overrides { try apply(override: override, to: &document, file: file) }
         var reader = ScenarioReader(file: file, baseDirectory: baseDirectory)
@@ -50,12 +41,7 @@ public enum ScenarioLoader {
         guard !keys.isEmpty, keys.allSatisfy({ !$0.isEmpty }) else {
             throw ScenarioError("--set \(override): the key is empty")
         }
-        let value: Any
-        do {
-            value = try Yams.load(yaml: text) ?? text
-        } catch {
-            value = text
-        }
+        let value = try BoundedYAML.load(text, source: "--set \(override)") { _ in text } ?? text
         try set(value, at: keys[...], in: &document, full: override)
     }
 

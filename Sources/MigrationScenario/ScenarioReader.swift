@@ -7,6 +7,10 @@ import DirtyTraceFormat
 struct ScenarioReader {
     let file: String
     let baseDirectory: String
+    /// Sizes and page counts: any finite number here, since their own checks (2^32 pages,
+    /// the guest's pages) follow with a more telling error.
+    static let anySize = InputBound("size", .count, from: "0", to: "1e300")
+    static let batchPages = InputBound("batchPages", .count, from: "1", to: "\(EngineSettings.maxBatchPagesLimit)")
 
     mutating func read(_ document: [String: Any], defaultName: String) throws(ScenarioError) -> Scenario {
         var top = try ScenarioSection(file: file, path: "", value: document)
@@ -18,51 +22,52 @@ struct ScenarioReader {
         } ?? 1
 
         var guest = try top.section("guest")
-        guard let memory = try guest.positive("memory", expected: "a size such as 1GiB or 512MiB", Quantities.bytes) else {
+        guard let memory = try guest.positive("memory", expected: "a size such as 1GiB or 512MiB", within: Self.anySize, Quantities.bytes) else {
             throw guest.error("memory", "is required (e.g. memory: 1GiB)")
         }
-        let pageSize = try guest.positive("pageSize", expected: "a size such as 4KiB", Quantities.bytes) ?? 4096
-        guard pageSize >= 512, pageSize <= 1_073_741_824, Int(pageSize) & (Int(pageSize) - 1) == 0 else {
+        let pageSize = try guest.positive("pageSize", expected: "a size such as 4KiB", within: Self.anySize, Quantities.bytes) ?? 4096
+        guard pageSize >= 512, pageSize <= 1_073_741_824, let pageBytes = CheckedConversion.wholeInt(pageSize),
+              pageBytes & (pageBytes - 1) == 0 else {
             throw guest.error("pageSize", "must be a power of two from 512B to 1GiB")
         }
-        let pageBytes = Int(pageSize)
         guard memory / pageSize <= Double(1 << 32) else {
             throw guest.error("memory", "more than 2^32 pages of \(pageBytes) bytes")
         }
-        guard memory.truncatingRemainder(dividingBy: pageSize) == 0 else {
-            throw guest.error("memory", "\(Int(memory)) bytes is not a whole number of \(pageBytes)-byte pages")
+        let memoryBytes = try guest.whole("memory", memory, unit: "bytes")
+        guard memoryBytes % pageBytes == 0 else {
+            throw guest.error("memory", "\(memoryBytes) bytes is not a whole number of \(pageBytes)-byte pages")
         }
         var costs = HostCosts()
-        if let bytes = try guest.nonNegative("deviceState", expected: "a size such as 64KiB", Quantities.bytes) {
-            guard bytes <= 1_073_741_824 else { throw guest.error("deviceState", "more than the limit of 1GiB") }
-            costs.deviceStateBytes = Int(bytes)
+        if let bytes = try guest.nonNegative("deviceState", expected: "a size such as 64KiB", within: ScenarioBounds.deviceState, Quantities.bytes) {
+            costs.deviceStateBytes = try guest.whole("deviceState", bytes, unit: "bytes")
         }
         try guest.rejectUnknownKeys()
 
-        let guestPages = Int(memory) / pageBytes
+        let guestPages = memoryBytes / pageBytes
         var workloadSection = try top.section("workload")
         let workload = try readWorkload(&workloadSection, guestPages: guestPages, pageBytes: pageBytes)
         try workloadSection.rejectUnknownKeys()
 
         var linkSection = try top.section("link")
         let link = try readLink(&linkSection)
-        let failAt = try linkSection.nonNegative("failAt", expected: "a time such as 5s", Quantities.seconds)
+        let failAt = try linkSection.nonNegative("failAt", expected: "a time such as 5s", within: ScenarioBounds.duration, Quantities.seconds)
         try linkSection.rejectUnknownKeys()
 
         var source = try top.section("source")
         let secondsText = "a duration such as 0.5ms"
-        costs.dirtyLogReadSecondsPerGiB = try source.nonNegative("dirtyLogReadCost", expected: secondsText, Quantities.seconds) ?? costs.dirtyLogReadSecondsPerGiB
-        costs.dirtyLogPeekSecondsPerGiB = try source.nonNegative("dirtyLogPeekCost", expected: secondsText, Quantities.seconds) ?? costs.dirtyLogPeekSecondsPerGiB
-        costs.pageCopySecondsPerPage = try source.nonNegative("pageCopyCost", expected: secondsText, Quantities.seconds) ?? costs.pageCopySecondsPerPage
-        costs.pauseSeconds = try source.nonNegative("pauseCost", expected: secondsText, Quantities.seconds) ?? costs.pauseSeconds
-        costs.resumeSeconds = try source.nonNegative("resumeCost", expected: secondsText, Quantities.seconds) ?? costs.resumeSeconds
+        costs.dirtyLogReadSecondsPerGiB = try source.nonNegative("dirtyLogReadCost", expected: secondsText, within: ScenarioBounds.duration, Quantities.seconds) ?? costs.dirtyLogReadSecondsPerGiB
+        costs.dirtyLogPeekSecondsPerGiB = try source.nonNegative("dirtyLogPeekCost", expected: secondsText, within: ScenarioBounds.duration, Quantities.seconds) ?? costs.dirtyLogPeekSecondsPerGiB
+        costs.pageCopySecondsPerPage = try source.nonNegative("pageCopyCost", expected: secondsText, within: ScenarioBounds.duration, Quantities.seconds) ?? costs.pageCopySecondsPerPage
+        costs.pauseSeconds = try source.nonNegative("pauseCost", expected: secondsText, within: ScenarioBounds.duration, Quantities.seconds) ?? costs.pauseSeconds
+        costs.resumeSeconds = try source.nonNegative("resumeCost", expected: secondsText, within: ScenarioBounds.duration, Quantities.seconds) ?? costs.resumeSeconds
         try source.rejectUnknownKeys()
 
         var migration = try top.section("migration")
         var engine = EngineSettings(pageSizeBytes: pageBytes)
         engine.live = try migration.bool("live") ?? true
-        engine.rateLimitBytesPerSecond = try migration.positive("rateLimit", expected: "a bandwidth such as 500Mbit/s", Quantities.bytesPerSecond)
-        engine.maxBatchPages = try migration.wholeNumber("batchPages", range: 1 ... EngineSettings.maxBatchPagesLimit) ?? engine.maxBatchPages
+        engine.rateLimitBytesPerSecond = try migration.positive("rateLimit", expected: "a bandwidth such as 500Mbit/s",
+                                                                within: ScenarioBounds.bandwidth, Quantities.bytesPerSecond)
+        engine.maxBatchPages = try migration.wholeNumber("batchPages", within: Self.batchPages) ?? engine.maxBatchPages
         try migration.rejectUnknownKeys()
 
         var policySection = try top.section("policy")
@@ -71,12 +76,13 @@ struct ScenarioReader {
 
         var simulation = try top.section("simulation")
         let fidelity = try simulation.choice("fidelity", of: Fidelity.self) ?? .page
-        let maxSeconds = try simulation.positive("maxSeconds", expected: "a duration such as 1h", Quantities.seconds) ?? 86_400
+        let maxSeconds = try simulation.positive("maxSeconds", expected: "a duration such as 1h", within: ScenarioBounds.duration,
+                                                 Quantities.seconds) ?? 86_400
         try simulation.rejectUnknownKeys()
         try top.rejectUnknownKeys()
 
         let config = SimulationConfig(
-            guestMemoryBytes: Int(memory), workload: workload, link: link, costs: costs, engine: engine,
+            guestMemoryBytes: memoryBytes, workload: workload, link: link, costs: costs, engine: engine,
             policy: policy, fidelity: fidelity, seed: seed, maxSimulatedSeconds: maxSeconds, linkFailureAtSeconds: failAt)
         do {
             try config.validate()
@@ -88,7 +94,7 @@ struct ScenarioReader {
 
     private func pagesKey(_ section: inout ScenarioSection, _ key: String, pageBytes: Int, guestPages: Int,
                           default fallback: Int?) throws(ScenarioError) -> Int {
-        guard let pages = try section.nonNegative(key, expected: "a size such as 256MiB or a page count",
+        guard let pages = try section.nonNegative(key, expected: "a size such as 256MiB or a page count", within: Self.anySize,
                                                   { Quantities.pages($0, pageSizeBytes: pageBytes) }) else {
             guard let fallback else { throw section.error(key, "is required") }
             return fallback
@@ -96,15 +102,12 @@ struct ScenarioReader {
         guard pages <= Double(guestPages) else {
             throw section.error(key, "\(section.text(key) ?? "") is larger than guest.memory (\(guestPages) pages)")
         }
-        guard pages == pages.rounded(.down) else {
-            throw section.error(key, "is not a whole number of \(pageBytes)-byte pages")
-        }
-        return Int(pages)
+        return try section.whole(key, pages, unit: "\(pageBytes)-byte pages")
     }
 
     private func rate(_ section: inout ScenarioSection, _ key: String, pageBytes: Int, required: Bool) throws(ScenarioError) -> Double {
         let value = try section.nonNegative(key, expected: "a rate in pages per second (e.g. 20000) or bytes (80MiB/s)",
-                                            { Quantities.pagesPerSecond($0, pageSizeBytes: pageBytes) })
+                                            within: ScenarioBounds.pageRate, { Quantities.pagesPerSecond($0, pageSizeBytes: pageBytes) })
         if let value { return value }
         if required { throw section.error(key, "is required (pages written per second)") }
         return 0
@@ -133,7 +136,8 @@ struct ScenarioReader {
                             coldRatePagesPerSecond: try rate(&section, "coldRate", pageBytes: pageBytes, required: false))
         case "zipf":
             let pages = try pagesKey(&section, "workingSet", pageBytes: pageBytes, guestPages: guestPages, default: guestPages)
-            let exponent = try section.positive("exponent", expected: "a number such as 1.0", { Double($0) }) ?? 1.0
+            let exponent = try section.positive("exponent", expected: "a number such as 1.0", within: ScenarioBounds.zipfExponent,
+                                                Quantities.number) ?? 1.0
             return .zipf(workingSetPages: pages, ratePagesPerSecond: try rate(&section, "rate", pageBytes: pageBytes, required: true),
                          exponent: exponent)
         case "sequential":
@@ -147,7 +151,8 @@ struct ScenarioReader {
             var phases: [WorkloadPhase] = []
             for (index, item) in list.enumerated() {
                 var phase = try ScenarioSection(file: file, path: section.key("phases[\(index)]"), value: item)
-                guard let duration = try phase.positive("duration", expected: "a duration such as 10s", Quantities.seconds) else {
+                guard let duration = try phase.positive("duration", expected: "a duration such as 10s", within: ScenarioBounds.duration,
+                                                        Quantities.seconds) else {
                     throw phase.error("duration", "is required")
                 }
                 if phase.text("kind") == "phases" { throw phase.error("kind", "phases cannot be nested") }
@@ -187,7 +192,7 @@ struct ScenarioReader {
     private func readLink(_ section: inout ScenarioSection) throws(ScenarioError) -> LinkModel {
         let bandwidthText = "a bandwidth such as 1Gbit/s or 125MB/s"
         var steps: [LinkModel.Step] = []
-        if let bandwidth = try section.positive("bandwidth", expected: bandwidthText, Quantities.bytesPerSecond) {
+        if let bandwidth = try section.positive("bandwidth", expected: bandwidthText, within: ScenarioBounds.bandwidth, Quantities.bytesPerSecond) {
             steps.append(LinkModel.Step(fromSeconds: 0, bytesPerSecond: bandwidth))
         }
         if let profile = section.raw("profile") {
@@ -197,10 +202,11 @@ struct ScenarioReader {
             steps = []
             for (index, item) in list.enumerated() {
                 var step = try ScenarioSection(file: file, path: section.key("profile[\(index)]"), value: item)
-                guard let at = try step.nonNegative("at", expected: "a time such as 30s", Quantities.seconds) else {
+                guard let at = try step.nonNegative("at", expected: "a time such as 30s", within: ScenarioBounds.duration, Quantities.seconds) else {
                     throw step.error("at", "is required")
                 }
-                guard let bandwidth = try step.quantity("bandwidth", expected: bandwidthText, Quantities.bytesPerSecond), bandwidth >= 0 else {
+                guard let bandwidth = try step.nonNegative("bandwidth", expected: bandwidthText, within: ScenarioBounds.bandwidth,
+                                                           Quantities.bytesPerSecond) else {
                     throw step.error("bandwidth", "is required")
                 }
                 try step.rejectUnknownKeys()
@@ -216,21 +222,25 @@ struct ScenarioReader {
         let secondsText = "a duration such as 0.2ms"
         return LinkModel(
             bandwidthProfile: steps,
-            latencySeconds: try section.nonNegative("latency", expected: secondsText, Quantities.seconds) ?? 0.0002,
-            perBatchOverheadSeconds: try section.nonNegative("batchOverhead", expected: secondsText, Quantities.seconds) ?? 0)
+            latencySeconds: try section.nonNegative("latency", expected: secondsText, within: ScenarioBounds.duration, Quantities.seconds) ?? 0.0002,
+            perBatchOverheadSeconds: try section.nonNegative("batchOverhead", expected: secondsText, within: ScenarioBounds.duration,
+                                                             Quantities.seconds) ?? 0)
     }
 
     private func readPolicy(_ section: inout ScenarioSection) throws(ScenarioError) -> PolicyConfiguration {
         let name = try section.choice("name", of: PolicyName.self) ?? .xen4
         var policy = PolicyConfiguration(name: name)
-        policy.maxIterations = try section.wholeNumber("maxIterations", range: 1 ... 1_000_000)
-        policy.maxFactor = try section.positive("maxFactor", expected: "a number such as 3", { Double($0) })
-        policy.targetDirtyPages = try section.nonNegative("targetDirtyPages", expected: "a page count such as 50", { Double($0) })
-        policy.downtimeLimitSeconds = try section.positive("downtimeLimit", expected: "a duration such as 300ms", Quantities.seconds)
+        policy.maxIterations = try section.wholeNumber("maxIterations", within: PolicyBounds.maxIterations)
+        policy.maxFactor = try section.positive("maxFactor", expected: "a number such as 3", within: PolicyBounds.maxFactor, Quantities.number)
+        policy.targetDirtyPages = try section.nonNegative("targetDirtyPages", expected: "a page count such as 50",
+                                                          within: PolicyBounds.targetDirtyPages, Quantities.number)
+        policy.downtimeLimitSeconds = try section.positive("downtimeLimit", expected: "a duration such as 300ms",
+                                                           within: PolicyBounds.downtimeLimit, Quantities.seconds)
         policy.autoConverge = try section.bool("autoConverge") ?? false
-        policy.timeoutSeconds = try section.positive("timeout", expected: "a duration such as 60s", Quantities.seconds)
-        policy.fallbackRounds = try section.wholeNumber("fallbackRounds", range: 0 ... 1_000_000)
-        policy.fallbackDirtyRatio = try section.positive("fallbackDirtyRatio", expected: "a ratio such as 0.9", { Double($0) })
+        policy.timeoutSeconds = try section.positive("timeout", expected: "a duration such as 60s", within: PolicyBounds.timeout, Quantities.seconds)
+        policy.fallbackRounds = try section.wholeNumber("fallbackRounds", within: PolicyBounds.fallbackRounds)
+        policy.fallbackDirtyRatio = try section.positive("fallbackDirtyRatio", expected: "a ratio such as 0.9",
+                                                         within: PolicyBounds.fallbackDirtyRatio, Quantities.number)
         return policy
     }
 }

@@ -1,3 +1,5 @@
+import MigrationCore
+
 /// One mapping of a scenario file being read: hands out its values by key, converting and
 /// checking each, and at the end rejects any key nobody asked for. Every error names the file
 /// and the full key (`link.bandwidth`).
@@ -43,31 +45,50 @@ struct ScenarioSection {
         }
     }
 
-    /// A value converted by `parse`; `expected` says what was wanted, for the error.
-    mutating func quantity(_ name: String, expected: String, _ parse: (String) -> Double?) throws(ScenarioError) -> Double? {
+    /// A value converted by `parse` and within `bound`; `expected` says what was wanted, for
+    /// the error. `parse` never hands back NaN or an infinity (`Quantities`), and the bound
+    /// refuses them too.
+    mutating func quantity(_ name: String, expected: String, within bound: InputBound,
+                           _ parse: (String) -> Double?) throws(ScenarioError) -> Double? {
         guard let written = text(name) else { return nil }
         guard let value = parse(written), value.isFinite else {
             throw error(name, "'\(written)' is not \(expected)")
         }
+        guard value >= 0 || bound.range.lowerBound < 0 else {
+            throw error(name, "must not be negative (got \(written))")
+        }
+        guard bound.range.contains(value) else {
+            throw error(name, "'\(written)' is out of range; allowed \(bound.allowed)")
+        }
         return value
     }
 
-    mutating func positive(_ name: String, expected: String, _ parse: (String) -> Double?) throws(ScenarioError) -> Double? {
-        guard let value = try quantity(name, expected: expected, parse) else { return nil }
-        guard value > 0 else { throw error(name, "must be greater than 0 (got \(text(name) ?? ""))") }
-        return value
+    mutating func positive(_ name: String, expected: String, within bound: InputBound,
+                           _ parse: (String) -> Double?) throws(ScenarioError) -> Double? {
+        guard let written = text(name), let value = parse(written), value.isFinite, value <= 0 else {
+            return try quantity(name, expected: expected, within: bound, parse)
+        }
+        throw error(name, "must be greater than 0 (got \(written))")
     }
 
-    mutating func nonNegative(_ name: String, expected: String, _ parse: (String) -> Double?) throws(ScenarioError) -> Double? {
-        guard let value = try quantity(name, expected: expected, parse) else { return nil }
-        guard value >= 0 else { throw error(name, "must not be negative (got \(text(name) ?? ""))") }
-        return value
+    mutating func nonNegative(_ name: String, expected: String, within bound: InputBound,
+                              _ parse: (String) -> Double?) throws(ScenarioError) -> Double? {
+        try quantity(name, expected: expected, within: bound, parse)
     }
 
-    mutating func wholeNumber(_ name: String, range: ClosedRange<Int>) throws(ScenarioError) -> Int? {
+    /// A whole number of `unit` (bytes, pages) as an `Int`; the error names the unit.
+    func whole(_ name: String, _ value: Double, unit: String) throws(ScenarioError) -> Int {
+        guard let whole = CheckedConversion.wholeInt(value) else {
+            throw error(name, "is not a whole number of \(unit)")
+        }
+        return whole
+    }
+
+    /// A whole number written as one (`5`, not `5.0` or `5e0`) within `bound`.
+    mutating func wholeNumber(_ name: String, within bound: InputBound) throws(ScenarioError) -> Int? {
         guard let written = text(name) else { return nil }
-        guard let value = Int(written), range.contains(value) else {
-            throw error(name, "'\(written)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        guard let value = Int(written), bound.range.contains(Double(value)) else {
+            throw error(name, "'\(written)' is not a whole number \(bound.allowed)")
         }
         return value
     }

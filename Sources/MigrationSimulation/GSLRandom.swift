@@ -1,4 +1,5 @@
 import CGSL
+import MigrationCore
 
 /// Random numbers for the simulator, from GSL's MT19937 generator (`gsl_rng_mt19937`).
 /// One seed reproduces a run exactly; one generator per simulation, used from one thread.
@@ -32,7 +33,7 @@ public final class GSLRandom {
     public func poisson(mean: Double) -> Int {
         guard mean > 0 else { return 0 }
         if mean < 2_000_000_000 { return Int(gsl_ran_poisson(rng, mean)) }
-        return max(0, Int((mean + gsl_ran_gaussian(rng, mean.squareRoot())).rounded()))
+        return CheckedConversion.clampedInt(mean + gsl_ran_gaussian(rng, mean.squareRoot()), to: 0 ... Int.max)
     }
 }
 

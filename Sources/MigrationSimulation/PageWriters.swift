@@ -35,7 +35,9 @@ enum PageWriterFactory {
             guard let distribution = GSLDiscreteDistribution(weights: weights) else {
                 throw SimulationError("workload.exponent: GSL could not build a Zipf table for exponent \(exponent)")
             }
-            return ZipfWriter(distribution: distribution, ratePagesPerSecond: rate, layout: layout, random: random)
+            let total = weights.reduce(0, +)
+            return ZipfWriter(distribution: distribution, probabilities: weights.map { $0 / total }, ratePagesPerSecond: rate,
+                              layout: layout, random: random)
         case .sequential(let pages, let rate):
             return SweepWriter(pages: pages, ratePagesPerSecond: rate)
         case .phases(let phases):
@@ -88,15 +90,25 @@ final class UniformWriter: PageWriting {
     }
 }
 
-/// Poisson-many writes, each to a page drawn by Zipf popularity (GSL's alias sampler).
+/// Poisson-many writes, each to a page drawn by Zipf popularity (GSL's alias sampler). When
+/// more writes are expected than `perPageFactor` x the working set (a long stretch at a high
+/// rate), each page is instead dirty with the probability that at least one of its Poisson
+/// share of the writes hits it, 1 - e^(-mean x p): the same distribution of dirty pages, at a
+/// cost bounded by the working set instead of by the number of writes (10^16 at 10^9 pages/s
+/// over a simulated year).
 final class ZipfWriter: PageWriting {
+    static let perPageFactor = 8.0
     let distribution: GSLDiscreteDistribution
+    /// Each logical page's share of the writes (rank k: k^-exponent, normalised).
+    let probabilities: [Double]
     let ratePagesPerSecond: Double
     let layout: PageLayout
     let random: GSLRandom
 
-    init(distribution: GSLDiscreteDistribution, ratePagesPerSecond: Double, layout: PageLayout, random: GSLRandom) {
+    init(distribution: GSLDiscreteDistribution, probabilities: [Double], ratePagesPerSecond: Double, layout: PageLayout,
+         random: GSLRandom) {
         self.distribution = distribution
+        self.probabilities = probabilities
         self.ratePagesPerSecond = ratePagesPerSecond
         self.layout = layout
         self.random = random
@@ -104,7 +116,14 @@ final class ZipfWriter: PageWriting {
 
     func write(from startSeconds: Double, to endSeconds: Double, rateScale: Double, into bitmap: inout DirtyBitmap) {
         guard ratePagesPerSecond > 0, endSeconds > startSeconds else { return }
-        let writes = random.poisson(mean: ratePagesPerSecond * rateScale * (endSeconds - startSeconds))
+        let mean = ratePagesPerSecond * rateScale * (endSeconds - startSeconds)
+        if mean > Self.perPageFactor * Double(probabilities.count) {
+            for (page, share) in probabilities.enumerated() where random.uniform() < -expm1(-mean * share) {
+                bitmap.insert(layout.scatteredFrame(page))
+            }
+            return
+        }
+        let writes = random.poisson(mean: mean)
         for _ in 0 ..< writes { bitmap.insert(layout.scatteredFrame(distribution.sample(random))) }
     }
 }
@@ -124,6 +143,14 @@ final class SweepWriter: PageWriting {
     func write(from startSeconds: Double, to endSeconds: Double, rateScale: Double, into bitmap: inout DirtyBitmap) {
         guard pages > 0, ratePagesPerSecond > 0, endSeconds > startSeconds else { return }
         let advance = ratePagesPerSecond * rateScale * (endSeconds - startSeconds)
+        guard advance < Double(pages) else {
+            // A whole sweep or more: every page, and the position moves on modulo the region
+            // (no Int of a position that may be beyond Int's range).
+            bitmap.insert(range: 0 ..< pages)
+            position = (position + advance).truncatingRemainder(dividingBy: Double(pages))
+            return
+        }
+        // position < pages and advance < pages: both ends fit an Int.
         let from = Int(position)
         position += advance
         let to = Int(position)

@@ -117,7 +117,7 @@ struct SimulatedChannel<Batch>: MigrationChannel {
     }
 
     mutating func sendPages(_ batch: Batch, pageCount: Double, wireBytes: Double) throws(HostFailure) {
-        _ = try deliver(.pagesReceived(count: Int(pageCount.rounded())))
+        _ = try deliver(.pagesReceived(count: CheckedConversion.clampedInt(pageCount, to: 0 ... Int.max)))
     }
 
     mutating func sendDeviceState(_ state: Int) throws(HostFailure) {

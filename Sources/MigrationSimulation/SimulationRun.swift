@@ -24,6 +24,9 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var inFlight: (generation: Int, usesLink: Bool)?
     /// Events handled, for the benchmark.
     private(set) var eventCount = 0
+    /// Why the action out can never complete (the link's bandwidth is 0 from then on, or a
+    /// wait would end beyond any time), if so: only a link failure or the time limit ends it.
+    private var stall: String?
 
     init(config: SimulationConfig, memory: Memory, tracker: Tracker) {
         self.config = config
@@ -51,7 +54,8 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 channel.breakLink("the link failed at \(now) s (link.failAt)")
                 interrupt(now: now, reason: "the link failed at \(now) s (link.failAt)", linkOnly: true)
             case .timeLimit:
-                let reason = "the simulation reached its limit of \(config.maxSimulatedSeconds) s of virtual time (simulation.maxSeconds)"
+                var reason = "the simulation reached its limit of \(config.maxSimulatedSeconds) s of virtual time (simulation.maxSeconds)"
+                if let stall { reason += "; \(stall)" }
                 channel.breakLink(reason)
                 interrupt(now: now, reason: reason, linkOnly: false)
             }
@@ -70,6 +74,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private mutating func interrupt(now: Double, reason: String, linkOnly: Bool) {
         guard let out = inFlight, out.usesLink || !linkOnly else { return }
         inFlight = nil
+        stall = nil
         engine.complete(.failed(reason), now: now)
         queue.schedule(.step, at: now)
     }
@@ -84,15 +89,29 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             return report
         case .waitUntil(let seconds):
             inFlight = (generation, false)
-            queue.schedule(.complete(generation: generation, .done), at: max(seconds, now))
+            scheduleCompletion(.done, at: max(seconds, now),
+                               stall: "the rate limit's wait from \(now) s never ends (migration.rateLimit)")
         default:
             let outcome = perform(action, on: &hypervisor, over: &channel)
             let seconds: Double
             if case .failed = outcome { seconds = 0 } else { seconds = duration(of: action, at: now) }
             inFlight = (generation, action.crossesLink)
-            queue.schedule(.complete(generation: generation, outcome), at: now + seconds)
+            scheduleCompletion(outcome, at: now + seconds,
+                               stall: "the transfer started at \(now) s never ends (link.profile: the bandwidth stays 0)")
         }
         return nil
+    }
+
+    /// Schedules the completion of the action out, unless it never comes: a transfer over a
+    /// link whose bandwidth stays 0 ends at infinity (`LinkModel.transferEndSeconds`), and so
+    /// may a wait for a rate limit near 0. Such an action stays out until a link failure or
+    /// the time limit cuts it short, which every run has (simulation.maxSeconds).
+    private mutating func scheduleCompletion(_ outcome: ActionOutcome<Memory.DirtyLog>, at seconds: Double, stall why: String) {
+        guard seconds.isFinite else {
+            stall = why
+            return
+        }
+        queue.schedule(.complete(generation: generation, outcome), at: seconds)
     }
 
     /// Virtual seconds an action takes, from the link and host models.

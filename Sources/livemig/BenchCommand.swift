@@ -45,7 +45,17 @@ struct BenchSimulateCommand: ParsableCommand {
     @Option(help: "Seconds to spend on the fluid measurement.")
     var fluidSeconds: Double = 1
 
+    /// Page-level runs hold two bitmaps of the guest's pages (8 MiB each at 256 GiB).
+    static let sizeBound = InputBound("--sizes-gi-b", .count, from: "1", to: "256")
+    static let fluidSecondsBound = InputBound("--fluid-seconds", .seconds, from: "10ms", to: "1h")
+
     func run() throws {
+        do {
+            for gib in sizesGiB { try Self.sizeBound.check(gib) }
+            try Self.fluidSecondsBound.check(fluidSeconds, written: "\(fluidSeconds)")
+        } catch {
+            throw failure(error.description)
+        }
         print("fluid model")
         let fluid = benchFluid()
         print("  \(fluid.count) scenarios in \(format(fluid.seconds, 3)) s: \(format(fluid.seconds / Double(fluid.count) * 1e6, 2)) µs per scenario, \(Int(Double(fluid.count) / fluid.seconds)) scenarios/s (goal: < 20 µs)")

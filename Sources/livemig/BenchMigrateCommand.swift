@@ -16,7 +16,16 @@ struct BenchMigrateCommand: ParsableCommand {
     @Option(help: "Page writes per second of the busy run.") var rate: Int = 20_000
     @Flag(help: "Offline migrations (no dirty logging, one paused pass) instead of live ones.") var offline = false
 
+    static let memoryBound = InputBound("--memory-mi-b", .count, from: "4", to: "4096", multipleOf: "2")
+    static let rateBound = InputBound("--rate", .count, from: "0", to: "\(GuestWorkload.maxRatePagesPerSecond)")
+
     func run() throws {
+        do {
+            try Self.memoryBound.check(memoryMiB)
+            try Self.rateBound.check(rate)
+        } catch {
+            throw failure(error.description)
+        }
         signal(SIGPIPE, SIG_IGN)
         let runs: [(String, GuestWorkload, Double?)] = [
             ("idle", .idle, nil),

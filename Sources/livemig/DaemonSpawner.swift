@@ -20,7 +20,8 @@ enum DaemonSpawner {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        // O_NOFOLLOW: a log name in the run directory that is a symbolic link is refused, not followed.
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         for (index, copy) in copies.enumerated() { posix_spawn_file_actions_adddup2(&actions, copy, 3 + Int32(index)) }
         var attributes = posix_spawnattr_t()
@@ -32,7 +33,10 @@ enum DaemonSpawner {
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard status == 0 else { throw HostFailure("cannot start a guest daemon: \(String(cString: strerror(status)))") }
+        guard status == 0 else {
+            let reason = status == ELOOP ? "\(logPath) is a symbolic link" : String(cString: strerror(status))
+            throw HostFailure("cannot start a guest daemon: \(reason)")
+        }
         return pid
     }
 
@@ -49,11 +53,13 @@ enum DaemonSpawner {
         }
     }
 
-    /// Waits until the daemon `name` answers on its control socket, or fails with its log's tail.
+    /// Waits until the daemon `pid` answers on the control socket of `name`, or fails with its
+    /// log's tail. Another daemon answering there (one that took the name first) is not it.
     static func waitUntilServing(_ name: String, pid: pid_t, in runDirectory: RunDirectory, seconds: Double = 20) throws(HostFailure) -> GuestStatus {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if let reply = try? runDirectory.ask(name, ControlRequest(command: .status)), let status = reply.status {
+            if let reply = try? runDirectory.ask(name, ControlRequest(command: .status)), let status = reply.status,
+               status.processID == pid {
                 return status
             }
             var exitStatus: Int32 = 0
@@ -70,14 +76,4 @@ enum DaemonSpawner {
         let lines = text.split(separator: "\n").suffix(3)
         return lines.isEmpty ? nil : lines.joined(separator: "\n")
     }
-}
-
-/// Sizes as virsh and xl write them: `1G`, `256M`, `512MiB`, `1GiB`, or bytes.
-func parseMemory(_ text: String) -> Int? {
-    let binary: [(String, Int)] = [("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)]
-    for (suffix, factor) in binary where text.hasSuffix(suffix) {
-        guard let value = Double(text.dropLast()) else { return nil }
-        return Int(value * Double(factor))
-    }
-    return Quantities.bytes(text).map { Int($0) }
 }

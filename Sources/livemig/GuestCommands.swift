@@ -52,7 +52,7 @@ struct GuestStartCommand: ParsableCommand {
         discussion: "WORKLOAD: idle | uniform,workingSet=64MiB,rate=20000 | hotCold,workingSet=256MiB,hotSet=16MiB,hotRate=20000,coldRate=500 | sequential,workingSet=128MiB,rate=50000")
 
     @Argument(help: "The guest's name.") var name: String
-    @Option(help: "Guest memory: 256M, 1G, 512MiB (a multiple of 2 MiB, 4 MiB to 4 GiB).") var memory: String
+    @Option(help: "Guest memory: 256M, 1G, 512MiB (a multiple of 2 MiB, 4 MiB to 4 GiB; 3 GiB with --image).") var memory: String
     @Option(help: "The built-in guest program's workload.") var workload: String = "idle"
     @Option(help: "Boot this flat firmware image instead (like qemu -bios; see docs/firmware-guests.md).") var image: String?
     @Option(help: "Seed of the guest's page choices.") var seed: UInt64 = 1
@@ -62,35 +62,28 @@ struct GuestStartCommand: ParsableCommand {
         let runDirectory = host.directory
         do {
             try RunDirectory.validate(name: name)
+            let bytes = try (image == nil ? OptionBounds.memory : OptionBounds.firmwareMemory).wholeNumber(memory)
+            var arguments = ["guest", "daemon", name, "--memory-bytes", String(bytes), "--run-dir", runDirectory.path]
             if let image {
                 let path = absolutePath(image)
                 _ = try FirmwareImage.load(path: path)
-                guard let bytes = parseMemory(memory), bytes >= GuestMemory.minimumBytes, bytes <= FirmwareLayout.maxMemoryBytes,
-                      bytes % (2 << 20) == 0 else {
-                    throw HostFailure("--memory \(memory): a firmware guest needs a multiple of 2 MiB from 4 MiB to 3 GiB")
-                }
-                try runDirectory.create()
-                let pid = try DaemonSpawner.spawn(
-                    arguments: ["guest", "daemon", name, "--memory-bytes", String(bytes), "--image", path, "--run-dir", runDirectory.path],
-                    logPath: runDirectory.daemonLog(name))
-                let status = try DaemonSpawner.waitUntilServing(name, pid: pid, in: runDirectory)
-                print("guest \(name) started: pid \(status.processID), \(status.memoryBytes >> 20) MiB, firmware \(image); console: \(status.consoleLog)")
-                return
+                arguments += ["--image", path]
+            } else {
+                _ = try GuestWorkload.parse(workload, regionPages: (bytes - (2 << 20)) / GuestMemory.pageSizeBytes)
+                arguments += ["--workload", workload, "--seed", String(seed)]
             }
-            guard let bytes = parseMemory(memory), bytes >= GuestMemory.minimumBytes, bytes <= GuestMemory.maximumBytes, bytes % (2 << 20) == 0 else {
-                throw HostFailure("--memory \(memory): must be a multiple of 2 MiB from 4 MiB to 4 GiB (e.g. 256M, 1G)")
-            }
-            _ = try GuestWorkload.parse(workload, regionPages: (bytes - (2 << 20)) / GuestMemory.pageSizeBytes)
+            // Before anything of that name is touched: a running guest keeps its console log.
             try runDirectory.create()
-            let pid = try DaemonSpawner.spawn(
-                arguments: ["guest", "daemon", name, "--memory-bytes", String(bytes), "--workload", workload,
-                            "--seed", String(seed), "--run-dir", runDirectory.path],
-                logPath: runDirectory.daemonLog(name))
+            try runDirectory.refuseRunningGuest(name)
+            let pid = try DaemonSpawner.spawn(arguments: arguments, logPath: runDirectory.daemonLog(name))
             let status = try DaemonSpawner.waitUntilServing(name, pid: pid, in: runDirectory)
-            print("guest \(name) started: pid \(status.processID), \(status.memoryBytes >> 20) MiB, \(status.workload); console: \(status.consoleLog)")
+            let what = image.map { "firmware \($0)" } ?? status.workload
+            print("guest \(name) started: pid \(status.processID), \(status.memoryBytes >> 20) MiB, \(what); console: \(status.consoleLog)")
         } catch let error as HostFailure {
             throw failure(error.description)
         } catch let error as KVMError {
+            throw failure(error.description)
+        } catch let error as InputBoundError {
             throw failure(error.description)
         }
     }
@@ -106,6 +99,7 @@ struct GuestConsoleCommand: ParsableCommand {
         var request = ControlRequest(command: .console)
         request.lines = lines
         do {
+            try request.validate()
             let reply = try host.directory.ask(name, request)
             for line in reply.console ?? [] { print(line) }
         } catch {
@@ -163,6 +157,9 @@ struct GuestDaemonCommand: ParsableCommand {
                 daemon = received
                 if arrivalPipe { IncomingArrival.reportRunning() }
             } else if let image, let name, let memoryBytes {
+                try OptionBounds.firmwareMemory.check(memoryBytes)
+                try runDirectory.create()
+                try runDirectory.refuseRunningGuest(name)
                 daemon = try GuestDaemon.startFirmware(name: name, memoryBytes: memoryBytes, image: try FirmwareImage.load(path: image),
                                                        runDirectory: runDirectory)
             } else if let restore {
@@ -171,6 +168,9 @@ struct GuestDaemonCommand: ParsableCommand {
                 daemon = restored
             } else {
                 guard let name, let memoryBytes else { throw HostFailure("a guest daemon needs a name and --memory-bytes") }
+                try OptionBounds.memory.check(memoryBytes)
+                try runDirectory.create()
+                try runDirectory.refuseRunningGuest(name)
                 let parsed = try GuestWorkload.parse(workload, regionPages: (memoryBytes - (2 << 20)) / GuestMemory.pageSizeBytes)
                 daemon = try GuestDaemon.startFresh(name: name, memoryBytes: memoryBytes, workload: parsed, seed: seed,
                                                     runDirectory: runDirectory)
@@ -178,6 +178,8 @@ struct GuestDaemonCommand: ParsableCommand {
         } catch let error as HostFailure {
             throw failure(error.description)
         } catch let error as KVMError {
+            throw failure(error.description)
+        } catch let error as InputBoundError {
             throw failure(error.description)
         }
         FileHandle.standardError.write(Data("guest \(daemon.guest.name) running (pid \(getpid()))\n".utf8))

@@ -23,11 +23,11 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "Resume the guest here if the destination was not cleared to run it this many milliseconds after the pause.")
     var maxDowntime: Double?
     @Option(help: "xen3, xen4, qemu or timeout.") var policy: String = "xen4"
-    @Option(help: "Cap the migration stream: 1Gbit/s, 100MB/s.") var bandwidth: String?
-    @Option(help: "qemu/timeout: the downtime budget in milliseconds (300).") var downtimeLimit: Double?
-    @Option(help: "timeout: suspend the guest after this many seconds (libvirt --timeout).") var timeout: Double?
+    @Option(help: "Cap the migration stream: 1Gbit/s, 100MB/s (1 Mbit/s to 1 Tbit/s).") var bandwidth: String?
+    @Option(help: "qemu/timeout: the downtime budget in milliseconds (300; 1 to 2,000,000).") var downtimeLimit: Double?
+    @Option(help: "timeout: suspend the guest after this many seconds (libvirt --timeout; 1 to 86,400).") var timeout: Double?
     @Flag(help: "qemu/timeout: QEMU's auto-converge (throttle the guest).") var autoConverge = false
-    @Option(help: "Give up on live migration after this many non-converging rounds (0: never).") var fallbackRounds: Int?
+    @Option(help: "Give up on live migration after this many non-converging rounds (0: never; at most 1,000,000).") var fallbackRounds: Int?
     @Flag(help: "Print progress while migrating.") var verbose = false
     @Option(help: "table or json.") var format: String = "table"
     @OptionGroup var host: RunDirectoryOption
@@ -40,40 +40,31 @@ struct MigrateCommand: ParsableCommand {
         guard let format = ReportFormat(rawValue: format), format != .csv else { throw failure("--format \(format): table or json") }
         if cancel { return try cancelMigration() }
         guard let target else { throw failure("migrate: name the destination HOST[:PORT] (or use --cancel)") }
-        if host.namesXenDomain(name, xenFlag: xen) {
-            return try migrateXenDomain(to: target, policy: policyName, format: format)
-        }
         var request = ControlRequest(command: .migrate)
         request.target = target
         request.live = live
         request.policy = policyName
-        request.downtimeLimitSeconds = downtimeLimit.map { $0 / 1000 }
-        request.timeoutSeconds = timeout
         request.autoConverge = autoConverge
         request.fallbackRounds = fallbackRounds
-        if tls || tlsDir != nil {
-            let directory = absolutePath(tlsDir ?? TLSConfiguration.defaultDirectory)
-            do {
-                _ = try TLSContext(TLSConfiguration(directory: directory))  // a bad file is named here, before the daemon is asked
-            } catch {
-                throw failure("--tls-dir \(directory): \(error.description)")
+        do {
+            // Each number checked as the user wrote it, so that the error quotes it.
+            request.downtimeLimitSeconds = try downtimeLimit.map { milliseconds throws(InputBoundError) in
+                try OptionBounds.downtimeLimit.check(milliseconds / 1000, written: "\(milliseconds) ms")
             }
-            request.tlsDirectory = directory
-            request.tlsAllowedPeerNames = tlsAllow.map { $0.split(separator: " ").map(String.init) }
-        } else if tlsAllow != nil {
-            throw failure("--tls-allow: only with --tls or --tls-dir")
+            request.timeoutSeconds = try timeout.map { seconds throws(InputBoundError) in
+                try OptionBounds.timeout.check(seconds, written: "\(seconds) s")
+            }
+            request.maxDowntimeSeconds = try maxDowntime.map { milliseconds throws(InputBoundError) in
+                try OptionBounds.maxDowntime.check(milliseconds / 1000, written: "\(milliseconds) ms")
+            }
+            request.rateLimitBytesPerSecond = try bandwidth.map(OptionBounds.bandwidth.value)
+            try request.validate()
+        } catch {
+            throw failure("\(error)")  // an InputBoundError or a HostFailure: one line each
         }
-        if let maxDowntime {
-            guard maxDowntime.isFinite, (1 ... 3_600_000).contains(maxDowntime) else {
-                throw failure("--max-downtime \(maxDowntime): milliseconds from 1 to 3600000")
-            }
-            request.maxDowntimeSeconds = maxDowntime / 1000
-        }
-        if let bandwidth {
-            guard let rate = Quantities.bytesPerSecond(bandwidth), rate > 0 else {
-                throw failure("--bandwidth \(bandwidth): not a bandwidth such as 1Gbit/s or 100MB/s")
-            }
-            request.rateLimitBytesPerSecond = rate
+        try applyTLSOptions(to: &request)
+        if host.namesXenDomain(name, xenFlag: xen) {
+            return try migrateXenDomain(request, to: target, format: format)
         }
         do {
             _ = try Endpoint(parsing: target)
@@ -81,6 +72,23 @@ struct MigrateCommand: ParsableCommand {
             throw failure("\(target): \(error.description)")
         }
         try runMoving(request, name: name, runDirectory: host.directory, format: format, verbose: verbose)
+    }
+
+    /// `--tls`, `--tls-dir`, `--tls-allow`: the files are loaded here once, so that a bad one is
+    /// named before the daemon is asked.
+    private func applyTLSOptions(to request: inout ControlRequest) throws {
+        guard tls || tlsDir != nil else {
+            if tlsAllow != nil { throw failure("--tls-allow: only with --tls or --tls-dir") }
+            return
+        }
+        let directory = absolutePath(tlsDir ?? TLSConfiguration.defaultDirectory)
+        do {
+            _ = try TLSContext(TLSConfiguration(directory: directory))
+        } catch {
+            throw failure("--tls-dir \(directory): \(error.description)")
+        }
+        request.tlsDirectory = directory
+        request.tlsAllowedPeerNames = tlsAllow.map { $0.split(separator: " ").map(String.init) }
     }
 }
 
@@ -98,15 +106,16 @@ extension MigrateCommand {
 
     /// A Xen domain, migrated from this process with libxenguest (the engine's policy
     /// answering its pre-copy questions), to `xl migrate-receive` or `livemig receive`.
-    func migrateXenDomain(to target: String, policy policyName: PolicyName, format: ReportFormat) throws {
+    func migrateXenDomain(_ request: ControlRequest, to target: String, format: ReportFormat) throws {
         signal(SIGPIPE, SIG_IGN)
-        var configuration = PolicyConfiguration(name: policyName)
-        configuration.downtimeLimitSeconds = downtimeLimit.map { $0 / 1000 }
-        configuration.timeoutSeconds = timeout
-        configuration.fallbackRounds = fallbackRounds
+        var configuration = PolicyConfiguration(name: request.policy ?? .xen4)
+        configuration.downtimeLimitSeconds = request.downtimeLimitSeconds
+        configuration.timeoutSeconds = request.timeoutSeconds
+        configuration.fallbackRounds = request.fallbackRounds
         if bandwidth != nil { throw failure("--bandwidth: not available for Xen domains (libxenguest sends at link speed)") }
         if autoConverge { throw failure("--auto-converge: not available for Xen domains (Xen cannot throttle a PV guest's vCPUs)") }
         if maxDowntime != nil { throw failure("--max-downtime: not yet available for Xen domains") }
+        if request.tlsDirectory != nil { throw failure("--tls: not yet available for Xen domains (it would send the domain in the clear, so it refuses)") }
         let report: MigrationReport
         do {
             let xenHost = try XenHost()
@@ -125,7 +134,7 @@ extension MigrateCommand {
 func runMoving(_ request: ControlRequest, name: String, runDirectory: RunDirectory, format: ReportFormat, verbose: Bool) throws {
     let connection: ControlConnection
     do {
-        connection = try ControlConnection.connect(path: runDirectory.controlSocket(name))
+        connection = try runDirectory.connect(to: name)
         try connection.send(request)
     } catch {
         throw failure("guest '\(name)' is not running on this host (\(error.description))")
@@ -206,6 +215,7 @@ struct RestoreCommand: ParsableCommand {
         do {
             let name = try savedGuestName(file)
             try runDirectory.create()
+            try runDirectory.refuseRunningGuest(name)
             let path = absolutePath(file)
             let pid = try DaemonSpawner.spawn(arguments: ["guest", "daemon", "--restore", path, "--run-dir", runDirectory.path],
                                               logPath: runDirectory.daemonLog(name))

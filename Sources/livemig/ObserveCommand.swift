@@ -23,7 +23,11 @@ struct ObserveCommand: ParsableCommand {
 
     func run() throws {
         guard format == "table" || format == "json" else { throw failure("--format \(format): table or json") }
+        var request = ControlRequest(command: .observe)
+        request.seconds = seconds
+        request.intervalSeconds = interval
         do {
+            try request.validate()
             try DirtyLogObservation.validate(seconds: seconds, intervalSeconds: interval)
         } catch {
             throw failure(error.description)
@@ -63,7 +67,7 @@ struct ObserveCommand: ParsableCommand {
         request.intervalSeconds = interval
         let reply: ControlReply?
         do {
-            let connection = try ControlConnection.connect(path: host.directory.controlSocket(name))
+            let connection = try host.directory.connect(to: name)
             try connection.send(request)
             reply = try connection.receive(ControlReply.self)
         } catch {

@@ -1,0 +1,69 @@
+import KVMBackend
+import MigrationCore
+import MigrationExecutor
+
+/// The allowed range of every number a guest's user hands over: `guest start`, `guest
+/// console`, `migrate` and `observe` options, and the same fields of a `ControlRequest`, which
+/// a daemon checks again (anyone who can open its control socket can send one). The command
+/// line refuses a value out of range before it contacts a daemon; the daemon refuses it before
+/// it acts. Documented in README ("Running and migrating real guests").
+public enum OptionBounds {
+    /// `--bandwidth`: below 1 Mbit/s a 4 MiB batch takes over 30 s and a 4 GiB guest about ten
+    /// hours (and a cap near 0 would wait for ever: at 1e-20 bit/s the source's next send was
+    /// 10^21 years away); 1 Tbit/s is beyond any link (leave the cap out for none).
+    public static let bandwidth = InputBound("--bandwidth", .bytesPerSecond, from: "1Mbit/s", to: "1Tbit/s")
+    /// `--downtime-limit` (given in milliseconds, held in seconds), `--timeout`,
+    /// `--fallback-rounds`: the policy's own bounds (`PolicyBounds`), as scenario files have them.
+    public static let downtimeLimit = PolicyBounds.downtimeLimit.named("--downtime-limit")
+    public static let timeout = PolicyBounds.timeout.named("--timeout")
+    public static let fallbackRounds = PolicyBounds.fallbackRounds.named("--fallback-rounds")
+    /// `migrate --max-downtime` (milliseconds, held in seconds): from 1 ms (a real pause takes
+    /// longer, so the source resumes at once) to an hour.
+    public static let maxDowntime = InputBound("--max-downtime", .seconds, from: "1ms", to: "1h")
+    /// `guest console --lines`: the daemon keeps the last 100,000 lines; one answer holds at
+    /// most 10,000 (a control message is at most 1 MiB).
+    public static let consoleLines = InputBound("--lines", .count, from: "1", to: "10000")
+    /// `guest start --memory`: what `KVMGuest` maps (GuestMemory's 4 MiB to 4 GiB), in 2 MiB
+    /// steps (the guest program's page tables map 2 MiB pages).
+    public static let memory = InputBound("--memory", .bytes, from: "4MiB", to: "4GiB", multipleOf: "2MiB")
+    /// `guest start --memory` with `--image`: below the 32-bit PCI hole (FirmwareLayout).
+    public static let firmwareMemory = InputBound("--memory", .bytes, from: "4MiB", to: "3GiB", multipleOf: "2MiB")
+    /// `observe --seconds` and `--interval` (DirtyLogObservation's limits; the interval is also
+    /// at most the observation).
+    public static let observeSeconds = InputBound("--seconds", .seconds, from: "10ms", to: "1h")
+    public static let observeInterval = InputBound("--interval", .seconds, from: "10ms", to: "1h")
+
+    /// Every bound, for the test that checks the table against the limits it cites.
+    public static let all = [bandwidth, downtimeLimit, timeout, fallbackRounds, maxDowntime, consoleLines, memory, firmwareMemory,
+                             observeSeconds, observeInterval]
+}
+
+extension ControlRequest {
+    /// Checks every number the request carries against `OptionBounds`; the error names the
+    /// option, the value and the allowed range. A daemon calls this before it acts on a request.
+    public func validate() throws(HostFailure) {
+        do throws(InputBoundError) {
+            if let lines { try OptionBounds.consoleLines.check(lines) }
+            if let rateLimitBytesPerSecond {
+                try OptionBounds.bandwidth.check(rateLimitBytesPerSecond, written: "\(rateLimitBytesPerSecond) B/s")
+            }
+            if let downtimeLimitSeconds {
+                try OptionBounds.downtimeLimit.check(downtimeLimitSeconds, written: "\(downtimeLimitSeconds * 1000) ms")
+            }
+            if let timeoutSeconds { try OptionBounds.timeout.check(timeoutSeconds, written: "\(timeoutSeconds) s") }
+            if let maxDowntimeSeconds {
+                try OptionBounds.maxDowntime.check(maxDowntimeSeconds, written: "\(maxDowntimeSeconds * 1000) ms")
+            }
+            if let fallbackRounds { try OptionBounds.fallbackRounds.check(fallbackRounds) }
+            if let seconds { try OptionBounds.observeSeconds.check(seconds, written: "\(seconds) s") }
+            if let intervalSeconds {
+                try OptionBounds.observeInterval.check(intervalSeconds, written: "\(intervalSeconds) s")
+                if let seconds, intervalSeconds > seconds {
+                    throw InputBoundError("--interval \(intervalSeconds) s: longer than the observation's --seconds \(seconds) s")
+                }
+            }
+        } catch {
+            throw HostFailure(error.description)
+        }
+    }
+}

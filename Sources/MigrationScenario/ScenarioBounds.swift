@@ -1,0 +1,16 @@
+import MigrationCore
+
+/// The allowed range of each number a scenario file holds (docs/scenario-format.md states
+/// them). Generous for what-if studies, but each value stays where the simulator's arithmetic
+/// holds: no infinite time, no write count beyond an `Int`, no loop over 10^18 writes. The
+/// policy keys use `PolicyBounds`, the same as `livemig migrate`'s options.
+enum ScenarioBounds {
+    /// Link bandwidths and the rate limit (a profile step may be 0: the link stalls).
+    static let bandwidth = InputBound("bandwidth", .bytesPerSecond, from: "0", to: "1000Tbit/s")
+    /// Every duration: latencies, costs, failure time, phase lengths, the time limit.
+    static let duration = InputBound("duration", .seconds, from: "0", to: "8760h")
+    static let deviceState = InputBound("deviceState", .bytes, from: "0", to: "1GiB")
+    /// Page writes per second: 10^9 pages/s is 4 TB/s of writes, beyond any guest's memory.
+    static let pageRate = InputBound("page rate", .count, from: "0", to: "1000000000")
+    static let zipfExponent = InputBound("exponent", .count, from: "0", to: "100")
+}

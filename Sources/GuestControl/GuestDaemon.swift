@@ -85,7 +85,9 @@ public final class GuestDaemon: @unchecked Sendable {
     /// connection that only asks about a guest (`livemig guest resume` on a source) is answered
     /// from this host's run directory and yields no daemon (nil).
     public static func receive(from stream: BlockingSocket, runDirectory: RunDirectory,
-                               timeouts: ReceiverTimeouts = ReceiverTimeouts()) throws(HostFailure) -> GuestDaemon? {
+                               timeouts: ReceiverTimeouts? = nil) throws(HostFailure) -> GuestDaemon? {
+        let environmentTimeouts = try TimeoutsFromEnvironment.receiver()
+        let timeouts = timeouts ?? environmentTimeouts
         try runDirectory.create()
         let cancellation = MigrationCancellation()
         final class Claim: @unchecked Sendable { var listener: ControlListener?; var server: IncomingControlServer? }
@@ -298,7 +300,8 @@ public final class GuestDaemon: @unchecked Sendable {
         }
         defer { stream.close() }
         return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation,
-                                        maxDowntimeSeconds: request.maxDowntimeSeconds) { update in
+                                        maxDowntimeSeconds: request.maxDowntimeSeconds,
+                                        timeouts: try TimeoutsFromEnvironment.sender()) { update in
             let remaining = update.pagesPending * Double(update.pageSizeBytes)
             progress(ProgressLine(
                 elapsedSeconds: update.elapsedSeconds, iteration: update.iteration, bytesSent: update.totalBytesSent,

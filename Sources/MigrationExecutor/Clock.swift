@@ -16,10 +16,12 @@ public func wallClockSeconds() -> Double {
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
-/// Sleeps until the monotonic clock reads `seconds`.
+/// Sleeps until the monotonic clock reads `seconds`, at most a day per call (the option
+/// bounds keep a rate-limit wait to seconds; a wait past a day, or not a number, must not trap
+/// in the conversion below).
 public func sleep(untilMonotonic seconds: Double) {
-    let remaining = seconds - monotonicSeconds()
-    guard remaining > 0 else { return }
+    let remaining = min(seconds - monotonicSeconds(), 86_400)
+    guard remaining > 0 else { return }  // also false for NaN
     var request = timespec(tv_sec: Int(remaining), tv_nsec: Int((remaining - Double(Int(remaining))) * 1e9))
     var left = timespec()
     while nanosleep(&request, &left) != 0 && errno == EINTR { request = left }

@@ -79,8 +79,9 @@ public enum MigrationReceiver {
         answerQuery: ((String) -> GuestPresence)?,
         beforeRun: ((any IncomingGuest) -> Void)? = nil
     ) throws(HostFailure) -> IncomingOutcome {
+        let fault = socket.isSocket ? try ReceiverFaultInjection.fromEnvironment() : nil
         var session = ReceiveSession(socket: socket, timeouts: socket.isSocket ? timeouts : .none,
-                                     cancellation: cancellation, makeGuest: makeGuest, beforeRun: beforeRun)
+                                     cancellation: cancellation, fault: fault, makeGuest: makeGuest, beforeRun: beforeRun)
         if socket.isSocket, let outcome = try session.openChallenge(answerQuery: answerQuery) { return outcome }
         return .migration(try session.run())
     }

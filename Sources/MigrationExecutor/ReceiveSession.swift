@@ -25,9 +25,9 @@ struct ReceiveSession {
     private var waiting: (name: String, seconds: Double) = ("handshake", 0)
     /// The item read after the challenge's echo, for the first `nextEvent`.
     private var firstItem: StreamItem?
-    private let faults = ReceiverFaultInjection.fromEnvironment
+    private var faults: FaultTrigger
 
-    init(socket: BlockingSocket, timeouts: ReceiverTimeouts, cancellation: MigrationCancellation,
+    init(socket: BlockingSocket, timeouts: ReceiverTimeouts, cancellation: MigrationCancellation, fault: ReceiverFaultInjection?,
          makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
          beforeRun: ((any IncomingGuest) -> Void)?) {
         self.socket = socket
@@ -37,6 +37,7 @@ struct ReceiveSession {
         self.beforeRun = beforeRun
         reader = StreamReader(socket: socket, direction: .sourceToDestination)
         replies = ReplyWriter(socket: socket)
+        faults = FaultTrigger(fault)
         cancellation.attach(socket)
     }
 
@@ -53,7 +54,12 @@ struct ReceiveSession {
         }
         do throws(HostFailure) {
             try replies.send(.challenge(nonce: nonce))
-            guard case .record(.challengeEcho(let echoed)) = try reader.nextItem(), echoed == nonce else {
+            let echo = try reader.nextItem()
+            if let strike = faults.strikes(echo.type) {
+                FaultTrigger.actOnProcess(strike)
+                if strike == .drop || strike == .corrupt { throw refuse("\(echo.type) lost or damaged (\(ReceiverFaultInjection.environmentVariable))") }
+            }
+            guard case .record(.challengeEcho(let echoed)) = echo, echoed == nonce else {
                 throw refuse("the stream did not answer this connection's challenge first (a replayed or foreign stream)")
             }
             let next = try reader.nextItem()
@@ -112,7 +118,12 @@ struct ReceiveSession {
         } catch {
             return failureEvent(error)
         }
-        if case .record(let record) = item { faults.exitIfArrived(record.type) }
+        switch faults.strikes(item.type) {
+        case .exitOn?, .pauseOn?: FaultTrigger.actOnProcess(faults.fault!.action)
+        case .corrupt?: return .transportFailed("malformed stream from \(socket.peer): \(item.type) damaged (\(ReceiverFaultInjection.environmentVariable))")
+        case .drop?: return droppedEvent(item)
+        default: break
+        }
         switch item {
         case .pageBatchHead(let head):
             pendingBatch = head
@@ -136,6 +147,19 @@ struct ReceiveSession {
         case .record(let other):
             return .localFailure("unexpected \(other.type) from the source")
         }
+    }
+
+    /// A record lost on the way (`drop`): its page data is still read (it is in the stream) but
+    /// nothing is told to the machine, so its pages are never marked received.
+    private mutating func droppedEvent(_ item: StreamItem) -> DestinationMigration.Event {
+        if case .pageBatchHead(let head) = item, let guest {
+            do {
+                try reader.readPageData(into: Self.pageTargets(of: head, in: guest))
+            } catch {
+                return failureEvent(error)
+            }
+        }
+        return nextEvent()
     }
 
     /// A read failure as the machine's event: cancelled, timed out, or broken.
@@ -186,23 +210,33 @@ struct ReceiveSession {
                 throw HostFailure("cannot load the device state: \(error.description)")
             }
         case .reportReady:
-            try replies.send(.readyToUnpause)
+            try reply(.readyToUnpause)
             wait("commit", timeouts.commitSeconds)
             // A saved guest has no source to clear it: it runs once it is whole.
             if !socket.isSocket { perform(machine.handle(.clearedToRun)) }
         case .unpauseGuest:
             try unpause()
-        case .reportRunning where faults.withholds(.running):
-            shutdown(socket.fd, Int32(SHUT_RDWR))
         case .reportRunning:
             // The unpause instant: just before the guest was let run (its first line may
             // follow at once, before `run` returns).
-            try? replies.send(.running(destinationWallClockMicroseconds: microseconds(unpausedWallClockSeconds)))
+            try? reply(.running(destinationWallClockMicroseconds: microseconds(unpausedWallClockSeconds)))
         case .destroyGuest:
             guest?.discard()
         case .reportAbort(let reason):
             try? replies.send(.abort(reason: String(reason.utf8.prefix(StreamLimits.maxAbortReasonBytes)) ?? "aborted"))
         }
+    }
+
+    /// Sends a reply, unless the fault withholds it (then the link is shut instead); a
+    /// `pause-on` fault for the reply's type stops the process right after it left.
+    private mutating func reply(_ record: StreamRecord) throws(HostFailure) {
+        let strike = faults.strikes(record.type)
+        if strike == .withhold {
+            shutdown(socket.fd, Int32(SHUT_RDWR))
+            return
+        }
+        try replies.send(record)
+        if let strike { FaultTrigger.actOnProcess(strike) }
     }
 
     /// Runs the guest, unless a cancel came first; then tells the machine it runs.

@@ -60,3 +60,13 @@ public enum StreamItem: Sendable, Equatable {
     case pageBatchHead(PageBatchHead)
     case record(StreamRecord)
 }
+
+extension StreamItem {
+    /// The record type this item is (or begins).
+    public var type: RecordType {
+        switch self {
+        case .pageBatchHead: .pageBatch
+        case .record(let record): record.type
+        }
+    }
+}

@@ -9,6 +9,8 @@ final class GuestHosts {
     private var receivers: [SpawnedProcess] = []
     private var namespaces: [String] = []
     private var runDirectories: [String] = []
+    /// The veth ends of the last `makeNetworkPair` (in its first and second namespace).
+    private(set) var interfaces: (a: String, b: String)?
 
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("lm-\(UUID().uuidString.prefix(8))")
@@ -52,6 +54,7 @@ final class GuestHosts {
         let tag = String(UUID().uuidString.prefix(6)).lowercased()
         let (nsA, nsB) = ("lmA\(tag)", "lmB\(tag)")
         let (ifA, ifB) = ("va\(tag)", "vb\(tag)")
+        interfaces = (ifA, ifB)
         let (addressA, addressB) = ("10.213.7.1", "10.213.7.2")
         for command in [["netns", "add", nsA], ["netns", "add", nsB]] {
             try Self.ip(command)

@@ -25,12 +25,6 @@ public final class GuestDaemon: @unchecked Sendable {
     private var unknownOutcomeTarget: (target: String, tls: TLSConfiguration?)?
     private var done = false
 
-    init(guest: KVMGuest, runDirectory: RunDirectory) throws(HostFailure) {
-        self.guest = guest
-        self.runDirectory = runDirectory
-        listener = try Self.claimControlSocket(guest.name, in: runDirectory)
-    }
-
     /// Binds the guest's control socket; a live one means the name is taken on this host.
     static func claimControlSocket(_ name: String, in runDirectory: RunDirectory) throws(HostFailure) -> ControlListener {
         try RunDirectory.validate(name: name)
@@ -63,18 +57,20 @@ public final class GuestDaemon: @unchecked Sendable {
         }
     }
 
-    /// Creates a guest with `make`, claims its name on this host, and starts it.
+    /// Claims the name on this host, then creates a guest with `make` and starts it. The claim
+    /// comes first: creating the guest opens (and empties) its console log, which must never
+    /// happen to a guest of the same name that runs here (two starts racing for one name).
     private static func start(_ name: String, in runDirectory: RunDirectory,
                               _ make: () throws(KVMError) -> KVMGuest) throws(HostFailure) -> GuestDaemon {
-        try RunDirectory.validate(name: name)
-        try runDirectory.create()
+        let listener = try claimControlSocket(name, in: runDirectory)
         let guest: KVMGuest
         do {
             guest = try make()
         } catch {
+            listener.close()
             throw HostFailure(error.description)
         }
-        let daemon = try GuestDaemon(guest: guest, runDirectory: runDirectory)
+        let daemon = GuestDaemon(guest: guest, runDirectory: runDirectory, listener: listener)
         guest.start()
         return daemon
     }

@@ -15,7 +15,8 @@ enum FaultPhase: String, CaseIterable {
         switch self {
         case .handshake: "challengeEcho"
         case .firstPass: "pageBatch#2"
-        case .laterPass: "pageBatch#20"
+        // 1,024 pages a batch: the 64 MiB guest's first pass is 16 batches, the 17th opens the second.
+        case .laterPass: "pageBatch#17"
         case .pausedRound: "vcpuState"
         case .deviceState: "deviceState"
         case .ready: "readyToUnpause"
@@ -52,9 +53,12 @@ struct FaultOutcome: CustomStringConvertible {
     var lost = false
     var doubled = false
     var note = ""
+    /// The fault killed the process that was the guest's VMM while it held the only copy.
+    var diedWithItsVMM = false
 
     var description: String {
-        let place = doubled ? "TWO HOSTS" : lost ? "NO HOST" : runsOnDestination ? "destination" : "source"
+        let place = doubled ? "TWO HOSTS" : lost ? "NO HOST" : diedWithItsVMM ? "no host (it died with its VMM)"
+            : runsOnDestination ? "destination" : "source"
         return "\(fault.rawValue) at \(phase.rawValue): runs on \(place)\(resumedOnSource ? " (after guest resume)" : "")\(note.isEmpty ? "" : "; \(note)")"
     }
 }

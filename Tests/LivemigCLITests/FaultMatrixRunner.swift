@@ -128,13 +128,17 @@ final class FaultMatrixRunner {
         }
         outcome.doubled = (outcome.runsOnSource && outcome.runsOnDestination) || outcome.note.contains("second copy")
         outcome.lost = !outcome.runsOnSource && !outcome.runsOnDestination
-        if outcome.lost, outcome.fault == .killSourceDaemon, state(of: "web", in: hostB) == nil {
-            // The source daemon is the guest's VMM (as QEMU is): killing it before the
-            // destination was cleared kills the guest itself; no copy was left to run.
+        // A guest daemon is the guest's VMM (as a QEMU process is): killing the one that holds
+        // the only copy kills the guest itself. The source's before the destination was cleared
+        // (no other copy may run), or the destination's once the source, told "running", let its
+        // copy go. Anything else on no host is a guest the migration lost.
+        if outcome.lost, state(of: "web", in: hostA) == nil, state(of: "web", in: hostB) == nil,
+           (outcome.fault == .killSourceDaemon && !outcome.runsOnDestination)
+            || (outcome.fault == .killArrivingDaemon && outcome.phase == .running) {
             outcome.lost = false
-            outcome.note += "the guest died with its VMM (the source daemon), before any copy was cleared"
+            outcome.diedWithItsVMM = true
         }
-        let host = outcome.runsOnSource ? hostA : hostB
+        let host = outcome.runsOnSource ? hostA : hostB  // where it runs, when it runs
         if outcome.runsOnSource || outcome.runsOnDestination {
             let before = heartbeats("web", host)
             if !GuestHosts.waitUntil(seconds: 30, { self.heartbeats("web", host) >= before + 3 }) {

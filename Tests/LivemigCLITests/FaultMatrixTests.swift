@@ -20,6 +20,7 @@ final class FaultMatrixTests: GuestHostsTestCase {
         }
         let lost = outcomes.filter(\.lost).count, doubled = outcomes.filter(\.doubled).count
         print("fault matrix: \(outcomes.count) cases, guests lost \(lost), guests doubled \(doubled), "
+              + "died with their VMM \(outcomes.filter(\.diedWithItsVMM).count), "
               + "resumed by guest resume \(outcomes.filter(\.resumedOnSource).count), "
               + "phase not reached \(outcomes.filter { $0.note.contains("not reached") }.count)")
     }

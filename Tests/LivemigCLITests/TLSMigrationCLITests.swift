@@ -68,4 +68,22 @@ final class TLSMigrationCLITests: GuestHostsTestCase {
         XCTAssertTrue(GuestHosts.waitUntil(seconds: 30) { self.heartbeatCount("web", hostA) >= before + 3 })
         XCTAssertTrue(GuestHosts.waitUntil(seconds: 30) { !self.listing(hostB).contains("web") }, listing(hostB))
     }
+
+    /// A destination that is not one of the operator's hosts (its certificate comes from
+    /// another CA) would say "ready" and "running" and keep the guest; a TLS source refuses it
+    /// at the handshake, before a byte of the guest leaves, and keeps its guest.
+    func testATLSSourceRefusesAFakeDestinationAndKeepsItsGuest() throws {
+        let pki = hosts.root.appendingPathComponent("pki").path, rogue = hosts.root.appendingPathComponent("rogue").path
+        try makeCertificates(pki, ["hosta=127.0.0.1"])
+        try makeCertificates(rogue, ["hostb=127.0.0.1"])
+        let (hostA, fake) = (hosts.runDirectory("a"), hosts.runDirectory("fake"))
+        let port = try hosts.startLoopbackReceiver(fake, extraArguments: ["--tls-dir", "\(rogue)/hostb"]).port
+        let started = try hosts.livemig(["guest", "start", "web", "--memory", "64M", "--run-dir", hostA])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let moved = try hosts.livemig(["migrate", "--live", "web", "127.0.0.1:\(port)", "--tls-dir", "\(pki)/hosta", "--run-dir", hostA])
+        XCTAssertNotEqual(moved.status, 0, "the source must not give its guest to a destination outside its CA")
+        XCTAssertTrue(moved.stderr.contains("not signed by this host's CA"), moved.stderr)
+        XCTAssertTrue(listing(hostA).contains("running"), listing(hostA))
+        XCTAssertFalse(listing(fake).contains("web"), listing(fake))
+    }
 }

@@ -22,7 +22,7 @@ public final class GuestDaemon: @unchecked Sendable {
     /// The destination of a migration whose commit outcome is unknown (the connection was lost
     /// after "cleared to unpause"): the guest stays paused here until `guest resume` learns
     /// from that destination that it does not run the guest.
-    private var unknownOutcomeTarget: (target: String, tls: TLSConfiguration?)?
+    private var unknownOutcomeTarget: (target: String, tls: TLSConfiguration?, migrationNonce: [UInt8])?
     private var done = false
 
     /// Binds the guest's control socket; a live one means the name is taken on this host.
@@ -86,17 +86,19 @@ public final class GuestDaemon: @unchecked Sendable {
         let timeouts = timeouts ?? environmentTimeouts
         try runDirectory.create()
         let cancellation = MigrationCancellation()
-        final class Claim: @unchecked Sendable { var listener: ControlListener?; var server: IncomingControlServer? }
+        final class Claim: @unchecked Sendable { var listener: ControlListener?; var server: IncomingControlServer?; var name = "" }
         let claim = Claim()
         let outcome: IncomingOutcome
         do {
             outcome = try MigrationReceiver.serve(on: stream, timeouts: timeouts, cancellation: cancellation, makeGuest: { layout throws(HostFailure) in
                 let listener = try claimControlSocket(layout.name, in: runDirectory)
                 claim.listener = listener
+                claim.name = layout.name
                 claim.server = IncomingControlServer(listener: listener, layout: layout,
                                                      consoleLog: runDirectory.consoleLog(layout.name), cancellation: cancellation)
                 return try KVMIncomingGuest.make(for: layout, consolePath: runDirectory.consoleLog(layout.name))
-            }, answerQuery: { name in runDirectory.presence(of: name) })
+            }, answerQuery: { name, nonce in runDirectory.presence(of: name, migration: nonce) },
+               onCommit: { nonce throws(HostFailure) in try runDirectory.recordCommit(migration: nonce, guest: claim.name) })
         } catch {
             claim.server?.stop()
             claim.listener?.close()
@@ -198,7 +200,7 @@ public final class GuestDaemon: @unchecked Sendable {
             try? connection.send(ControlReply(report: report.report))
             if report.report.outcome == .aborted {
                 if !report.sourceRunning, request.command == .migrate, let target = request.target {
-                    lock.withLock { unknownOutcomeTarget = (target, request.tlsConfiguration) }
+                    lock.withLock { unknownOutcomeTarget = (target, request.tlsConfiguration, report.migrationNonce) }
                 }
                 release()
             } else {
@@ -232,10 +234,10 @@ public final class GuestDaemon: @unchecked Sendable {
     /// `force` it resumes when the destination cannot be reached (the operator has checked).
     private func resumeAfterUnknownOutcome(force: Bool) throws(HostFailure) -> ControlReply {
         guard !guest.isRunning else { throw HostFailure("guest '\(guest.name)' is running") }
-        if let (target, tls) = lock.withLock({ unknownOutcomeTarget }) {
+        if let (target, tls, migrationNonce) = lock.withLock({ unknownOutcomeTarget }) {
             let presence: GuestPresence
             do {
-                presence = try GuestQuery.ask(try Endpoint(parsing: target), name: guest.name, tls: tls)
+                presence = try GuestQuery.ask(try Endpoint(parsing: target), name: guest.name, migrationNonce: migrationNonce, tls: tls)
             } catch {
                 guard force else {
                     throw HostFailure("cannot ask \(target) whether it runs '\(guest.name)' (\(error.description)); check there that it does not (`livemig list` on that host), then `livemig guest resume \(guest.name) --force`")
@@ -247,6 +249,8 @@ public final class GuestDaemon: @unchecked Sendable {
                 break
             case .running:
                 throw HostFailure("guest '\(guest.name)' runs on \(target): this paused copy must not run; `livemig guest stop \(guest.name)` discards it")
+            case .committed:
+                throw HostFailure("the migration of '\(guest.name)' committed on \(target) (the guest ran there, wherever it runs now): this paused copy is stale and must not run; `livemig guest stop \(guest.name)` discards it")
             case .arriving:
                 throw HostFailure("guest '\(guest.name)' is still arriving or starting on \(target): ask again once its commit timeout (30 s by default) has passed")
             case .present:

@@ -3,19 +3,58 @@ import MigrationCore
 import MigrationStream
 
 extension RunDirectory {
-    /// What this host can say of guest `name` to a source that asks (`guestState`). "absent"
-    /// only when no daemon serves the name (no control socket, or nobody listening on it); a
-    /// daemon that does not answer in time counts as "arriving" (ask again), never as absent,
-    /// since a wrong "absent" would let the source run a second copy.
-    public func presence(of name: String) -> GuestPresence {
+    /// Where this host records the migrations that committed here: one file per migration,
+    /// named by its nonce, holding the guest's name.
+    var commitsDirectory: String { "\(path)/commits" }
+
+    private func commitRecord(_ migrationNonce: [UInt8]) -> String {
+        "\(commitsDirectory)/" + migrationNonce.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Records, durably, that the migration with this nonce committed here: called before the
+    /// guest runs, so a source that lost the link afterwards learns it from `presence`, even
+    /// once the guest has moved on or stopped (then "absent" would let the source run a stale copy).
+    public func recordCommit(migration migrationNonce: [UInt8], guest name: String) throws(HostFailure) {
+        if mkdir(commitsDirectory, 0o700) != 0, errno != EEXIST {
+            throw HostFailure("\(commitsDirectory): cannot create: \(String(cString: strerror(errno)))")
+        }
+        let path = commitRecord(migrationNonce)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw HostFailure("\(path): cannot record the commit: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(name.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
+            throw HostFailure("\(path): cannot record the commit: \(String(cString: strerror(errno)))")
+        }
+        let directory = open(commitsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+
+    /// What this host can say of guest `name` to a source that asks (`guestState`) about the
+    /// migration with `migrationNonce`: "committed" if that migration committed here (whatever
+    /// became of the guest since). Otherwise "absent" only when no daemon serves the name (no
+    /// control socket, or nobody listening on it); any other doubt (a daemon that does not
+    /// answer in time, a socket that cannot be opened) counts as "arriving" (ask again), never
+    /// as absent, since a wrong "absent" would let the source run a second copy.
+    public func presence(of name: String, migration migrationNonce: [UInt8]) -> GuestPresence {
         guard (try? RunDirectory.validate(name: name)) != nil else { return .absent }
+        if migrationNonce.count == StreamLimits.challengeNonceBytes,
+           FileManager.default.fileExists(atPath: commitRecord(migrationNonce)) {
+            return .committed
+        }
         let path = controlSocket(name)
         guard FileManager.default.fileExists(atPath: path) else { return .absent }
         let connection: ControlConnection
         do {
             connection = try ControlConnection.connect(path: path)
         } catch {
-            return .absent  // a socket left by a daemon that died: nothing serves the name
+            // Only "nobody listens" (a socket left by a daemon that died) means absent.
+            let refused = error.description.hasSuffix(String(cString: strerror(ECONNREFUSED)))
+                || error.description.hasSuffix(String(cString: strerror(ENOENT)))
+            return refused ? .absent : .arriving
         }
         connection.setReceiveTimeout(seconds: 5)
         guard (try? connection.send(ControlRequest(command: .status))) != nil,

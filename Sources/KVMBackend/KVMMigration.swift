@@ -15,6 +15,8 @@ public struct KVMMigrationResult {
     /// Whether the source guest is still running here (after an abort).
     public var sourceRunning: Bool
     public var resumeCount: Int
+    /// The destination's nonce for this migration (see `GuestQuery`).
+    public var migrationNonce: [UInt8]
 }
 
 /// Migrates a running KVM guest over a connected socket: the engine core, driven by the
@@ -45,6 +47,7 @@ public enum KVMMigration {
         return KVMMigrationResult(report: report, sourceDigestAtPause: hypervisor.digestAtRelease,
                                   pausedWallClockSeconds: hypervisor.pausedWallClockSeconds,
                                   destinationRunningWallClockSeconds: channel.destinationRunningWallClockSeconds,
-                                  sourceRunning: engine.sourceGuestRunning, resumeCount: hypervisor.resumeCount)
+                                  sourceRunning: engine.sourceGuestRunning, resumeCount: hypervisor.resumeCount,
+                                  migrationNonce: channel.migrationNonce)
     }
 }

@@ -5,7 +5,7 @@ import MigrationStream
 /// answered by `guestState`): how a source that was left paused after an unknown commit outcome
 /// finds out whether its guest may run again. Every wait is bounded by `timeoutSeconds`.
 public enum GuestQuery {
-    public static func ask(_ endpoint: Endpoint, name: String, tls: TLSConfiguration? = nil,
+    public static func ask(_ endpoint: Endpoint, name: String, migrationNonce: [UInt8], tls: TLSConfiguration? = nil,
                            timeoutSeconds: Double = 10) throws(HostFailure) -> GuestPresence {
         let socket = try BlockingSocket.connect(to: endpoint)
         defer { socket.close() }
@@ -23,7 +23,7 @@ public enum GuestQuery {
         bytes = []
         do {
             try encoder.append(.challengeEcho(nonce: nonce), into: &bytes)
-            try encoder.append(.queryGuest(name: name), into: &bytes)
+            try encoder.append(.queryGuest(name: name, migrationNonce: migrationNonce), into: &bytes)
         } catch {
             throw HostFailure("cannot ask about '\(name)': \(error.description)")
         }

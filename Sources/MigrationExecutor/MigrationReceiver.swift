@@ -68,20 +68,26 @@ public enum MigrationReceiver {
         return received
     }
 
-    /// Serves one connection: a migration, or (with `answerQuery`) a question about a guest.
-    /// Over a socket the receiver first sends a fresh nonce (`challenge`) and refuses a stream
-    /// that does not echo it before anything else, so a recorded stream cannot be replayed.
+    /// Serves one connection: a migration, or (with `answerQuery`) a question about a guest
+    /// (its name, and the nonce of the migration the asker wants to know about). Over a socket
+    /// the receiver first sends a fresh nonce (`challenge`) and refuses a stream that does not
+    /// echo it before anything else, so a recorded stream cannot be replayed. `onCommit` hears
+    /// that nonce at the point of no return, before the guest runs: where the host records that
+    /// this migration committed here, for a later question.
     public static func serve(
         on socket: BlockingSocket,
         timeouts: ReceiverTimeouts = ReceiverTimeouts(),
         cancellation: MigrationCancellation = MigrationCancellation(),
         makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
-        answerQuery: ((String) -> GuestPresence)?,
+        answerQuery: ((_ name: String, _ migrationNonce: [UInt8]) -> GuestPresence)?,
+        onCommit: ((_ migrationNonce: [UInt8]) throws(HostFailure) -> Void)? = nil,
         beforeRun: ((any IncomingGuest) -> Void)? = nil
     ) throws(HostFailure) -> IncomingOutcome {
         let fault = socket.isSocket ? try ReceiverFaultInjection.fromEnvironment() : nil
         var session = ReceiveSession(socket: socket, timeouts: socket.isSocket ? timeouts : .none,
                                      cancellation: cancellation, fault: fault, makeGuest: makeGuest, beforeRun: beforeRun)
+        session.onCommit = onCommit
+        defer { cancellation.detach() }
         if socket.isSocket, let outcome = try session.openChallenge(answerQuery: answerQuery) { return outcome }
         return .migration(try session.run())
     }

@@ -25,6 +25,10 @@ struct ReceiveSession {
     private var waiting: (name: String, seconds: Double) = ("handshake", 0)
     /// The item read after the challenge's echo, for the first `nextEvent`.
     private var firstItem: StreamItem?
+    /// This connection's nonce (empty for a saved file).
+    private var nonce: [UInt8] = []
+    /// Told the nonce at the point of no return, before the guest runs.
+    var onCommit: ((_ migrationNonce: [UInt8]) throws(HostFailure) -> Void)?
     private var faults: FaultTrigger
 
     init(socket: BlockingSocket, timeouts: ReceiverTimeouts, cancellation: MigrationCancellation, fault: ReceiverFaultInjection?,
@@ -44,10 +48,11 @@ struct ReceiveSession {
     /// Sends this connection's nonce and reads its echo; answers a guest query at once (the
     /// outcome is returned), and otherwise keeps the item that followed the echo for `run`.
     /// A stream that does not echo the nonce first is refused before a byte of guest data.
-    mutating func openChallenge(answerQuery: ((String) -> GuestPresence)?) throws(HostFailure) -> IncomingOutcome? {
+    mutating func openChallenge(answerQuery: ((String, [UInt8]) -> GuestPresence)?) throws(HostFailure) -> IncomingOutcome? {
         wait("handshake", timeouts.handshakeSeconds)
         var random = SystemRandomNumberGenerator()
         let nonce = (0 ..< StreamLimits.challengeNonceBytes).map { _ in UInt8.random(in: 0 ... 255, using: &random) }
+        self.nonce = nonce
         func refuse(_ reason: String) -> HostFailure {
             try? replies.send(.abort(reason: reason))
             return HostFailure(reason)
@@ -63,12 +68,12 @@ struct ReceiveSession {
                 throw refuse("the stream did not answer this connection's challenge first (a replayed or foreign stream)")
             }
             let next = try reader.nextItem()
-            guard case .record(.queryGuest(let name)) = next else {
+            guard case .record(.queryGuest(let name, let migrationNonce)) = next else {
                 firstItem = next
                 return nil
             }
             guard let answerQuery else { throw refuse("this receiver answers no guest queries") }
-            let presence = answerQuery(name)
+            let presence = answerQuery(name, migrationNonce)
             try replies.send(.guestState(presence))
             return .answeredQuery(name: name, presence: presence)
         } catch {
@@ -245,6 +250,7 @@ struct ReceiveSession {
         guard cancellation.commit() else {
             throw HostFailure("cancelled on the destination: \(cancellation.cancelledReason ?? "stop")")
         }
+        if !nonce.isEmpty { try onCommit?(nonce) }
         beforeRun?(guest)
         unpausedWallClockSeconds = wallClockSeconds()
         do {

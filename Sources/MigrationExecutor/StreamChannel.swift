@@ -22,6 +22,9 @@ public struct StreamChannel: MigrationChannel {
     /// The destination's wall-clock time of the unpause, from its `running` record.
     public private(set) var destinationRunningWallClockSeconds: Double?
     private let timeouts: SenderTimeouts
+    /// The destination's nonce for this migration (empty for a saved file): what `guest resume`
+    /// asks about after an unknown commit outcome.
+    public private(set) var migrationNonce: [UInt8] = []
 
     /// Opens the stream: sends the header and the guest's layout.
     public init(socket: BlockingSocket, layout: GuestLayout, timeouts: SenderTimeouts = SenderTimeouts(),
@@ -37,7 +40,10 @@ public struct StreamChannel: MigrationChannel {
         encoder.appendHeader(into: &header)
         try write(header)
         var opening: [UInt8] = []
-        if expectsReplies { try append(.challengeEcho(nonce: try awaitChallenge()), into: &opening) }
+        if expectsReplies {
+            migrationNonce = try awaitChallenge()
+            try append(.challengeEcho(nonce: migrationNonce), into: &opening)
+        }
         try append(.guestLayout(layout), into: &opening)
         try write(opening)
     }

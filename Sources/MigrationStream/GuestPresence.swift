@@ -10,6 +10,9 @@ public enum GuestPresence: UInt32, Sendable, Equatable, CaseIterable, CustomStri
     case running = 2
     /// A guest of that name exists there but does not run (paused, stopped on its own).
     case present = 3
+    /// The migration asked about committed there: the guest ran there (it may have moved on
+    /// or stopped since). The source's paused copy is stale and must never run.
+    case committed = 4
 
     public var description: String {
         switch self {
@@ -17,6 +20,7 @@ public enum GuestPresence: UInt32, Sendable, Equatable, CaseIterable, CustomStri
         case .arriving: "arriving"
         case .running: "running"
         case .present: "present, not running"
+        case .committed: "committed there"
         }
     }
 }

@@ -70,9 +70,10 @@ enum RecordBody {
             }
             return .record(type == .challenge ? .challenge(nonce: Array(body)) : .challengeEcho(nonce: Array(body)))
         case .queryGuest:
-            let name = try text(body, record: .queryGuest, field: "name")
-            guard !name.isEmpty else { throw .recordLengthMismatch(.queryGuest, length: 0, expected: 1) }
-            return .record(.queryGuest(name: name))
+            let fixed = StreamLimits.challengeNonceBytes
+            guard body.count > fixed else { throw .recordLengthMismatch(.queryGuest, length: body.count, expected: fixed + 1) }
+            let name = try text(body[(body.startIndex + fixed)...], record: .queryGuest, field: "name")
+            return .record(.queryGuest(name: name, migrationNonce: Array(body.prefix(fixed))))
         case .guestState:
             guard body.count == StreamLimits.guestStateBytes else {
                 throw .recordLengthMismatch(.guestState, length: body.count, expected: StreamLimits.guestStateBytes)

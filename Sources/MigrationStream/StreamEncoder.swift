@@ -91,13 +91,16 @@ public struct StreamEncoder: Sendable {
                 throw .recordLengthMismatch(record.type, length: nonce.count, expected: StreamLimits.challengeNonceBytes)
             }
             try appendBlob(record.type, nonce, into: &buffer)
-        case .queryGuest(let name):
+        case .queryGuest(let name, let nonce):
             let bytes = name.utf8
-            guard !bytes.isEmpty else { throw .recordLengthMismatch(.queryGuest, length: 0, expected: 1) }
+            let fixed = StreamLimits.challengeNonceBytes
+            guard nonce.count == fixed, !bytes.isEmpty else {
+                throw .recordLengthMismatch(.queryGuest, length: nonce.count + bytes.count, expected: fixed + max(bytes.count, 1))
+            }
             guard bytes.count <= StreamLimits.maxGuestNameBytes else {
                 throw .textTooLong(.queryGuest, field: "name", bytes: bytes.count, limit: StreamLimits.maxGuestNameBytes)
             }
-            try appendBlob(.queryGuest, bytes, into: &buffer)
+            try appendBlob(.queryGuest, nonce + Array(bytes), into: &buffer)
         case .guestState(let presence):
             var body: [UInt8] = []
             body.appendLittleEndian(presence.rawValue)

@@ -75,7 +75,7 @@ public enum StreamLimits {
         case .challenge, .challengeEcho:
             return challengeNonceBytes
         case .queryGuest:
-            return maxGuestNameBytes
+            return challengeNonceBytes + maxGuestNameBytes
         case .guestState:
             return guestStateBytes
         }

@@ -33,8 +33,9 @@ public enum StreamRecord: Sendable, Equatable {
     /// recorded earlier carries an old nonce, so a replay is refused before the guest layout.
     case challengeEcho(nonce: [UInt8])
     /// Type 23, source to destination, instead of a guest layout: "what is the state of the
-    /// guest of this name here?" Ends the stream.
-    case queryGuest(name: String)
+    /// guest of this name here, and did the migration with this nonce (the challenge of its
+    /// connection) commit here?" Ends the stream.
+    case queryGuest(name: String, migrationNonce: [UInt8])
     /// Type 24, destination to source: the answer to `queryGuest`. Ends the stream.
     case guestState(GuestPresence)
 

@@ -50,12 +50,30 @@ final class UnknownCommitOutcomeCLITests: GuestHostsTestCase {
         XCTAssertTrue(GuestHosts.waitUntil(seconds: 30) { self.listing(hostB).contains("running") }, listing(hostB))
         let resumed = try hosts.livemig(["guest", "resume", "web", "--run-dir", hostA])
         XCTAssertNotEqual(resumed.status, 0)
-        XCTAssertTrue(resumed.stderr.contains("runs on 127.0.0.1"), resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("committed on 127.0.0.1"), resumed.stderr)
         XCTAssertTrue(listing(hostA).contains("paused"), "the source copy must stay paused: \(listing(hostA))")
         // The operator discards the paused copy; the guest runs in exactly one place.
         XCTAssertEqual(try hosts.livemig(["guest", "stop", "web", "--run-dir", hostA]).status, 0)
         XCTAssertFalse(listing(hostA).contains("web"))
         assertBeats("web", hostB)
+    }
+
+    /// The destination ran the guest and then passed it on: it no longer has it, yet the
+    /// migration committed there, so the source's paused copy is stale. Resume refuses (it
+    /// asks about this migration's nonce, which the destination recorded at its commit).
+    func testResumeIsRefusedAfterTheGuestRanThereAndMovedOn() throws {
+        let (hostA, hostB, _) = try migrateIntoFault("withhold:running")
+        XCTAssertTrue(GuestHosts.waitUntil(seconds: 30) { self.listing(hostB).contains("running") }, listing(hostB))
+        let hostC = hosts.runDirectory("c")
+        let portC = try hosts.startLoopbackReceiver(hostC).port
+        let onward = try hosts.livemig(["migrate", "--live", "web", "127.0.0.1:\(portC)", "--run-dir", hostB])
+        XCTAssertEqual(onward.status, 0, onward.stderr)
+        XCTAssertFalse(listing(hostB).contains("web"), listing(hostB))
+        let resumed = try hosts.livemig(["guest", "resume", "web", "--run-dir", hostA])
+        XCTAssertNotEqual(resumed.status, 0, "a stale copy must not run: the guest runs on C")
+        XCTAssertTrue(resumed.stderr.contains("committed on 127.0.0.1"), resumed.stderr)
+        XCTAssertTrue(listing(hostA).contains("paused"), listing(hostA))
+        XCTAssertTrue(listing(hostC).contains("running"), listing(hostC))
     }
 
     func testResumeNeedsForceWhenTheDestinationCannotBeAsked() throws {

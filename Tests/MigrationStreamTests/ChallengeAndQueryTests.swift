@@ -10,7 +10,7 @@ final class ChallengeAndQueryTests: XCTestCase {
     func testOpeningAndQueryRecordsRoundTrip() throws {
         let migration: [StreamRecord] = [.challengeEcho(nonce: nonce), .guestLayout(smallLayout), .endOfStream]
         XCTAssertEqual(try decodeAll(try encode(migration)), migration)
-        let query: [StreamRecord] = [.challengeEcho(nonce: nonce), .queryGuest(name: "wëb-1")]
+        let query: [StreamRecord] = [.challengeEcho(nonce: nonce), .queryGuest(name: "wëb-1", migrationNonce: nonce)]
         XCTAssertEqual(try decodeAll(try encode(query)), query)
         for presence in GuestPresence.allCases {
             let answer: [StreamRecord] = [.challenge(nonce: nonce), .guestState(presence)]
@@ -30,7 +30,7 @@ final class ChallengeAndQueryTests: XCTestCase {
     }
 
     func testAQueryAndItsAnswerEndTheirStreams() {
-        XCTAssertThrowsError(try encode([.queryGuest(name: "web"), .guestLayout(smallLayout)])) { error in
+        XCTAssertThrowsError(try encode([.queryGuest(name: "web", migrationNonce: nonce), .guestLayout(smallLayout)])) { error in
             XCTAssertEqual(error as? StreamError, .recordAfterClose(.guestLayout, closedBy: .queryGuest))
         }
         XCTAssertThrowsError(try encode([.guestState(.running), .readyToUnpause], direction: .destinationToSource))
@@ -40,10 +40,11 @@ final class ChallengeAndQueryTests: XCTestCase {
         XCTAssertThrowsError(try encode([.challengeEcho(nonce: [1, 2, 3])])) { error in
             XCTAssertEqual(error as? StreamError, .recordLengthMismatch(.challengeEcho, length: 3, expected: 16))
         }
-        XCTAssertThrowsError(try encode([.queryGuest(name: "")]))
+        XCTAssertThrowsError(try encode([.queryGuest(name: "", migrationNonce: nonce)]))
+        XCTAssertThrowsError(try encode([.queryGuest(name: "web", migrationNonce: [1])]))
         var bytes = headerBytes + rawRecord(RecordType.guestState.rawValue, le32(9) + le32(0))
         assertDecodeFails(bytes, .unknownGuestState(9), direction: .destinationToSource)
-        XCTAssertEqual(StreamError.unknownGuestState(9).description, "guestState (type 24) record field state is 9; it must be 0 to 3")
+        XCTAssertEqual(StreamError.unknownGuestState(9).description, "guestState (type 24) record field state is 9; it must be 0 to 4")
         bytes = headerBytes + rawRecord(RecordType.guestState.rawValue, le32(2) + le32(1))
         assertDecodeFails(bytes, .nonZeroReserved(.guestState, field: "reserved"), direction: .destinationToSource)
     }

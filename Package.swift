@@ -42,7 +42,9 @@ let package = Package(
         .target(name: "XenProbe", dependencies: ["CXen"]),
         .target(name: "XenBackend", dependencies: ["CXen", "MigrationCore", "MigrationExecutor"]),
         .target(name: "CKVM"),
-        .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream", "DirtyTraceFormat", "CTLS"]),
+        // LIVEMIG_FAULT_INJECTION: the receiver's fault hooks (LIVEMIG_FAULT) exist in debug builds only.
+        .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream", "DirtyTraceFormat", "CTLS"],
+                swiftSettings: [.define("LIVEMIG_FAULT_INJECTION", .when(configuration: .debug))]),
         .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
         // The relocation server's configuration (xend-config.sxp), hosts-allow and limits.
         .target(name: "Relocation"),

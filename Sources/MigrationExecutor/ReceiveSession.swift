@@ -50,6 +50,10 @@ struct ReceiveSession {
     /// A stream that does not echo the nonce first is refused before a byte of guest data.
     mutating func openChallenge(answerQuery: ((String, [UInt8]) -> GuestPresence)?) throws(HostFailure) -> IncomingOutcome? {
         wait("handshake", timeouts.handshakeSeconds)
+        // The echo and the layout (or query) must be whole within the handshake timeout in all,
+        // not within it per byte: a peer trickling a byte at a time must not hold the slot.
+        reader.deadline = monotonicSeconds() + timeouts.handshakeSeconds
+        defer { reader.deadline = nil }
         var random = SystemRandomNumberGenerator()
         let nonce = (0 ..< StreamLimits.challengeNonceBytes).map { _ in UInt8.random(in: 0 ... 255, using: &random) }
         self.nonce = nonce

@@ -46,10 +46,21 @@ public struct ReceiverFaultInjection: Sendable, Equatable {
         self.ordinal = ordinal
     }
 
-    /// The fault this process was started with, nil when none. A value that does not parse is
-    /// an error naming it: a test must not run without the fault it asked for.
+    /// Whether this build has the hooks: debug builds (the tests') only, so that a stray
+    /// variable in a service's environment cannot hurt a release build's migrations.
+    public static var isCompiledIn: Bool {
+        #if LIVEMIG_FAULT_INJECTION
+        true
+        #else
+        false
+        #endif
+    }
+
+    /// The fault this process was started with, nil when none (always, in a release build). A
+    /// value that does not parse is an error naming it: a test must not run without the fault
+    /// it asked for. `receive` checks it at start and says loudly when one is active.
     public static func fromEnvironment() throws(HostFailure) -> ReceiverFaultInjection? {
-        guard let value = getenv(environmentVariable).map({ String(cString: $0) }), !value.isEmpty else { return nil }
+        guard isCompiledIn, let value = getenv(environmentVariable).map({ String(cString: $0) }), !value.isEmpty else { return nil }
         guard let fault = ReceiverFaultInjection(value) else {
             throw HostFailure("\(environmentVariable)=\(value): not ACTION:TYPE[#N] with ACTION one of \(Action.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -78,7 +89,7 @@ struct FaultTrigger {
             _exit(70)
         case .pauseOn:
             if let marker = getenv(ReceiverFaultInjection.markerVariable) {
-                let fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+                let fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
                 if fd >= 0 { close(fd) }
             }
             raise(SIGSTOP)

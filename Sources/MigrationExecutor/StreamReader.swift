@@ -11,6 +11,9 @@ struct StreamReader {
     private var chunk: [UInt8]
     /// Bytes read from the socket so far.
     private(set) var bytesRead = 0
+    /// A monotonic time by which the next record must be whole, however the peer trickles its
+    /// bytes (the socket's receive timeout alone bounds each silence, not the total); nil: none.
+    var deadline: Double?
 
     /// `chunkBytes` bounds each read into the decoder: small, since page data (nearly all of
     /// the stream) goes past it; a page batch head of 4096 pages is 32 KiB.
@@ -67,6 +70,12 @@ struct StreamReader {
                 if let item = try decode(&decoder) { return item }
             } catch {
                 throw HostFailure("malformed stream from \(socket.peer): \(error.description)")
+            }
+            if let deadline {
+                let remaining = deadline - monotonicSeconds()
+                // Said as a timed-out read, so callers name their timeout as for a silent peer.
+                guard remaining > 0 else { throw HostFailure("receiving from \(socket.peer): \(String(cString: strerror(EAGAIN)))") }
+                socket.setReceiveTimeout(seconds: remaining)
             }
             var failure: HostFailure?
             let count = chunk.withUnsafeMutableBytes { buffer -> Int in

@@ -36,6 +36,11 @@ struct ReceiveCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         do throws(HostFailure) {
             let settings = try resolveSettings()
+            // The environment's overrides are checked here, once, not by every incoming daemon.
+            _ = try TimeoutsFromEnvironment.receiver()
+            if let fault = try ReceiverFaultInjection.fromEnvironment() {
+                ReceiverLog.warning("WARNING: fault injection active (\(ReceiverFaultInjection.environmentVariable)=\(fault.action.rawValue):\(fault.type.name)#\(fault.ordinal)): migrations into this receiver will be hurt on purpose")
+            }
             if let tls = settings.tls {
                 // Loaded once here so that a bad file stops the start, naming it; each daemon loads its own.
                 _ = try TLSContext(TLSConfiguration(tls))

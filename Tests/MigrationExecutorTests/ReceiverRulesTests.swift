@@ -110,6 +110,26 @@ final class ReceiverRulesTests: XCTestCase {
         silent.close()
     }
 
+    /// A peer that trickles its opening a byte at a time, never silent for long, still hits the
+    /// handshake timeout: it bounds the whole opening, not each silence.
+    func testATricklingPeerHitsTheHandshakeTimeoutInAll() throws {
+        let receiver = try ReceiverUnderTest(pages: pages, timeouts: ReceiverTimeouts(handshakeSeconds: 1))
+        let source = try HandwrittenSource(port: receiver.listener.port, echo: nil)
+        var echo: [UInt8] = []
+        var encoder = StreamEncoder(direction: .sourceToDestination)
+        encoder.appendHeader(into: &echo)
+        echo.removeAll()
+        try encoder.append(.challengeEcho(nonce: source.nonce), into: &echo)
+        let start = monotonicSeconds()
+        for byte in echo {
+            guard (try? source.socket.write([byte])) != nil else { break }
+            usleep(250_000)  // the stimulus: one byte every quarter second, 6 s in all
+        }
+        receiver.finish()
+        XCTAssertTrue(receiver.error?.contains("(the receiver's handshake timeout)") == true, receiver.error ?? "")
+        XCTAssertLessThan(monotonicSeconds() - start, 6, "the trickle was cut short")
+    }
+
     func testASourceThatGoesSilentMidStreamHitsTheIdleTimeout() throws {
         let receiver = try ReceiverUnderTest(pages: pages, timeouts: ReceiverTimeouts(idleSeconds: 0.5))
         let source = try HandwrittenSource(port: receiver.listener.port)

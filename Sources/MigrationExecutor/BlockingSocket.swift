@@ -60,7 +60,10 @@ public final class BlockingSocket: @unchecked Sendable {
     }
 
     /// Connects to `endpoint`, trying each address it resolves to.
-    public static func connect(to endpoint: Endpoint) throws(HostFailure) -> BlockingSocket {
+    /// Each address gets at most `timeoutSeconds` to answer (a host that drops packets would
+    /// otherwise hold the caller for the kernel's two minutes of retries). The name lookup
+    /// itself is the resolver's and keeps its own timeouts (/etc/resolv.conf).
+    public static func connect(to endpoint: Endpoint, timeoutSeconds: Double = 10) throws(HostFailure) -> BlockingSocket {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -76,15 +79,36 @@ public final class BlockingSocket: @unchecked Sendable {
             let fd = socket(candidate.pointee.ai_family, candidate.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
                             candidate.pointee.ai_protocol)
             if fd >= 0 {
-                if Glibc.connect(fd, candidate.pointee.ai_addr, candidate.pointee.ai_addrlen) == 0 {
+                if let failure = connectWithin(timeoutSeconds, fd: fd, to: candidate.pointee) {
+                    lastError = failure
+                    Glibc.close(fd)
+                } else {
                     return BlockingSocket(fd: fd, peer: endpoint.description)
                 }
-                lastError = String(cString: strerror(errno))
-                Glibc.close(fd)
             }
             info = candidate.pointee.ai_next
         }
         throw HostFailure("cannot connect to \(endpoint): \(lastError)")
+    }
+
+    /// A non-blocking connect, waited for with poll; nil when connected (the socket is then
+    /// blocking again), else why not.
+    private static func connectWithin(_ timeoutSeconds: Double, fd: Int32, to address: addrinfo) -> String? {
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        defer { _ = fcntl(fd, F_SETFL, flags) }
+        if Glibc.connect(fd, address.ai_addr, address.ai_addrlen) == 0 { return nil }
+        guard errno == EINPROGRESS else { return String(cString: strerror(errno)) }
+        let seconds = timeoutSeconds.isFinite ? max(1, min(timeoutSeconds, 3600)) : 10
+        let milliseconds = Int32(seconds * 1000)
+        var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        var ready: Int32
+        repeat { ready = poll(&entry, 1, milliseconds) } while ready < 0 && errno == EINTR
+        guard ready > 0 else { return ready == 0 ? "no answer within \(Int(seconds)) s" : String(cString: strerror(errno)) }
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+        return error == 0 ? nil : String(cString: strerror(error))
     }
 
     /// Writes all of `bytes`.

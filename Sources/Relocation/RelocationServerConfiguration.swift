@@ -44,6 +44,6 @@ public struct RelocationServerConfiguration: Equatable, Sendable {
     public static let handshakeTimeoutRange = 0.1 ... 3600.0
     public static let portRange = 1 ... 65535
 
-    /// Whether the file asks for TLS, which this livemig cannot serve yet.
+    /// Whether the file asks for TLS (then it must name all of its files; see `RelocationTLSFiles`).
     public var asksForTLS: Bool { sslServerEnabled || tlsCAFile != nil || !tlsPeerNames.isEmpty }
 }

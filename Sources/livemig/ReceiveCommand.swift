@@ -110,6 +110,11 @@ struct ReceiveCommand: ParsableCommand {
         while true {
             let connection = try listener.accept()
             guard gate.admit(connection) != nil else { continue }  // a refused peer is not the one migration of --once
+            // One connection at a time here: a peer that falls silent must not hold the
+            // receiver for ever (libxl's reads and writes then fail and the copy is destroyed).
+            let timeouts = try TimeoutsFromEnvironment.receiver()
+            connection.setReceiveTimeout(seconds: timeouts.idleSeconds)
+            connection.setSendTimeout(seconds: timeouts.idleSeconds)
             do {
                 let received = try XenMigrationReceiver.receive(on: connection, host: xenHost)
                 ReceiverLog.line("received domain \(received.name) (id \(received.domainID)) from \(connection.peer): running")

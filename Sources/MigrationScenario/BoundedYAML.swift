@@ -50,7 +50,17 @@ enum BoundedYAML {
         guard let node = composed else { return nil }
         var budget = maxNodes
         try check(node, depth: 1, budget: &budget, source: source)
-        return Constructor.default.any(from: node)
+        return constructor.any(from: node)
+    }
+
+    /// Yams' constructor, except for YAML 1.1's base-60 integers (`1:30:00`): Yams multiplies
+    /// their digits without an overflow check and traps on a long one (found by scripts/fuzz).
+    /// Such a scalar stays text here, which every scenario key then refuses with its own error.
+    private static var constructor: Constructor {
+        var scalars = Constructor.defaultScalarMap
+        let integer = scalars[.int]
+        scalars[.int] = { scalar in scalar.string.contains(":") ? scalar.string : integer?(scalar) }
+        return Constructor(scalars)
     }
 
     /// Yams' composer on a thread with a stack for `levelsBound` levels, the most the text can
@@ -65,7 +75,8 @@ enum BoundedYAML {
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
             do {
-                outcome.node = try Yams.compose(yaml: text)
+                // The constructor goes into every node's tag: nested values are built with it too.
+                outcome.node = try Yams.compose(yaml: text, .default, constructor)
             } catch {
                 outcome.error = "\(error)"
             }

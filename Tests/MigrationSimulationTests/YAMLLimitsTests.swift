@@ -22,6 +22,11 @@ final class YAMLLimitsTests: XCTestCase {
         assertRefused("guest:\n  ? {memory: 1}\n  : 2\n", saying: "a key that is a list or a mapping")
     }
 
+    /// Found by scripts/fuzz: Yams' base-60 integers (`1:30:00`) overflowed without a check.
+    func testLongBaseSixtyNumbersDoNotTrap() {
+        XCTAssertThrowsError(try ScenarioLoader.parse(yaml: "guest: {memory: +777744444444447777:0}\n", file: "s.yaml", defaultName: "s"))
+    }
+
     func testFlowNesting10000DeepIsRefused() {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         assertRefused("guest: {memory: 1GiB}\nx: \(deep)\n", saying: "nested deeper than the limit of 64 levels")

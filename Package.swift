@@ -47,7 +47,7 @@ let package = Package(
                 swiftSettings: [.define("LIVEMIG_FAULT_INJECTION", .when(configuration: .debug))]),
         .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
         // The relocation server's configuration (xend-config.sxp), hosts-allow and limits.
-        .target(name: "Relocation"),
+        .target(name: "Relocation", dependencies: ["MigrationExecutor"]),
         .target(name: "GuestControl", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
         .executableTarget(
             name: "livemig",
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "MigrationExecutorTests", dependencies: ["MigrationExecutor", "MigrationCore", "MigrationStream"]),
         .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
         .testTarget(name: "LivemigCLITests", dependencies: ["MigrationExecutor", "MigrationStream"]),
-        .testTarget(name: "RelocationTests", dependencies: ["Relocation"], exclude: ["Fixtures"]),
+        .testTarget(name: "RelocationTests", dependencies: ["Relocation", "MigrationExecutor"], exclude: ["Fixtures"]),
         .testTarget(name: "XenBackendTests", dependencies: ["XenBackend", "MigrationCore"]),
         // Runs in a two-host Xen lab (scripts/xen-lab); skipped, saying so, without one.
         .testTarget(name: "XenLabTests", dependencies: []),

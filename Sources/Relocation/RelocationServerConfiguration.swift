@@ -44,6 +44,6 @@ public struct RelocationServerConfiguration: Equatable, Sendable {
     public static let handshakeTimeoutRange = 0.1 ... 3600.0
     public static let portRange = 1 ... 65535
 
-    /// Whether the file asks for TLS (then it must name all of its files; see `RelocationTLSFiles`).
+    /// Whether the file asks for TLS (then it must name all of its files; see `TLSConfiguration.relocationFiles`).
     public var asksForTLS: Bool { sslServerEnabled || tlsCAFile != nil || !tlsPeerNames.isEmpty }
 }

@@ -1,3 +1,5 @@
+import MigrationExecutor
+
 /// What `livemig receive` runs with: the configuration file's relocation entries (if there is
 /// a file), then the command-line options over them.
 public struct RelocationServerSettings: Equatable, Sendable {
@@ -8,7 +10,7 @@ public struct RelocationServerSettings: Equatable, Sendable {
     public var maxPerPeer: Int
     public var handshakeTimeoutSeconds: Double
     /// Mutual TLS, when configured: then every connection must be TLS.
-    public var tls: RelocationTLSFiles?
+    public var tls: TLSConfiguration?
 
     public init(listenHost: String, listenPort: Int, hostsAllow: HostsAllow, maxIncoming: Int, maxPerPeer: Int,
                 handshakeTimeoutSeconds: Double) {
@@ -56,9 +58,9 @@ public struct RelocationServerSettings: Equatable, Sendable {
     /// `--tls-dir` (which wins); with it the one listener speaks only TLS.
     public static func resolve(file: XendConfigReader.File?, commandLine: CommandLine) throws(RelocationConfigurationError) -> RelocationServerSettings {
         let base = file?.configuration ?? RelocationServerConfiguration()
-        var tls: RelocationTLSFiles?
+        var tls: TLSConfiguration?
         if let file {
-            tls = try RelocationTLSFiles.from(base, path: file.path)
+            tls = try TLSConfiguration.relocationFiles(of: base, path: file.path)
             guard base.serverEnabled else {
                 throw RelocationConfigurationError(
                     "\(file.path) does not enable the relocation server: add (xend-relocation-server yes) to it (xend's default is no), or give --no-config to let the command line decide")
@@ -72,7 +74,7 @@ public struct RelocationServerSettings: Equatable, Sendable {
         }
         if let directory = commandLine.tlsDirectory {
             guard !directory.isEmpty else { throw RelocationConfigurationError("--tls-dir: name the directory with ca-cert.pem, host-cert.pem and host-key.pem") }
-            tls = RelocationTLSFiles(directory: directory, allowedPeerNames: tls?.allowedPeerNames ?? [])
+            tls = TLSConfiguration(directory: directory, allowedPeerNames: tls?.allowedPeerNames ?? [])
         }
         if let names = commandLine.tlsAllow {
             guard tls != nil else { throw RelocationConfigurationError("--tls-allow '\(names)': only with TLS (--tls-dir or the file's TLS entries)") }

@@ -20,7 +20,7 @@ struct IncomingDaemons {
     /// processes), before it reads anything or reserves guest memory.
     private var tlsArguments: [String] {
         guard let tls = settings.tls else { return [] }
-        return ["--tls-ca", tls.caFile, "--tls-cert", tls.certificateFile, "--tls-key", tls.keyFile]
+        return ["--tls-ca", tls.caFilePath, "--tls-cert", tls.certificateFilePath, "--tls-key", tls.privateKeyFilePath]
             + (tls.allowedPeerNames.isEmpty ? [] : ["--tls-allow", tls.allowedPeerNames.joined(separator: " ")])
     }
 

@@ -43,7 +43,7 @@ struct ReceiveCommand: ParsableCommand {
             }
             if let tls = settings.tls {
                 // Loaded once here so that a bad file stops the start, naming it; each daemon loads its own.
-                _ = try TLSContext(TLSConfiguration(tls))
+                _ = try TLSContext(tls)
             }
             if xen || XenHost.isXenHost {
                 if settings.tls != nil { throw HostFailure("TLS for Xen domains is not wired into receive yet: it would serve them in the clear, so it refuses") }
@@ -88,7 +88,7 @@ struct ReceiveCommand: ParsableCommand {
         let hosts = settings.hostsAllow.allowsEveryone ? "everyone" : "'\(settings.hostsAllow.description)'"
         if let tls = settings.tls {
             let names = tls.allowedPeerNames.isEmpty ? "any certificate the CA signed" : tls.allowedPeerNames.joined(separator: " ")
-            ReceiverLog.line("livemig receive: mutual TLS only (CA \(tls.caFile)); peers allowed: \(names)")
+            ReceiverLog.line("livemig receive: mutual TLS only (CA \(tls.caFilePath)); peers allowed: \(names)")
         }
         ReceiverLog.line("livemig receive: hosts-allow \(hosts); at most \(settings.maxIncoming) incoming migrations, \(settings.maxPerPeer) per peer; handshake timeout \(settings.handshakeTimeoutSeconds) s")
         if let warning = settings.openToEveryoneWarning(boundAddress: SocketAddress.local(of: listener.fd) ?? "0.0.0.0", boundPort: listener.port) {

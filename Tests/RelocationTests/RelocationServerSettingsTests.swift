@@ -1,3 +1,4 @@
+import MigrationExecutor
 import Relocation
 import XCTest
 
@@ -65,11 +66,11 @@ final class RelocationServerSettingsTests: XCTestCase {
         let whole = try RelocationServerSettings.resolve(file: try file(
             "(xend-relocation-server yes)(livemig-relocation-tls-ca-file /pki/ca.pem)(xend-relocation-server-ssl-cert-file /pki/b.pem)(xend-relocation-server-ssl-key-file /pki/b.key)(livemig-relocation-tls-peer-names 'hosta hostc')"),
             commandLine: .init())
-        XCTAssertEqual(whole.tls, RelocationTLSFiles(caFile: "/pki/ca.pem", certificateFile: "/pki/b.pem", keyFile: "/pki/b.key",
+        XCTAssertEqual(whole.tls, TLSConfiguration(caFilePath: "/pki/ca.pem", certificateFilePath: "/pki/b.pem", privateKeyFilePath: "/pki/b.key",
                                                      allowedPeerNames: ["hosta", "hostc"]))
         XCTAssertNil(whole.openToEveryoneWarning(boundAddress: "0.0.0.0", boundPort: 8002), "TLS keeps strangers out: no warning")
         let overridden = try RelocationServerSettings.resolve(file: nil, commandLine: .init(tlsDirectory: "/etc/livemig/tls", tlsAllow: "hosta"))
-        XCTAssertEqual(overridden.tls, RelocationTLSFiles(directory: "/etc/livemig/tls", allowedPeerNames: ["hosta"]))
+        XCTAssertEqual(overridden.tls, TLSConfiguration(directory: "/etc/livemig/tls", allowedPeerNames: ["hosta"]))
         XCTAssertThrowsError(try RelocationServerSettings.resolve(file: nil, commandLine: .init(tlsAllow: "hosta")))
     }
 

@@ -26,17 +26,41 @@ public final class GuestDaemon: @unchecked Sendable {
     private var done = false
 
     /// Binds the guest's control socket; a live one means the name is taken on this host.
+    /// The claim is made under an exclusive lock on NAME.lock, held as long as the listener:
+    /// two daemons starting with one name cannot both pass the check, and a socket is unlinked
+    /// only when nobody listens on it (left by a daemon that died), never on another error.
     static func claimControlSocket(_ name: String, in runDirectory: RunDirectory) throws(HostFailure) -> ControlListener {
         try RunDirectory.validate(name: name)
         try runDirectory.create()
-        let path = runDirectory.controlSocket(name)
-        if FileManager.default.fileExists(atPath: path) {
-            if (try? ControlConnection.connect(path: path)) != nil {
-                throw HostFailure("a guest named '\(name)' already runs on this host (\(path))")
-            }
-            unlink(path)  // left behind by a daemon that died
+        let lockPath = "\(runDirectory.path)/\(name).lock"
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw HostFailure("\(lockPath): \(String(cString: strerror(errno)))") }
+        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            close(lock)
+            throw HostFailure("a guest named '\(name)' already runs or is starting on this host (\(lockPath) is held)")
         }
-        return try ControlListener(path: path)
+        let path = runDirectory.controlSocket(name)
+        do throws(HostFailure) {
+            if FileManager.default.fileExists(atPath: path) {
+                var nobodyListens = false
+                do throws(HostFailure) {
+                    _ = try ControlConnection.connect(path: path)
+                } catch {
+                    guard error.description.hasSuffix(String(cString: strerror(ECONNREFUSED))) else {
+                        throw HostFailure("cannot tell whether a guest named '\(name)' runs on this host: \(error.description)")
+                    }
+                    nobodyListens = true
+                }
+                guard nobodyListens else { throw HostFailure("a guest named '\(name)' already runs on this host (\(path))") }
+                unlink(path)  // left behind by a daemon that died
+            }
+            let listener = try ControlListener(path: path)
+            listener.nameLockDescriptor = lock
+            return listener
+        } catch {
+            close(lock)
+            throw error
+        }
     }
 
     /// A new guest running the built-in program.

@@ -135,9 +135,13 @@ final class ControlListener: @unchecked Sendable {
         }
     }
 
+    /// The lock on the guest's name (see `GuestDaemon.claimControlSocket`), released on close.
+    var nameLockDescriptor: Int32 = -1
+
     func close() {
         unlink(path)
         Glibc.shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)
+        if nameLockDescriptor >= 0 { Glibc.close(nameLockDescriptor) }
     }
 }

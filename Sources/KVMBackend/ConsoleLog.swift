@@ -19,9 +19,9 @@ public final class ConsoleLog: @unchecked Sendable {
 
     public init(path: String? = nil) {
         if let path {
-            _ = FileManager.default.createFile(atPath: path, contents: nil)
-            file = FileHandle(forWritingAtPath: path)
-            file?.seekToEndOfFile()
+            // Emptied for the new guest; never through a symbolic link planted in its place.
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            file = fd >= 0 ? FileHandle(fileDescriptor: fd, closeOnDealloc: true) : nil
         } else {
             file = nil
         }

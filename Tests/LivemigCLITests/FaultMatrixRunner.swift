@@ -3,7 +3,7 @@ import XCTest
 
 /// Runs fault-matrix cases on two hosts made with network namespaces (A sends, B receives),
 /// each case with fresh run directories, a fresh receiver (with the case's fault hook) and a
-/// fresh 64 MiB guest that keeps writing memory. See `FaultMatrix.swift` for the rule checked.
+/// fresh 64 MiB guest that keeps writing memory. See `Support/FaultMatrix.swift` for the rule checked.
 final class FaultMatrixRunner {
     let hosts: GuestHosts
     private let nsA: String, nsB: String, addressB: String, interfaceA: String

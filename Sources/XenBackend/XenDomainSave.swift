@@ -10,17 +10,18 @@ final class XenDomainSave: @unchecked Sendable {
     private(set) var advisor: PrecopyCallbackAdvisor
     let startSeconds = monotonicSeconds()
     private(set) var suspendedSeconds: Double?
-    /// Bytes the socket had sent when the domain was suspended (TCP_INFO), if it is one.
+    /// Bytes the stream had sent when the domain was suspended, if they can be known.
     private(set) var bytesSentAtSuspend: Int?
-    private var fd: Int32 = -1
+    /// Bytes the stream has sent so far: the socket's own count (TCP_INFO), or a relay's.
+    let bytesSent: () -> Int?
 
-    init(policy: PolicyConfiguration, guestPageCount: Int) {
+    init(policy: PolicyConfiguration, guestPageCount: Int, bytesSent: @escaping () -> Int?) {
         advisor = PrecopyCallbackAdvisor(policy: policy.makePolicy(), guestPageCount: guestPageCount)
+        self.bytesSent = bytesSent
     }
 
     /// Runs the save; throws its reason if it fails (the domain may then be suspended).
     func run(host: XenHost, domainID: UInt32, fd: Int32, live: Bool) throws(HostFailure) {
-        self.fd = fd
         let context = Unmanaged.passUnretained(self).toOpaque()
         let precopy: livemig_xen_precopy_fn = { iteration, totalWritten, dirtyCount, context in
             let save = Unmanaged<XenDomainSave>.fromOpaque(context!).takeUnretainedValue()
@@ -30,8 +31,7 @@ final class XenDomainSave: @unchecked Sendable {
         let suspended: livemig_xen_suspended_fn = { context in
             let save = Unmanaged<XenDomainSave>.fromOpaque(context!).takeUnretainedValue()
             save.suspendedSeconds = monotonicSeconds()
-            let sent = livemig_socket_bytes_sent(save.fd)
-            save.bytesSentAtSuspend = sent >= 0 ? Int(sent) : nil
+            save.bytesSentAtSuspend = save.bytesSent()
         }
         _ = try withExtendedLifetime(self) { () throws(HostFailure) in
             try XenHost.checked({ livemig_xen_save(host.handle, domainID, fd, live ? 1 : 0, precopy, suspended, context, $0, $1) },

@@ -12,11 +12,18 @@ import MigrationExecutor
 /// permission leaves the domain suspended here as NAME--migratedaway, because it may be
 /// running there (resuming it could run the guest twice).
 public enum XenMigrationSender {
+    /// `bytesSent` counts what reached the network when the stream goes through a relay (TLS:
+    /// `socket` is then the relay's plain end, which TCP_INFO cannot count).
     public static func migrate(domain name: String, on host: XenHost, over socket: BlockingSocket,
-                               policy: PolicyConfiguration, live: Bool) throws(HostFailure) -> MigrationReport {
+                               policy: PolicyConfiguration, live: Bool, bytesSent: (() -> Int)? = nil) throws(HostFailure) -> MigrationReport {
         let id = try host.domainID(named: name)
         try host.requireMigratablePV(id, name: name)
-        let save = XenDomainSave(policy: policy, guestPageCount: try host.guestPageCount(id))
+        let fd = socket.fd
+        let counter: () -> Int? = bytesSent.map { count in { count() } } ?? {
+            let sent = livemig_socket_bytes_sent(fd)
+            return sent >= 0 ? Int(sent) : nil
+        }
+        let save = XenDomainSave(policy: policy, guestPageCount: try host.guestPageCount(id), bytesSent: counter)
         let config = try host.configurationJSON(id)
         let conversation = XlConversation(socket: socket)
 
@@ -24,7 +31,7 @@ public enum XenMigrationSender {
         try conversation.expect(XlMigrationProtocol.banner, "the receiver's banner")
         var suspendStarted = false
         func abandon(_ reason: String) -> MigrationReport {
-            report(save, live: live, failure: reason + (suspendStarted ? resumeNote(host, id) : ""), bytesSent: socket)
+            report(save, live: live, failure: reason + (suspendStarted ? resumeNote(host, id) : ""))
         }
         do {
             try socket.write(XlMigrationProtocol.streamOpening(configJSON: config))
@@ -43,8 +50,7 @@ public enum XenMigrationSender {
             try conversation.expect(XlMigrationProtocol.report, "the receiver's report")
             status = try conversation.read(1)[0]
         } catch {
-            return report(save, live: live, failure: "\(error.description); after the permission to go the domain may run there, so it stays suspended here as \(name)--migratedaway (as xl leaves it)",
-                          bytesSent: socket)
+            return report(save, live: live, failure: "\(error.description); after the permission to go the domain may run there, so it stays suspended here as \(name)--migratedaway (as xl leaves it)")
         }
         let runningSeconds = monotonicSeconds()
         guard status == 0 else {
@@ -55,13 +61,13 @@ public enum XenMigrationSender {
                 try conversation.expect(XlMigrationProtocol.permissionToGo, "the receiver's permission to resume")
             } catch {
                 reason += "; \(error.description): the domain stays suspended here as \(name)--migratedaway"
-                return report(save, live: live, failure: reason, bytesSent: socket)
+                return report(save, live: live, failure: reason)
             }
             try? host.rename(id, from: name + "--migratedaway", to: name)
             reason += resumeNote(host, id)
-            return report(save, live: live, failure: reason, bytesSent: socket)
+            return report(save, live: live, failure: reason)
         }
-        var done = report(save, live: live, runningSeconds: runningSeconds, bytesSent: socket)
+        var done = report(save, live: live, runningSeconds: runningSeconds)
         do {
             try host.destroy(id)
         } catch {
@@ -80,13 +86,11 @@ public enum XenMigrationSender {
         }
     }
 
-    private static func report(_ save: XenDomainSave, live: Bool, runningSeconds: Double? = nil, failure: String? = nil,
-                               bytesSent socket: BlockingSocket) -> MigrationReport {
+    private static func report(_ save: XenDomainSave, live: Bool, runningSeconds: Double? = nil, failure: String? = nil) -> MigrationReport {
         let now = runningSeconds ?? monotonicSeconds()
         let total = now - save.startSeconds
         let suspended = save.suspendedSeconds.map { $0 - save.startSeconds } ?? total
-        let sent = livemig_socket_bytes_sent(socket.fd)
-        let bytes = sent >= 0 ? Int(sent) : 0
+        let bytes = save.bytesSent() ?? 0
         // The pages of the paused pass, from the bytes sent after the suspend (a page goes as
         // 4 KiB of data and an 8-byte pfn entry in libxc's PAGE_DATA records).
         let pausedPages = save.bytesSentAtSuspend.map { max(0, bytes - $0) / (4096 + 8) } ?? 0

@@ -12,7 +12,9 @@ public enum XenSaveFile {
     public static func save(domain name: String, on host: XenHost, to path: String) throws(HostFailure) -> MigrationReport {
         let id = try host.domainID(named: name)
         try host.requireMigratablePV(id, name: name)
-        let save = XenDomainSave(policy: PolicyConfiguration(name: .xen4), guestPageCount: try host.guestPageCount(id))
+        // A file counts nothing in flight at the suspend (the report gives the file's size).
+        let save = XenDomainSave(policy: PolicyConfiguration(name: .xen4), guestPageCount: try host.guestPageCount(id),
+                                 bytesSent: { nil })
         let config = try host.configurationJSON(id)
         // Written beside the target and renamed at the end, so a failed save keeps an old file.
         let partial = path + ".partial"

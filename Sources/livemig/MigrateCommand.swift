@@ -115,16 +115,29 @@ extension MigrateCommand {
         if bandwidth != nil { throw failure("--bandwidth: not available for Xen domains (libxenguest sends at link speed)") }
         if autoConverge { throw failure("--auto-converge: not available for Xen domains (Xen cannot throttle a PV guest's vCPUs)") }
         if maxDowntime != nil { throw failure("--max-downtime: not yet available for Xen domains") }
-        if request.tlsDirectory != nil { throw failure("--tls: not yet available for Xen domains (it would send the domain in the clear, so it refuses)") }
         let report: MigrationReport
         do {
             let xenHost = try XenHost()
-            let socket = try BlockingSocket.connect(to: try Endpoint(parsing: target))
+            let endpoint = try Endpoint(parsing: target)
+            let socket = try BlockingSocket.connect(to: endpoint)
             defer { socket.close() }
-            report = try XenMigrationSender.migrate(domain: name, on: xenHost, over: socket, policy: configuration, live: live)
+            if let tls = request.tlsConfiguration {
+                // libxenguest writes to a plain descriptor: a relay carries it through TLS.
+                _ = try socket.startTLS(tls, role: .client, expectedPeerName: endpoint.host, handshakeTimeoutSeconds: 10)
+                let relay = try TLSRelay(socket: socket, idleTimeoutSeconds: XenRelay.idleTimeoutSeconds)
+                defer { XenRelay.finish(relay) }
+                report = try XenMigrationSender.migrate(domain: name, on: xenHost, over: relay.plainEnd, policy: configuration, live: live,
+                                                        bytesSent: { relay.bytesSentToPeer })
+            } else {
+                report = try XenMigrationSender.migrate(domain: name, on: xenHost, over: socket, policy: configuration, live: live)
+            }
         } catch {
             throw failure("\(name): \(error.description)")
         }
+        try printXenReport(report, to: target, format: format)
+    }
+
+    private func printXenReport(_ report: MigrationReport, to target: String, format: ReportFormat) throws {
         print(ReportRendering.render(report, as: format, title: format == .table ? "\(name) -> \(target) (Xen)" : nil), terminator: "")
         if report.outcome == .aborted { throw ExitCode.failure }
     }

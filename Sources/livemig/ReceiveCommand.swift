@@ -45,10 +45,7 @@ struct ReceiveCommand: ParsableCommand {
                 // Loaded once here so that a bad file stops the start, naming it; each daemon loads its own.
                 _ = try TLSContext(tls)
             }
-            if xen || XenHost.isXenHost {
-                if settings.tls != nil { throw HostFailure("TLS for Xen domains is not wired into receive yet: it would serve them in the clear, so it refuses") }
-                return try receiveXenDomains(settings)
-            }
+            if xen || XenHost.isXenHost { return try receiveXenDomains(settings) }
             let runDirectory = host.directory
             try runDirectory.create()
             let listener = try startListening(settings, what: "guests in \(runDirectory.path)")
@@ -116,7 +113,17 @@ struct ReceiveCommand: ParsableCommand {
             connection.setReceiveTimeout(seconds: timeouts.idleSeconds)
             connection.setSendTimeout(seconds: timeouts.idleSeconds)
             do {
-                let received = try XenMigrationReceiver.receive(on: connection, host: xenHost)
+                var stream = connection
+                var relay: TLSRelay?
+                if let tls = settings.tls {
+                    // libxl reads a plain descriptor: after the handshake a relay carries TLS.
+                    let identity = try connection.startTLS(tls, role: .server, handshakeTimeoutSeconds: settings.handshakeTimeoutSeconds)
+                    ReceiverLog.line("TLS peer \(connection.peer): \(identity)")
+                    relay = try TLSRelay(socket: connection, idleTimeoutSeconds: XenRelay.idleTimeoutSeconds)
+                    stream = relay?.plainEnd ?? connection
+                }
+                defer { relay.map(XenRelay.finish) }
+                let received = try XenMigrationReceiver.receive(on: stream, host: xenHost)
                 ReceiverLog.line("received domain \(received.name) (id \(received.domainID)) from \(connection.peer): running")
             } catch {
                 ReceiverLog.line("migration from \(connection.peer) failed: \(error.description)")

@@ -81,12 +81,12 @@ struct XenLab {
     /// Starts `livemig receive --once` for Xen domains on `host`'s port 8002 in the background,
     /// once any earlier receiver there is gone; returns when it listens. Its output goes to
     /// /tmp/receive.log in dom0 (shown here if it never listens).
-    func startReceiver(on host: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func startReceiver(on host: String, options: String = "", file: StaticString = #filePath, line: UInt = #line) throws {
         let earlierGone = Self.waitLoop(until: "! pgrep -f '^livemig receive' >/dev/null", timeoutSeconds: Deadline.dom0Seconds,
                                         what: "the earlier receiver to end")
         let listening = Self.waitLoop(until: "grep -q listening /tmp/receive.log", timeoutSeconds: Deadline.dom0Seconds,
                                       what: "livemig receive to listen")
-        _ = try check(host, "pkill -KILL -f '^livemig receive'; \(earlierGone) || exit 1; rm -f /tmp/receive.log; (livemig receive --once --listen :8002 >/tmp/receive.log 2>&1 &); \(listening) || { cat /tmp/receive.log; exit 1; }",
+        _ = try check(host, "pkill -KILL -f '^livemig receive'; \(earlierGone) || exit 1; rm -f /tmp/receive.log; (livemig receive --once --listen :8002 \(options) >/tmp/receive.log 2>&1 &); \(listening) || { cat /tmp/receive.log; exit 1; }",
                       file: file, line: line)
     }
 

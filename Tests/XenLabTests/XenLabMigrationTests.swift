@@ -10,8 +10,8 @@ final class XenLabMigrationTests: XCTestCase {
     private let address = ["A": "10.0.0.1", "B": "10.0.0.2"]
 
     /// `livemig migrate --live guest` from `from` to `to`'s `port`, as JSON.
-    private func livemigMigrate(_ lab: XenLab, from: String, to: String, port: Int, policy: String) throws -> [String: Any] {
-        let output = try lab.check(from, "livemig migrate --live guest \(address[to]!):\(port) --policy \(policy) --format json")
+    private func livemigMigrate(_ lab: XenLab, from: String, to: String, port: Int, policy: String, options: String = "") throws -> [String: Any] {
+        let output = try lab.check(from, "livemig migrate --live guest \(address[to]!):\(port) --policy \(policy) \(options) --format json")
         let json = try XCTUnwrap(output.range(of: "{").map { String(output[$0.lowerBound...]) }, output)
         return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
     }
@@ -23,6 +23,28 @@ final class XenLabMigrationTests: XCTestCase {
         XCTAssertEqual(try lab.guestHost(), host, "the guest runs on \(host) now", file: file, line: line)
         try lab.assertBeating(on: host, after: beatBefore, file: file, line: line)
         print("XEN LAB \(policy): \(report["outcome"] ?? "") — \(report["reason"] ?? ""); total \(report["totalTimeSeconds"] ?? "") s, downtime \(report["downtimeSeconds"] ?? "") s, \((report["iterations"] as? [Any])?.count ?? 0) iterations")
+    }
+
+    /// Mutual TLS between the hosts (certificates of a lab CA in /lab/tls/A and /lab/tls/B):
+    /// the domain moves through TLS (libxenguest's stream relayed), and a plain source is
+    /// refused by a TLS receiver and keeps its domain.
+    func testLivemigOverMutualTLSAndAPlainSourceRefused() throws {
+        let lab = try XenLab.require()
+        let start = try XCTUnwrap(try lab.guestHost(), "the lab guest is not running")
+        let other = start == "A" ? "B" : "A"
+        try lab.startReceiver(on: other, options: "--tls-dir /lab/tls/\(other) --handshake-timeout 10")
+        let beat = try lab.heartbeat(start) ?? 0
+        let overTLS = try livemigMigrate(lab, from: start, to: other, port: 8002, policy: "xen4", options: "--tls-dir /lab/tls/\(start)")
+        try assertMoved(overTLS, policy: "xen4", to: other, beatBefore: beat, lab)
+        let received = try lab.check(other, "cat /tmp/receive.log")
+        XCTAssertTrue(received.contains("TLS peer"), received)
+
+        try lab.startReceiver(on: start, options: "--tls-dir /lab/tls/\(start) --handshake-timeout 10")
+        let beatThere = try lab.heartbeat(other) ?? 0
+        let plain = try lab.run(other, "livemig migrate --live guest \(address[start]!):8002 --format json 2>&1")
+        XCTAssertNotEqual(plain.status, 0, "a plain source must be refused: \(plain.output)")
+        XCTAssertEqual(try lab.guestHost(), other, "the refused source keeps its domain")
+        try lab.assertBeating(on: other, after: beatThere)
     }
 
     func testLivemigBothWaysUnderXen4AndXen3ThenWithXlsOwnTools() throws {

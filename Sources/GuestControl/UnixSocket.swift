@@ -1,5 +1,6 @@
 import Foundation
 import MigrationCore
+import MigrationExecutor
 
 /// A Unix stream socket carrying JSON lines: a guest daemon's control channel.
 public final class ControlConnection: @unchecked Sendable {
@@ -64,17 +65,13 @@ public final class ControlConnection: @unchecked Sendable {
 
     /// Gives up on a receive that waits longer than `seconds` (0: wait for ever).
     public func setReceiveTimeout(seconds: Double) {
-        let whole = seconds.isFinite && seconds > 0 ? min(seconds, 86_400) : 0
-        var timeout = timeval(tv_sec: Int(whole), tv_usec: Int((whole - whole.rounded(.down)) * 1e6))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        SocketOptions.setTimeout(SO_RCVTIMEO, seconds: seconds, on: fd)
     }
 
     /// True when the client has closed its end or hung up: a command it can no longer hear the
     /// answer to is not carried out (a `stop` whose client gave up must not destroy a guest).
     public var peerHasHungUp: Bool {
-        // POLLRDHUP (0x2000, <poll.h> under _GNU_SOURCE, which Swift does not see): the peer shut
-        // its writing side; a client that sent its request and closed shows this.
-        let peerClosed: Int16 = 0x2000
+        let peerClosed = SocketOptions.pollPeerClosed
         var entry = pollfd(fd: fd, events: peerClosed, revents: 0)
         guard poll(&entry, 1, 0) > 0 else { return false }
         return entry.revents & (peerClosed | Int16(POLLHUP) | Int16(POLLERR)) != 0

@@ -206,12 +206,9 @@ public final class BlockingSocket: @unchecked Sendable {
         }
     }
 
-    /// Gives up on reads that wait longer than `seconds` (0, or not a positive finite number:
-    /// wait for ever; at most a day, so that the conversion below cannot trap).
+    /// Gives up on reads that wait longer than `seconds` (0: wait for ever; see `SocketOptions`).
     public func setReceiveTimeout(seconds: Double) {
-        let bounded = seconds.isFinite && seconds > 0 ? min(seconds, 86_400) : 0
-        var timeout = timeval(tv_sec: Int(bounded), tv_usec: Int((bounded - bounded.rounded(.down)) * 1e6))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        SocketOptions.setTimeout(SO_RCVTIMEO, seconds: seconds, on: fd)
     }
 }
 

@@ -27,9 +27,7 @@ extension BlockingSocket {
     /// Gives up on writes that make no progress for `seconds` (0: wait for ever).
     public func setSendTimeout(seconds: Double) {
         guard isSocket else { return }
-        let bounded = seconds.isFinite && seconds > 0 ? min(seconds, 86_400) : 0
-        var timeout = timeval(tv_sec: Int(bounded), tv_usec: Int((bounded - bounded.rounded(.down)) * 1e6))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        SocketOptions.setTimeout(SO_SNDTIMEO, seconds: seconds, on: fd)
     }
 
     /// Whether `failure` is a read or write that ran out of time (SO_RCVTIMEO / SO_SNDTIMEO).

@@ -1,4 +1,5 @@
 import Foundation
+import MigrationExecutor
 
 /// Waits, without consuming anything, until the first `count` bytes of a stream have arrived on
 /// a connected socket: the handshake timeout of an incoming migration (its stream header must
@@ -28,23 +29,13 @@ public enum StreamStartWait {
             if peeked > 0 {
                 // Part of it is there, so poll reports readable at once: ask whether the peer
                 // has hung up, else look again shortly.
-                var hangUp = pollfd(fd: fd, events: pollReadHangUp, revents: 0)
-                if poll(&hangUp, 1, 0) > 0, hangUp.revents & pollReadHangUp != 0 { return .closed(receivedBytes: peeked) }
+                var hangUp = pollfd(fd: fd, events: SocketOptions.pollPeerClosed, revents: 0)
+                if poll(&hangUp, 1, 0) > 0, hangUp.revents & SocketOptions.pollPeerClosed != 0 { return .closed(receivedBytes: peeked) }
                 usleep(UInt32(min(remaining, 0.01) * 1e6))
                 continue
             }
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             _ = poll(&entry, 1, Int32(min(remaining, 1.0) * 1000) + 1)
         }
-    }
-
-    /// POLLRDHUP (Linux, <poll.h> under _GNU_SOURCE, which Swift does not see): the peer shut
-    /// down its side.
-    private static let pollReadHangUp: Int16 = 0x2000
-
-    private static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }

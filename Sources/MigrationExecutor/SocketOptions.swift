@@ -1,0 +1,17 @@
+import Glibc
+
+/// What every socket livemig opens (TCP streams, control sockets, the receiver's listener)
+/// sets the same way, written once.
+public enum SocketOptions {
+    /// POLLRDHUP (0x2000, Linux's <poll.h> under _GNU_SOURCE, which Swift does not see): the
+    /// peer shut down its writing side, e.g. a client that sent its request and went away.
+    public static let pollPeerClosed: Int16 = 0x2000
+
+    /// Sets `SO_RCVTIMEO` or `SO_SNDTIMEO` of `fd` to `seconds`: 0, or anything not a positive
+    /// finite number, waits for ever; at most a day, so that the conversion cannot trap.
+    public static func setTimeout(_ option: Int32, seconds: Double, on fd: Int32) {
+        let bounded = seconds.isFinite && seconds > 0 ? min(seconds, 86_400) : 0
+        var timeout = timeval(tv_sec: Int(bounded), tv_usec: Int((bounded - bounded.rounded(.down)) * 1e6))
+        setsockopt(fd, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+}

@@ -232,7 +232,7 @@ struct ReceiveSession {
         case .destroyGuest:
             guest?.discard()
         case .reportAbort(let reason):
-            try? replies.send(.abort(reason: String(reason.utf8.prefix(StreamLimits.maxAbortReasonBytes)) ?? "aborted"))
+            try? replies.send(.abort(reason: reason.prefix(utf8Bytes: StreamLimits.maxAbortReasonBytes)))
         }
     }
 
@@ -265,15 +265,14 @@ struct ReceiveSession {
         perform(machine.handle(.guestRunning))
     }
 
-    private func finished() -> ReceivedMigration {
+    private mutating func finished() -> ReceivedMigration {
         let running = monotonicSeconds()
         let runningWall = wallClockSeconds()
         guard let guest, let layout else { preconditionFailure("running without a guest") }
         if socket.isSocket,
            let line = guest.firstConsoleLine(after: unpausedWallClockSeconds, waitingUpTo: MigrationReceiver.firstConsoleLineWaitSeconds) {
-            var replies = replies
             try? replies.send(.firstConsoleLine(destinationWallClockMicroseconds: microseconds(line.wallClockSeconds),
-                                                text: Self.consoleLinePrefix(line.text)))
+                                                text: line.text.prefix(utf8Bytes: StreamLimits.maxConsoleLineBytes)))
         }
         return ReceivedMigration(guest: guest, layout: layout, pagesReceived: machine.pagesReceived,
                                  bytesReceived: reader.bytesRead, endOfStreamSeconds: endOfStreamSeconds,
@@ -286,15 +285,6 @@ struct ReceiveSession {
 
     private func formatSeconds(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
-    }
-
-    /// The longest prefix of `text` that fits a firstConsoleLine record, whole characters only.
-    private static func consoleLinePrefix(_ text: String) -> String {
-        var bytes = 0
-        return String(text.prefix { character in
-            bytes += character.utf8.count
-            return bytes <= StreamLimits.maxConsoleLineBytes
-        })
     }
 
     /// Where a batch's pages go in guest memory, in order, with runs of pages that are adjacent

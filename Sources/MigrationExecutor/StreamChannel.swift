@@ -185,6 +185,6 @@ public struct StreamChannel: MigrationChannel {
 
     /// Tells the destination to give up (best effort: the connection may be gone already).
     public mutating func abort(reason: String) {
-        try? send(.abort(reason: String(reason.utf8.prefix(StreamLimits.maxAbortReasonBytes)) ?? "aborted"))
+        try? send(.abort(reason: reason.prefix(utf8Bytes: StreamLimits.maxAbortReasonBytes)))
     }
 }

@@ -84,7 +84,10 @@ enum BoundedYAML {
         }
         thread.stackSize = min(1 << 30, (1 << 20) + levelsBound * stackBytesPerLevel)
         thread.start()
-        done.wait()
+        // The text is at most 1 MiB, so composing it is quick; a minute means something is wrong.
+        guard done.wait(timeout: .now() + .seconds(60)) == .success else {
+            throw ScenarioError("composing the YAML took more than 60 s")
+        }
         if let error = outcome.error { throw ScenarioError(error) }
         return outcome.node
     }

@@ -196,7 +196,7 @@ extension GuestDaemonCommand {
         guard let tlsCa, let tlsCert, let tlsKey else { throw HostFailure("--tls-ca, --tls-cert and --tls-key go together") }
         let configuration = TLSConfiguration(caFilePath: tlsCa, certificateFilePath: tlsCert, privateKeyFilePath: tlsKey,
                                              allowedPeerNames: tlsAllow.map { $0.split(separator: " ").map(String.init) } ?? [])
-        let seconds = handshakeTimeout.flatMap(Double.init).flatMap { $0.isFinite && $0 > 0 ? min($0, 300) : nil } ?? 30
+        let seconds = handshakeTimeout.flatMap(Double.init).flatMap { $0.isFinite && $0 > 0 ? min($0, BlockingSocket.maxHandshakeTimeoutSeconds) : nil } ?? 30
         let identity = try connection.startTLS(configuration, role: .server, handshakeTimeoutSeconds: seconds)
         FileHandle.standardError.write(Data("TLS peer: \(identity)\n".utf8))
     }

@@ -20,10 +20,16 @@ public struct DestinationMigration: Sendable {
         case everyPage
         /// A count of the pages received (the fluid simulator's pages have no identity).
         case pageCount
+        /// The hypervisor's restore reads the whole stream and checks it itself (Xen: libxl and
+        /// libxenguest build the domain from xl's stream); the machine holds the commit rules.
+        case byHypervisor
     }
 
     public enum Event: Sendable, Equatable {
         case streamOpened(guestPages: Int, vcpuCount: Int)
+        /// The hypervisor read the whole stream and built the paused guest
+        /// (`CompletenessCheck.byHypervisor` only).
+        case restoredByHypervisor
         /// A page batch's head: its page numbers, before its data is read.
         case pageBatchAnnounced(pageNumbers: [UInt64])
         /// `count` pages arrived (`CompletenessCheck.pageCount` only).
@@ -80,6 +86,12 @@ public struct DestinationMigration: Sendable {
     /// Feeds one event; returns what the driver must do, in order.
     public mutating func handle(_ event: Event) -> [Action] {
         switch (state, event) {
+        case (.awaitingStream, .restoredByHypervisor):
+            guard completenessCheck == .byHypervisor else { return abort("a restore by the hypervisor where the stream is checked here") }
+            state = .holdsWholeGuest
+            return [.reportReady]
+        case (.awaitingStream, .streamOpened) where completenessCheck == .byHypervisor:
+            return abort("a stream to check where the hypervisor restores the guest")
         case (.awaitingStream, .streamOpened(let pages, let vcpus)):
             return open(guestPages: pages, vcpuCount: vcpus)
         case (.receiving, .pageBatchAnnounced(let pageNumbers)):

@@ -22,7 +22,7 @@ public enum SourceAction<Batch> {
     /// ("ready to unpause"). Completes with `.done` when it has said so.
     case awaitDestinationReady
     /// Tell the destination it may run the guest ("cleared to unpause") and wait until it runs.
-    /// Completes with `.done`.
+    /// Completes with `.done`, or `.released` when the destination gave the guest back.
     case clearDestinationToRun
     /// Destroy the source's copy of the guest; only ever after the destination runs it.
     case destroySource
@@ -45,4 +45,8 @@ public enum ActionOutcome<DirtyLog> {
     /// first): a sentence naming why. For `clearDestinationToRun` this is what lets the source
     /// resume: the destination was never cleared, unlike after a `failed` clear.
     case notPerformed(String)
+    /// `clearDestinationToRun` only: the destination could not run the guest and said its copy
+    /// is destroyed (a sentence naming why), so the source may run it again
+    /// (`CommitPoint.destinationReleasedGuest`).
+    case released(String)
 }

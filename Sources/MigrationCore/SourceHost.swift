@@ -37,8 +37,16 @@ public protocol MigrationChannel {
     mutating func sendDeviceState(_ state: DeviceState) throws(HostFailure)
     /// Sends the end of the stream and blocks until the destination says "ready to unpause".
     mutating func finishStreamAndAwaitReady() throws(HostFailure)
-    /// Sends "cleared to unpause" and blocks until the destination says the guest runs.
-    mutating func clearToRunAndAwaitRunning() throws(HostFailure)
+    /// Sends "cleared to unpause" and blocks until the destination says the guest runs, or
+    /// that it could not run it and destroyed its copy.
+    mutating func clearToRunAndAwaitRunning() throws(HostFailure) -> ClearanceAnswer
+}
+
+/// The destination's answer to "cleared to unpause".
+public enum ClearanceAnswer: Sendable, Equatable {
+    case running
+    /// It could not run the guest and its copy is destroyed: a sentence naming why.
+    case released(String)
 }
 
 /// Performs one engine action on a hypervisor and a channel and says how it ended: the one
@@ -63,7 +71,8 @@ public func perform<Hypervisor: SourceHypervisor, Channel: MigrationChannel>(
             try channel.sendDeviceState(state)
             return .sent(bytes: Double(state.byteCount))
         case .awaitDestinationReady: try channel.finishStreamAndAwaitReady()
-        case .clearDestinationToRun: try channel.clearToRunAndAwaitRunning()
+        case .clearDestinationToRun:
+            if case .released(let reason) = try channel.clearToRunAndAwaitRunning() { return .released(reason) }
         case .destroySource: try hypervisor.destroyGuest()
         case .waitUntil, .finished: break
         }

@@ -191,7 +191,11 @@ public struct SourceMigration<Tracker: PageTracking> {
         }
         if case .notPerformed(let message) = outcome {
             // Nothing happened: even an unsent "cleared to unpause" leaves the source free to resume.
-            if case .clearToRun = action { beginAbort(reason: message, now: now) } else { handleFailure(of: action, message: message, now: now) }
+            if case .clearToRun = action { apply(CommitRules.verdict(onFailureAt: .clearanceWithheld), message, now: now) } else { handleFailure(of: action, message: message, now: now) }
+            return
+        }
+        if case .released(let reason) = outcome {
+            apply(CommitRules.verdict(onFailureAt: .destinationReleasedGuest), CommitRules.releasedReason(reason), now: now)
             return
         }
         switch action {
@@ -376,19 +380,9 @@ public struct SourceMigration<Tracker: PageTracking> {
     private mutating func handleFailure(of action: InFlight, message: String, now: Double) {
         switch action {
         case .clearToRun:
-            // The destination may or may not have been cleared: never resume here, never
-            // destroy; leave the paused source for the operator, as `xl migrate` does.
-            finish(outcome: .aborted, reason:
-                "connection lost after clearing the destination to run (\(message)); the source guest is left paused, not destroyed: check the destination before resuming it",
-                runningAt: now)
-            step = .finished
+            apply(CommitRules.verdict(onFailureAt: .clearanceSent), message, now: now)
         case .destroy:
-            if var report = finalReport {
-                report.reason += (report.reason.isEmpty ? "" : "; ")
-                    + "the guest runs on the destination but destroying the source failed: \(message)"
-                finalReport = report
-            }
-            step = .finished
+            apply(CommitRules.verdict(onFailureAt: .sourceDestroy), message, now: now)
         case .liftThrottle:
             appliedThrottlePercent = 0
             abortReason = (abortReason ?? "") + "; lifting the throttle failed: \(message)"
@@ -401,7 +395,27 @@ public struct SourceMigration<Tracker: PageTracking> {
             abortReason = (abortReason ?? "") + "; resuming the source failed: \(message)"
             finishAborted(now: now)
         default:
+            apply(CommitRules.verdict(onFailureAt: .transfer), message, now: now)
+        }
+    }
+
+    /// Carries out the core's commit verdict for a failure (`CommitRules`).
+    private mutating func apply(_ verdict: CommitVerdict, _ message: String, now: Double) {
+        switch verdict {
+        case .resumeSource:
             beginAbort(reason: message, now: now)
+        case .leaveSourcePaused:
+            // The destination may or may not have been cleared: never resume here, never
+            // destroy; leave the paused source for the operator, as `xl migrate` does.
+            finish(outcome: .aborted, reason: CommitRules.leftPausedReason(message), runningAt: now)
+            step = .finished
+        case .destinationOwnsGuest:
+            if var report = finalReport {
+                report.reason += (report.reason.isEmpty ? "" : "; ")
+                    + "the guest runs on the destination but destroying the source failed: \(message)"
+                finalReport = report
+            }
+            step = .finished
         }
     }
 

@@ -140,17 +140,24 @@ public struct StreamChannel: MigrationChannel {
         try awaitRecord(.readyToUnpause)
     }
 
-    public mutating func clearToRunAndAwaitRunning() throws(HostFailure) {
-        guard expectsReplies else { return }
+    /// An `abort` in answer to the clearance means the destination could not run the guest and
+    /// has destroyed its copy (`ReceiveSession` destroys before it reports, as
+    /// `DestinationMigration` orders it): the guest is released to the source.
+    public mutating func clearToRunAndAwaitRunning() throws(HostFailure) -> ClearanceAnswer {
+        guard expectsReplies else { return .running }
         try send(.clearedToUnpause)
-        try awaitRecord(.running)
+        if let reason = try awaitRecord(.running) { return .released(reason) }
+        return .running
     }
 
-    private mutating func awaitRecord(_ expected: RecordType) throws(HostFailure) {
+    /// Waits for `expected`. An `abort` in its place is a failure, except in answer to the
+    /// clearance: then it is returned (the destination's reason), since it released the guest.
+    @discardableResult
+    private mutating func awaitRecord(_ expected: RecordType) throws(HostFailure) -> String? {
         guard expectsReplies else {
             // A saved guest: the file holds the whole guest once it is on disk.
             if expected == .readyToUnpause { try socket.sync() }
-            return
+            return nil
         }
         let seconds = expected == .running ? timeouts.runningSeconds : timeouts.readySeconds
         socket.setReceiveTimeout(seconds: seconds)
@@ -163,6 +170,7 @@ public struct StreamChannel: MigrationChannel {
             throw HostFailure("\(socket.peer) did not say \(expected) within \(seconds) s")
         }
         if case .record(.abort(let reason)) = record {
+            if expected == .running { return reason }
             throw HostFailure("the destination aborted: \(reason)")
         }
         if case .record(.running(let microseconds)) = record {
@@ -171,6 +179,7 @@ public struct StreamChannel: MigrationChannel {
         guard record.type == expected else {
             throw HostFailure("the destination sent \(record.type) where \(expected) was expected")
         }
+        return nil
     }
 
     /// After a completed migration: the destination's report of the guest's first console line

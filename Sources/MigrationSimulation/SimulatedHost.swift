@@ -130,8 +130,9 @@ struct SimulatedChannel<Batch>: MigrationChannel {
         guard actions.contains(.reportReady) else { throw HostFailure("the destination did not report ready") }
     }
 
-    mutating func clearToRunAndAwaitRunning() throws(HostFailure) {
+    mutating func clearToRunAndAwaitRunning() throws(HostFailure) -> ClearanceAnswer {
         guard try deliver(.clearedToRun).contains(.unpauseGuest), try deliver(.guestRunning).contains(.reportRunning) else { throw HostFailure("the destination did not start the guest") }
+        return .running
     }
 
     /// The link goes down: the destination learns it too, and throws its partial guest away.

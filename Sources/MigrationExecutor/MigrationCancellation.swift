@@ -61,3 +61,13 @@ public final class MigrationCancellation: @unchecked Sendable {
     /// Whether the point of no return has passed.
     public var hasCommitted: Bool { lock.withLock { committed } }
 }
+
+extension MigrationCancellation {
+    /// `--max-downtime`: armed when the guest is paused; after `seconds`, cancels the migration
+    /// unless it has committed by then, so the source resumes its guest.
+    public func armDowntimeWatchdog(seconds: Double) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+            cancel(reason: "the destination was not cleared to run the guest within --max-downtime \(seconds) s; the guest resumes here")
+        }
+    }
+}

@@ -50,7 +50,7 @@ public enum MigrationExecutor {
                 let outcome = performUnlessCancelled(action, on: &hypervisor, over: &channel, cancellation: cancellation)
                 engine.complete(outcome, now: monotonicSeconds())
                 if case .pauseGuest = action, let maxDowntimeSeconds {
-                    armDowntimeWatchdog(maxDowntimeSeconds, cancellation)
+                    cancellation.armDowntimeWatchdog(seconds: maxDowntimeSeconds)
                 }
             }
             if let progress, monotonicSeconds() - lastProgress >= 0.25 {
@@ -85,12 +85,5 @@ public enum MigrationExecutor {
             return .failed("cancelled: \(reason) (\(message))")
         }
         return outcome
-    }
-
-    /// After `seconds` paused, cancels the migration unless it has committed by then.
-    private static func armDowntimeWatchdog(_ seconds: Double, _ cancellation: MigrationCancellation) {
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
-            cancellation.cancel(reason: "the destination was not cleared to run the guest within --max-downtime \(seconds) s; the guest resumes here")
-        }
     }
 }

@@ -31,7 +31,7 @@ extension BlockingSocket {
     }
 
     /// Whether `failure` is a read or write that ran out of time (SO_RCVTIMEO / SO_SNDTIMEO).
-    static func isTimeout(_ failure: HostFailure) -> Bool {
+    public static func isTimeout(_ failure: HostFailure) -> Bool {
         failure.description.hasSuffix(String(cString: strerror(EAGAIN)))
     }
 }

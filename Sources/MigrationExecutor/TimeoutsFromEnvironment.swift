@@ -37,9 +37,8 @@ public enum TimeoutsFromEnvironment {
                                 commitSeconds: given["commit"] ?? defaults.commitSeconds)
     }
 
-    public static func sender() throws(HostFailure) -> SenderTimeouts {
+    public static func sender(defaults: SenderTimeouts = SenderTimeouts()) throws(HostFailure) -> SenderTimeouts {
         let given = try pairs()
-        let defaults = SenderTimeouts()
         return SenderTimeouts(handshakeSeconds: given["handshake"] ?? defaults.handshakeSeconds,
                               stalledSendSeconds: given["stall"] ?? defaults.stalledSendSeconds,
                               readySeconds: given["ready"] ?? defaults.readySeconds,

@@ -6,7 +6,7 @@ import MigrationExecutor
 /// answering its pre-copy questions (`PrecopyCallbackAdvisor`) and the suspend time noted for
 /// the downtime. Writes the libxc part of the stream to `fd`; the framing around it (xl's and
 /// libxl's) is the caller's.
-final class XenDomainSave: @unchecked Sendable {
+public final class XenDomainSave: @unchecked Sendable {
     private(set) var advisor: PrecopyCallbackAdvisor
     let startSeconds = monotonicSeconds()
     private(set) var suspendedSeconds: Double?
@@ -20,6 +20,16 @@ final class XenDomainSave: @unchecked Sendable {
         self.bytesSent = bytesSent
     }
 
+    /// Called (on the save's thread) once the domain is suspended: arms `--max-downtime`.
+    var onSuspended: (() -> Void)?
+
+    /// libxenguest suspended the domain: the downtime starts.
+    func noteSuspended() {
+        suspendedSeconds = monotonicSeconds()
+        bytesSentAtSuspend = bytesSent()
+        onSuspended?()
+    }
+
     /// Runs the save; throws its reason if it fails (the domain may then be suspended).
     func run(host: XenHost, domainID: UInt32, fd: Int32, live: Bool) throws(HostFailure) {
         let context = Unmanaged.passUnretained(self).toOpaque()
@@ -29,9 +39,7 @@ final class XenDomainSave: @unchecked Sendable {
                                        nowSeconds: monotonicSeconds()).rawValue
         }
         let suspended: livemig_xen_suspended_fn = { context in
-            let save = Unmanaged<XenDomainSave>.fromOpaque(context!).takeUnretainedValue()
-            save.suspendedSeconds = monotonicSeconds()
-            save.bytesSentAtSuspend = save.bytesSent()
+            Unmanaged<XenDomainSave>.fromOpaque(context!).takeUnretainedValue().noteSuspended()
         }
         _ = try withExtendedLifetime(self) { () throws(HostFailure) in
             try XenHost.checked({ livemig_xen_save(host.handle, domainID, fd, live ? 1 : 0, precopy, suspended, context, $0, $1) },

@@ -27,43 +27,27 @@ public enum XenMigrationReceiver {
         return removed
     }
 
-    public static func receive(on socket: BlockingSocket, host: XenHost) throws(HostFailure) -> Received {
+    /// Receives one domain. The destination's commit rules are the core's `DestinationMigration`
+    /// (libxl checks the stream itself, `CompletenessCheck.byHypervisor`): this performs the
+    /// actions it returns in xl's words. `commitSeconds` bounds the wait for the permission to go.
+    public static func receive(on socket: BlockingSocket, host: XenHost, commitSeconds: Double = 0) throws(HostFailure) -> Received {
         let conversation = XlConversation(socket: socket)
         try socket.write(XlMigrationProtocol.banner)
         let (config, name) = try conversation.readConfiguration(host: host)
-        let incoming = name + "--incoming"
         // A failure here ends the conversation without a word, as xl's receiver does: the
         // sender sees no "ready" and resumes its domain.
-        let id = try host.restore(config, named: incoming, from: socket.fd)
-        let built = monotonicSeconds()
-        do {
-            try socket.write(XlMigrationProtocol.ready)
-            try conversation.expect(XlMigrationProtocol.permissionToGo, "the sender's permission to go")
-        } catch {
-            try? host.destroy(id)
-            throw HostFailure("\(name): \(error.description); the copy here was destroyed")
-        }
-        var status: UInt8 = 0
-        var failure: HostFailure?
-        do {
-            try host.rename(id, from: incoming, to: name)
-            try host.unpause(id)
-        } catch {
-            status = 3  // ERROR_FAIL, negated as xl sends it
-            failure = error
-        }
-        let running = monotonicSeconds()
-        try? socket.write(XlMigrationProtocol.report + [status])
-        if let failure {
-            // The sender may resume only once this copy is gone for sure.
+        let id = try host.restore(config, named: name + "--incoming", from: socket.fd)
+        var session = XenReceiveSession(name: name, id: id, host: host, socket: socket)
+        session.perform(session.machine.handle(.restoredByHypervisor))
+        if session.failure == nil {
             do {
-                try host.destroy(id)
+                try conversation.expect(XlMigrationProtocol.permissionToGo, "the sender's permission to go", within: commitSeconds)
+                session.perform(session.machine.handle(.clearedToRun))
             } catch {
-                throw HostFailure("\(name): \(failure.description); the copy here could not be destroyed (\(error.description)), so the sender was not told to resume")
+                session.perform(session.machine.handle(.transportFailed(error.description)))
             }
-            try? socket.write(XlMigrationProtocol.permissionToGo)
-            throw HostFailure("\(name): \(failure.description); the copy here was destroyed and the sender may resume")
         }
-        return Received(domainID: id, name: name, builtSeconds: built, runningSeconds: running)
+        if let failure = session.failure { throw failure }
+        return Received(domainID: id, name: name, builtSeconds: session.builtSeconds, runningSeconds: session.runningSeconds)
     }
 }

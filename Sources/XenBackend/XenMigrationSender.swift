@@ -6,16 +6,27 @@ import MigrationExecutor
 /// (`XlMigrationProtocol`), with libxenguest's save loop governed by the engine core's policy.
 /// Talks to `xl migrate-receive` or `livemig receive` alike.
 ///
-/// Failure rules, as xl's: before the permission to go, any failure resumes the domain here
-/// (in place, `suspend_cancel`); after it, a destination that reports failure hands the
-/// permission back and the domain is resumed here; a destination that falls silent after the
-/// permission leaves the domain suspended here as NAME--migratedaway, because it may be
-/// running there (resuming it could run the guest twice).
+/// What a failure leaves behind is decided by the core's `CommitRules`, the same rules the KVM
+/// path's `SourceMigration` applies: before the permission to go, the domain resumes here (in
+/// place, `suspend_cancel`); a destination that reports failure and hands the permission back
+/// has destroyed its copy, and the domain resumes here; a destination that falls silent after
+/// the permission leaves the domain suspended here as NAME--migratedaway, because it may be
+/// running there (as xl leaves it).
 public enum XenMigrationSender {
-    /// `bytesSent` counts what reached the network when the stream goes through a relay (TLS:
-    /// `socket` is then the relay's plain end, which TCP_INFO cannot count).
-    public static func migrate(domain name: String, on host: XenHost, over socket: BlockingSocket,
-                               policy: PolicyConfiguration, live: Bool, bytesSent: (() -> Int)? = nil) throws(HostFailure) -> MigrationReport {
+    /// Xen's waits: a receiver builds the whole domain between the stream's end and its
+    /// "ready" (tens of seconds under emulation), so that wait is longer than KVM's.
+    public static let defaultTimeouts = SenderTimeouts(handshakeSeconds: 10, stalledSendSeconds: 60, readySeconds: 300, runningSeconds: 120)
+
+    /// `bytesSent` counts what reached the network when the stream goes through a relay (TLS
+    /// or a rate cap: `socket` is then the relay's plain end, which TCP_INFO cannot count).
+    /// `cancellation` (attached here) stops the migration before the permission to go;
+    /// `maxDowntimeSeconds` cancels it if the domain has been suspended that long without the
+    /// permission having gone.
+    public static func migrate<Host: XenMigrationSourceHost>(
+        domain name: String, on host: Host, over socket: BlockingSocket, policy: PolicyConfiguration, live: Bool,
+        timeouts: SenderTimeouts = defaultTimeouts, cancellation: MigrationCancellation = MigrationCancellation(),
+        maxDowntimeSeconds: Double? = nil, bytesSent: (() -> Int)? = nil
+    ) throws(HostFailure) -> MigrationReport {
         let id = try host.domainID(named: name)
         try host.requireMigratablePV(id, name: name)
         let fd = socket.fd
@@ -24,79 +35,57 @@ public enum XenMigrationSender {
             return sent >= 0 ? Int(sent) : nil
         }
         let save = XenDomainSave(policy: policy, guestPageCount: try host.guestPageCount(id), bytesSent: counter)
+        if let maxDowntimeSeconds { save.onSuspended = { cancellation.armDowntimeWatchdog(seconds: maxDowntimeSeconds) } }
         let config = try host.configurationJSON(id)
         let conversation = XlConversation(socket: socket)
+        cancellation.attach(socket, shutdownWriting: true)
+        defer { cancellation.detach() }
+        var commit = XenSourceCommit(name: name, id: id, host: host, save: save, live: live)
 
         // Nothing is touched until the receiver has said it is there.
-        try conversation.expect(XlMigrationProtocol.banner, "the receiver's banner")
-        var suspendStarted = false
-        func abandon(_ reason: String) -> MigrationReport {
-            report(save, live: live, failure: reason + (suspendStarted ? resumeNote(host, id) : ""))
-        }
+        try conversation.expect(XlMigrationProtocol.banner, "the receiver's banner", within: timeouts.handshakeSeconds)
+        socket.setSendTimeout(seconds: timeouts.stalledSendSeconds)
         do {
+            try commit.refuseIfCancelled(cancellation)
             try socket.write(XlMigrationProtocol.streamOpening(configJSON: config))
-            suspendStarted = true
-            try save.run(host: host, domainID: id, fd: socket.fd, live: live)
+            commit.suspendMayHaveStarted = true
+            try host.runSave(save, domainID: id, fd: socket.fd, live: live)
             try socket.write(XlMigrationProtocol.endRecord)
-            try conversation.expect(XlMigrationProtocol.ready, "the receiver's 'ready to unpause'")
-            try host.rename(id, from: name, to: name + "--migratedaway")
+            try conversation.expect(XlMigrationProtocol.ready, "the receiver's 'ready to unpause'", within: timeouts.readySeconds)
+            try commit.refuseIfCancelled(cancellation)
+            try host.rename(id, from: name, to: commit.awayName)
+            commit.renamedAway = true
         } catch {
-            return abandon(error.description)
+            return commit.conclude(failureAt: .transfer, commit.explained(error, cancellation))
         }
         // The point of no return: the destination may run the guest from here on.
+        guard cancellation.commit() else {
+            return commit.conclude(failureAt: .clearanceWithheld, "cancelled: \(cancellation.cancelledReason ?? "")")
+        }
         let status: UInt8
         do {
             try socket.write(XlMigrationProtocol.permissionToGo)
-            try conversation.expect(XlMigrationProtocol.report, "the receiver's report")
-            status = try conversation.read(1)[0]
+            try conversation.expect(XlMigrationProtocol.report, "the receiver's report", within: timeouts.runningSeconds)
+            status = try conversation.read(1, within: timeouts.runningSeconds)[0]
         } catch {
-            return report(save, live: live, failure: "\(error.description); after the permission to go the domain may run there, so it stays suspended here as \(name)--migratedaway (as xl leaves it)")
+            return commit.conclude(failureAt: .clearanceSent, error.description)
         }
         let runningSeconds = monotonicSeconds()
         guard status == 0 else {
-            var reason = "the destination could not start the domain (libxl error -\(status))"
-            // Only the receiver's permission says its copy is gone; without it, resuming here
-            // could run the guest twice (xl waits for it the same way).
+            let reason = "the destination could not start the domain (libxl error -\(status))"
+            // Only the receiver's permission says its copy is gone (xl waits for it the same way).
             do {
-                try conversation.expect(XlMigrationProtocol.permissionToGo, "the receiver's permission to resume")
+                try conversation.expect(XlMigrationProtocol.permissionToGo, "the receiver's permission to resume", within: timeouts.runningSeconds)
             } catch {
-                reason += "; \(error.description): the domain stays suspended here as \(name)--migratedaway"
-                return report(save, live: live, failure: reason)
+                return commit.conclude(failureAt: .clearanceSent, "\(reason); \(error.description)")
             }
-            try? host.rename(id, from: name + "--migratedaway", to: name)
-            reason += resumeNote(host, id)
-            return report(save, live: live, failure: reason)
+            return commit.conclude(failureAt: .destinationReleasedGuest, CommitRules.releasedReason(reason))
         }
-        var done = report(save, live: live, runningSeconds: runningSeconds)
         do {
             try host.destroy(id)
         } catch {
-            done.reason += "; the source copy could not be destroyed: \(error.description)"
+            return commit.conclude(failureAt: .sourceDestroy, error.description, runningSeconds: runningSeconds)
         }
-        return done
-    }
-
-    /// Resumes the domain if a failed save left it suspended; says so if that failed too.
-    static func resumeNote(_ host: XenHost, _ id: UInt32) -> String {
-        do {
-            try host.resumeIfSuspended(id)
-            return ""
-        } catch {
-            return "; the domain could not be resumed here: \(error.description)"
-        }
-    }
-
-    private static func report(_ save: XenDomainSave, live: Bool, runningSeconds: Double? = nil, failure: String? = nil) -> MigrationReport {
-        let now = runningSeconds ?? monotonicSeconds()
-        let total = now - save.startSeconds
-        let suspended = save.suspendedSeconds.map { $0 - save.startSeconds } ?? total
-        let bytes = save.bytesSent() ?? 0
-        // The pages of the paused pass, from the bytes sent after the suspend (a page goes as
-        // 4 KiB of data and an 8-byte pfn entry in libxc's PAGE_DATA records).
-        let pausedPages = save.bytesSentAtSuspend.map { max(0, bytes - $0) / (4096 + 8) } ?? 0
-        var report = save.advisor.report(live: live, totalSeconds: total,
-                                         downtimeSeconds: failure == nil ? now - (save.suspendedSeconds ?? now) : 0,
-                                         pausedPages: pausedPages, pausedStartSeconds: suspended, bytesSent: bytes, failure: failure)
-        return report
+        return commit.report(runningSeconds: runningSeconds)
     }
 }

@@ -26,10 +26,22 @@ struct XlConversation {
         return bytes
     }
 
-    func expect(_ message: [UInt8], _ what: String) throws(HostFailure) {
+    /// Reads `count` bytes, giving up after `seconds` without any (0: waits for ever).
+    func read(_ count: Int, within seconds: Double) throws(HostFailure) -> [UInt8] {
+        socket.setReceiveTimeout(seconds: seconds)
+        defer { socket.setReceiveTimeout(seconds: 0) }
+        do {
+            return try read(count)
+        } catch {
+            guard seconds > 0, BlockingSocket.isTimeout(error) else { throw error }
+            throw HostFailure("\(socket.peer) sent nothing for \(seconds) s")
+        }
+    }
+
+    func expect(_ message: [UInt8], _ what: String, within seconds: Double = 0) throws(HostFailure) {
         let got: [UInt8]
         do {
-            got = try read(message.count)
+            got = try read(message.count, within: seconds)
         } catch {
             throw HostFailure("waiting for \(what): \(error.description)")
         }

@@ -123,7 +123,7 @@ struct ReceiveCommand: ParsableCommand {
                     stream = relay?.plainEnd ?? connection
                 }
                 defer { relay.map(XenRelay.finish) }
-                let received = try XenMigrationReceiver.receive(on: stream, host: xenHost)
+                let received = try XenMigrationReceiver.receive(on: stream, host: xenHost, commitSeconds: timeouts.commitSeconds)
                 ReceiverLog.line("received domain \(received.name) (id \(received.domainID)) from \(connection.peer): running")
             } catch {
                 ReceiverLog.line("migration from \(connection.peer) failed: \(error.description)")

@@ -20,6 +20,9 @@ public struct ControlRequest: Codable, Sendable {
     public var fallbackRounds: Int?
     /// migrate: resume here if the destination is not cleared this long after the pause.
     public var maxDowntimeSeconds: Double?
+    /// migrate: send a digest of the paused guest's memory; the destination checks its copy
+    /// against it before "ready" (adds the digest's time to the pause).
+    public var verifyMemory: Bool?
     /// resume: run the guest even though its destination could not be asked.
     public var force: Bool?
     /// migrate: mutual TLS with the files in this directory (docs/tls.md).

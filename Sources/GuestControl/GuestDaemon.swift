@@ -133,6 +133,9 @@ public final class GuestDaemon: @unchecked Sendable {
         guard let incoming = received.guest as? KVMIncomingGuest, let listener = claim.listener else {
             throw HostFailure("the received guest is not a KVM guest")
         }
+        // To the daemon's log (incoming.log for arrivals): what came, and whether it was verified.
+        let verified = received.memoryVerified ? "; memory verified against the source's digest" : ""
+        FileHandle.standardError.write(Data("\(received.layout.name) arrived: \(received.pagesReceived) pages, \(received.bytesReceived) bytes\(verified)\n".utf8))
         let daemon = GuestDaemon(guest: incoming.guest, runDirectory: runDirectory, listener: listener)
         daemon.arrivedWorkload = received.layout.workload.isEmpty ? nil : received.layout.workload
         return daemon
@@ -325,7 +328,7 @@ public final class GuestDaemon: @unchecked Sendable {
         defer { stream.close() }
         return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation,
                                         maxDowntimeSeconds: request.maxDowntimeSeconds,
-                                        timeouts: try TimeoutsFromEnvironment.sender()) { update in
+                                        timeouts: try TimeoutsFromEnvironment.sender(), verifyMemory: request.verifyMemory ?? false) { update in
             let remaining = update.pagesPending * Double(update.pageSizeBytes)
             progress(ProgressLine(
                 elapsedSeconds: update.elapsedSeconds, iteration: update.iteration, bytesSent: update.totalBytesSent,

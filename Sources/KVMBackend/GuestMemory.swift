@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MigrationStream
 
 /// A guest's RAM: one anonymous shared mapping, handed to KVM as a memory slot and read by the
 /// migration stream straight from where the guest wrote it (no whole-memory copies).
@@ -39,15 +40,11 @@ public final class GuestMemory: @unchecked Sendable {
         base + page * Self.pageSizeBytes
     }
 
-    /// A 64-bit digest of all of memory (FNV-style mixing of 8-byte words), to check that the
-    /// destination's memory equals the source's at the moment of the pause.
+    /// The `MemoryDigest` of all of memory: the destination of `migrate --verify-memory` must
+    /// hold exactly this at the moment of the pause.
     public func digest() -> UInt64 {
-        let words = base.assumingMemoryBound(to: UInt64.self)
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for index in 0 ..< sizeBytes / 8 {
-            hash = (hash ^ words[index]) &* 0x0000_0100_0000_01b3
-            hash ^= hash >> 29
-        }
-        return hash
+        var digest = MemoryDigest()
+        digest.add(UnsafeRawBufferPointer(start: base, count: sizeBytes))
+        return digest.value
     }
 }

@@ -26,16 +26,17 @@ public enum KVMMigration {
         _ guest: KVMGuest, over socket: BlockingSocket, policy: PolicyConfiguration, settings: EngineSettings = EngineSettings(),
         cancellation: MigrationCancellation = MigrationCancellation(), maxDowntimeSeconds: Double? = nil,
         timeouts: SenderTimeouts = SenderTimeouts(),
-        computeDigest: Bool = false, progress: ((MigrationProgress) -> Void)? = nil
+        computeDigest: Bool = false, verifyMemory: Bool = false, progress: ((MigrationProgress) -> Void)? = nil
     ) throws(HostFailure) -> KVMMigrationResult {
         cancellation.attach(socket, shutdownWriting: true)
         var channel = try StreamChannel(socket: socket, layout: guest.streamLayout, timeouts: timeouts) { UnsafeRawPointer(guest.memory.page($0)) }
         var engine = SourceMigration(tracker: BitmapPageTracker(pageCount: guest.memory.pageCount, collectsPageNumbers: true),
                                      policy: policy.makePolicy(), settings: settings)
-        var hypervisor = KVMSourceHypervisor(guest: guest, digestOnRelease: computeDigest)
+        var hypervisor = KVMSourceHypervisor(guest: guest, digestOnRelease: computeDigest, sendsMemoryDigest: verifyMemory)
         var report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel, cancellation: cancellation,
                                            maxDowntimeSeconds: maxDowntimeSeconds, progress: progress)
         report.scenario = guest.name
+        if verifyMemory { report.memoryVerified = report.outcome != .aborted && channel.sentMemoryDigest }
         if report.outcome != .aborted, let paused = hypervisor.pausedWallClockSeconds {
             let lastHere = guest.console.lastLine(atOrBefore: paused)
             let firstThere = channel.awaitFirstConsoleLine(timeoutSeconds: MigrationReceiver.firstConsoleLineWaitSeconds + 0.5)

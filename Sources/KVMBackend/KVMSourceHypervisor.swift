@@ -15,10 +15,13 @@ public struct KVMSourceHypervisor: SourceHypervisor {
     /// (paused since the final round): the destination must hold exactly this memory.
     public private(set) var digestAtRelease: UInt64?
     private let digestOnRelease: Bool
+    /// Send a digest of the paused guest's memory with its state (`migrate --verify-memory`).
+    private let sendsMemoryDigest: Bool
 
-    public init(guest: KVMGuest, digestOnRelease: Bool = false) {
+    public init(guest: KVMGuest, digestOnRelease: Bool = false, sendsMemoryDigest: Bool = false) {
         self.guest = guest
         self.digestOnRelease = digestOnRelease
+        self.sendsMemoryDigest = sendsMemoryDigest
     }
 
     private func wrap<T>(_ body: () throws(KVMError) -> T) throws(HostFailure) -> T {
@@ -63,7 +66,9 @@ public struct KVMSourceHypervisor: SourceHypervisor {
     /// captured in one call) and, as device state, the serial console's unfinished line.
     public mutating func captureDeviceState() throws(HostFailure) -> CapturedGuestState {
         let machine = try wrap { () throws(KVMError) in try guest.captureMachineState() }
-        return CapturedGuestState(vcpuStates: [machine], deviceState: guest.console.pendingLine)
+        // Paused since the final round: the memory the destination must end up with.
+        return CapturedGuestState(vcpuStates: [machine], deviceState: guest.console.pendingLine,
+                                  memoryDigest: sendsMemoryDigest ? guest.memory.digest() : nil)
     }
 
     public mutating func destroyGuest() throws(HostFailure) {

@@ -36,6 +36,8 @@ public struct DestinationMigration: Sendable {
         case pagesReceived(count: Int)
         case vcpuStateReceived(vcpu: Int)
         case deviceStateReceived
+        /// The source's digest of the paused guest's memory arrived (`migrate --verify-memory`).
+        case memoryDigestReceived
         case endOfStream
         case clearedToRun
         /// The driver's unpause returned: the guest runs here.
@@ -56,6 +58,8 @@ public struct DestinationMigration: Sendable {
         case loadVcpuState(vcpu: Int)
         /// Load the received device state into the paused guest.
         case loadDeviceState
+        /// Compute the digest of the guest's memory and fail unless it equals the source's.
+        case verifyMemory
         /// Tell the source "ready to unpause".
         case reportReady
         /// Run the guest here.
@@ -78,6 +82,8 @@ public struct DestinationMigration: Sendable {
     private var received = DirtyBitmap(pageCount: 0)
     private var vcpuStatesLoaded: [Bool] = []
     private var hasDeviceState = false
+    /// The source sent a memory digest: "ready" waits for the memory to match it.
+    public private(set) var hasMemoryDigest = false
 
     public init(completenessCheck: CompletenessCheck = .everyPage) {
         self.completenessCheck = completenessCheck
@@ -112,10 +118,14 @@ public struct DestinationMigration: Sendable {
             guard !hasDeviceState else { return abort("a second device state") }
             hasDeviceState = true
             return [.loadDeviceState]
+        case (.receiving, .memoryDigestReceived):
+            guard !hasMemoryDigest else { return abort("a second memory digest") }
+            hasMemoryDigest = true
+            return []
         case (.receiving, .endOfStream):
             if let missing = missingPart() { return abort("the stream ended before \(missing) arrived") }
             state = .holdsWholeGuest
-            return [.reportReady]
+            return (hasMemoryDigest ? [.verifyMemory] : []) + [.reportReady]
         case (.holdsWholeGuest, .clearedToRun):
             state = .unpausing
             return [.unpauseGuest]

@@ -52,6 +52,9 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     public var iterations: [IterationReport]
     /// A real migration's wall-clock measurements; `nil` in a simulation.
     public var measured: WallClockMeasurements?
+    /// A real migration with `--verify-memory`: true once the destination found its memory
+    /// equal to the source's at the pause (`nil` when not asked).
+    public var memoryVerified: Bool?
 
     public init(outcome: MigrationOutcome, reason: String, policy: String, live: Bool,
                 totalTimeSeconds: Double, downtimeSeconds: Double, bytesSent: Int, pagesSent: Int,

@@ -7,12 +7,16 @@ import MigrationCore
 public struct CapturedGuestState: Sendable, Equatable, DeviceStateSize {
     public var vcpuStates: [[UInt8]]
     public var deviceState: [UInt8]
+    /// The `MemoryDigest` of the paused guest's memory, when the migration verifies memory
+    /// (a `memoryDigest` record after the device state).
+    public var memoryDigest: UInt64?
 
-    public init(vcpuStates: [[UInt8]], deviceState: [UInt8]) {
+    public init(vcpuStates: [[UInt8]], deviceState: [UInt8], memoryDigest: UInt64? = nil) {
         self.vcpuStates = vcpuStates
         self.deviceState = deviceState
+        self.memoryDigest = memoryDigest
     }
 
     /// Bytes on the wire, without record framing.
-    public var byteCount: Int { vcpuStates.reduce(deviceState.count) { $0 + $1.count } }
+    public var byteCount: Int { vcpuStates.reduce(deviceState.count) { $0 + $1.count } + (memoryDigest == nil ? 0 : 8) }
 }

@@ -34,6 +34,8 @@ public struct ReceivedMigration {
     public var runningSeconds: Double
     /// Wall-clock time the guest started running here (comparable with the source's pause time).
     public var runningWallClockSeconds: Double
+    /// The source sent a memory digest and the memory here matched it before "ready".
+    public var memoryVerified = false
 }
 
 /// What one incoming connection turned out to be.

@@ -19,6 +19,8 @@ struct ReceiveSession {
     private var pendingBatch: PageBatchHead?
     private var pendingVcpuState: [UInt8] = []
     private var pendingDeviceState: [UInt8] = []
+    private var sourceMemoryDigest: UInt64?
+    private var memoryVerified = false
     private var endOfStreamSeconds = 0.0
     private var unpausedWallClockSeconds = 0.0
     /// The timeout in force, named for the error when it runs out.
@@ -146,6 +148,9 @@ struct ReceiveSession {
         case .record(.deviceState(let blob)):
             pendingDeviceState = blob
             return .deviceStateReceived
+        case .record(.memoryDigest(let digest)):
+            sourceMemoryDigest = digest
+            return .memoryDigestReceived
         case .record(.endOfStream):
             endOfStreamSeconds = monotonicSeconds()
             return .endOfStream
@@ -218,6 +223,8 @@ struct ReceiveSession {
             } catch {
                 throw HostFailure("cannot load the device state: \(error.description)")
             }
+        case .verifyMemory:
+            try verifyMemory()
         case .reportReady:
             try reply(.readyToUnpause)
             wait("commit", timeouts.commitSeconds)
@@ -248,6 +255,16 @@ struct ReceiveSession {
         if let strike { FaultTrigger.actOnProcess(strike) }
     }
 
+    /// Compares the digest of the memory received with the source's, before "ready".
+    private mutating func verifyMemory() throws(HostFailure) {
+        guard let guest, let layout, let expected = sourceMemoryDigest else { throw HostFailure("no memory digest to verify against") }
+        let here = MemoryDigest.of(pageCount: Int(layout.guestPages), pageSizeBytes: Int(layout.pageSizeBytes)) { UnsafeRawPointer(guest.pageAddress($0)) }
+        guard here == expected else {
+            throw HostFailure("the memory received differs from the source's (digest \(MemoryDigest.hex(here)) here, \(MemoryDigest.hex(expected)) there)")
+        }
+        memoryVerified = true
+    }
+
     /// Runs the guest, unless a cancel came first; then tells the machine it runs.
     private mutating func unpause() throws(HostFailure) {
         guard let guest else { throw HostFailure("no guest to run") }
@@ -276,7 +293,7 @@ struct ReceiveSession {
         }
         return ReceivedMigration(guest: guest, layout: layout, pagesReceived: machine.pagesReceived,
                                  bytesReceived: reader.bytesRead, endOfStreamSeconds: endOfStreamSeconds,
-                                 runningSeconds: running, runningWallClockSeconds: runningWall)
+                                 runningSeconds: running, runningWallClockSeconds: runningWall, memoryVerified: memoryVerified)
     }
 
     private func microseconds(_ seconds: Double) -> UInt64 {

@@ -21,6 +21,9 @@ public struct StreamChannel: MigrationChannel {
     public private(set) var bytesWritten = 0
     /// The destination's wall-clock time of the unpause, from its `running` record.
     public private(set) var destinationRunningWallClockSeconds: Double?
+    /// A memory digest went with the device state: once the destination says "ready", it has
+    /// checked its memory against it (`DestinationMigration`'s `verifyMemory`).
+    public private(set) var sentMemoryDigest = false
     private let timeouts: SenderTimeouts
     /// The destination's nonce for this migration (empty for a saved file): what `guest resume`
     /// asks about after an unknown commit outcome.
@@ -133,6 +136,10 @@ public struct StreamChannel: MigrationChannel {
             try send(.vcpuState(VcpuState(vcpuId: UInt32(vcpu), blob: blob)))
         }
         try send(.deviceState(state.deviceState))
+        if let digest = state.memoryDigest {
+            try send(.memoryDigest(digest))
+            sentMemoryDigest = true
+        }
     }
 
     public mutating func finishStreamAndAwaitReady() throws(HostFailure) {

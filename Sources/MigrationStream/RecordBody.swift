@@ -54,6 +54,11 @@ enum RecordBody {
             return .record(.readyToUnpause)
         case .clearedToUnpause:
             return .record(.clearedToUnpause)
+        case .memoryDigest:
+            guard body.count == StreamLimits.memoryDigestBytes else {
+                throw .recordLengthMismatch(.memoryDigest, length: body.count, expected: StreamLimits.memoryDigestBytes)
+            }
+            return .record(.memoryDigest(body.readUInt64(at: body.startIndex)))
         case .running:
             guard body.count == StreamLimits.runningBytes else {
                 throw .recordLengthMismatch(.running, length: body.count, expected: StreamLimits.runningBytes)

@@ -6,6 +6,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case vcpuState = 3
     case deviceState = 4
     case endOfStream = 5
+    case memoryDigest = 6
     case readyToUnpause = 16
     case clearedToUnpause = 17
     case running = 18
@@ -22,7 +23,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     /// Which way this record may travel.
     public func isAllowed(in direction: StreamDirection) -> Bool {
         switch self {
-        case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .clearedToUnpause, .challengeEcho, .queryGuest:
+        case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .memoryDigest, .clearedToUnpause, .challengeEcho, .queryGuest:
             return direction == .sourceToDestination
         case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState:
             return direction == .destinationToSource
@@ -42,6 +43,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         case .vcpuState: "vcpuState"
         case .deviceState: "deviceState"
         case .endOfStream: "endOfStream"
+        case .memoryDigest: "memoryDigest"
         case .readyToUnpause: "readyToUnpause"
         case .clearedToUnpause: "clearedToUnpause"
         case .running: "running"

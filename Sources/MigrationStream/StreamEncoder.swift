@@ -77,6 +77,9 @@ public struct StreamEncoder: Sendable {
         case .running(let microseconds):
             RecordBody.appendHeader(.running, length: StreamLimits.runningBytes, into: &buffer)
             buffer.appendLittleEndian(microseconds)
+        case .memoryDigest(let digest):
+            RecordBody.appendHeader(.memoryDigest, length: StreamLimits.memoryDigestBytes, into: &buffer)
+            buffer.appendLittleEndian(digest)
         case .firstConsoleLine(let microseconds, let text):
             let bytes = text.utf8
             guard bytes.count <= StreamLimits.maxConsoleLineBytes else {

@@ -29,6 +29,8 @@ public enum StreamLimits {
     public static let maxAbortReasonBytes = 1024
     /// The body of `running`: the destination's unpause time, microseconds since the epoch.
     public static let runningBytes = 8
+    /// A memoryDigest record's body: the 64-bit digest.
+    public static let memoryDigestBytes = 8
     /// Bytes of a firstConsoleLine body before its text: the wall-clock time.
     public static let firstConsoleLineFixedBytes = 8
     /// The nonce of `challenge` and `challengeEcho`: 128 random bits.
@@ -70,6 +72,8 @@ public enum StreamLimits {
             return 0
         case .running:
             return runningBytes
+        case .memoryDigest:
+            return memoryDigestBytes
         case .firstConsoleLine:
             return firstConsoleLineFixedBytes + maxConsoleLineBytes
         case .challenge, .challengeEcho:

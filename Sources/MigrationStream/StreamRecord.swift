@@ -11,6 +11,10 @@ public enum StreamRecord: Sendable, Equatable {
     case deviceState([UInt8])
     /// Type 5: the source has sent the whole guest; only control messages follow.
     case endOfStream
+    /// Type 6, optional (`migrate --verify-memory`): a digest (`MemoryDigest`) of all of the
+    /// guest's memory as the source paused it; the destination computes its own over what it
+    /// received and refuses to say "ready" unless they are equal.
+    case memoryDigest(UInt64)
     /// Type 16, destination to source: "I hold the whole guest, paused".
     case readyToUnpause
     /// Type 17, source to destination: "run it"; the source keeps its copy paused until `running`.
@@ -47,6 +51,7 @@ public enum StreamRecord: Sendable, Equatable {
         case .vcpuState: .vcpuState
         case .deviceState: .deviceState
         case .endOfStream: .endOfStream
+        case .memoryDigest: .memoryDigest
         case .readyToUnpause: .readyToUnpause
         case .clearedToUnpause: .clearedToUnpause
         case .running: .running

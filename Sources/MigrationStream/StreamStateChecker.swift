@@ -1,8 +1,8 @@
 /// The order rules of one direction of the stream, shared by the encoder (so it never writes a
 /// stream the decoder refuses) and the decoder. docs/stream-format.md, "Record order".
 ///
-/// Source to destination: `guestLayout`, then any mix of `pageBatch`, `vcpuState` and
-/// `deviceState`, then `endOfStream`, then `clearedToUnpause`. `abort` may come at any point
+/// Source to destination: `guestLayout`, then any mix of `pageBatch`, `vcpuState`,
+/// `deviceState` and `memoryDigest`, then `endOfStream`, then `clearedToUnpause`. `abort` may come at any point
 /// before `clearedToUnpause`; `abort` and `clearedToUnpause` end the stream.
 ///
 /// Destination to source: `readyToUnpause`, then `running`, then perhaps `firstConsoleLine`.
@@ -54,7 +54,7 @@ public struct StreamStateChecker: Sendable {
         case (.awaitingLayout, .queryGuest), (.receiving, .guestState):
             return
         case (.awaitingLayout, .guestLayout), (.sendingGuest, .pageBatch), (.sendingGuest, .vcpuState),
-             (.sendingGuest, .deviceState), (.sendingGuest, .endOfStream), (.ended, .clearedToUnpause),
+             (.sendingGuest, .deviceState), (.sendingGuest, .memoryDigest), (.sendingGuest, .endOfStream), (.ended, .clearedToUnpause),
              (.receiving, .readyToUnpause), (.ready, .running), (.guestRunning, .firstConsoleLine):
             return
         case (.awaitingLayout, .clearedToUnpause), (.sendingGuest, .clearedToUnpause):
@@ -108,7 +108,7 @@ public struct StreamStateChecker: Sendable {
         case .readyToUnpause: phase = .ready
         case .running: phase = .guestRunning
         case .abort, .clearedToUnpause, .firstConsoleLine, .queryGuest, .guestState: phase = .closed(by: type)
-        case .pageBatch, .vcpuState, .deviceState, .challenge, .challengeEcho: break
+        case .pageBatch, .vcpuState, .deviceState, .memoryDigest, .challenge, .challengeEcho: break
         }
     }
 }

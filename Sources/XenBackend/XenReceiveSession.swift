@@ -66,7 +66,7 @@ struct XenReceiveSession {
             guard cleared, CommitRules.destinationMayReleaseSource(copyDestroyed: destroyed) else { return }
             // ERROR_FAIL, negated as xl sends it, then the permission back.
             try? socket.write(XlMigrationProtocol.report + [3] + XlMigrationProtocol.permissionToGo)
-        case .createGuest, .receivePageData, .loadVcpuState, .loadDeviceState:
+        case .createGuest, .receivePageData, .loadVcpuState, .loadDeviceState, .verifyMemory:
             throw HostFailure("\(action) has no meaning when libxl restores the domain")
         }
     }

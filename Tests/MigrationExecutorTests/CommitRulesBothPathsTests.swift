@@ -60,6 +60,21 @@ final class CommitRulesBothPathsTests: XCTestCase {
     }
 
     private let readySeconds = 0.5
+    private var lastXenHost: ScriptedXenHost?
+
+    /// A Xen domain left suspended as NAME--migratedaway is brought back by `guest resume
+    /// --force` (xl has no such command); a domain that was not left so is refused.
+    func testAXenDomainLeftSuspendedIsResumedUnderItsName() throws {
+        XCTAssertEqual(try runXenPath(.silentAfterClearance), SourceEnd.expected(after: .silentAfterClearance))
+        let host = lastXenHost!
+        XCTAssertEqual(host.name, "dom--migratedaway")
+        try XenLeftSuspendedDomain.resume("dom", on: host)
+        XCTAssertEqual(host.name, "dom")
+        XCTAssertFalse(host.suspended)
+        XCTAssertThrowsError(try XenLeftSuspendedDomain.resume("dom", on: host)) { error in
+            XCTAssertTrue("\(error)".contains("no domain dom--migratedaway here"), "\(error)")
+        }
+    }
 
     func testBothPathsLeaveTheSourceWhereTheCoreRulesSay() throws {
         for script in DestinationScript.allCases {
@@ -97,25 +112,6 @@ final class CommitRulesBothPathsTests: XCTestCase {
         func firstConsoleLine(after seconds: Double, waitingUpTo timeoutSeconds: Double) -> (wallClockSeconds: Double, text: String)? { nil }
     }
 
-    /// PlainHypervisor's behaviour, with a destroy that can fail and is counted.
-    struct CountingHypervisor: SourceHypervisor {
-        var plain: InMemoryMigrationTests.PlainHypervisor
-        let destroyFails: Bool
-        var destroyTried = false
-        mutating func enableDirtyLogging() throws(HostFailure) {}
-        mutating func disableDirtyLogging() throws(HostFailure) {}
-        mutating func peekDirtyLog() throws(HostFailure) -> DirtyBitmap { try plain.peekDirtyLog() }
-        mutating func readAndClearDirtyLog() throws(HostFailure) -> DirtyBitmap { try plain.readAndClearDirtyLog() }
-        mutating func setThrottle(percent: Int) throws(HostFailure) {}
-        mutating func pauseGuest() throws(HostFailure) { try plain.pauseGuest() }
-        mutating func resumeGuest() throws(HostFailure) { try plain.resumeGuest() }
-        mutating func captureDeviceState() throws(HostFailure) -> CapturedGuestState { try plain.captureDeviceState() }
-        mutating func destroyGuest() throws(HostFailure) {
-            destroyTried = true
-            if destroyFails { throw HostFailure("scripted: the source copy does not go") }
-        }
-    }
-
     private func runKVMPath(_ script: DestinationScript) throws -> SourceEnd {
         let pages = 1024
         let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
@@ -137,8 +133,8 @@ final class CommitRulesBothPathsTests: XCTestCase {
         var channel = try StreamChannel(socket: socket, layout: layout, timeouts: SenderTimeouts(readySeconds: readySeconds, runningSeconds: 5)) {
             UnsafeRawPointer(source.pageAddress($0))
         }
-        var hypervisor = CountingHypervisor(plain: .init(memory: source, dirty: DirtyBitmap(pageCount: pages), writesPerRead: 0),
-                                            destroyFails: script == .runsButSourceDestroyFails)
+        var hypervisor = ScriptedSourceHypervisor(plain: .init(memory: source, dirty: DirtyBitmap(pageCount: pages), writesPerRead: 0),
+                                                  destroyFails: script == .runsButSourceDestroyFails)
         var engine = SourceMigration(tracker: BitmapPageTracker(pageCount: pages, collectsPageNumbers: true),
                                      policy: Xen4Policy(), settings: EngineSettings())
         let report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel)
@@ -159,7 +155,10 @@ final class CommitRulesBothPathsTests: XCTestCase {
         var destroyTried = false
         init(destroyFails: Bool) { self.destroyFails = destroyFails }
 
-        func domainID(named name: String) throws(HostFailure) -> UInt32 { 7 }
+        func domainID(named name: String) throws(HostFailure) -> UInt32 {
+            guard name == self.name else { throw HostFailure("scripted: no domain \(name)") }
+            return 7
+        }
         func requireMigratablePV(_ id: UInt32, name: String) throws(HostFailure) {}
         func guestPageCount(_ id: UInt32) throws(HostFailure) -> Int { 1024 }
         func configurationJSON(_ id: UInt32) throws(HostFailure) -> String { "{\"c_info\":{\"name\":\"dom\"}}" }
@@ -227,6 +226,7 @@ final class CommitRulesBothPathsTests: XCTestCase {
             connection.close()
         }.start()
         let host = ScriptedXenHost(destroyFails: script == .runsButSourceDestroyFails)
+        lastXenHost = host
         let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port))
         let report = try XenMigrationSender.migrate(domain: "dom", on: host, over: socket, policy: PolicyConfiguration(name: .xen4), live: true,
                                                     timeouts: SenderTimeouts(readySeconds: readySeconds, runningSeconds: 5))

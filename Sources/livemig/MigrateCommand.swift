@@ -28,6 +28,8 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "timeout: suspend the guest after this many seconds (libvirt --timeout; 1 to 86,400).") var timeout: Double?
     @Flag(help: "qemu/timeout: QEMU's auto-converge (throttle the guest).") var autoConverge = false
     @Option(help: "Give up on live migration after this many non-converging rounds (0: never; at most 1,000,000).") var fallbackRounds: Int?
+    @Flag(help: "Verify memory: the destination checks a digest of the paused guest's memory before it runs it (the digest's time adds to the pause; KVM guests).")
+    var verifyMemory = false
     @Flag(help: "Print progress while migrating.") var verbose = false
     @Option(help: "table or json.") var format: String = "table"
     @OptionGroup var host: RunDirectoryOption
@@ -46,6 +48,7 @@ struct MigrateCommand: ParsableCommand {
         request.policy = policyName
         request.autoConverge = autoConverge
         request.fallbackRounds = fallbackRounds
+        request.verifyMemory = verifyMemory ? true : nil
         do {
             // Each number checked as the user wrote it, so that the error quotes it.
             request.downtimeLimitSeconds = try downtimeLimit.map { milliseconds throws(InputBoundError) in
@@ -96,50 +99,21 @@ extension MigrateCommand {
     /// `migrate --cancel NAME`: asks the guest's daemon to stop its migration before it commits.
     func cancelMigration() throws {
         if target != nil { throw failure("migrate --cancel takes only the guest's name") }
+        if host.namesXenDomain(name, xenFlag: xen) {
+            do {
+                try XenMigrationRegistration.interrupt(name: name, in: host.directory)
+            } catch {
+                throw failure(error.description)
+            }
+            print("cancel sent to the migration of \(name); unless it had committed, the domain runs here")
+            return
+        }
         do {
             _ = try host.directory.ask(name, ControlRequest(command: .cancel))
         } catch {
             throw failure("\(name): \(error.description)")
         }
         print("migration of \(name) cancelled; the guest runs here")
-    }
-
-    /// A Xen domain, migrated from this process with libxenguest (the engine's policy
-    /// answering its pre-copy questions), to `xl migrate-receive` or `livemig receive`.
-    func migrateXenDomain(_ request: ControlRequest, to target: String, format: ReportFormat) throws {
-        signal(SIGPIPE, SIG_IGN)
-        var configuration = PolicyConfiguration(name: request.policy ?? .xen4)
-        configuration.downtimeLimitSeconds = request.downtimeLimitSeconds
-        configuration.timeoutSeconds = request.timeoutSeconds
-        configuration.fallbackRounds = request.fallbackRounds
-        if bandwidth != nil { throw failure("--bandwidth: not available for Xen domains (libxenguest sends at link speed)") }
-        if autoConverge { throw failure("--auto-converge: not available for Xen domains (Xen cannot throttle a PV guest's vCPUs)") }
-        if maxDowntime != nil { throw failure("--max-downtime: not yet available for Xen domains") }
-        let report: MigrationReport
-        do {
-            let xenHost = try XenHost()
-            let endpoint = try Endpoint(parsing: target)
-            let socket = try BlockingSocket.connect(to: endpoint)
-            defer { socket.close() }
-            if let tls = request.tlsConfiguration {
-                // libxenguest writes to a plain descriptor: a relay carries it through TLS.
-                _ = try socket.startTLS(tls, role: .client, expectedPeerName: endpoint.host, handshakeTimeoutSeconds: 10)
-                let relay = try TLSRelay(socket: socket, idleTimeoutSeconds: XenRelay.idleTimeoutSeconds)
-                defer { XenRelay.finish(relay) }
-                report = try XenMigrationSender.migrate(domain: name, on: xenHost, over: relay.plainEnd, policy: configuration, live: live,
-                                                        bytesSent: { relay.bytesSentToPeer })
-            } else {
-                report = try XenMigrationSender.migrate(domain: name, on: xenHost, over: socket, policy: configuration, live: live)
-            }
-        } catch {
-            throw failure("\(name): \(error.description)")
-        }
-        try printXenReport(report, to: target, format: format)
-    }
-
-    private func printXenReport(_ report: MigrationReport, to target: String, format: ReportFormat) throws {
-        print(ReportRendering.render(report, as: format, title: format == .table ? "\(name) -> \(target) (Xen)" : nil), terminator: "")
-        if report.outcome == .aborted { throw ExitCode.failure }
     }
 }
 

@@ -68,7 +68,7 @@ final class FaultMatrixRunner {
         let output = hosts.root.appendingPathComponent("migrate-\(caseNumber).out").path
         let migration = try SpawnedProcess.start("/usr/sbin/ip", ["netns", "exec", nsA, try LivemigProcess.binary().path,
                                                                  "migrate", "--live", "web", "\(addressB):8002", "--format", "json",
-                                                                 "--run-dir", hostA], outputPath: output)
+                                                                 "--verify-memory", "--run-dir", hostA], outputPath: output)
         if fault.hook(at: phase).hasPrefix("pause-on") {
             if GuestHosts.waitUntil(seconds: 60, { FileManager.default.fileExists(atPath: marker) }) {
                 try apply(fault, sourcePID: sourcePID, migration: migration, hostB: hostB)
@@ -137,6 +137,12 @@ final class FaultMatrixRunner {
             || (outcome.fault == .killArrivingDaemon && outcome.phase == .running) {
             outcome.lost = false
             outcome.diedWithItsVMM = true
+        }
+        // A guest that arrived had its memory checked against the source's digest before "ready".
+        let arrivals = (try? String(contentsOfFile: "\(hostB)/incoming.log", encoding: .utf8)) ?? ""
+        if outcome.runsOnDestination, !arrivals.contains("web arrived:") || !arrivals.contains("memory verified") {
+            outcome.note += "; the memory that arrived was not verified (\(arrivals.suffix(300)))"
+            outcome.memoryUnverified = true
         }
         let host = outcome.runsOnSource ? hostA : hostB  // where it runs, when it runs
         if outcome.runsOnSource || outcome.runsOnDestination {

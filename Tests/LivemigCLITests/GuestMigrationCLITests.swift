@@ -72,9 +72,13 @@ final class GuestMigrationCLITests: GuestHostsTestCase {
         XCTAssertEqual(measured["firstLineAfterUnpause"] as? String, "hb \(sourceLast + 1)")
         XCTAssertEqual(measured["guestVisibleGapSeconds"] as? Double ?? 0, gap, accuracy: 0.001)
 
-        let back = try LivemigProcess.run(["migrate", "web", "127.0.0.1:\(portA)", "--format", "json", "--run-dir", hostB])
+        XCTAssertNil(report["memoryVerified"], "not asked, not claimed")
+
+        // Back offline, with the destination checking the memory against the source's digest.
+        let back = try LivemigProcess.run(["migrate", "web", "127.0.0.1:\(portA)", "--verify-memory", "--format", "json", "--run-dir", hostB])
         XCTAssertEqual(back.status, 0, back.stderr)
         let offline = try LivemigProcess.jsonObject(back.stdout)
+        XCTAssertEqual(offline["memoryVerified"] as? Bool, true, "\(offline)")
         XCTAssertEqual(offline["live"] as? Bool, false)
         XCTAssertEqual((offline["iterations"] as? [Any])?.count, 1)
         XCTAssertTrue(GuestHosts.waitUntil(seconds: 5) { ((try? self.listing(hostA)) ?? "").contains("running") })

@@ -47,6 +47,43 @@ final class XenLabMigrationTests: XCTestCase {
         try lab.assertBeating(on: other, after: beatThere)
     }
 
+    /// `--bandwidth` on a Xen domain (libxenguest's stream relayed through a rate cap): the
+    /// stream's average rate stays under the cap; then `migrate --cancel` stops a slow
+    /// migration before it commits, and the domain keeps running at home.
+    func testBandwidthCapAndCancelOfAXenMigration() throws {
+        let lab = try XenLab.require()
+        let start = try XCTUnwrap(try lab.guestHost(), "the lab guest is not running")
+        let other = start == "A" ? "B" : "A"
+        try lab.startReceiver(on: other)
+        let beat = try lab.heartbeat(start) ?? 0
+        let capBytesPerSecond = 200e6 / 8
+        let capped = try livemigMigrate(lab, from: start, to: other, port: 8002, policy: "xen4", options: "--bandwidth 200Mbit/s")
+        try assertMoved(capped, policy: "xen4", to: other, beatBefore: beat, lab)
+        let bytes = try XCTUnwrap((capped["bytesSent"] as? NSNumber)?.doubleValue)
+        let seconds = try XCTUnwrap((capped["totalTimeSeconds"] as? NSNumber)?.doubleValue)
+        XCTAssertGreaterThan(bytes, 128e6, "the whole guest went")
+        // The token bucket allows one 50 ms burst beyond the average.
+        XCTAssertLessThanOrEqual(bytes / seconds, capBytesPerSecond * 1.05, "average \(bytes / seconds) B/s over \(seconds) s")
+        print("XEN LAB --bandwidth 200Mbit/s: \(bytes) bytes in \(seconds) s = \(bytes / seconds * 8 / 1e6) Mbit/s")
+
+        // 8 Mbit/s: the first pass alone takes over two minutes; cancelled once it is under way.
+        try lab.startReceiver(on: start)
+        _ = try lab.check(other, "rm -f /tmp/cancelled.status; (livemig migrate --live guest \(address[start]!):8002 --bandwidth 8Mbit/s --format json >/tmp/cancelled.json 2>&1; echo $? >/tmp/cancelled.status) >/dev/null 2>&1 &")
+        _ = try lab.check(start, XenLab.waitLoop(until: "xl list guest--incoming >/dev/null 2>&1", timeoutSeconds: XenLab.Deadline.migrationSeconds,
+                                                 what: "the incoming domain"))
+        let cancel = try lab.check(other, "livemig migrate --cancel guest")
+        XCTAssertTrue(cancel.contains("cancel sent"), cancel)
+        _ = try lab.check(other, XenLab.waitLoop(until: "test -s /tmp/cancelled.status", timeoutSeconds: XenLab.Deadline.migrationSeconds,
+                                                 what: "the cancelled migration to end"))
+        let report = try lab.check(other, "cat /tmp/cancelled.json")
+        XCTAssertTrue(report.contains("\"aborted\"") && report.contains("interrupted (SIGINT)"), report)
+        XCTAssertEqual(try lab.guestHost(), other, "the cancelled domain stays at home")
+        try lab.assertBeating(on: other, after: try lab.heartbeat(other) ?? 0)
+        _ = try lab.check(start, XenLab.waitLoop(until: "! xl list guest--incoming >/dev/null 2>&1", timeoutSeconds: XenLab.Deadline.migrationSeconds,
+                                                 what: "the receiver to destroy its partial copy"))
+        _ = try lab.run(start, "pkill -KILL -f '^livemig receive'")
+    }
+
     func testLivemigBothWaysUnderXen4AndXen3ThenWithXlsOwnTools() throws {
         let lab = try XenLab.require()
         let start = try XCTUnwrap(try lab.guestHost(), "the lab guest is not running")

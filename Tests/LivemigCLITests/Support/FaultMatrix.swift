@@ -52,6 +52,8 @@ struct FaultOutcome: CustomStringConvertible {
     var resumedOnSource = false
     var lost = false
     var doubled = false
+    /// It runs on the destination without its memory having been checked against the source's.
+    var memoryUnverified = false
     var note = ""
     /// The fault killed the process that was the guest's VMM while it held the only copy.
     var diedWithItsVMM = false

@@ -69,7 +69,7 @@ let package = Package(
             dependencies: ["MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "CGSL", "DirtyTraceFormat"]
         ),
         .testTarget(name: "XenProbeTests", dependencies: ["XenProbe"]),
-        .testTarget(name: "MigrationExecutorTests", dependencies: ["MigrationExecutor", "MigrationCore", "MigrationStream", "XenBackend"]),
+        .testTarget(name: "MigrationExecutorTests", dependencies: ["MigrationExecutor", "MigrationCore", "MigrationStream", "XenBackend", "CTLS"]),
         .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
         .testTarget(name: "LivemigCLITests", dependencies: ["MigrationExecutor", "MigrationStream"]),
         .testTarget(name: "RelocationTests", dependencies: ["Relocation", "MigrationExecutor"], exclude: ["Fixtures"]),

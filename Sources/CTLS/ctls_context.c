@@ -18,6 +18,21 @@ void ctls_take_error(char *error, size_t error_size, const char *fallback) {
     ERR_clear_error();
 }
 
+// TLS 1.3 suites with ChaCha20-Poly1305 first: for a CPU without AES instructions, where
+// software AES-GCM is several times slower than ChaCha20 (the Xen lab's emulated qemu64 CPU:
+// a migration through TLS took 37 s against 3 s plain). OpenSSL reorders its TLS 1.2 lists this
+// way by itself (ssl_ciph.c) but not the TLS 1.3 suites; a client's order decides.
+static const char *const chacha_first_suites = "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
+
+int ctls_cpu_has_aes(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("aes") ? 1 : 0;
+#else
+    return 1;
+#endif
+}
+
 SSL_CTX *ctls_context_new(char *error, size_t error_size) {
     ERR_clear_error();
     SSL_CTX *context = SSL_CTX_new(TLS_method());
@@ -36,6 +51,11 @@ SSL_CTX *ctls_context_new(char *error, size_t error_size) {
     SSL_CTX_set_num_tickets(context, 0);
     SSL_CTX_set_options(context, SSL_OP_NO_TICKET);
     SSL_CTX_set_mode(context, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_AUTO_RETRY);
+    if (!ctls_cpu_has_aes() && SSL_CTX_set_ciphersuites(context, chacha_first_suites) != 1) {
+        ctls_take_error(error, error_size, "cannot order the TLS 1.3 suites");
+        SSL_CTX_free(context);
+        return NULL;
+    }
     return context;
 }
 

@@ -172,3 +172,9 @@ void ctls_shutdown(SSL *session, ctls_outcome *outcome) {
     int saved_errno = errno;
     ctls_classify(session, result >= 0, saved_errno, outcome);
 }
+
+const char *ctls_session_suite(SSL *session) {
+    const SSL_CIPHER *cipher = SSL_get_current_cipher(session);
+    const char *name = cipher == NULL ? NULL : SSL_CIPHER_standard_name(cipher);
+    return name == NULL ? "" : name;
+}

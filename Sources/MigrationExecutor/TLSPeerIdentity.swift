@@ -6,6 +6,8 @@ import CTLS
 public struct TLSPeerIdentity: Sendable, Equatable, CustomStringConvertible {
     public var commonName: String?
     public var dnsNames: [String]
+    /// The TLS 1.3 suite the session uses (for logs: not part of the identity's names).
+    public var suite = ""
 
     public init(commonName: String?, dnsNames: [String]) {
         self.commonName = commonName
@@ -25,6 +27,7 @@ public struct TLSPeerIdentity: Sendable, Equatable, CustomStringConvertible {
             start = (name.firstIndex(of: 0) ?? used) + 1
         }
         dnsNames = names
+        suite = String(cString: ctls_session_suite(session))
     }
 
     /// Every name, common name first.

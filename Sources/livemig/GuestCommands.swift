@@ -198,7 +198,7 @@ extension GuestDaemonCommand {
                                              allowedPeerNames: tlsAllow.map { $0.split(separator: " ").map(String.init) } ?? [])
         let seconds = handshakeTimeout.flatMap(Double.init).flatMap { $0.isFinite && $0 > 0 ? min($0, BlockingSocket.maxHandshakeTimeoutSeconds) : nil } ?? 30
         let identity = try connection.startTLS(configuration, role: .server, handshakeTimeoutSeconds: seconds)
-        FileHandle.standardError.write(Data("TLS peer: \(identity)\n".utf8))
+        FileHandle.standardError.write(Data("TLS peer: \(identity) (\(identity.suite))\n".utf8))
     }
 }
 

@@ -118,7 +118,7 @@ struct ReceiveCommand: ParsableCommand {
                 if let tls = settings.tls {
                     // libxl reads a plain descriptor: after the handshake a relay carries TLS.
                     let identity = try connection.startTLS(tls, role: .server, handshakeTimeoutSeconds: settings.handshakeTimeoutSeconds)
-                    ReceiverLog.line("TLS peer \(connection.peer): \(identity)")
+                    ReceiverLog.line("TLS peer \(connection.peer): \(identity) (\(identity.suite))")
                     relay = try TLSRelay(socket: connection, idleTimeoutSeconds: XenRelay.idleTimeoutSeconds)
                     stream = relay?.plainEnd ?? connection
                 }

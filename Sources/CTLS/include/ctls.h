@@ -81,6 +81,10 @@ typedef struct {
 /// those settings are macros Swift cannot call. NULL on failure, with the reason in `error`.
 struct ssl_ctx_st *ctls_context_new(char *error, size_t error_size);
 
+/// 1 when the CPU has AES instructions (x86 CPUID; other architectures are assumed to). Without
+/// them `ctls_context_new` offers ChaCha20-Poly1305 first.
+int ctls_cpu_has_aes(void);
+
 void ctls_context_free(struct ssl_ctx_st *context);
 
 /// Trusts the CA certificates in the PEM file `path` (and only those: the system's store is
@@ -123,6 +127,10 @@ void ctls_write(struct ssl_st *session, const void *buffer, size_t size, size_t 
 
 /// Sends close_notify (SSL_shutdown, one step; never waits for the peer's). CTLS_OK once sent.
 void ctls_shutdown(struct ssl_st *session, ctls_outcome *outcome);
+
+/// The negotiated suite's standard name (e.g. "TLS_AES_256_GCM_SHA384"), or "" before the
+/// handshake. A function because OpenSSL's accessor is a macro.
+const char *ctls_session_suite(struct ssl_st *session);
 
 // ---------------------------------------------------------------- the peer (ctls_peer.c)
 

@@ -9,6 +9,10 @@
 /// gone ("permission to go" sent back after a failed unpause and a successful destroy) lets the
 /// source resume; without that word the source stays paused, never destroyed, for the operator
 /// (`livemig guest resume`, which asks the destination first).
+///
+/// The destination's half is `DestinationMigration`: its abort returns `destroyGuest` before
+/// `reportAbort`, and its drivers perform actions in order and stop at the first that fails, so
+/// a destination tells the source to resume only once its own copy is gone.
 public enum CommitPoint: String, Sendable, CaseIterable {
     /// Before any guest state left: the handshake. The guest was never paused.
     case handshake
@@ -57,9 +61,4 @@ public enum CommitRules {
     public static func releasedReason(_ destinationReason: String) -> String {
         "the destination could not run the guest and destroyed its copy (\(destinationReason)); the guest resumes here"
     }
-
-    /// The destination's side of the same rule: after a failure that follows the clearance, it
-    /// may tell the source to resume only once its own copy is destroyed; if the destroy failed
-    /// it must stay silent, so the source stays paused rather than run a second copy.
-    public static func destinationMayReleaseSource(copyDestroyed: Bool) -> Bool { copyDestroyed }
 }

@@ -184,6 +184,9 @@ public struct DestinationMigration: Sendable {
         }
     }
 
+    /// Destroy first, then tell the source: a driver stops at the first action that fails, so
+    /// a source told after the clearance that this side gave up (and may resume) is told only
+    /// once the copy here is gone (`CommitRules`).
     private mutating func abort(_ reason: String, tellSource: Bool = true) -> [Action] {
         let hadGuest = state != .awaitingStream
         state = .aborted(reason)

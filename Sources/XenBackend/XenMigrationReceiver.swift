@@ -30,7 +30,7 @@ public enum XenMigrationReceiver {
     /// Receives one domain. The destination's commit rules are the core's `DestinationMigration`
     /// (libxl checks the stream itself, `CompletenessCheck.byHypervisor`): this performs the
     /// actions it returns in xl's words. `commitSeconds` bounds the wait for the permission to go.
-    public static func receive(on socket: BlockingSocket, host: XenHost, commitSeconds: Double = 0) throws(HostFailure) -> Received {
+    public static func receive<Host: XenMigrationDestinationHost>(on socket: BlockingSocket, host: Host, commitSeconds: Double) throws(HostFailure) -> Received {
         let conversation = XlConversation(socket: socket)
         try socket.write(XlMigrationProtocol.banner)
         let (config, name) = try conversation.readConfiguration(host: host)

@@ -2,7 +2,7 @@ import MigrationCore
 
 /// What the Xen sender needs of the source host: libxl's and libxenguest's calls on one domain.
 /// `XenHost` is the real one; a test's stand-in lets the sender's commit handling be driven
-/// through every fault without a Xen host (`XenCommitRulesTests`).
+/// through every fault without a Xen host (`CommitRulesBothPathsTests`).
 public protocol XenMigrationSourceHost {
     func domainID(named name: String) throws(HostFailure) -> UInt32
     func requireMigratablePV(_ id: UInt32, name: String) throws(HostFailure)

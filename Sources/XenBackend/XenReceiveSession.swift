@@ -5,11 +5,12 @@ import MigrationExecutor
 /// `XlMigrationProtocol.ready`; the unpause renames NAME--incoming to NAME first; "running" is
 /// the report with status 0; an abort before the permission to go is silence (xl's receiver
 /// just closes), after it the report with a failure status and, once the copy here is
-/// destroyed (`CommitRules.destinationMayReleaseSource`), the permission to resume sent back.
-struct XenReceiveSession {
+/// destroyed (`DestinationMigration` orders the destroy first; a failed destroy stops here),
+/// the permission to resume sent back.
+struct XenReceiveSession<Host: XenMigrationDestinationHost> {
     let name: String
     let id: UInt32
-    let host: XenHost
+    let host: Host
     let socket: BlockingSocket
     var machine = DestinationMigration(completenessCheck: .byHypervisor)
     let builtSeconds = monotonicSeconds()
@@ -21,7 +22,7 @@ struct XenReceiveSession {
 
     var incomingName: String { name + "--incoming" }
 
-    init(name: String, id: UInt32, host: XenHost, socket: BlockingSocket) {
+    init(name: String, id: UInt32, host: Host, socket: BlockingSocket) {
         self.name = name
         self.id = id
         self.host = host
@@ -63,7 +64,7 @@ struct XenReceiveSession {
             destroyed = true
         case .reportAbort(let reason):
             failure = HostFailure("\(name): \(reason); the copy here was destroyed" + (cleared ? " and the sender may resume" : ""))
-            guard cleared, CommitRules.destinationMayReleaseSource(copyDestroyed: destroyed) else { return }
+            guard cleared, destroyed else { return }
             // ERROR_FAIL, negated as xl sends it, then the permission back.
             try? socket.write(XlMigrationProtocol.report + [3] + XlMigrationProtocol.permissionToGo)
         case .createGuest, .receivePageData, .loadVcpuState, .loadDeviceState, .verifyMemory:

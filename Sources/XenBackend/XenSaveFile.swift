@@ -28,7 +28,7 @@ public enum XenSaveFile {
             guard rename(partial, path) == 0 else { throw HostFailure("cannot rename \(partial) to \(path): \(String(cString: strerror(errno)))") }
         } catch {
             unlink(partial)
-            let note = XenSourceCommit(name: name, id: id, host: host, save: save, live: false, suspendMayHaveStarted: true).resumeHere()
+            let note = XenSourceCommit<XenHost>.resumeInPlace(host: host, id: id)
             throw HostFailure("\(name): \(error.description); no file was written\(note.isEmpty ? "; the domain runs on" : note)")
         }
         let written = monotonicSeconds()

@@ -15,7 +15,7 @@ struct XenSourceCommit<Host: XenMigrationSourceHost> {
     /// The domain is called NAME--migratedaway here (as xl renames it before the permission).
     var renamedAway = false
 
-    var awayName: String { name + "--migratedaway" }
+    var awayName: String { XenLeftSuspendedDomain.awayName(name) }
 
     /// Throws the cancel's reason if the migration was cancelled.
     func refuseIfCancelled(_ cancellation: MigrationCancellation) throws(HostFailure) {
@@ -34,7 +34,8 @@ struct XenSourceCommit<Host: XenMigrationSourceHost> {
         case .resumeSource:
             return report(failure: failure + resumeHere())
         case .leaveSourcePaused:
-            return report(failure: CommitRules.leftPausedReason(failure) + "; it stays suspended here as \(awayName) (as xl leaves it)")
+            return report(failure: CommitRules.leftPausedReason(failure)
+                + "; it stays suspended here as \(awayName) (as xl leaves it; once the destination is checked: livemig guest resume \(name) --force)")
         case .destinationOwnsGuest:
             var done = report(runningSeconds: runningSeconds)
             done.reason += "; the source copy could not be destroyed: \(failure)"
@@ -53,12 +54,17 @@ struct XenSourceCommit<Host: XenMigrationSourceHost> {
             }
         }
         guard suspendMayHaveStarted else { return note }
+        return note + Self.resumeInPlace(host: host, id: id)
+    }
+
+    /// Resumes the domain if a failed save left it suspended; says so if that failed too.
+    static func resumeInPlace(host: Host, id: UInt32) -> String {
         do {
             try host.resumeIfSuspended(id)
+            return ""
         } catch {
-            note += "; the domain could not be resumed here: \(error.description)"
+            return "; the domain could not be resumed here: \(error.description)"
         }
-        return note
     }
 
     func report(runningSeconds: Double? = nil, failure: String? = nil) -> MigrationReport {

@@ -6,10 +6,20 @@ import MigrationExecutor
 struct XlConversation {
     let socket: BlockingSocket
 
-    func read(_ count: Int) throws(HostFailure) -> [UInt8] {
+    /// Reads `count` bytes, all of them within `seconds` from now (a deadline for the whole
+    /// message, not per read: a peer trickling a byte at a time cannot stretch it); 0 waits for
+    /// ever (only where the caller bounds the wait otherwise).
+    func read(_ count: Int, within seconds: Double) throws(HostFailure) -> [UInt8] {
+        let deadline = seconds > 0 ? monotonicSeconds() + seconds : nil
+        defer { if deadline != nil { socket.setReceiveTimeout(seconds: 0) } }
         var bytes = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {
+            if let deadline {
+                let remaining = deadline - monotonicSeconds()
+                guard remaining > 0 else { throw HostFailure("\(socket.peer) did not send it within \(seconds) s") }
+                socket.setReceiveTimeout(seconds: remaining)
+            }
             var failure: HostFailure?
             let got = bytes.withUnsafeMutableBytes { buffer -> Int in
                 do {
@@ -19,26 +29,17 @@ struct XlConversation {
                     return 0
                 }
             }
-            if let failure { throw failure }
+            if let failure {
+                guard deadline != nil, BlockingSocket.isTimeout(failure) else { throw failure }
+                throw HostFailure("\(socket.peer) did not send it within \(seconds) s")
+            }
             guard got > 0 else { throw HostFailure("\(socket.peer) closed the connection") }
             filled += got
         }
         return bytes
     }
 
-    /// Reads `count` bytes, giving up after `seconds` without any (0: waits for ever).
-    func read(_ count: Int, within seconds: Double) throws(HostFailure) -> [UInt8] {
-        socket.setReceiveTimeout(seconds: seconds)
-        defer { socket.setReceiveTimeout(seconds: 0) }
-        do {
-            return try read(count)
-        } catch {
-            guard seconds > 0, BlockingSocket.isTimeout(error) else { throw error }
-            throw HostFailure("\(socket.peer) sent nothing for \(seconds) s")
-        }
-    }
-
-    func expect(_ message: [UInt8], _ what: String, within seconds: Double = 0) throws(HostFailure) {
+    func expect(_ message: [UInt8], _ what: String, within seconds: Double) throws(HostFailure) {
         let got: [UInt8]
         do {
             got = try read(message.count, within: seconds)
@@ -50,9 +51,10 @@ struct XlConversation {
 
     /// The savefile header and configuration that open an xl stream: the configuration's JSON
     /// and the domain's name in it.
-    func readConfiguration(host: XenHost) throws(HostFailure) -> (json: String, name: String) {
-        let header = try read(XlMigrationProtocol.headerBytes)
-        let json = try XlMigrationProtocol.configJSON(fromOptionalData: try read(try XlMigrationProtocol.optionalDataLength(ofHeader: header)))
+    func readConfiguration<Host: XenMigrationDestinationHost>(host: Host) throws(HostFailure) -> (json: String, name: String) {
+        // Bounded by the socket's idle timeout (the receiver's), as libxl's reads that follow.
+        let header = try read(XlMigrationProtocol.headerBytes, within: 0)
+        let json = try XlMigrationProtocol.configJSON(fromOptionalData: try read(try XlMigrationProtocol.optionalDataLength(ofHeader: header), within: 0))
         return (json, try host.configurationName(json))
     }
 }

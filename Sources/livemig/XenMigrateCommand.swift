@@ -65,7 +65,8 @@ extension MigrateCommand {
             source.setEventHandler {
                 let name = number == SIGINT ? "SIGINT" : number == SIGTERM ? "SIGTERM" : "SIGHUP"
                 if !cancellation.cancel(reason: "interrupted (\(name))") {
-                    FileHandle.standardError.write(Data("livemig: \(name) ignored: the migration has committed (the destination was cleared to run the domain)\n".utf8))
+                    // Never trap here (a SIGHUP's terminal may be gone): the migration must finish.
+                    try? FileHandle.standardError.write(contentsOf: Data("livemig: \(name) ignored: the migration has committed (the destination was cleared to run the domain)\n".utf8))
                 }
             }
             source.resume()

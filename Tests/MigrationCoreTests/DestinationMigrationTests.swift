@@ -180,4 +180,21 @@ final class DestinationMigrationTests: XCTestCase {
         XCTAssertEqual(whole.handle(.endOfStream), [.reportReady])
         XCTAssertEqual(whole.handle(.pagesReceived(count: -1)).first, .destroyGuest)
     }
+
+    /// `--verify-memory`: with the source's digest, "ready" waits for the memory check; a
+    /// second digest is refused.
+    func testAMemoryDigestPutsAVerificationBeforeReady() {
+        var dest = DestinationMigration(completenessCheck: .pageCount)
+        _ = dest.handle(.streamOpened(guestPages: 4, vcpuCount: 1))
+        _ = dest.handle(.pagesReceived(count: 4))
+        _ = dest.handle(.vcpuStateReceived(vcpu: 0))
+        _ = dest.handle(.deviceStateReceived)
+        XCTAssertEqual(dest.handle(.memoryDigestReceived), [])
+        XCTAssertEqual(dest.handle(.endOfStream), [.verifyMemory, .reportReady])
+
+        var twice = DestinationMigration(completenessCheck: .pageCount)
+        _ = twice.handle(.streamOpened(guestPages: 4, vcpuCount: 1))
+        _ = twice.handle(.memoryDigestReceived)
+        XCTAssertEqual(twice.handle(.memoryDigestReceived), [.destroyGuest, .reportAbort("a second memory digest")])
+    }
 }

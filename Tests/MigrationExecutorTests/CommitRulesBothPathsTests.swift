@@ -5,12 +5,14 @@ import MigrationStream
 @testable import XenBackend
 import XCTest
 
-/// One set of commit rules for both senders: the same destination faults, played against the
+/// One set of commit rules for both paths: the same destination faults, played against the
 /// KVM path (the engine core's `SourceMigration` run by `MigrationExecutor` against the real
-/// `MigrationReceiver`) and against the Xen path (`XenMigrationSender` against a scripted xl
-/// receiver, with a stand-in for libxl and libxenguest), must leave the source guest exactly
-/// where the core's `CommitRules` says: running here, paused here for `guest resume`, or gone
-/// because it runs there.
+/// `MigrationReceiver`) and against the Xen path (`XenMigrationSender` against the real
+/// `XenMigrationReceiver`, with stand-ins for libxl and libxenguest on both hosts), must leave
+/// the source guest exactly where the core's `CommitRules` says: running here, paused here for
+/// `guest resume`, or gone because it runs there. A destination that gives the guest back must
+/// have destroyed its copy before the source hears of it (each destroy takes 0.3 s here, so a
+/// release sent first would be seen).
 final class CommitRulesBothPathsTests: XCTestCase {
     /// What the destination does; each is a fault at one commit point, or none.
     enum DestinationScript: String, CaseIterable {
@@ -65,7 +67,7 @@ final class CommitRulesBothPathsTests: XCTestCase {
     /// A Xen domain left suspended as NAME--migratedaway is brought back by `guest resume
     /// --force` (xl has no such command); a domain that was not left so is refused.
     func testAXenDomainLeftSuspendedIsResumedUnderItsName() throws {
-        XCTAssertEqual(try runXenPath(.silentAfterClearance), SourceEnd.expected(after: .silentAfterClearance))
+        XCTAssertEqual(try runXenPath(.silentAfterClearance, copy: DestinationCopy()), SourceEnd.expected(after: .silentAfterClearance))
         let host = lastXenHost!
         XCTAssertEqual(host.name, "dom--migratedaway")
         try XenLeftSuspendedDomain.resume("dom", on: host)
@@ -79,11 +81,49 @@ final class CommitRulesBothPathsTests: XCTestCase {
     func testBothPathsLeaveTheSourceWhereTheCoreRulesSay() throws {
         for script in DestinationScript.allCases {
             let expected = SourceEnd.expected(after: script)
-            let kvm = try runKVMPath(script)
-            let xen = try runXenPath(script)
+            let kvmCopy = DestinationCopy(), xenCopy = DestinationCopy()
+            let kvm = try runKVMPath(script, copy: kvmCopy)
+            let xen = try runXenPath(script, copy: xenCopy)
             XCTAssertEqual(kvm, expected, "KVM path, \(script)")
             XCTAssertEqual(xen, expected, "Xen path, \(script)")
+            if script == .cannotRunAndReleases {
+                XCTAssertTrue(kvmCopy.destroyedWhenSourceConcluded, "KVM path: the release came before the destroy")
+                XCTAssertTrue(xenCopy.destroyedWhenSourceConcluded, "Xen path: the release came before the destroy")
+            }
+            if script.commitPoint == nil || script == .runsButSourceDestroyFails {
+                XCTAssertFalse(kvmCopy.destroyed || xenCopy.destroyed, "\(script): the copy that runs there was destroyed")
+            }
         }
+    }
+
+    /// A cancel between the destination's "ready" and the commit (here: while the domain is
+    /// renamed away) withholds the clearance: the domain gets its name back and resumes, and
+    /// the destination, never cleared, throws its copy away.
+    func testACancelBeforeTheClearanceResumesTheXenDomain() throws {
+        let copy = DestinationCopy()
+        let cancellation = MigrationCancellation()
+        let end = try runXenPath(.runs, copy: copy, cancellation: cancellation) { host in
+            host.onRenameAway = { cancellation.cancel(reason: "scripted cancel at the commit") }
+        }
+        XCTAssertEqual(end, SourceEnd(aborted: true, runningHere: true, pausedHere: false, destroyTried: false))
+        XCTAssertEqual(CommitRules.verdict(onFailureAt: .clearanceWithheld), .resumeSource)
+        XCTAssertTrue(copy.destroyed, "the destination's uncleared copy is thrown away")
+        XCTAssertTrue(lastXenReport?.reason.contains("scripted cancel at the commit") == true, lastXenReport?.reason ?? "")
+    }
+
+    /// The destination's copy: destroyed (after 0.3 s, as a real destroy takes time), and
+    /// whether it was gone when the source concluded.
+    final class DestinationCopy: @unchecked Sendable {
+        private let lock = NSLock()
+        private var gone = false
+        private var goneAtConclusion: Bool?
+        func destroy() {
+            Thread.sleep(forTimeInterval: 0.3)
+            lock.withLock { gone = true }
+        }
+        var destroyed: Bool { lock.withLock { gone } }
+        func noteSourceConcluded() { lock.withLock { goneAtConclusion = gone } }
+        var destroyedWhenSourceConcluded: Bool { lock.withLock { goneAtConclusion ?? false } }
     }
 
     // MARK: - The KVM path
@@ -92,9 +132,11 @@ final class CommitRulesBothPathsTests: XCTestCase {
     final class ScriptedGuest: IncomingGuest, @unchecked Sendable {
         let memory: InMemoryMigrationTests.PlainMemory
         let script: DestinationScript
-        init(pages: Int, script: DestinationScript) {
+        let copy: DestinationCopy
+        init(pages: Int, script: DestinationScript, copy: DestinationCopy) {
             memory = InMemoryMigrationTests.PlainMemory(pages: pages)
             self.script = script
+            self.copy = copy
         }
         func pageAddress(_ page: Int) -> UnsafeMutableRawPointer { memory.pageAddress(page) }
         func loadVcpuState(_ state: [UInt8], vcpu: Int) throws(HostFailure) {}
@@ -108,11 +150,11 @@ final class CommitRulesBothPathsTests: XCTestCase {
         func run() throws(HostFailure) {
             if script == .cannotRunAndReleases { throw HostFailure("scripted: the guest does not start") }
         }
-        func discard() {}
+        func discard() { copy.destroy() }
         func firstConsoleLine(after seconds: Double, waitingUpTo timeoutSeconds: Double) -> (wallClockSeconds: Double, text: String)? { nil }
     }
 
-    private func runKVMPath(_ script: DestinationScript) throws -> SourceEnd {
+    private func runKVMPath(_ script: DestinationScript, copy: DestinationCopy) throws -> SourceEnd {
         let pages = 1024
         let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
         let served = DispatchSemaphore(value: 0)
@@ -120,7 +162,7 @@ final class CommitRulesBothPathsTests: XCTestCase {
             defer { served.signal() }
             guard let connection = try? listener.accept() else { return }
             defer { connection.close() }
-            _ = try? MigrationReceiver.receive(on: connection, makeGuest: { _ in ScriptedGuest(pages: pages, script: script) },
+            _ = try? MigrationReceiver.receive(on: connection, makeGuest: { _ in ScriptedGuest(pages: pages, script: script, copy: copy) },
                                                beforeRun: { _ in
                                                    // The link dies at the clearance: the guest runs here, the source never hears.
                                                    if script == .silentAfterClearance { shutdown(connection.fd, Int32(SHUT_RDWR)) }
@@ -138,6 +180,7 @@ final class CommitRulesBothPathsTests: XCTestCase {
         var engine = SourceMigration(tracker: BitmapPageTracker(pageCount: pages, collectsPageNumbers: true),
                                      policy: Xen4Policy(), settings: EngineSettings())
         let report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel)
+        copy.noteSourceConcluded()
         XCTAssertEqual(served.wait(timeout: .now() + 30), .success, "the receiver ended")
         return SourceEnd(aborted: report.outcome == .aborted, runningHere: engine.sourceGuestRunning, pausedHere: hypervisor.plain.paused,
                          destroyTried: hypervisor.destroyTried)
@@ -162,9 +205,12 @@ final class CommitRulesBothPathsTests: XCTestCase {
         func requireMigratablePV(_ id: UInt32, name: String) throws(HostFailure) {}
         func guestPageCount(_ id: UInt32) throws(HostFailure) -> Int { 1024 }
         func configurationJSON(_ id: UInt32) throws(HostFailure) -> String { "{\"c_info\":{\"name\":\"dom\"}}" }
+        /// Called when the sender renames the domain away (after "ready", before the commit).
+        var onRenameAway: (() -> Void)?
         func rename(_ id: UInt32, from old: String?, to new: String) throws(HostFailure) {
             guard old == nil || old == name else { throw HostFailure("scripted: no domain \(old!)") }
             name = new
+            if new.hasSuffix("--migratedaway") { onRenameAway?() }
         }
         func destroy(_ id: UInt32) throws(HostFailure) {
             destroyTried = true
@@ -189,49 +235,70 @@ final class CommitRulesBothPathsTests: XCTestCase {
         }
     }
 
-    /// xl's receiver, following the script: banner, the whole stream, then its answers.
-    private static func serveXl(_ connection: BlockingSocket, _ script: DestinationScript) {
-        let conversation = XlConversation(socket: connection)
-        do {
-            try connection.write(XlMigrationProtocol.banner)
-            let header = try conversation.read(XlMigrationProtocol.headerBytes)
-            _ = try conversation.read(try XlMigrationProtocol.optionalDataLength(ofHeader: header))
-            _ = try conversation.read(XlMigrationProtocol.libxlStreamHeader.count + XlMigrationProtocol.libxcContextRecord.count
-                + ScriptedXenHost.libxcStreamBytes)
-            try conversation.expect(XlMigrationProtocol.endRecord, "the end record")
+    /// libxl on the destination as the receiver uses it: a "restore" reads the stand-in stream
+    /// and builds nothing; unpausing and destroying follow the script.
+    final class ScriptedXenDestination: XenMigrationDestinationHost, @unchecked Sendable {
+        let script: DestinationScript
+        let copy: DestinationCopy
+        private var fd: Int32 = -1
+        init(script: DestinationScript, copy: DestinationCopy) {
+            self.script = script
+            self.copy = copy
+        }
+        func configurationName(_ json: String) throws(HostFailure) -> String { "dom" }
+        func restore(_ config: String, named name: String, from fd: Int32) throws(HostFailure) -> UInt32 {
+            self.fd = fd
+            var remaining = XlMigrationProtocol.libxlStreamHeader.count + XlMigrationProtocol.libxcContextRecord.count
+                + ScriptedXenHost.libxcStreamBytes + XlMigrationProtocol.endRecord.count
+            var buffer = [UInt8](repeating: 0, count: 64 << 10)
+            while remaining > 0 {
+                let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, min(remaining, $0.count)) }
+                guard got > 0 else { throw HostFailure("scripted restore: the stream ended early") }
+                remaining -= got
+            }
             switch script {
-            case .refusesBeforeReady: return  // xl's receiver just closes
+            case .refusesBeforeReady: throw HostFailure("scripted: the domain cannot be built")
             case .stallsBeforeReady: Thread.sleep(forTimeInterval: 2)
             default: break
             }
-            try connection.write(XlMigrationProtocol.ready)
-            try conversation.expect(XlMigrationProtocol.permissionToGo, "the permission to go")
-            switch script {
-            case .silentAfterClearance: return
-            case .cannotRunAndReleases: try connection.write(XlMigrationProtocol.report + [3] + XlMigrationProtocol.permissionToGo)
-            default: try connection.write(XlMigrationProtocol.report + [0])
-            }
-        } catch {
-            return
+            return 9
         }
+        func rename(_ id: UInt32, from old: String?, to new: String) throws(HostFailure) {}
+        func unpause(_ id: UInt32) throws(HostFailure) {
+            switch script {
+            // The link dies at the clearance: the domain runs here, the source never hears.
+            case .silentAfterClearance: shutdown(fd, Int32(SHUT_RDWR))
+            case .cannotRunAndReleases: throw HostFailure("scripted: the domain does not start")
+            default: break
+            }
+        }
+        func destroy(_ id: UInt32) throws(HostFailure) { copy.destroy() }
     }
 
-    private func runXenPath(_ script: DestinationScript) throws -> SourceEnd {
+    private var lastXenReport: MigrationReport?
+
+    private func runXenPath(_ script: DestinationScript, copy: DestinationCopy, cancellation: MigrationCancellation = MigrationCancellation(),
+                            prepare: (ScriptedXenHost) -> Void = { _ in }) throws -> SourceEnd {
         let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
         let served = DispatchSemaphore(value: 0)
+        let destination = ScriptedXenDestination(script: script, copy: copy)
         Thread {
             defer { served.signal() }
             guard let connection = try? listener.accept() else { return }
-            Self.serveXl(connection, script)
-            connection.close()
+            defer { connection.close() }
+            _ = try? XenMigrationReceiver.receive(on: connection, host: destination, commitSeconds: 10)
         }.start()
         let host = ScriptedXenHost(destroyFails: script == .runsButSourceDestroyFails)
+        prepare(host)
         lastXenHost = host
         let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port))
         let report = try XenMigrationSender.migrate(domain: "dom", on: host, over: socket, policy: PolicyConfiguration(name: .xen4), live: true,
-                                                    timeouts: SenderTimeouts(readySeconds: readySeconds, runningSeconds: 5))
+                                                    timeouts: SenderTimeouts(readySeconds: readySeconds, runningSeconds: 5),
+                                                    cancellation: cancellation)
+        copy.noteSourceConcluded()
+        lastXenReport = report
         socket.close()  // as `migrate` ends: a receiver still waiting hears the close
-        XCTAssertEqual(served.wait(timeout: .now() + 30), .success, "the scripted receiver ended")
+        XCTAssertEqual(served.wait(timeout: .now() + 30), .success, "the receiver ended")
         let renamedAway = host.name == "dom--migratedaway"
         XCTAssertEqual(renamedAway, host.suspended, "\(script): suspended here exactly when renamed away (\(host.name)); \(report.reason)")
         return SourceEnd(aborted: report.outcome == .aborted, runningHere: !host.suspended && !host.destroyTried,

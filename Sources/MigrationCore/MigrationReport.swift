@@ -52,8 +52,10 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     public var iterations: [IterationReport]
     /// A real migration's wall-clock measurements; `nil` in a simulation.
     public var measured: WallClockMeasurements?
-    /// A real migration with `--verify-memory`: true once the destination found its memory
-    /// equal to the source's at the pause (`nil` when not asked).
+    /// A real migration with `--verify-memory`: true when the destination said "ready" after
+    /// the source's digest had gone, which a livemig receiver does only once its memory equals
+    /// the source's at the pause (a receiver without the record refuses the stream); `nil` when
+    /// not asked.
     public var memoryVerified: Bool?
 
     public init(outcome: MigrationOutcome, reason: String, policy: String, live: Bool,

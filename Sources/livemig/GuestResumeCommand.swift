@@ -1,5 +1,6 @@
 import ArgumentParser
 import GuestControl
+import MigrationCore
 import XenBackend
 
 /// `livemig guest resume NAME [--force]`: runs again a guest left paused here because a
@@ -38,7 +39,9 @@ extension GuestResumeCommand {
             throw failure("domain '\(name)': xl's migration protocol cannot ask the destination whether it runs \(name); check there (xl list \(name)) that it does not, then run `livemig guest resume \(name) --force`")
         }
         do {
-            try XenLeftSuspendedDomain.resume(name, on: try XenHost())
+            try XenMigrationRegistration.resumeLeftSuspended(name: name, in: host.directory) { () throws(HostFailure) in
+                try XenLeftSuspendedDomain.resume(name, on: try XenHost())
+            }
         } catch {
             throw failure("domain '\(name)': \(error.description)")
         }

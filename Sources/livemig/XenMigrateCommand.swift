@@ -25,10 +25,10 @@ extension MigrateCommand {
         let report: MigrationReport
         do {
             let timeouts = try TimeoutsFromEnvironment.sender(defaults: XenMigrationSender.defaultTimeouts)
+            let xenHost = try XenHost()
             let registration = try XenMigrationRegistration(name: name, in: host.directory)
             let interrupts = Self.cancelOnSignals(cancellation)
             defer { withExtendedLifetime(registration) { interrupts.forEach { $0.cancel() } } }
-            let xenHost = try XenHost()
             let endpoint = try Endpoint(parsing: target)
             let socket = try BlockingSocket.connect(to: endpoint)
             defer { socket.close() }
@@ -48,6 +48,10 @@ extension MigrateCommand {
                 report = try XenMigrationSender.migrate(domain: name, on: xenHost, over: socket, policy: configuration, live: live,
                                                         timeouts: timeouts, cancellation: cancellation,
                                                         maxDowntimeSeconds: request.maxDowntimeSeconds)
+            }
+            // Left suspended after an unknown outcome: recorded, for `guest resume --force`.
+            if report.outcome == .aborted, (try? xenHost.domainID(named: XenLeftSuspendedDomain.awayName(name))) != nil {
+                registration.markLeftSuspended()
             }
         } catch {
             throw failure("\(name): \(error.description)")

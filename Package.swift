@@ -39,6 +39,8 @@ let package = Package(
             dependencies: ["MigrationCore", "MigrationSimulation", "DirtyTraceFormat", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "MigrationReporting", dependencies: ["MigrationCore"]),
+        // Sweeps: many simulations of one scenario with keys varied, on all cores.
+        .target(name: "MigrationSweep", dependencies: ["MigrationCore", "MigrationSimulation"]),
         .target(name: "XenProbe", dependencies: ["CXen"]),
         .target(name: "XenBackend", dependencies: ["CXen", "MigrationCore", "MigrationExecutor"]),
         .target(name: "CKVM"),
@@ -53,7 +55,7 @@ let package = Package(
             name: "livemig",
             dependencies: [
                 "MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "XenProbe",
-                "GuestControl", "KVMBackend", "MigrationExecutor", "XenBackend", "MigrationStream", "Relocation",
+                "GuestControl", "KVMBackend", "MigrationExecutor", "XenBackend", "MigrationStream", "Relocation", "MigrationSweep",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "MigrationExecutorTests", dependencies: ["MigrationExecutor", "MigrationCore", "MigrationStream", "XenBackend", "CTLS"]),
         .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
         .testTarget(name: "LivemigCLITests", dependencies: ["MigrationExecutor", "MigrationStream"]),
+        .testTarget(name: "MigrationSweepTests", dependencies: ["MigrationSweep", "MigrationCore", "MigrationSimulation", "MigrationScenario"]),
         .testTarget(name: "RelocationTests", dependencies: ["Relocation", "MigrationExecutor"], exclude: ["Fixtures"]),
         .testTarget(name: "XenBackendTests", dependencies: ["XenBackend", "MigrationCore"]),
         // Runs in a two-host Xen lab (scripts/xen-lab); skipped, saying so, without one.

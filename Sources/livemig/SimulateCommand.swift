@@ -54,12 +54,7 @@ struct SimulateCommand: ParsableCommand {
         }
         let loaded: Scenario
         do {
-            if let scenario {
-                loaded = try ScenarioLoader.load(path: scenario, overrides: allOverrides)
-            } else {
-                loaded = try ScenarioLoader.parse(yaml: EmbeddedScenario.yaml, file: "(embedded \(EmbeddedScenario.name))",
-                                                  defaultName: EmbeddedScenario.name, overrides: allOverrides)
-            }
+            loaded = try ScenarioFiles.load(scenario, overrides: allOverrides)
         } catch {
             throw failure(error.description)
         }
@@ -77,20 +72,8 @@ struct SimulateCommand: ParsableCommand {
         let title = "\(loaded.name): \(loaded.summary ?? "")\nrerun: \(rerun)\n"
         print(ReportRendering.render(report, as: format, title: title), terminator: "")
         if let output {
-            try write(ReportRendering.json(report), to: output + ".json")
-            try write(ReportRendering.csv(report), to: output + ".csv")
-        }
-    }
-
-    private func write(_ text: String, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw failure("--output: cannot write \(path): \(error.localizedDescription)")
+            try ScenarioFiles.write(ReportRendering.json(report), to: output + ".json", option: "--output")
+            try ScenarioFiles.write(ReportRendering.csv(report), to: output + ".csv", option: "--output")
         }
     }
 }

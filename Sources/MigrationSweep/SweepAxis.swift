@@ -1,0 +1,95 @@
+import MigrationCore
+
+/// One varied scenario key and the values it takes, from `--vary KEY=V1,V2,...` (a list, each
+/// value written as in a scenario file) or `--vary KEY=A..B/N` (N values evenly from A to B,
+/// both ends included, in A's unit: `link.bandwidth=100Mbit/s..1Gbit/s/10` is not allowed, the
+/// ends must share a unit: `100Mbit/s..1000Mbit/s/10`).
+public struct SweepAxis: Sendable, Equatable {
+    public var key: String
+    /// The values as scenario text (`--set KEY=VALUE` for each).
+    public var values: [String]
+
+    /// The most values one axis may take (a sweep is their product: see `SweepPlan.maxPoints`).
+    public static let maxValues = 10_000
+
+    public init(key: String, values: [String]) {
+        self.key = key
+        self.values = values
+    }
+
+    /// Parses `KEY=V1,V2,...` or `KEY=A..B/N`.
+    public init(parsing text: String) throws(HostFailure) {
+        guard let equals = text.firstIndex(of: "=") else {
+            throw HostFailure("--vary \(text): expected KEY=V1,V2,... or KEY=A..B/N, e.g. link.bandwidth=1Gbit/s,10Gbit/s")
+        }
+        key = String(text[..<equals]).trimmingSpaces
+        let spec = String(text[text.index(after: equals)...])
+        guard !key.isEmpty, !key.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
+            throw HostFailure("--vary \(text): the key is empty")
+        }
+        if let dots = spec.range(of: "..") {
+            values = try Self.range(from: String(spec[..<dots.lowerBound]), rest: String(spec[dots.upperBound...]), text: text)
+        } else {
+            values = spec.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
+            guard !values.contains(where: \.isEmpty) else {
+                throw HostFailure("--vary \(text): an empty value in the list")
+            }
+        }
+        guard values.count <= Self.maxValues else {
+            throw HostFailure("--vary \(text): \(values.count) values; at most \(Self.maxValues) per key")
+        }
+    }
+
+    /// `A..B/N`: N values from A to B in A's unit.
+    private static func range(from low: String, rest: String, text: String) throws(HostFailure) -> [String] {
+        guard let slash = rest.lastIndex(of: "/"), let count = Int(rest[rest.index(after: slash)...].trimmingSpaces) else {
+            throw HostFailure("--vary \(text): a range needs its number of values: A..B/N, e.g. 5..30/6")
+        }
+        guard (1 ... maxValues).contains(count) else {
+            throw HostFailure("--vary \(text): \(count) values; a range takes 1 to \(maxValues)")
+        }
+        let (start, unit) = try quantity(low, text: text)
+        let (end, endUnit) = try quantity(String(rest[..<slash]), text: text)
+        guard unit == endUnit else {
+            throw HostFailure("--vary \(text): both ends need the same unit ('\(unit)' and '\(endUnit)')")
+        }
+        guard count > 1 else {
+            guard start == end else { throw HostFailure("--vary \(text): one value cannot span \(low) to \(rest[..<slash])") }
+            return [format(start) + unit]
+        }
+        let whole = start == start.rounded() && end == end.rounded() && (end - start).truncatingRemainder(dividingBy: Double(count - 1)) == 0
+        return (0 ..< count).map { index in
+            let value = start + (end - start) * Double(index) / Double(count - 1)
+            return (whole ? format(value.rounded()) : format(value)) + unit
+        }
+    }
+
+    /// A number and the unit after it: "100Mbit/s" is (100, "Mbit/s"), "5" is (5, "").
+    private static func quantity(_ text: String, text whole: String) throws(HostFailure) -> (Double, String) {
+        let trimmed = text.trimmingSpaces
+        let number = trimmed.prefix { "0123456789.+-eE".contains($0) }
+        guard let value = Double(number), value.isFinite else {
+            throw HostFailure("--vary \(whole): '\(trimmed)' is not a number with an optional unit")
+        }
+        return (value, String(trimmed.dropFirst(number.count)).trimmingSpaces)
+    }
+
+    /// Whole numbers without a fraction (a whole-number key refuses "10.0"), others in full.
+    private static func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var text = Substring(self)
+        while text.first == " " { text = text.dropFirst() }
+        while text.last == " " { text = text.dropLast() }
+        return String(text)
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String { String(self).trimmingSpaces }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import MigrationCore
+import MigrationSimulation
+import Synchronization
+
+/// One simulation of a sweep.
+public struct SweepRun: Sendable, Equatable {
+    public var point: Int
+    public var run: Int
+    public var seed: UInt64
+    public var outcome: MigrationOutcome
+    public var totalTimeSeconds: Double
+    public var downtimeSeconds: Double
+    public var bytesSent: Int
+    public var liveIterations: Int
+    /// Why a simulation could not run (then the numbers are 0 and the outcome `aborted`).
+    public var error: String?
+}
+
+/// Runs a sweep's simulations on `jobs` threads. Every simulation is independent and seeded by
+/// the plan, so the results are the same for any number of jobs; they come back in plan order
+/// (point by point, run by run).
+public enum SweepRunner {
+    public static let maxJobs = 1024
+
+    /// `configs[p]` is point p's scenario (its seed is replaced by each run's).
+    public static func run(_ plan: SweepPlan, configs: [SimulationConfig], jobs: Int,
+                           progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws(HostFailure) -> [SweepRun] {
+        guard (1 ... maxJobs).contains(jobs) else { throw HostFailure("--jobs \(jobs): must be 1 to \(maxJobs)") }
+        guard configs.count == plan.pointCount else { preconditionFailure("one scenario per point") }
+        let total = plan.simulationCount
+        let results = ResultSlots(count: total)
+        let next = Atomic<Int>(0)
+        let done = Atomic<Int>(0)
+        let workers = min(jobs, max(total, 1))
+        let finished = DispatchGroup()
+        for _ in 0 ..< workers {
+            finished.enter()
+            Thread {
+                defer { finished.leave() }
+                while true {
+                    let index = next.add(1, ordering: .relaxed).oldValue
+                    guard index < total else { return }
+                    let point = index / plan.runs, run = index % plan.runs
+                    var config = configs[point]
+                    config.seed = plan.seed(ofRun: run)
+                    results.store(simulate(config, point: point, run: run), at: index)
+                    let count = done.add(1, ordering: .relaxed).newValue
+                    progress?(count, total)
+                }
+            }.start()
+        }
+        finished.wait()
+        return results.all
+    }
+
+    private static func simulate(_ config: SimulationConfig, point: Int, run: Int) -> SweepRun {
+        do {
+            let report = try Simulator.run(config).report
+            return SweepRun(point: point, run: run, seed: config.seed, outcome: report.outcome, totalTimeSeconds: report.totalTimeSeconds,
+                            downtimeSeconds: report.downtimeSeconds, bytesSent: report.bytesSent,
+                            liveIterations: report.liveIterationCount, error: nil)
+        } catch {
+            return SweepRun(point: point, run: run, seed: config.seed, outcome: .aborted, totalTimeSeconds: 0, downtimeSeconds: 0,
+                            bytesSent: 0, liveIterations: 0, error: error.description)
+        }
+    }
+
+    /// One slot per simulation, each written by exactly one worker.
+    private final class ResultSlots: @unchecked Sendable {
+        private var slots: [SweepRun?]
+        private let lock = NSLock()
+        init(count: Int) { slots = [SweepRun?](repeating: nil, count: count) }
+        func store(_ run: SweepRun, at index: Int) { lock.withLock { slots[index] = run } }
+        var all: [SweepRun] { lock.withLock { slots.map { $0! } } }
+    }
+}

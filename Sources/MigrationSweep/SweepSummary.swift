@@ -1,0 +1,99 @@
+import Foundation
+import MigrationCore
+
+/// What a sweep found at one point: percentiles of time and downtime over its runs, the share
+/// that fell back offline, and the runs that did not complete.
+public struct SweepPointSummary: Sendable, Equatable, Codable {
+    public struct Percentiles: Sendable, Equatable, Codable {
+        public var p50: Double
+        public var p95: Double
+        public var p99: Double
+    }
+
+    /// The varied keys and their values here.
+    public var values: [String: String]
+    public var runs: Int
+    public var totalTimeSeconds: Percentiles
+    public var downtimeSeconds: Percentiles
+    public var meanBytesSent: Double
+    /// Runs that fell back to offline migration, over all runs.
+    public var fallbackProbability: Double
+    /// Runs that did not complete (`aborted`, or could not run: see `errors`).
+    public var aborted: Int
+    public var errors: [String]
+
+    public init(values: [String: String], runs sample: [SweepRun]) {
+        self.values = values
+        runs = sample.count
+        func percentiles(_ numbers: [Double]) -> Percentiles {
+            Percentiles(p50: SweepStatistics.percentile(50, of: numbers) ?? 0, p95: SweepStatistics.percentile(95, of: numbers) ?? 0,
+                        p99: SweepStatistics.percentile(99, of: numbers) ?? 0)
+        }
+        totalTimeSeconds = percentiles(sample.map(\.totalTimeSeconds))
+        downtimeSeconds = percentiles(sample.map(\.downtimeSeconds))
+        meanBytesSent = sample.isEmpty ? 0 : sample.reduce(0) { $0 + Double($1.bytesSent) } / Double(sample.count)
+        fallbackProbability = sample.isEmpty ? 0 : Double(sample.filter { $0.outcome == .offlineFallback }.count) / Double(sample.count)
+        aborted = sample.filter { $0.outcome == .aborted }.count
+        errors = Array(Set(sample.compactMap(\.error))).sorted()
+    }
+}
+
+/// A finished sweep: what was asked, every run, and a summary per point.
+public struct SweepResult: Sendable {
+    public var scenario: String
+    public var plan: SweepPlan
+    public var runs: [SweepRun]
+
+    public init(scenario: String, plan: SweepPlan, runs: [SweepRun]) {
+        self.scenario = scenario
+        self.plan = plan
+        self.runs = runs
+    }
+
+    public var points: [SweepPointSummary] {
+        (0 ..< plan.pointCount).map { point in
+            let values = Dictionary(uniqueKeysWithValues: zip(plan.axes.map(\.key), plan.values(ofPoint: point)))
+            return SweepPointSummary(values: values, runs: Array(runs[point * plan.runs ..< (point + 1) * plan.runs]))
+        }
+    }
+
+    /// One row per run: the varied values, the seed and what happened.
+    public var csv: String {
+        var lines = [(plan.axes.map(\.key) + ["seed", "outcome", "totalTimeSeconds", "downtimeSeconds", "bytesSent", "liveIterations", "error"])
+            .map(Self.csvField).joined(separator: ",")]
+        for run in runs {
+            let fields = plan.values(ofPoint: run.point) + [String(run.seed), run.outcome.rawValue, "\(run.totalTimeSeconds)",
+                                                            "\(run.downtimeSeconds)", String(run.bytesSent), String(run.liveIterations),
+                                                            run.error ?? ""]
+            lines.append(fields.map(Self.csvField).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func csvField(_ text: String) -> String {
+        guard text.contains(where: { ",\"\n\r".contains($0) }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    private struct Document: Encodable {
+        struct Axis: Encodable { var key: String; var values: [String] }
+        var scenario: String
+        var runsPerPoint: Int
+        var baseSeed: UInt64
+        var axes: [Axis]
+        var points: [SweepPointSummary]
+    }
+
+    /// The plan and the summary of every point.
+    public func json() throws(HostFailure) -> String {
+        let document = Document(scenario: scenario, runsPerPoint: plan.runs, baseSeed: plan.baseSeed,
+                                axes: plan.axes.map { .init(key: $0.key, values: $0.values) }, points: points)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do {
+            return String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"
+        } catch {
+            throw HostFailure("the sweep's JSON: \(error)")
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import MigrationCore
+import MigrationScenario
+import MigrationSimulation
+import MigrationSweep
+
+/// `livemig sweep`: one scenario simulated over the cross product of varied keys, several
+/// seeds per point, on every core: percentiles of time and downtime and the chance of an
+/// offline fallback per point, a CSV of every run and a JSON summary under `results/`.
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Simulate a scenario over varied keys and seeds: percentiles and fallback probability per point.",
+        discussion: """
+        Without SCENARIO, sweeps the embedded default. Each --vary takes KEY=V1,V2,... (values as in \
+        a scenario file) or KEY=A..B/N (N values from A to B, one unit): \
+        --vary link.bandwidth=1Gbit/s,10Gbit/s --vary policy.maxIterations=5..30/6. \
+        Run r of every point uses seed (the scenario's seed + r).
+        """
+    )
+
+    @Argument(help: "A scenario file (YAML); see docs/scenario-format.md.")
+    var scenario: String?
+
+    @Option(name: .customLong("vary"), help: "KEY=V1,V2,... or KEY=A..B/N (repeatable; the sweep is their cross product).")
+    var varies: [String] = []
+
+    @Option(help: "Seeds per point (1 to 1,000,000).")
+    var runs: Int = 10
+
+    @Option(help: "Simulations at once (1 to 1024; default: every core).")
+    var jobs: Int?
+
+    @Option(name: .customLong("set"), help: "Override a scenario key for every point: --set link.latency=1ms (repeatable).")
+    var overrides: [String] = []
+
+    @Option(help: "Write OUTPUT.csv (every run) and OUTPUT.json (per point); default results/NAME-sweep.")
+    var output: String?
+
+    @Option(help: "table or json (what is printed).")
+    var format: String = "table"
+
+    func run() throws {
+        guard format == "table" || format == "json" else { throw failure("--format \(format): table or json") }
+        let base: Scenario
+        let plan: SweepPlan
+        var configs: [SimulationConfig] = []
+        do {
+            let axes = try varies.map { text throws(HostFailure) in try SweepAxis(parsing: text) }
+            base = try loadPoint(overrides: [], label: "the scenario")
+            plan = try SweepPlan(axes: axes, runs: runs, baseSeed: base.config.seed)
+            for point in 0 ..< plan.pointCount {
+                let point = plan.overrides(ofPoint: point)
+                configs.append(try loadPoint(overrides: point, label: point.joined(separator: " ")).config)
+            }
+        } catch {
+            throw failure(error.description)
+        }
+        let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        let progress = SweepProgress(enabled: isatty(2) != 0)
+        let started = Date()
+        let runs: [SweepRun]
+        do {
+            runs = try SweepRunner.run(plan, configs: configs, jobs: jobs, progress: progress.update)
+        } catch {
+            throw failure(error.description)
+        }
+        progress.finish()
+        let result = SweepResult(scenario: base.name, plan: plan, runs: runs)
+        let prefix = output ?? "results/\(base.name)-sweep"
+        try ScenarioFiles.write(result.csv, to: prefix + ".csv", option: "--output")
+        let json = try result.json()
+        try ScenarioFiles.write(json, to: prefix + ".json", option: "--output")
+        if format == "json" {
+            print(json, terminator: "")
+        } else {
+            print(SweepTable.render(result, elapsedSeconds: Date().timeIntervalSince(started), jobs: jobs, files: prefix), terminator: "")
+        }
+    }
+
+    /// The scenario with the sweep's `--set` and one point's values; errors name the point.
+    private func loadPoint(overrides point: [String], label: String) throws(HostFailure) -> Scenario {
+        do {
+            let loaded = try ScenarioFiles.load(scenario, overrides: overrides + point)
+            try loaded.config.validate()
+            return loaded
+        } catch let error as ScenarioError {
+            throw HostFailure(point.isEmpty ? error.description : "\(label): \(error.description)")
+        } catch {
+            throw HostFailure("\(label): \(error)")
+        }
+    }
+}

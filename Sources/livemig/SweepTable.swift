@@ -1,0 +1,30 @@
+import Foundation
+import MigrationSweep
+
+/// The sweep's summary as a table: one line per point.
+enum SweepTable {
+    static func render(_ result: SweepResult, elapsedSeconds: Double, jobs: Int, files: String) -> String {
+        let keys = result.plan.axes.map(\.key)
+        var out = "\(result.scenario): \(result.plan.pointCount) points x \(result.plan.runs) runs = \(result.plan.simulationCount) simulations"
+            + String(format: " in %.2f s on %d jobs\n", elapsedSeconds, jobs)
+        let header = keys + ["time p50", "time p95", "time p99", "downtime p50", "downtime p95", "downtime p99", "P(fallback)", "aborted"]
+        var rows = [header]
+        for point in result.points {
+            rows.append(keys.map { point.values[$0] ?? "" } + [
+                seconds(point.totalTimeSeconds.p50), seconds(point.totalTimeSeconds.p95), seconds(point.totalTimeSeconds.p99),
+                milliseconds(point.downtimeSeconds.p50), milliseconds(point.downtimeSeconds.p95), milliseconds(point.downtimeSeconds.p99),
+                String(format: "%.2f", point.fallbackProbability), String(point.aborted),
+            ])
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            out += zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ") + "\n"
+        }
+        let errors = Set(result.points.flatMap(\.errors))
+        for error in errors.sorted() { out += "could not simulate: \(error)\n" }
+        return out + "every run: \(files).csv; per point: \(files).json\n"
+    }
+
+    private static func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
+    private static func milliseconds(_ value: Double) -> String { String(format: "%.1f ms", value * 1000) }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import XCTest
+
+/// `livemig sweep` as a user runs it: the table, the two files, the default place for them,
+/// the same numbers as `simulate` for a point and a seed, and one clear line for each bad input.
+final class SweepCommandTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("livemig-sweep-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func testASweepPrintsAPointPerLineAndWritesEveryRun() throws {
+        let output = directory.appendingPathComponent("hog").path
+        let result = try LivemigProcess.run(["sweep", "scenarios/memory-hog-2g.yaml", "--vary", "link.bandwidth=1Gbit/s,10Gbit/s",
+                                             "--vary", "policy.name=xen3,xen4", "--runs", "3", "--jobs", "2", "--output", output])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("4 points x 3 runs = 12 simulations"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("P(fallback)"), result.stdout)
+        XCTAssertEqual(result.stdout.split(separator: "\n").filter { $0.hasPrefix("10Gbit/s ") }.count, 2, result.stdout)
+        XCTAssertEqual(result.stderr, "", "no progress bar when standard error is not a terminal")
+        let csv = try String(contentsOfFile: output + ".csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.count, 13)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output + ".json"))) as? [String: Any])
+        XCTAssertEqual((json["points"] as? [Any])?.count, 4)
+
+        // A run of the sweep is `simulate` with that point's values and seed.
+        let fields = csv[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let alone = try LivemigProcess.run(["simulate", "scenarios/memory-hog-2g.yaml", "--set", "link.bandwidth=\(fields[0])",
+                                            "--policy", fields[1], "--seed", fields[2], "--format", "json"])
+        let report = try LivemigProcess.jsonObject(alone.stdout)
+        // (Foundation's JSON reader on Linux may lose the last digit of a double.)
+        XCTAssertEqual(try XCTUnwrap((report["totalTimeSeconds"] as? NSNumber)?.doubleValue), try XCTUnwrap(Double(fields[4])), accuracy: 1e-9)
+        XCTAssertEqual(report["outcome"] as? String, fields[3])
+    }
+
+    func testWithoutOutputTheFilesGoUnderResults() throws {
+        let result = try LivemigProcess.run(["sweep", "--runs", "2", "--vary", "policy.maxIterations=2..3/2"], in: directory)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        for suffix in ["csv", "json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("results/seed-1g-sweep.\(suffix)").path))
+        }
+    }
+
+    func testBadInputsGetOneLineNamingThem() throws {
+        let cases: [([String], String)] = [
+            (["--vary", "link.bandwidht=1Gbit/s"], "link.bandwidht: unknown key"),
+            (["--vary", "link.bandwidth=1Gbit/s..2Gbit/s/0"], "a range takes 1 to 10000"),
+            (["--vary", "link.bandwidth=fast"], "link.bandwidth=fast"),
+            (["--runs", "0"], "--runs 0"),
+            (["--jobs", "0"], "--jobs 0"),
+            (["--vary", "policy.name=xen3", "--vary", "policy.name=xen4"], "varied twice"),
+            (["--vary", "guest.memory=0"], "guest.memory"),
+            (["--format", "csv"], "--format csv"),
+        ]
+        for (arguments, expected) in cases {
+            let result = try LivemigProcess.run(["sweep", "--output", directory.appendingPathComponent("bad").path] + arguments)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            let lines = result.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(expected), "\(arguments): \(result.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("bad.csv").path), "nothing written")
+    }
+}

@@ -4,7 +4,7 @@ import MigrationCore
 /// value written as in a scenario file) or `--vary KEY=A..B/N` (N values evenly from A to B,
 /// both ends included, in A's unit: `link.bandwidth=100Mbit/s..1Gbit/s/10` is not allowed, the
 /// ends must share a unit: `100Mbit/s..1000Mbit/s/10`).
-public struct SweepAxis: Sendable, Equatable {
+public struct SweepAxis: Sendable, Equatable, Codable {
     public var key: String
     /// The values as scenario text (`--set KEY=VALUE` for each).
     public var values: [String]

@@ -4,7 +4,7 @@ import MigrationSimulation
 import Synchronization
 
 /// One simulation of a sweep.
-public struct SweepRun: Sendable, Equatable {
+public struct SweepRun: Sendable, Equatable, Codable {
     public var point: Int
     public var run: Int
     public var seed: UInt64
@@ -23,12 +23,14 @@ public struct SweepRun: Sendable, Equatable {
 public enum SweepRunner {
     public static let maxJobs = 1024
 
-    /// `configs[p]` is point p's scenario (its seed is replaced by each run's).
-    public static func run(_ plan: SweepPlan, configs: [SimulationConfig], jobs: Int,
+    /// `configs[p]` is point p's scenario (its seed is replaced by each run's); `shard` limits
+    /// the run to that part's simulations.
+    public static func run(_ plan: SweepPlan, configs: [SimulationConfig], jobs: Int, shard: SweepShard? = nil,
                            progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws(HostFailure) -> [SweepRun] {
         guard (1 ... maxJobs).contains(jobs) else { throw HostFailure("--jobs \(jobs): must be 1 to \(maxJobs)") }
         guard configs.count == plan.pointCount else { preconditionFailure("one scenario per point") }
-        let total = plan.simulationCount
+        let range = shard?.simulations(of: plan.simulationCount) ?? 0 ..< plan.simulationCount
+        let total = range.count
         let results = ResultSlots(count: total)
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
@@ -39,12 +41,13 @@ public enum SweepRunner {
             Thread {
                 defer { finished.leave() }
                 while true {
-                    let index = next.add(1, ordering: .relaxed).oldValue
-                    guard index < total else { return }
+                    let slot = next.add(1, ordering: .relaxed).oldValue
+                    guard slot < total else { return }
+                    let index = range.lowerBound + slot
                     let point = index / plan.runs, run = index % plan.runs
                     var config = configs[point]
                     config.seed = plan.seed(ofRun: run)
-                    results.store(simulate(config, point: point, run: run), at: index)
+                    results.store(simulate(config, point: point, run: run), at: slot)
                     let count = done.add(1, ordering: .relaxed).newValue
                     progress?(count, total)
                 }

@@ -41,12 +41,17 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "table or json (what is printed).")
     var format: String = "table"
 
+    @Option(help: "Run only part I of N (1-based) and write OUTPUT.part-I-of-N.json for `livemig merge`.")
+    var shard: String?
+
     func run() throws {
         guard format == "table" || format == "json" else { throw failure("--format \(format): table or json") }
         let base: Scenario
         let plan: SweepPlan
+        let part: SweepShard?
         var configs: [SimulationConfig] = []
         do {
+            part = try shard.map { text throws(HostFailure) in try SweepShard(parsing: text) }
             let axes = try varies.map { text throws(HostFailure) in try SweepAxis(parsing: text) }
             base = try loadPoint(overrides: [], label: "the scenario")
             plan = try SweepPlan(axes: axes, runs: runs, baseSeed: base.config.seed)
@@ -62,21 +67,24 @@ struct SweepCommand: ParsableCommand {
         let started = Date()
         let runs: [SweepRun]
         do {
-            runs = try SweepRunner.run(plan, configs: configs, jobs: jobs, progress: progress.update)
+            runs = try SweepRunner.run(plan, configs: configs, jobs: jobs, shard: part, progress: progress.update)
         } catch {
             throw failure(error.description)
         }
         progress.finish()
-        let result = SweepResult(scenario: base.name, plan: plan, runs: runs)
         let prefix = output ?? "results/\(base.name)-sweep"
-        try ScenarioFiles.write(result.csv, to: prefix + ".csv", option: "--output")
-        let json = try result.json()
-        try ScenarioFiles.write(json, to: prefix + ".json", option: "--output")
-        if format == "json" {
-            print(json, terminator: "")
-        } else {
-            print(SweepTable.render(result, elapsedSeconds: Date().timeIntervalSince(started), jobs: jobs, files: prefix), terminator: "")
+        if let part {
+            let path = "\(prefix).part-\(part.index)-of-\(part.count).json"
+            do {
+                try ScenarioFiles.write(try SweepPart(result: base.name, plan: plan, shard: part, runs: runs).json(), to: path, option: "--output")
+            } catch let error as HostFailure {
+                throw failure(error.description)
+            }
+            print("part \(part.index) of \(part.count): \(runs.count) of \(plan.simulationCount) simulations in \(path)")
+            return
         }
+        try SweepTable.write(SweepResult(scenario: base.name, plan: plan, runs: runs), to: prefix, format: format,
+                             elapsedSeconds: Date().timeIntervalSince(started), jobs: jobs)
     }
 
     /// The scenario with the sweep's `--set` and one point's values; errors name the point.

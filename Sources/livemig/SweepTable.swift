@@ -3,10 +3,23 @@ import MigrationSweep
 
 /// The sweep's summary as a table: one line per point.
 enum SweepTable {
+    /// Writes PREFIX.csv and PREFIX.json and prints the table (or the JSON).
+    static func write(_ result: SweepResult, to prefix: String, format: String, elapsedSeconds: Double, jobs: Int) throws {
+        try ScenarioFiles.write(result.csv, to: prefix + ".csv", option: "--output")
+        let json: String
+        do {
+            json = try result.json()
+        } catch {
+            throw failure(error.description)
+        }
+        try ScenarioFiles.write(json, to: prefix + ".json", option: "--output")
+        print(format == "json" ? json : render(result, elapsedSeconds: elapsedSeconds, jobs: jobs, files: prefix), terminator: "")
+    }
+
     static func render(_ result: SweepResult, elapsedSeconds: Double, jobs: Int, files: String) -> String {
         let keys = result.plan.axes.map(\.key)
         var out = "\(result.scenario): \(result.plan.pointCount) points x \(result.plan.runs) runs = \(result.plan.simulationCount) simulations"
-            + String(format: " in %.2f s on %d jobs\n", elapsedSeconds, jobs)
+            + (jobs > 0 ? String(format: " in %.2f s on %d jobs\n", elapsedSeconds, jobs) : ", merged from its parts\n")
         let header = keys + ["time p50", "time p95", "time p99", "downtime p50", "downtime p95", "downtime p99", "P(fallback)", "aborted"]
         var rows = [header]
         for point in result.points {

@@ -67,4 +67,28 @@ final class SweepCommandTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("bad.csv").path), "nothing written")
     }
+
+    /// Three parts, as three cluster tasks would run them, merged: the same files as one sweep.
+    func testShardsMergedEqualTheUnshardedSweep() throws {
+        let arguments = ["sweep", "scenarios/seed-1g.yaml", "--vary", "policy.maxIterations=2..6/5", "--vary", "link.bandwidth=1Gbit/s,2Gbit/s",
+                         "--runs", "3"]
+        let partsPrefix = directory.appendingPathComponent("parts/s").path
+        for index in 1 ... 3 {
+            let part = try LivemigProcess.run(arguments + ["--shard", "\(index)/3", "--output", partsPrefix])
+            XCTAssertEqual(part.status, 0, part.stderr)
+            XCTAssertTrue(part.stdout.contains("part \(index) of 3: 10 of 30 simulations"), part.stdout)
+        }
+        let merged = directory.appendingPathComponent("merged").path
+        let merge = try LivemigProcess.run(["merge"] + (1 ... 3).map { "\(partsPrefix).part-\($0)-of-3.json" } + ["--output", merged])
+        XCTAssertEqual(merge.status, 0, merge.stderr)
+        XCTAssertTrue(merge.stdout.contains("merged from its parts"), merge.stdout)
+        let whole = directory.appendingPathComponent("whole").path
+        XCTAssertEqual(try LivemigProcess.run(arguments + ["--output", whole]).status, 0)
+        for suffix in [".csv", ".json"] {
+            XCTAssertEqual(try String(contentsOfFile: merged + suffix, encoding: .utf8), try String(contentsOfFile: whole + suffix, encoding: .utf8), suffix)
+        }
+        let missing = try LivemigProcess.run(["merge", "\(partsPrefix).part-1-of-3.json", "--output", merged])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("parts 2, 3 of 3 are missing"), missing.stderr)
+    }
 }

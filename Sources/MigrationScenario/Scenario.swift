@@ -6,4 +6,8 @@ public struct Scenario: Sendable {
     public var name: String
     public var summary: String?
     public var config: SimulationConfig
+    /// Values that were distributions, and what this scenario drew for them (key: text).
+    public var drawnValues: [String: String] = [:]
+    /// Whether the file has distributions: every seed draws its own values.
+    public var hasDistributions: Bool { !drawnValues.isEmpty }
 }

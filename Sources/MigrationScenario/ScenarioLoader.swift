@@ -5,18 +5,25 @@ import MigrationSimulation
 /// Reads scenario files (YAML, schema in `docs/scenario-format.md`) into simulation settings.
 /// Unknown keys and bad values are rejected with the file, the key and the problem named.
 public enum ScenarioLoader {
+    /// A scenario file's text, read within the size bound (for parsing it many times).
+    public static func readText(path: String) throws(ScenarioError) -> String {
+        try BoundedYAML.read(path: path)
+    }
+
     /// Loads a scenario file, applying `key=value` overrides (`link.bandwidth=10Gbit/s`).
-    public static func load(path: String, overrides: [String] = []) throws(ScenarioError) -> Scenario {
+    public static func load(path: String, overrides: [String] = [], drawSeed: UInt64? = nil) throws(ScenarioError) -> Scenario {
         let text = try BoundedYAML.read(path: path)
         let parent = (path as NSString).deletingLastPathComponent
         let directory = parent.isEmpty ? "." : parent
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        return try parse(yaml: text, file: path, defaultName: name, baseDirectory: directory, overrides: overrides)
+        return try parse(yaml: text, file: path, defaultName: name, baseDirectory: directory, overrides: overrides, drawSeed: drawSeed)
     }
 
     /// Parses scenario text; `file` names it in errors, `baseDirectory` anchors relative paths.
+    /// Values that are distributions (`ScenarioDistribution`) are drawn with `drawSeed`, or
+    /// with the scenario's own seed when nil (a sweep passes each run's seed).
     public static func parse(yaml: String, file: String, defaultName: String, baseDirectory: String = ".",
-                             overrides: [String] = []) throws(ScenarioError) -> Scenario {
+                             overrides: [String] = [], drawSeed: UInt64? = nil) throws(ScenarioError) -> Scenario {
         var document: [String: Any]
         let loaded = try BoundedYAML.load(yaml, source: file) { problem throws(ScenarioError) in
             throw ScenarioError("\(file): not valid YAML: \(problem)")
@@ -27,8 +34,11 @@ public enum ScenarioLoader {
         default: throw ScenarioError("\(file): the file must be a mapping of keys to values")
         }
         for override in overrides { try apply(override: override, to: &document, file: file) }
+        let drawn = try ScenarioDraws.draw(in: &document, file: file, seed: drawSeed)
         var reader = ScenarioReader(file: file, baseDirectory: baseDirectory)
-        return try reader.read(document, defaultName: defaultName)
+        var scenario = try reader.read(document, defaultName: defaultName)
+        scenario.drawnValues = drawn
+        return scenario
     }
 
     /// Sets `a.b.c=value` in the document; the value is read as YAML (`3`, `true`, `1Gbit/s`).

@@ -28,6 +28,15 @@ public final class GSLRandom {
         return Int(gsl_rng_uniform_int(rng, UInt(upperBound)))
     }
 
+    /// Normal with mean 0 and standard deviation `sd` (`gsl_ran_gaussian`).
+    public func gaussian(sd: Double) -> Double { gsl_ran_gaussian(rng, sd) }
+
+    /// Lognormal whose logarithm has mean `zeta` and standard deviation `sigma` (`gsl_ran_lognormal`).
+    public func lognormal(zeta: Double, sigma: Double) -> Double { gsl_ran_lognormal(rng, zeta, sigma) }
+
+    /// Uniform on [low, high) (`gsl_ran_flat`).
+    public func flat(low: Double, high: Double) -> Double { gsl_ran_flat(rng, low, high) }
+
     /// A Poisson-distributed count with the given mean (`gsl_ran_poisson`). Means above 2^31
     /// use the normal approximation, which GSL's integer return type could not hold.
     public func poisson(mean: Double) -> Int {

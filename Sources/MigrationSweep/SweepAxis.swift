@@ -30,7 +30,7 @@ public struct SweepAxis: Sendable, Equatable, Codable {
         if let dots = spec.range(of: "..") {
             values = try Self.range(from: String(spec[..<dots.lowerBound]), rest: String(spec[dots.upperBound...]), text: text)
         } else {
-            values = spec.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
+            values = Self.topLevelItems(spec).map(\.trimmingSpaces)
             guard !values.contains(where: \.isEmpty) else {
                 throw HostFailure("--vary \(text): an empty value in the list")
             }
@@ -38,6 +38,25 @@ public struct SweepAxis: Sendable, Equatable, Codable {
         guard values.count <= Self.maxValues else {
             throw HostFailure("--vary \(text): \(values.count) values; at most \(Self.maxValues) per key")
         }
+    }
+
+    /// The comma-separated items of `text`, commas inside parentheses kept (a distribution
+    /// such as `uniform(1Gbit/s, 2Gbit/s)` is one value).
+    static func topLevelItems(_ text: String) -> [String] {
+        var items: [String] = [], current = "", depth = 0
+        for character in text {
+            switch character {
+            case "(": depth += 1
+            case ")": depth = max(0, depth - 1)
+            case "," where depth == 0:
+                items.append(current)
+                current = ""
+                continue
+            default: break
+            }
+            current.append(character)
+        }
+        return items + [current]
     }
 
     /// `A..B/N`: N values from A to B in A's unit.

@@ -27,8 +27,21 @@ public enum SweepRunner {
     /// the run to that part's simulations.
     public static func run(_ plan: SweepPlan, configs: [SimulationConfig], jobs: Int, shard: SweepShard? = nil,
                            progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws(HostFailure) -> [SweepRun] {
-        guard (1 ... maxJobs).contains(jobs) else { throw HostFailure("--jobs \(jobs): must be 1 to \(maxJobs)") }
         guard configs.count == plan.pointCount else { preconditionFailure("one scenario per point") }
+        return try run(plan, jobs: jobs, shard: shard, progress: progress) { point, seed in
+            var config = configs[point]
+            config.seed = seed
+            return config
+        }
+    }
+
+    /// The same with each run's scenario made by `config(point, seed)`: for scenarios with
+    /// distributions, where every seed draws its own values. A run whose scenario cannot be
+    /// made (a draw the scenario refuses) is reported with its error.
+    public static func run(_ plan: SweepPlan, jobs: Int, shard: SweepShard? = nil,
+                           progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil,
+                           config: @escaping @Sendable (_ point: Int, _ seed: UInt64) throws(HostFailure) -> SimulationConfig) throws(HostFailure) -> [SweepRun] {
+        guard (1 ... maxJobs).contains(jobs) else { throw HostFailure("--jobs \(jobs): must be 1 to \(maxJobs)") }
         let range = shard?.simulations(of: plan.simulationCount) ?? 0 ..< plan.simulationCount
         let total = range.count
         let results = ResultSlots(count: total)
@@ -44,10 +57,13 @@ public enum SweepRunner {
                     let slot = next.add(1, ordering: .relaxed).oldValue
                     guard slot < total else { return }
                     let index = range.lowerBound + slot
-                    let point = index / plan.runs, run = index % plan.runs
-                    var config = configs[point]
-                    config.seed = plan.seed(ofRun: run)
-                    results.store(simulate(config, point: point, run: run), at: slot)
+                    let point = index / plan.runs, run = index % plan.runs, seed = plan.seed(ofRun: run)
+                    do throws(HostFailure) {
+                        results.store(simulate(try config(point, seed), point: point, run: run), at: slot)
+                    } catch {
+                        results.store(SweepRun(point: point, run: run, seed: seed, outcome: .aborted, totalTimeSeconds: 0, downtimeSeconds: 0,
+                                               bytesSent: 0, liveIterations: 0, error: error.description), at: slot)
+                    }
                     let count = done.add(1, ordering: .relaxed).newValue
                     progress?(count, total)
                 }

@@ -8,6 +8,10 @@ public struct SweepPointSummary: Sendable, Equatable, Codable {
         public var p50: Double
         public var p95: Double
         public var p99: Double
+        /// 95 % confidence intervals [low, high] of p50, p95 and p99 (`SweepStatistics`).
+        public var p50Interval: [Double]
+        public var p95Interval: [Double]
+        public var p99Interval: [Double]
     }
 
     /// The varied keys and their values here.
@@ -18,6 +22,8 @@ public struct SweepPointSummary: Sendable, Equatable, Codable {
     public var meanBytesSent: Double
     /// Runs that fell back to offline migration, over all runs.
     public var fallbackProbability: Double
+    /// Its 95 % confidence interval [low, high] (Wilson).
+    public var fallbackProbabilityInterval: [Double]
     /// Runs that did not complete (`aborted`, or could not run: see `errors`).
     public var aborted: Int
     public var errors: [String]
@@ -26,13 +32,16 @@ public struct SweepPointSummary: Sendable, Equatable, Codable {
         self.values = values
         runs = sample.count
         func percentiles(_ numbers: [Double]) -> Percentiles {
-            Percentiles(p50: SweepStatistics.percentile(50, of: numbers) ?? 0, p95: SweepStatistics.percentile(95, of: numbers) ?? 0,
-                        p99: SweepStatistics.percentile(99, of: numbers) ?? 0)
+            func at(_ p: Double) -> Double { SweepStatistics.percentile(p, of: numbers) ?? 0 }
+            func interval(_ p: Double) -> [Double] { SweepStatistics.percentileInterval(p, of: numbers) ?? [0, 0] }
+            return Percentiles(p50: at(50), p95: at(95), p99: at(99), p50Interval: interval(50), p95Interval: interval(95), p99Interval: interval(99))
         }
         totalTimeSeconds = percentiles(sample.map(\.totalTimeSeconds))
         downtimeSeconds = percentiles(sample.map(\.downtimeSeconds))
         meanBytesSent = sample.isEmpty ? 0 : sample.reduce(0) { $0 + Double($1.bytesSent) } / Double(sample.count)
-        fallbackProbability = sample.isEmpty ? 0 : Double(sample.filter { $0.outcome == .offlineFallback }.count) / Double(sample.count)
+        let fallbacks = sample.filter { $0.outcome == .offlineFallback }.count
+        fallbackProbability = sample.isEmpty ? 0 : Double(fallbacks) / Double(sample.count)
+        fallbackProbabilityInterval = SweepStatistics.proportionInterval(successes: fallbacks, trials: sample.count)
         aborted = sample.filter { $0.outcome == .aborted }.count
         errors = Array(Set(sample.compactMap(\.error))).sorted()
     }

@@ -6,9 +6,31 @@ import MigrationScenario
 enum ScenarioFiles {
     /// Loads `path`, or the embedded default (the seed document's guest) when nil.
     static func load(_ path: String?, overrides: [String]) throws(ScenarioError) -> Scenario {
-        if let path { return try ScenarioLoader.load(path: path, overrides: overrides) }
-        return try ScenarioLoader.parse(yaml: EmbeddedScenario.yaml, file: "(embedded \(EmbeddedScenario.name))",
-                                        defaultName: EmbeddedScenario.name, overrides: overrides)
+        try Source(path).parse(overrides: overrides)
+    }
+
+    /// A scenario's text, read once, to be parsed many times (a sweep draws each run's values).
+    struct Source: Sendable {
+        let yaml: String
+        let file: String
+        let name: String
+        let directory: String
+
+        init(_ path: String?) throws(ScenarioError) {
+            guard let path else {
+                (yaml, file, name, directory) = (EmbeddedScenario.yaml, "(embedded \(EmbeddedScenario.name))", EmbeddedScenario.name, ".")
+                return
+            }
+            yaml = try ScenarioLoader.readText(path: path)
+            file = path
+            name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            let parent = (path as NSString).deletingLastPathComponent
+            directory = parent.isEmpty ? "." : parent
+        }
+
+        func parse(overrides: [String], drawSeed: UInt64? = nil) throws(ScenarioError) -> Scenario {
+            try ScenarioLoader.parse(yaml: yaml, file: file, defaultName: name, baseDirectory: directory, overrides: overrides, drawSeed: drawSeed)
+        }
     }
 
     /// Writes `text` to `path`, making its directory; an error names the option and the path.

@@ -49,16 +49,16 @@ struct SweepCommand: ParsableCommand {
         let base: Scenario
         let plan: SweepPlan
         let part: SweepShard?
+        let source: ScenarioFiles.Source
         var configs: [SimulationConfig] = []
         do {
             part = try shard.map { text throws(HostFailure) in try SweepShard(parsing: text) }
             let axes = try varies.map { text throws(HostFailure) in try SweepAxis(parsing: text) }
-            base = try loadPoint(overrides: [], label: "the scenario")
+            source = try readSource()
+            base = try load(source, point: [])
             plan = try SweepPlan(axes: axes, runs: runs, baseSeed: base.config.seed)
-            for point in 0 ..< plan.pointCount {
-                let point = plan.overrides(ofPoint: point)
-                configs.append(try loadPoint(overrides: point, label: point.joined(separator: " ")).config)
-            }
+            // Every point is read (and checked) before anything runs.
+            for point in 0 ..< plan.pointCount { configs.append(try load(source, point: plan.overrides(ofPoint: point)).config) }
         } catch {
             throw failure(error.description)
         }
@@ -66,8 +66,22 @@ struct SweepCommand: ParsableCommand {
         let progress = SweepProgress(enabled: isatty(2) != 0)
         let started = Date()
         let runs: [SweepRun]
-        do {
-            runs = try SweepRunner.run(plan, configs: configs, jobs: jobs, shard: part, progress: progress.update)
+        do throws(HostFailure) {
+            if base.hasDistributions {
+                // Monte Carlo: each run draws its own values with its seed.
+                let overrides = self.overrides
+                runs = try SweepRunner.run(plan, jobs: jobs, shard: part, progress: progress.update) { point, seed throws(HostFailure) in
+                    do throws(ScenarioError) {
+                        var config = try source.parse(overrides: overrides + plan.overrides(ofPoint: point), drawSeed: seed).config
+                        config.seed = seed
+                        return config
+                    } catch {
+                        throw HostFailure(error.description)
+                    }
+                }
+            } else {
+                runs = try SweepRunner.run(plan, configs: configs, jobs: jobs, shard: part, progress: progress.update)
+            }
         } catch {
             throw failure(error.description)
         }
@@ -87,16 +101,24 @@ struct SweepCommand: ParsableCommand {
                              elapsedSeconds: Date().timeIntervalSince(started), jobs: jobs)
     }
 
-    /// The scenario with the sweep's `--set` and one point's values; errors name the point.
-    private func loadPoint(overrides point: [String], label: String) throws(HostFailure) -> Scenario {
+    private func readSource() throws(HostFailure) -> ScenarioFiles.Source {
         do {
-            let loaded = try ScenarioFiles.load(scenario, overrides: overrides + point)
+            return try ScenarioFiles.Source(scenario)
+        } catch {
+            throw HostFailure(error.description)
+        }
+    }
+
+    /// The scenario with the sweep's `--set` and one point's values; errors name the point.
+    private func load(_ source: ScenarioFiles.Source, point: [String]) throws(HostFailure) -> Scenario {
+        do {
+            let loaded = try source.parse(overrides: overrides + point)
             try loaded.config.validate()
             return loaded
         } catch let error as ScenarioError {
-            throw HostFailure(point.isEmpty ? error.description : "\(label): \(error.description)")
+            throw HostFailure(point.isEmpty ? error.description : "\(point.joined(separator: " ")): \(error.description)")
         } catch {
-            throw HostFailure("\(label): \(error)")
+            throw HostFailure("\(point.joined(separator: " ")): \(error)")
         }
     }
 }

@@ -20,13 +20,14 @@ enum SweepTable {
         let keys = result.plan.axes.map(\.key)
         var out = "\(result.scenario): \(result.plan.pointCount) points x \(result.plan.runs) runs = \(result.plan.simulationCount) simulations"
             + (jobs > 0 ? String(format: " in %.2f s on %d jobs\n", elapsedSeconds, jobs) : ", merged from its parts\n")
-        let header = keys + ["time p50", "time p95", "time p99", "downtime p50", "downtime p95", "downtime p99", "P(fallback)", "aborted"]
+        let header = keys + ["time p50", "time p95", "time p99", "downtime p50", "downtime p95", "downtime p99", "P(fallback) [95 % CI]", "aborted"]
         var rows = [header]
         for point in result.points {
             rows.append(keys.map { point.values[$0] ?? "" } + [
                 seconds(point.totalTimeSeconds.p50), seconds(point.totalTimeSeconds.p95), seconds(point.totalTimeSeconds.p99),
                 milliseconds(point.downtimeSeconds.p50), milliseconds(point.downtimeSeconds.p95), milliseconds(point.downtimeSeconds.p99),
-                String(format: "%.2f", point.fallbackProbability), String(point.aborted),
+                String(format: "%.2f [%.2f, %.2f]", point.fallbackProbability, point.fallbackProbabilityInterval[0], point.fallbackProbabilityInterval[1]),
+                String(point.aborted),
             ])
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }

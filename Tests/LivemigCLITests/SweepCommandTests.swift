@@ -91,4 +91,27 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("parts 2, 3 of 3 are missing"), missing.stderr)
     }
+
+    /// Monte Carlo: a scenario whose bandwidth is a distribution gives each run its own draw;
+    /// the spread shows in the percentiles, and the sweep is reproducible.
+    func testADistributionGivesEachRunItsOwnDraw() throws {
+        let output = directory.appendingPathComponent("mc").path
+        let arguments = ["sweep", "scenarios/memory-hog-2g.yaml", "--set", "link.bandwidth=uniform(2000Mbit/s, 8000Mbit/s)",
+                         "--set", "simulation.fidelity=fluid", "--runs", "40", "--output", output]
+        let result = try LivemigProcess.run(arguments)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let csv = try String(contentsOfFile: output + ".csv", encoding: .utf8)
+        let times = csv.split(separator: "\n").dropFirst().compactMap { Double($0.split(separator: ",")[2]) }
+        XCTAssertEqual(times.count, 40)
+        XCTAssertGreaterThan(Set(times).count, 35, "each run drew its own bandwidth")
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output + ".json"))) as? [String: Any])
+        let point = try XCTUnwrap((json["points"] as? [[String: Any]])?.first)
+        let time = try XCTUnwrap(point["totalTimeSeconds"] as? [String: Any])
+        let p50 = try XCTUnwrap((time["p50"] as? NSNumber)?.doubleValue), p95 = try XCTUnwrap((time["p95"] as? NSNumber)?.doubleValue)
+        XCTAssertLessThan(p50, p95)
+        let interval = try XCTUnwrap(time["p50Interval"] as? [NSNumber]).map(\.doubleValue)
+        XCTAssertTrue(interval[0] <= p50 && p50 <= interval[1], "\(interval) holds \(p50)")
+        XCTAssertEqual(try LivemigProcess.run(arguments).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: output + ".csv", encoding: .utf8), csv, "the same seeds, the same draws")
+    }
 }

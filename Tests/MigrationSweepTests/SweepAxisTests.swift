@@ -72,4 +72,27 @@ final class SweepAxisTests: XCTestCase {
         XCTAssertEqual(SweepStatistics.percentile(99, of: values), 20)
         XCTAssertNil(SweepStatistics.percentile(50, of: []))
     }
+
+    /// Wilson's interval, checked against published values (Newcombe 1998, table I: 0/10 and
+    /// 5/10); percentile intervals hold the estimate and widen with fewer runs.
+    func testConfidenceIntervals() throws {
+        let none = SweepStatistics.proportionInterval(successes: 0, trials: 10)
+        XCTAssertEqual(none[0], 0, accuracy: 1e-4)
+        XCTAssertEqual(none[1], 0.2775, accuracy: 1e-4)
+        let half = SweepStatistics.proportionInterval(successes: 5, trials: 10)
+        XCTAssertEqual(half[0], 0.2366, accuracy: 1e-4)
+        XCTAssertEqual(half[1], 0.7634, accuracy: 1e-4)
+        XCTAssertEqual(SweepStatistics.proportionInterval(successes: 0, trials: 0), [0, 1])
+
+        let many = (1 ... 1000).map(Double.init), few = (1 ... 20).map(Double.init)
+        for p in [50.0, 95, 99] {
+            let wide = try XCTUnwrap(SweepStatistics.percentileInterval(p, of: few))
+            let narrow = try XCTUnwrap(SweepStatistics.percentileInterval(p, of: many))
+            let estimate = try XCTUnwrap(SweepStatistics.percentile(p, of: many))
+            XCTAssertTrue(narrow[0] <= estimate && estimate <= narrow[1], "p\(p): \(narrow) holds \(estimate)")
+            XCTAssertLessThan((narrow[1] - narrow[0]) / 1000, (wide[1] - wide[0]) / 20, "p\(p): more runs, a narrower interval")
+        }
+        XCTAssertEqual(SweepStatistics.percentileInterval(99, of: few)?.last, 20, "a p99 of 20 runs reaches to their largest")
+        XCTAssertNil(SweepStatistics.percentileInterval(50, of: []))
+    }
 }

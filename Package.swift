@@ -40,7 +40,7 @@ let package = Package(
         ),
         .target(name: "MigrationReporting", dependencies: ["MigrationCore"]),
         // Sweeps: many simulations of one scenario with keys varied, on all cores.
-        .target(name: "MigrationSweep", dependencies: ["MigrationCore", "MigrationSimulation"]),
+        .target(name: "MigrationSweep", dependencies: ["MigrationCore", "MigrationSimulation", "MigrationReporting"]),
         .target(name: "XenProbe", dependencies: ["CXen"]),
         .target(name: "XenBackend", dependencies: ["CXen", "MigrationCore", "MigrationExecutor"]),
         .target(name: "CKVM"),

@@ -3,7 +3,7 @@ import MigrationSweep
 
 /// The sweep's summary as a table: one line per point.
 enum SweepTable {
-    /// Writes PREFIX.csv and PREFIX.json and prints the table (or the JSON).
+    /// Writes PREFIX.csv, PREFIX.json and PREFIX.html and prints the table (or the JSON).
     static func write(_ result: SweepResult, to prefix: String, format: String, elapsedSeconds: Double, jobs: Int) throws {
         try ScenarioFiles.write(result.csv, to: prefix + ".csv", option: "--output")
         let json: String
@@ -13,6 +13,7 @@ enum SweepTable {
             throw failure(error.description)
         }
         try ScenarioFiles.write(json, to: prefix + ".json", option: "--output")
+        try ScenarioFiles.write(SweepHTMLReport.render(result), to: prefix + ".html", option: "--output")
         print(format == "json" ? json : render(result, elapsedSeconds: elapsedSeconds, jobs: jobs, files: prefix), terminator: "")
     }
 
@@ -36,7 +37,7 @@ enum SweepTable {
         }
         let errors = Set(result.points.flatMap(\.errors))
         for error in errors.sorted() { out += "could not simulate: \(error)\n" }
-        return out + "every run: \(files).csv; per point: \(files).json\n"
+        return out + "every run: \(files).csv; per point: \(files).json; report: \(files).html\n"
     }
 
     private static func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }

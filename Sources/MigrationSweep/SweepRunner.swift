@@ -15,6 +15,19 @@ public struct SweepRun: Sendable, Equatable, Codable {
     public var liveIterations: Int
     /// Why a simulation could not run (then the numbers are 0 and the outcome `aborted`).
     public var error: String?
+
+    public init(point: Int, run: Int, seed: UInt64, outcome: MigrationOutcome, totalTimeSeconds: Double, downtimeSeconds: Double,
+                bytesSent: Int, liveIterations: Int, error: String?) {
+        self.point = point
+        self.run = run
+        self.seed = seed
+        self.outcome = outcome
+        self.totalTimeSeconds = totalTimeSeconds
+        self.downtimeSeconds = downtimeSeconds
+        self.bytesSent = bytesSent
+        self.liveIterations = liveIterations
+        self.error = error
+    }
 }
 
 /// Runs a sweep's simulations on `jobs` threads. Every simulation is independent and seeded by

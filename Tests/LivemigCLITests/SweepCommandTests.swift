@@ -3,17 +3,7 @@ import XCTest
 
 /// `livemig sweep` as a user runs it: the table, the two files, the default place for them,
 /// the same numbers as `simulate` for a point and a seed, and one clear line for each bad input.
-final class SweepCommandTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("livemig-sweep-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
+final class SweepCommandTests: TemporaryDirectoryTestCase {
 
     func testASweepPrintsAPointPerLineAndWritesEveryRun() throws {
         let output = directory.appendingPathComponent("hog").path

@@ -6,25 +6,15 @@ import XCTest
 /// migration recorded as left suspended with an unknown outcome, and never while a migration of
 /// it runs; `migrate --cancel NAME` finds no migration where none runs. The registration file
 /// is RUN_DIR/xen-HASH.migration (FNV-1a of the name), holding pid, state and name.
-final class XenLeftSuspendedCLITests: XCTestCase {
-    private var runDirectory: URL!
-
-    override func setUpWithError() throws {
-        runDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("livemig-xen-left-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: runDirectory)
-    }
+final class XenLeftSuspendedCLITests: TemporaryDirectoryTestCase {
 
     private func registrationPath(_ name: String) -> String {
         let hash = name.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
-        return runDirectory.appendingPathComponent("xen-\(String(hash, radix: 16)).migration").path
+        return directory.appendingPathComponent("xen-\(String(hash, radix: 16)).migration").path
     }
 
     private func livemig(_ arguments: [String]) throws -> LivemigProcess.Result {
-        try LivemigProcess.run(arguments + ["--xen", "--run-dir", runDirectory.path])
+        try LivemigProcess.run(arguments + ["--xen", "--run-dir", directory.path])
     }
 
     func testResumeWithoutARecordRefusesAndSaysWhatToCheck() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import MigrationCore
 
 /// A small line plot as inline SVG, for the self-contained HTML reports (no script, no
 /// network): shaded bands, lines with points, vertical error bars, axes with ticks and labels.
@@ -106,11 +107,7 @@ public struct SVGPlot {
 
     /// Numbers from the labels when each is a number with one shared unit, else 0, 1, 2, ...
     func xPositions() -> [Double] {
-        let parsed = xLabels.map { label -> (Double, String)? in
-            let number = label.prefix { "0123456789.+-eE".contains($0) }
-            guard let value = Double(number), value.isFinite else { return nil }
-            return (value, String(label.dropFirst(number.count)))
-        }
+        let parsed = xLabels.map { NumberWithUnit.split($0) }
         if parsed.allSatisfy({ $0 != nil }), Set(parsed.map { $0!.1 }).count == 1, Set(parsed.map { $0!.0 }).count == parsed.count {
             return parsed.map { $0!.0 }
         }

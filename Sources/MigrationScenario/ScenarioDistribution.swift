@@ -1,4 +1,5 @@
 import Foundation
+import MigrationCore
 import MigrationSimulation
 
 /// A scenario value that is a distribution instead of a number (Monte Carlo): each simulation
@@ -10,8 +11,8 @@ import MigrationSimulation
 /// - `empirical(V1, V2, ...)`: one of the values, each equally likely (a measured sample).
 ///
 /// `normal(1Gbit/s, 100Mbit/s)` is refused (two units); `normal(1000Mbit/s, 100Mbit/s)` is
-/// right. When every argument is a bare whole number (no unit, no decimal point), draws are
-/// rounded to whole numbers (for counts such as `policy.maxIterations`). Draws come from GSL (MT19937,
+/// right. Draws for the keys that take whole numbers (`wholeNumberKeys`) are rounded; others
+/// keep their fraction. Draws come from GSL (MT19937,
 /// `gsl_ran_gaussian`, `gsl_ran_lognormal`, `gsl_ran_flat`).
 public struct ScenarioDistribution: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case normal, lognormal, uniform, empirical }
@@ -22,6 +23,10 @@ public struct ScenarioDistribution: Sendable, Equatable {
     /// Draws are rounded to whole numbers.
     public var whole: Bool
 
+    /// The scenario keys whose values are whole numbers (docs/scenario-format.md).
+    public static let wholeNumberKeys: Set<String> = ["policy.maxIterations", "policy.fallbackRounds", "policy.targetDirtyPages",
+                                                      "migration.batchPages"]
+
     /// Redraws of a truncated normal before giving up (a mean far below zero).
     static let maxRedraws = 1000
 
@@ -31,28 +36,23 @@ public struct ScenarioDistribution: Sendable, Equatable {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let open = trimmed.firstIndex(of: "("), trimmed.hasSuffix(")") else { return nil }
         let name = String(trimmed[..<open]).trimmingCharacters(in: .whitespaces)
-        guard let kind = Kind(rawValue: name) else {
-            guard name.allSatisfy(\.isLetter), !name.isEmpty else { return nil }
-            throw ScenarioError("\(key): '\(name)' is not a distribution (\(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
+        // Only the four names: any other text (a description "Overload(peak)") is left alone.
+        guard let kind = Kind(rawValue: name) else { return nil }
         let inside = trimmed[trimmed.index(after: open) ..< trimmed.index(before: trimmed.endIndex)]
         let parts = inside.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         var numbers: [Double] = []
         var units = Set<String>()
-        var whole = true
         for part in parts {
-            let number = part.prefix { "0123456789.+-eE".contains($0) }
-            guard let value = Double(number), value.isFinite else {
+            guard let (value, unit) = NumberWithUnit.split(part) else {
                 throw ScenarioError("\(key): \(trimmed): '\(part)' is not a number with an optional unit")
             }
             numbers.append(value)
-            units.insert(String(part.dropFirst(number.count)).trimmingCharacters(in: .whitespaces))
-            if number.contains(where: { ".eE".contains($0) }) { whole = false }
+            units.insert(unit)
         }
         guard units.count == 1, let unit = units.first else {
             throw ScenarioError("\(key): \(trimmed): every argument needs the same unit (\(units.sorted().map { "'\($0)'" }.joined(separator: ", ")))")
         }
-        let distribution = ScenarioDistribution(kind: kind, arguments: numbers, unit: unit, whole: whole && unit.isEmpty)
+        let distribution = ScenarioDistribution(kind: kind, arguments: numbers, unit: unit, whole: wholeNumberKeys.contains(key))
         try distribution.check(key: key, text: trimmed)
         return distribution
     }
@@ -70,6 +70,18 @@ public struct ScenarioDistribution: Sendable, Equatable {
         case .empirical:
             guard !arguments.isEmpty, arguments.count <= 1_000_000 else { throw fail("empirical takes 1 to 1,000,000 values") }
         }
+    }
+
+    /// The distribution's centre, as scenario text: the mean (normal, lognormal), the midpoint
+    /// (uniform) or the median value (empirical). What a sweep checks each point with before
+    /// any run draws.
+    public var centre: String {
+        let value: Double = switch kind {
+        case .normal, .lognormal: arguments[0]
+        case .uniform: arguments[0] / 2 + arguments[1] / 2
+        case .empirical: arguments.sorted()[arguments.count / 2]
+        }
+        return NumberWithUnit.format(whole ? value.rounded() : value) + unit
     }
 
     /// One draw, as scenario text in the distribution's unit.
@@ -93,12 +105,7 @@ public struct ScenarioDistribution: Sendable, Equatable {
         case .empirical:
             value = arguments[random.uniformInt(below: arguments.count)]
         }
-        return Self.format(whole ? value.rounded() : value) + unit
-    }
-
-    private static func format(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
+        return NumberWithUnit.format(whole ? value.rounded() : value) + unit
     }
 }
 

@@ -4,21 +4,29 @@ import MigrationSimulation
 /// document is read: so any numeric value anywhere (a link profile's step, a policy limit, a
 /// working set) may be one, and the reader checks the drawn value as if it had been written.
 enum ScenarioDraws {
-    /// Mixed into the seed so that the draws do not repeat the simulation's own random stream.
-    static let streamSalt: UInt64 = 0x9E37_79B9_7F4A_7C15
+    /// The draws' seed from the run's: SplitMix64's finalizer (Steele, Lea and Flood, OOPSLA
+    /// 2014), so that no run's draws share a stream with any run's simulation (a fixed XOR would,
+    /// for the seed that XOR maps onto; GSL's MT19937 takes 32 bits of it).
+    static func mixed(_ seed: UInt64) -> UInt64 {
+        var z = seed &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 
     /// Draws in key order (sorted), so a seed gives the same values whatever the file's layout;
     /// returns key path -> drawn text.
-    static func draw(in document: inout [String: Any], file: String, seed: UInt64?) throws(ScenarioError) -> [String: String] {
+    /// With `centre`, every distribution takes its centre instead of a draw.
+    static func draw(in document: inout [String: Any], file: String, seed: UInt64?, centre: Bool = false) throws(ScenarioError) -> [String: String] {
         var found: [(path: String, distribution: ScenarioDistribution)] = []
         try collect(document, path: "", file: file, into: &found)
         guard !found.isEmpty else { return [:] }
-        let random = GSLRandom(seed: (seed ?? documentSeed(document)) ^ streamSalt)
+        let random = GSLRandom(seed: mixed(seed ?? documentSeed(document)))
         var drawn: [String: String] = [:]
         for (path, distribution) in found.sorted(by: { $0.path < $1.path }) {
             let value: String
             do {
-                value = try distribution.draw(random)
+                value = centre ? distribution.centre : try distribution.draw(random)
             } catch {
                 throw ScenarioError("\(file): \(path): \(error.description)")
             }
@@ -46,6 +54,9 @@ enum ScenarioDraws {
         case let list as [Any]:
             for (index, child) in list.enumerated() { try collect(child, path: "\(path).\(index)", file: file, into: &found) }
         case let text as String:
+            // Text keys are never numbers: a name or description may hold "uniform(...)".
+            let last = path.split(separator: ".").last.map(String.init) ?? path
+            guard !["name", "description", "file"].contains(last) else { return }
             do {
                 if let distribution = try ScenarioDistribution.parse(text, key: path) { found.append((path, distribution)) }
             } catch {

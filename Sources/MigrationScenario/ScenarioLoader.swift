@@ -21,9 +21,10 @@ public enum ScenarioLoader {
 
     /// Parses scenario text; `file` names it in errors, `baseDirectory` anchors relative paths.
     /// Values that are distributions (`ScenarioDistribution`) are drawn with `drawSeed`, or
-    /// with the scenario's own seed when nil (a sweep passes each run's seed).
+    /// with the scenario's own seed when nil (a sweep passes each run's seed); with
+    /// `centreDraws`, each takes its centre (how a sweep checks its points before it runs).
     public static func parse(yaml: String, file: String, defaultName: String, baseDirectory: String = ".",
-                             overrides: [String] = [], drawSeed: UInt64? = nil) throws(ScenarioError) -> Scenario {
+                             overrides: [String] = [], drawSeed: UInt64? = nil, centreDraws: Bool = false) throws(ScenarioError) -> Scenario {
         var document: [String: Any]
         let loaded = try BoundedYAML.load(yaml, source: file) { problem throws(ScenarioError) in
             throw ScenarioError("\(file): not valid YAML: \(problem)")
@@ -34,7 +35,7 @@ public enum ScenarioLoader {
         default: throw ScenarioError("\(file): the file must be a mapping of keys to values")
         }
         for override in overrides { try apply(override: override, to: &document, file: file) }
-        let drawn = try ScenarioDraws.draw(in: &document, file: file, seed: drawSeed)
+        let drawn = try ScenarioDraws.draw(in: &document, file: file, seed: drawSeed, centre: centreDraws)
         var reader = ScenarioReader(file: file, baseDirectory: baseDirectory)
         var scenario = try reader.read(document, defaultName: defaultName)
         scenario.drawnValues = drawn

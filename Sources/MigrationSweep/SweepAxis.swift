@@ -59,6 +59,14 @@ public struct SweepAxis: Sendable, Equatable, Codable {
         return items + [current]
     }
 
+    /// A number and its unit, or an error quoting the whole `--vary`.
+    private static func quantity(_ text: String, text whole: String) throws(HostFailure) -> (Double, String) {
+        guard let (value, unit) = NumberWithUnit.split(text) else {
+            throw HostFailure("--vary \(whole): '\(text.trimmingSpaces)' is not a number with an optional unit")
+        }
+        return (value, unit)
+    }
+
     /// `A..B/N`: N values from A to B in A's unit.
     private static func range(from low: String, rest: String, text: String) throws(HostFailure) -> [String] {
         guard let slash = rest.lastIndex(of: "/"), let count = Int(rest[rest.index(after: slash)...].trimmingSpaces) else {
@@ -74,29 +82,13 @@ public struct SweepAxis: Sendable, Equatable, Codable {
         }
         guard count > 1 else {
             guard start == end else { throw HostFailure("--vary \(text): one value cannot span \(low) to \(rest[..<slash])") }
-            return [format(start) + unit]
+            return [NumberWithUnit.format(start) + unit]
         }
         let whole = start == start.rounded() && end == end.rounded() && (end - start).truncatingRemainder(dividingBy: Double(count - 1)) == 0
         return (0 ..< count).map { index in
             let value = start + (end - start) * Double(index) / Double(count - 1)
-            return (whole ? format(value.rounded()) : format(value)) + unit
+            return NumberWithUnit.format(whole ? value.rounded() : value) + unit
         }
-    }
-
-    /// A number and the unit after it: "100Mbit/s" is (100, "Mbit/s"), "5" is (5, "").
-    private static func quantity(_ text: String, text whole: String) throws(HostFailure) -> (Double, String) {
-        let trimmed = text.trimmingSpaces
-        let number = trimmed.prefix { "0123456789.+-eE".contains($0) }
-        guard let value = Double(number), value.isFinite else {
-            throw HostFailure("--vary \(whole): '\(trimmed)' is not a number with an optional unit")
-        }
-        return (value, String(trimmed.dropFirst(number.count)).trimmingSpaces)
-    }
-
-    /// Whole numbers without a fraction (a whole-number key refuses "10.0"), others in full.
-    private static func format(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
     }
 }
 

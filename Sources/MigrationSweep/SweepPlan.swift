@@ -21,6 +21,9 @@ public struct SweepPlan: Sendable, Equatable {
         for axis in axes where !seen.insert(axis.key).inserted {
             throw HostFailure("--vary \(axis.key): the key is varied twice")
         }
+        if seen.contains("seed") {
+            throw HostFailure("--vary seed: each point already runs --runs seeds (run r uses the scenario's seed + r); set the first with --set seed=N")
+        }
         var points = 1
         for axis in axes {
             guard !axis.values.isEmpty else { throw HostFailure("--vary \(axis.key): no values") }

@@ -9,6 +9,16 @@ public struct SweepShard: Sendable, Equatable, Codable {
     public var index: Int
     public var count: Int
 
+    /// Decoded through the checks (a part file is input like any other).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        do {
+            try self.init(index: try container.decode(Int.self, forKey: .index), count: try container.decode(Int.self, forKey: .count))
+        } catch let error as HostFailure {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
     public static let maxCount = 100_000
 
     public init(index: Int, count: Int) throws(HostFailure) {
@@ -38,14 +48,18 @@ public struct SweepShard: Sendable, Equatable, Codable {
 /// One part of a sharded sweep as `sweep --shard` writes it (JSON) and `merge` reads it.
 public struct SweepPart: Sendable, Codable {
     public var scenario: String
+    /// What the runs were computed from besides the plan: a digest of the scenario's text and
+    /// the sweep's `--set`s (parts of sweeps that differ there must not be merged).
+    public var fingerprint: String
     public var axes: [SweepAxis]
     public var runsPerPoint: Int
     public var baseSeed: UInt64
     public var shard: SweepShard
     public var runs: [SweepRun]
 
-    public init(result scenario: String, plan: SweepPlan, shard: SweepShard, runs: [SweepRun]) {
+    public init(result scenario: String, fingerprint: String, plan: SweepPlan, shard: SweepShard, runs: [SweepRun]) {
         self.scenario = scenario
+        self.fingerprint = fingerprint
         axes = plan.axes
         runsPerPoint = plan.runs
         baseSeed = plan.baseSeed
@@ -79,9 +93,14 @@ public struct SweepPart: Sendable, Codable {
         let count = first.shard.count
         var byIndex: [Int: SweepPart] = [:]
         for (path, part) in parts {
-            guard part.scenario == first.scenario, part.axes == first.axes, part.runsPerPoint == first.runsPerPoint,
-                  part.baseSeed == first.baseSeed, part.shard.count == count else {
-                throw HostFailure("\(path): part of another sweep (scenario, --vary, --runs, seed or N differ from \(parts[0].path))")
+            guard part.scenario == first.scenario, part.fingerprint == first.fingerprint, part.axes == first.axes,
+                  part.runsPerPoint == first.runsPerPoint, part.baseSeed == first.baseSeed, part.shard.count == count else {
+                throw HostFailure("\(path): part of another sweep (its scenario, --set, --vary, --runs, seed or N differ from \(parts[0].path))")
+            }
+            // Every run's place and seed, checked before any arithmetic with them.
+            for run in part.runs where !(0 ..< plan.pointCount).contains(run.point) || !(0 ..< plan.runs).contains(run.run)
+                || run.seed != plan.seed(ofRun: run.run) {
+                throw HostFailure("\(path): a run (point \(run.point), run \(run.run), seed \(run.seed)) that is not in the sweep's plan")
             }
             guard byIndex.updateValue(part, forKey: part.shard.index) == nil else {
                 throw HostFailure("\(path): part \(part.shard.index)/\(count) is given twice")

@@ -26,10 +26,16 @@ public struct SweepPointSummary: Sendable, Equatable, Codable {
     public var fallbackProbabilityInterval: [Double]
     /// Runs that did not complete (`aborted`, or could not run: see `errors`).
     public var aborted: Int
+    /// Runs that could not be simulated at all (their scenario was refused, e.g. a draw out of
+    /// range): left out of every statistic above, counted here.
+    public var failed: Int
     public var errors: [String]
 
-    public init(values: [String: String], runs sample: [SweepRun]) {
+    public init(values: [String: String], runs all: [SweepRun]) {
         self.values = values
+        let sample = all.filter { $0.error == nil }
+        failed = all.count - sample.count
+        errors = Array(Set(all.compactMap(\.error))).sorted()
         runs = sample.count
         func percentiles(_ numbers: [Double]) -> Percentiles {
             func at(_ p: Double) -> Double { SweepStatistics.percentile(p, of: numbers) ?? 0 }
@@ -42,8 +48,7 @@ public struct SweepPointSummary: Sendable, Equatable, Codable {
         let fallbacks = sample.filter { $0.outcome == .offlineFallback }.count
         fallbackProbability = sample.isEmpty ? 0 : Double(fallbacks) / Double(sample.count)
         fallbackProbabilityInterval = SweepStatistics.proportionInterval(successes: fallbacks, trials: sample.count)
-        aborted = sample.filter { $0.outcome == .aborted }.count
-        errors = Array(Set(sample.compactMap(\.error))).sorted()
+        aborted = sample.filter { $0.outcome == .aborted }.count + failed
     }
 }
 

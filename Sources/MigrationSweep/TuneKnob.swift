@@ -58,12 +58,11 @@ public struct TuneKnob: Sendable, Equatable, Codable {
         var numbers: [Double] = []
         var units = Set<String>()
         for value in axis.values {
-            let number = value.prefix { "0123456789.+-eE".contains($0) }
-            guard let parsed = Double(number), parsed.isFinite else {
+            guard let (parsed, unit) = NumberWithUnit.split(value) else {
                 throw HostFailure("--knob \(axis.key): '\(value)' is not a number with an optional unit")
             }
             numbers.append(parsed)
-            units.insert(String(value.dropFirst(number.count)))
+            units.insert(unit)
         }
         guard units.count == 1, numbers == numbers.sorted(), Set(numbers).count == numbers.count else {
             throw HostFailure("--knob \(axis.key): give distinct values in one unit, ascending")
@@ -71,7 +70,7 @@ public struct TuneKnob: Sendable, Equatable, Codable {
         self.init(key: axis.key, values: axis.values, whole: numbers.allSatisfy { $0 == $0.rounded() }, unit: units.first ?? "")
     }
 
-    func number(_ text: String) -> Double? { Double(text.dropLast(unit.count)) }
+    func number(_ text: String) -> Double? { NumberWithUnit.split(text)?.value }
 
     /// Values halfway between `value` and its neighbours in `values` (for the refinement).
     func between(_ value: String) -> [String] {
@@ -79,9 +78,9 @@ public struct TuneKnob: Sendable, Equatable, Codable {
         var found: [String] = []
         for neighbour in [index - 1, index + 1] where values.indices.contains(neighbour) {
             guard let other = number(values[neighbour]) else { continue }
-            var middle = (centre + other) / 2
+            var middle = centre / 2 + other / 2  // never overflows to infinity
             if whole { middle = middle.rounded() }
-            let text = ((whole || middle == middle.rounded()) && abs(middle) < 1e15 ? String(Int64(middle)) : "\(middle)") + unit
+            let text = NumberWithUnit.format(middle) + unit
             if middle != centre, middle != other, !found.contains(text) { found.append(text) }
         }
         return found

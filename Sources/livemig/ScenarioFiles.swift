@@ -1,5 +1,7 @@
 import Foundation
+import MigrationCore
 import MigrationScenario
+import MigrationSimulation
 
 /// What `simulate` and `sweep` share: a scenario from a file, or the embedded default, with
 /// `--set` overrides; and result files written where the user asked.
@@ -28,8 +30,51 @@ enum ScenarioFiles {
             directory = parent.isEmpty ? "." : parent
         }
 
-        func parse(overrides: [String], drawSeed: UInt64? = nil) throws(ScenarioError) -> Scenario {
-            try ScenarioLoader.parse(yaml: yaml, file: file, defaultName: name, baseDirectory: directory, overrides: overrides, drawSeed: drawSeed)
+        /// The source at `path` (or the embedded default), its error as a `HostFailure`.
+        static func open(_ path: String?) throws(HostFailure) -> Source {
+            do {
+                return try Source(path)
+            } catch {
+                throw HostFailure(error.description)
+            }
+        }
+
+        /// FNV-1a of the text and the overrides, in hex: what a sweep part was computed from.
+        func fingerprint(overrides: [String]) -> String {
+            let bytes = Array(yaml.utf8) + [0] + overrides.flatMap { Array($0.utf8) + [0] }
+            let hash = bytes.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
+            return String(hash, radix: 16)
+        }
+
+        func parse(overrides: [String], drawSeed: UInt64? = nil, centreDraws: Bool = false) throws(ScenarioError) -> Scenario {
+            try ScenarioLoader.parse(yaml: yaml, file: file, defaultName: name, baseDirectory: directory, overrides: overrides,
+                                     drawSeed: drawSeed, centreDraws: centreDraws)
+        }
+
+        /// The scenario with `overrides`, checked, its distributions at their centre: how a
+        /// sweep or a tuning checks each point before it runs (a run whose own draw the
+        /// scenario refuses then fails alone). Errors name the point's overrides.
+        func checked(_ overrides: [String], point: [String]) throws(HostFailure) -> Scenario {
+            do {
+                let scenario = try parse(overrides: overrides + point, centreDraws: true)
+                try scenario.config.validate()
+                return scenario
+            } catch let error as ScenarioError {
+                throw HostFailure(point.isEmpty ? error.description : "\(point.joined(separator: " ")): \(error.description)")
+            } catch {
+                throw HostFailure("\(point.joined(separator: " ")): \(error)")
+            }
+        }
+
+        /// Run `seed`'s scenario: its own draws, its seed (a sweep's Monte Carlo runs).
+        func drawn(_ overrides: [String], seed: UInt64) throws(HostFailure) -> SimulationConfig {
+            do {
+                var config = try parse(overrides: overrides, drawSeed: seed).config
+                config.seed = seed
+                return config
+            } catch {
+                throw HostFailure(error.description)
+            }
         }
     }
 

@@ -54,11 +54,11 @@ struct SweepCommand: ParsableCommand {
         do {
             part = try shard.map { text throws(HostFailure) in try SweepShard(parsing: text) }
             let axes = try varies.map { text throws(HostFailure) in try SweepAxis(parsing: text) }
-            source = try readSource()
-            base = try load(source, point: [])
+            source = try ScenarioFiles.Source.open(scenario)
+            base = try source.checked(overrides, point: [])
             plan = try SweepPlan(axes: axes, runs: runs, baseSeed: base.config.seed)
             // Every point is read (and checked) before anything runs.
-            for point in 0 ..< plan.pointCount { configs.append(try load(source, point: plan.overrides(ofPoint: point)).config) }
+            for point in 0 ..< plan.pointCount { configs.append(try source.checked(overrides, point: plan.overrides(ofPoint: point)).config) }
         } catch {
             throw failure(error.description)
         }
@@ -71,13 +71,7 @@ struct SweepCommand: ParsableCommand {
                 // Monte Carlo: each run draws its own values with its seed.
                 let overrides = self.overrides
                 runs = try SweepRunner.run(plan, jobs: jobs, shard: part, progress: progress.update) { point, seed throws(HostFailure) in
-                    do throws(ScenarioError) {
-                        var config = try source.parse(overrides: overrides + plan.overrides(ofPoint: point), drawSeed: seed).config
-                        config.seed = seed
-                        return config
-                    } catch {
-                        throw HostFailure(error.description)
-                    }
+                    try source.drawn(overrides + plan.overrides(ofPoint: point), seed: seed)
                 }
             } else {
                 runs = try SweepRunner.run(plan, configs: configs, jobs: jobs, shard: part, progress: progress.update)
@@ -90,7 +84,8 @@ struct SweepCommand: ParsableCommand {
         if let part {
             let path = "\(prefix).part-\(part.index)-of-\(part.count).json"
             do {
-                try ScenarioFiles.write(try SweepPart(result: base.name, plan: plan, shard: part, runs: runs).json(), to: path, option: "--output")
+                let part = SweepPart(result: base.name, fingerprint: source.fingerprint(overrides: overrides), plan: plan, shard: part, runs: runs)
+                try ScenarioFiles.write(try part.json(), to: path, option: "--output")
             } catch let error as HostFailure {
                 throw failure(error.description)
             }
@@ -99,26 +94,5 @@ struct SweepCommand: ParsableCommand {
         }
         try SweepTable.write(SweepResult(scenario: base.name, plan: plan, runs: runs), to: prefix, format: format,
                              elapsedSeconds: Date().timeIntervalSince(started), jobs: jobs)
-    }
-
-    private func readSource() throws(HostFailure) -> ScenarioFiles.Source {
-        do {
-            return try ScenarioFiles.Source(scenario)
-        } catch {
-            throw HostFailure(error.description)
-        }
-    }
-
-    /// The scenario with the sweep's `--set` and one point's values; errors name the point.
-    private func load(_ source: ScenarioFiles.Source, point: [String]) throws(HostFailure) -> Scenario {
-        do {
-            let loaded = try source.parse(overrides: overrides + point)
-            try loaded.config.validate()
-            return loaded
-        } catch let error as ScenarioError {
-            throw HostFailure(point.isEmpty ? error.description : "\(point.joined(separator: " ")): \(error.description)")
-        } catch {
-            throw HostFailure("\(point.joined(separator: " ")): \(error)")
-        }
     }
 }

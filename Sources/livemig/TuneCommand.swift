@@ -37,8 +37,8 @@ struct TuneCommand: ParsableCommand {
                 throw HostFailure("--minimize \(minimize): not one of \(TuneMetric.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let constraints = try subjectTo.map(TuneConstraint.list) ?? []
-            let source = try sourceOrFailure()
-            let base = try parse(source, [], seed: nil)
+            let source = try ScenarioFiles.Source.open(scenario)
+            let base = try source.checked(overrides, point: [])
             name = base.name
             let link = base.config.link.bandwidthProfile[0].bytesPerSecond
             let keys: [String] = knobs.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -50,6 +50,11 @@ struct TuneCommand: ParsableCommand {
             for text in customKnobs {
                 chosen.append(try TuneKnob(axis: try SweepAxis(parsing: text)))
             }
+            var seen = Set<String>()
+            for knob in chosen where !seen.insert(knob.key).inserted {
+                throw HostFailure("--knobs / --knob \(knob.key): the knob is given twice")
+            }
+            if seen.contains("seed") { throw HostFailure("--knob seed: the seed is not a threshold (each setting runs --runs seeds)") }
             let plan = try SweepPlan(axes: [], runs: runs, baseSeed: base.config.seed)
             let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
             let guestBytes = Double(base.config.guestMemoryBytes)
@@ -71,9 +76,10 @@ struct TuneCommand: ParsableCommand {
 
     /// Simulates each setting with `runs` seeds from `seed`; one summary per setting.
     private func evaluate(_ settings: [[String]], seed: UInt64, source: ScenarioFiles.Source, jobs: Int) throws(HostFailure) -> [SweepPointSummary] {
-        let configs = try settings.map { setting throws(HostFailure) in try parse(source, setting, seed: nil).config }
+        let checked = try settings.map { setting throws(HostFailure) in try source.checked(overrides, point: setting) }
+        let configs = checked.map(\.config)
+        let distributions = checked.first?.hasDistributions ?? false
         let plan = try SweepPlan(axes: [SweepAxis(key: "setting", values: settings.indices.map(String.init))], runs: runs, baseSeed: seed)
-        let distributions = try parse(source, [], seed: nil).hasDistributions
         let extra = overrides
         let runs = try SweepRunner.run(plan, jobs: jobs) { point, seed throws(HostFailure) in
             guard distributions else {
@@ -81,34 +87,8 @@ struct TuneCommand: ParsableCommand {
                 config.seed = seed
                 return config
             }
-            do throws(ScenarioError) {
-                var config = try source.parse(overrides: extra + settings[point], drawSeed: seed).config
-                config.seed = seed
-                return config
-            } catch {
-                throw HostFailure(error.description)
-            }
+            return try source.drawn(extra + settings[point], seed: seed)
         }
         return SweepResult(scenario: "", plan: plan, runs: runs).points
-    }
-
-    private func sourceOrFailure() throws(HostFailure) -> ScenarioFiles.Source {
-        do {
-            return try ScenarioFiles.Source(scenario)
-        } catch {
-            throw HostFailure(error.description)
-        }
-    }
-
-    private func parse(_ source: ScenarioFiles.Source, _ setting: [String], seed: UInt64?) throws(HostFailure) -> Scenario {
-        do {
-            let scenario = try source.parse(overrides: overrides + setting, drawSeed: seed)
-            try scenario.config.validate()
-            return scenario
-        } catch let error as ScenarioError {
-            throw HostFailure(setting.isEmpty ? error.description : "\(setting.joined(separator: " ")): \(error.description)")
-        } catch {
-            throw HostFailure("\(error)")
-        }
     }
 }

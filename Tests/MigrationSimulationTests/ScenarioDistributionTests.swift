@@ -43,8 +43,9 @@ final class ScenarioDistributionTests: XCTestCase {
 
     func testNormalIsTruncatedAtZeroAndLognormalKeepsItsMean() throws {
         let random = GSLRandom(seed: 4)
-        let normal = try XCTUnwrap(try ScenarioDistribution.parse("normal(1, 5)", key: "k"))
-        XCTAssertTrue(normal.whole, "whole-number arguments give whole draws")
+        let normal = try XCTUnwrap(try ScenarioDistribution.parse("normal(1, 5)", key: "policy.maxIterations"))
+        XCTAssertTrue(normal.whole, "a whole-number key gets whole draws")
+        XCTAssertFalse(try XCTUnwrap(try ScenarioDistribution.parse("uniform(2, 4)", key: "policy.maxFactor")).whole, "a fractional key keeps fractions")
         for _ in 0 ..< 200 { XCTAssertGreaterThan(try XCTUnwrap(Double(try normal.draw(random))), 0) }
         let lognormal = try XCTUnwrap(try ScenarioDistribution.parse("lognormal(100.0ms, 30.0ms)", key: "k"))
         let values = try (0 ..< 4000).map { _ in try XCTUnwrap(Double(try lognormal.draw(random).dropLast(2))) }
@@ -61,19 +62,26 @@ final class ScenarioDistributionTests: XCTestCase {
             ("lognormal(0, 1)", "mean must be positive"),
             ("uniform(3, 2)", "LOW must not be above HIGH"),
             ("empirical()", "is not a number"),
-            ("gamma(1, 2)", "'gamma' is not a distribution"),
+            ("gamma(1, 2)", "'gamma(1, 2)' is not a bandwidth"),
             ("normal(fast, 1)", "'fast' is not a number"),
         ]
         for (text, expected) in cases {
             let scenario = "guest:\n  memory: 1GiB\nlink:\n  bandwidth: \(text)\n"
             XCTAssertThrowsError(try parse(scenario), text) { error in
-                XCTAssertTrue("\(error)".contains("mc.yaml: link.bandwidth: ") && "\(error)".contains(expected), "\(text): \(error)")
+                XCTAssertTrue("\(error)".contains("link.bandwidth: ") && "\(error)".contains(expected), "\(text): \(error)")
             }
         }
         // A draw the key refuses is the key's usual error.
-        XCTAssertThrowsError(try parse("guest:\n  memory: 1GiB\nlink:\n  bandwidth: 1Gbit/s\npolicy:\n  maxIterations: uniform(1.5, 2.5)\n")) { error in
+        XCTAssertThrowsError(try parse("guest:\n  memory: 1GiB\nlink:\n  bandwidth: 1Gbit/s\npolicy:\n  maxIterations: uniform(0, 0.4)\n")) { error in
             XCTAssertTrue("\(error)".contains("policy.maxIterations"), "\(error)")
         }
+    }
+
+    /// Text keys are left alone, and other text that merely looks like a call too.
+    func testNamesAndDescriptionsAreNeverDrawn() throws {
+        let scenario = try parse("name: uniform(1, 2)\ndescription: Overload(peak)\nguest:\n  memory: 1GiB\nlink:\n  bandwidth: 1Gbit/s\n")
+        XCTAssertEqual(scenario.name, "uniform(1, 2)")
+        XCTAssertFalse(scenario.hasDistributions)
     }
 
     func testADistributionCanBeSetFromTheCommandLine() throws {

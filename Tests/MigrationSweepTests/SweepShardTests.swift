@@ -30,7 +30,7 @@ final class SweepShardTests: XCTestCase {
         let whole = SweepResult(scenario: "seed-1g", plan: plan, runs: try SweepRunner.run(plan, configs: configs, jobs: 2))
         let parts = try (1 ... 5).map { index in
             let shard = try SweepShard(index: index, count: 5)
-            let part = SweepPart(result: "seed-1g", plan: plan, shard: shard,
+            let part = SweepPart(result: "seed-1g", fingerprint: "f1", plan: plan, shard: shard,
                                  runs: try SweepRunner.run(plan, configs: configs, jobs: 2, shard: shard))
             // Through the file format, as a cluster's tasks hand them over.
             return ("part-\(index)", try JSONDecoder().decode(SweepPart.self, from: Data(try part.json().utf8)))
@@ -45,6 +45,18 @@ final class SweepShardTests: XCTestCase {
         var other = parts[1].1
         other.baseSeed = 6
         XCTAssertThrowsError(try SweepPart.merge([parts[0], ("other", other)])) { XCTAssertTrue("\($0)".contains("part of another sweep"), "\($0)") }
+        var otherScenario = parts[1].1
+        otherScenario.fingerprint = "f2"
+        XCTAssertThrowsError(try SweepPart.merge([parts[0], ("set", otherScenario)])) { XCTAssertTrue("\($0)".contains("its scenario, --set"), "\($0)") }
+        var forged = parts[1].1
+        forged.runs[0].seed = 999
+        XCTAssertThrowsError(try SweepPart.merge([parts[0], ("forged", forged)])) { XCTAssertTrue("\($0)".contains("not in the sweep's plan"), "\($0)") }
+        var beyond = parts[1].1
+        beyond.runs[0].point = 1 << 62
+        XCTAssertThrowsError(try SweepPart.merge([parts[0], ("beyond", beyond)])) { XCTAssertTrue("\($0)".contains("not in the sweep's plan"), "\($0)") }
+        for bad in [#"{"index":1,"count":0}"#, #"{"index":1,"count":4611686018427387904}"#, #"{"index":-1,"count":3}"#] {
+            XCTAssertThrowsError(try JSONDecoder().decode(SweepShard.self, from: Data(bad.utf8)), bad)
+        }
         var cut = parts[2].1
         cut.runs.removeLast()
         XCTAssertThrowsError(try SweepPart.merge([parts[0], parts[1], ("cut", cut), parts[3], parts[4]])) {

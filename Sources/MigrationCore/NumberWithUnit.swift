@@ -1,0 +1,21 @@
+/// A number written with an optional unit after it ("100Mbit/s", "30ms", "5"), as `--vary`
+/// ranges, distributions and tuning knobs take them: split apart to compute with, and put
+/// back together in the same unit.
+public enum NumberWithUnit {
+    /// The leading number and the rest (trimmed): "100 Mbit/s" is (100, "Mbit/s"). Nil when no
+    /// finite number leads.
+    public static func split(_ text: String) -> (value: Double, unit: String)? {
+        let trimmed = text.drop { $0 == " " }
+        let number = trimmed.prefix { "0123456789.+-eE".contains($0) }
+        guard let value = Double(number), value.isFinite else { return nil }
+        let unit = trimmed.dropFirst(number.count).drop { $0 == " " }
+        return (value, String(unit.reversed().drop { $0 == " " }.reversed()))
+    }
+
+    /// `value` as text: whole numbers without a fraction (a whole-number key refuses "10.0"),
+    /// others in full; never traps (huge values are written as doubles).
+    public static func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+}

@@ -80,13 +80,16 @@ public struct SVGPlot {
         out += "<text x=\"\(Int((left + width - right) / 2))\" y=\"\(Int(height - 10))\" text-anchor=\"middle\" font-size=\"12\">\(Self.escape(xLabel))</text>\n"
         out += "<text x=\"14\" y=\"\(Int((top + height - bottom) / 2))\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 14 \(Int((top + height - bottom) / 2)))\">\(Self.escape(yLabel))</text>\n"
         // Bands, then lines, error bars and points.
+        let sorted = xs.indices.sorted { xs[$0] < xs[$1] }
         for band in bands where band.lows.count == xs.count && band.highs.count == xs.count {
-            let upper = zip(xs, band.highs).map { "\(Self.f(px($0))),\(Self.f(py($1)))" }
-            let lower = zip(xs, band.lows).reversed().map { "\(Self.f(px($0))),\(Self.f(py($1)))" }
+            let upper = sorted.map { "\(Self.f(px(xs[$0]))),\(Self.f(py(band.highs[$0])))" }
+            let lower = sorted.reversed().map { "\(Self.f(px(xs[$0]))),\(Self.f(py(band.lows[$0])))" }
             out += "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(band.color)\" fill-opacity=\"0.25\" stroke=\"none\"><title>\(Self.escape(band.name))</title></polygon>\n"
         }
+        // Lines join the points in the order of x (a --vary list need not be ascending).
+        let order = xs.indices.sorted { xs[$0] < xs[$1] }
         for line in series where line.ys.count == xs.count {
-            let points = zip(xs, line.ys).map { "\(Self.f(px($0))),\(Self.f(py($1)))" }
+            let points = order.map { "\(Self.f(px(xs[$0]))),\(Self.f(py(line.ys[$0])))" }
             out += "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\"/>\n"
             for (index, (x, y)) in zip(xs, line.ys).enumerated() {
                 if let bar = line.errorBars?[index], bar.count == 2 {

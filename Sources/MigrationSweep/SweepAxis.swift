@@ -27,7 +27,8 @@ public struct SweepAxis: Sendable, Equatable, Codable {
         guard !key.isEmpty, !key.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
             throw HostFailure("--vary \(text): the key is empty")
         }
-        if let dots = spec.range(of: "..") {
+        // A range only when a number leads it: "../t/a,../t/b" is a list of paths.
+        if let dots = spec.range(of: ".."), NumberWithUnit.split(String(spec[..<dots.lowerBound])) != nil {
             values = try Self.range(from: String(spec[..<dots.lowerBound]), rest: String(spec[dots.upperBound...]), text: text)
         } else {
             values = Self.topLevelItems(spec).map(\.trimmingSpaces)
@@ -77,6 +78,7 @@ public struct SweepAxis: Sendable, Equatable, Codable {
         }
         let (start, unit) = try quantity(low, text: text)
         let (end, endUnit) = try quantity(String(rest[..<slash]), text: text)
+        guard (end - start).isFinite else { throw HostFailure("--vary \(text): the range is too wide to divide") }
         guard unit == endUnit else {
             throw HostFailure("--vary \(text): both ends need the same unit ('\(unit)' and '\(endUnit)')")
         }

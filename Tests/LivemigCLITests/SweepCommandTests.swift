@@ -101,7 +101,7 @@ final class SweepCommandTests: TemporaryDirectoryTestCase {
         XCTAssertLessThan(p50, p95)
         let interval = try XCTUnwrap(time["p50Interval"] as? [NSNumber]).map(\.doubleValue)
         XCTAssertTrue(interval[0] <= p50 && p50 <= interval[1], "\(interval) holds \(p50)")
-        XCTAssertEqual(try LivemigProcess.run(arguments).status, 0)
-        XCTAssertEqual(try String(contentsOfFile: output + ".csv", encoding: .utf8), csv, "the same seeds, the same draws")
+        XCTAssertEqual(try LivemigProcess.run(arguments + ["--jobs", "1"]).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: output + ".csv", encoding: .utf8), csv, "the same seeds, the same draws, on any number of jobs")
     }
 }

@@ -22,6 +22,10 @@ final class SweepAxisTests: XCTestCase {
         XCTAssertEqual(try SweepAxis(parsing: "seed=7..7/1").values, ["7"])
     }
 
+    func testPathsWithDotsAreAListNotARange() throws {
+        XCTAssertEqual(try SweepAxis(parsing: "workload.trace.file=../t/a,../t/b").values, ["../t/a", "../t/b"])
+    }
+
     func testMalformedAxesAreRefusedNamingTheProblem() {
         let cases: [(String, String)] = [
             ("link.bandwidth", "expected KEY=V1,V2,..."),
@@ -33,10 +37,11 @@ final class SweepAxisTests: XCTestCase {
             ("a=1..5/0", "a range takes 1 to 10000"),
             ("a=1..5/1", "one value cannot span"),
             ("a=100Mbit/s..1Gbit/s/3", "both ends need the same unit"),
-            ("a=fast..slow/3", "'fast' is not a number"),
+            ("a=1..slow/3", "'slow' is not a number"),
             ("a=1..nan/3", "'nan' is not a number"),
             ("a=1..1e400/3", "is not a number"),
             ("a=1..2/20000", "a range takes 1 to 10000"),
+            ("a=-1e308..1e308/3", "too wide"),
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try SweepAxis(parsing: text), text) { error in
@@ -93,6 +98,8 @@ final class SweepAxisTests: XCTestCase {
             XCTAssertLessThan((narrow[1] - narrow[0]) / 1000, (wide[1] - wide[0]) / 20, "p\(p): more runs, a narrower interval")
         }
         XCTAssertEqual(SweepStatistics.percentileInterval(99, of: few)?.last, 20, "a p99 of 20 runs reaches to their largest")
+        // n = 100, the median: ranks 50 -/+ 1.96 x 5 = 40.2 and 59.8, so X(40) and X(61) (Conover's table: 40 and 61).
+        XCTAssertEqual(SweepStatistics.percentileInterval(50, of: (1 ... 100).map(Double.init)), [40, 61])
         XCTAssertNil(SweepStatistics.percentileInterval(50, of: []))
     }
 }

@@ -37,7 +37,7 @@ final class SweepHTMLReportTests: XCTestCase {
     func testThreeWellFormedPlotsAndARowPerPoint() throws {
         let (html, result) = try report(["link.bandwidth=1000Mbit/s..4000Mbit/s/4", "policy.name=xen3,xen4"])
         XCTAssertFalse(html.contains("<script"), "no script")
-        XCTAssertFalse(html.contains("http://") && !html.contains("http://www.w3.org/2000/svg"), "nothing fetched")
+        XCTAssertFalse(html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http"), "nothing fetched")
         XCTAssertTrue(html.contains("hog &lt;&amp;&gt;"), "names are escaped")
         let plots = svgs(html)
         XCTAssertEqual(plots.count, 3)

@@ -27,7 +27,7 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "Seeds per setting (1 to 1,000,000).") var runs: Int = 20
     @Option(help: "Simulations at once (default: every core).") var jobs: Int?
     @Option(name: .customLong("set"), help: "Override a scenario key first (repeatable).") var overrides: [String] = []
-    @Option(help: "Write OUTPUT.json; default results/NAME-tune.") var output: String?
+    @Option(help: "Write OUTPUT.json and OUTPUT.html; default results/NAME-tune.") var output: String?
 
     func run() throws {
         let outcome: TuneOutcome
@@ -71,7 +71,9 @@ struct TuneCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try ScenarioFiles.write(String(decoding: try encoder.encode(outcome), as: UTF8.self) + "\n", to: path, option: "--output")
-        print("every setting tried: \(path)")
+        let report = (output ?? "results/\(name)-tune") + ".html"
+        try ScenarioFiles.write(TuneHTMLReport.render(outcome, scenario: name), to: report, option: "--output")
+        print("every setting tried: \(path); report: \(report)")
     }
 
     /// Simulates each setting with `runs` seeds from `seed`; one summary per setting.

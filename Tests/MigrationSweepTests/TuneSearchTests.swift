@@ -1,3 +1,7 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import MigrationCore
 import MigrationSweep
 import XCTest
@@ -72,5 +76,22 @@ final class TuneSearchTests: XCTestCase {
         XCTAssertThrowsError(try TuneKnob(axis: SweepAxis(key: "a", values: ["3", "1"]))) { XCTAssertTrue("\($0)".contains("ascending")) }
         XCTAssertEqual(try TuneKnob.builtIn("migration.rateLimit", linkBytesPerSecond: 1e8).values, ["25000000B/s", "50000000B/s", "75000000B/s", "100000000B/s"])
         XCTAssertThrowsError(try TuneSearch.run(knobs: [], objective: .bytes, constraints: [], runs: 1, baseSeed: 1, guestBytes: 1) { _, _ in [] })
+    }
+
+    /// The tuning report: well-formed SVG with a marker per completed setting and the front, a
+    /// row per Pareto setting, the verdict, nothing fetched.
+    func testTheReportShowsEverySettingAndTheFront() throws {
+        let knob = try TuneKnob.builtIn("policy.maxIterations", linkBytesPerSecond: 1e8)
+        let outcome = try TuneSearch.run(knobs: [knob], objective: .p95Downtime, constraints: [try TuneConstraint(parsing: "p95-time<=25s")],
+                                         runs: 4, baseSeed: 1, guestBytes: 1e9) { settings, seed in self.evaluate(settings, seed) }
+        let html = TuneHTMLReport.render(outcome, scenario: "synthetic <1>")
+        XCTAssertTrue(html.contains("synthetic &lt;1&gt;"))
+        XCTAssertTrue(html.contains("The best setting beats the policy's defaults"))
+        XCTAssertFalse(html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http"))
+        let svg = try XCTUnwrap(html.range(of: "<svg").flatMap { start in html.range(of: "</svg>").map { String(html[start.lowerBound ..< $0.upperBound]) } })
+        XCTAssertTrue(XMLParser(data: Data(svg.utf8)).parse())
+        let markers = svg.components(separatedBy: "<circle").count - 1
+        XCTAssertEqual(markers, outcome.tried.count + outcome.pareto.count + 1 + 1, "every setting, the front, the defaults and the best")
+        XCTAssertEqual(html.components(separatedBy: "<tr>").count - 1, (1 + 2) + (1 + outcome.pareto.count), "two tables with their headers")
     }
 }

@@ -15,9 +15,11 @@ public struct SweepRun: Sendable, Equatable, Codable {
     public var liveIterations: Int
     /// Why a simulation could not run (then the numbers are 0 and the outcome `aborted`).
     public var error: String?
+    /// What this run drew for the scenario's distributions (key -> text); nil without any.
+    public var draws: [String: String]?
 
     public init(point: Int, run: Int, seed: UInt64, outcome: MigrationOutcome, totalTimeSeconds: Double, downtimeSeconds: Double,
-                bytesSent: Int, liveIterations: Int, error: String?) {
+                bytesSent: Int, liveIterations: Int, error: String?, draws: [String: String]? = nil) {
         self.point = point
         self.run = run
         self.seed = seed
@@ -27,6 +29,18 @@ public struct SweepRun: Sendable, Equatable, Codable {
         self.bytesSent = bytesSent
         self.liveIterations = liveIterations
         self.error = error
+        self.draws = draws
+    }
+}
+
+/// One run's scenario: its settings, and what it drew for the scenario's distributions.
+public struct SweepInput: Sendable {
+    public var config: SimulationConfig
+    public var draws: [String: String]
+
+    public init(config: SimulationConfig, draws: [String: String] = [:]) {
+        self.config = config
+        self.draws = draws
     }
 }
 
@@ -44,7 +58,7 @@ public enum SweepRunner {
         return try run(plan, jobs: jobs, shard: shard, progress: progress) { point, seed in
             var config = configs[point]
             config.seed = seed
-            return config
+            return SweepInput(config: config)
         }
     }
 
@@ -53,7 +67,7 @@ public enum SweepRunner {
     /// made (a draw the scenario refuses) is reported with its error.
     public static func run(_ plan: SweepPlan, jobs: Int, shard: SweepShard? = nil,
                            progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil,
-                           config: @escaping @Sendable (_ point: Int, _ seed: UInt64) throws(HostFailure) -> SimulationConfig) throws(HostFailure) -> [SweepRun] {
+                           config: @escaping @Sendable (_ point: Int, _ seed: UInt64) throws(HostFailure) -> SweepInput) throws(HostFailure) -> [SweepRun] {
         guard (1 ... maxJobs).contains(jobs) else { throw HostFailure("--jobs \(jobs): must be 1 to \(maxJobs)") }
         let range = shard?.simulations(of: plan.simulationCount) ?? 0 ..< plan.simulationCount
         let total = range.count
@@ -72,7 +86,10 @@ public enum SweepRunner {
                     let index = range.lowerBound + slot
                     let point = index / plan.runs, run = index % plan.runs, seed = plan.seed(ofRun: run)
                     do throws(HostFailure) {
-                        results.store(simulate(try config(point, seed), point: point, run: run), at: slot)
+                        let input = try config(point, seed)
+                        var result = simulate(input.config, point: point, run: run)
+                        result.draws = input.draws.isEmpty ? nil : input.draws
+                        results.store(result, at: slot)
                     } catch {
                         results.store(SweepRun(point: point, run: run, seed: seed, outcome: .aborted, totalTimeSeconds: 0, downtimeSeconds: 0,
                                                bytesSent: 0, liveIterations: 0, error: error.description), at: slot)

@@ -71,12 +71,15 @@ public struct SweepResult: Sendable {
         }
     }
 
-    /// One row per run: the varied values, the seed and what happened.
+    /// One row per run: the varied values, what the run drew (Monte Carlo: a column per
+    /// distribution, "KEY (drawn)"), the seed and what happened.
     public var csv: String {
-        var lines = [(plan.axes.map(\.key) + ["seed", "outcome", "totalTimeSeconds", "downtimeSeconds", "bytesSent", "liveIterations", "error"])
+        let drawnKeys = Set(runs.flatMap { $0.draws?.keys.map { $0 } ?? [] }).sorted()
+        var lines = [(plan.axes.map(\.key) + drawnKeys.map { "\($0) (drawn)" }
+            + ["seed", "outcome", "totalTimeSeconds", "downtimeSeconds", "bytesSent", "liveIterations", "error"])
             .map(Self.csvField).joined(separator: ",")]
         for run in runs {
-            let fields = plan.values(ofPoint: run.point) + [String(run.seed), run.outcome.rawValue, "\(run.totalTimeSeconds)",
+            let fields = plan.values(ofPoint: run.point) + drawnKeys.map { run.draws?[$0] ?? "" } + [String(run.seed), run.outcome.rawValue, "\(run.totalTimeSeconds)",
                                                             "\(run.downtimeSeconds)", String(run.bytesSent), String(run.liveIterations),
                                                             run.error ?? ""]
             lines.append(fields.map(Self.csvField).joined(separator: ","))

@@ -2,6 +2,7 @@ import Foundation
 import MigrationCore
 import MigrationScenario
 import MigrationSimulation
+import MigrationSweep
 
 /// What `simulate` and `sweep` share: a scenario from a file, or the embedded default, with
 /// `--set` overrides; and result files written where the user asked.
@@ -67,11 +68,12 @@ enum ScenarioFiles {
         }
 
         /// Run `seed`'s scenario: its own draws, its seed (a sweep's Monte Carlo runs).
-        func drawn(_ overrides: [String], seed: UInt64) throws(HostFailure) -> SimulationConfig {
+        func drawn(_ overrides: [String], seed: UInt64) throws(HostFailure) -> SweepInput {
             do {
-                var config = try parse(overrides: overrides, drawSeed: seed).config
+                let scenario = try parse(overrides: overrides, drawSeed: seed)
+                var config = scenario.config
                 config.seed = seed
-                return config
+                return SweepInput(config: config, draws: scenario.drawnValues)
             } catch {
                 throw HostFailure(error.description)
             }

@@ -87,7 +87,7 @@ struct TuneCommand: ParsableCommand {
             guard distributions else {
                 var config = configs[point]
                 config.seed = seed
-                return config
+                return SweepInput(config: config)
             }
             return try source.drawn(extra + settings[point], seed: seed)
         }

@@ -91,9 +91,16 @@ final class SweepCommandTests: TemporaryDirectoryTestCase {
         let result = try LivemigProcess.run(arguments)
         XCTAssertEqual(result.status, 0, result.stderr)
         let csv = try String(contentsOfFile: output + ".csv", encoding: .utf8)
-        let times = csv.split(separator: "\n").dropFirst().compactMap { Double($0.split(separator: ",")[2]) }
+        let rows = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = try XCTUnwrap(rows.first)
+        let timeColumn = try XCTUnwrap(header.firstIndex(of: "totalTimeSeconds"))
+        let drawnColumn = try XCTUnwrap(header.firstIndex(of: "link.bandwidth (drawn)"), "the draw has its column: \(header)")
+        let times = rows.dropFirst().compactMap { Double($0[timeColumn]) }
         XCTAssertEqual(times.count, 40)
         XCTAssertGreaterThan(Set(times).count, 35, "each run drew its own bandwidth")
+        let drawn = rows.dropFirst().compactMap { $0[drawnColumn].hasSuffix("Mbit/s") ? Double($0[drawnColumn].dropLast(6)) : nil }
+        XCTAssertEqual(drawn.count, 40)
+        XCTAssertTrue(drawn.allSatisfy { (2000 ..< 8000).contains($0) }, "uniform(2000Mbit/s, 8000Mbit/s): \(drawn.prefix(5))")
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output + ".json"))) as? [String: Any])
         let point = try XCTUnwrap((json["points"] as? [[String: Any]])?.first)
         let time = try XCTUnwrap(point["totalTimeSeconds"] as? [String: Any])

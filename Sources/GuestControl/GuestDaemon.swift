@@ -122,7 +122,8 @@ public final class GuestDaemon: @unchecked Sendable {
                                                      consoleLog: runDirectory.consoleLog(layout.name), cancellation: cancellation)
                 return try KVMIncomingGuest.make(for: layout, consolePath: runDirectory.consoleLog(layout.name))
             }, answerQuery: { name, nonce in runDirectory.presence(of: name, migration: nonce) },
-               onCommit: { nonce throws(HostFailure) in try runDirectory.recordCommit(migration: nonce, guest: claim.name) })
+               onCommit: { nonce throws(HostFailure) in try runDirectory.recordCommit(migration: nonce, guest: claim.name) },
+               onRollback: { nonce in runDirectory.forgetCommit(migration: nonce) })
         } catch {
             claim.server?.stop()
             claim.listener?.close()

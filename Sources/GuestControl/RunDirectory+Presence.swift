@@ -33,6 +33,17 @@ extension RunDirectory {
         }
     }
 
+    /// Undoes `recordCommit` once the committed guest was destroyed after all (its unpause
+    /// failed): durably, before the source is told it may resume.
+    public func forgetCommit(migration migrationNonce: [UInt8]) {
+        unlink(commitRecord(migrationNonce))
+        let directory = open(commitsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+
     /// What this host can say of guest `name` to a source that asks (`guestState`) about the
     /// migration with `migrationNonce`: "committed" if that migration committed here (whatever
     /// became of the guest since). Otherwise "absent" only when no daemon serves the name (no

@@ -210,6 +210,9 @@ public final class BlockingSocket: @unchecked Sendable {
     public func setReceiveTimeout(seconds: Double) {
         SocketOptions.setTimeout(SO_RCVTIMEO, seconds: seconds, on: fd)
     }
+
+    /// The receive timeout now set (0: none).
+    public var receiveTimeoutSeconds: Double { SocketOptions.timeout(SO_RCVTIMEO, of: fd) }
 }
 
 /// A listening TCP socket.

@@ -7,7 +7,7 @@ import MigrationStream
 public enum GuestQuery {
     public static func ask(_ endpoint: Endpoint, name: String, migrationNonce: [UInt8], tls: TLSConfiguration? = nil,
                            timeoutSeconds: Double = 10) throws(HostFailure) -> GuestPresence {
-        let socket = try BlockingSocket.connect(to: endpoint)
+        let socket = try BlockingSocket.connect(to: endpoint, timeoutSeconds: timeoutSeconds)
         defer { socket.close() }
         if let tls { _ = try socket.startTLS(tls, role: .client, expectedPeerName: endpoint.host, handshakeTimeoutSeconds: timeoutSeconds) }
         socket.setReceiveTimeout(seconds: timeoutSeconds)

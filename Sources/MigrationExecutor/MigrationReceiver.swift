@@ -83,12 +83,14 @@ public enum MigrationReceiver {
         makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
         answerQuery: ((_ name: String, _ migrationNonce: [UInt8]) -> GuestPresence)?,
         onCommit: ((_ migrationNonce: [UInt8]) throws(HostFailure) -> Void)? = nil,
+        onRollback: ((_ migrationNonce: [UInt8]) -> Void)? = nil,
         beforeRun: ((any IncomingGuest) -> Void)? = nil
     ) throws(HostFailure) -> IncomingOutcome {
         let fault = socket.isSocket ? try ReceiverFaultInjection.fromEnvironment() : nil
         var session = ReceiveSession(socket: socket, timeouts: socket.isSocket ? timeouts : .none,
                                      cancellation: cancellation, fault: fault, makeGuest: makeGuest, beforeRun: beforeRun)
         session.onCommit = onCommit
+        session.onRollback = onRollback
         defer { cancellation.detach() }
         if socket.isSocket, let outcome = try session.openChallenge(answerQuery: answerQuery) { return outcome }
         return .migration(try session.run())

@@ -31,6 +31,12 @@ struct ReceiveSession {
     private var nonce: [UInt8] = []
     /// Told the nonce at the point of no return, before the guest runs.
     var onCommit: ((_ migrationNonce: [UInt8]) throws(HostFailure) -> Void)?
+    /// Hears the nonce when a committed guest is destroyed after all (its unpause failed): the
+    /// host forgets the commit, so a source that never heard the release may resume (a
+    /// remembered commit would make `guest resume` refuse, and the guest would run nowhere).
+    var onRollback: ((_ migrationNonce: [UInt8]) -> Void)?
+    /// `onCommit` recorded this migration and no rollback has undone it.
+    private var commitRecorded = false
     private var faults: FaultTrigger
 
     init(socket: BlockingSocket, timeouts: ReceiverTimeouts, cancellation: MigrationCancellation, fault: ReceiverFaultInjection?,
@@ -238,6 +244,11 @@ struct ReceiveSession {
             try? reply(.running(destinationWallClockMicroseconds: microseconds(unpausedWallClockSeconds)))
         case .destroyGuest:
             guest?.discard()
+            // Gone before the source hears of it (the machine reports after this).
+            if commitRecorded {
+                onRollback?(nonce)
+                commitRecorded = false
+            }
         case .reportAbort(let reason):
             try? replies.send(.abort(reason: reason.prefix(utf8Bytes: StreamLimits.maxAbortReasonBytes)))
         }
@@ -271,7 +282,10 @@ struct ReceiveSession {
         guard cancellation.commit() else {
             throw HostFailure("cancelled on the destination: \(cancellation.cancelledReason ?? "stop")")
         }
-        if !nonce.isEmpty { try onCommit?(nonce) }
+        if !nonce.isEmpty, let onCommit {
+            try onCommit(nonce)
+            commitRecorded = true
+        }
         beforeRun?(guest)
         unpausedWallClockSeconds = wallClockSeconds()
         do {

@@ -14,4 +14,13 @@ public enum SocketOptions {
         var timeout = timeval(tv_sec: Int(bounded), tv_usec: Int((bounded - bounded.rounded(.down)) * 1e6))
         setsockopt(fd, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
+
+    /// The current `SO_RCVTIMEO` or `SO_SNDTIMEO` of `fd` in seconds (0: waits for ever), so
+    /// that a wait with its own deadline can put the caller's back afterwards.
+    public static func timeout(_ option: Int32, of fd: Int32) -> Double {
+        var timeout = timeval()
+        var length = socklen_t(MemoryLayout<timeval>.size)
+        guard getsockopt(fd, SOL_SOCKET, option, &timeout, &length) == 0 else { return 0 }
+        return Double(timeout.tv_sec) + Double(timeout.tv_usec) / 1e6
+    }
 }

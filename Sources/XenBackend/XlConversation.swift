@@ -11,7 +11,9 @@ struct XlConversation {
     /// ever (only where the caller bounds the wait otherwise).
     func read(_ count: Int, within seconds: Double) throws(HostFailure) -> [UInt8] {
         let deadline = seconds > 0 ? monotonicSeconds() + seconds : nil
-        defer { if deadline != nil { socket.setReceiveTimeout(seconds: 0) } }
+        // The caller's own timeout (a receiver's idle timeout) comes back afterwards.
+        let previous = socket.receiveTimeoutSeconds
+        defer { if deadline != nil { socket.setReceiveTimeout(seconds: previous) } }
         var bytes = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {

@@ -87,9 +87,13 @@ final class CommitRulesBothPathsTests: XCTestCase {
             XCTAssertEqual(kvm, expected, "KVM path, \(script)")
             XCTAssertEqual(xen, expected, "Xen path, \(script)")
             if script == .cannotRunAndReleases {
+                // The commit recorded before the failed unpause is forgotten once the copy is gone,
+                // so `guest resume` on the source would not be refused by a commit that came to nothing.
+                XCTAssertEqual(kvmCopy.events, ["commit 16", "rollback 16 after destroy true"], "KVM path")
                 XCTAssertTrue(kvmCopy.destroyedWhenSourceConcluded, "KVM path: the release came before the destroy")
                 XCTAssertTrue(xenCopy.destroyedWhenSourceConcluded, "Xen path: the release came before the destroy")
             }
+            if script == .runs { XCTAssertEqual(kvmCopy.events, ["commit 16"], "a guest that runs keeps its commit") }
             if script.commitPoint == nil || script == .runsButSourceDestroyFails {
                 XCTAssertFalse(kvmCopy.destroyed || xenCopy.destroyed, "\(script): the copy that runs there was destroyed")
             }
@@ -123,6 +127,10 @@ final class CommitRulesBothPathsTests: XCTestCase {
         }
         var destroyed: Bool { lock.withLock { gone } }
         func noteSourceConcluded() { lock.withLock { goneAtConclusion = gone } }
+        private var noted: [String] = []
+        /// The receiver's commit and rollback, in order.
+        func note(_ event: String) { lock.withLock { noted.append(event) } }
+        var events: [String] { lock.withLock { noted } }
         var destroyedWhenSourceConcluded: Bool { lock.withLock { goneAtConclusion ?? false } }
     }
 
@@ -162,11 +170,14 @@ final class CommitRulesBothPathsTests: XCTestCase {
             defer { served.signal() }
             guard let connection = try? listener.accept() else { return }
             defer { connection.close() }
-            _ = try? MigrationReceiver.receive(on: connection, makeGuest: { _ in ScriptedGuest(pages: pages, script: script, copy: copy) },
-                                               beforeRun: { _ in
-                                                   // The link dies at the clearance: the guest runs here, the source never hears.
-                                                   if script == .silentAfterClearance { shutdown(connection.fd, Int32(SHUT_RDWR)) }
-                                               })
+            _ = try? MigrationReceiver.serve(on: connection, makeGuest: { _ in ScriptedGuest(pages: pages, script: script, copy: copy) },
+                                             answerQuery: nil,
+                                             onCommit: { nonce throws(HostFailure) in copy.note("commit \(nonce.count)") },
+                                             onRollback: { nonce in copy.note("rollback \(nonce.count) after destroy \(copy.destroyed)") },
+                                             beforeRun: { _ in
+                                                 // The link dies at the clearance: the guest runs here, the source never hears.
+                                                 if script == .silentAfterClearance { shutdown(connection.fd, Int32(SHUT_RDWR)) }
+                                             })
         }.start()
         let source = InMemoryMigrationTests.PlainMemory(pages: pages)
         let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port))

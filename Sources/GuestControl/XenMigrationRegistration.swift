@@ -23,8 +23,7 @@ public final class XenMigrationRegistration {
 
     /// The registration file of `name`: FNV-1a of its UTF-8 bytes, in hex.
     public static func path(of name: String, in runDirectory: RunDirectory) -> String {
-        let hash = name.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
-        return "\(runDirectory.path)/xen-\(String(hash, radix: 16)).migration"
+        "\(runDirectory.path)/xen-\(String(FNV1a.hash(name.utf8), radix: 16)).migration"
     }
 
     /// Registers this process as migrating `name`; fails if another process is migrating it.

@@ -22,7 +22,7 @@ public struct SweepAxis: Sendable, Equatable, Codable {
         guard let equals = text.firstIndex(of: "=") else {
             throw HostFailure("--vary \(text): expected KEY=V1,V2,... or KEY=A..B/N, e.g. link.bandwidth=1Gbit/s,10Gbit/s")
         }
-        key = String(text[..<equals]).trimmingSpaces
+        key = String(text[..<equals]).trimmingSpaces()
         let spec = String(text[text.index(after: equals)...])
         guard !key.isEmpty, !key.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
             throw HostFailure("--vary \(text): the key is empty")
@@ -31,7 +31,7 @@ public struct SweepAxis: Sendable, Equatable, Codable {
         if let dots = spec.range(of: ".."), NumberWithUnit.split(String(spec[..<dots.lowerBound])) != nil {
             values = try Self.range(from: String(spec[..<dots.lowerBound]), rest: String(spec[dots.upperBound...]), text: text)
         } else {
-            values = Self.topLevelItems(spec).map(\.trimmingSpaces)
+            values = Self.topLevelItems(spec).map { $0.trimmingSpaces() }
             guard !values.contains(where: \.isEmpty) else {
                 throw HostFailure("--vary \(text): an empty value in the list")
             }
@@ -63,14 +63,14 @@ public struct SweepAxis: Sendable, Equatable, Codable {
     /// A number and its unit, or an error quoting the whole `--vary`.
     private static func quantity(_ text: String, text whole: String) throws(HostFailure) -> (Double, String) {
         guard let (value, unit) = NumberWithUnit.split(text) else {
-            throw HostFailure("--vary \(whole): '\(text.trimmingSpaces)' is not a number with an optional unit")
+            throw HostFailure("--vary \(whole): '\(text.trimmingSpaces())' is not a number with an optional unit")
         }
         return (value, unit)
     }
 
     /// `A..B/N`: N values from A to B in A's unit.
     private static func range(from low: String, rest: String, text: String) throws(HostFailure) -> [String] {
-        guard let slash = rest.lastIndex(of: "/"), let count = Int(rest[rest.index(after: slash)...].trimmingSpaces) else {
+        guard let slash = rest.lastIndex(of: "/"), let count = Int(rest[rest.index(after: slash)...].trimmingSpaces()) else {
             throw HostFailure("--vary \(text): a range needs its number of values: A..B/N, e.g. 5..30/6")
         }
         guard (1 ... maxValues).contains(count) else {
@@ -92,17 +92,4 @@ public struct SweepAxis: Sendable, Equatable, Codable {
             return NumberWithUnit.format(whole ? value.rounded() : value) + unit
         }
     }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var text = Substring(self)
-        while text.first == " " { text = text.dropFirst() }
-        while text.last == " " { text = text.dropLast() }
-        return String(text)
-    }
-}
-
-extension Substring {
-    var trimmingSpaces: String { String(self).trimmingSpaces }
 }

@@ -38,8 +38,9 @@ public struct SweepPointSummary: Sendable, Equatable, Codable {
         errors = Array(Set(all.compactMap(\.error))).sorted()
         runs = sample.count
         func percentiles(_ numbers: [Double]) -> Percentiles {
-            func at(_ p: Double) -> Double { SweepStatistics.percentile(p, of: numbers) ?? 0 }
-            func interval(_ p: Double) -> [Double] { SweepStatistics.percentileInterval(p, of: numbers) ?? [0, 0] }
+            let sorted = numbers.sorted()  // once: each statistic below sorts an already sorted array in linear time
+            func at(_ p: Double) -> Double { SweepStatistics.percentile(p, of: sorted) ?? 0 }
+            func interval(_ p: Double) -> [Double] { SweepStatistics.percentileInterval(p, of: sorted) ?? [0, 0] }
             return Percentiles(p50: at(50), p95: at(95), p99: at(99), p50Interval: interval(50), p95Interval: interval(95), p99Interval: interval(99))
         }
         totalTimeSeconds = percentiles(sample.map(\.totalTimeSeconds))
@@ -54,18 +55,17 @@ public struct SweepPointSummary: Sendable, Equatable, Codable {
 
 /// A finished sweep: what was asked, every run, and a summary per point.
 public struct SweepResult: Sendable {
-    public var scenario: String
-    public var plan: SweepPlan
-    public var runs: [SweepRun]
+    public let scenario: String
+    public let plan: SweepPlan
+    public let runs: [SweepRun]
+    /// Every point's summary, in plan order (computed once: the table, JSON and HTML read it).
+    public let points: [SweepPointSummary]
 
     public init(scenario: String, plan: SweepPlan, runs: [SweepRun]) {
         self.scenario = scenario
         self.plan = plan
         self.runs = runs
-    }
-
-    public var points: [SweepPointSummary] {
-        (0 ..< plan.pointCount).map { point in
+        points = (0 ..< plan.pointCount).map { point in
             let values = Dictionary(uniqueKeysWithValues: zip(plan.axes.map(\.key), plan.values(ofPoint: point)))
             return SweepPointSummary(values: values, runs: Array(runs[point * plan.runs ..< (point + 1) * plan.runs]))
         }

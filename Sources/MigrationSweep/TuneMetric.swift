@@ -33,7 +33,7 @@ public enum TuneMetric: String, Sendable, CaseIterable, Codable {
 
     /// Parses a bound for this metric: "60s", "100ms", "3x", "0.1".
     func bound(_ text: String) -> Double? {
-        let trimmed = text.trimmingSpaces
+        let trimmed = text.trimmingSpaces()
         switch self {
         case .bytes:
             guard trimmed.hasSuffix("x"), let value = Double(trimmed.dropLast()), value.isFinite, value >= 0 else { return nil }
@@ -42,11 +42,8 @@ public enum TuneMetric: String, Sendable, CaseIterable, Codable {
             guard let value = Double(trimmed), (0 ... 1).contains(value) else { return nil }
             return value
         default:
-            for (suffix, scale) in [("ms", 1e-3), ("us", 1e-6), ("min", 60.0), ("s", 1.0), ("h", 3600.0)] where trimmed.hasSuffix(suffix) {
-                guard let value = Double(trimmed.dropLast(suffix.count).trimmingSpaces), value.isFinite, value >= 0 else { return nil }
-                return value * scale
-            }
-            return nil
+            // The scenario files' durations (`Quantities.seconds`: 100ms, 60s, 2min, a bare number).
+            return Quantities.seconds(trimmed).flatMap { $0 >= 0 ? $0 : nil }
         }
     }
 }
@@ -62,15 +59,15 @@ public struct TuneConstraint: Sendable, Equatable, Codable, CustomStringConverti
         guard parts.count == 2 else {
             throw HostFailure("--subject-to \(text): expected METRIC<=VALUE, e.g. p95-time<=60s or bytes<=3x")
         }
-        guard let metric = TuneMetric(rawValue: parts[0].trimmingSpaces) else {
-            throw HostFailure("--subject-to \(text): '\(parts[0].trimmingSpaces)' is not one of \(TuneMetric.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let metric = TuneMetric(rawValue: parts[0].trimmingSpaces()) else {
+            throw HostFailure("--subject-to \(text): '\(parts[0].trimmingSpaces())' is not one of \(TuneMetric.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let limit = metric.bound(parts[1]) else {
-            throw HostFailure("--subject-to \(text): '\(parts[1].trimmingSpaces)' is not \(metric.unitHint)")
+            throw HostFailure("--subject-to \(text): '\(parts[1].trimmingSpaces())' is not \(metric.unitHint)")
         }
         self.metric = metric
         self.limit = limit
-        self.text = text.trimmingSpaces
+        self.text = text.trimmingSpaces()
     }
 
     /// Parses "A<=1,B<=2".

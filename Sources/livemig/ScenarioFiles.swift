@@ -42,9 +42,7 @@ enum ScenarioFiles {
 
         /// FNV-1a of the text and the overrides, in hex: what a sweep part was computed from.
         func fingerprint(overrides: [String]) -> String {
-            let bytes = Array(yaml.utf8) + [0] + overrides.flatMap { Array($0.utf8) + [0] }
-            let hash = bytes.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
-            return String(hash, radix: 16)
+            String(FNV1a.hash(Array(yaml.utf8) + [0] + overrides.flatMap { Array($0.utf8) + [0] }), radix: 16)
         }
 
         func parse(overrides: [String], drawSeed: UInt64? = nil, centreDraws: Bool = false) throws(ScenarioError) -> Scenario {

@@ -84,6 +84,18 @@ enum LivemigProcess {
         return try XCTUnwrap(value as? [String: Any], "not a JSON object: \(text)", file: file, line: line)
     }
 
+    /// Runs `command + arguments` for each case and checks it fails with one line on standard
+    /// error that contains the case's text (every bad input: one clear line naming it).
+    static func assertEachFailsInOneLine(_ command: [String], _ cases: [([String], String)],
+                                         file: StaticString = #filePath, line: UInt = #line) throws {
+        for (arguments, expected) in cases {
+            let result = try run(command + arguments)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)", file: file, line: line)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(arguments): \(result.stderr)", file: file, line: line)
+            XCTAssertTrue(result.stderr.contains(expected), "\(arguments): \(result.stderr)", file: file, line: line)
+        }
+    }
+
     /// A fresh temporary directory, removed when the test ends.
     static func temporaryDirectory(for test: XCTestCase) throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("LivemigCLITests-\(UUID().uuidString)")

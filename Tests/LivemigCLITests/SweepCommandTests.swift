@@ -3,7 +3,13 @@ import XCTest
 
 /// `livemig sweep` as a user runs it: the table, the two files, the default place for them,
 /// the same numbers as `simulate` for a point and a seed, and one clear line for each bad input.
-final class SweepCommandTests: TemporaryDirectoryTestCase {
+final class SweepCommandTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try LivemigProcess.temporaryDirectory(for: self)
+    }
+
 
     func testASweepPrintsAPointPerLineAndWritesEveryRun() throws {
         let output = directory.appendingPathComponent("hog").path
@@ -48,13 +54,7 @@ final class SweepCommandTests: TemporaryDirectoryTestCase {
             (["--vary", "guest.memory=0"], "guest.memory"),
             (["--format", "csv"], "--format csv"),
         ]
-        for (arguments, expected) in cases {
-            let result = try LivemigProcess.run(["sweep", "--output", directory.appendingPathComponent("bad").path] + arguments)
-            XCTAssertNotEqual(result.status, 0, "\(arguments)")
-            let lines = result.stderr.split(separator: "\n")
-            XCTAssertEqual(lines.count, 1, "\(arguments): \(result.stderr)")
-            XCTAssertTrue(result.stderr.contains(expected), "\(arguments): \(result.stderr)")
-        }
+        try LivemigProcess.assertEachFailsInOneLine(["sweep", "--output", directory.appendingPathComponent("bad").path], cases)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("bad.csv").path), "nothing written")
     }
 

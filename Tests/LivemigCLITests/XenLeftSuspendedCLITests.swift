@@ -6,7 +6,13 @@ import XCTest
 /// migration recorded as left suspended with an unknown outcome, and never while a migration of
 /// it runs; `migrate --cancel NAME` finds no migration where none runs. The registration file
 /// is RUN_DIR/xen-HASH.migration (FNV-1a of the name), holding pid, state and name.
-final class XenLeftSuspendedCLITests: TemporaryDirectoryTestCase {
+final class XenLeftSuspendedCLITests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try LivemigProcess.temporaryDirectory(for: self)
+    }
+
 
     private func registrationPath(_ name: String) -> String {
         let hash = name.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }

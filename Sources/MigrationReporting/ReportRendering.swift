@@ -52,13 +52,7 @@ public enum ReportRendering {
                 decimal(iteration.startSeconds, 3), decimal(iteration.durationSeconds, 3),
             ])
         }
-        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
-            out += row.enumerated().map { column, cell in
-                let pad = String(repeating: " ", count: widths[column] - cell.count)
-                return column == 1 ? cell + pad : pad + cell
-            }.joined(separator: "  ") + "\n"
-        }
+        out += TextColumns.render(rows, rightAligned: Set(header.indices).subtracting([1]))
         out += "\n"
         out += "outcome     \(report.outcome.rawValue)\(report.reason.isEmpty ? "" : ": \(report.reason)")\n"
         out += "policy      \(report.policy)\(report.live ? "" : " (offline migration)")\n"

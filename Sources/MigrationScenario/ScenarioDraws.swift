@@ -1,3 +1,4 @@
+import MigrationCore
 import MigrationSimulation
 
 /// Replaces every distribution in a scenario document with one draw (Monte Carlo), before the
@@ -8,10 +9,7 @@ enum ScenarioDraws {
     /// 2014), so that no run's draws share a stream with any run's simulation (a fixed XOR would,
     /// for the seed that XOR maps onto; GSL's MT19937 takes 32 bits of it).
     static func mixed(_ seed: UInt64) -> UInt64 {
-        var z = seed &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        SplitMix64.mix(seed)
     }
 
     /// Draws in key order (sorted), so a seed gives the same values whatever the file's layout;

@@ -25,21 +25,38 @@ public enum ScenarioLoader {
     /// `centreDraws`, each takes its centre (how a sweep checks its points before it runs).
     public static func parse(yaml: String, file: String, defaultName: String, baseDirectory: String = ".",
                              overrides: [String] = [], drawSeed: UInt64? = nil, centreDraws: Bool = false) throws(ScenarioError) -> Scenario {
-        var document: [String: Any]
-        let loaded = try BoundedYAML.load(yaml, source: file) { problem throws(ScenarioError) in
-            throw ScenarioError("\(file): not valid YAML: \(problem)")
-        }
-        switch loaded {
-        case nil: document = [:]
-        case let mapping as [String: Any]: document = mapping
-        default: throw ScenarioError("\(file): the file must be a mapping of keys to values")
-        }
+        var document = try mapping(yaml: yaml, file: file)
         for override in overrides { try apply(override: override, to: &document, file: file) }
+        return try read(document: document, file: file, defaultName: defaultName, baseDirectory: baseDirectory,
+                        drawSeed: drawSeed, centreDraws: centreDraws)
+    }
+
+    /// Reads a scenario document already parsed (a host file's guest entry, merged over the
+    /// scenario file it names); draws its distributions as `parse` does.
+    public static func read(document: [String: Any], file: String, defaultName: String, baseDirectory: String = ".",
+                            drawSeed: UInt64? = nil, centreDraws: Bool = false) throws(ScenarioError) -> Scenario {
+        var document = document
         let drawn = try ScenarioDraws.draw(in: &document, file: file, seed: drawSeed, centre: centreDraws)
         var reader = ScenarioReader(file: file, baseDirectory: baseDirectory)
         var scenario = try reader.read(document, defaultName: defaultName)
         scenario.drawnValues = drawn
         return scenario
+    }
+
+    /// A YAML file's top-level mapping, read within the size bound.
+    public static func mapping(path: String) throws(ScenarioError) -> [String: Any] {
+        try mapping(yaml: BoundedYAML.read(path: path), file: path)
+    }
+
+    static func mapping(yaml: String, file: String) throws(ScenarioError) -> [String: Any] {
+        let loaded = try BoundedYAML.load(yaml, source: file) { problem throws(ScenarioError) in
+            throw ScenarioError("\(file): not valid YAML: \(problem)")
+        }
+        switch loaded {
+        case nil: return [:]
+        case let mapping as [String: Any]: return mapping
+        default: throw ScenarioError("\(file): the file must be a mapping of keys to values")
+        }
     }
 
     /// Sets `a.b.c=value` in the document; the value is read as YAML (`3`, `true`, `1Gbit/s`).

@@ -16,10 +16,7 @@ struct ScenarioReader {
         var top = try ScenarioSection(file: file, path: "", value: document)
         let name = top.text("name") ?? defaultName
         let summary = top.text("description")
-        let seed = try top.text("seed").map { (text: String) throws(ScenarioError) -> UInt64 in
-            guard let value = UInt64(text) else { throw top.error("seed", "'\(text)' is not a whole number from 0 to 2^64-1") }
-            return value
-        } ?? 1
+        let seed = try top.seed() ?? 1
 
         var guest = try top.section("guest")
         guard let memory = try guest.positive("memory", expected: "a size such as 1GiB or 512MiB", within: Self.anySize, Quantities.bytes) else {

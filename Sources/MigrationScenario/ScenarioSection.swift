@@ -93,6 +93,13 @@ struct ScenarioSection {
         return value
     }
 
+    /// A seed: a whole number from 0 to 2^64-1.
+    mutating func seed(_ name: String = "seed") throws(ScenarioError) -> UInt64? {
+        guard let text = text(name) else { return nil }
+        guard let value = UInt64(text) else { throw error(name, "'\(text)' is not a whole number from 0 to 2^64-1") }
+        return value
+    }
+
     mutating func bool(_ name: String) throws(ScenarioError) -> Bool? {
         guard let value = raw(name) else { return nil }
         guard let flag = value as? Bool else { throw error(name, "'\(value)' is not true or false") }

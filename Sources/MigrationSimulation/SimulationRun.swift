@@ -1,11 +1,11 @@
 import MigrationCore
 
-/// One simulated migration: the discrete-event loop that drives the engine core against the
-/// simulated hypervisor and link on virtual time.
+/// One simulated migration: the discrete-event loop that drives one `MigrationLane` against
+/// one link on virtual time.
 ///
-/// Each engine action is performed at the time it is asked for (through the same `perform`
-/// the real executors use) and completes after the time the models say it takes; link
-/// failures and the time limit are events of their own that can cut an action short.
+/// Each engine action is started at the time it is asked for and completes after the time the
+/// models say it takes; link failures and the time limit are events of their own that can cut
+/// an action short.
 struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Tracker.DirtyLog == Memory.DirtyLog {
     private enum Event {
         case step
@@ -14,9 +14,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         case timeLimit
     }
 
-    private var engine: SourceMigration<Tracker>
-    private var hypervisor: SimulatedHypervisor<Memory>
-    private var channel: SimulatedChannel<Tracker.Batch>
+    private var lane: MigrationLane<Memory, Tracker>
     private var queue = EventQueue<Event>(capacity: 64)
     private let config: SimulationConfig
     private var generation = 0
@@ -30,9 +28,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
 
     init(config: SimulationConfig, memory: Memory, tracker: Tracker) {
         self.config = config
-        engine = SourceMigration(tracker: tracker, policy: config.policy.makePolicy(), settings: config.engine)
-        hypervisor = SimulatedHypervisor(memory: memory, deviceStateBytes: config.costs.deviceStateBytes)
-        channel = SimulatedChannel(guestPages: config.guestPages)
+        lane = MigrationLane(config: config, memory: memory, tracker: tracker)
     }
 
     /// Runs to the end and returns the engine's report, with the simulator's seed and fidelity.
@@ -48,15 +44,15 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             case .complete(let completed, let outcome):
                 guard inFlight?.generation == completed else { continue }
                 inFlight = nil
-                engine.complete(outcome, now: now)
+                lane.complete(outcome, now: now)
                 if let report = step(now: now) { return finish(report) }
             case .linkFails:
-                channel.breakLink("the link failed at \(now) s (link.failAt)")
+                lane.breakLink("the link failed at \(now) s (link.failAt)")
                 interrupt(now: now, reason: "the link failed at \(now) s (link.failAt)", linkOnly: true)
             case .timeLimit:
                 var reason = "the simulation reached its limit of \(config.maxSimulatedSeconds) s of virtual time (simulation.maxSeconds)"
                 if let stall { reason += "; \(stall)" }
-                channel.breakLink(reason)
+                lane.breakLink(reason)
                 interrupt(now: now, reason: reason, linkOnly: false)
             }
         }
@@ -64,10 +60,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     }
 
     private func finish(_ report: MigrationReport) -> (report: MigrationReport, sourceRunning: Bool, resumeCount: Int) {
-        var report = report
-        report.seed = config.seed
-        report.fidelity = config.fidelity.rawValue
-        return (report, hypervisor.running, hypervisor.resumeCount)
+        (report, lane.hypervisor.running, lane.hypervisor.resumeCount)
     }
 
     /// Cuts the action out short with a failure.
@@ -75,28 +68,28 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         guard let out = inFlight, out.usesLink || !linkOnly else { return }
         inFlight = nil
         stall = nil
-        engine.complete(.failed(reason), now: now)
+        lane.complete(.failed(reason), now: now)
         queue.schedule(.step, at: now)
     }
 
-    /// Asks the engine for its next action and starts it; returns the report when finished.
+    /// Starts the lane's next action; returns the report when finished.
     private mutating func step(now: Double) -> MigrationReport? {
-        hypervisor.nowSeconds = now
-        let action = engine.nextAction(now: now)
+        let work = lane.start(now: now)
         generation += 1
-        switch action {
+        inFlight = (generation, lane.actionUsesLink)
+        switch work {
         case .finished(let report):
+            inFlight = nil
             return report
         case .waitUntil(let seconds):
-            inFlight = (generation, false)
-            scheduleCompletion(.done, at: max(seconds, now),
+            scheduleCompletion(.done, at: seconds,
                                stall: "the rate limit's wait from \(now) s never ends (migration.rateLimit)")
-        default:
-            let outcome = perform(action, on: &hypervisor, over: &channel)
-            let seconds: Double
-            if case .failed = outcome { seconds = 0 } else { seconds = duration(of: action, at: now) }
-            inFlight = (generation, action.crossesLink)
-            scheduleCompletion(outcome, at: now + seconds,
+        case .local(let seconds, let outcome):
+            scheduleCompletion(outcome, at: now + seconds, stall: "")
+        case .transfer(let bytes, let overheadSeconds, let cpuSeconds, let outcome):
+            // Written as before the lane was split out, so that the sums round the same way.
+            let network = config.link.transferEndSeconds(start: now, bytes: bytes) - now + overheadSeconds
+            scheduleCompletion(outcome, at: now + max(network, cpuSeconds),
                                stall: "the transfer started at \(now) s never ends (link.profile: the bandwidth stays 0)")
         }
         return nil
@@ -112,33 +105,6 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             return
         }
         queue.schedule(.complete(generation: generation, outcome), at: seconds)
-    }
-
-    /// Virtual seconds an action takes, from the link and host models.
-    private func duration(of action: SourceAction<Tracker.Batch>, at now: Double) -> Double {
-        let link = config.link
-        let costs = config.costs
-        switch action {
-        case .enableDirtyLogging, .disableDirtyLogging, .readAndClearDirtyLog:
-            return costs.dirtyLogReadSecondsPerGiB * Double(config.guestMemoryBytes) / 1_073_741_824
-        case .peekDirtyLog:
-            return costs.dirtyLogPeekSecondsPerGiB * Double(config.guestMemoryBytes) / 1_073_741_824
-        case .send(_, let pages, let wireBytes):
-            let network = link.transferEndSeconds(start: now, bytes: wireBytes) - now + link.perBatchOverheadSeconds
-            return max(network, pages * costs.pageCopySecondsPerPage)
-        case .sendDeviceState:
-            return link.transferEndSeconds(start: now, bytes: Double(costs.deviceStateBytes)) - now + link.perBatchOverheadSeconds
-        case .pauseGuest, .resumeSource:
-            return costs.pauseSeconds
-        case .awaitDestinationReady:
-            // The last byte reaches the destination, and its "ready" comes back.
-            return 2 * link.latencySeconds
-        case .clearDestinationToRun:
-            // "Cleared to unpause" reaches the destination, which starts the guest.
-            return link.latencySeconds + costs.resumeSeconds
-        case .throttleGuest, .destroySource, .waitUntil, .finished:
-            return 0
-        }
     }
 }
 

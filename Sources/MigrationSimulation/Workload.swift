@@ -74,3 +74,19 @@ func gcd(_ a: Int, _ b: Int) -> Int {
     while y != 0 { (x, y) = (y, x % y) }
     return x
 }
+
+extension Workload {
+    /// Page writes per second the workload asks for (a phase schedule: its busiest phase; a
+    /// trace: its pages over its duration). For ranking guests by how hard they dirty memory,
+    /// not a prediction of the dirty rate a round sees.
+    public var writePagesPerSecond: Double {
+        switch self {
+        case .idle: 0
+        case .uniform(_, let rate), .zipf(_, let rate, _), .sequential(_, let rate): rate
+        case .hotCold(_, _, let hot, let cold): hot + cold
+        case .phases(let phases): phases.map(\.workload.writePagesPerSecond).max() ?? 0
+        case .trace(let trace, _):
+            trace.durationSeconds > 0 ? Double(trace.records.reduce(0) { $0 + $1.pages.count }) / trace.durationSeconds : 0
+        }
+    }
+}

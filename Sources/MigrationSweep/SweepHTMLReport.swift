@@ -21,12 +21,7 @@ public enum SweepHTMLReport {
             (label: plan.axes.dropFirst().map { "\($0.key)=\(points[group].values[$0.key] ?? "")" }.joined(separator: " "),
              points: (0 ..< xLabels.count).map { points[$0 * stride + group] })
         }
-        var html = """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(SVGPlot.escape(result.scenario)) sweep</title>
-        <style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:13px}
-        td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f4f4f4}.note{color:#555;font-size:13px}
-        figure{display:inline-block;margin:8px}</style></head><body>
+        var html = HTMLPage.head(title: "\(result.scenario) sweep") + """
         <h1>\(SVGPlot.escape(result.scenario)): \(plan.pointCount) points &times; \(plan.runs) runs</h1>
         <p class="note">livemig sweep; run r of every point uses seed \(plan.baseSeed) + r. Varied: \(plan.axes.isEmpty ? "nothing (seeds only)" : plan.axes.map { SVGPlot.escape("\($0.key) (\($0.values.count) values)") }.joined(separator: ", ")).\(stride > maxGroups ? " The plots show the first \(maxGroups) of \(stride) combinations of the other keys; the table has all." : "")</p>
 

@@ -28,12 +28,7 @@ public enum TuneHTMLReport {
         }
         let verdict = outcome.improves ? "The best setting beats the policy's defaults (confirmed with fresh seeds)."
             : outcome.best == nil ? "No setting tried meets the bounds." : "No setting beats the policy's defaults here: keep them."
-        var html = """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(SVGPlot.escape(scenario)) tuning</title>
-        <style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:13px}
-        td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f4f4f4}td.l{text-align:left}.note{color:#555;font-size:13px}</style>
-        </head><body>
+        var html = HTMLPage.head(title: "\(scenario) tuning") + """
         <h1>\(SVGPlot.escape(scenario)): minimize \(SVGPlot.escape(metric))</h1>
         <p class="note">Bounds: \(SVGPlot.escape(outcome.constraints.isEmpty ? "none" : outcome.constraints.map(\.text).joined(separator: ", "))).
         Knobs: \(SVGPlot.escape(outcome.knobs.map(\.key).joined(separator: ", "))). \(outcome.tried.count) settings x \(outcome.runs) runs: a bounded grid refined twice around the best, all on the same seeds.</p>

@@ -1,4 +1,5 @@
 import Foundation
+import MigrationReporting
 import MigrationSweep
 
 /// The sweep's summary as a table: one line per point.
@@ -31,10 +32,7 @@ enum SweepTable {
                 String(point.aborted),
             ])
         }
-        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
-            out += zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ") + "\n"
-        }
+        out += TextColumns.render(rows)
         let errors = Set(result.points.flatMap(\.errors))
         for error in errors.sorted() { out += "could not simulate: \(error)\n" }
         return out + "every run: \(files).csv; per point: \(files).json; report: \(files).html\n"

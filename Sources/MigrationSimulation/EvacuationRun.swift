@@ -1,0 +1,175 @@
+import MigrationCore
+
+/// Several migrations in one discrete-event loop: each guest its own `MigrationLane` (its own
+/// engine core), all of them sharing the source's NIC, CPU and the destinations' links
+/// max-min fair (`SharedBandwidth`). A schedule says the order and how many run at once; the
+/// next guest starts the moment a migration ends.
+struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Tracker.DirtyLog == Memory.DirtyLog {
+    typealias Lane = MigrationLane<Memory, Tracker>
+
+    private enum Event {
+        case step(lane: Int)
+        case complete(lane: Int, generation: Int, ActionOutcome<Memory.DirtyLog>)
+        case network(epoch: Int)
+        case timeLimit
+    }
+
+    /// A transfer on the shared link: what completes it once the bytes have left.
+    private struct Transfer {
+        var overheadSeconds: Double
+        var cpuEndSeconds: Double
+        var outcome: ActionOutcome<Memory.DirtyLog>
+    }
+
+    private let setting: EvacuationSetting
+    private let schedule: EvacuationSchedule
+    /// Each guest's simulated memory and tracker, until its lane takes them.
+    private var parts: [(memory: Memory, tracker: Tracker)?]
+    private var lanes: [Lane?]
+    private var generations: [Int]
+    /// Each lane's action out, if any: its generation.
+    private var inFlight: [Int?]
+    private var transfers: [Transfer?]
+    private var network: SharedBandwidth
+    private var networkEpoch = 0
+    private var queue: EventQueue<Event>
+    private var nextInOrder = 0
+    private var running = 0
+    private var startSeconds: [Double]
+    private var ended: [EvacuatedGuest] = []
+    private var eventCount = 0
+
+    /// Resource indices in `network`: the NIC, the CPU, then one link per destination.
+    private static var uplink: Int { 0 }
+    private static var cpu: Int { 1 }
+    private static func link(_ destination: Int) -> Int { 2 + destination }
+
+    init(setting: EvacuationSetting, schedule: EvacuationSchedule, parts: [(memory: Memory, tracker: Tracker)]) {
+        precondition(parts.count == setting.guests.count, "memory and tracker for every guest")
+        self.setting = setting
+        self.schedule = schedule
+        self.parts = parts
+        let count = setting.guests.count
+        lanes = Array(repeating: nil, count: count)
+        generations = Array(repeating: 0, count: count)
+        inFlight = Array(repeating: nil, count: count)
+        transfers = Array(repeating: nil, count: count)
+        startSeconds = Array(repeating: 0, count: count)
+        network = SharedBandwidth(
+            capacities: [setting.uplinkBytesPerSecond, Double(setting.migrationCores) * setting.coreBytesPerSecond]
+                + setting.destinations.map(\.bandwidthBytesPerSecond),
+            flowCapBytesPerSecond: setting.coreBytesPerSecond, owners: count)
+        // Superseded network events stay queued until their time comes (then skipped).
+        queue = EventQueue(capacity: 1 << 24)
+    }
+
+    mutating func run() -> EvacuationOutcome {
+        queue.schedule(.timeLimit, at: setting.maxSimulatedSeconds)
+        startWhileRoom(now: 0)
+        while running > 0, let (now, event) = queue.popNext() {
+            eventCount += 1
+            switch event {
+            case .step(let lane):
+                step(lane, now: now)
+            case .complete(let lane, let generation, let outcome):
+                guard inFlight[lane] == generation else { continue }
+                inFlight[lane] = nil
+                lanes[lane]!.complete(outcome, now: now)
+                step(lane, now: now)
+            case .network(let epoch):
+                guard epoch == networkEpoch, let next = network.nextFinish() else { continue }
+                for lane in network.finish(owner: next.owner, now: now) {
+                    let transfer = transfers[lane]!
+                    transfers[lane] = nil
+                    schedule(lane, transfer.outcome, at: max(now + transfer.overheadSeconds, transfer.cpuEndSeconds))
+                }
+                rescheduleNetwork()
+            case .timeLimit:
+                let reason = "the evacuation reached its limit of \(setting.maxSimulatedSeconds) s of virtual time"
+                for lane in lanes.indices where lanes[lane] != nil && inFlight[lane] != nil {
+                    lanes[lane]!.breakLink(reason)
+                    cutShort(lane, reason: reason, now: now)
+                }
+                nextInOrder = schedule.order.count
+            }
+        }
+        let notStarted = Array(schedule.order[min(nextInOrder, schedule.order.count)...])
+        return EvacuationOutcome(guests: ended, notStarted: notStarted,
+                                 finishSeconds: ended.map(\.endSeconds).max() ?? 0, eventCount: eventCount)
+    }
+
+    /// Starts guests in order while fewer than the schedule's concurrency run.
+    private mutating func startWhileRoom(now: Double) {
+        while running < schedule.concurrency, nextInOrder < schedule.order.count {
+            let guest = schedule.order[nextInOrder]
+            nextInOrder += 1
+            let destination = setting.destinations[schedule.destinations[guest]]
+            var config = setting.guests[guest].config
+            config.link = LinkModel(bytesPerSecond: destination.bandwidthBytesPerSecond, latencySeconds: destination.latencySeconds,
+                                    perBatchOverheadSeconds: config.link.perBatchOverheadSeconds)
+            let part = parts[guest]!
+            parts[guest] = nil
+            lanes[guest] = Lane(config: config, memory: part.memory, tracker: part.tracker)
+            startSeconds[guest] = now
+            running += 1
+            queue.schedule(.step(lane: guest), at: now)
+        }
+    }
+
+    private mutating func step(_ lane: Int, now: Double) {
+        let work = lanes[lane]!.start(now: now)
+        generations[lane] += 1
+        inFlight[lane] = generations[lane]
+        switch work {
+        case .finished(let report):
+            inFlight[lane] = nil
+            let pausedAt = report.downtimeSeconds > 0 ? now - report.downtimeSeconds : nil
+            ended.append(EvacuatedGuest(guest: lane, destination: schedule.destinations[lane], startSeconds: startSeconds[lane],
+                                        pausedAtSeconds: pausedAt, endSeconds: now, report: report))
+            lanes[lane] = nil
+            running -= 1
+            startWhileRoom(now: now)
+        case .waitUntil(let seconds):
+            schedule(lane, .done, at: seconds)
+        case .local(let seconds, let outcome):
+            schedule(lane, outcome, at: now + seconds)
+        case .transfer(let bytes, let overheadSeconds, let cpuSeconds, let outcome):
+            let transfer = Transfer(overheadSeconds: overheadSeconds, cpuEndSeconds: now + cpuSeconds, outcome: outcome)
+            guard bytes > 0 else {
+                schedule(lane, outcome, at: max(now + overheadSeconds, transfer.cpuEndSeconds))
+                return
+            }
+            transfers[lane] = transfer
+            network.start(owner: lane, bytes: bytes,
+                          resources: [Self.uplink, Self.cpu, Self.link(schedule.destinations[lane])], now: now)
+            rescheduleNetwork()
+        }
+    }
+
+    /// Schedules the lane's completion; a time beyond any (a wait for a rate limit near 0)
+    /// leaves the action out until the time limit cuts it short.
+    private mutating func schedule(_ lane: Int, _ outcome: ActionOutcome<Memory.DirtyLog>, at seconds: Double) {
+        guard seconds.isFinite else { return }
+        queue.schedule(.complete(lane: lane, generation: generations[lane], outcome), at: seconds)
+    }
+
+    /// One event for the next flow to finish; earlier ones are stale (their epoch is past).
+    private mutating func rescheduleNetwork() {
+        networkEpoch += 1
+        if let next = network.nextFinish(), next.atSeconds.isFinite {
+            queue.schedule(.network(epoch: networkEpoch), at: next.atSeconds)
+        }
+    }
+
+    /// Cuts the lane's action out short with a failure.
+    private mutating func cutShort(_ lane: Int, reason: String, now: Double) {
+        inFlight[lane] = nil
+        if transfers[lane] != nil {
+            transfers[lane] = nil
+            network.cancel(owner: lane, now: now)
+            rescheduleNetwork()
+        }
+        lanes[lane]!.complete(.failed(reason), now: now)
+        queue.schedule(.step(lane: lane), at: now)
+    }
+}

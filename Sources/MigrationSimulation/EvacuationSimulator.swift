@@ -1,0 +1,64 @@
+import MigrationCore
+
+/// Predicts an evacuation under one schedule: every guest's migration with its own engine
+/// core, in one event loop, sharing the source's NIC and CPU and the links. One seed per guest
+/// (its setting's) reproduces a run exactly.
+public enum EvacuationSimulator {
+    public static func run(_ setting: EvacuationSetting, schedule: EvacuationSchedule,
+                           fidelity: Fidelity) throws(SimulationError) -> EvacuationOutcome {
+        try validate(setting, schedule)
+        switch fidelity {
+        case .fluid:
+            var parts: [(memory: FluidMemory, tracker: FluidPageTracker)] = []
+            for guest in setting.guests {
+                let regions = try FluidRegions(workload: guest.config.workload, guestPages: guest.config.guestPages)
+                parts.append((FluidMemory(regions: regions), FluidPageTracker(regionPages: regions.pageCounts)))
+            }
+            var run = EvacuationRun(setting: setting, schedule: schedule, parts: parts)
+            return run.run()
+        case .page:
+            var parts: [(memory: PageMemory, tracker: BitmapPageTracker)] = []
+            for guest in setting.guests {
+                let pages = guest.config.guestPages
+                let writer = try PageWriterFactory.make(guest.config.workload, layout: PageLayout(pageCount: pages),
+                                                        random: GSLRandom(seed: guest.config.seed))
+                parts.append((PageMemory(pageCount: pages, writer: writer),
+                              BitmapPageTracker(pageCount: pages, collectsPageNumbers: false)))
+            }
+            var run = EvacuationRun(setting: setting, schedule: schedule, parts: parts)
+            return run.run()
+        }
+    }
+
+    /// Checks what the types cannot; errors name the part of the setting.
+    public static func validate(_ setting: EvacuationSetting, _ schedule: EvacuationSchedule) throws(SimulationError) {
+        let count = setting.guests.count
+        guard !setting.destinations.isEmpty else { throw SimulationError("destinations: at least one is needed") }
+        guard setting.uplinkBytesPerSecond > 0, setting.uplinkBytesPerSecond.isFinite else {
+            throw SimulationError("source.uplink: must be a positive bandwidth")
+        }
+        guard setting.migrationCores >= 1 else { throw SimulationError("source.migrationCores: must be at least 1") }
+        guard setting.coreBytesPerSecond > 0, setting.coreBytesPerSecond.isFinite else {
+            throw SimulationError("source.coreRate: must be a positive bandwidth")
+        }
+        for destination in setting.destinations where !(destination.bandwidthBytesPerSecond > 0 && destination.bandwidthBytesPerSecond.isFinite) {
+            throw SimulationError("destinations.\(destination.name).bandwidth: must be a positive bandwidth")
+        }
+        guard setting.maxSimulatedSeconds > 0 else { throw SimulationError("simulation.maxSeconds: must be positive") }
+        for guest in setting.guests {
+            do {
+                try guest.config.validate()
+            } catch {
+                throw SimulationError("guests.\(guest.name): \(error.description)")
+            }
+        }
+        guard schedule.concurrency >= 1 else { throw SimulationError("schedule: concurrency must be at least 1") }
+        guard schedule.order.sorted() == Array(0 ..< count) else {
+            throw SimulationError("schedule: the order must name every guest exactly once")
+        }
+        guard schedule.destinations.count == count,
+              schedule.destinations.allSatisfy({ setting.destinations.indices.contains($0) }) else {
+            throw SimulationError("schedule: every guest needs one of the \(setting.destinations.count) destinations")
+        }
+    }
+}

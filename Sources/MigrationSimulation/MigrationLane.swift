@@ -1,0 +1,101 @@
+import MigrationCore
+
+/// One migration as a discrete-event driver sees it: the engine core, the simulated source
+/// hypervisor and the simulated stream to the destination. The lane starts the engine's
+/// actions (through the same `perform` the real executors use) and says what each needs from
+/// the driver's clock: local time, a wait, or bytes over the link. The driver decides when the
+/// link delivers them: `SimulationRun` from one `LinkModel`, an evacuation from a link that
+/// several lanes share. So the per-action rules live here once.
+struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Tracker.DirtyLog == Memory.DirtyLog {
+    typealias Outcome = ActionOutcome<Memory.DirtyLog>
+
+    /// What the action just started needs before it completes with its outcome.
+    enum Work {
+        /// The migration is over.
+        case finished(MigrationReport)
+        /// Completes after this many seconds of the host's own time.
+        case local(seconds: Double, Outcome)
+        /// A wait for the rate limit, until this time.
+        case waitUntil(seconds: Double)
+        /// Bytes over the link: completes when the link has carried them, plus the fixed
+        /// per-batch cost, and no earlier than `cpuSeconds` after the start (the source's
+        /// copy of the pages, which overlaps the network).
+        case transfer(bytes: Double, overheadSeconds: Double, cpuSeconds: Double, Outcome)
+    }
+
+    private(set) var engine: SourceMigration<Tracker>
+    private(set) var hypervisor: SimulatedHypervisor<Memory>
+    private(set) var channel: SimulatedChannel<Tracker.Batch>
+    let config: SimulationConfig
+    /// Whether the action last started uses the link (a link failure cuts only those short).
+    private(set) var actionUsesLink = false
+
+    init(config: SimulationConfig, memory: Memory, tracker: Tracker) {
+        self.config = config
+        engine = SourceMigration(tracker: tracker, policy: config.policy.makePolicy(), settings: config.engine)
+        hypervisor = SimulatedHypervisor(memory: memory, deviceStateBytes: config.costs.deviceStateBytes)
+        channel = SimulatedChannel(guestPages: config.guestPages)
+    }
+
+    /// Asks the engine for its next action at `now` and starts it.
+    mutating func start(now: Double) -> Work {
+        hypervisor.nowSeconds = now
+        let action = engine.nextAction(now: now)
+        actionUsesLink = action.crossesLink
+        switch action {
+        case .finished(let report):
+            var report = report
+            report.seed = config.seed
+            report.fidelity = config.fidelity.rawValue
+            return .finished(report)
+        case .waitUntil(let seconds):
+            return .waitUntil(seconds: max(seconds, now))
+        default:
+            let outcome = perform(action, on: &hypervisor, over: &channel)
+            if case .failed = outcome { return .local(seconds: 0, outcome) }
+            let costs = config.costs
+            switch action {
+            case .send(_, let pages, let wireBytes):
+                return .transfer(bytes: wireBytes, overheadSeconds: config.link.perBatchOverheadSeconds,
+                                 cpuSeconds: pages * costs.pageCopySecondsPerPage, outcome)
+            case .sendDeviceState:
+                return .transfer(bytes: Double(costs.deviceStateBytes), overheadSeconds: config.link.perBatchOverheadSeconds,
+                                 cpuSeconds: 0, outcome)
+            default:
+                return .local(seconds: localSeconds(of: action), outcome)
+            }
+        }
+    }
+
+    /// The action out ended with `outcome` at `now`.
+    mutating func complete(_ outcome: Outcome, now: Double) {
+        engine.complete(outcome, now: now)
+    }
+
+    /// The link went down: the destination learns it and throws its partial guest away.
+    mutating func breakLink(_ reason: String) {
+        channel.breakLink(reason)
+    }
+
+    /// Seconds an action that does not use the link's bandwidth takes, from the host model
+    /// and the link's latency.
+    private func localSeconds(of action: SourceAction<Tracker.Batch>) -> Double {
+        let costs = config.costs
+        switch action {
+        case .enableDirtyLogging, .disableDirtyLogging, .readAndClearDirtyLog:
+            return costs.dirtyLogReadSecondsPerGiB * Double(config.guestMemoryBytes) / 1_073_741_824
+        case .peekDirtyLog:
+            return costs.dirtyLogPeekSecondsPerGiB * Double(config.guestMemoryBytes) / 1_073_741_824
+        case .pauseGuest, .resumeSource:
+            return costs.pauseSeconds
+        case .awaitDestinationReady:
+            // The last byte reaches the destination, and its "ready" comes back.
+            return 2 * config.link.latencySeconds
+        case .clearDestinationToRun:
+            // "Cleared to unpause" reaches the destination, which starts the guest.
+            return config.link.latencySeconds + costs.resumeSeconds
+        case .send, .sendDeviceState, .throttleGuest, .destroySource, .waitUntil, .finished:
+            return 0
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import MigrationCore
+import MigrationScenario
+import MigrationSimulation
+import MigrationSweep
+
+/// `livemig plan`: capacity planning across many migrations.
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Plan many migrations at once: `livemig plan evacuate HOST.yaml`.",
+        subcommands: [EvacuateCommand.self])
+}
+
+/// `livemig plan evacuate HOST.yaml`: chooses the order and the number of migrations at once
+/// that empty a host soonest with every guest's downtime within the limit, compares it with
+/// the usual strategies, and writes the plan as JSON and as an HTML report with a Gantt chart.
+struct EvacuateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evacuate",
+        abstract: "Plan (and with --execute, run) the evacuation of a host described by a host file.",
+        discussion: "The host file's format: docs/evacuation-format.md. Example: scenarios/hosts/evacuate-rack.yaml.")
+
+    @Argument(help: "A host file (YAML).") var hostFile: String
+    @Option(help: "The most migrations at once to consider (default: the host file's plan.maxConcurrent, else every guest).")
+    var maxConcurrent: Int?
+    @Option(help: "Schedules to simulate at most (default: the host file's plan.budget, else 600).") var budget: Int?
+    @Option(help: "table or json.") var format: String = "table"
+    @Option(help: "Write OUTPUT.json and OUTPUT.html; default results/NAME-plan.") var output: String?
+
+    static let concurrentBound = InputBound("--max-concurrent", .count, from: "1", to: "10000")
+    static let budgetBound = InputBound("--budget", .count, from: "1", to: "1000000")
+
+    func run() throws {
+        let report: EvacuationPlanReport
+        let name: String
+        do throws(HostFailure) {
+            guard ["table", "json"].contains(format) else { throw HostFailure("--format \(format): not one of table, json") }
+            do {
+                if let maxConcurrent { try Self.concurrentBound.check(maxConcurrent) }
+                if let budget { try Self.budgetBound.check(budget) }
+            } catch {
+                throw HostFailure(error.description)
+            }
+            let host: EvacuationHostFile
+            do {
+                host = try EvacuationHostFile.load(path: hostFile)
+            } catch {
+                throw HostFailure(error.description)
+            }
+            name = host.name
+            do {
+                let planner = try EvacuationPlanner(setting: host.setting, fidelity: host.fidelity,
+                                                    maxConcurrency: maxConcurrent ?? host.maxConcurrent,
+                                                    budget: budget ?? host.budget, seed: host.seed)
+                let plan = try planner.plan()
+                report = EvacuationPlanReport(host: host.name, description: host.summary, plan: plan, setting: host.setting,
+                                              finishBySeconds: host.finishBySeconds)
+            } catch {
+                throw HostFailure("\(hostFile): \(error.description)")
+            }
+        } catch {
+            throw failure(error.description)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
+        let base = output ?? "results/\(name)-plan"
+        try ScenarioFiles.write(json, to: base + ".json", option: "--output")
+        try ScenarioFiles.write(EvacuationHTMLReport.render(report), to: base + ".html", option: "--output")
+        if format == "json" {
+            print(json, terminator: "")
+        } else {
+            print(PlanTable.render(report), terminator: "")
+            print("plan: \(base).json; report: \(base).html")
+        }
+    }
+}

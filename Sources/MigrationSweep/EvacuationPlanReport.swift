@@ -4,6 +4,20 @@ import MigrationSimulation
 
 /// One guest's line in a schedule, in the evacuation's time (what JSON and the reports show).
 public struct EvacuationGuestRow: Sendable, Codable, Equatable {
+    public init(name: String, destination: String, startSeconds: Double, pausedAtSeconds: Double?, endSeconds: Double,
+                downtimeSeconds: Double, outcome: String, iterations: Int, bytesSent: Int, memoryBytes: Int) {
+        self.name = name
+        self.destination = destination
+        self.startSeconds = startSeconds
+        self.pausedAtSeconds = pausedAtSeconds
+        self.endSeconds = endSeconds
+        self.downtimeSeconds = downtimeSeconds
+        self.outcome = outcome
+        self.iterations = iterations
+        self.bytesSent = bytesSent
+        self.memoryBytes = memoryBytes
+    }
+
     public var name: String
     public var destination: String
     public var startSeconds: Double
@@ -28,6 +42,17 @@ public struct EvacuationScheduleSummary: Sendable, Codable, Equatable {
     public var worstDowntimeSeconds: Double
     /// Guests in start order; guests that never started are missing.
     public var guests: [EvacuationGuestRow]
+
+    /// A schedule as it was run for real: rows measured, the limit to judge them by.
+    public init(name: String, concurrency: Int, order: [String], guests: [EvacuationGuestRow], downtimeLimitSeconds: Double) {
+        self.name = name
+        self.concurrency = concurrency
+        self.order = order
+        self.guests = guests
+        finishSeconds = guests.map(\.endSeconds).max() ?? 0
+        guestsOverLimit = order.count - guests.filter { $0.outcome != "aborted" && !$0.outcome.hasPrefix("failed") && $0.downtimeSeconds <= downtimeLimitSeconds }.count
+        worstDowntimeSeconds = guests.map(\.downtimeSeconds).max() ?? 0
+    }
 
     public init(name: String, evaluation: EvacuationEvaluation, setting: EvacuationSetting) {
         self.name = name

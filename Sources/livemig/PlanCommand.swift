@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GuestControl
 import MigrationCore
 import MigrationScenario
 import MigrationSimulation
@@ -28,18 +29,28 @@ struct EvacuateCommand: ParsableCommand {
     @Option(help: "Schedules to simulate at most (default: the host file's plan.budget, else 600).") var budget: Int?
     @Option(help: "table or json.") var format: String = "table"
     @Option(help: "Write OUTPUT.json and OUTPUT.html; default results/NAME-plan.") var output: String?
+    @Flag(help: "Run the plan for real: one `livemig migrate --live` per guest (KVM guests running here), under the schedule; report planned against measured.")
+    var execute = false
+    @Option(help: "With --execute: cancel a migration still running after this many seconds (1 to 86,400; default 3600).")
+    var migrationTimeout: Double = 3600
+    @Flag(help: "With --execute: mutual TLS with the files in /etc/livemig/tls.") var tls = false
+    @Option(help: "With --execute: mutual TLS with the files in DIR.") var tlsDir: String?
+    @OptionGroup var host: RunDirectoryOption
 
     static let concurrentBound = InputBound("--max-concurrent", .count, from: "1", to: "10000")
     static let budgetBound = InputBound("--budget", .count, from: "1", to: "1000000")
+    static let migrationTimeoutBound = InputBound("--migration-timeout", .seconds, from: "1", to: "86400")
 
     func run() throws {
-        let report: EvacuationPlanReport
+        var report: EvacuationPlanReport
         let name: String
+        var execution: EvacuationExecution?
         do throws(HostFailure) {
             guard ["table", "json"].contains(format) else { throw HostFailure("--format \(format): not one of table, json") }
             do {
                 if let maxConcurrent { try Self.concurrentBound.check(maxConcurrent) }
                 if let budget { try Self.budgetBound.check(budget) }
+                _ = try Self.migrationTimeoutBound.check(migrationTimeout, written: "\(migrationTimeout)")
             } catch {
                 throw HostFailure(error.description)
             }
@@ -50,18 +61,39 @@ struct EvacuateCommand: ParsableCommand {
                 throw HostFailure(error.description)
             }
             name = host.name
-            do {
+            let best: EvacuationEvaluation
+            do throws(PlanError) {
                 let planner = try EvacuationPlanner(setting: host.setting, fidelity: host.fidelity,
                                                     maxConcurrency: maxConcurrent ?? host.maxConcurrent,
                                                     budget: budget ?? host.budget, seed: host.seed)
                 let plan = try planner.plan()
                 report = EvacuationPlanReport(host: host.name, description: host.summary, plan: plan, setting: host.setting,
                                               finishBySeconds: host.finishBySeconds)
+                best = plan.best
             } catch {
                 throw HostFailure("\(hostFile): \(error.description)")
             }
+            if execute {
+                var tlsArguments: [String] = tls ? ["--tls"] : []
+                if let tlsDir { tlsArguments += ["--tls-dir", tlsDir] }
+                let run = EvacuationExecution(host: host, plan: best, runDirectory: self.host.runDir, tlsArguments: tlsArguments,
+                                              migrationTimeoutSeconds: migrationTimeout) { line in
+                    FileHandle.standardError.write(Data("\(line)\n".utf8))
+                }
+                try run.check()
+                execution = run
+            }
         } catch {
             throw failure(error.description)
+        }
+        if let execution {
+            print(PlanTable.render(report), terminator: "")
+            print("executing the plan:")
+            do {
+                report.measured = try execution.run()
+            } catch {
+                throw failure(error.description)
+            }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -71,9 +103,15 @@ struct EvacuateCommand: ParsableCommand {
         try ScenarioFiles.write(EvacuationHTMLReport.render(report), to: base + ".html", option: "--output")
         if format == "json" {
             print(json, terminator: "")
+        } else if let measured = report.measured {
+            print(PlanTable.plannedAgainstMeasured(report.plan, measured), terminator: "")
+            print("plan and measurements: \(base).json; report: \(base).html")
         } else {
             print(PlanTable.render(report), terminator: "")
             print("plan: \(base).json; report: \(base).html")
+        }
+        if let measured = report.measured, measured.guests.contains(where: { $0.outcome.hasPrefix("failed") || $0.outcome == "aborted" }) {
+            throw failure("--execute: not every guest moved (see the table); those that did not still run here")
         }
     }
 }

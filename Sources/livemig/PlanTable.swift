@@ -22,6 +22,21 @@ enum PlanTable {
         return out
     }
 
+    /// The plan beside the run: each guest's planned and measured end and downtime, and the
+    /// evacuation's planned and measured finish.
+    static func plannedAgainstMeasured(_ plan: EvacuationScheduleSummary, _ measured: EvacuationScheduleSummary) -> String {
+        var rows = [["guest", "planned end (s)", "measured end (s)", "planned downtime (ms)", "measured downtime (ms)", "measured outcome"]]
+        for guest in plan.guests {
+            let real = measured.guests.first { $0.name == guest.name }
+            rows.append([guest.name, s(guest.endSeconds), real.map { s($0.endSeconds) } ?? "-", ms(guest.downtimeSeconds),
+                         real.map { ms($0.downtimeSeconds) } ?? "-", real?.outcome ?? "not run"])
+        }
+        var out = columns(rows)
+        out += String(format: "host empty after: planned %.2f s, measured %.2f s (%+.1f %%)\n", plan.finishSeconds, measured.finishSeconds,
+                      100 * (measured.finishSeconds / max(plan.finishSeconds, 1e-9) - 1))
+        return out
+    }
+
     static func s(_ seconds: Double) -> String { String(format: "%.2f", seconds) }
     static func ms(_ seconds: Double) -> String { String(format: "%.1f", seconds * 1000) }
 

@@ -1,0 +1,184 @@
+import Foundation
+import GuestControl
+import MigrationCore
+import MigrationScenario
+import MigrationSimulation
+import MigrationSweep
+
+/// `plan evacuate --execute`: runs the chosen schedule for real, one `livemig migrate --live`
+/// per guest, at most the plan's number at once, in the plan's order, each to its planned
+/// destination's relocation address; the next starts the moment one ends. Each migration keeps
+/// its own guarantees (a failure or cancel before the commit leaves that guest running here),
+/// and a migration past `--migration-timeout` is cancelled with `migrate --cancel`. Returns
+/// the run as measured: each guest's start and end on this host's clock, and the downtime,
+/// rounds and bytes from its own report.
+struct EvacuationExecution {
+    let host: EvacuationHostFile
+    let plan: EvacuationEvaluation
+    let runDirectory: String?
+    /// `--tls` / `--tls-dir DIR`, passed on to every `migrate`.
+    let tlsArguments: [String]
+    let migrationTimeoutSeconds: Double
+    /// What happened, one line per event, as it happens.
+    let log: (String) -> Void
+
+    /// How long a cancelled migration may take to stop before the evacuation stops waiting
+    /// for it (it goes on in its guest's daemon; nothing is lost by not waiting).
+    static let cancelGraceSeconds = 120.0
+
+    private struct Running {
+        var guest: Int
+        var process: Process
+        var startedAt: Date
+        var outputPath: String
+        var errorPath: String
+        var cancelled = false
+    }
+
+    /// Checks everything the run needs before any guest moves: every guest runs here under
+    /// livemig, and every destination used has an address.
+    func check() throws(HostFailure) {
+        let names = Set(RunDirectory(path: runDirectory).guestNames())
+        let missing = host.setting.guests.map(\.name).filter { !names.contains($0) }
+        if !missing.isEmpty {
+            throw HostFailure("--execute: no livemig guest named \(missing.joined(separator: ", ")) runs on this host (livemig list\(runDirectory.map { " --run-dir \($0)" } ?? ""))")
+        }
+        for destination in Set(plan.schedule.destinations) where host.addresses[destination] == nil {
+            throw HostFailure("--execute: destinations.\(host.setting.destinations[destination].name).address is needed (HOST:PORT of its livemig receive)")
+        }
+    }
+
+    /// The `migrate` arguments for one guest: its scenario's policy, limits and rate cap.
+    func arguments(for guest: Int) -> [String] {
+        let config = host.setting.guests[guest].config
+        let policy = config.policy
+        var arguments = ["migrate", "--live", host.setting.guests[guest].name, host.addresses[plan.schedule.destinations[guest]]!,
+                         "--policy", policy.name.rawValue, "--format", "json"]
+        if let limit = policy.downtimeLimitSeconds { arguments += ["--downtime-limit", String(format: "%.3f", limit * 1000)] }
+        if policy.autoConverge { arguments.append("--auto-converge") }
+        if let rounds = policy.fallbackRounds { arguments += ["--fallback-rounds", String(rounds)] }
+        if let rate = config.engine.rateLimitBytesPerSecond { arguments += ["--bandwidth", String(format: "%.0fB/s", rate)] }
+        if let runDirectory { arguments += ["--run-dir", runDirectory] }
+        return arguments + tlsArguments
+    }
+
+    func run() throws(HostFailure) -> EvacuationScheduleSummary {
+        try check()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("livemig-evacuate-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        do {
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        } catch {
+            throw HostFailure("--execute: cannot make \(scratch): \(error.localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let start = Date()
+        var pending = plan.schedule.order[...]
+        var running: [Running] = []
+        var rows: [EvacuationGuestRow] = []
+        while !pending.isEmpty || !running.isEmpty {
+            while running.count < plan.schedule.concurrency, let guest = pending.first {
+                pending = pending.dropFirst()
+                do {
+                    running.append(try launch(guest, scratch: scratch))
+                } catch {
+                    // The guest was never asked to move: it runs here as before.
+                    log("\(error.description)")
+                    let now = Date().timeIntervalSince(start)
+                    rows.append(row(guest, from: now, to: now, outcome: "failed: not started"))
+                    continue
+                }
+                log(String(format: "%7.2f s  start %@ -> %@", Date().timeIntervalSince(start), host.setting.guests[guest].name,
+                           host.setting.destinations[plan.schedule.destinations[guest]].name))
+            }
+            usleep(20_000)
+            var index = 0
+            while index < running.count {
+                var entry = running[index]
+                let elapsed = Date().timeIntervalSince(entry.startedAt)
+                if !entry.process.isRunning {
+                    let row = finish(entry, start: start)
+                    log(String(format: "%7.2f s  end   %@: %@, downtime %.1f ms", row.endSeconds, row.name, row.outcome, row.downtimeSeconds * 1000))
+                    rows.append(row)
+                    running.remove(at: index)
+                    continue
+                }
+                if !entry.cancelled && elapsed > migrationTimeoutSeconds {
+                    entry.cancelled = true
+                    running[index] = entry
+                    log("migration of \(host.setting.guests[entry.guest].name) past --migration-timeout \(migrationTimeoutSeconds) s: cancelling")
+                    cancel(entry.guest)
+                } else if entry.cancelled && elapsed > migrationTimeoutSeconds + Self.cancelGraceSeconds {
+                    let name = host.setting.guests[entry.guest].name
+                    log("migration of \(name) did not stop \(Self.cancelGraceSeconds) s after its cancel; no longer waiting (its daemon still has it: livemig list)")
+                    rows.append(row(entry.guest, from: entry.startedAt.timeIntervalSince(start), to: Date().timeIntervalSince(start),
+                                    outcome: "failed: still running after its cancel"))
+                    running.remove(at: index)
+                    continue
+                }
+                index += 1
+            }
+        }
+        return EvacuationScheduleSummary(
+            name: "measured", concurrency: plan.schedule.concurrency, order: plan.schedule.order.map { host.setting.guests[$0].name },
+            guests: rows.sorted { $0.startSeconds < $1.startSeconds }, downtimeLimitSeconds: host.setting.downtimeLimitSeconds)
+    }
+
+    private func launch(_ guest: Int, scratch: String) throws(HostFailure) -> Running {
+        let name = host.setting.guests[guest].name
+        let outputPath = "\(scratch)/\(guest).json", errorPath = "\(scratch)/\(guest).err"
+        guard FileManager.default.createFile(atPath: outputPath, contents: nil),
+              FileManager.default.createFile(atPath: errorPath, contents: nil) else {
+            throw HostFailure("--execute: cannot write in \(scratch)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        process.arguments = arguments(for: guest)
+        process.standardInput = FileHandle.nullDevice
+        do {
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+            try process.run()
+        } catch {
+            throw HostFailure("--execute: cannot start the migration of \(name): \(error.localizedDescription)")
+        }
+        return Running(guest: guest, process: process, startedAt: Date(), outputPath: outputPath, errorPath: errorPath)
+    }
+
+    /// A row from a finished `migrate`: its report, or why there is none.
+    private func finish(_ entry: Running, start: Date) -> EvacuationGuestRow {
+        let end = Date().timeIntervalSince(start)
+        var row = row(entry.guest, from: entry.startedAt.timeIntervalSince(start), to: end, outcome: "failed")
+        let output = (try? Data(contentsOf: URL(fileURLWithPath: entry.outputPath))) ?? Data()
+        if entry.process.terminationStatus == 0, let report = try? JSONDecoder().decode(MigrationReport.self, from: output) {
+            row.outcome = report.outcome.rawValue
+            row.downtimeSeconds = report.downtimeSeconds
+            row.pausedAtSeconds = report.downtimeSeconds > 0 ? max(row.startSeconds, end - report.downtimeSeconds) : nil
+            row.iterations = report.iterations.count
+            row.bytesSent = report.bytesSent
+        } else {
+            let error = (try? String(contentsOfFile: entry.errorPath, encoding: .utf8)) ?? ""
+            let line = error.split(separator: "\n").last.map(String.init) ?? "exit status \(entry.process.terminationStatus)"
+            row.outcome = "failed: \(line)"
+        }
+        return row
+    }
+
+    /// A guest's row with no report yet (how a migration that did not finish is shown).
+    private func row(_ guest: Int, from startSeconds: Double, to endSeconds: Double, outcome: String) -> EvacuationGuestRow {
+        EvacuationGuestRow(name: host.setting.guests[guest].name, destination: host.setting.destinations[plan.schedule.destinations[guest]].name,
+                           startSeconds: startSeconds, pausedAtSeconds: nil, endSeconds: endSeconds, downtimeSeconds: 0, outcome: outcome,
+                           iterations: 0, bytesSent: 0, memoryBytes: host.setting.guests[guest].config.guestMemoryBytes)
+    }
+
+    /// `livemig migrate --cancel NAME`: stops the migration before it commits (the guest keeps
+    /// running here); after the commit it has no effect and the migration ends on its own.
+    private func cancel(_ guest: Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        process.arguments = ["migrate", "--cancel", host.setting.guests[guest].name] + (runDirectory.map { ["--run-dir", $0] } ?? [])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try? process.run()
+        process.waitUntilExit()
+    }
+}

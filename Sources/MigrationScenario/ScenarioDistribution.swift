@@ -8,7 +8,9 @@ import MigrationSimulation
 /// - `normal(MEAN, SD)`: normal, truncated at zero (a draw at or below 0 is drawn again);
 /// - `lognormal(MEAN, SD)`: lognormal with that mean and standard deviation (not its log's);
 /// - `uniform(LOW, HIGH)`: uniform on [LOW, HIGH);
-/// - `empirical(V1, V2, ...)`: one of the values, each equally likely (a measured sample).
+/// - `empirical(V1, V2, ...)`: one of the values, each equally likely (a measured sample);
+/// - `empirical(file: PATH)`: the same, with the values from a file (`EmpiricalSamples`: one per
+///   line, or the dirty rates of a trace `livemig observe` wrote).
 ///
 /// `normal(1Gbit/s, 100Mbit/s)` is refused (two units); `normal(1000Mbit/s, 100Mbit/s)` is
 /// right. Draws for the keys that take whole numbers (`wholeNumberKeys`) are rounded; others
@@ -32,13 +34,23 @@ public struct ScenarioDistribution: Sendable, Equatable {
 
     /// The distribution `text` describes, nil when it is not one (a plain value); throws when it
     /// looks like one but is malformed. `key` names the value in errors.
-    public static func parse(_ text: String, key: String) throws(ScenarioError) -> ScenarioDistribution? {
+    /// `baseDirectory` anchors `empirical(file: PATH)`.
+    public static func parse(_ text: String, key: String, baseDirectory: String = ".") throws(ScenarioError) -> ScenarioDistribution? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let open = trimmed.firstIndex(of: "("), trimmed.hasSuffix(")") else { return nil }
         let name = String(trimmed[..<open]).trimmingCharacters(in: .whitespaces)
         // Only the four names: any other text (a description "Overload(peak)") is left alone.
         guard let kind = Kind(rawValue: name) else { return nil }
         let inside = trimmed[trimmed.index(after: open) ..< trimmed.index(before: trimmed.endIndex)]
+        let argument = inside.trimmingCharacters(in: .whitespaces)
+        if kind == .empirical, argument.hasPrefix("file:") {
+            let path = argument.dropFirst("file:".count).trimmingCharacters(in: .whitespaces)
+            guard !path.isEmpty else { throw ScenarioError("\(key): \(trimmed): name the file (empirical(file: rates.txt))") }
+            let samples = try EmpiricalSamples.load(path, baseDirectory: baseDirectory, key: key)
+            let distribution = ScenarioDistribution(kind: kind, arguments: samples.values, unit: samples.unit, whole: wholeNumberKeys.contains(key))
+            try distribution.check(key: key, text: trimmed)
+            return distribution
+        }
         let parts = inside.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         var numbers: [Double] = []
         var units = Set<String>()
@@ -68,7 +80,7 @@ public struct ScenarioDistribution: Sendable, Equatable {
             guard arguments.count == 2 else { throw fail("uniform takes LOW, HIGH") }
             guard arguments[0] <= arguments[1] else { throw fail("LOW must not be above HIGH") }
         case .empirical:
-            guard !arguments.isEmpty, arguments.count <= 1_000_000 else { throw fail("empirical takes 1 to 1,000,000 values") }
+            guard !arguments.isEmpty, arguments.count <= 10_000_000 else { throw fail("empirical takes 1 to 10,000,000 values") }
         }
     }
 

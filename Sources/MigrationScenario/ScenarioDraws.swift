@@ -15,9 +15,10 @@ enum ScenarioDraws {
     /// Draws in key order (sorted), so a seed gives the same values whatever the file's layout;
     /// returns key path -> drawn text.
     /// With `centre`, every distribution takes its centre instead of a draw.
-    static func draw(in document: inout [String: Any], file: String, seed: UInt64?, centre: Bool = false) throws(ScenarioError) -> [String: String] {
+    static func draw(in document: inout [String: Any], file: String, baseDirectory: String = ".", seed: UInt64?,
+                     centre: Bool = false) throws(ScenarioError) -> [String: String] {
         var found: [(path: String, distribution: ScenarioDistribution)] = []
-        try collect(document, path: "", file: file, into: &found)
+        try collect(document, path: "", file: file, baseDirectory: baseDirectory, into: &found)
         guard !found.isEmpty else { return [:] }
         let random = GSLRandom(seed: mixed(seed ?? documentSeed(document)))
         var drawn: [String: String] = [:]
@@ -45,18 +46,19 @@ enum ScenarioDraws {
         }
     }
 
-    private static func collect(_ value: Any, path: String, file: String, into found: inout [(path: String, distribution: ScenarioDistribution)]) throws(ScenarioError) {
+    private static func collect(_ value: Any, path: String, file: String, baseDirectory: String,
+                                into found: inout [(path: String, distribution: ScenarioDistribution)]) throws(ScenarioError) {
         switch value {
         case let mapping as [String: Any]:
-            for (key, child) in mapping { try collect(child, path: path.isEmpty ? key : "\(path).\(key)", file: file, into: &found) }
+            for (key, child) in mapping { try collect(child, path: path.isEmpty ? key : "\(path).\(key)", file: file, baseDirectory: baseDirectory, into: &found) }
         case let list as [Any]:
-            for (index, child) in list.enumerated() { try collect(child, path: "\(path).\(index)", file: file, into: &found) }
+            for (index, child) in list.enumerated() { try collect(child, path: "\(path).\(index)", file: file, baseDirectory: baseDirectory, into: &found) }
         case let text as String:
             // Text keys are never numbers: a name or description may hold "uniform(...)".
             let last = path.split(separator: ".").last.map(String.init) ?? path
             guard !["name", "description", "file"].contains(last) else { return }
             do {
-                if let distribution = try ScenarioDistribution.parse(text, key: path) { found.append((path, distribution)) }
+                if let distribution = try ScenarioDistribution.parse(text, key: path, baseDirectory: baseDirectory) { found.append((path, distribution)) }
             } catch {
                 throw ScenarioError("\(file): \(error.description)")
             }

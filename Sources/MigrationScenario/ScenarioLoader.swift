@@ -36,7 +36,7 @@ public enum ScenarioLoader {
     public static func read(document: [String: Any], file: String, defaultName: String, baseDirectory: String = ".",
                             drawSeed: UInt64? = nil, centreDraws: Bool = false) throws(ScenarioError) -> Scenario {
         var document = document
-        let drawn = try ScenarioDraws.draw(in: &document, file: file, seed: drawSeed, centre: centreDraws)
+        let drawn = try ScenarioDraws.draw(in: &document, file: file, baseDirectory: baseDirectory, seed: drawSeed, centre: centreDraws)
         var reader = ScenarioReader(file: file, baseDirectory: baseDirectory)
         var scenario = try reader.read(document, defaultName: defaultName)
         scenario.drawnValues = drawn

@@ -91,4 +91,45 @@ final class ScenarioDistributionTests: XCTestCase {
         XCTAssertTrue((0.001 ..< 0.002).contains(scenario.config.link.latencySeconds))
         XCTAssertFalse(try parse(plain).hasDistributions)
     }
+
+    /// `empirical(file: PATH)`: values from a file beside the scenario (one per line), or the
+    /// per-interval dirty rates of a trace `livemig observe` wrote.
+    func testEmpiricalFromAFileOfValuesAndFromATrace() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("livemig-empirical-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "# measured by iperf\n700Mbit/s\n850Mbit/s  # busy hour\n\n940Mbit/s\n".write(to: directory.appendingPathComponent("link.txt"), atomically: true, encoding: .utf8)
+        // Reads every 0.5 s: 100 pages, then 50, then 300 (a range): 200, 100 and 600 pages/s.
+        try "livemig-trace 1\npages 1000\n0.5 0-99\n1.0 0-49\n1.5 100-399\n1.5 5\n".write(to: directory.appendingPathComponent("observed.trace"),
+                                                                                              atomically: true, encoding: .utf8)
+        let text = """
+        guest: { memory: 1GiB }
+        workload: { kind: uniform, workingSet: 256MiB, rate: "empirical(file: observed.trace)" }
+        link: { bandwidth: "empirical(file: link.txt)" }
+        """
+        let draws = try (1 ... 100).map { seed in
+            try ScenarioLoader.parse(yaml: text, file: "mc.yaml", defaultName: "mc", baseDirectory: directory.path, drawSeed: UInt64(seed))
+        }
+        XCTAssertEqual(Set(draws.map(\.config.link.bandwidthProfile[0].bytesPerSecond)), [87.5e6, 106.25e6, 117.5e6])
+        let rates = draws.compactMap { draw -> Double? in
+            if case .uniform(65_536, let rate) = draw.config.workload { return rate }
+            return nil
+        }
+        XCTAssertEqual(rates.count, 100)
+        XCTAssertEqual(Set(rates), [200, 100, 600], "the trace's intervals' dirty rates (the same-instant read says nothing)")
+        let bad: [(String, String)] = [
+            ("empirical(file: missing.txt)", "cannot read"),
+            ("empirical(file: )", "name the file"),
+            ("empirical(file: mixed.txt)", "line 2: every value needs the same unit"),
+            ("empirical(file: junk.txt)", "line 1: 'fast' is not a number"),
+        ]
+        try "1Gbit/s\n100MB/s\n".write(to: directory.appendingPathComponent("mixed.txt"), atomically: true, encoding: .utf8)
+        try "fast\n".write(to: directory.appendingPathComponent("junk.txt"), atomically: true, encoding: .utf8)
+        for (value, expected) in bad {
+            XCTAssertThrowsError(try ScenarioLoader.parse(yaml: "guest: { memory: 1GiB }\nlink: { bandwidth: \"\(value)\" }", file: "mc.yaml",
+                                                          defaultName: "mc", baseDirectory: directory.path, drawSeed: 1)) { error in
+                XCTAssertTrue("\(error)".contains(expected) && "\(error)".contains("link.bandwidth"), "\(value): \(error)")
+            }
+        }
+    }
 }

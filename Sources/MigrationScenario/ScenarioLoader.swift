@@ -25,7 +25,15 @@ public enum ScenarioLoader {
     /// `centreDraws`, each takes its centre (how a sweep checks its points before it runs).
     public static func parse(yaml: String, file: String, defaultName: String, baseDirectory: String = ".",
                              overrides: [String] = [], drawSeed: UInt64? = nil, centreDraws: Bool = false) throws(ScenarioError) -> Scenario {
-        var document = try mapping(yaml: yaml, file: file)
+        try parse(document: ScenarioDocument(yaml: yaml, file: file), file: file, defaultName: defaultName, baseDirectory: baseDirectory,
+                  overrides: overrides, drawSeed: drawSeed, centreDraws: centreDraws)
+    }
+
+    /// `parse(yaml:...)` on text already parsed: a sweep parses its scenario's YAML once and
+    /// reads it again for every run's overrides and draws.
+    public static func parse(document parsed: ScenarioDocument, file: String, defaultName: String, baseDirectory: String = ".",
+                             overrides: [String] = [], drawSeed: UInt64? = nil, centreDraws: Bool = false) throws(ScenarioError) -> Scenario {
+        var document = parsed.mapping
         for override in overrides { try apply(override: override, to: &document, file: file) }
         return try read(document: document, file: file, defaultName: defaultName, baseDirectory: baseDirectory,
                         drawSeed: drawSeed, centreDraws: centreDraws)
@@ -87,5 +95,17 @@ public enum ScenarioLoader {
         }
         try set(value, at: keys.dropFirst(), in: &child, full: full)
         mapping[key] = child
+    }
+}
+
+/// A scenario file's YAML, parsed once into Swift values (dictionaries, arrays, strings,
+/// numbers) and never changed after: each reading copies the mapping before it applies
+/// overrides and draws, so one document may be read from many threads at once (hence
+/// `@unchecked Sendable`: `Any` hides that the values are immutable value types).
+public struct ScenarioDocument: @unchecked Sendable {
+    let mapping: [String: Any]
+
+    public init(yaml: String, file: String) throws(ScenarioError) {
+        mapping = try ScenarioLoader.mapping(yaml: yaml, file: file)
     }
 }

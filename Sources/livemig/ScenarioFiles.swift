@@ -18,10 +18,13 @@ enum ScenarioFiles {
         let file: String
         let name: String
         let directory: String
+        /// The YAML parsed once; every run reads it again with its own overrides and draws.
+        let document: ScenarioDocument
 
         init(_ path: String?) throws(ScenarioError) {
             guard let path else {
                 (yaml, file, name, directory) = (EmbeddedScenario.yaml, "(embedded \(EmbeddedScenario.name))", EmbeddedScenario.name, ".")
+                document = try ScenarioDocument(yaml: yaml, file: file)
                 return
             }
             yaml = try ScenarioLoader.readText(path: path)
@@ -29,6 +32,7 @@ enum ScenarioFiles {
             name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             let parent = (path as NSString).deletingLastPathComponent
             directory = parent.isEmpty ? "." : parent
+            document = try ScenarioDocument(yaml: yaml, file: file)
         }
 
         /// The source at `path` (or the embedded default), its error as a `HostFailure`.
@@ -46,7 +50,7 @@ enum ScenarioFiles {
         }
 
         func parse(overrides: [String], drawSeed: UInt64? = nil, centreDraws: Bool = false) throws(ScenarioError) -> Scenario {
-            try ScenarioLoader.parse(yaml: yaml, file: file, defaultName: name, baseDirectory: directory, overrides: overrides,
+            try ScenarioLoader.parse(document: document, file: file, defaultName: name, baseDirectory: directory, overrides: overrides,
                                      drawSeed: drawSeed, centreDraws: centreDraws)
         }
 

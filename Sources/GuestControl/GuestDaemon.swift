@@ -43,11 +43,11 @@ public final class GuestDaemon: @unchecked Sendable {
         do throws(HostFailure) {
             if FileManager.default.fileExists(atPath: path) {
                 var nobodyListens = false
-                do throws(HostFailure) {
-                    _ = try ControlConnection.connect(path: path)
+                do throws(ControlConnection.ConnectError) {
+                    _ = try ControlConnection.connectTelling(path: path)
                 } catch {
-                    guard error.description.hasSuffix(String(cString: strerror(ECONNREFUSED))) else {
-                        throw HostFailure("cannot tell whether a guest named '\(name)' runs on this host: \(error.description)")
+                    guard error.code == ECONNREFUSED else {
+                        throw HostFailure("cannot tell whether a guest named '\(name)' runs on this host: \(error.failure.description)")
                     }
                     nobodyListens = true
                 }

@@ -60,12 +60,10 @@ extension RunDirectory {
         guard FileManager.default.fileExists(atPath: path) else { return .absent }
         let connection: ControlConnection
         do {
-            connection = try ControlConnection.connect(path: path)
+            connection = try ControlConnection.connectTelling(path: path)
         } catch {
             // Only "nobody listens" (a socket left by a daemon that died) means absent.
-            let refused = error.description.hasSuffix(String(cString: strerror(ECONNREFUSED)))
-                || error.description.hasSuffix(String(cString: strerror(ENOENT)))
-            return refused ? .absent : .arriving
+            return error.code == ECONNREFUSED || error.code == ENOENT ? .absent : .arriving
         }
         connection.setReceiveTimeout(seconds: 5)
         guard (try? connection.send(ControlRequest(command: .status))) != nil,

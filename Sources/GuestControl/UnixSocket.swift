@@ -16,16 +16,39 @@ public final class ControlConnection: @unchecked Sendable {
 
     /// Connects to the control socket at `path`.
     public static func connect(path: String) throws(HostFailure) -> ControlConnection {
+        do {
+            return try connectTelling(path: path)
+        } catch {
+            throw error.failure
+        }
+    }
+
+    /// Why a connect failed: the failure to report, and connect(2)'s errno (0 when the failure
+    /// came before it), so that "nobody listens" (ECONNREFUSED) and "no socket" (ENOENT) are
+    /// told apart by code, not by the text of a message.
+    public struct ConnectError: Error {
+        public var failure: HostFailure
+        public var code: Int32
+    }
+
+    /// Connects to the control socket at `path`, saying why not by errno.
+    public static func connectTelling(path: String) throws(ConnectError) -> ControlConnection {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HostFailure("socket: \(String(cString: strerror(errno)))") }
-        var address = try unixAddress(path)
+        guard fd >= 0 else { throw ConnectError(failure: HostFailure("socket: \(String(cString: strerror(errno)))"), code: 0) }
+        var address: sockaddr_un
+        do {
+            address = try unixAddress(path)
+        } catch {
+            close(fd)
+            throw ConnectError(failure: error, code: 0)
+        }
         let status = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard status == 0 else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             close(fd)
-            throw HostFailure("\(path): \(reason)")
+            throw ConnectError(failure: HostFailure("\(path): \(String(cString: strerror(code)))"), code: code)
         }
         return ControlConnection(fd: fd)
     }

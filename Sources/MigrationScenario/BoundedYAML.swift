@@ -68,8 +68,23 @@ enum BoundedYAML {
     /// does not overflow a stack either. The stack is reserved, not touched, beyond the depth
     /// reached; it is capped at 1 GiB (262,144 levels), which only a text that both misleads
     /// the estimate and nests deeper than that could exceed.
+    ///
+    /// A text that cannot nest deeper than `inlineLevels` (every `--set` value, most scenario
+    /// files) is composed on the caller's thread: its stack holds that many levels, and a sweep
+    /// reading its overrides for every run spawns no thread per value.
+    ///
+    /// After the 60 s timeout the composing thread cannot be stopped (Yams has no cancel); it
+    /// ends when its bounded text is done, or with the process, which for the commands that read
+    /// YAML (all of them short-lived) follows the error at once.
     private static func compose(_ text: String) throws(ScenarioError) -> Node? {
         let levelsBound = YAMLNestingEstimate.indicatorCount(in: text) + 1
+        if levelsBound <= inlineLevels {
+            do {
+                return try Yams.compose(yaml: text, .default, constructor)
+            } catch {
+                throw ScenarioError("\(error)")
+            }
+        }
         final class Outcome: @unchecked Sendable { var node: Node?; var error: String? }
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)
@@ -91,6 +106,10 @@ enum BoundedYAML {
         if let error = outcome.error { throw ScenarioError(error) }
         return outcome.node
     }
+
+    /// Nesting composed on the caller's thread: 64 levels of `stackBytesPerLevel` are 256 KiB,
+    /// within the 512 KiB the smallest thread stack here (a secondary thread's default) has.
+    static let inlineLevels = 64
 
     /// Stack one nesting level takes in Yams' composer (loadNode + loadSequence/loadMapping),
     /// with a wide margin over what a debug build uses.

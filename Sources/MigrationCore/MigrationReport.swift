@@ -57,6 +57,10 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     /// the source's at the pause (a receiver without the record refuses the stream); `nil` when
     /// not asked.
     public var memoryVerified: Bool?
+    /// True when a failure after the clearance may have left (`CommitRules.leaveSourcePaused`)
+    /// left the source's guest paused, neither resumed nor destroyed, for the operator to check
+    /// the destination and resume it (`guest resume --force`); `nil` otherwise.
+    public var sourceLeftPaused: Bool?
 
     public init(outcome: MigrationOutcome, reason: String, policy: String, live: Bool,
                 totalTimeSeconds: Double, downtimeSeconds: Double, bytesSent: Int, pagesSent: Int,

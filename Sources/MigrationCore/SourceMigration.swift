@@ -408,6 +408,7 @@ public struct SourceMigration<Tracker: PageTracking> {
             // The destination may or may not have been cleared: never resume here, never
             // destroy; leave the paused source for the operator, as `xl migrate` does.
             finish(outcome: .aborted, reason: CommitRules.leftPausedReason(message), runningAt: now)
+            finalReport?.sourceLeftPaused = true
             step = .finished
         case .destinationOwnsGuest:
             if var report = finalReport {

@@ -34,8 +34,10 @@ struct XenSourceCommit<Host: XenMigrationSourceHost> {
         case .resumeSource:
             return report(failure: failure + resumeHere())
         case .leaveSourcePaused:
-            return report(failure: CommitRules.leftPausedReason(failure)
+            var left = report(failure: CommitRules.leftPausedReason(failure)
                 + "; it stays suspended here as \(awayName) (as xl leaves it; once the destination is checked: livemig guest resume \(name) --force)")
+            left.sourceLeftPaused = true
+            return left
         case .destinationOwnsGuest:
             var done = report(runningSeconds: runningSeconds)
             done.reason += "; the source copy could not be destroyed: \(failure)"

@@ -49,8 +49,9 @@ extension MigrateCommand {
                                                         timeouts: timeouts, cancellation: cancellation,
                                                         maxDowntimeSeconds: request.maxDowntimeSeconds)
             }
-            // Left suspended after an unknown outcome: recorded, for `guest resume --force`.
-            if report.outcome == .aborted, (try? xenHost.domainID(named: XenLeftSuspendedDomain.awayName(name))) != nil {
+            // Left suspended after an unknown outcome (the commit rules' verdict, in the report):
+            // recorded, for `guest resume --force`.
+            if report.sourceLeftPaused == true {
                 registration.markLeftSuspended()
             }
         } catch {

@@ -96,6 +96,7 @@ final class SourceMigrationFailureTests: XCTestCase {
         XCTAssertEqual(report.outcome, .aborted)
         XCTAssertTrue(report.reason.contains("connection reset"), report.reason)
         XCTAssertTrue(report.reason.contains("left paused"), report.reason)
+        XCTAssertEqual(report.sourceLeftPaused, true, "the report carries the verdict for the operator's tools")
         XCTAssertFalse(migration.sourceGuestRunning)
     }
 
@@ -112,6 +113,7 @@ final class SourceMigrationFailureTests: XCTestCase {
         XCTAssertEqual(driver.count(.destroySource), 0)
         XCTAssertEqual(report.outcome, .aborted)
         XCTAssertEqual(report.reason, "cancelled: migrate --cancel")
+        XCTAssertNil(report.sourceLeftPaused)
         XCTAssertTrue(migration.sourceGuestRunning)
     }
 

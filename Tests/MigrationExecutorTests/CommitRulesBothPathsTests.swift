@@ -86,6 +86,9 @@ final class CommitRulesBothPathsTests: XCTestCase {
             let xen = try runXenPath(script, copy: xenCopy)
             XCTAssertEqual(kvm, expected, "KVM path, \(script)")
             XCTAssertEqual(xen, expected, "Xen path, \(script)")
+            // The report carries the verdict: `migrate` records a domain left suspended from it.
+            let leftPaused = expected.aborted && expected.pausedHere
+            XCTAssertEqual(lastXenReport?.sourceLeftPaused, leftPaused ? true : nil, "Xen path, \(script)")
             if script == .cannotRunAndReleases {
                 // The commit recorded before the failed unpause is forgotten once the copy is gone,
                 // so `guest resume` on the source would not be refused by a commit that came to nothing.

@@ -33,12 +33,7 @@ public final class GuestDaemon: @unchecked Sendable {
         try RunDirectory.validate(name: name)
         try runDirectory.create()
         let lockPath = "\(runDirectory.path)/\(name).lock"
-        let lock = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard lock >= 0 else { throw HostFailure("\(lockPath): \(String(cString: strerror(errno)))") }
-        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
-            close(lock)
-            throw HostFailure("a guest named '\(name)' already runs or is starting on this host (\(lockPath) is held)")
-        }
+        let lock = try ExclusiveLockFile.take(lockPath, what: "a guest named '\(name)' already runs or is starting on this host (\(lockPath) is held)")
         let path = runDirectory.controlSocket(name)
         do throws(HostFailure) {
             if FileManager.default.fileExists(atPath: path) {

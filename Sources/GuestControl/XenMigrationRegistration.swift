@@ -31,13 +31,13 @@ public final class XenMigrationRegistration {
         try runDirectory.create()
         path = Self.path(of: name, in: runDirectory)
         self.name = name
-        fd = try Self.lockedFile(path, what: "\(name) is already being migrated by another livemig process")
+        fd = try ExclusiveLockFile.take(path, what: "\(name) is already being migrated by another livemig process")
         write(.migrating)
     }
 
     deinit {
         // Unlinked while still locked: a process that opened the old file sees, once it holds
-        // the lock, that the path no longer names it (`lockedFile`) and starts again.
+        // the lock, that the path no longer names it (`ExclusiveLockFile.take`) and starts again.
         if !keepsFile { unlink(path) }
         close(fd)
     }
@@ -55,24 +55,6 @@ public final class XenMigrationRegistration {
         _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
     }
 
-    /// Opens `path` (created 0600, never through a symbolic link) and takes its exclusive lock,
-    /// retrying if the file was unlinked or replaced while it waited; `busy` when another holds it.
-    private static func lockedFile(_ path: String, what busy: String) throws(HostFailure) -> Int32 {
-        for _ in 0 ..< 8 {
-            let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw HostFailure("\(path): \(String(cString: strerror(errno)))") }
-            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-                close(fd)
-                throw HostFailure(busy)
-            }
-            var opened = stat(), named = stat()
-            if fstat(fd, &opened) == 0, stat(path, &named) == 0, opened.st_dev == named.st_dev, opened.st_ino == named.st_ino {
-                return fd
-            }
-            close(fd)
-        }
-        throw HostFailure("\(path): replaced again and again while livemig tried to lock it")
-    }
 
     /// The pid, state and name a registration file holds.
     private static func contents(of fd: Int32, path: String) throws(HostFailure) -> (pid: Int32, state: State, name: String) {
@@ -113,7 +95,7 @@ public final class XenMigrationRegistration {
         guard access(path, F_OK) == 0 else {
             throw HostFailure("no migration here left \(name) suspended with an unknown outcome; if \(name)--migratedaway exists, its migration may have succeeded (the guest runs on the destination): check there, and destroy the leftover with xl destroy")
         }
-        let fd = try lockedFile(path, what: "a migration of \(name) is in progress: cancel it (livemig migrate --cancel \(name)) or let it end")
+        let fd = try ExclusiveLockFile.take(path, what: "a migration of \(name) is in progress: cancel it (livemig migrate --cancel \(name)) or let it end")
         defer { close(fd) }
         let registered = try contents(of: fd, path: path)
         guard registered.name == name, registered.state == .leftSuspended else {

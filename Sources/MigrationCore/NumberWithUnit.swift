@@ -18,4 +18,25 @@ public enum NumberWithUnit {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
     }
+
+    /// Why texts do not make one list of numbers in one unit: the index of the first text that
+    /// is no number, or of the first whose unit differs (with the units seen by then).
+    public enum Mismatch: Error {
+        case notANumber(index: Int)
+        case mixedUnits(index: Int, units: [String])
+    }
+
+    /// Every text split (`split`), all in one unit: the numbers and that unit ("" for none, and
+    /// for no texts). What a distribution's arguments and a samples file's lines must be.
+    public static func splitSharingOneUnit(_ texts: [String]) throws(Mismatch) -> (values: [Double], unit: String) {
+        var values: [Double] = []
+        var unit: String?
+        for (index, text) in texts.enumerated() {
+            guard let (value, its) = split(text) else { throw .notANumber(index: index) }
+            if let unit, unit != its { throw .mixedUnits(index: index, units: [unit, its].sorted()) }
+            unit = its
+            values.append(value)
+        }
+        return (values, unit ?? "")
+    }
 }

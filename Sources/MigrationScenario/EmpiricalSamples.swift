@@ -58,21 +58,21 @@ enum EmpiricalSamples {
             }
             return (rates, "")
         }
-        var values: [Double] = []
-        var units = Set<String>()
+        var lines: [(number: Int, text: String)] = []
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = (raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingCharacters(in: .whitespaces)
-            guard !line.isEmpty else { continue }
-            guard let (value, unit) = NumberWithUnit.split(line), value.isFinite else {
-                throw ScenarioError("\(key): empirical(file: \(path)): line \(index + 1): '\(line)' is not a number with an optional unit")
-            }
-            values.append(value)
-            units.insert(unit)
-            guard units.count == 1 else {
-                throw ScenarioError("\(key): empirical(file: \(path)): line \(index + 1): every value needs the same unit (\(units.sorted().map { "'\($0)'" }.joined(separator: ", ")))")
-            }
-            guard values.count <= 10_000_000 else { throw ScenarioError("\(key): empirical(file: \(path)): more than 10,000,000 values") }
+            if !line.isEmpty { lines.append((index + 1, line)) }
+            guard lines.count <= 10_000_000 else { throw ScenarioError("\(key): empirical(file: \(path)): more than 10,000,000 values") }
         }
-        return (values, units.first ?? "")
+        do {
+            return try NumberWithUnit.splitSharingOneUnit(lines.map(\.text))
+        } catch {
+            switch error {
+            case .notANumber(let index):
+                throw ScenarioError("\(key): empirical(file: \(path)): line \(lines[index].number): '\(lines[index].text)' is not a number with an optional unit")
+            case .mixedUnits(let index, let units):
+                throw ScenarioError("\(key): empirical(file: \(path)): line \(lines[index].number): every value needs the same unit (\(units.map { "'\($0)'" }.joined(separator: ", ")))")
+            }
+        }
     }
 }

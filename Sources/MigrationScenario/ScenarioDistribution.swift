@@ -52,17 +52,16 @@ public struct ScenarioDistribution: Sendable, Equatable {
             return distribution
         }
         let parts = inside.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        var numbers: [Double] = []
-        var units = Set<String>()
-        for part in parts {
-            guard let (value, unit) = NumberWithUnit.split(part) else {
-                throw ScenarioError("\(key): \(trimmed): '\(part)' is not a number with an optional unit")
+        let numbers: [Double], unit: String
+        do {
+            (numbers, unit) = try NumberWithUnit.splitSharingOneUnit(parts)
+        } catch {
+            switch error {
+            case .notANumber(let index):
+                throw ScenarioError("\(key): \(trimmed): '\(parts[index])' is not a number with an optional unit")
+            case .mixedUnits(_, let units):
+                throw ScenarioError("\(key): \(trimmed): every argument needs the same unit (\(units.map { "'\($0)'" }.joined(separator: ", ")))")
             }
-            numbers.append(value)
-            units.insert(unit)
-        }
-        guard units.count == 1, let unit = units.first else {
-            throw ScenarioError("\(key): \(trimmed): every argument needs the same unit (\(units.sorted().map { "'\($0)'" }.joined(separator: ", ")))")
         }
         let distribution = ScenarioDistribution(kind: kind, arguments: numbers, unit: unit, whole: wholeNumberKeys.contains(key))
         try distribution.check(key: key, text: trimmed)

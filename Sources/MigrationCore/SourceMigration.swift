@@ -189,16 +189,16 @@ public struct SourceMigration<Tracker: PageTracking> {
     /// Reports the end of the action last returned by `nextAction(now:)`.
     ///
     /// Inlined into the driver, it parks a dirty log in `deliveredLog` and hands the rest on as
-    /// an `ActionOutcome<Void>`: a signature without `Tracker.DirtyLog` in it is one the
-    /// compiler dispatches to its `@specialized` copies, which saves the generic code's
-    /// metadata look-ups on every completion.
+    /// a `SourceCompletion`: a signature without a generic type in it is one the compiler dispatches
+    /// to its `@specialized` copies without instantiating metadata first, which saves the
+    /// generic code's look-ups on every completion.
     @inlinable
     public mutating func complete(_ outcome: ActionOutcome<Tracker.DirtyLog>, now: Double) {
         switch outcome {
         case .done: completeAction(.done, now: now)
         case .dirtyLog(let log):
             deliveredLog = log
-            completeAction(.dirtyLog(()), now: now)
+            completeAction(.dirtyLog, now: now)
         case .sent(let bytes): completeAction(.sent(bytes: bytes), now: now)
         case .failed(let message): completeAction(.failed(message), now: now)
         case .notPerformed(let message): completeAction(.notPerformed(message), now: now)
@@ -210,7 +210,13 @@ public struct SourceMigration<Tracker: PageTracking> {
     @usableFromInline
     @specialized(where Tracker == BitmapPageTracker)
     @specialized(where Tracker == FluidPageTracker)
-    mutating func completeAction(_ outcome: ActionOutcome<Void>, now: Double) {
+    mutating func completeAction(_ outcome: SourceCompletion, now: Double) {
+        // Only a call here: a local of a generic type in this body would make its generic copy
+        // look up metadata before it can dispatch to the specialized ones.
+        handleCompletion(outcome, now: now)
+    }
+
+    private mutating func handleCompletion(_ outcome: SourceCompletion, now: Double) {
         guard let action = inFlight else { preconditionFailure("complete called with no action out") }
         inFlight = nil
         let log = deliveredLog
@@ -489,4 +495,11 @@ extension SourceMigration {
         if case .finished = step { return true }
         return false
     }
+}
+
+/// An `ActionOutcome` without its dirty log, which `SourceMigration.complete` parks beside it.
+/// Not nested in the generic engine, so that it needs no metadata of its own at run time.
+@usableFromInline
+enum SourceCompletion {
+    case done, dirtyLog, sent(bytes: Double), failed(String), notPerformed(String), released(String)
 }

@@ -52,6 +52,8 @@ public enum ClearanceAnswer: Sendable, Equatable {
 /// Performs one engine action on a hypervisor and a channel and says how it ended: the one
 /// mapping from actions to host operations that every driver (simulated or real) uses.
 /// `.waitUntil` and `.finished` are the driver's own business and return `.done` here.
+/// Inlinable so that each driver gets it specialized for its own host types.
+@inlinable
 public func perform<Hypervisor: SourceHypervisor, Channel: MigrationChannel>(
     _ action: SourceAction<Channel.Batch>, on hypervisor: inout Hypervisor, over channel: inout Channel
 ) -> ActionOutcome<Hypervisor.DirtyLog> where Hypervisor.DeviceState == Channel.DeviceState {

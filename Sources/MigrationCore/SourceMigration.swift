@@ -59,6 +59,8 @@ public struct SourceMigration<Tracker: PageTracking> {
     private var lastLiveIterationIndex: Int?
     private var stop: PrecopyStop?
     private var peeked: Tracker.DirtyLog?
+    /// The dirty log of the completion being handled (`complete` parks it here).
+    @usableFromInline var deliveredLog: Tracker.DirtyLog?
     private var meter = BandwidthMeter(startSeconds: 0)
     private var rateLimiter: RateLimiter?
     private var appliedThrottlePercent = 0
@@ -86,6 +88,10 @@ public struct SourceMigration<Tracker: PageTracking> {
     // MARK: - Actions out
 
     /// The next action for the driver. Call again only after completing the previous one.
+    // Pre-specialized for the two trackers (SE-0460): drivers in other modules otherwise run
+    // the generic code, whose metadata look-ups and witness calls cost more than the work.
+    @specialized(where Tracker == BitmapPageTracker)
+    @specialized(where Tracker == FluidPageTracker)
     public mutating func nextAction(now: Double) -> SourceAction<Tracker.Batch> {
         precondition(inFlight == nil, "nextAction called while an action is still out")
         if startSeconds == nil {
@@ -181,9 +187,40 @@ public struct SourceMigration<Tracker: PageTracking> {
     // MARK: - Completions in
 
     /// Reports the end of the action last returned by `nextAction(now:)`.
+    ///
+    /// Inlined into the driver, it parks a dirty log in `deliveredLog` and hands the rest on as
+    /// a `SourceCompletion`: a signature without a generic type in it is one the compiler dispatches
+    /// to its `@specialized` copies without instantiating metadata first, which saves the
+    /// generic code's look-ups on every completion.
+    @inlinable
     public mutating func complete(_ outcome: ActionOutcome<Tracker.DirtyLog>, now: Double) {
+        switch outcome {
+        case .done: completeAction(.done, now: now)
+        case .dirtyLog(let log):
+            deliveredLog = log
+            completeAction(.dirtyLog, now: now)
+        case .sent(let bytes): completeAction(.sent(bytes: bytes), now: now)
+        case .failed(let message): completeAction(.failed(message), now: now)
+        case .notPerformed(let message): completeAction(.notPerformed(message), now: now)
+        case .released(let reason): completeAction(.released(reason), now: now)
+        }
+    }
+
+    /// `complete`'s work; a dirty log, if the outcome is one, waits in `deliveredLog`.
+    @usableFromInline
+    @specialized(where Tracker == BitmapPageTracker)
+    @specialized(where Tracker == FluidPageTracker)
+    mutating func completeAction(_ outcome: SourceCompletion, now: Double) {
+        // Only a call here: a local of a generic type in this body would make its generic copy
+        // look up metadata before it can dispatch to the specialized ones.
+        handleCompletion(outcome, now: now)
+    }
+
+    private mutating func handleCompletion(_ outcome: SourceCompletion, now: Double) {
         guard let action = inFlight else { preconditionFailure("complete called with no action out") }
         inFlight = nil
+        let log = deliveredLog
+        deliveredLog = nil
         stats.elapsedSeconds = now - (startSeconds ?? now)
         if case .failed(let message) = outcome {
             handleFailure(of: action, message: message, now: now)
@@ -203,7 +240,7 @@ public struct SourceMigration<Tracker: PageTracking> {
             dirtyLoggingOn = true
             consultBeforeFirstRound(now: now)
         case .peek:
-            guard case .dirtyLog(let log) = outcome else { preconditionFailure("a peek completes with a dirty log") }
+            guard case .dirtyLog = outcome, let log else { preconditionFailure("a peek completes with a dirty log") }
             peeked = log
         case .send(let start, let pages, let wireBytes):
             // Counted once the transport took the batch: a failed send sent nothing.
@@ -219,7 +256,7 @@ public struct SourceMigration<Tracker: PageTracking> {
             appliedThrottlePercent = percent
             maxThrottlePercent = max(maxThrottlePercent, percent)
         case .read(let purpose):
-            guard case .dirtyLog(let log) = outcome else { preconditionFailure("a read completes with a dirty log") }
+            guard case .dirtyLog = outcome, let log else { preconditionFailure("a read completes with a dirty log") }
             dirtyLogRead(log, purpose: purpose, now: now)
         case .pause:
             pausedAtSeconds = now
@@ -459,4 +496,11 @@ extension SourceMigration {
         if case .finished = step { return true }
         return false
     }
+}
+
+/// An `ActionOutcome` without its dirty log, which `SourceMigration.complete` parks beside it.
+/// Not nested in the generic engine, so that it needs no metadata of its own at run time.
+@usableFromInline
+enum SourceCompletion {
+    case done, dirtyLog, sent(bytes: Double), failed(String), notPerformed(String), released(String)
 }

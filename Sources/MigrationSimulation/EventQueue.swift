@@ -17,7 +17,14 @@ public struct EventQueue<Event> {
     /// Events scheduled at most at once; scheduling beyond it is a bug in the caller.
     public let capacity: Int
 
-    public init(capacity: Int = 1 << 20) { self.capacity = capacity }
+    /// Room for the first `initialReserve` events is taken at once, so that a small run's queue
+    /// allocates once instead of growing by doubling.
+    public static var initialReserve: Int { 64 }
+
+    public init(capacity: Int = 1 << 20) {
+        self.capacity = capacity
+        heap.reserveCapacity(min(capacity, Self.initialReserve))
+    }
 
     public var isEmpty: Bool { heap.isEmpty }
     public var count: Int { heap.count }

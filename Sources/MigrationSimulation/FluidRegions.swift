@@ -44,10 +44,14 @@ struct FluidRegions: Sendable {
         default:
             phaseSegments.append((0, .infinity, try Self.segments(workload, guestPages: guestPages)))
         }
-        // Cut memory at every boundary of every phase.
-        var bounds = Set<Int>([0, guestPages])
-        for phase in phaseSegments { for segment in phase.segments { bounds.insert(segment.endPage) } }
-        let cuts = bounds.sorted()
+        // Cut memory at every boundary of every phase (a sorted array without repeats: a Set
+        // cost more than the rest of a fluid scenario's set-up).
+        var bounds = [0, guestPages]
+        for phase in phaseSegments { for segment in phase.segments { bounds.append(segment.endPage) } }
+        bounds.sort()
+        var cuts: [Int] = []
+        cuts.reserveCapacity(bounds.count)
+        for bound in bounds where bound != cuts.last { cuts.append(bound) }
         pageCounts = zip(cuts, cuts.dropFirst()).map { Double($1 - $0) }
         phases = phaseSegments.map { phase in
             var rates: [(Growth, Double)] = []

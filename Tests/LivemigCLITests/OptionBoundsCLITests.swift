@@ -59,6 +59,8 @@ final class OptionBoundsCLITests: XCTestCase {
         try assertRefused(["bench", "simulate", "--sizes-gi-b", "0"], naming: "--sizes-gi-b", value: "0", range: "from 1 to 256")
         try assertRefused(["bench", "simulate", "--fluid-seconds", "nan"], naming: "--fluid-seconds", value: "nan",
                           range: "from 10ms to 1h")
+        try assertRefused(["bench", "simulate", "--fluid-sweep-runs=-1"], naming: "--fluid-sweep-runs", value: "-1", range: "from 0 to 1000000")
+        try assertRefused(["bench", "simulate", "--page-sweep-runs", "100001"], naming: "--page-sweep-runs", value: "100001", range: "from 0 to 100000")
         try assertRefused(["bench", "migrate", "--memory-mi-b", "5"], naming: "--memory-mi-b", value: "5", range: "from 4 to 4096")
         try assertRefused(["bench", "migrate", "--rate=-1"], naming: "--rate", value: "-1", range: "from 0 to")
     }

@@ -99,9 +99,11 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// link whose bandwidth stays 0 ends at infinity (`LinkModel.transferEndSeconds`), and so
     /// may a wait for a rate limit near 0. Such an action stays out until a link failure or
     /// the time limit cuts it short, which every run has (simulation.maxSeconds).
-    private mutating func scheduleCompletion(_ outcome: ActionOutcome<Memory.DirtyLog>, at seconds: Double, stall why: String) {
+    /// The stall's sentence is built only when it is needed (building it for every action cost
+    /// a fifth of a fluid run).
+    private mutating func scheduleCompletion(_ outcome: ActionOutcome<Memory.DirtyLog>, at seconds: Double, stall why: @autoclosure () -> String) {
         guard seconds.isFinite else {
-            stall = why
+            stall = why()
             return
         }
         queue.schedule(.complete(generation: generation, outcome), at: seconds)

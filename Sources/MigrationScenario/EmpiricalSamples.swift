@@ -8,7 +8,8 @@ import Synchronization
 /// unit, every line the same unit; `#` starts a comment), or a dirty-page trace written by
 /// `livemig observe` (docs/trace-format.md), whose samples are its intervals' dirty rates in
 /// pages per second: so a workload's rate can be drawn from what the guest really did.
-/// Files are read once per process (a sweep draws from them in every run).
+/// Files are read once per process (a sweep draws from them in every run); lines may end in
+/// LF or CRLF.
 enum EmpiricalSamples {
     /// The largest samples file read: a trace of 10,000,000 records fits.
     static let maxBytes = 512 << 20
@@ -39,7 +40,7 @@ enum EmpiricalSamples {
     }
 
     static func parse(_ text: String, path: String, key: String) throws(ScenarioError) -> (values: [Double], unit: String) {
-        let firstLine = text.split(separator: "\n").lazy.map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
+        let firstLine = text.split(whereSeparator: \.isNewline).lazy.map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
             .map { $0.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty }
         if firstLine == "livemig-trace 1" {
             let trace: DirtyTrace
@@ -59,7 +60,7 @@ enum EmpiricalSamples {
             return (rates, "")
         }
         var lines: [(number: Int, text: String)] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = (raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingCharacters(in: .whitespaces)
             if !line.isEmpty { lines.append((index + 1, line)) }
             guard lines.count <= 10_000_000 else { throw ScenarioError("\(key): empirical(file: \(path)): more than 10,000,000 values") }

@@ -27,7 +27,9 @@ public struct EvacuationHostFile: Sendable {
     static let concurrentBound = InputBound("plan.maxConcurrent", .count, from: "1", to: "10000")
     static let memory = InputBound("memory", .bytes, from: "1", to: "1024TiB")
     /// Scenario sections a guest entry may set inline.
-    static let scenarioSections = ["guest", "workload", "policy", "migration", "source", "simulation", "link"]
+    /// (`simulation` is the plan's and `link` the destination's: a file's are dropped, and
+    /// inline only `link.batchOverhead` is taken.)
+    static let scenarioSections = ["guest", "workload", "policy", "migration", "source", "link"]
 
     public static func load(path: String) throws(ScenarioError) -> EvacuationHostFile {
         let document = try ScenarioLoader.mapping(path: path)
@@ -153,6 +155,9 @@ public struct EvacuationHostFile: Sendable {
         for section in scenarioSections {
             guard let inline = entry.raw(section) else { continue }
             guard let mapping = inline as? [String: Any] else { throw entry.error(section, "must be a mapping of scenario keys") }
+            if section == "link", let other = mapping.keys.sorted().first(where: { $0 != "batchOverhead" }) {
+                throw entry.error("link.\(other)", "the link is the destination's (destinations[]); a guest may set only link.batchOverhead")
+            }
             document[section] = merged(mapping, over: document[section] as? [String: Any] ?? [:])
         }
         try entry.rejectUnknownKeys()

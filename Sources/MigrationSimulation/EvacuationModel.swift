@@ -91,6 +91,9 @@ public struct EvacuationOutcome: Sendable {
     public var guests: [EvacuatedGuest]
     /// Guests that never started (the evacuation hit its time limit first).
     public var notStarted: [Int]
+    /// Guests whose migration started but never ended (none unless a migration could not even
+    /// be cut short at the time limit).
+    public var unfinished: [Int] = []
     /// When the last migration ended.
     public var finishSeconds: Double
     /// Events handled, for the benchmark.

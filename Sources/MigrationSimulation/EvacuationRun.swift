@@ -34,6 +34,8 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var networkEpoch = 0
     private var queue: EventQueue<Event>
     private var nextInOrder = 0
+    /// Guests the time limit kept from starting.
+    private var notStarted: [Int] = []
     private var running = 0
     private var startSeconds: [Double]
     private var ended: [EvacuatedGuest] = []
@@ -85,16 +87,20 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 }
                 rescheduleNetwork()
             case .timeLimit:
-                let reason = "the evacuation reached its limit of \(setting.maxSimulatedSeconds) s of virtual time"
-                for lane in lanes.indices where lanes[lane] != nil && inFlight[lane] != nil {
-                    lanes[lane]!.breakLink(reason)
-                    cutShort(lane, reason: reason, now: now)
-                }
+                // Every migration still out is cut short (its link fails: a lane whose next
+                // step is queued meets the broken link there), and no other guest starts.
+                let reason = "the evacuation reached its limit of \(setting.maxSimulatedSeconds) s of virtual time (plan.maxSeconds)"
+                notStarted = Array(schedule.order[nextInOrder...])
                 nextInOrder = schedule.order.count
+                for lane in lanes.indices where lanes[lane] != nil {
+                    lanes[lane]!.breakLink(reason)
+                    if inFlight[lane] != nil { cutShort(lane, reason: reason, now: now) }
+                }
             }
         }
-        let notStarted = Array(schedule.order[min(nextInOrder, schedule.order.count)...])
-        return EvacuationOutcome(guests: ended, notStarted: notStarted,
+        // A lane the loop left behind (it never ended, even cut short): started, no report.
+        let unfinished = lanes.indices.filter { lanes[$0] != nil }
+        return EvacuationOutcome(guests: ended, notStarted: notStarted, unfinished: unfinished,
                                  finishSeconds: ended.map(\.endSeconds).max() ?? 0, eventCount: eventCount)
     }
 

@@ -85,7 +85,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             scheduleCompletion(.done, at: seconds,
                                stall: "the rate limit's wait from \(now) s never ends (migration.rateLimit)")
         case .local(let seconds, let outcome):
-            scheduleCompletion(outcome, at: now + seconds, stall: "")
+            scheduleCompletion(outcome, at: now + seconds, stall: "the host action started at \(now) s never ends (source costs)")
         case .transfer(let bytes, let overheadSeconds, let cpuSeconds, let outcome):
             // Written as before the lane was split out, so that the sums round the same way.
             let network = config.link.transferEndSeconds(start: now, bytes: bytes) - now + overheadSeconds

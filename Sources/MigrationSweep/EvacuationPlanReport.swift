@@ -29,6 +29,10 @@ public struct EvacuationGuestRow: Sendable, Codable, Equatable {
     public var iterations: Int
     public var bytesSent: Int
     public var memoryBytes: Int
+    /// A real run's report's reason (why it stopped or failed), if any.
+    public var reason: String?
+    /// A real run: the source guest was left paused, its outcome unknown (`sourceLeftPaused`).
+    public var sourceLeftPaused: Bool?
 }
 
 /// One schedule's prediction: its settings, when it ends, and every guest's line.
@@ -42,6 +46,8 @@ public struct EvacuationScheduleSummary: Sendable, Codable, Equatable {
     public var worstDowntimeSeconds: Double
     /// Guests in start order; guests that never started are missing.
     public var guests: [EvacuationGuestRow]
+    /// Guests that never started, or never ended (the evacuation's time limit came first).
+    public var notMoved: [String] = []
 
     /// A schedule as it was run for real: rows measured, the limit to judge them by.
     public init(name: String, concurrency: Int, order: [String], guests: [EvacuationGuestRow], downtimeLimitSeconds: Double) {
@@ -50,7 +56,8 @@ public struct EvacuationScheduleSummary: Sendable, Codable, Equatable {
         self.order = order
         self.guests = guests
         finishSeconds = guests.map(\.endSeconds).max() ?? 0
-        guestsOverLimit = order.count - guests.filter { $0.outcome != "aborted" && !$0.outcome.hasPrefix("failed") && $0.downtimeSeconds <= downtimeLimitSeconds }.count
+        guestsOverLimit = order.count - guests.filter { $0.outcome == MigrationOutcome.converged.rawValue || $0.outcome == MigrationOutcome.offlineFallback.rawValue }
+            .filter { $0.downtimeSeconds <= downtimeLimitSeconds }.count
         worstDowntimeSeconds = guests.map(\.downtimeSeconds).max() ?? 0
     }
 
@@ -61,6 +68,7 @@ public struct EvacuationScheduleSummary: Sendable, Codable, Equatable {
         finishSeconds = evaluation.finishSeconds
         guestsOverLimit = evaluation.guestsOverLimit
         worstDowntimeSeconds = evaluation.worstDowntimeSeconds
+        notMoved = (evaluation.outcome.unfinished + evaluation.outcome.notStarted).map { setting.guests[$0].name }
         guests = evaluation.outcome.guests.sorted { ($0.startSeconds, $0.guest) < ($1.startSeconds, $1.guest) }.map { guest in
             EvacuationGuestRow(
                 name: setting.guests[guest.guest].name, destination: setting.destinations[guest.destination].name,
@@ -100,12 +108,14 @@ public struct EvacuationPlanReport: Sendable, Codable {
     /// The plan's verdict in a sentence: whether every guest stays within the limit, and
     /// whether the evacuation ends by the goal.
     public var verdict: String {
-        var sentence = "the host is empty after \(Self.seconds(plan.finishSeconds)); "
+        var sentence = plan.notMoved.isEmpty
+            ? "the host is empty after \(Self.seconds(plan.finishSeconds)); "
+            : "\(plan.notMoved.count) guest(s) never leave within the time limit (\(plan.notMoved.joined(separator: ", "))); the last migration ends after \(Self.seconds(plan.finishSeconds)); "
         sentence += plan.guestsOverLimit == 0
             ? "every guest's downtime is within \(Self.milliseconds(downtimeLimitSeconds))"
-            : "\(plan.guestsOverLimit) guest(s) cannot stay within \(Self.milliseconds(downtimeLimitSeconds)) under any schedule tried"
+            : "\(plan.guestsOverLimit) guest(s) miss the \(Self.milliseconds(downtimeLimitSeconds)) limit in the best schedule found (over it, aborted or not moved)"
         if let finishBySeconds {
-            sentence += plan.finishSeconds <= finishBySeconds
+            sentence += plan.finishSeconds <= finishBySeconds && plan.notMoved.isEmpty
                 ? "; that meets the goal of \(Self.seconds(finishBySeconds))"
                 : "; that misses the goal of \(Self.seconds(finishBySeconds))"
         }

@@ -15,7 +15,7 @@ public struct EvacuationEvaluation: Sendable {
     init(schedule: EvacuationSchedule, outcome: EvacuationOutcome, downtimeLimitSeconds: Double) {
         self.schedule = schedule
         self.outcome = outcome
-        let missing = outcome.notStarted.count
+        let missing = outcome.notStarted.count + outcome.unfinished.count
         let over = outcome.guests.filter { guest in
             guest.report.outcome == .aborted || guest.report.downtimeSeconds > downtimeLimitSeconds
         }.count
@@ -99,21 +99,43 @@ public struct EvacuationPlanner {
                 ("least-dirtying first", by(dirtying)), ("most-dirtying first", by { -dirtying($0) })]
     }
 
+    /// Concurrencies the rule-of-thumb phase tries: every one up to 12, then steps of about
+    /// half again (16, 24, 36, ...) and the bound itself, so that a host of thousands of guests
+    /// does not try thousands of concurrencies per order.
+    public static func concurrencyCandidates(upTo bound: Int) -> [Int] {
+        var candidates = Array(1 ... min(bound, 12))
+        var next = 16
+        while next < bound {
+            candidates.append(next)
+            next += next / 2
+        }
+        if bound > 12 { candidates.append(bound) }
+        return candidates
+    }
+
     public func plan() throws(PlanError) -> EvacuationPlan {
         var tried = 0
         var best: EvacuationEvaluation?
         var bestByRule: [String: EvacuationEvaluation] = [:]
         var byKey: [String: EvacuationEvaluation] = [:]
-        func consider(_ evaluation: EvacuationEvaluation) {
+        /// Each schedule is simulated once; asking again returns the first answer.
+        func simulate(_ order: [Int], _ concurrency: Int) throws(PlanError) -> EvacuationEvaluation {
+            let key = "\(order)/\(concurrency)"
+            if let known = byKey[key] { return known }
+            let evaluation = try evaluate(order: order, concurrency: concurrency)
+            tried += 1
+            byKey[key] = evaluation
             if best == nil || evaluation.isBetter(than: best!) { best = evaluation }
+            return evaluation
         }
-        for rule in ruleOrders {
-            for concurrency in 1 ... maxConcurrency {
-                let evaluation = try evaluate(order: rule.order, concurrency: concurrency)
-                tried += 1
-                byKey["\(rule.order)/\(concurrency)"] = evaluation
+        let rules = ruleOrders
+        // Rule-of-thumb orders, the smaller concurrencies first, within the budget (the first
+        // schedule, sequential in host file order, always runs).
+        ruleSearch: for concurrency in Self.concurrencyCandidates(upTo: maxConcurrency) {
+            for rule in rules {
+                guard tried < budget || best == nil else { break ruleSearch }
+                let evaluation = try simulate(rule.order, concurrency)
                 if bestByRule[rule.name] == nil || evaluation.isBetter(than: bestByRule[rule.name]!) { bestByRule[rule.name] = evaluation }
-                consider(evaluation)
             }
         }
         var random = SplitMix64(seed: seed)
@@ -133,14 +155,11 @@ public struct EvacuationPlanner {
             default:
                 concurrency = min(max(concurrency + (random.next() % 2 == 0 ? 1 : -1), 1), maxConcurrency)
             }
-            let key = "\(order)/\(concurrency)"
-            guard byKey[key] == nil, order != current.schedule.order || concurrency != current.schedule.concurrency else {
+            guard byKey["\(order)/\(concurrency)"] == nil else {
                 stale += 1
                 continue
             }
-            let evaluation = try evaluate(order: order, concurrency: concurrency)
-            tried += 1
-            byKey[key] = evaluation
+            let evaluation = try simulate(order, concurrency)
             if evaluation.isBetter(than: current) {
                 current = evaluation
                 stale = 0
@@ -148,25 +167,25 @@ public struct EvacuationPlanner {
                 stale += 1
             }
         }
-        consider(current)
+        let searched = tried
 
+        // The comparisons: simulated here if the budget left them out (at most four more).
         let fileOrder = Array(setting.guests.indices)
-        let bestFileOrder = bestByRule["host file order"]!
-        var allAtOnce = byKey["\(fileOrder)/\(count)"]
-        if allAtOnce == nil {
-            allAtOnce = try evaluate(order: fileOrder, concurrency: count)
-            tried += 1
-        }
         var strategies = [
-            EvacuationStrategy(name: "sequential", evaluation: byKey["\(fileOrder)/1"]!),
-            EvacuationStrategy(name: "all at once", evaluation: allAtOnce!),
-            EvacuationStrategy(name: "\(bestFileOrder.schedule.concurrency) at a time (the best k, host file order)", evaluation: bestFileOrder),
+            EvacuationStrategy(name: "sequential", evaluation: try simulate(fileOrder, 1)),
+            EvacuationStrategy(name: "all at once", evaluation: try simulate(fileOrder, count)),
         ]
-        for name in ["smallest first", "least-dirtying first"] {
-            let evaluation = bestByRule[name]!
-            strategies.append(EvacuationStrategy(name: "\(name) (best k = \(evaluation.schedule.concurrency))", evaluation: evaluation))
+        let bestFileOrder = bestByRule["host file order"]!
+        strategies.append(EvacuationStrategy(name: "\(bestFileOrder.schedule.concurrency) at a time (the best k, host file order)",
+                                             evaluation: bestFileOrder))
+        for rule in rules where ["smallest first", "least-dirtying first"].contains(rule.name) {
+            let evaluation: EvacuationEvaluation
+            if let known = bestByRule[rule.name] { evaluation = known } else { evaluation = try simulate(rule.order, 1) }
+            strategies.append(EvacuationStrategy(name: "\(rule.name) (best k = \(evaluation.schedule.concurrency))", evaluation: evaluation))
         }
-        let method = "every rule-of-thumb order at 1 to \(maxConcurrency) at once, then a local search from the best (swap, move, ±1 at once); \(tried) schedules simulated at \(fidelity.rawValue) fidelity"
+        let method = "rule-of-thumb orders at 1 to \(maxConcurrency) at once, then a local search from the best (swap, move, ±1 at once); "
+            + "\(searched) of a budget of \(budget) schedules searched\(tried > searched ? " and \(tried - searched) more to compare" : "") at \(fidelity.rawValue) fidelity; "
+            + "destinations fixed before the search (largest guest first to the link that would finish soonest)"
         return EvacuationPlan(best: best!, strategies: strategies, schedulesTried: tried, method: method)
     }
 }

@@ -1,17 +1,20 @@
 import Foundation
 import GuestControl
 import MigrationCore
+import MigrationExecutor
 import MigrationScenario
 import MigrationSimulation
 import MigrationSweep
 
-/// `plan evacuate --execute`: runs the chosen schedule for real, one `livemig migrate --live`
-/// per guest, at most the plan's number at once, in the plan's order, each to its planned
+/// `plan evacuate --execute`: runs the chosen schedule for real, one `livemig migrate` per
+/// guest, at most the plan's number at once, in the plan's order, each to its planned
 /// destination's relocation address; the next starts the moment one ends. Each migration keeps
 /// its own guarantees (a failure or cancel before the commit leaves that guest running here),
-/// and a migration past `--migration-timeout` is cancelled with `migrate --cancel`. Returns
-/// the run as measured: each guest's start and end on this host's clock, and the downtime,
-/// rounds and bytes from its own report.
+/// and a migration past `--migration-timeout` is cancelled with `migrate --cancel`. After an
+/// outcome nobody can know here (the source left paused after the clearance may have gone, or
+/// a migration that would not stop), no further guest starts: that needs an operator first.
+/// Returns the run as measured: each guest's start and end on this host's monotonic clock,
+/// and the outcome, downtime, rounds and bytes from its own report.
 struct EvacuationExecution {
     let host: EvacuationHostFile
     let plan: EvacuationEvaluation
@@ -25,26 +28,49 @@ struct EvacuationExecution {
     /// How long a cancelled migration may take to stop before the evacuation stops waiting
     /// for it (it goes on in its guest's daemon; nothing is lost by not waiting).
     static let cancelGraceSeconds = 120.0
+    /// How long `migrate --cancel` may take to deliver the cancel.
+    static let cancelCommandSeconds = 30.0
 
     private struct Running {
         var guest: Int
         var process: Process
-        var startedAt: Date
+        var startedAt: Double
         var outputPath: String
         var errorPath: String
         var cancelled = false
     }
 
+    /// Policy keys the simulator takes and `livemig migrate` does not: a plan that sets them
+    /// cannot be run as it was planned.
+    static let simulatorOnlyPolicyKeys: [(key: String, isSet: @Sendable (PolicyConfiguration) -> Bool)] = [
+        ("policy.maxIterations", { $0.maxIterations != nil }), ("policy.maxFactor", { $0.maxFactor != nil }),
+        ("policy.targetDirtyPages", { $0.targetDirtyPages != nil }), ("policy.fallbackDirtyRatio", { $0.fallbackDirtyRatio != nil }),
+    ]
+
     /// Checks everything the run needs before any guest moves: every guest runs here under
-    /// livemig, and every destination used has an address.
+    /// livemig, its policy is one `migrate` can run, and every destination used has a valid
+    /// address.
     func check() throws(HostFailure) {
         let names = Set(RunDirectory(path: runDirectory).guestNames())
         let missing = host.setting.guests.map(\.name).filter { !names.contains($0) }
         if !missing.isEmpty {
             throw HostFailure("--execute: no livemig guest named \(missing.joined(separator: ", ")) runs on this host (livemig list\(runDirectory.map { " --run-dir \($0)" } ?? ""))")
         }
-        for destination in Set(plan.schedule.destinations) where host.addresses[destination] == nil {
-            throw HostFailure("--execute: destinations.\(host.setting.destinations[destination].name).address is needed (HOST:PORT of its livemig receive)")
+        for guest in host.setting.guests {
+            if let key = Self.simulatorOnlyPolicyKeys.first(where: { $0.isSet(guest.config.policy) })?.key {
+                throw HostFailure("--execute: guests \(guest.name): \(key) is a simulator setting livemig migrate cannot take; drop it to run the plan for real")
+            }
+        }
+        for destination in Set(plan.schedule.destinations) {
+            let name = host.setting.destinations[destination].name
+            guard let address = host.addresses[destination] else {
+                throw HostFailure("--execute: destinations.\(name).address is needed (HOST:PORT of its livemig receive)")
+            }
+            do {
+                _ = try Endpoint(parsing: address)
+            } catch {
+                throw HostFailure("--execute: destinations.\(name).address: \(address): \(error.description)")
+            }
         }
     }
 
@@ -52,15 +78,19 @@ struct EvacuationExecution {
     func arguments(for guest: Int) -> [String] {
         let config = host.setting.guests[guest].config
         let policy = config.policy
-        var arguments = ["migrate", "--live", host.setting.guests[guest].name, host.addresses[plan.schedule.destinations[guest]]!,
-                         "--policy", policy.name.rawValue, "--format", "json"]
+        var arguments = ["migrate"] + (config.engine.live ? ["--live"] : [])
+            + [host.setting.guests[guest].name, host.addresses[plan.schedule.destinations[guest]]!, "--policy", policy.name.rawValue, "--format", "json"]
         if let limit = policy.downtimeLimitSeconds { arguments += ["--downtime-limit", String(format: "%.3f", limit * 1000)] }
+        if let timeout = policy.timeoutSeconds { arguments += ["--timeout", String(format: "%.3f", timeout)] }
         if policy.autoConverge { arguments.append("--auto-converge") }
         if let rounds = policy.fallbackRounds { arguments += ["--fallback-rounds", String(rounds)] }
         if let rate = config.engine.rateLimitBytesPerSecond { arguments += ["--bandwidth", String(format: "%.0fB/s", rate)] }
         if let runDirectory { arguments += ["--run-dir", runDirectory] }
         return arguments + tlsArguments
     }
+
+    /// This host's monotonic clock, in seconds.
+    private static func now() -> Double { ProcessInfo.processInfo.systemUptime }
 
     func run() throws(HostFailure) -> EvacuationScheduleSummary {
         try check()
@@ -71,11 +101,16 @@ struct EvacuationExecution {
             throw HostFailure("--execute: cannot make \(scratch): \(error.localizedDescription)")
         }
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let start = Date()
+        let start = Self.now()
         var pending = plan.schedule.order[...]
         var running: [Running] = []
         var rows: [EvacuationGuestRow] = []
+        var held: String?
         while !pending.isEmpty || !running.isEmpty {
+            if let held {
+                for guest in pending { rows.append(row(guest, from: Self.now() - start, to: Self.now() - start, outcome: "not started: \(held)")) }
+                pending = []
+            }
             while running.count < plan.schedule.concurrency, let guest = pending.first {
                 pending = pending.dropFirst()
                 do {
@@ -83,21 +118,23 @@ struct EvacuationExecution {
                 } catch {
                     // The guest was never asked to move: it runs here as before.
                     log("\(error.description)")
-                    let now = Date().timeIntervalSince(start)
-                    rows.append(row(guest, from: now, to: now, outcome: "failed: not started"))
+                    rows.append(row(guest, from: Self.now() - start, to: Self.now() - start, outcome: "not started: \(error.description)"))
                     continue
                 }
-                log(String(format: "%7.2f s  start %@ -> %@", Date().timeIntervalSince(start), host.setting.guests[guest].name,
+                log(String(format: "%7.2f s  start %@ -> %@", Self.now() - start, host.setting.guests[guest].name,
                            host.setting.destinations[plan.schedule.destinations[guest]].name))
             }
             usleep(20_000)
             var index = 0
             while index < running.count {
                 var entry = running[index]
-                let elapsed = Date().timeIntervalSince(entry.startedAt)
+                let elapsed = Self.now() - entry.startedAt
                 if !entry.process.isRunning {
                     let row = finish(entry, start: start)
                     log(String(format: "%7.2f s  end   %@: %@, downtime %.1f ms", row.endSeconds, row.name, row.outcome, row.downtimeSeconds * 1000))
+                    if row.sourceLeftPaused == true {
+                        held = "\(row.name)'s outcome is unknown (left paused here); check the destination, then livemig guest resume \(row.name) --force if it does not run there"
+                    }
                     rows.append(row)
                     running.remove(at: index)
                     continue
@@ -110,8 +147,10 @@ struct EvacuationExecution {
                 } else if entry.cancelled && elapsed > migrationTimeoutSeconds + Self.cancelGraceSeconds {
                     let name = host.setting.guests[entry.guest].name
                     log("migration of \(name) did not stop \(Self.cancelGraceSeconds) s after its cancel; no longer waiting (its daemon still has it: livemig list)")
-                    rows.append(row(entry.guest, from: entry.startedAt.timeIntervalSince(start), to: Date().timeIntervalSince(start),
-                                    outcome: "failed: still running after its cancel"))
+                    rows.append(row(entry.guest, from: entry.startedAt - start, to: Self.now() - start,
+                                    outcome: "unknown: still migrating after its cancel"))
+                    // It may still be moving: starting another would exceed the plan's number at once.
+                    held = "the migration of \(name) did not stop after its cancel"
                     running.remove(at: index)
                     continue
                 }
@@ -141,24 +180,28 @@ struct EvacuationExecution {
         } catch {
             throw HostFailure("--execute: cannot start the migration of \(name): \(error.localizedDescription)")
         }
-        return Running(guest: guest, process: process, startedAt: Date(), outputPath: outputPath, errorPath: errorPath)
+        return Running(guest: guest, process: process, startedAt: Self.now(), outputPath: outputPath, errorPath: errorPath)
     }
 
-    /// A row from a finished `migrate`: its report, or why there is none.
-    private func finish(_ entry: Running, start: Date) -> EvacuationGuestRow {
-        let end = Date().timeIntervalSince(start)
-        var row = row(entry.guest, from: entry.startedAt.timeIntervalSince(start), to: end, outcome: "failed")
+    /// A row from a finished `migrate`: its report (printed for an aborted migration too, which
+    /// exits non-zero), or why there is none.
+    private func finish(_ entry: Running, start: Double) -> EvacuationGuestRow {
+        let end = Self.now() - start
+        var row = row(entry.guest, from: entry.startedAt - start, to: end, outcome: "failed")
         let output = (try? Data(contentsOf: URL(fileURLWithPath: entry.outputPath))) ?? Data()
-        if entry.process.terminationStatus == 0, let report = try? JSONDecoder().decode(MigrationReport.self, from: output) {
+        if let report = try? JSONDecoder().decode(MigrationReport.self, from: output) {
             row.outcome = report.outcome.rawValue
+            row.reason = report.reason.isEmpty ? nil : report.reason
+            row.sourceLeftPaused = report.sourceLeftPaused
             row.downtimeSeconds = report.downtimeSeconds
             row.pausedAtSeconds = report.downtimeSeconds > 0 ? max(row.startSeconds, end - report.downtimeSeconds) : nil
             row.iterations = report.iterations.count
             row.bytesSent = report.bytesSent
         } else {
             let error = (try? String(contentsOfFile: entry.errorPath, encoding: .utf8)) ?? ""
-            let line = error.split(separator: "\n").last.map(String.init) ?? "exit status \(entry.process.terminationStatus)"
-            row.outcome = "failed: \(line)"
+            let line = error.split(whereSeparator: \.isNewline).last.map(String.init) ?? "exit status \(entry.process.terminationStatus)"
+            row.outcome = "failed"
+            row.reason = line
         }
         return row
     }
@@ -171,14 +214,20 @@ struct EvacuationExecution {
     }
 
     /// `livemig migrate --cancel NAME`: stops the migration before it commits (the guest keeps
-    /// running here); after the commit it has no effect and the migration ends on its own.
+    /// running here); after the commit it has no effect and the migration ends on its own. The
+    /// command itself gets `cancelCommandSeconds`.
     private func cancel(_ guest: Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         process.arguments = ["migrate", "--cancel", host.setting.guests[guest].name] + (runDirectory.map { ["--run-dir", $0] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try? process.run()
-        process.waitUntilExit()
+        guard (try? process.run()) != nil else { return }
+        let deadline = Self.now() + Self.cancelCommandSeconds
+        while process.isRunning && Self.now() < deadline { usleep(20_000) }
+        if process.isRunning {
+            log("livemig migrate --cancel \(host.setting.guests[guest].name) did not return in \(Self.cancelCommandSeconds) s: stopped")
+            process.terminate()
+        }
     }
 }

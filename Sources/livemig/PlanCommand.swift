@@ -87,8 +87,10 @@ struct EvacuateCommand: ParsableCommand {
             throw failure(error.description)
         }
         if let execution {
-            print(PlanTable.render(report), terminator: "")
-            print("executing the plan:")
+            // The plan first, so that the operator sees what is about to happen; on stderr
+            // with --format json, which keeps stdout one JSON document.
+            let plan = PlanTable.render(report) + "executing the plan:\n"
+            if format == "json" { FileHandle.standardError.write(Data(plan.utf8)) } else { print(plan, terminator: "") }
             do {
                 report.measured = try execution.run()
             } catch {
@@ -110,8 +112,8 @@ struct EvacuateCommand: ParsableCommand {
             print(PlanTable.render(report), terminator: "")
             print("plan: \(base).json; report: \(base).html")
         }
-        if let measured = report.measured, measured.guests.contains(where: { $0.outcome.hasPrefix("failed") || $0.outcome == "aborted" }) {
-            throw failure("--execute: not every guest moved (see the table); those that did not still run here")
+        if let measured = report.measured, let problem = PlanTable.unmoved(measured) {
+            throw failure("--execute: \(problem)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MigrationCore
 import MigrationReporting
 import MigrationSweep
 
@@ -7,13 +8,14 @@ import MigrationSweep
 enum PlanTable {
     static func render(_ report: EvacuationPlanReport) -> String {
         let plan = report.plan
-        var out = "evacuating \(report.host): \(plan.guests.count) guests, downtime limit \(ms(report.downtimeLimitSeconds)) ms\n"
+        var out = "evacuating \(report.host): \(plan.order.count) guests, downtime limit \(ms(report.downtimeLimitSeconds)) ms\n"
         out += "search: \(report.method)\n"
         out += "plan: \(plan.concurrency) at a time, host empty after \(String(format: "%.1f", plan.finishSeconds)) s\n"
         out += columns([["guest", "destination", "start (s)", "end (s)", "downtime (ms)", "rounds", "outcome"]] + plan.guests.map { guest in
             [guest.name, guest.destination, s(guest.startSeconds), s(guest.endSeconds), ms(guest.downtimeSeconds),
              "\(guest.iterations)", guest.outcome + (guest.downtimeSeconds > report.downtimeLimitSeconds ? " (over the limit)" : "")]
         })
+        if !plan.notMoved.isEmpty { out += "not moved (the time limit came first): \(plan.notMoved.joined(separator: ", "))\n" }
         out += "verdict: \(report.verdict)\n"
         out += "compared:\n"
         out += columns([["strategy", "at once", "empty after (s)", "worst downtime (ms)", "over the limit"]] + ([plan] + report.strategies).map {
@@ -28,13 +30,33 @@ enum PlanTable {
         var rows = [["guest", "planned end (s)", "measured end (s)", "planned downtime (ms)", "measured downtime (ms)", "measured outcome"]]
         for guest in plan.guests {
             let real = measured.guests.first { $0.name == guest.name }
+            let outcome = real.map { $0.outcome + ($0.outcome == MigrationOutcome.converged.rawValue ? "" : $0.reason.map { ": \($0)" } ?? "") } ?? "not run"
             rows.append([guest.name, s(guest.endSeconds), real.map { s($0.endSeconds) } ?? "-", ms(guest.downtimeSeconds),
-                         real.map { ms($0.downtimeSeconds) } ?? "-", real?.outcome ?? "not run"])
+                         real.map { ms($0.downtimeSeconds) } ?? "-", outcome])
         }
         var out = columns(rows)
         out += String(format: "host empty after: planned %.2f s, measured %.2f s (%+.1f %%)\n", plan.finishSeconds, measured.finishSeconds,
                       100 * (measured.finishSeconds / max(plan.finishSeconds, 1e-9) - 1))
         return out
+    }
+
+    /// What became of the guests that did not move, in one line, or nil when all moved: those
+    /// still here (aborted, resumed, or never started), those left paused here whose outcome is
+    /// unknown, and those whose migration did not stop.
+    static func unmoved(_ measured: EvacuationScheduleSummary) -> String? {
+        let moved: Set<String> = [MigrationOutcome.converged.rawValue, MigrationOutcome.offlineFallback.rawValue]
+        let notMoved = measured.guests.filter { !moved.contains($0.outcome) }
+        guard !notMoved.isEmpty else { return nil }
+        let leftPaused = notMoved.filter { $0.sourceLeftPaused == true }.map(\.name)
+        let unknown = notMoved.filter { $0.outcome.hasPrefix("unknown") }.map(\.name)
+        let here = notMoved.filter { $0.sourceLeftPaused != true && !$0.outcome.hasPrefix("unknown") }.map(\.name)
+        var parts: [String] = []
+        if !here.isEmpty { parts.append("still running here: \(here.joined(separator: ", "))") }
+        if !leftPaused.isEmpty {
+            parts.append("left paused here, outcome unknown (check the destination; then livemig guest resume NAME --force): \(leftPaused.joined(separator: ", "))")
+        }
+        if !unknown.isEmpty { parts.append("still migrating after a cancel (livemig list): \(unknown.joined(separator: ", "))") }
+        return "not every guest moved; " + parts.joined(separator: "; ")
     }
 
     static func s(_ seconds: Double) -> String { String(format: "%.2f", seconds) }

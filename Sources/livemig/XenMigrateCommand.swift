@@ -49,9 +49,11 @@ extension MigrateCommand {
                                                         timeouts: timeouts, cancellation: cancellation,
                                                         maxDowntimeSeconds: request.maxDowntimeSeconds)
             }
-            // Left suspended after an unknown outcome (the commit rules' verdict, in the report):
-            // recorded, for `guest resume --force`.
-            if report.sourceLeftPaused == true {
+            // Left suspended after an unknown outcome (the commit rules' verdict, in the report),
+            // or left under the away name because renaming it back failed: recorded, for
+            // `guest resume --force`.
+            if report.sourceLeftPaused == true
+                || (report.outcome == .aborted && (try? xenHost.domainID(named: XenLeftSuspendedDomain.awayName(name))) != nil) {
                 registration.markLeftSuspended()
             }
         } catch {

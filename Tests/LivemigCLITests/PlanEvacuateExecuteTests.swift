@@ -7,8 +7,8 @@ import XCTest
 /// at the destination afterwards, and the report sets planned beside measured. A guest the
 /// host file names but this host does not run stops the evacuation before anything moves.
 final class PlanEvacuateExecuteTests: GuestHostsTestCase {
-    private func hostFile(address: String, concurrency: Int, names: [String] = ["g1", "g2", "g3"]) throws -> String {
-        let path = hosts.root.appendingPathComponent("host-\(concurrency).yaml").path
+    private func hostFile(address: String, concurrency: Int, names: [String] = ["g1", "g2", "g3"], firstPolicy: String = "") throws -> String {
+        let path = hosts.root.appendingPathComponent("host-\(concurrency)-\(names.joined())\(firstPolicy.count).yaml").path
         try """
         name: lab
         source: { uplink: 1Gbit/s, migrationCores: 2 }
@@ -17,7 +17,7 @@ final class PlanEvacuateExecuteTests: GuestHostsTestCase {
         limits: { downtime: 500ms }
         plan: { maxConcurrent: \(concurrency) }
         guests:
-          - { name: \(names[0]), guest: { memory: 128MiB }, policy: { name: qemu, downtimeLimit: 300ms } }
+          - { name: \(names[0]), guest: { memory: 128MiB }, policy: { name: qemu, downtimeLimit: 300ms\(firstPolicy) } }
           - { name: \(names[1]), guest: { memory: 256MiB }, workload: { kind: uniform, workingSet: 16MiB, rate: 10000 }, policy: { name: qemu, downtimeLimit: 300ms } }
           - { name: \(names[2]), guest: { memory: 128MiB }, workload: { kind: uniform, workingSet: 8MiB, rate: 5000 }, policy: { name: qemu, downtimeLimit: 300ms } }
         """.write(toFile: path, atomically: true, encoding: .utf8)
@@ -46,14 +46,23 @@ final class PlanEvacuateExecuteTests: GuestHostsTestCase {
                                       namespace: a.0)
         XCTAssertNotEqual(wrong.status, 0)
         XCTAssertTrue(wrong.stderr.contains("no livemig guest named nobody"), wrong.stderr)
+        // A policy knob only the simulator has: the run could not be the plan; refused too.
+        let knob = try hosts.livemig(["plan", "evacuate", try hostFile(address: "\(b.1):7101", concurrency: 9, firstPolicy: ", maxIterations: 3"),
+                                      "--execute", "--run-dir", hostA, "--output", hosts.root.appendingPathComponent("knob").path],
+                                     namespace: a.0)
+        XCTAssertNotEqual(knob.status, 0)
+        XCTAssertTrue(knob.stderr.contains("policy.maxIterations is a simulator setting"), knob.stderr)
         for name in ["g1", "g2", "g3"] { XCTAssertTrue(listing(hostA).contains(name), "\(name) still runs on A") }
 
         let output = hosts.root.appendingPathComponent("plan").path
         let result = try hosts.livemig(["plan", "evacuate", try hostFile(address: "\(b.1):7101", concurrency: 2), "--execute",
-                                        "--run-dir", hostA, "--output", output], namespace: a.0)
+                                        "--format", "json", "--run-dir", hostA, "--output", output], namespace: a.0)
         XCTAssertEqual(result.status, 0, result.stderr + result.stdout)
-        XCTAssertTrue(result.stdout.contains("host empty after: planned"), result.stdout)
-        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output + ".json"))) as? [String: Any])
+        XCTAssertTrue(result.stderr.contains("executing the plan:"), "the plan goes to stderr with --format json: \(result.stderr)")
+        // stdout is one JSON document, the same as the file.
+        let json = try LivemigProcess.jsonObject(result.stdout)
+        let written = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output + ".json"))) as? [String: Any])
+        XCTAssertEqual(NSDictionary(dictionary: json), NSDictionary(dictionary: written))
         let plan = try XCTUnwrap(json["plan"] as? [String: Any])
         let measured = try XCTUnwrap(json["measured"] as? [String: Any], "no measurements in the plan's JSON")
         let rows = try XCTUnwrap(measured["guests"] as? [[String: Any]])

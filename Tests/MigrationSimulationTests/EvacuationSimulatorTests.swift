@@ -90,4 +90,37 @@ final class EvacuationSimulatorTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("destinations"), "\(error)")
         }
     }
+
+    func testTheTimeLimitCutsMigrationsShortAndNamesTheGuestsThatNeverStarted() throws {
+        let guests = (0 ..< 5).map { guest("g\($0)", memoryGiB: 4, seed: UInt64($0)) }
+        var limited = setting(guests)
+        limited.maxSimulatedSeconds = 5
+        // 4 GiB at 10 Gbit/s takes about 3.4 s: the first ends, the second is cut at 5 s.
+        let outcome = try EvacuationSimulator.run(limited, schedule: .init(order: [0, 1, 2, 3, 4], concurrency: 1, destinations: [0, 0, 0, 0, 0]),
+                                                  fidelity: .fluid)
+        XCTAssertEqual(outcome.notStarted, [2, 3, 4])
+        XCTAssertEqual(outcome.unfinished, [])
+        XCTAssertEqual(outcome.guests.map(\.guest), [0, 1])
+        XCTAssertEqual(outcome.guests[0].report.outcome, .converged)
+        XCTAssertEqual(outcome.guests[1].report.outcome, .aborted)
+        XCTAssertTrue(outcome.guests[1].report.reason.contains("plan.maxSeconds"), outcome.guests[1].report.reason)
+        XCTAssertEqual(outcome.guests[1].endSeconds, 5, accuracy: 0.01, "cut short at the limit")
+    }
+
+    func testSendersCompeteForTheSourceCores() throws {
+        // One sender moves at most 2.5 Gbit/s; four at once on four cores each keep that pace,
+        // on two cores they share 5 Gbit/s and take twice as long; the link (10 Gbit/s) is
+        // never the bottleneck.
+        let guests = (0 ..< 4).map { guest("idle-\($0)", memoryGiB: 1, seed: UInt64($0)) }
+        func finish(cores: Int) throws -> Double {
+            var host = setting(guests)
+            host.migrationCores = cores
+            host.coreBytesPerSecond = tenGigabit / 4
+            return try EvacuationSimulator.run(host, schedule: .init(order: [0, 1, 2, 3], concurrency: 4, destinations: [0, 0, 0, 0]),
+                                               fidelity: .fluid).finishSeconds
+        }
+        let fourCores = try finish(cores: 4), twoCores = try finish(cores: 2)
+        XCTAssertEqual(fourCores, Double(1 << 30) / (tenGigabit / 4), accuracy: 0.1 * fourCores)
+        XCTAssertEqual(twoCores, 2 * fourCores, accuracy: 0.1 * fourCores)
+    }
 }

@@ -98,7 +98,7 @@ final class ScenarioDistributionTests: XCTestCase {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("livemig-empirical-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try "# measured by iperf\n700Mbit/s\n850Mbit/s  # busy hour\n\n940Mbit/s\n".write(to: directory.appendingPathComponent("link.txt"), atomically: true, encoding: .utf8)
+        try "# measured by iperf\r\n700Mbit/s\r\n850Mbit/s  # busy hour\n\n940Mbit/s\r\n".write(to: directory.appendingPathComponent("link.txt"), atomically: true, encoding: .utf8)
         // Reads every 0.5 s: 100 pages, then 50, then 300 (a range): 200, 100 and 600 pages/s.
         try "livemig-trace 1\npages 1000\n0.5 0-99\n1.0 0-49\n1.5 100-399\n1.5 5\n".write(to: directory.appendingPathComponent("observed.trace"),
                                                                                               atomically: true, encoding: .utf8)

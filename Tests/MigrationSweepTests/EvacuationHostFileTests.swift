@@ -90,6 +90,13 @@ final class EvacuationHostFileTests: XCTestCase {
              "source.migrationCores"),
             (header + "plan: { budget: -3 }\nguests: [{ guest: { memory: 1GiB } }]", "plan.budget"),
             (header + "sauce: 1\nguests: [{ guest: { memory: 1GiB } }]", "sauce: unknown key"),
+            (header + "guests: [{ guest: { memory: 1GiB }, link: { failAt: 3s } }]", "guests[0].link.failAt: the link is the destination's"),
+            (header + "guests: [{ guest: { memory: 1GiB }, seed: 4 }]", "guests[0].seed: unknown key"),
+            (header + "guests: [{ guest: { memory: 1GiB }, simulation: { maxSeconds: 1s } }]", "guests[0].simulation: unknown key"),
+            (header.replacingOccurrences(of: "memory: 16GiB", with: "memory: 0GiB") + "guests: [{ guest: { memory: 1GiB } }]",
+             "destinations[1].memory: must be greater than 0"),
+            (header.replacingOccurrences(of: "bandwidth: 5Gbit/s", with: "bandwidth: 5Gbit/s, latency: -1ms") + "guests: [{ guest: { memory: 1GiB } }]",
+             "destinations[1].latency"),
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try load(text), expected) { error in

@@ -84,4 +84,25 @@ final class EvacuationPlannerTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("no guests"), "\(error)")
         }
     }
+
+    func testTheBudgetBoundsTheSearchHoweverManyGuests() throws {
+        var host = mixedHost(room: 1 << 40)
+        host.guests = (0 ..< 40).map { guest("g\($0)", memoryGiB: 1 + $0 % 3, rate: Double($0 % 4) * 5000) }
+        let plan = try EvacuationPlanner(setting: host, budget: 10).plan()
+        // The budget, and at most four more for the comparisons it left out.
+        XCTAssertLessThanOrEqual(plan.schedulesTried, 14)
+        XCTAssertTrue(plan.method.contains("of a budget of 10"), plan.method)
+        XCTAssertEqual(plan.strategies.count, 5)
+        XCTAssertEqual(plan.strategies[1].evaluation.schedule.concurrency, 40, "all at once is all 40")
+        XCTAssertEqual(EvacuationPlanner.concurrencyCandidates(upTo: 40), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16, 24, 36, 40])
+        XCTAssertEqual(EvacuationPlanner.concurrencyCandidates(upTo: 3), [1, 2, 3])
+    }
+
+    func testOneGuestIsSimulatedOncePerConcurrency() throws {
+        var host = mixedHost()
+        host.guests = [guest("only", memoryGiB: 1, rate: 0)]
+        let plan = try EvacuationPlanner(setting: host).plan()
+        // Five rules give the same order: one schedule, not five.
+        XCTAssertEqual(plan.schedulesTried, 1)
+    }
 }

@@ -126,7 +126,7 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         let work = lanes[lane]!.start(now: now)
         generations[lane] += 1
         inFlight[lane] = generations[lane]
-        switch work {
+        switch consume work {
         case .finished(let report):
             inFlight[lane] = nil
             let pausedAt = report.downtimeSeconds > 0 ? now - report.downtimeSeconds : nil

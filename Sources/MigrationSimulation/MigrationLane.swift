@@ -11,8 +11,8 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
 
     /// What the action just started needs before it completes with its outcome.
     enum Work {
-        /// The migration is over.
-        case finished(MigrationReport)
+        /// The migration is over (indirect, as `SourceAction.finished`: the report is large).
+        indirect case finished(MigrationReport)
         /// Completes after this many seconds of the host's own time.
         case local(seconds: Double, Outcome)
         /// A wait for the rate limit, until this time.

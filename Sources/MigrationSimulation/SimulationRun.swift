@@ -25,6 +25,8 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// Why the action out can never complete (the link's bandwidth is 0 from then on, or a
     /// wait would end beyond any time), if so: only a link failure or the time limit ends it.
     private var stall: String?
+    /// The engine's report, once the migration is over.
+    private var report: MigrationReport?
 
     init(config: SimulationConfig, memory: Memory, tracker: Tracker) {
         self.config = config
@@ -40,12 +42,12 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             eventCount += 1
             switch event {
             case .step:
-                if let report = step(now: now) { return finish(report) }
+                if step(now: now) { return finish() }
             case .complete(let completed, let outcome):
                 guard inFlight?.generation == completed else { continue }
                 inFlight = nil
                 lane.complete(outcome, now: now)
-                if let report = step(now: now) { return finish(report) }
+                if step(now: now) { return finish() }
             case .linkFails:
                 lane.breakLink("the link failed at \(now) s (link.failAt)")
                 interrupt(now: now, reason: "the link failed at \(now) s (link.failAt)", linkOnly: true)
@@ -59,8 +61,8 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         preconditionFailure("the event queue ran dry before the migration finished")
     }
 
-    private func finish(_ report: MigrationReport) -> (report: MigrationReport, sourceRunning: Bool, resumeCount: Int) {
-        (report, lane.hypervisor.running, lane.hypervisor.resumeCount)
+    private func finish() -> (report: MigrationReport, sourceRunning: Bool, resumeCount: Int) {
+        (report!, lane.hypervisor.running, lane.hypervisor.resumeCount)
     }
 
     /// Cuts the action out short with a failure.
@@ -72,15 +74,17 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         queue.schedule(.step, at: now)
     }
 
-    /// Starts the lane's next action; returns the report when finished.
-    private mutating func step(now: Double) -> MigrationReport? {
+    /// Starts the lane's next action; true when the migration is over (its report in
+    /// `report`: not returned, since a report is large and this runs at every step).
+    private mutating func step(now: Double) -> Bool {
         let work = lane.start(now: now)
         generation += 1
         inFlight = (generation, lane.actionUsesLink)
-        switch work {
+        switch consume work {
         case .finished(let report):
             inFlight = nil
-            return report
+            self.report = report
+            return true
         case .waitUntil(let seconds):
             scheduleCompletion(.done, at: seconds,
                                stall: "the rate limit's wait from \(now) s never ends (migration.rateLimit)")
@@ -92,7 +96,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             scheduleCompletion(outcome, at: now + max(network, cpuSeconds),
                                stall: "the transfer started at \(now) s never ends (link.profile: the bandwidth stays 0)")
         }
-        return nil
+        return false
     }
 
     /// Schedules the completion of the action out, unless it never comes: a transfer over a

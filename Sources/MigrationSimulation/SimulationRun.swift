@@ -7,19 +7,24 @@ import MigrationCore
 /// models say it takes; link failures and the time limit are events of their own that can cut
 /// an action short.
 struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Tracker.DirtyLog == Memory.DirtyLog {
+    /// Events other than the action's completion: the start, a link failure, the time limit,
+    /// and the step after an interruption. All are scheduled before any completion they could
+    /// tie with (the failure and the limit at the start; a step only when no action is out).
     private enum Event {
         case step
-        case complete(generation: Int, ActionOutcome<Memory.DirtyLog>)
         case linkFails
         case timeLimit
     }
 
     private var lane: MigrationLane<Memory, Tracker>
-    private var queue = EventQueue<Event>(capacity: 64)
+    private var queue = EventQueue<Event>(capacity: 16)
     private let config: SimulationConfig
-    private var generation = 0
-    /// The action out: its generation, and whether it crosses the link.
-    private var inFlight: (generation: Int, usesLink: Bool)?
+    /// Whether an action is out, and whether it crosses the link.
+    private var inFlightUsesLink: Bool?
+    /// When the action out completes and how: one slot, since one action is out at a time (a
+    /// heap entry per action cost a tenth of a fluid run). Nil while none is out, or while
+    /// the one out never completes on its own (see `stall`).
+    private var completion: (atSeconds: Double, outcome: ActionOutcome<Memory.DirtyLog>)?
     /// Events handled, for the benchmark.
     private(set) var eventCount = 0
     /// Why the action out can never complete (the link's bandwidth is 0 from then on, or a
@@ -38,15 +43,22 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         queue.schedule(.step, at: 0)
         if let failAt = config.linkFailureAtSeconds { queue.schedule(.linkFails, at: failAt) }
         queue.schedule(.timeLimit, at: config.maxSimulatedSeconds)
-        while let (now, event) = queue.popNext() {
+        while true {
+            // The completion goes first unless a queued event comes at the same time or
+            // earlier: queued events were scheduled before it, and equal times run in the order
+            // they were scheduled (`EventQueue`).
+            if let pending = completion, pending.atSeconds < queue.nextTimeSeconds ?? .infinity {
+                eventCount += 1
+                completion = nil
+                inFlightUsesLink = nil
+                lane.complete(pending.outcome, now: pending.atSeconds)
+                if step(now: pending.atSeconds) { return finish() }
+                continue
+            }
+            guard let (now, event) = queue.popNext() else { break }
             eventCount += 1
             switch event {
             case .step:
-                if step(now: now) { return finish() }
-            case .complete(let completed, let outcome):
-                guard inFlight?.generation == completed else { continue }
-                inFlight = nil
-                lane.complete(outcome, now: now)
                 if step(now: now) { return finish() }
             case .linkFails:
                 lane.breakLink("the link failed at \(now) s (link.failAt)")
@@ -67,8 +79,9 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
 
     /// Cuts the action out short with a failure.
     private mutating func interrupt(now: Double, reason: String, linkOnly: Bool) {
-        guard let out = inFlight, out.usesLink || !linkOnly else { return }
-        inFlight = nil
+        guard let usesLink = inFlightUsesLink, usesLink || !linkOnly else { return }
+        inFlightUsesLink = nil
+        completion = nil
         stall = nil
         lane.complete(.failed(reason), now: now)
         queue.schedule(.step, at: now)
@@ -78,11 +91,10 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// `report`: not returned, since a report is large and this runs at every step).
     private mutating func step(now: Double) -> Bool {
         let work = lane.start(now: now)
-        generation += 1
-        inFlight = (generation, lane.actionUsesLink)
+        inFlightUsesLink = lane.actionUsesLink
         switch consume work {
         case .finished(let report):
-            inFlight = nil
+            inFlightUsesLink = nil
             self.report = report
             return true
         case .waitUntil(let seconds):
@@ -110,7 +122,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             stall = why()
             return
         }
-        queue.schedule(.complete(generation: generation, outcome), at: seconds)
+        completion = (seconds, outcome)
     }
 }
 

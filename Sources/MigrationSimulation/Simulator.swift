@@ -27,7 +27,7 @@ public enum Simulator {
             return SimulationResult(report: outcome.report, sourceGuestRunning: outcome.sourceRunning,
                                     sourceResumeCount: outcome.resumeCount)
         case .fluid:
-            let regions = try FluidRegions(workload: config.workload, guestPages: config.guestPages)
+            let regions = try FluidRegionsCache.regions(for: config.workload, guestPages: config.guestPages)
             var run = SimulationRun(
                 config: config, memory: FluidMemory(regions: regions),
                 tracker: FluidPageTracker(regionPages: regions.pageCounts))

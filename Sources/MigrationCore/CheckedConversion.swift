@@ -18,6 +18,7 @@ public enum CheckedConversion {
     /// `value` rounded by `rule` and clamped into `range`; NaN gives `range.lowerBound`. For
     /// internal quantities that only need to stay usable (a write count, a position), never for
     /// user input, which must be refused when out of range.
+    @inlinable
     public static func clampedInt(_ value: Double, to range: ClosedRange<Int>,
                                   _ rule: FloatingPointRoundingRule = .toNearestOrAwayFromZero) -> Int {
         guard !value.isNaN else { return range.lowerBound }

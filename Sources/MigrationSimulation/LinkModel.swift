@@ -30,6 +30,10 @@ public struct LinkModel: Sendable, Equatable {
 
     /// When `bytes` put on the link at `startSeconds` have left the sender.
     public func transferEndSeconds(start startSeconds: Double, bytes: Double) -> Double {
+        // A constant bandwidth (the usual link): the loop below would compute exactly this.
+        if bandwidthProfile.count == 1, bandwidthProfile[0].bytesPerSecond > 0 {
+            return bytes > 0 ? startSeconds + bytes / bandwidthProfile[0].bytesPerSecond : startSeconds
+        }
         var remaining = bytes
         var now = startSeconds
         var index = bandwidthProfile.lastIndex { $0.fromSeconds <= startSeconds } ?? 0

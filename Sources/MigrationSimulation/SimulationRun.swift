@@ -18,7 +18,8 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
 
     private var lane: MigrationLane<Memory, Tracker>
     private var queue = EventQueue<Event>(capacity: 16)
-    private let config: SimulationConfig
+    /// The setting, kept once (in the lane): a copy per run cost its retains.
+    private var config: SimulationConfig { lane.config }
     /// Whether an action is out, and whether it crosses the link.
     private var inFlightUsesLink: Bool?
     /// When the action out completes and how: one slot, since one action is out at a time (a
@@ -34,7 +35,6 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var report: MigrationReport?
 
     init(config: SimulationConfig, memory: Memory, tracker: Tracker) {
-        self.config = config
         lane = MigrationLane(config: config, memory: memory, tracker: tracker)
     }
 

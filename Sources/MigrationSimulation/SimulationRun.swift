@@ -26,8 +26,6 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// heap entry per action cost a tenth of a fluid run). Nil while none is out, or while
     /// the one out never completes on its own (see `stall`).
     private var completion: (atSeconds: Double, outcome: ActionOutcome<Memory.DirtyLog>)?
-    /// Events handled, for the benchmark.
-    private(set) var eventCount = 0
     /// Why the action out can never complete (the link's bandwidth is 0 from then on, or a
     /// wait would end beyond any time), if so: only a link failure or the time limit ends it.
     private var stall: String?
@@ -48,7 +46,6 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             // earlier: queued events were scheduled before it, and equal times run in the order
             // they were scheduled (`EventQueue`).
             if let pending = completion, pending.atSeconds < queue.nextTimeSeconds ?? .infinity {
-                eventCount += 1
                 completion = nil
                 inFlightUsesLink = nil
                 lane.complete(pending.outcome, now: pending.atSeconds)
@@ -56,7 +53,6 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 continue
             }
             guard let (now, event) = queue.popNext() else { break }
-            eventCount += 1
             switch event {
             case .step:
                 if step(now: now) { return finish() }

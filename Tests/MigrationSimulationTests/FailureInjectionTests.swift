@@ -33,4 +33,44 @@ final class FailureInjectionTests: XCTestCase {
         XCTAssertTrue(result.report.reason.contains("simulation.maxSeconds"), result.report.reason)
         XCTAssertTrue(result.sourceGuestRunning)
     }
+
+    /// A link failure or the time limit at the very instant an action completes comes first
+    /// (they were scheduled first): here the instant "cleared to unpause" completes, so the
+    /// clearance is cut short, and the commit rules leave the source paused (xl's rule).
+    func testALinkFailureOrTheLimitAtACompletionsInstantComesFirst() throws {
+        let base = Fixtures.config(memoryBytes: 64 * Fixtures.mib, workload: .idle, policy: PolicyConfiguration(name: .xen4))
+        let healthy = try Simulator.run(base).report
+        XCTAssertEqual(healthy.outcome, .converged)
+        // The clearance completes at the end (destroying the source takes no time).
+        let end = healthy.totalTimeSeconds
+        var failing = base
+        failing.linkFailureAtSeconds = end
+        var limited = base
+        limited.maxSimulatedSeconds = end
+        for (config, cause) in [(failing, "link failed"), (limited, "simulation.maxSeconds")] {
+            let report = try Simulator.run(config).report
+            XCTAssertEqual(report.outcome, .aborted, cause)
+            XCTAssertEqual(report.sourceLeftPaused, true, cause)
+            XCTAssertTrue(report.reason.contains(cause), report.reason)
+        }
+        // A moment later, the migration is over first.
+        var later = base
+        later.maxSimulatedSeconds = end.nextUp
+        XCTAssertEqual(try Simulator.run(later).report.outcome, .converged)
+    }
+
+    /// The fluid regions kept from the run before give the same report as regions cut afresh.
+    func testAFluidRunIsTheSameAfterAnotherWorkload() throws {
+        let first = Fixtures.config(memoryBytes: 256 * Fixtures.mib, workload: .uniform(workingSetPages: 8192, ratePagesPerSecond: 20_000),
+                                    policy: PolicyConfiguration(name: .qemu), fidelity: .fluid)
+        let second = Fixtures.config(memoryBytes: 256 * Fixtures.mib, workload: .hotCold(workingSetPages: 16_384, hotPages: 1024,
+                                                                                         hotRatePagesPerSecond: 30_000, coldRatePagesPerSecond: 100),
+                                     policy: PolicyConfiguration(name: .qemu), fidelity: .fluid)
+        let cold = try Simulator.run(first).report
+        let other = try Simulator.run(second).report
+        XCTAssertEqual(try Simulator.run(first).report, cold, "warm cache")
+        _ = try Simulator.run(first)
+        XCTAssertEqual(try Simulator.run(second).report, other)
+        XCTAssertNotEqual(cold, other)
+    }
 }

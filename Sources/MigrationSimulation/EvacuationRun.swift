@@ -9,7 +9,7 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
 
     private enum Event {
         case step(lane: Int)
-        case complete(lane: Int, generation: Int, ActionOutcome<Memory.DirtyLog>)
+        case complete(lane: Int, generation: Int)
         case network(epoch: Int)
         case timeLimit
     }
@@ -18,7 +18,6 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private struct Transfer {
         var overheadSeconds: Double
         var cpuEndSeconds: Double
-        var outcome: ActionOutcome<Memory.DirtyLog>
     }
 
     private let setting: EvacuationSetting
@@ -73,17 +72,17 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             switch event {
             case .step(let lane):
                 step(lane, now: now)
-            case .complete(let lane, let generation, let outcome):
+            case .complete(let lane, let generation):
                 guard inFlight[lane] == generation else { continue }
                 inFlight[lane] = nil
-                lanes[lane]!.complete(outcome, now: now)
+                lanes[lane]!.completeStarted(now: now)
                 step(lane, now: now)
             case .network(let epoch):
                 guard epoch == networkEpoch, let next = network.nextFinish() else { continue }
                 for lane in network.finish(owner: next.owner, now: now) {
                     let transfer = transfers[lane]!
                     transfers[lane] = nil
-                    schedule(lane, transfer.outcome, at: max(now + transfer.overheadSeconds, transfer.cpuEndSeconds))
+                    schedule(lane, at: max(now + transfer.overheadSeconds, transfer.cpuEndSeconds))
                 }
                 rescheduleNetwork()
             case .timeLimit:
@@ -136,13 +135,13 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             running -= 1
             startWhileRoom(now: now)
         case .waitUntil(let seconds):
-            schedule(lane, .done, at: seconds)
-        case .local(let seconds, let outcome):
-            schedule(lane, outcome, at: now + seconds)
-        case .transfer(let bytes, let overheadSeconds, let cpuSeconds, let outcome):
-            let transfer = Transfer(overheadSeconds: overheadSeconds, cpuEndSeconds: now + cpuSeconds, outcome: outcome)
+            schedule(lane, at: seconds)
+        case .local(let seconds):
+            schedule(lane, at: now + seconds)
+        case .transfer(let bytes, let overheadSeconds, let cpuSeconds):
+            let transfer = Transfer(overheadSeconds: overheadSeconds, cpuEndSeconds: now + cpuSeconds)
             guard bytes > 0 else {
-                schedule(lane, outcome, at: max(now + overheadSeconds, transfer.cpuEndSeconds))
+                schedule(lane, at: max(now + overheadSeconds, transfer.cpuEndSeconds))
                 return
             }
             transfers[lane] = transfer
@@ -154,9 +153,9 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
 
     /// Schedules the lane's completion; a time beyond any (a wait for a rate limit near 0)
     /// leaves the action out until the time limit cuts it short.
-    private mutating func schedule(_ lane: Int, _ outcome: ActionOutcome<Memory.DirtyLog>, at seconds: Double) {
+    private mutating func schedule(_ lane: Int, at seconds: Double) {
         guard seconds.isFinite else { return }
-        queue.schedule(.complete(lane: lane, generation: generations[lane], outcome), at: seconds)
+        queue.schedule(.complete(lane: lane, generation: generations[lane]), at: seconds)
     }
 
     /// One event for the next flow to finish; earlier ones are stale (their epoch is past).

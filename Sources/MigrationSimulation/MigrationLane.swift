@@ -9,18 +9,19 @@ import MigrationCore
 struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Tracker.DirtyLog == Memory.DirtyLog {
     typealias Outcome = ActionOutcome<Memory.DirtyLog>
 
-    /// What the action just started needs before it completes with its outcome.
+    /// What the action just started needs before it completes (with the outcome the lane
+    /// holds for it: the driver's events then carry no payload to copy and release).
     enum Work {
         /// The migration is over (indirect, as `SourceAction.finished`: the report is large).
         indirect case finished(MigrationReport)
         /// Completes after this many seconds of the host's own time.
-        case local(seconds: Double, Outcome)
+        case local(seconds: Double)
         /// A wait for the rate limit, until this time.
         case waitUntil(seconds: Double)
         /// Bytes over the link: completes when the link has carried them, plus the fixed
         /// per-batch cost, and no earlier than `cpuSeconds` after the start (the source's
         /// copy of the pages, which overlaps the network).
-        case transfer(bytes: Double, overheadSeconds: Double, cpuSeconds: Double, Outcome)
+        case transfer(bytes: Double, overheadSeconds: Double, cpuSeconds: Double)
     }
 
     private(set) var engine: SourceMigration<Tracker>
@@ -29,6 +30,8 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     let config: SimulationConfig
     /// Whether the action last started uses the link (a link failure cuts only those short).
     private(set) var actionUsesLink = false
+    /// How the action out ends when it completes on time (`completeStarted`).
+    private var startedOutcome: Outcome?
 
     init(config: SimulationConfig, memory: Memory, tracker: Tracker) {
         self.config = config
@@ -49,26 +52,35 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             report.fidelity = config.fidelity.rawValue
             return .finished(report)
         case .waitUntil(let seconds):
+            startedOutcome = .done
             return .waitUntil(seconds: max(seconds, now))
         default:
             let outcome = perform(action, on: &hypervisor, over: &channel)
-            if case .failed = outcome { return .local(seconds: 0, outcome) }
+            startedOutcome = outcome
+            if case .failed = outcome { return .local(seconds: 0) }
             let costs = config.costs
             switch action {
             case .send(_, let pages, let wireBytes):
                 return .transfer(bytes: wireBytes, overheadSeconds: config.link.perBatchOverheadSeconds,
-                                 cpuSeconds: pages * costs.pageCopySecondsPerPage, outcome)
+                                 cpuSeconds: pages * costs.pageCopySecondsPerPage)
             case .sendDeviceState:
-                return .transfer(bytes: Double(costs.deviceStateBytes), overheadSeconds: config.link.perBatchOverheadSeconds,
-                                 cpuSeconds: 0, outcome)
+                return .transfer(bytes: Double(costs.deviceStateBytes), overheadSeconds: config.link.perBatchOverheadSeconds, cpuSeconds: 0)
             default:
-                return .local(seconds: localSeconds(of: action), outcome)
+                return .local(seconds: localSeconds(of: action))
             }
         }
     }
 
-    /// The action out ended with `outcome` at `now`.
+    /// The action out completed on time at `now`, with the outcome it was started with.
+    mutating func completeStarted(now: Double) {
+        guard let outcome = startedOutcome else { preconditionFailure("no action out to complete") }
+        startedOutcome = nil
+        engine.complete(outcome, now: now)
+    }
+
+    /// The action out was cut short at `now`: it ends with `outcome` instead of its own.
     mutating func complete(_ outcome: Outcome, now: Double) {
+        startedOutcome = nil
         engine.complete(outcome, now: now)
     }
 

@@ -25,7 +25,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// When the action out completes and how: one slot, since one action is out at a time (a
     /// heap entry per action cost a tenth of a fluid run). Nil while none is out, or while
     /// the one out never completes on its own (see `stall`).
-    private var completion: (atSeconds: Double, outcome: ActionOutcome<Memory.DirtyLog>)?
+    private var completionSeconds: Double?
     /// Why the action out can never complete (the link's bandwidth is 0 from then on, or a
     /// wait would end beyond any time), if so: only a link failure or the time limit ends it.
     private var stall: String?
@@ -45,11 +45,11 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             // The completion goes first unless a queued event comes at the same time or
             // earlier: queued events were scheduled before it, and equal times run in the order
             // they were scheduled (`EventQueue`).
-            if let pending = completion, pending.atSeconds < queue.nextTimeSeconds ?? .infinity {
-                completion = nil
+            if let at = completionSeconds, at < queue.nextTimeSeconds ?? .infinity {
+                completionSeconds = nil
                 inFlightUsesLink = nil
-                lane.complete(pending.outcome, now: pending.atSeconds)
-                if step(now: pending.atSeconds) { return finish() }
+                lane.completeStarted(now: at)
+                if step(now: at) { return finish() }
                 continue
             }
             guard let (now, event) = queue.popNext() else { break }
@@ -77,7 +77,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private mutating func interrupt(now: Double, reason: String, linkOnly: Bool) {
         guard let usesLink = inFlightUsesLink, usesLink || !linkOnly else { return }
         inFlightUsesLink = nil
-        completion = nil
+        completionSeconds = nil
         stall = nil
         lane.complete(.failed(reason), now: now)
         queue.schedule(.step, at: now)
@@ -94,14 +94,13 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             self.report = report
             return true
         case .waitUntil(let seconds):
-            scheduleCompletion(.done, at: seconds,
-                               stall: "the rate limit's wait from \(now) s never ends (migration.rateLimit)")
-        case .local(let seconds, let outcome):
-            scheduleCompletion(outcome, at: now + seconds, stall: "the host action started at \(now) s never ends (source costs)")
-        case .transfer(let bytes, let overheadSeconds, let cpuSeconds, let outcome):
+            scheduleCompletion(at: seconds, stall: "the rate limit's wait from \(now) s never ends (migration.rateLimit)")
+        case .local(let seconds):
+            scheduleCompletion(at: now + seconds, stall: "the host action started at \(now) s never ends (source costs)")
+        case .transfer(let bytes, let overheadSeconds, let cpuSeconds):
             // Written as before the lane was split out, so that the sums round the same way.
             let network = config.link.transferEndSeconds(start: now, bytes: bytes) - now + overheadSeconds
-            scheduleCompletion(outcome, at: now + max(network, cpuSeconds),
+            scheduleCompletion(at: now + max(network, cpuSeconds),
                                stall: "the transfer started at \(now) s never ends (link.profile: the bandwidth stays 0)")
         }
         return false
@@ -113,12 +112,12 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// the time limit cuts it short, which every run has (simulation.maxSeconds).
     /// The stall's sentence is built only when it is needed (building it for every action cost
     /// a fifth of a fluid run).
-    private mutating func scheduleCompletion(_ outcome: ActionOutcome<Memory.DirtyLog>, at seconds: Double, stall why: @autoclosure () -> String) {
+    private mutating func scheduleCompletion(at seconds: Double, stall why: @autoclosure () -> String) {
         guard seconds.isFinite else {
             stall = why()
             return
         }
-        completion = (seconds, outcome)
+        completionSeconds = seconds
     }
 }
 

@@ -118,7 +118,14 @@ public final class GuestDaemon: @unchecked Sendable {
                 return try KVMIncomingGuest.make(for: layout, consolePath: runDirectory.consoleLog(layout.name))
             }, answerQuery: { name, nonce in runDirectory.presence(of: name, migration: nonce) },
                onCommit: { nonce throws(HostFailure) in try runDirectory.recordCommit(migration: nonce, guest: claim.name) },
-               onRollback: { nonce in runDirectory.forgetCommit(migration: nonce) })
+               onRollback: { nonce in
+                   do throws(HostFailure) {
+                       try runDirectory.forgetCommit(migration: nonce)
+                   } catch {
+                       // Into the daemon's log: an operator must remove it before a source asks.
+                       FileHandle.standardError.write(Data("livemig: \(error.description)\n".utf8))
+                   }
+               })
         } catch {
             claim.server?.stop()
             claim.listener?.close()

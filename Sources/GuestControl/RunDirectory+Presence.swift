@@ -24,7 +24,11 @@ extension RunDirectory {
         defer { close(fd) }
         let bytes = Array(name.utf8)
         guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
-            throw HostFailure("\(path): cannot record the commit: \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            // A record that is not durable is no commit: left behind, `presence` would answer
+            // "committed" for a guest that never ran here, and the source would destroy its copy.
+            unlink(path)
+            throw HostFailure("\(path): cannot record the commit: \(reason)")
         }
         let directory = open(commitsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directory >= 0 {
@@ -35,8 +39,12 @@ extension RunDirectory {
 
     /// Undoes `recordCommit` once the committed guest was destroyed after all (its unpause
     /// failed): durably, before the source is told it may resume.
-    public func forgetCommit(migration migrationNonce: [UInt8]) {
-        unlink(commitRecord(migrationNonce))
+    /// Throws when the record could not be removed (then `presence` still says "committed").
+    public func forgetCommit(migration migrationNonce: [UInt8]) throws(HostFailure) {
+        let path = commitRecord(migrationNonce)
+        if unlink(path) != 0, errno != ENOENT {
+            throw HostFailure("\(path): cannot forget the commit of a guest destroyed here: \(String(cString: strerror(errno)))")
+        }
         let directory = open(commitsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directory >= 0 {
             fsync(directory)

@@ -150,9 +150,11 @@ public struct RunDirectory: Sendable {
         return try ControlConnection.connect(path: controlSocket(name))
     }
 
-    /// Asks the guest daemon `name` one request and returns its first reply.
-    public func ask(_ name: String, _ request: ControlRequest) throws(HostFailure) -> ControlReply {
+    /// Asks the guest daemon `name` one request and returns its first reply, waiting at most
+    /// `timeoutSeconds` for it when given.
+    public func ask(_ name: String, _ request: ControlRequest, timeoutSeconds: Double? = nil) throws(HostFailure) -> ControlReply {
         let connection = try connect(to: name)
+        if let timeoutSeconds { connection.setReceiveTimeout(seconds: timeoutSeconds) }
         try connection.send(request)
         guard let reply = try connection.receive(ControlReply.self) else {
             throw HostFailure("guest '\(name)': the daemon closed the connection without answering")

@@ -212,7 +212,7 @@ public final class BlockingSocket: @unchecked Sendable {
     }
 
     /// The receive timeout now set (0: none).
-    public var receiveTimeoutSeconds: Double { SocketOptions.timeout(SO_RCVTIMEO, of: fd) }
+    public var receiveTimeoutSeconds: Double? { SocketOptions.timeout(SO_RCVTIMEO, of: fd) }
 }
 
 /// A listening TCP socket.

@@ -17,10 +17,11 @@ public enum SocketOptions {
 
     /// The current `SO_RCVTIMEO` or `SO_SNDTIMEO` of `fd` in seconds (0: waits for ever), so
     /// that a wait with its own deadline can put the caller's back afterwards.
-    public static func timeout(_ option: Int32, of fd: Int32) -> Double {
+    /// Nil when it cannot be read (not 0, which would read as "no timeout").
+    public static func timeout(_ option: Int32, of fd: Int32) -> Double? {
         var timeout = timeval()
         var length = socklen_t(MemoryLayout<timeval>.size)
-        guard getsockopt(fd, SOL_SOCKET, option, &timeout, &length) == 0 else { return 0 }
+        guard getsockopt(fd, SOL_SOCKET, option, &timeout, &length) == 0 else { return nil }
         return Double(timeout.tv_sec) + Double(timeout.tv_usec) / 1e6
     }
 }

@@ -108,7 +108,8 @@ public struct SVGPlot {
                 out += "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\"/>\n"
             }
             for (index, (x, y)) in zip(lineXs, line.ys).enumerated() {
-                if let bar = line.errorBars?[index], bar.count == 2 {
+                if let bars = line.errorBars, bars.count == line.ys.count, bars[index].count == 2 {
+                    let bar = bars[index]
                     out += "<line x1=\"\(Self.f(px(x)))\" y1=\"\(Self.f(py(bar[0])))\" x2=\"\(Self.f(px(x)))\" y2=\"\(Self.f(py(bar[1])))\" stroke=\"\(line.color)\"/>\n"
                 }
                 let at = numericX || !xLabels.indices.contains(index) ? Self.tick(x) : xLabels[index]
@@ -127,9 +128,8 @@ public struct SVGPlot {
 
     /// Numbers from the labels when each is a number with one shared unit, else 0, 1, 2, ...
     func xPositions() -> [Double] {
-        let parsed = xLabels.map { NumberWithUnit.split($0) }
-        if parsed.allSatisfy({ $0 != nil }), Set(parsed.map { $0!.1 }).count == 1, Set(parsed.map { $0!.0 }).count == parsed.count {
-            return parsed.map { $0!.0 }
+        if let numbers = try? NumberWithUnit.splitSharingOneUnit(xLabels).values, Set(numbers).count == numbers.count {
+            return numbers
         }
         return xLabels.indices.map(Double.init)
     }

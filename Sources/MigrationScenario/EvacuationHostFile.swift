@@ -23,8 +23,10 @@ public struct EvacuationHostFile: Sendable {
 
     static let cores = InputBound("source.migrationCores", .count, from: "1", to: "4096")
     static let count = InputBound("count", .count, from: "1", to: "10000")
-    static let budgetBound = InputBound("plan.budget", .count, from: "1", to: "1000000")
-    static let concurrentBound = InputBound("plan.maxConcurrent", .count, from: "1", to: "10000")
+    /// The ranges of `plan.budget` and `plan.maxConcurrent` (and of the options that override them).
+    public static let budgetRange = (from: "1", to: "1000000"), concurrentRange = (from: "1", to: "10000")
+    static let budgetBound = InputBound("plan.budget", .count, from: budgetRange.from, to: budgetRange.to)
+    static let concurrentBound = InputBound("plan.maxConcurrent", .count, from: concurrentRange.from, to: concurrentRange.to)
     static let memory = InputBound("memory", .bytes, from: "1", to: "1024TiB")
     /// Scenario sections a guest entry may set inline.
     /// (`simulation` is the plan's and `link` the destination's: a file's are dropped, and
@@ -106,11 +108,12 @@ public struct EvacuationHostFile: Sendable {
         try top.rejectUnknownKeys()
 
         var guests: [EvacuationSetting.Guest] = []
+        var names = Set<String>()
         for (index, item) in guestList.enumerated() {
             let entryPath = "guests[\(index)]"
             let fileGuests = try readGuests(item, path: entryPath, file: file, baseDirectory: baseDirectory,
                                             uplink: uplink, destinations: destinations, seed: seed, firstIndex: guests.count)
-            for guest in fileGuests where guests.contains(where: { $0.name == guest.name }) {
+            for guest in fileGuests where !names.insert(guest.name).inserted {
                 throw ScenarioError("\(file): \(entryPath).name: a guest named '\(guest.name)' is listed twice")
             }
             guests += fileGuests
@@ -176,13 +179,8 @@ public struct EvacuationHostFile: Sendable {
             // Each guest its own stream of writes and draws, from the host file's seed.
             let guestSeed = SplitMix64.mix(seed &+ UInt64(firstIndex + number - 1))
             document["seed"] = guestSeed
-            let scenario: Scenario
-            do {
-                scenario = try ScenarioLoader.read(document: document, file: "\(scenarioFile) (as \(file) \(path))",
+            let scenario = try ScenarioLoader.read(document: document, file: "\(scenarioFile) (as \(file) \(path))",
                                                    defaultName: guestName, baseDirectory: scenarioDirectory, drawSeed: guestSeed)
-            } catch {
-                throw ScenarioError(error.description)
-            }
             guests.append(EvacuationSetting.Guest(name: guestName, config: scenario.config, pinnedDestination: pinned))
         }
         return guests

@@ -44,7 +44,12 @@ public enum EvacuationSimulator {
         for destination in setting.destinations where !(destination.bandwidthBytesPerSecond > 0 && destination.bandwidthBytesPerSecond.isFinite) {
             throw SimulationError("destinations.\(destination.name).bandwidth: must be a positive bandwidth")
         }
-        guard setting.maxSimulatedSeconds > 0 else { throw SimulationError("simulation.maxSeconds: must be positive") }
+        guard setting.maxSimulatedSeconds > 0, setting.maxSimulatedSeconds.isFinite else {
+            throw SimulationError("plan.maxSeconds: must be a positive, finite time")
+        }
+        for destination in setting.destinations where !(destination.latencySeconds >= 0 && destination.latencySeconds.isFinite) {
+            throw SimulationError("destinations.\(destination.name).latency: must be a finite time >= 0")
+        }
         for guest in setting.guests {
             do {
                 try guest.config.validate()

@@ -53,7 +53,7 @@ public struct SimulationConfig: Sendable {
         guard link.bandwidthProfile.allSatisfy({ $0.bytesPerSecond > 0 || $0.fromSeconds > 0 }) else {
             throw SimulationError("link.bandwidth: must be positive")
         }
-        guard maxSimulatedSeconds > 0 else { throw SimulationError("simulation.maxSeconds: must be positive") }
+        guard maxSimulatedSeconds > 0, maxSimulatedSeconds.isFinite else { throw SimulationError("simulation.maxSeconds: must be a positive, finite time") }
     }
 
     private func validate(_ workload: Workload, key: String) throws(SimulationError) {

@@ -26,14 +26,18 @@ public enum EvacuationHTMLReport {
 
     static func gantt(_ summary: EvacuationScheduleSummary, title: String, report: EvacuationPlanReport) -> SVGGantt {
         let rows = summary.guests.map { guest in
-            let pausedAt = guest.pausedAtSeconds ?? guest.endSeconds
-            let over = guest.downtimeSeconds > report.downtimeLimitSeconds || guest.outcome == "aborted"
-            return SVGGantt.Row(label: "\(guest.name) → \(guest.destination)", segments: [
-                .init(startSeconds: guest.startSeconds, endSeconds: pausedAt, color: liveColor,
-                      title: "\(guest.name): live pre-copy, \(guest.iterations) rounds, \(String(format: "%.1f", guest.startSeconds))-\(String(format: "%.1f", pausedAt)) s"),
-                .init(startSeconds: pausedAt, endSeconds: guest.endSeconds, color: over ? overColor : pauseColor,
-                      title: "\(guest.name): paused \(String(format: "%.1f", guest.downtimeSeconds * 1000)) ms (\(guest.outcome))"),
-            ])
+            let liveEnd = guest.pausedAtSeconds ?? guest.endSeconds
+            // A guest that did not move (aborted, failed, unknown) is drawn over the limit.
+            var segments = [SVGGantt.Segment(
+                startSeconds: guest.startSeconds, endSeconds: liveEnd, color: guest.moved ? liveColor : overColor,
+                title: "\(guest.name): live pre-copy, \(guest.iterations) rounds, \(String(format: "%.1f", guest.startSeconds))-\(String(format: "%.1f", liveEnd)) s\(guest.moved ? "" : " (\(guest.outcome))")")]
+            // Only a guest that was paused has a pause to draw.
+            if let pausedAt = guest.pausedAtSeconds {
+                segments.append(.init(startSeconds: pausedAt, endSeconds: guest.endSeconds,
+                                      color: guest.downtimeSeconds > report.downtimeLimitSeconds || !guest.moved ? overColor : pauseColor,
+                                      title: "\(guest.name): paused \(String(format: "%.1f", guest.downtimeSeconds * 1000)) ms (\(guest.outcome))"))
+            }
+            return SVGGantt.Row(label: "\(guest.name) → \(guest.destination)", segments: segments)
         }
         return SVGGantt(title: title, rows: rows,
                         legend: [("live pre-copy", liveColor), ("paused", pauseColor), ("over the limit or aborted", overColor)],

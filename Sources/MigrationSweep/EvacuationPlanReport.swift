@@ -33,6 +33,12 @@ public struct EvacuationGuestRow: Sendable, Codable, Equatable {
     public var reason: String?
     /// A real run: the source guest was left paused, its outcome unknown (`sourceLeftPaused`).
     public var sourceLeftPaused: Bool?
+    /// A real run whose migration ended without a report, or would not stop: where the guest
+    /// is cannot be told here; nil otherwise.
+    public var outcomeUnknown: Bool?
+
+    /// Whether the guest now runs on its destination.
+    public var moved: Bool { outcome == MigrationOutcome.converged.rawValue || outcome == MigrationOutcome.offlineFallback.rawValue }
 }
 
 /// One schedule's prediction: its settings, when it ends, and every guest's line.
@@ -56,8 +62,7 @@ public struct EvacuationScheduleSummary: Sendable, Codable, Equatable {
         self.order = order
         self.guests = guests
         finishSeconds = guests.map(\.endSeconds).max() ?? 0
-        guestsOverLimit = order.count - guests.filter { $0.outcome == MigrationOutcome.converged.rawValue || $0.outcome == MigrationOutcome.offlineFallback.rawValue }
-            .filter { $0.downtimeSeconds <= downtimeLimitSeconds }.count
+        guestsOverLimit = order.count - guests.filter { $0.moved && $0.downtimeSeconds <= downtimeLimitSeconds }.count
         worstDowntimeSeconds = guests.map(\.downtimeSeconds).max() ?? 0
     }
 

@@ -12,8 +12,9 @@ struct XlConversation {
     func read(_ count: Int, within seconds: Double) throws(HostFailure) -> [UInt8] {
         let deadline = seconds > 0 ? monotonicSeconds() + seconds : nil
         // The caller's own timeout (a receiver's idle timeout) comes back afterwards.
+        // If it cannot be read, the deadline's last (bounded) timeout stays rather than none.
         let previous = socket.receiveTimeoutSeconds
-        defer { if deadline != nil { socket.setReceiveTimeout(seconds: previous) } }
+        defer { if deadline != nil, let previous { socket.setReceiveTimeout(seconds: previous) } }
         var bytes = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {

@@ -28,17 +28,19 @@ struct EvacuationExecution {
     /// How long a cancelled migration may take to stop before the evacuation stops waiting
     /// for it (it goes on in its guest's daemon; nothing is lost by not waiting).
     static let cancelGraceSeconds = 120.0
-    /// How long `migrate --cancel` may take to deliver the cancel.
-    static let cancelCommandSeconds = 30.0
+    /// How long the guest's daemon may take to answer a cancel.
+    static let cancelAnswerSeconds = 10.0
 
     private struct Running {
         var guest: Int
         var process: Process
         var startedAt: Double
-        var outputPath: String
-        var errorPath: String
         var cancelled = false
     }
+
+    /// Where `migrate`'s report and errors go for `guest`.
+    private static func outputPath(_ scratch: String, _ guest: Int) -> String { "\(scratch)/\(guest).json" }
+    private static func errorPath(_ scratch: String, _ guest: Int) -> String { "\(scratch)/\(guest).err" }
 
     /// Policy keys the simulator takes and `livemig migrate` does not: a plan that sets them
     /// cannot be run as it was planned.
@@ -47,10 +49,10 @@ struct EvacuationExecution {
         ("policy.targetDirtyPages", { $0.targetDirtyPages != nil }), ("policy.fallbackDirtyRatio", { $0.fallbackDirtyRatio != nil }),
     ]
 
-    /// Checks everything the run needs before any guest moves: every guest runs here under
-    /// livemig, its policy is one `migrate` can run, and every destination used has a valid
-    /// address.
-    func check() throws(HostFailure) {
+    /// What `--execute` needs that does not depend on the plan, checked before planning: every
+    /// guest runs here under livemig, its policy is one `migrate` can run, and every address
+    /// the host file gives parses.
+    static func checkHost(_ host: EvacuationHostFile, runDirectory: String?) throws(HostFailure) {
         let names = Set(RunDirectory(path: runDirectory).guestNames())
         let missing = host.setting.guests.map(\.name).filter { !names.contains($0) }
         if !missing.isEmpty {
@@ -61,16 +63,20 @@ struct EvacuationExecution {
                 throw HostFailure("--execute: guests \(guest.name): \(key) is a simulator setting livemig migrate cannot take; drop it to run the plan for real")
             }
         }
-        for destination in Set(plan.schedule.destinations) {
-            let name = host.setting.destinations[destination].name
-            guard let address = host.addresses[destination] else {
-                throw HostFailure("--execute: destinations.\(name).address is needed (HOST:PORT of its livemig receive)")
-            }
+        for (destination, address) in zip(host.setting.destinations, host.addresses) {
+            guard let address else { continue }
             do {
                 _ = try Endpoint(parsing: address)
             } catch {
-                throw HostFailure("--execute: destinations.\(name).address: \(address): \(error.description)")
+                throw HostFailure("--execute: destinations.\(destination.name).address: \(address): \(error.description)")
             }
+        }
+    }
+
+    /// What the plan adds, checked before any guest moves: every destination it uses has an address.
+    func checkPlan() throws(HostFailure) {
+        for destination in Set(plan.schedule.destinations) where host.addresses[destination] == nil {
+            throw HostFailure("--execute: destinations.\(host.setting.destinations[destination].name).address is needed (HOST:PORT of its livemig receive)")
         }
     }
 
@@ -89,11 +95,8 @@ struct EvacuationExecution {
         return arguments + tlsArguments
     }
 
-    /// This host's monotonic clock, in seconds.
-    private static func now() -> Double { ProcessInfo.processInfo.systemUptime }
-
+    /// Runs the plan; `check()` must have passed first.
     func run() throws(HostFailure) -> EvacuationScheduleSummary {
-        try check()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("livemig-evacuate-\(getpid())-\(UUID().uuidString.prefix(8))").path
         do {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -101,14 +104,14 @@ struct EvacuationExecution {
             throw HostFailure("--execute: cannot make \(scratch): \(error.localizedDescription)")
         }
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let start = Self.now()
+        let start = monotonicSeconds()
         var pending = plan.schedule.order[...]
         var running: [Running] = []
         var rows: [EvacuationGuestRow] = []
         var held: String?
         while !pending.isEmpty || !running.isEmpty {
             if let held {
-                for guest in pending { rows.append(row(guest, from: Self.now() - start, to: Self.now() - start, outcome: "not started: \(held)")) }
+                for guest in pending { rows.append(row(guest, from: monotonicSeconds() - start, to: monotonicSeconds() - start, outcome: "not started: \(held)")) }
                 pending = []
             }
             while running.count < plan.schedule.concurrency, let guest = pending.first {
@@ -118,22 +121,25 @@ struct EvacuationExecution {
                 } catch {
                     // The guest was never asked to move: it runs here as before.
                     log("\(error.description)")
-                    rows.append(row(guest, from: Self.now() - start, to: Self.now() - start, outcome: "not started: \(error.description)"))
+                    rows.append(row(guest, from: monotonicSeconds() - start, to: monotonicSeconds() - start, outcome: "not started: \(error.description)"))
                     continue
                 }
-                log(String(format: "%7.2f s  start %@ -> %@", Self.now() - start, host.setting.guests[guest].name,
+                log(String(format: "%7.2f s  start %@ -> %@", monotonicSeconds() - start, host.setting.guests[guest].name,
                            host.setting.destinations[plan.schedule.destinations[guest]].name))
             }
             usleep(20_000)
             var index = 0
             while index < running.count {
                 var entry = running[index]
-                let elapsed = Self.now() - entry.startedAt
+                let elapsed = monotonicSeconds() - entry.startedAt
                 if !entry.process.isRunning {
-                    let row = finish(entry, start: start)
+                    let row = finish(entry, start: start, scratch: scratch)
                     log(String(format: "%7.2f s  end   %@: %@, downtime %.1f ms", row.endSeconds, row.name, row.outcome, row.downtimeSeconds * 1000))
                     if row.sourceLeftPaused == true {
                         held = "\(row.name)'s outcome is unknown (left paused here); check the destination, then livemig guest resume \(row.name) --force if it does not run there"
+                    } else if row.outcomeUnknown == true {
+                        // The migration runs in the guest's daemon: without a report it may still be going.
+                        held = "the migration of \(row.name) ended without a report (livemig list shows where it is)"
                     }
                     rows.append(row)
                     running.remove(at: index)
@@ -147,8 +153,10 @@ struct EvacuationExecution {
                 } else if entry.cancelled && elapsed > migrationTimeoutSeconds + Self.cancelGraceSeconds {
                     let name = host.setting.guests[entry.guest].name
                     log("migration of \(name) did not stop \(Self.cancelGraceSeconds) s after its cancel; no longer waiting (its daemon still has it: livemig list)")
-                    rows.append(row(entry.guest, from: entry.startedAt - start, to: Self.now() - start,
-                                    outcome: "unknown: still migrating after its cancel"))
+                    var stuck = row(entry.guest, from: entry.startedAt - start, to: monotonicSeconds() - start, outcome: "unknown")
+                    stuck.reason = "still migrating after its cancel"
+                    stuck.outcomeUnknown = true
+                    rows.append(stuck)
                     // It may still be moving: starting another would exceed the plan's number at once.
                     held = "the migration of \(name) did not stop after its cancel"
                     running.remove(at: index)
@@ -164,7 +172,7 @@ struct EvacuationExecution {
 
     private func launch(_ guest: Int, scratch: String) throws(HostFailure) -> Running {
         let name = host.setting.guests[guest].name
-        let outputPath = "\(scratch)/\(guest).json", errorPath = "\(scratch)/\(guest).err"
+        let outputPath = Self.outputPath(scratch, guest), errorPath = Self.errorPath(scratch, guest)
         guard FileManager.default.createFile(atPath: outputPath, contents: nil),
               FileManager.default.createFile(atPath: errorPath, contents: nil) else {
             throw HostFailure("--execute: cannot write in \(scratch)")
@@ -180,15 +188,16 @@ struct EvacuationExecution {
         } catch {
             throw HostFailure("--execute: cannot start the migration of \(name): \(error.localizedDescription)")
         }
-        return Running(guest: guest, process: process, startedAt: Self.now(), outputPath: outputPath, errorPath: errorPath)
+        return Running(guest: guest, process: process, startedAt: monotonicSeconds())
     }
 
     /// A row from a finished `migrate`: its report (printed for an aborted migration too, which
-    /// exits non-zero), or why there is none.
-    private func finish(_ entry: Running, start: Double) -> EvacuationGuestRow {
-        let end = Self.now() - start
-        var row = row(entry.guest, from: entry.startedAt - start, to: end, outcome: "failed")
-        let output = (try? Data(contentsOf: URL(fileURLWithPath: entry.outputPath))) ?? Data()
+    /// exits non-zero), or, without one, an unknown outcome: the migration runs in the guest's
+    /// daemon, so a `migrate` that died says nothing of where the guest is.
+    private func finish(_ entry: Running, start: Double, scratch: String) -> EvacuationGuestRow {
+        let end = monotonicSeconds() - start
+        var row = row(entry.guest, from: entry.startedAt - start, to: end, outcome: "unknown")
+        let output = (try? Data(contentsOf: URL(fileURLWithPath: Self.outputPath(scratch, entry.guest)))) ?? Data()
         if let report = try? JSONDecoder().decode(MigrationReport.self, from: output) {
             row.outcome = report.outcome.rawValue
             row.reason = report.reason.isEmpty ? nil : report.reason
@@ -198,10 +207,9 @@ struct EvacuationExecution {
             row.iterations = report.iterations.count
             row.bytesSent = report.bytesSent
         } else {
-            let error = (try? String(contentsOfFile: entry.errorPath, encoding: .utf8)) ?? ""
-            let line = error.split(whereSeparator: \.isNewline).last.map(String.init) ?? "exit status \(entry.process.terminationStatus)"
-            row.outcome = "failed"
-            row.reason = line
+            let error = (try? String(contentsOfFile: Self.errorPath(scratch, entry.guest), encoding: .utf8)) ?? ""
+            row.reason = error.split(whereSeparator: \.isNewline).last.map(String.init) ?? "exit status \(entry.process.terminationStatus)"
+            row.outcomeUnknown = true
         }
         return row
     }
@@ -213,21 +221,15 @@ struct EvacuationExecution {
                            iterations: 0, bytesSent: 0, memoryBytes: host.setting.guests[guest].config.guestMemoryBytes)
     }
 
-    /// `livemig migrate --cancel NAME`: stops the migration before it commits (the guest keeps
-    /// running here); after the commit it has no effect and the migration ends on its own. The
-    /// command itself gets `cancelCommandSeconds`.
+    /// Cancels the migration in the guest's daemon, as `migrate --cancel` does (before the
+    /// commit the guest keeps running here; after it the cancel has no effect), waiting at most
+    /// `cancelAnswerSeconds` for its answer.
     private func cancel(_ guest: Int) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        process.arguments = ["migrate", "--cancel", host.setting.guests[guest].name] + (runDirectory.map { ["--run-dir", $0] } ?? [])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return }
-        let deadline = Self.now() + Self.cancelCommandSeconds
-        while process.isRunning && Self.now() < deadline { usleep(20_000) }
-        if process.isRunning {
-            log("livemig migrate --cancel \(host.setting.guests[guest].name) did not return in \(Self.cancelCommandSeconds) s: stopped")
-            process.terminate()
+        let name = host.setting.guests[guest].name
+        do {
+            _ = try RunDirectory(path: runDirectory).ask(name, ControlRequest(command: .cancel), timeoutSeconds: Self.cancelAnswerSeconds)
+        } catch {
+            log("cancelling the migration of \(name): \(error.description)")
         }
     }
 }

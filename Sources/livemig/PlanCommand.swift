@@ -37,8 +37,9 @@ struct EvacuateCommand: ParsableCommand {
     @Option(help: "With --execute: mutual TLS with the files in DIR.") var tlsDir: String?
     @OptionGroup var host: RunDirectoryOption
 
-    static let concurrentBound = InputBound("--max-concurrent", .count, from: "1", to: "10000")
-    static let budgetBound = InputBound("--budget", .count, from: "1", to: "1000000")
+    static let concurrentBound = InputBound("--max-concurrent", .count, from: EvacuationHostFile.concurrentRange.from,
+                                            to: EvacuationHostFile.concurrentRange.to)
+    static let budgetBound = InputBound("--budget", .count, from: EvacuationHostFile.budgetRange.from, to: EvacuationHostFile.budgetRange.to)
     static let migrationTimeoutBound = InputBound("--migration-timeout", .seconds, from: "1", to: "86400")
 
     func run() throws {
@@ -61,6 +62,8 @@ struct EvacuateCommand: ParsableCommand {
                 throw HostFailure(error.description)
             }
             name = host.name
+            // Before the search, which may take long: a run that cannot happen fails at once.
+            if execute { try EvacuationExecution.checkHost(host, runDirectory: self.host.runDir) }
             let best: EvacuationEvaluation
             do throws(PlanError) {
                 let planner = try EvacuationPlanner(setting: host.setting, fidelity: host.fidelity,
@@ -80,7 +83,7 @@ struct EvacuateCommand: ParsableCommand {
                                               migrationTimeoutSeconds: migrationTimeout) { line in
                     FileHandle.standardError.write(Data("\(line)\n".utf8))
                 }
-                try run.check()
+                try run.checkPlan()
                 execution = run
             }
         } catch {

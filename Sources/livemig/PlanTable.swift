@@ -11,16 +11,16 @@ enum PlanTable {
         var out = "evacuating \(report.host): \(plan.order.count) guests, downtime limit \(ms(report.downtimeLimitSeconds)) ms\n"
         out += "search: \(report.method)\n"
         out += "plan: \(plan.concurrency) at a time, host empty after \(String(format: "%.1f", plan.finishSeconds)) s\n"
-        out += columns([["guest", "destination", "start (s)", "end (s)", "downtime (ms)", "rounds", "outcome"]] + plan.guests.map { guest in
+        out += TextColumns.render([["guest", "destination", "start (s)", "end (s)", "downtime (ms)", "rounds", "outcome"]] + plan.guests.map { guest in
             [guest.name, guest.destination, s(guest.startSeconds), s(guest.endSeconds), ms(guest.downtimeSeconds),
              "\(guest.iterations)", guest.outcome + (guest.downtimeSeconds > report.downtimeLimitSeconds ? " (over the limit)" : "")]
-        })
+        }, rightAligned: [2, 3, 4, 5])
         if !plan.notMoved.isEmpty { out += "not moved (the time limit came first): \(plan.notMoved.joined(separator: ", "))\n" }
         out += "verdict: \(report.verdict)\n"
         out += "compared:\n"
-        out += columns([["strategy", "at once", "empty after (s)", "worst downtime (ms)", "over the limit"]] + ([plan] + report.strategies).map {
+        out += TextColumns.render([["strategy", "at once", "empty after (s)", "worst downtime (ms)", "over the limit"]] + ([plan] + report.strategies).map {
             [$0.name, "\($0.concurrency)", s($0.finishSeconds), ms($0.worstDowntimeSeconds), "\($0.guestsOverLimit)"]
-        })
+        }, rightAligned: [1, 2, 3, 4])
         return out
     }
 
@@ -34,7 +34,7 @@ enum PlanTable {
             rows.append([guest.name, s(guest.endSeconds), real.map { s($0.endSeconds) } ?? "-", ms(guest.downtimeSeconds),
                          real.map { ms($0.downtimeSeconds) } ?? "-", outcome])
         }
-        var out = columns(rows)
+        var out = TextColumns.render(rows, rightAligned: [1, 2, 3, 4])
         out += String(format: "host empty after: planned %.2f s, measured %.2f s (%+.1f %%)\n", plan.finishSeconds, measured.finishSeconds,
                       100 * (measured.finishSeconds / max(plan.finishSeconds, 1e-9) - 1))
         return out
@@ -44,25 +44,20 @@ enum PlanTable {
     /// still here (aborted, resumed, or never started), those left paused here whose outcome is
     /// unknown, and those whose migration did not stop.
     static func unmoved(_ measured: EvacuationScheduleSummary) -> String? {
-        let moved: Set<String> = [MigrationOutcome.converged.rawValue, MigrationOutcome.offlineFallback.rawValue]
-        let notMoved = measured.guests.filter { !moved.contains($0.outcome) }
+        let notMoved = measured.guests.filter { !$0.moved }
         guard !notMoved.isEmpty else { return nil }
         let leftPaused = notMoved.filter { $0.sourceLeftPaused == true }.map(\.name)
-        let unknown = notMoved.filter { $0.outcome.hasPrefix("unknown") }.map(\.name)
-        let here = notMoved.filter { $0.sourceLeftPaused != true && !$0.outcome.hasPrefix("unknown") }.map(\.name)
+        let unknown = notMoved.filter { $0.outcomeUnknown == true }.map(\.name)
+        let here = notMoved.filter { $0.sourceLeftPaused != true && $0.outcomeUnknown != true }.map(\.name)
         var parts: [String] = []
         if !here.isEmpty { parts.append("still running here: \(here.joined(separator: ", "))") }
         if !leftPaused.isEmpty {
             parts.append("left paused here, outcome unknown (check the destination; then livemig guest resume NAME --force): \(leftPaused.joined(separator: ", "))")
         }
-        if !unknown.isEmpty { parts.append("still migrating after a cancel (livemig list): \(unknown.joined(separator: ", "))") }
+        if !unknown.isEmpty { parts.append("outcome unknown, the migration may still run (livemig list): \(unknown.joined(separator: ", "))") }
         return "not every guest moved; " + parts.joined(separator: "; ")
     }
 
     static func s(_ seconds: Double) -> String { String(format: "%.2f", seconds) }
     static func ms(_ seconds: Double) -> String { String(format: "%.1f", seconds * 1000) }
-
-    static func columns(_ rows: [[String]]) -> String {
-        TextColumns.render(rows, rightAligned: [2, 3, 4, 5])
-    }
 }

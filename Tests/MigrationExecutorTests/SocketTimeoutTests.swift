@@ -15,13 +15,13 @@ final class SocketTimeoutTests: XCTestCase {
         let server = try listener.accept()
         defer { server.close() }
         client.setReceiveTimeout(seconds: 2.5)
-        XCTAssertEqual(client.receiveTimeoutSeconds, 2.5, accuracy: 0.01)
+        XCTAssertEqual(try XCTUnwrap(client.receiveTimeoutSeconds), 2.5, accuracy: 0.01)
         try server.write(XlMigrationProtocol.ready)
         try XlConversation(socket: client).expect(XlMigrationProtocol.ready, "ready", within: 5)
-        XCTAssertEqual(client.receiveTimeoutSeconds, 2.5, accuracy: 0.01, "the idle timeout is back")
+        XCTAssertEqual(try XCTUnwrap(client.receiveTimeoutSeconds), 2.5, accuracy: 0.01, "the idle timeout is back")
         let started = monotonicSeconds()
         XCTAssertThrowsError(try XlConversation(socket: client).read(1, within: 0.3)) { XCTAssertTrue("\($0)".contains("within 0.3 s"), "\($0)") }
         XCTAssertLessThan(monotonicSeconds() - started, 2.4, "the read's own deadline, not the idle timeout, ended it")
-        XCTAssertEqual(client.receiveTimeoutSeconds, 2.5, accuracy: 0.01)
+        XCTAssertEqual(try XCTUnwrap(client.receiveTimeoutSeconds), 2.5, accuracy: 0.01)
     }
 }

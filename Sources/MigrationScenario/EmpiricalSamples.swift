@@ -40,9 +40,13 @@ enum EmpiricalSamples {
     }
 
     static func parse(_ text: String, path: String, key: String) throws(ScenarioError) -> (values: [Double], unit: String) {
-        let firstLine = text.split(whereSeparator: \.isNewline).lazy.map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
-            .map { $0.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty }
-        if firstLine == "livemig-trace 1" {
+        // Lines without comments or surrounding blanks, each with its number, split once.
+        var lines: [(number: Int, text: String)] = []
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let line = (raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingCharacters(in: .whitespaces)
+            if !line.isEmpty { lines.append((index + 1, line)) }
+        }
+        if lines.first?.text == "livemig-trace 1" {
             let trace: DirtyTrace
             do {
                 trace = try DirtyTrace.parse(text, source: path)
@@ -59,12 +63,7 @@ enum EmpiricalSamples {
             }
             return (rates, "")
         }
-        var lines: [(number: Int, text: String)] = []
-        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let line = (raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingCharacters(in: .whitespaces)
-            if !line.isEmpty { lines.append((index + 1, line)) }
-            guard lines.count <= 10_000_000 else { throw ScenarioError("\(key): empirical(file: \(path)): more than 10,000,000 values") }
-        }
+        guard lines.count <= 10_000_000 else { throw ScenarioError("\(key): empirical(file: \(path)): more than 10,000,000 values") }
         do {
             return try NumberWithUnit.splitSharingOneUnit(lines.map(\.text))
         } catch {

@@ -5,13 +5,6 @@ import MigrationSimulation
 /// document is read: so any numeric value anywhere (a link profile's step, a policy limit, a
 /// working set) may be one, and the reader checks the drawn value as if it had been written.
 enum ScenarioDraws {
-    /// The draws' seed from the run's: SplitMix64's finalizer (Steele, Lea and Flood, OOPSLA
-    /// 2014), so that no run's draws share a stream with any run's simulation (a fixed XOR would,
-    /// for the seed that XOR maps onto; GSL's MT19937 takes 32 bits of it).
-    static func mixed(_ seed: UInt64) -> UInt64 {
-        SplitMix64.mix(seed)
-    }
-
     /// Draws in key order (sorted), so a seed gives the same values whatever the file's layout;
     /// returns key path -> drawn text.
     /// With `centre`, every distribution takes its centre instead of a draw.
@@ -20,7 +13,9 @@ enum ScenarioDraws {
         var found: [(path: String, distribution: ScenarioDistribution)] = []
         try collect(document, path: "", file: file, baseDirectory: baseDirectory, into: &found)
         guard !found.isEmpty else { return [:] }
-        let random = GSLRandom(seed: mixed(seed ?? documentSeed(document)))
+        // The draws' seed from the run's, through SplitMix64's finalizer, so that no run's draws share
+        // a stream with any run's simulation (a fixed XOR would, for the seed that XOR maps onto).
+        let random = GSLRandom(seed: SplitMix64.mix(seed ?? documentSeed(document)))
         var drawn: [String: String] = [:]
         for (path, distribution) in found.sorted(by: { $0.path < $1.path }) {
             let value: String

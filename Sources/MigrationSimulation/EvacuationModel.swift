@@ -96,6 +96,4 @@ public struct EvacuationOutcome: Sendable {
     public var unfinished: [Int] = []
     /// When the last migration ended.
     public var finishSeconds: Double
-    /// Events handled, for the benchmark.
-    public var eventCount: Int
 }

@@ -26,8 +26,8 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var parts: [(memory: Memory, tracker: Tracker)?]
     private var lanes: [Lane?]
     private var generations: [Int]
-    /// Each lane's action out, if any: its generation.
-    private var inFlight: [Int?]
+    /// Whether each lane has an action out (its completion event carries `generations[lane]`).
+    private var inFlight: [Bool]
     private var transfers: [Transfer?]
     private var network: SharedBandwidth
     private var networkEpoch = 0
@@ -38,7 +38,6 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var running = 0
     private var startSeconds: [Double]
     private var ended: [EvacuatedGuest] = []
-    private var eventCount = 0
 
     /// Resource indices in `network`: the NIC, the CPU, then one link per destination.
     private static var uplink: Int { 0 }
@@ -53,7 +52,7 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         let count = setting.guests.count
         lanes = Array(repeating: nil, count: count)
         generations = Array(repeating: 0, count: count)
-        inFlight = Array(repeating: nil, count: count)
+        inFlight = Array(repeating: false, count: count)
         transfers = Array(repeating: nil, count: count)
         startSeconds = Array(repeating: 0, count: count)
         network = SharedBandwidth(
@@ -68,13 +67,12 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         queue.schedule(.timeLimit, at: setting.maxSimulatedSeconds)
         startWhileRoom(now: 0)
         while running > 0, let (now, event) = queue.popNext() {
-            eventCount += 1
             switch event {
             case .step(let lane):
                 step(lane, now: now)
             case .complete(let lane, let generation):
-                guard inFlight[lane] == generation else { continue }
-                inFlight[lane] = nil
+                guard inFlight[lane], generations[lane] == generation else { continue }
+                inFlight[lane] = false
                 lanes[lane]!.completeStarted(now: now)
                 step(lane, now: now)
             case .network(let epoch):
@@ -93,14 +91,14 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 nextInOrder = schedule.order.count
                 for lane in lanes.indices where lanes[lane] != nil {
                     lanes[lane]!.breakLink(reason)
-                    if inFlight[lane] != nil { cutShort(lane, reason: reason, now: now) }
+                    if inFlight[lane] { cutShort(lane, reason: reason, now: now) }
                 }
             }
         }
         // A lane the loop left behind (it never ended, even cut short): started, no report.
         let unfinished = lanes.indices.filter { lanes[$0] != nil }
         return EvacuationOutcome(guests: ended, notStarted: notStarted, unfinished: unfinished,
-                                 finishSeconds: ended.map(\.endSeconds).max() ?? 0, eventCount: eventCount)
+                                 finishSeconds: ended.map(\.endSeconds).max() ?? 0)
     }
 
     /// Starts guests in order while fewer than the schedule's concurrency run.
@@ -124,10 +122,10 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private mutating func step(_ lane: Int, now: Double) {
         let work = lanes[lane]!.start(now: now)
         generations[lane] += 1
-        inFlight[lane] = generations[lane]
+        inFlight[lane] = true
         switch consume work {
         case .finished(let report):
-            inFlight[lane] = nil
+            inFlight[lane] = false
             let pausedAt = report.downtimeSeconds > 0 ? now - report.downtimeSeconds : nil
             ended.append(EvacuatedGuest(guest: lane, destination: schedule.destinations[lane], startSeconds: startSeconds[lane],
                                         pausedAtSeconds: pausedAt, endSeconds: now, report: report))
@@ -168,7 +166,7 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
 
     /// Cuts the lane's action out short with a failure.
     private mutating func cutShort(_ lane: Int, reason: String, now: Double) {
-        inFlight[lane] = nil
+        inFlight[lane] = false
         if transfers[lane] != nil {
             transfers[lane] = nil
             network.cancel(owner: lane, now: now)

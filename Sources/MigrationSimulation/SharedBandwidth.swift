@@ -30,9 +30,6 @@ struct SharedBandwidth {
         flows = Array(repeating: nil, count: owners)
     }
 
-    /// Number of flows out.
-    var activeCount: Int { flows.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
-
     /// The rate `owner`'s flow moves at now, if it has one out.
     func rate(of owner: Int) -> Double? { flows[owner]?.bytesPerSecond }
 

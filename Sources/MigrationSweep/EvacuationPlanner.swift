@@ -109,13 +109,14 @@ public struct EvacuationPlanner {
     public var ruleOrders: [(name: String, order: [Int])] {
         let guests = setting.guests
         let fileOrder = Array(guests.indices)
-        func by(_ key: (Int) -> Double) -> [Int] {
-            fileOrder.sorted { key($0) != key($1) ? key($0) < key($1) : $0 < $1 }
+        // Each key computed once per guest (a trace's rate walks the whole trace).
+        func by(_ keys: [Double]) -> [Int] {
+            fileOrder.sorted { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : $0 < $1 }
         }
-        let size = { (index: Int) in Double(guests[index].config.guestMemoryBytes) }
-        let dirtying = { (index: Int) in guests[index].config.workload.writePagesPerSecond }
-        return [("host file order", fileOrder), ("smallest first", by(size)), ("largest first", by { -size($0) }),
-                ("least-dirtying first", by(dirtying)), ("most-dirtying first", by { -dirtying($0) })]
+        let size = guests.map { Double($0.config.guestMemoryBytes) }
+        let dirtying = guests.map(\.config.workload.writePagesPerSecond)
+        return [("host file order", fileOrder), ("smallest first", by(size)), ("largest first", by(size.map { -$0 })),
+                ("least-dirtying first", by(dirtying)), ("most-dirtying first", by(dirtying.map { -$0 }))]
     }
 
     /// Concurrencies the rule-of-thumb phase tries: every one up to 12, then steps of about

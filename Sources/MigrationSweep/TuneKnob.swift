@@ -55,19 +55,19 @@ public struct TuneKnob: Sendable, Equatable, Codable {
 
     /// A knob from `--knob KEY=V1,V2,...` (values as scenario text, one unit, ascending).
     public init(axis: SweepAxis) throws(HostFailure) {
-        var numbers: [Double] = []
-        var units = Set<String>()
-        for value in axis.values {
-            guard let (parsed, unit) = NumberWithUnit.split(value) else {
-                throw HostFailure("--knob \(axis.key): '\(value)' is not a number with an optional unit")
+        let numbers: [Double], unit: String
+        do {
+            (numbers, unit) = try NumberWithUnit.splitSharingOneUnit(axis.values)
+        } catch {
+            if case .notANumber(let index) = error {
+                throw HostFailure("--knob \(axis.key): '\(axis.values[index])' is not a number with an optional unit")
             }
-            numbers.append(parsed)
-            units.insert(unit)
-        }
-        guard units.count == 1, numbers == numbers.sorted(), Set(numbers).count == numbers.count else {
             throw HostFailure("--knob \(axis.key): give distinct values in one unit, ascending")
         }
-        self.init(key: axis.key, values: axis.values, whole: numbers.allSatisfy { $0 == $0.rounded() }, unit: units.first ?? "")
+        guard numbers == numbers.sorted(), Set(numbers).count == numbers.count else {
+            throw HostFailure("--knob \(axis.key): give distinct values in one unit, ascending")
+        }
+        self.init(key: axis.key, values: axis.values, whole: numbers.allSatisfy { $0 == $0.rounded() }, unit: unit)
     }
 
     func number(_ text: String) -> Double? { NumberWithUnit.split(text)?.value }

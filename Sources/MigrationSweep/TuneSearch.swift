@@ -10,7 +10,12 @@ public struct TuneCandidate: Sendable, Equatable, Codable {
     /// Which pass tried it: "defaults", "grid", "refine".
     public var stage: String
 
-    public var overrides: [String] { settings.keys.sorted().map { "\($0)=\(settings[$0]!)" } }
+    public var overrides: [String] { Self.overrides(settings) }
+
+    /// A setting as `--set` takes it: KEY=VALUE, by key.
+    static func overrides(_ settings: [String: String]) -> [String] {
+        settings.keys.sorted().map { "\($0)=\(settings[$0]!)" }
+    }
 }
 
 /// What tuning found: the defaults, the best feasible setting, both confirmed with fresh seeds,
@@ -66,7 +71,7 @@ public enum TuneSearch {
             }
         }
         func candidates(_ settings: [[String: String]], stage: String, seed: UInt64) throws(HostFailure) -> [TuneCandidate] {
-            let overrides = settings.map { setting in setting.keys.sorted().map { "\($0)=\(setting[$0]!)" } }
+            let overrides = settings.map(TuneCandidate.overrides)
             let summaries = try evaluate(overrides, seed)
             return zip(settings, summaries).map { setting, summary in
                 TuneCandidate(settings: setting, summary: summary, objective: objective.value(of: summary, guestBytes: guestBytes),
@@ -114,21 +119,20 @@ public enum TuneSearch {
     /// Candidates no other is at least as good as on all of (objective, p95 time, bytes) and
     /// strictly better on one; by objective.
     static func paretoFront(_ candidates: [TuneCandidate], guestBytes: Double) -> [TuneCandidate] {
-        func costs(_ c: TuneCandidate) -> [Double] {
+        // Each candidate's costs once: the comparisons below are quadratic.
+        let costs = candidates.map { c in
             [c.objective, c.summary.totalTimeSeconds.p95, TuneMetric.bytes.value(of: c.summary, guestBytes: guestBytes)]
         }
-        let front = candidates.filter { candidate in
-            let mine = costs(candidate)
-            return !candidates.contains { other in
-                let theirs = costs(other)
-                return zip(theirs, mine).allSatisfy { $0 <= $1 } && zip(theirs, mine).contains { $0 < $1 }
+        let front = candidates.indices.filter { mine in
+            !costs.contains { theirs in
+                zip(theirs, costs[mine]).allSatisfy { $0 <= $1 } && zip(theirs, costs[mine]).contains { $0 < $1 }
             }
         }
-        var unique: [TuneCandidate] = []
-        for candidate in front.sorted(by: { costs($0).lexicographicallyPrecedes(costs($1)) })
-            where !unique.contains(where: { costs($0) == costs(candidate) }) {
-            unique.append(candidate)
+        var unique: [Int] = []
+        for index in front.sorted(by: { costs[$0].lexicographicallyPrecedes(costs[$1]) })
+            where !unique.contains(where: { costs[$0] == costs[index] }) {
+            unique.append(index)
         }
-        return unique
+        return unique.map { candidates[$0] }
     }
 }

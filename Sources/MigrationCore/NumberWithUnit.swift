@@ -5,13 +5,13 @@ public enum NumberWithUnit {
     /// The leading number and the rest (trimmed): "100 Mbit/s" is (100, "Mbit/s"). Nil when no
     /// finite number leads, or when the rest holds a control character.
     public static func split(_ text: String) -> (value: Double, unit: String)? {
-        let trimmed = text.drop { $0 == " " }
+        let trimmed = text.trimmingSpaces()
         let number = trimmed.prefix { "0123456789.+-eE".contains($0) }
         guard let value = Double(number), value.isFinite else { return nil }
-        let unit = trimmed.dropFirst(number.count).drop { $0 == " " }
+        let unit = trimmed.dropFirst(number.count).trimmingSpaces()
         // A unit is printable text: a control character (a line break) means two values.
         guard !unit.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
-        return (value, String(unit.reversed().drop { $0 == " " }.reversed()))
+        return (value, unit)
     }
 
     /// `value` as text: whole numbers without a fraction (a whole-number key refuses "10.0"),

@@ -10,7 +10,6 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private enum Event {
         case step(lane: Int)
         case complete(lane: Int, generation: Int)
-        case network(epoch: Int)
         case timeLimit
     }
 
@@ -30,7 +29,9 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var inFlight: [Bool]
     private var transfers: [Transfer?]
     private var network: SharedBandwidth
-    private var networkEpoch = 0
+    /// When the next transfer on the shared link ends, at the current rates: kept beside the
+    /// heap (rates change at every start and end, so a queued event would go stale each time).
+    private var networkAtSeconds: Double?
     private var queue: EventQueue<Event>
     private var nextInOrder = 0
     /// Guests the time limit kept from starting.
@@ -59,14 +60,20 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             capacities: [setting.uplinkBytesPerSecond, Double(setting.migrationCores) * setting.coreBytesPerSecond]
                 + setting.destinations.map(\.bandwidthBytesPerSecond),
             flowCapBytesPerSecond: setting.coreBytesPerSecond, owners: count)
-        // Superseded network events stay queued until their time comes (then skipped).
-        queue = EventQueue(capacity: 1 << 24)
+        // Per lane at most a step and a completion; the time limit.
+        queue = EventQueue(capacity: 2 * count + 8)
     }
 
     mutating func run() -> EvacuationOutcome {
         queue.schedule(.timeLimit, at: setting.maxSimulatedSeconds)
         startWhileRoom(now: 0)
-        while running > 0, let (now, event) = queue.popNext() {
+        while running > 0 {
+            // The link's next end goes first unless a queued event comes at the same time or earlier.
+            if let at = networkAtSeconds, at < queue.nextTimeSeconds ?? .infinity {
+                transfersEnd(now: at)
+                continue
+            }
+            guard let (now, event) = queue.popNext() else { break }
             switch event {
             case .step(let lane):
                 step(lane, now: now)
@@ -75,14 +82,6 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 inFlight[lane] = false
                 lanes[lane]!.completeStarted(now: now)
                 step(lane, now: now)
-            case .network(let epoch):
-                guard epoch == networkEpoch, let next = network.nextFinish() else { continue }
-                for lane in network.finish(owner: next.owner, now: now) {
-                    let transfer = transfers[lane]!
-                    transfers[lane] = nil
-                    schedule(lane, at: max(now + transfer.overheadSeconds, transfer.cpuEndSeconds))
-                }
-                rescheduleNetwork()
             case .timeLimit:
                 // Every migration still out is cut short (its link fails: a lane whose next
                 // step is queued meets the broken link there), and no other guest starts.
@@ -156,12 +155,22 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         queue.schedule(.complete(lane: lane, generation: generations[lane]), at: seconds)
     }
 
-    /// One event for the next flow to finish; earlier ones are stale (their epoch is past).
-    private mutating func rescheduleNetwork() {
-        networkEpoch += 1
-        if let next = network.nextFinish(), next.atSeconds.isFinite {
-            queue.schedule(.network(epoch: networkEpoch), at: next.atSeconds)
+    /// The transfers due at `now` have left: each lane's action completes after its fixed
+    /// per-batch cost (and no earlier than its copy's CPU time).
+    private mutating func transfersEnd(now: Double) {
+        if let next = network.nextFinish() {
+            for lane in network.finish(owner: next.owner, now: now) {
+                let transfer = transfers[lane]!
+                transfers[lane] = nil
+                schedule(lane, at: max(now + transfer.overheadSeconds, transfer.cpuEndSeconds))
+            }
         }
+        rescheduleNetwork()
+    }
+
+    /// The link's next end at the current rates (none while nothing moves).
+    private mutating func rescheduleNetwork() {
+        networkAtSeconds = network.nextFinish().map(\.atSeconds).flatMap { $0.isFinite ? $0 : nil }
     }
 
     /// Cuts the lane's action out short with a failure.

@@ -6,33 +6,48 @@ import MigrationCore
 public enum EvacuationSimulator {
     public static func run(_ setting: EvacuationSetting, schedule: EvacuationSchedule,
                            fidelity: Fidelity) throws(SimulationError) -> EvacuationOutcome {
-        try validate(setting, schedule)
+        try PreparedEvacuation(setting, fidelity: fidelity).run(schedule)
+    }
+}
+
+/// An evacuation setting checked once, with each guest's fluid regions cut once: a planner
+/// simulates the same setting under hundreds of schedules.
+public struct PreparedEvacuation: Sendable {
+    public let setting: EvacuationSetting
+    public let fidelity: Fidelity
+    /// Each guest's regions (fluid fidelity only).
+    private let regions: [FluidRegions]
+
+    public init(_ setting: EvacuationSetting, fidelity: Fidelity) throws(SimulationError) {
+        try Self.validate(setting)
+        self.setting = setting
+        self.fidelity = fidelity
+        var regions: [FluidRegions] = []
+        if fidelity == .fluid {
+            for guest in setting.guests {
+                regions.append(try FluidRegions(workload: guest.config.workload, guestPages: guest.config.guestPages))
+            }
+        }
+        self.regions = regions
+    }
+
+    /// Simulates the evacuation under `schedule`.
+    public func run(_ schedule: EvacuationSchedule) throws(SimulationError) -> EvacuationOutcome {
+        try validate(schedule)
         switch fidelity {
         case .fluid:
-            var parts: [(memory: FluidMemory, tracker: FluidPageTracker)] = []
-            for guest in setting.guests {
-                let regions = try FluidRegions(workload: guest.config.workload, guestPages: guest.config.guestPages)
-                parts.append((FluidMemory(regions: regions), FluidPageTracker(regionPages: regions.pageCounts)))
-            }
-            var run = EvacuationRun(setting: setting, schedule: schedule, parts: parts)
+            var run = EvacuationRun(setting: setting, schedule: schedule, parts: regions.map(SimulatedParts.fluid))
             return run.run()
         case .page:
             var parts: [(memory: PageMemory, tracker: BitmapPageTracker)] = []
-            for guest in setting.guests {
-                let pages = guest.config.guestPages
-                let writer = try PageWriterFactory.make(guest.config.workload, layout: PageLayout(pageCount: pages),
-                                                        random: GSLRandom(seed: guest.config.seed))
-                parts.append((PageMemory(pageCount: pages, writer: writer),
-                              BitmapPageTracker(pageCount: pages, collectsPageNumbers: false)))
-            }
+            for guest in setting.guests { parts.append(try SimulatedParts.page(guest.config)) }
             var run = EvacuationRun(setting: setting, schedule: schedule, parts: parts)
             return run.run()
         }
     }
 
     /// Checks what the types cannot; errors name the part of the setting.
-    public static func validate(_ setting: EvacuationSetting, _ schedule: EvacuationSchedule) throws(SimulationError) {
-        let count = setting.guests.count
+    static func validate(_ setting: EvacuationSetting) throws(SimulationError) {
         guard !setting.destinations.isEmpty else { throw SimulationError("destinations: at least one is needed") }
         guard setting.uplinkBytesPerSecond > 0, setting.uplinkBytesPerSecond.isFinite else {
             throw SimulationError("source.uplink: must be a positive bandwidth")
@@ -57,6 +72,10 @@ public enum EvacuationSimulator {
                 throw SimulationError("guests.\(guest.name): \(error.description)")
             }
         }
+    }
+
+    private func validate(_ schedule: EvacuationSchedule) throws(SimulationError) {
+        let count = setting.guests.count
         guard schedule.concurrency >= 1 else { throw SimulationError("schedule: concurrency must be at least 1") }
         guard schedule.order.sorted() == Array(0 ..< count) else {
             throw SimulationError("schedule: the order must name every guest exactly once")

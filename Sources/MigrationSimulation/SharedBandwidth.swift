@@ -21,6 +21,9 @@ struct SharedBandwidth {
     let flowCapBytesPerSecond: Double
     /// Flows by owner (a lane's index); nil where the owner has none out.
     private var flows: [Flow?]
+    /// The owners with a flow out, ascending (the order every loop visits them in): a host of
+    /// thousands of guests has a few out at a time.
+    private var active: [Int] = []
     private var updatedAtSeconds = 0.0
 
     init(capacities: [Double], flowCapBytesPerSecond: Double, owners: Int) {
@@ -38,6 +41,7 @@ struct SharedBandwidth {
         precondition(flows[owner] == nil, "one flow per owner at a time")
         advance(to: now)
         flows[owner] = Flow(remainingBytes: bytes, resources: resources)
+        active.insert(owner, at: active.firstIndex { $0 > owner } ?? active.count)
         share()
     }
 
@@ -46,14 +50,16 @@ struct SharedBandwidth {
         guard flows[owner] != nil else { return }
         advance(to: now)
         flows[owner] = nil
+        active.removeAll { $0 == owner }
         share()
     }
 
     /// The next flow to finish and when, at the current rates.
     func nextFinish() -> (owner: Int, atSeconds: Double)? {
         var best: (owner: Int, atSeconds: Double)?
-        for (owner, flow) in flows.enumerated() {
-            guard let flow, flow.bytesPerSecond > 0 else { continue }
+        for owner in active {
+            let flow = flows[owner]!
+            guard flow.bytesPerSecond > 0 else { continue }
             let at = updatedAtSeconds + flow.remainingBytes / flow.bytesPerSecond
             if best == nil || at < best!.atSeconds { best = (owner, at) }
         }
@@ -65,14 +71,15 @@ struct SharedBandwidth {
     mutating func finish(owner: Int, now: Double) -> [Int] {
         advance(to: now)
         var done: [Int] = []
-        for index in flows.indices {
-            guard let flow = flows[index] else { continue }
+        for index in active {
+            let flow = flows[index]!
             // A millionth of a byte, or of the bytes moved in a nanosecond: rounding, not data.
             if index == owner || flow.remainingBytes <= max(1e-6, flow.bytesPerSecond * 1e-9) {
                 flows[index] = nil
                 done.append(index)
             }
         }
+        active.removeAll { flows[$0] == nil }
         share()
         return done
     }
@@ -80,7 +87,7 @@ struct SharedBandwidth {
     private mutating func advance(to now: Double) {
         let elapsed = now - updatedAtSeconds
         if elapsed > 0 {
-            for index in flows.indices where flows[index] != nil {
+            for index in active {
                 flows[index]!.remainingBytes = max(0, flows[index]!.remainingBytes - flows[index]!.bytesPerSecond * elapsed)
             }
         }
@@ -90,11 +97,8 @@ struct SharedBandwidth {
     /// Progressive filling over the flows out.
     private mutating func share() {
         var spare = capacities
-        var unfrozen: [Int] = []
-        for index in flows.indices where flows[index] != nil {
-            flows[index]!.bytesPerSecond = 0
-            unfrozen.append(index)
-        }
+        for index in active { flows[index]!.bytesPerSecond = 0 }
+        var unfrozen = active
         var users = [Int](repeating: 0, count: capacities.count)
         while !unfrozen.isEmpty {
             for resource in users.indices { users[resource] = 0 }

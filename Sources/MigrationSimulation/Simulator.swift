@@ -17,23 +17,17 @@ public enum Simulator {
         try config.validate()
         switch config.fidelity {
         case .page:
-            let random = GSLRandom(seed: config.seed)
-            let layout = PageLayout(pageCount: config.guestPages)
-            let writer = try PageWriterFactory.make(config.workload, layout: layout, random: random)
-            var run = SimulationRun(
-                config: config, memory: PageMemory(pageCount: config.guestPages, writer: writer),
-                tracker: BitmapPageTracker(pageCount: config.guestPages, collectsPageNumbers: false))
-            let outcome = run.run()
-            return SimulationResult(report: outcome.report, sourceGuestRunning: outcome.sourceRunning,
-                                    sourceResumeCount: outcome.resumeCount)
+            let parts = try SimulatedParts.page(config)
+            var run = SimulationRun(config: config, memory: parts.memory, tracker: parts.tracker)
+            return result(run.run())
         case .fluid:
-            let regions = try FluidRegionsCache.regions(for: config.workload, guestPages: config.guestPages)
-            var run = SimulationRun(
-                config: config, memory: FluidMemory(regions: regions),
-                tracker: FluidPageTracker(regionPages: regions.pageCounts))
-            let outcome = run.run()
-            return SimulationResult(report: outcome.report, sourceGuestRunning: outcome.sourceRunning,
-                                    sourceResumeCount: outcome.resumeCount)
+            let parts = SimulatedParts.fluid(try FluidRegionsCache.regions(for: config.workload, guestPages: config.guestPages))
+            var run = SimulationRun(config: config, memory: parts.memory, tracker: parts.tracker)
+            return result(run.run())
         }
+    }
+
+    private static func result(_ outcome: (report: MigrationReport, sourceRunning: Bool, resumeCount: Int)) -> SimulationResult {
+        SimulationResult(report: outcome.report, sourceGuestRunning: outcome.sourceRunning, sourceResumeCount: outcome.resumeCount)
     }
 }

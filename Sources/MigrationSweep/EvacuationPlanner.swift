@@ -67,6 +67,8 @@ public struct EvacuationPlanner {
     public let searchesDestinations: Bool
     /// The first assignment (`EvacuationDestinations`): the rule orders and the comparisons use it.
     private let destinations: [Int]
+    /// The setting checked once and ready to run under any schedule.
+    private let prepared: PreparedEvacuation
 
     public init(setting: EvacuationSetting, fidelity: Fidelity = .fluid, maxConcurrency: Int? = nil,
                 budget: Int = 600, seed: UInt64 = 1, searchesDestinations: Bool = true,
@@ -78,6 +80,11 @@ public struct EvacuationPlanner {
         self.budget = max(budget, 1)
         self.seed = seed
         self.searchesDestinations = searchesDestinations
+        do {
+            prepared = try PreparedEvacuation(setting, fidelity: fidelity)
+        } catch {
+            throw PlanError(error.description)
+        }
         if let startingDestinations {
             // A caller's own placement (an operator's, or a test's): checked as the greedy one would be.
             guard startingDestinations.count == setting.guests.count,
@@ -98,7 +105,7 @@ public struct EvacuationPlanner {
     public func evaluate(order: [Int], concurrency: Int, destinations given: [Int]? = nil) throws(PlanError) -> EvacuationEvaluation {
         let schedule = EvacuationSchedule(order: order, concurrency: concurrency, destinations: given ?? destinations)
         do {
-            let outcome = try EvacuationSimulator.run(setting, schedule: schedule, fidelity: fidelity)
+            let outcome = try prepared.run(schedule)
             return EvacuationEvaluation(schedule: schedule, outcome: outcome, downtimeLimitSeconds: setting.downtimeLimitSeconds)
         } catch {
             throw PlanError(error.description)

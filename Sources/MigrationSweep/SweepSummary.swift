@@ -93,18 +93,17 @@ public struct SweepResult: Sendable {
     }
 
     private struct Document: Encodable {
-        struct Axis: Encodable { var key: String; var values: [String] }
         var scenario: String
         var runsPerPoint: Int
         var baseSeed: UInt64
-        var axes: [Axis]
+        var axes: [SweepAxis]
         var points: [SweepPointSummary]
     }
 
     /// The plan and the summary of every point.
     public func json() throws(HostFailure) -> String {
         let document = Document(scenario: scenario, runsPerPoint: plan.runs, baseSeed: plan.baseSeed,
-                                axes: plan.axes.map { .init(key: $0.key, values: $0.values) }, points: points)
+                                axes: plan.axes, points: points)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         do {

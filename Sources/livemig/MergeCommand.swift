@@ -21,6 +21,6 @@ struct MergeCommand: ParsableCommand {
         } catch {
             throw failure(error.description)
         }
-        try SweepTable.write(result, to: output ?? "results/\(result.scenario)-sweep", format: format, elapsedSeconds: 0, jobs: 0)
+        try SweepTable.write(result, to: output ?? "results/\(result.scenario)-sweep", format: format, timing: nil)
     }
 }

@@ -93,6 +93,6 @@ struct SweepCommand: ParsableCommand {
             return
         }
         try SweepTable.write(SweepResult(scenario: base.name, plan: plan, runs: runs), to: prefix, format: format,
-                             elapsedSeconds: Date().timeIntervalSince(started), jobs: jobs)
+                             timing: (Date().timeIntervalSince(started), jobs))
     }
 }

@@ -5,7 +5,8 @@ import MigrationSweep
 /// The sweep's summary as a table: one line per point.
 enum SweepTable {
     /// Writes PREFIX.csv, PREFIX.json and PREFIX.html and prints the table (or the JSON).
-    static func write(_ result: SweepResult, to prefix: String, format: String, elapsedSeconds: Double, jobs: Int) throws {
+    /// `timing`: how long the sweep took and on how many jobs; nil for parts merged.
+    static func write(_ result: SweepResult, to prefix: String, format: String, timing: (seconds: Double, jobs: Int)?) throws {
         try ScenarioFiles.write(result.csv, to: prefix + ".csv", option: "--output")
         let json: String
         do {
@@ -15,13 +16,13 @@ enum SweepTable {
         }
         try ScenarioFiles.write(json, to: prefix + ".json", option: "--output")
         try ScenarioFiles.write(SweepHTMLReport.render(result), to: prefix + ".html", option: "--output")
-        print(format == "json" ? json : render(result, elapsedSeconds: elapsedSeconds, jobs: jobs, files: prefix), terminator: "")
+        print(format == "json" ? json : render(result, timing: timing, files: prefix), terminator: "")
     }
 
-    static func render(_ result: SweepResult, elapsedSeconds: Double, jobs: Int, files: String) -> String {
+    static func render(_ result: SweepResult, timing: (seconds: Double, jobs: Int)?, files: String) -> String {
         let keys = result.plan.axes.map(\.key)
         var out = "\(result.scenario): \(result.plan.pointCount) points x \(result.plan.runs) runs = \(result.plan.simulationCount) simulations"
-            + (jobs > 0 ? String(format: " in %.2f s on %d jobs\n", elapsedSeconds, jobs) : ", merged from its parts\n")
+            + (timing.map { String(format: " in %.2f s on %d jobs\n", $0.seconds, $0.jobs) } ?? ", merged from its parts\n")
         let header = keys + ["time p50", "time p95", "time p99", "downtime p50", "downtime p95", "downtime p99", "P(fallback) [95 % CI]", "aborted"]
         var rows = [header]
         for point in result.points {

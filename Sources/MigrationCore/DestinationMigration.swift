@@ -125,7 +125,7 @@ public struct DestinationMigration: Sendable {
         case (.receiving, .endOfStream):
             if let missing = missingPart() { return abort("the stream ended before \(missing) arrived") }
             state = .holdsWholeGuest
-            return (hasMemoryDigest ? [.verifyMemory] : []) + [.reportReady]
+            return hasMemoryDigest ? [.verifyMemory, .reportReady] : [.reportReady]
         case (.holdsWholeGuest, .clearedToRun):
             state = .unpausing
             return [.unpauseGuest]

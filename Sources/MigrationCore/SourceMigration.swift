@@ -14,6 +14,12 @@ public struct SourceMigration<Tracker: PageTracking> {
     public private(set) var stats: PrecopyStats
     private var tracker: Tracker
     private var policy: any PrecopyPolicy
+    /// The policy's `skipsPagesDirtiedDuringRound`, read once: it says how the policy works,
+    /// not how the migration is going (and an existential read per batch is a real cost).
+    private let skipsPagesDirtiedDuringRound: Bool
+    /// The policy's `guestThrottlePercent`, read again after every consultation (a policy is a
+    /// value: only its mutating calls change it).
+    private var wantedThrottlePercent = 0
 
     private enum Step {
         case enableDirtyLogging, sendNextBatch
@@ -75,6 +81,8 @@ public struct SourceMigration<Tracker: PageTracking> {
     public init(tracker: Tracker, policy: any PrecopyPolicy, settings: EngineSettings) {
         self.tracker = tracker
         self.policy = policy
+        skipsPagesDirtiedDuringRound = policy.skipsPagesDirtiedDuringRound
+        wantedThrottlePercent = policy.guestThrottlePercent
         self.settings = settings
         stats = PrecopyStats(guestPageCount: tracker.guestPageCount, pageSizeBytes: settings.pageSizeBytes)
         rateLimiter = settings.rateLimitBytesPerSecond.map(RateLimiter.init(bytesPerSecond:))
@@ -144,8 +152,8 @@ public struct SourceMigration<Tracker: PageTracking> {
 
     private mutating func nextBatchAction(now: Double) -> SourceAction<Tracker.Batch> {
         guard var current = round else { preconditionFailure("sending without a round") }
-        if !current.paused, policy.guestThrottlePercent != appliedThrottlePercent {
-            let percent = policy.guestThrottlePercent
+        if !current.paused, wantedThrottlePercent != appliedThrottlePercent {
+            let percent = wantedThrottlePercent
             inFlight = .throttle(percent)
             return .throttleGuest(percent: percent)
         }
@@ -155,7 +163,9 @@ public struct SourceMigration<Tracker: PageTracking> {
         }
         if !current.paused, stop == nil, peeked == nil {
             refreshRoundStats()
-            switch policy.betweenBatches(stats) {
+            let checkpoint = policy.betweenBatches(stats)
+            wantedThrottlePercent = policy.guestThrottlePercent
+            switch checkpoint {
             case .keepSending:
                 break
             case .syncDirtyLogNow:
@@ -168,7 +178,7 @@ public struct SourceMigration<Tracker: PageTracking> {
                 return nextAction(now: now)
             }
         }
-        if !current.paused, policy.skipsPagesDirtiedDuringRound, peeked == nil {
+        if !current.paused, skipsPagesDirtiedDuringRound, peeked == nil {
             inFlight = .peek
             return .peekDirtyLog
         }
@@ -301,7 +311,9 @@ public struct SourceMigration<Tracker: PageTracking> {
         stats.dirtyPageCount = stats.guestPageCount
         stats.pendingPageCount = stats.guestPageCount
         tracker.beginFullPass()
-        switch policy.afterDirtyLogRead(stats) {
+        let decision = policy.afterDirtyLogRead(stats)
+        wantedThrottlePercent = policy.guestThrottlePercent
+        switch decision {
         case .continuePrecopy:
             break
         case .stopAndCopy(let reason):
@@ -339,6 +351,8 @@ public struct SourceMigration<Tracker: PageTracking> {
         round = nil
         let elapsed = now - (startSeconds ?? now)
         guard current.pagesSent > 0 || current.paused else { return }
+        // Room for a typical migration's rounds at once, not grown append by append.
+        if iterations.isEmpty { iterations.reserveCapacity(8) }
         iterations.append(IterationReport(
             index: current.index, pagesSent: wholePages(current.pagesSent),
             pagesSkipped: wholePages(current.pagesSkipped), pagesDirtied: 0,
@@ -362,7 +376,9 @@ public struct SourceMigration<Tracker: PageTracking> {
             step = .pauseGuest
             return
         }
-        switch policy.afterRound(stats) {
+        let decision = policy.afterRound(stats)
+        wantedThrottlePercent = policy.guestThrottlePercent
+        switch decision {
         case .continuePrecopy:
             step = .readDirtyLog(.endOfLiveRound)
         case .stopAndCopy(let reason):
@@ -385,7 +401,9 @@ public struct SourceMigration<Tracker: PageTracking> {
         case .finalRound:
             beginRound(now: now, paused: true)
         case .endOfLiveRound:
-            switch policy.afterDirtyLogRead(stats) {
+            let decision = policy.afterDirtyLogRead(stats)
+            wantedThrottlePercent = policy.guestThrottlePercent
+            switch decision {
             case .continuePrecopy:
                 beginRound(now: now, paused: false)
             case .stopAndCopy(let reason):

@@ -35,7 +35,9 @@ struct FluidMemory: SimulatedMemory {
     }
 
     func peek() -> FluidDirtyLog {
-        FluidDirtyLog(dirtyPages: zip(dirtyShare, regions.pageCounts).map { $0 * $1 })
+        // Over the indices, whose count is known: a zip's map grows its array append by append.
+        let pageCounts = regions.pageCounts
+        return FluidDirtyLog(dirtyPages: dirtyShare.indices.map { dirtyShare[$0] * pageCounts[$0] })
     }
 
     mutating func clear() {

@@ -73,8 +73,8 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
 
     /// The action out completed on time at `now`, with the outcome it was started with.
     mutating func completeStarted(now: Double) {
-        guard let outcome = startedOutcome else { preconditionFailure("no action out to complete") }
-        startedOutcome = nil
+        // Moved out, not copied: an outcome may hold a dirty log.
+        guard let outcome = startedOutcome.take() else { preconditionFailure("no action out to complete") }
         engine.complete(outcome, now: now)
     }
 

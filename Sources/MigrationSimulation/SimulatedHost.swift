@@ -101,6 +101,10 @@ struct SimulatedChannel<Batch>: MigrationChannel {
     private(set) var destination = DestinationMigration(completenessCheck: .pageCount)
     var linkDownReason: String?
     private var opened = false
+    /// Pages sent that the destination has not counted yet. It only counts them (its check
+    /// comes at the end of the stream), so they reach it in one event before the stream's next
+    /// step instead of one event per batch, which cost a tenth of a fluid run.
+    private var pagesNotYetCounted = 0
     let guestPages: Int
 
     init(guestPages: Int) { self.guestPages = guestPages }
@@ -111,13 +115,20 @@ struct SimulatedChannel<Batch>: MigrationChannel {
             opened = true
             _ = destination.handle(.streamOpened(guestPages: guestPages, vcpuCount: 1))
         }
+        if pagesNotYetCounted > 0 {
+            _ = destination.handle(.pagesReceived(count: pagesNotYetCounted))
+            pagesNotYetCounted = 0
+        }
         let actions = destination.handle(event)
         if case .aborted(let why) = destination.state { throw HostFailure("destination aborted: \(why)") }
         return actions
     }
 
     mutating func sendPages(_ batch: Batch, pageCount: Double, wireBytes: Double) throws(HostFailure) {
-        _ = try deliver(.pagesReceived(count: CheckedConversion.clampedInt(pageCount, to: 0 ... Int.max)))
+        if let reason = linkDownReason { throw HostFailure(reason) }
+        // Whole pages per batch, as the destination would count them batch by batch.
+        let (sum, overflow) = pagesNotYetCounted.addingReportingOverflow(CheckedConversion.clampedInt(pageCount, to: 0 ... Int.max))
+        pagesNotYetCounted = overflow ? Int.max : sum
     }
 
     mutating func sendDeviceState(_ state: Int) throws(HostFailure) {

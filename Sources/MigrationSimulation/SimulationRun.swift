@@ -6,10 +6,13 @@ import MigrationCore
 /// Each engine action is started at the time it is asked for and completes after the time the
 /// models say it takes; link failures and the time limit are events of their own that can cut
 /// an action short.
+///
+/// One action is out at a time and there are only three other events, so each has a slot of
+/// its own instead of a place in a heap (`EventQueue` cost a tenth of a fluid run here). Their
+/// order is the heap's: at equal times the link failure, then the time limit, then the step
+/// after an interruption, and all of them before the completion they tie with (they were
+/// scheduled before it).
 struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Tracker.DirtyLog == Memory.DirtyLog {
-    /// Events other than the action's completion: the start, a link failure, the time limit,
-    /// and the step after an interruption. All are scheduled before any completion they could
-    /// tie with (the failure and the limit at the start; a step only when no action is out).
     private enum Event {
         case step
         case linkFails
@@ -17,7 +20,12 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     }
 
     private var lane: MigrationLane<Memory, Tracker>
-    private var queue = EventQueue<Event>(capacity: 16)
+    /// When the link fails (`link.failAt`), until it has.
+    private var linkFailsSeconds: Double?
+    /// When the time limit strikes, until it has.
+    private var timeLimitSeconds: Double?
+    /// When the engine is asked for its next action after an interruption cut one short.
+    private var stepSeconds: Double?
     /// The setting, kept once (in the lane): a copy per run cost its retains.
     private var config: SimulationConfig { lane.config }
     /// Whether an action is out, and whether it crosses the link.
@@ -38,35 +46,49 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
 
     /// Runs to the end and returns the engine's report, with the simulator's seed and fidelity.
     mutating func run() -> (report: MigrationReport, sourceRunning: Bool, resumeCount: Int) {
-        queue.schedule(.step, at: 0)
-        if let failAt = config.linkFailureAtSeconds { queue.schedule(.linkFails, at: failAt) }
-        queue.schedule(.timeLimit, at: config.maxSimulatedSeconds)
+        linkFailsSeconds = config.linkFailureAtSeconds
+        timeLimitSeconds = config.maxSimulatedSeconds
+        // The first step comes before any event at time 0 (it was scheduled first).
+        if step(now: 0) { return finish() }
         while true {
-            // The completion goes first unless a queued event comes at the same time or
-            // earlier: queued events were scheduled before it, and equal times run in the order
-            // they were scheduled (`EventQueue`).
-            if let at = completionSeconds, at < queue.nextTimeSeconds ?? .infinity {
+            let next = nextEvent()
+            // The completion goes first unless another event comes at the same time or
+            // earlier (see the type's comment).
+            if let at = completionSeconds, at < next?.seconds ?? .infinity {
                 completionSeconds = nil
                 inFlightUsesLink = nil
                 lane.completeStarted(now: at)
                 if step(now: at) { return finish() }
                 continue
             }
-            guard let (now, event) = queue.popNext() else { break }
+            guard let (now, event) = next else { break }
             switch event {
             case .step:
+                stepSeconds = nil
                 if step(now: now) { return finish() }
             case .linkFails:
+                linkFailsSeconds = nil
                 lane.breakLink("the link failed at \(now) s (link.failAt)")
                 interrupt(now: now, reason: "the link failed at \(now) s (link.failAt)", linkOnly: true)
             case .timeLimit:
+                timeLimitSeconds = nil
                 var reason = "the simulation reached its limit of \(config.maxSimulatedSeconds) s of virtual time (simulation.maxSeconds)"
                 if let stall { reason += "; \(stall)" }
                 lane.breakLink(reason)
                 interrupt(now: now, reason: reason, linkOnly: false)
             }
         }
-        preconditionFailure("the event queue ran dry before the migration finished")
+        preconditionFailure("no event left before the migration finished")
+    }
+
+    /// The earliest event other than the completion; at equal times the link failure, then the
+    /// time limit, then the step.
+    private func nextEvent() -> (seconds: Double, event: Event)? {
+        var next: (seconds: Double, event: Event)?
+        if let at = linkFailsSeconds { next = (at, .linkFails) }
+        if let at = timeLimitSeconds, at < next?.seconds ?? .infinity { next = (at, .timeLimit) }
+        if let at = stepSeconds, at < next?.seconds ?? .infinity { next = (at, .step) }
+        return next
     }
 
     private func finish() -> (report: MigrationReport, sourceRunning: Bool, resumeCount: Int) {
@@ -80,7 +102,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         completionSeconds = nil
         stall = nil
         lane.complete(.failed(reason), now: now)
-        queue.schedule(.step, at: now)
+        stepSeconds = now
     }
 
     /// Starts the lane's next action; true when the migration is over (its report in

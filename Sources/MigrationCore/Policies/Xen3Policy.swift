@@ -45,10 +45,12 @@ public struct Xen3Policy: PrecopyPolicy {
     public mutating func afterDirtyLogRead(_ stats: PrecopyStats) -> PrecopyDecision { .continuePrecopy }
 }
 
-/// A page count for a sentence: whole pages, rounded.
-func wholePages(_ pages: Double) -> Int { Int(pages.rounded()) }
+/// A page count for a sentence or a report: whole pages, rounded (NaN and infinities, which a
+/// broken model could produce, clamp instead of trapping).
+func wholePages(_ pages: Double) -> Int { CheckedConversion.clampedInt(pages, to: Int.min ... Int.max) }
 
-/// A factor for a sentence: "3" rather than "3.0".
+/// A factor for a sentence: "3" rather than "3.0" (whole values beyond 2^53 keep the
+/// floating-point spelling, which no integer conversion can trap on).
 func formatFactor(_ value: Double) -> String {
-    value == value.rounded() ? String(Int(value)) : String(value)
+    value == value.rounded() && abs(value) < 0x1p53 ? String(Int(value)) : String(value)
 }

@@ -43,6 +43,7 @@ struct ScenarioReader {
         let guestPages = memoryBytes / pageBytes
         var workloadSection = try top.section("workload")
         let workload = try readWorkload(&workloadSection, guestPages: guestPages, pageBytes: pageBytes)
+        let placement = try readPlacement(&workloadSection, guestPages: guestPages, pageBytes: pageBytes)
         try workloadSection.rejectUnknownKeys()
 
         var linkSection = try top.section("link")
@@ -78,9 +79,10 @@ struct ScenarioReader {
         try simulation.rejectUnknownKeys()
         try top.rejectUnknownKeys()
 
-        let config = SimulationConfig(
+        var config = SimulationConfig(
             guestMemoryBytes: memoryBytes, workload: workload, link: link, costs: costs, engine: engine,
             policy: policy, fidelity: fidelity, seed: seed, maxSimulatedSeconds: maxSeconds, linkFailureAtSeconds: failAt)
+        config.placement = placement
         do {
             try config.validate()
         } catch {
@@ -101,6 +103,19 @@ struct ScenarioReader {
         }
         return try section.whole(key, pages, unit: "\(pageBytes)-byte pages")
     }
+
+    /// `workload.placement` (`scattered`, the default, or `contiguous`) and, for a contiguous
+    /// block, `workload.offset`: where it starts (a size or a page count; 0 by default).
+    private func readPlacement(_ section: inout ScenarioSection, guestPages: Int, pageBytes: Int) throws(ScenarioError) -> WorkingSetPlacement {
+        let placement = try section.choice("placement", of: PlacementName.self) ?? .scattered
+        guard placement == .contiguous else {
+            if section.has("offset") { throw section.error("offset", "only with placement: contiguous") }
+            return .scattered
+        }
+        return .contiguous(firstPage: try pagesKey(&section, "offset", pageBytes: pageBytes, guestPages: guestPages, default: 0))
+    }
+
+    private enum PlacementName: String, CaseIterable { case scattered, contiguous }
 
     private func rate(_ section: inout ScenarioSection, _ key: String, pageBytes: Int, required: Bool) throws(ScenarioError) -> Double {
         let value = try section.nonNegative(key, expected: "a rate in pages per second (e.g. 20000) or bytes (80MiB/s)",

@@ -39,7 +39,7 @@ enum PageWriterFactory {
             return ZipfWriter(distribution: distribution, probabilities: weights.map { $0 / total }, ratePagesPerSecond: rate,
                               layout: layout, random: random)
         case .sequential(let pages, let rate):
-            return SweepWriter(pages: pages, ratePagesPerSecond: rate)
+            return SweepWriter(firstFrame: layout.offset, pages: pages, ratePagesPerSecond: rate)
         case .phases(let phases):
             var start = 0.0
             var parts: [(start: Double, end: Double, writer: PageWriting)] = []
@@ -80,12 +80,12 @@ final class UniformWriter: PageWriting {
         let mean = ratePagesPerSecond * rateScale * (endSeconds - startSeconds)
         if mean > 20 * Double(pages) {
             // Every page is written with probability 1 - e^-20: all of them.
-            for index in 0 ..< pages { bitmap.insert(layout.scatteredFrame(firstLogicalPage + index)) }
+            for index in 0 ..< pages { bitmap.insert(layout.frame(ofLogicalPage: firstLogicalPage + index)) }
             return
         }
         let writes = random.poisson(mean: mean)
         for _ in 0 ..< writes {
-            bitmap.insert(layout.scatteredFrame(firstLogicalPage + random.uniformInt(below: pages)))
+            bitmap.insert(layout.frame(ofLogicalPage: firstLogicalPage + random.uniformInt(below: pages)))
         }
     }
 }
@@ -119,25 +119,33 @@ final class ZipfWriter: PageWriting {
         let mean = ratePagesPerSecond * rateScale * (endSeconds - startSeconds)
         if mean > Self.perPageFactor * Double(probabilities.count) {
             for (page, share) in probabilities.enumerated() where random.uniform() < -expm1(-mean * share) {
-                bitmap.insert(layout.scatteredFrame(page))
+                bitmap.insert(layout.frame(ofLogicalPage: page))
             }
             return
         }
         let writes = random.poisson(mean: mean)
-        for _ in 0 ..< writes { bitmap.insert(layout.scatteredFrame(distribution.sample(random))) }
+        for _ in 0 ..< writes { bitmap.insert(layout.frame(ofLogicalPage: distribution.sample(random))) }
     }
 }
 
-/// A sweep over frames 0 ..< pages at a steady rate, wrapping around.
+/// A sweep over frames firstFrame ..< firstFrame + pages at a steady rate, wrapping around
+/// inside the region (the configuration keeps the region inside memory).
 final class SweepWriter: PageWriting {
+    let firstFrame: Int
     let pages: Int
     let ratePagesPerSecond: Double
     /// Position of the sweep in pages, fractional between writes.
     private var position = 0.0
 
-    init(pages: Int, ratePagesPerSecond: Double) {
+    init(firstFrame: Int, pages: Int, ratePagesPerSecond: Double) {
+        self.firstFrame = firstFrame
         self.pages = pages
         self.ratePagesPerSecond = ratePagesPerSecond
+    }
+
+    /// Marks the region's pages `range` (relative to the region) dirty.
+    private func insert(_ range: Range<Int>, into bitmap: inout DirtyBitmap) {
+        bitmap.insert(range: firstFrame + range.lowerBound ..< firstFrame + range.upperBound)
     }
 
     func write(from startSeconds: Double, to endSeconds: Double, rateScale: Double, into bitmap: inout DirtyBitmap) {
@@ -146,7 +154,7 @@ final class SweepWriter: PageWriting {
         guard advance < Double(pages) else {
             // A whole sweep or more: every page, and the position moves on modulo the region
             // (no Int of a position that may be beyond Int's range).
-            bitmap.insert(range: 0 ..< pages)
+            insert(0 ..< pages, into: &bitmap)
             position = (position + advance).truncatingRemainder(dividingBy: Double(pages))
             return
         }
@@ -155,15 +163,15 @@ final class SweepWriter: PageWriting {
         position += advance
         let to = Int(position)
         if to - from >= pages {
-            bitmap.insert(range: 0 ..< pages)
+            insert(0 ..< pages, into: &bitmap)
         } else if to > from {
             let low = from % pages
             let high = low + (to - from)
             if high <= pages {
-                bitmap.insert(range: low ..< high)
+                insert(low ..< high, into: &bitmap)
             } else {
-                bitmap.insert(range: low ..< pages)
-                bitmap.insert(range: 0 ..< high - pages)
+                insert(low ..< pages, into: &bitmap)
+                insert(0 ..< high - pages, into: &bitmap)
             }
         }
         position = position.truncatingRemainder(dividingBy: Double(pages))

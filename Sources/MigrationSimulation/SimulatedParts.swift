@@ -5,7 +5,7 @@ import MigrationCore
 enum SimulatedParts {
     /// Page fidelity: the guest's writer (seeded from its setting) over page bitmaps.
     static func page(_ config: SimulationConfig) throws(SimulationError) -> (memory: PageMemory, tracker: BitmapPageTracker) {
-        let writer = try PageWriterFactory.make(config.workload, layout: PageLayout(pageCount: config.guestPages),
+        let writer = try PageWriterFactory.make(config.workload, layout: PageLayout(pageCount: config.guestPages, placement: config.placement),
                                                 random: GSLRandom(seed: config.seed))
         return (PageMemory(pageCount: config.guestPages, writer: writer),
                 BitmapPageTracker(pageCount: config.guestPages, collectsPageNumbers: false))

@@ -22,6 +22,9 @@ public struct SimulationConfig: Sendable {
     public var maxSimulatedSeconds: Double
     /// Failure injection: the link goes down at this time.
     public var linkFailureAtSeconds: Double?
+    /// Where the working set lies (`workload.placement`); page level only: the fluid model's
+    /// pages have no place.
+    public var placement: WorkingSetPlacement = .scattered
 
     public init(guestMemoryBytes: Int, workload: Workload, link: LinkModel, costs: HostCosts = HostCosts(),
                 engine: EngineSettings = EngineSettings(), policy: PolicyConfiguration, fidelity: Fidelity = .page,
@@ -50,10 +53,27 @@ public struct SimulationConfig: Sendable {
             throw SimulationError("guest.memory: \(guestPages) pages is over the limit of 2^32 pages")
         }
         try validate(workload, key: "workload")
+        try validatePlacement()
         guard link.bandwidthProfile.allSatisfy({ $0.bytesPerSecond > 0 || $0.fromSeconds > 0 }) else {
             throw SimulationError("link.bandwidth: must be positive")
         }
         guard maxSimulatedSeconds > 0, maxSimulatedSeconds.isFinite else { throw SimulationError("simulation.maxSeconds: must be a positive, finite time") }
+    }
+
+    /// A contiguous block must fit in memory from its first page, for every phase's working set;
+    /// a trace already says where its pages lie.
+    private func validatePlacement() throws(SimulationError) {
+        guard case .contiguous(let firstPage) = placement else { return }
+        if case .trace = workload {
+            throw SimulationError("workload.placement: a trace already records where its pages lie; leave placement out")
+        }
+        guard firstPage >= 0, firstPage < guestPages else {
+            throw SimulationError("workload.offset: page \(firstPage) is outside the guest's \(guestPages) pages")
+        }
+        let pages = workload.largestWorkingSetPages
+        guard pages <= guestPages - firstPage else {
+            throw SimulationError("workload.offset: a working set of \(pages) pages from page \(firstPage) runs past the guest's \(guestPages) pages")
+        }
     }
 
     private func validate(_ workload: Workload, key: String) throws(SimulationError) {

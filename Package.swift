@@ -39,6 +39,8 @@ let package = Package(
             dependencies: ["MigrationCore", "MigrationSimulation", "DirtyTraceFormat", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "MigrationReporting", dependencies: ["MigrationCore"]),
+        // Calibration: fits a write model to an observed dirty-page trace (pure: no I/O).
+        .target(name: "MigrationCalibration", dependencies: ["MigrationCore", "MigrationSimulation", "DirtyTraceFormat"]),
         // Sweeps: many simulations of one scenario with keys varied, on all cores.
         .target(name: "MigrationSweep", dependencies: ["MigrationCore", "MigrationSimulation", "MigrationReporting"]),
         .target(name: "XenProbe", dependencies: ["CXen"]),
@@ -56,6 +58,7 @@ let package = Package(
             dependencies: [
                 "MigrationCore", "MigrationSimulation", "MigrationScenario", "MigrationReporting", "XenProbe",
                 "GuestControl", "KVMBackend", "MigrationExecutor", "XenBackend", "MigrationStream", "Relocation", "MigrationSweep",
+                "MigrationCalibration", "DirtyTraceFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,6 +77,8 @@ let package = Package(
         .testTarget(name: "MigrationExecutorTests", dependencies: ["MigrationExecutor", "MigrationCore", "MigrationStream", "XenBackend", "CTLS"]),
         .testTarget(name: "KVMBackendTests", dependencies: ["KVMBackend", "MigrationCore", "MigrationExecutor", "MigrationStream", "DirtyTraceFormat"]),
         .testTarget(name: "LivemigCLITests", dependencies: ["MigrationExecutor", "MigrationStream"]),
+        .testTarget(name: "MigrationCalibrationTests",
+                    dependencies: ["MigrationCalibration", "MigrationSimulation", "MigrationScenario", "MigrationCore", "DirtyTraceFormat"]),
         .testTarget(name: "MigrationSweepTests", dependencies: ["MigrationSweep", "MigrationCore", "MigrationSimulation", "MigrationScenario"]),
         .testTarget(name: "RelocationTests", dependencies: ["Relocation", "MigrationExecutor"], exclude: ["Fixtures"]),
         .testTarget(name: "XenBackendTests", dependencies: ["XenBackend", "MigrationCore"]),

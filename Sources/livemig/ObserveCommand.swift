@@ -23,18 +23,8 @@ struct ObserveCommand: ParsableCommand {
 
     func run() throws {
         guard format == "table" || format == "json" else { throw failure("--format \(format): table or json") }
-        var request = ControlRequest(command: .observe)
-        request.seconds = seconds
-        request.intervalSeconds = interval
-        do {
-            try request.validate()
-            try DirtyLogObservation.validate(seconds: seconds, intervalSeconds: interval)
-        } catch {
-            throw failure(error.description)
-        }
         let file = absolutePath(trace)
-        let summary = host.namesXenDomain(name, xenFlag: xen)
-            ? try observeXenDomain(file: file) : try observeKVMGuest(file: file)
+        let summary = try GuestObservation.record(name, host: host, xen: xen, into: file, seconds: seconds, intervalSeconds: interval)
         if format == "json" {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -47,35 +37,5 @@ struct ObserveCommand: ParsableCommand {
             dirty rate   \(String(format: "%.0f", summary.meanPagesPerSecond)) pages/s mean (\(String(format: "%.1f", summary.meanPagesPerSecond * mib)) MiB/s), \(String(format: "%.0f", summary.peakPagesPerSecond)) peak
             pages dirty  \(summary.distinctPages) of \(summary.guestPages) at least once
             """)
-    }
-
-    /// A Xen domain, observed from this process (the hypervisor owns it).
-    private func observeXenDomain(file: String) throws -> ObservationSummary {
-        do {
-            let domain = try XenObservedDomain(host: try XenHost(), name: name)
-            return try TraceRecording.record(domain, into: file, seconds: seconds, intervalSeconds: interval)
-        } catch {
-            throw failure("domain '\(name)': \(error.description)")
-        }
-    }
-
-    /// A KVM guest, observed by its daemon (which owns the VM).
-    private func observeKVMGuest(file: String) throws -> ObservationSummary {
-        var request = ControlRequest(command: .observe)
-        request.file = file
-        request.seconds = seconds
-        request.intervalSeconds = interval
-        let reply: ControlReply?
-        do {
-            let connection = try host.directory.connect(to: name)
-            try connection.send(request)
-            reply = try connection.receive(ControlReply.self)
-        } catch {
-            throw failure("guest '\(name)' is not running on this host (\(error.description))")
-        }
-        guard let reply else { throw failure("guest '\(name)': the daemon went away without an answer") }
-        if let error = reply.error { throw failure("guest '\(name)': \(error)") }
-        guard let summary = reply.observation else { throw failure("guest '\(name)': no observation in the answer") }
-        return summary
     }
 }

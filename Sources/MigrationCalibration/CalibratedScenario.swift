@@ -1,0 +1,138 @@
+import Foundation
+import MigrationCore
+import MigrationSimulation
+
+/// Writes a fitted model as a scenario file (docs/scenario-format.md), each value with a
+/// comment saying where it came from: fitted from the observation, given on the command line,
+/// or a default that nothing here measured. `simulate`, `sweep` and `tune` read it as they read
+/// any scenario; a rate that varied during the observation is written as a normal distribution
+/// with the spread seen, so a sweep's Monte Carlo runs draw from it.
+public struct CalibratedScenario: Sendable {
+    /// Where a value of the scenario came from, for its comment.
+    public struct Provenance: Sendable {
+        /// What was run, as a user would type it (`livemig calibrate web1 --seconds 10`).
+        public var command: String
+        /// When, as text (UTC, ISO 8601).
+        public var timestamp: String
+        /// The link's bandwidth and where it came from, if anything gave it.
+        public var linkBandwidth: (text: String, source: String)?
+        public var policy: String
+
+        public init(command: String, timestamp: String, linkBandwidth: (text: String, source: String)?, policy: String) {
+            self.command = command
+            self.timestamp = timestamp
+            self.linkBandwidth = linkBandwidth
+            self.policy = policy
+        }
+    }
+
+    public var name: String
+    public var fit: WriteModelFit
+    public var guestMemoryBytes: Int
+    public var pageSizeBytes: Int
+    public var provenance: Provenance
+
+    public init(name: String, fit: WriteModelFit, guestMemoryBytes: Int, pageSizeBytes: Int, provenance: Provenance) {
+        self.name = name
+        self.fit = fit
+        self.guestMemoryBytes = guestMemoryBytes
+        self.pageSizeBytes = pageSizeBytes
+        self.provenance = provenance
+    }
+
+    /// The scenario file's text.
+    public var yaml: String {
+        let model = fit.model
+        let observed = "\(format(fit.observedSeconds, 1)) s of the dirty log, \(fit.reads) reads every \(format(fit.intervalSeconds * 1000, 0)) ms"
+        var lines = [
+            "# Calibrated by `\(provenance.command)` at \(provenance.timestamp).",
+            "# Each value says where it came from: fitted (from \(observed)), given, or a default",
+            "# that nothing here measured. The fit's dirty counts against the observed ones are in",
+            "# the comment at the end.",
+            "name: \(name)",
+            "description: \(name) as calibrated from \(observed)",
+            "guest:",
+            "  memory: \(sizeText(guestMemoryBytes))  # observed: the pages the dirty log covers",
+        ]
+        if pageSizeBytes != 4096 { lines.append("  pageSize: \(pageSizeBytes)  # observed: the dirty log's page size") }
+        lines.append("workload:")
+        lines.append("  kind: \(model.kind.rawValue)  # fitted: \(kindReason)")
+        if model.kind != .idle {
+            switch model.placement {
+            case .contiguous(let first):
+                lines.append("  placement: contiguous  # fitted: \(percent(dominantShare)) of the writes in one block")
+                lines.append("  offset: \(first)  # fitted: the block's first page")
+            case .scattered:
+                lines.append("  placement: scattered  # fitted: no block holds most of the writes")
+            }
+            lines.append("  workingSet: \(model.workingSetPages)  # fitted: pages\(workingSetReason)")
+        }
+        switch model.kind {
+        case .idle:
+            break
+        case .uniform, .sequential:
+            lines.append("  rate: \(rateText(model.ratePagesPerSecond, spread: model.rateSpreadPagesPerSecond))  # fitted: page writes/s\(spreadReason)")
+        case .hotCold:
+            lines.append("  hotSet: \(model.hotPages)  # fitted: pages dirty far more often than the rest")
+            lines.append("  hotRate: \(rateText(model.ratePagesPerSecond, spread: model.rateSpreadPagesPerSecond))  # fitted: page writes/s on the hot set\(spreadReason)")
+            lines.append("  coldRate: \(whole(model.coldRatePagesPerSecond))  # fitted: page writes/s on the rest")
+        }
+        lines.append("link:")
+        if let bandwidth = provenance.linkBandwidth {
+            lines.append("  bandwidth: \(bandwidth.text)  # \(bandwidth.source)")
+        } else {
+            lines.append("  bandwidth: 10Gbit/s  # default, not measured: set it to the path's rate")
+        }
+        lines.append("policy:")
+        lines.append("  name: \(provenance.policy)  # given")
+        lines.append("# Host costs (source.*) are the simulator's defaults, not measured here.")
+        lines.append("# Fit: distinct pages dirtied per interval, observed -> model:")
+        for check in fit.checks {
+            lines.append("#   \(format(check.seconds * 1000, 0)) ms: \(format(check.observedDirtyPages, 0)) -> \(format(check.predictedDirtyPages, 0)) (\(signedPercent(check.relativeError)))")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private var dominantShare: Double {
+        let total = fit.blocks.reduce(0) { $0 + $1.hits }
+        return total > 0 ? Double(fit.blocks.first?.hits ?? 0) / Double(total) : 0
+    }
+
+    private var kindReason: String {
+        switch fit.model.kind {
+        case .idle: "fewer than \(whole(WriteModelFitter.idleRatePagesPerSecond)) page write/s seen"
+        case .uniform: "the pages were dirtied at one rate"
+        case .hotCold: "the pages' dirty counts fall in two groups"
+        case .sequential: "each read found one run of pages, a sweep"
+        }
+    }
+
+    private var workingSetReason: String {
+        if case .contiguous = fit.model.placement { return ", the block's length" }
+        return ", the size whose dirty counts over \(fit.checks.count) interval lengths fit best (\(fit.distinctPages) seen)"
+    }
+
+    private var spreadReason: String {
+        fit.model.rateSpreadPagesPerSecond > 0 ? "; the spread is the rate's from one stretch of the observation to the next" : ""
+    }
+
+    private func rateText(_ mean: Double, spread: Double) -> String {
+        let meanText = whole(mean)
+        guard spread >= 0.01 * mean, spread > 0 else { return "\(meanText)" }
+        return "normal(\(meanText) pages/s, \(whole(spread)) pages/s)"
+    }
+
+    private func sizeText(_ bytes: Int) -> String {
+        let mebibyte = 1 << 20
+        return bytes % mebibyte == 0 ? "\(bytes / mebibyte)MiB" : "\(bytes)B"
+    }
+}
+
+func format(_ value: Double, _ places: Int) -> String { String(format: "%.\(places)f", value) }
+
+/// A rate or count as a whole number for the file (clamped, never trapping).
+func whole(_ value: Double) -> Int { CheckedConversion.clampedInt(value, to: 0 ... Int.max) }
+
+func percent(_ share: Double) -> String { "\(format(share * 100, 0)) %" }
+
+func signedPercent(_ share: Double) -> String { (share >= 0 ? "+" : "") + "\(format(share * 100, 1)) %" }

@@ -1,0 +1,114 @@
+import ArgumentParser
+import DirtyTraceFormat
+import Foundation
+import GuestControl
+import MigrationCalibration
+import MigrationCore
+import MigrationExecutor
+
+/// `livemig calibrate GUEST`: observes what a running guest dirties, fits the simulator's write
+/// model to it (where the working set lies, its size, a hot set, the rates and their spread) and
+/// writes a scenario file that predicts a migration of this guest, each value with a comment
+/// saying where it came from.
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate", abstract: "Fit a scenario to what a running guest dirties.",
+        discussion: """
+            Reads the guest's dirty log every --interval for --seconds (as `observe` does), fits a write model \
+            (idle, uniform, hotCold or sequential; where the working set lies; the rates and how much they varied) \
+            and prints how well it reproduces the dirty counts seen over intervals of several lengths. With \
+            --output, writes the scenario there; otherwise prints it. Host costs are not measured yet: the \
+            scenario says so.
+            """)
+
+    @Argument(help: "The guest's name.") var name: String
+    @Option(help: "How long to observe, in seconds (at least 8 reads).") var seconds: Double = 10
+    @Option(help: "How often to read the dirty log, in seconds.") var interval: Double = 0.05
+    @Option(help: "Write the scenario file here (refused if it exists, unless --force).") var output: String?
+    @Flag(help: "Overwrite --output if it exists.") var force = false
+    @Option(help: "Also keep the observed trace here (a scenario can replay it: kind: trace).") var keepTrace: String?
+    @Option(help: "The link's rate for the scenario, e.g. 1Gbit/s (not measured: without it the scenario says so).")
+    var bandwidth: String?
+    @Option(help: "The policy the scenario predicts: xen3, xen4, qemu or timeout.") var policy: String = "xen4"
+    @Option(help: "table or json.") var format: String = "table"
+    @OptionGroup var host: RunDirectoryOption
+    @Flag(help: "Calibrate a Xen domain (the default on a Xen host for a name livemig does not run); an error elsewhere.") var xen = false
+
+    func run() throws {
+        guard format == "table" || format == "json" else { throw failure("--format \(format): table or json") }
+        guard PolicyName(rawValue: policy) != nil else {
+            throw failure("--policy \(policy): not one of \(PolicyName.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var linkBandwidth: (text: String, source: String)?
+        if let bandwidth {
+            do {
+                _ = try OptionBounds.bandwidth.value(bandwidth)
+            } catch {
+                throw failure("\(error)")
+            }
+            linkBandwidth = (bandwidth, "given: --bandwidth")
+        }
+        let outputPath = output.map(absolutePath)
+        if let outputPath, !force, FileManager.default.fileExists(atPath: outputPath) {
+            throw failure("--output \(outputPath): the file exists (add --force to overwrite it)")
+        }
+        let fit = try observeAndFit()
+        let scenario = CalibratedScenario(
+            name: name, fit: fit.fit, guestMemoryBytes: fit.trace.pageCount * fit.trace.pageSizeBytes,
+            pageSizeBytes: fit.trace.pageSizeBytes,
+            provenance: .init(command: (["livemig"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+                              timestamp: ISO8601DateFormatter().string(from: Date()), linkBandwidth: linkBandwidth, policy: policy))
+        if let outputPath {
+            do {
+                try scenario.yaml.write(toFile: outputPath, atomically: true, encoding: .utf8)
+            } catch {
+                throw failure("--output \(outputPath): \(error.localizedDescription)")
+            }
+        }
+        if format == "json" {
+            print(CalibrationJSON.render(fit.fit, scenarioFile: outputPath))
+            return
+        }
+        print(CalibrationTable.render(fit.fit, name: name), terminator: "")
+        if let outputPath {
+            print("scenario written to \(outputPath)")
+        } else {
+            print("")
+            print(scenario.yaml, terminator: "")
+        }
+    }
+
+    /// Observes the guest into a trace file (kept with --keep-trace, else a temporary one),
+    /// reads it back and fits it.
+    private func observeAndFit() throws -> (fit: WriteModelFit, trace: DirtyTrace) {
+        let traceFile: String
+        var temporaryDirectory: URL?
+        if let keepTrace {
+            traceFile = absolutePath(keepTrace)
+        } else {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("livemig-calibrate-\(UUID().uuidString)")
+            do {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
+            } catch {
+                throw failure("calibrate: cannot make a temporary directory for the trace: \(error.localizedDescription)")
+            }
+            temporaryDirectory = directory
+            traceFile = directory.appendingPathComponent("\(name).trace").path
+        }
+        defer { if let temporaryDirectory { try? FileManager.default.removeItem(at: temporaryDirectory) } }
+        _ = try GuestObservation.record(name, host: host, xen: xen, into: traceFile, seconds: seconds, intervalSeconds: interval)
+        let trace: DirtyTrace
+        do {
+            trace = try DirtyTrace.parse(try String(contentsOfFile: traceFile, encoding: .utf8), source: traceFile)
+        } catch let error as DirtyTraceError {
+            throw failure(error.description)
+        } catch {
+            throw failure("\(traceFile): \(error.localizedDescription)")
+        }
+        do {
+            return (try WriteModelFitter.fit(trace), trace)
+        } catch {
+            throw failure("calibrate \(name): \(error.description) (observe longer, or read more often with --interval)")
+        }
+    }
+}

@@ -227,6 +227,7 @@ public final class GuestDaemon: @unchecked Sendable {
                 throw error
             }
             watcher.stop()
+            recordInHistory(request, report: report.report)
             try? connection.send(ControlReply(report: report.report))
             if report.report.outcome == .aborted {
                 if !report.sourceRunning, request.command == .migrate, let target = request.target {
@@ -236,6 +237,20 @@ public final class GuestDaemon: @unchecked Sendable {
             } else {
                 finish()
             }
+        }
+    }
+
+    /// Appends the migration to the run directory's history (`MigrationHistory`); a failure to
+    /// write it is logged, and never changes the migration's outcome.
+    private func recordInHistory(_ request: ControlRequest, report: MigrationReport) {
+        let entry = MigrationHistoryEntry(
+            finishedAt: ISO8601DateFormatter().string(from: Date()), guest: guest.name, command: request.command.rawValue,
+            target: request.target ?? request.file, rateLimitBytesPerSecond: request.rateLimitBytesPerSecond,
+            workload: status().workload, report: report)
+        do {
+            try MigrationHistory.append(entry, in: runDirectory)
+        } catch {
+            FileHandle.standardError.write(Data("livemig: \(guest.name): the migration was not added to the history: \(error.description)\n".utf8))
         }
     }
 

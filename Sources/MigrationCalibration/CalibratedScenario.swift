@@ -14,11 +14,13 @@ public struct CalibratedScenario: Sendable {
         public var command: String
         /// When, as text (UTC, ISO 8601).
         public var timestamp: String
-        /// The link's bandwidth and where it came from, if anything gave it.
-        public var linkBandwidth: (text: String, source: String)?
+        /// The link's bandwidth as written, in bytes per second, and where it came from, if
+        /// anything gave it.
+        public var linkBandwidth: (text: String, bytesPerSecond: Double, source: String)?
         public var policy: String
 
-        public init(command: String, timestamp: String, linkBandwidth: (text: String, source: String)?, policy: String) {
+        public init(command: String, timestamp: String, linkBandwidth: (text: String, bytesPerSecond: Double, source: String)?,
+                    policy: String) {
             self.command = command
             self.timestamp = timestamp
             self.linkBandwidth = linkBandwidth
@@ -31,14 +33,21 @@ public struct CalibratedScenario: Sendable {
     public var guestMemoryBytes: Int
     public var pageSizeBytes: Int
     public var provenance: Provenance
+    /// What past migrations said about the link and the host (`calibrate --from-history`).
+    public var history: HistoryFit?
 
-    public init(name: String, fit: WriteModelFit, guestMemoryBytes: Int, pageSizeBytes: Int, provenance: Provenance) {
+    public init(name: String, fit: WriteModelFit, guestMemoryBytes: Int, pageSizeBytes: Int, provenance: Provenance,
+                history: HistoryFit? = nil) {
         self.name = name
         self.fit = fit
         self.guestMemoryBytes = guestMemoryBytes
         self.pageSizeBytes = pageSizeBytes
         self.provenance = provenance
+        self.history = history
     }
+
+    /// `link.latency`'s default in a scenario (docs/scenario-format.md).
+    static let defaultLatencySeconds = 0.0002
 
     /// The scenario file's text.
     public var yaml: String {
@@ -78,14 +87,38 @@ public struct CalibratedScenario: Sendable {
             lines.append("  coldRate: \(whole(model.coldRatePagesPerSecond))  # fitted: page writes/s on the rest")
         }
         lines.append("link:")
+        var linkBytesPerSecond = 1.25e9
         if let bandwidth = provenance.linkBandwidth {
             lines.append("  bandwidth: \(bandwidth.text)  # \(bandwidth.source)")
+            linkBytesPerSecond = bandwidth.bytesPerSecond
+        } else if let history, let rate = history.uncappedBytesPerSecond {
+            let megabits = max(1, whole(rate * 8 / 1e6))
+            lines.append("  bandwidth: \(megabits)Mbit/s  # from history: the median rate of \(history.uncappedRuns) uncapped migrations' live passes")
+            linkBytesPerSecond = Double(megabits) * 1e6 / 8
         } else {
             lines.append("  bandwidth: 10Gbit/s  # default, not measured: set it to the path's rate")
         }
+        if let history, let efficiency = history.capEfficiency {
+            lines.append("  efficiency: \(format(efficiency, 3))  # from history: the median share of the cap \(history.cappedRuns) capped migrations achieved")
+        }
         lines.append("policy:")
         lines.append("  name: \(provenance.policy)  # given")
-        lines.append("# Host costs (source.*) are the simulator's defaults, not measured here.")
+        if let history, let overhead = history.pauseOverheadSeconds {
+            // The simulator's other fixed parts of a pause, at their defaults: the final
+            // dirty-log read, the device state over the link, the ready / cleared round trips.
+            let costs = HostCosts()
+            let others = costs.dirtyLogReadSecondsPerGiB * Double(guestMemoryBytes) / 1_073_741_824
+                + Double(costs.deviceStateBytes) / linkBytesPerSecond + 3 * CalibratedScenario.defaultLatencySeconds
+            // Half and half: the report does not break the pause down yet, and only the sum
+            // reaches the downtime.
+            let half = "\(format(max(0, overhead - others) / 2 * 1000, 3))ms"
+            lines.append("source:")
+            lines.append("  pauseCost: \(half)  # from history: half of what the pause's fixed part, \(format(overhead * 1000, 1)) ms (median of \(history.pausedRuns) migrations), leaves after the simulator's other fixed costs")
+            lines.append("  resumeCost: \(half)  # from history: the other half")
+            lines.append("# The other host costs (source.*) are the simulator's defaults, not measured here.")
+        } else {
+            lines.append("# Host costs (source.*) are the simulator's defaults, not measured here.")
+        }
         lines.append("# Fit: distinct pages dirtied per interval, observed -> model:")
         for check in fit.checks {
             lines.append("#   \(format(check.seconds * 1000, 0)) ms: \(format(check.observedDirtyPages, 0)) -> \(format(check.predictedDirtyPages, 0)) (\(signedPercent(check.relativeError)))")

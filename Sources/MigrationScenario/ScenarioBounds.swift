@@ -13,4 +13,6 @@ enum ScenarioBounds {
     /// Page writes per second: 10^9 pages/s is 4 TB/s of writes, beyond any guest's memory.
     static let pageRate = InputBound("page rate", .count, from: "0", to: "1000000000")
     static let zipfExponent = InputBound("exponent", .count, from: "0", to: "100")
+    /// The share of the bandwidth and the rate limit transfers achieve (`link.efficiency`).
+    static let efficiency = InputBound("efficiency", .count, from: "0.01", to: "1")
 }

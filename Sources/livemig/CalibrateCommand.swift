@@ -29,6 +29,8 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Also keep the observed trace here (a scenario can replay it: kind: trace).") var keepTrace: String?
     @Option(help: "The link's rate for the scenario, e.g. 1Gbit/s (not measured: without it the scenario says so).")
     var bandwidth: String?
+    @Flag(help: "Also fit the link's rate and efficiency and the pause's fixed part from this host's history of migrations (livemig history).")
+    var fromHistory = false
     @Option(help: "The policy the scenario predicts: xen3, xen4, qemu or timeout.") var policy: String = "xen4"
     @Option(help: "table or json.") var format: String = "table"
     @OptionGroup var host: RunDirectoryOption
@@ -39,25 +41,26 @@ struct CalibrateCommand: ParsableCommand {
         guard PolicyName(rawValue: policy) != nil else {
             throw failure("--policy \(policy): not one of \(PolicyName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        var linkBandwidth: (text: String, source: String)?
+        var linkBandwidth: (text: String, bytesPerSecond: Double, source: String)?
         if let bandwidth {
             do {
-                _ = try OptionBounds.bandwidth.value(bandwidth)
+                linkBandwidth = (bandwidth, try OptionBounds.bandwidth.value(bandwidth), "given: --bandwidth")
             } catch {
                 throw failure("\(error)")
             }
-            linkBandwidth = (bandwidth, "given: --bandwidth")
         }
         let outputPath = output.map(absolutePath)
         if let outputPath, !force, FileManager.default.fileExists(atPath: outputPath) {
             throw failure("--output \(outputPath): the file exists (add --force to overwrite it)")
         }
+        let history = try fromHistory ? historyFit() : nil
         let fit = try observeAndFit()
         let scenario = CalibratedScenario(
             name: name, fit: fit.fit, guestMemoryBytes: fit.trace.pageCount * fit.trace.pageSizeBytes,
             pageSizeBytes: fit.trace.pageSizeBytes,
             provenance: .init(command: (["livemig"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
-                              timestamp: ISO8601DateFormatter().string(from: Date()), linkBandwidth: linkBandwidth, policy: policy))
+                              timestamp: ISO8601DateFormatter().string(from: Date()), linkBandwidth: linkBandwidth, policy: policy),
+            history: history)
         if let outputPath {
             do {
                 try scenario.yaml.write(toFile: outputPath, atomically: true, encoding: .utf8)
@@ -76,6 +79,23 @@ struct CalibrateCommand: ParsableCommand {
             print("")
             print(scenario.yaml, terminator: "")
         }
+    }
+
+    /// The history's fit, refused when no completed migration is in it (an unreadable line is
+    /// named on stderr and left out).
+    private func historyFit() throws -> HistoryFit {
+        let history: (entries: [MigrationHistoryEntry], unreadable: [String])
+        do {
+            history = try MigrationHistory.read(in: host.directory)
+        } catch {
+            throw failure("--from-history: \(error.description)")
+        }
+        for line in history.unreadable { FileHandle.standardError.write(Data("livemig: \(line)\n".utf8)) }
+        let fit = HistoryFit(history.entries.map { HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond) })
+        guard fit.uncappedRuns + fit.cappedRuns > 0 else {
+            throw failure("--from-history: \(MigrationHistory.path(in: host.directory)) holds no completed migration to fit (\(history.entries.count) entries)")
+        }
+        return fit
     }
 
     /// Observes the guest into a trace file (kept with --keep-trace, else a temporary one),

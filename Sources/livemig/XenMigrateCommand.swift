@@ -59,6 +59,14 @@ extension MigrateCommand {
         } catch {
             throw failure("\(name): \(error.description)")
         }
+        let entry = MigrationHistoryEntry(finishedAt: ISO8601DateFormatter().string(from: Date()), guest: name, command: "migrate",
+                                          target: target, rateLimitBytesPerSecond: request.rateLimitBytesPerSecond,
+                                          workload: "Xen domain", report: report)
+        do {
+            try MigrationHistory.append(entry, in: host.directory)
+        } catch {
+            FileHandle.standardError.write(Data("livemig: \(name): the migration was not added to the history: \(error.description)\n".utf8))
+        }
         try printXenReport(report, to: target, format: format)
     }
 

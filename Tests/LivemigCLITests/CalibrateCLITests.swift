@@ -46,4 +46,47 @@ final class CalibrateCLITests: GuestHostsTestCase {
         XCTAssertTrue(tooShort.stderr.contains("a fit needs at least 8"), tooShort.stderr)
         XCTAssertTrue(listing(host).contains("running"), "calibrating leaves the guest running")
     }
+
+    /// Every migration lands in the run directory's history, which `history` lists and
+    /// `calibrate --from-history` fits: the cap's efficiency and the pause's fixed part.
+    func testMigrationsAreRecordedAndCalibrateFitsTheHistory() throws {
+        let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
+        let portB = try hosts.startLoopbackReceiver(hostB).port
+        for name in ["h1", "h2"] {
+            let started = try hosts.livemig(["guest", "start", name, "--memory", "64M", "--workload", "uniform,workingSet=8MiB,rate=2000",
+                                             "--run-dir", hostA])
+            XCTAssertEqual(started.status, 0, started.stderr)
+            let moved = try LivemigProcess.run(["migrate", "--live", name, "127.0.0.1:\(portB)", "--bandwidth", "400Mbit/s",
+                                                "--format", "json", "--run-dir", hostA])
+            XCTAssertEqual(moved.status, 0, moved.stderr)
+        }
+        let listed = try LivemigProcess.run(["history", "--format", "json", "--run-dir", hostA])
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        let entries = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(entries.map { $0["guest"] as? String }, ["h1", "h2"])
+        XCTAssertEqual(entries.first?["rateLimitBytesPerSecond"] as? Double, 50_000_000)
+        XCTAssertEqual((entries.first?["report"] as? [String: Any])?["outcome"] as? String, "converged", "\(entries)")
+        let table = try LivemigProcess.run(["history", "h2", "--run-dir", hostA])
+        XCTAssertTrue(table.stdout.contains("h2") && !table.stdout.contains("h1"), table.stdout)
+
+        let started = try hosts.livemig(["guest", "start", "next", "--memory", "64M", "--run-dir", hostA])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let scenario = hosts.root.appendingPathComponent("next.yaml").path
+        let calibrated = try LivemigProcess.run(["calibrate", "next", "--seconds", "1", "--from-history", "--output", scenario,
+                                                 "--run-dir", hostA])
+        XCTAssertEqual(calibrated.status, 0, calibrated.stderr)
+        let text = try String(contentsOfFile: scenario, encoding: .utf8)
+        let efficiencyLine = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("efficiency:") }, text)
+        let efficiency = try XCTUnwrap(Double(efficiencyLine.split(separator: " ")[1]), text)
+        XCTAssertGreaterThan(efficiency, 0.3, "the live passes ran near the cap: \(efficiencyLine)")
+        XCTAssertLessThanOrEqual(efficiency, 1)
+        XCTAssertTrue(text.contains("median share of the cap 2 capped migrations achieved"), text)
+        XCTAssertTrue(text.contains("pauseCost:") && text.contains("from history"), text)
+        let predicted = try LivemigProcess.run(["simulate", scenario, "--set", "migration.rateLimit=400Mbit/s", "--format", "json"])
+        XCTAssertEqual(predicted.status, 0, predicted.stderr)
+
+        let empty = try LivemigProcess.run(["calibrate", "next", "--seconds", "1", "--from-history", "--run-dir", hostB])
+        XCTAssertNotEqual(empty.status, 0)
+        XCTAssertTrue(empty.stderr.contains("holds no completed migration") || empty.stderr.contains("not running"), empty.stderr)
+    }
 }

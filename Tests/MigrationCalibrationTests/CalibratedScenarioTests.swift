@@ -19,7 +19,7 @@ final class CalibratedScenarioTests: XCTestCase {
         return DirtyTrace(pageCount: 16384, pageSizeBytes: 4096, records: records)
     }
 
-    private func render(_ fit: WriteModelFit, bandwidth: (text: String, source: String)? = nil) -> String {
+    private func render(_ fit: WriteModelFit, bandwidth: (text: String, bytesPerSecond: Double, source: String)? = nil) -> String {
         CalibratedScenario(name: "web1", fit: fit, guestMemoryBytes: 16384 * 4096, pageSizeBytes: 4096,
                            provenance: .init(command: "livemig calibrate web1 --seconds 6", timestamp: "2026-11-30T12:00:00Z",
                                              linkBandwidth: bandwidth, policy: "xen3")).yaml
@@ -30,7 +30,7 @@ final class CalibratedScenarioTests: XCTestCase {
             .hotCold(workingSetPages: 8192, hotPages: 512, hotRatePagesPerSecond: 20000, coldRatePagesPerSecond: 500),
             placement: .contiguous(firstPage: 2048)))
         XCTAssertEqual(fit.model.kind, .hotCold)
-        let yaml = render(fit, bandwidth: ("1Gbit/s", "given: --bandwidth"))
+        let yaml = render(fit, bandwidth: ("1Gbit/s", 1.25e8, "given: --bandwidth"))
         let scenario = try ScenarioLoader.parse(yaml: yaml, file: "web1.yaml", defaultName: "web1", centreDraws: true)
         XCTAssertEqual(scenario.name, "web1")
         XCTAssertEqual(scenario.config.guestMemoryBytes, 64 << 20)

@@ -1,0 +1,71 @@
+import MigrationCore
+
+/// What past real migrations say about the path and the host, for a scenario: the rate the
+/// live passes achieved without a cap (the link's own), the share of the cap they achieved
+/// with one (`link.efficiency`), and the pause's fixed part (the downtime the paused pages do
+/// not account for: pausing, the final dirty-log read, the device state, the handshake,
+/// resuming there). Medians, so that one odd run does not move them.
+public struct HistoryFit: Sendable, Equatable {
+    /// One past migration: its report and the cap it ran under.
+    public struct Run: Sendable {
+        public var report: MigrationReport
+        public var rateLimitBytesPerSecond: Double?
+        public init(report: MigrationReport, rateLimitBytesPerSecond: Double?) {
+            self.report = report
+            self.rateLimitBytesPerSecond = rateLimitBytesPerSecond
+        }
+    }
+
+    /// Median bytes per second of the uncapped runs' live passes, and how many runs.
+    public var uncappedBytesPerSecond: Double?
+    public var uncappedRuns: Int
+    /// Median of achieved / cap over the capped runs, and how many runs.
+    public var capEfficiency: Double?
+    public var cappedRuns: Int
+    /// Median seconds of the pause not spent on the paused pages, and over how many runs.
+    public var pauseOverheadSeconds: Double?
+    public var pausedRuns: Int
+
+    /// Fits the runs that completed (an aborted run's passes may have been cut short).
+    public init(_ runs: [Run]) {
+        var uncapped: [Double] = []
+        var efficiencies: [Double] = []
+        var overheads: [Double] = []
+        for run in runs where run.report.outcome != .aborted {
+            guard let achieved = Self.liveBytesPerSecond(run.report) else { continue }
+            if let cap = run.rateLimitBytesPerSecond, cap > 0 {
+                efficiencies.append(min(achieved / cap, 1))
+            } else {
+                uncapped.append(achieved)
+            }
+            if let paused = run.report.iterations.last(where: \.paused), run.report.downtimeSeconds > 0 {
+                // The paused pages at the rate the live passes achieved (the paused round is
+                // paced like the others today).
+                let pagesSeconds = Double(paused.pagesSent) * Double(run.report.pageSizeBytes) / achieved
+                overheads.append(max(0, run.report.downtimeSeconds - pagesSeconds))
+            }
+        }
+        uncappedBytesPerSecond = Self.median(uncapped)
+        uncappedRuns = uncapped.count
+        capEfficiency = Self.median(efficiencies)
+        cappedRuns = efficiencies.count
+        pauseOverheadSeconds = Self.median(overheads)
+        pausedRuns = overheads.count
+    }
+
+    /// Page bytes over the summed durations of the live passes; nil without one that took time.
+    public static func liveBytesPerSecond(_ report: MigrationReport) -> Double? {
+        let live = report.iterations.filter { !$0.paused && $0.durationSeconds > 0 }
+        let seconds = live.reduce(0) { $0 + $1.durationSeconds }
+        guard seconds > 0 else { return nil }
+        let bytes = Double(live.reduce(0) { $0 + $1.pagesSent }) * Double(report.pageSizeBytes)
+        return bytes > 0 ? bytes / seconds : nil
+    }
+
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+}

@@ -1,0 +1,57 @@
+import MigrationCalibration
+import MigrationCore
+import XCTest
+
+/// What past migrations say about the link and the pause: medians over the completed runs.
+final class HistoryFitTests: XCTestCase {
+    /// A run of two live passes (`livePages` pages in `liveSeconds`) and a paused one.
+    private func report(_ outcome: MigrationOutcome = .converged, livePages: Int, liveSeconds: Double,
+                        pausedPages: Int, downtimeSeconds: Double) -> MigrationReport {
+        MigrationReport(
+            outcome: outcome, reason: "", policy: "xen4", live: true, totalTimeSeconds: liveSeconds + downtimeSeconds,
+            downtimeSeconds: downtimeSeconds, bytesSent: 0, pagesSent: livePages + pausedPages, guestPages: livePages,
+            pageSizeBytes: 4096, maxThrottlePercent: 0, iterations: [
+                IterationReport(index: 1, pagesSent: livePages / 2, pagesSkipped: 0, pagesDirtied: 0, startSeconds: 0,
+                                durationSeconds: liveSeconds / 2, paused: false),
+                IterationReport(index: 2, pagesSent: livePages / 2, pagesSkipped: 0, pagesDirtied: 0, startSeconds: liveSeconds / 2,
+                                durationSeconds: liveSeconds / 2, paused: false),
+                IterationReport(index: 3, pagesSent: pausedPages, pagesSkipped: 0, pagesDirtied: 0, startSeconds: liveSeconds,
+                                durationSeconds: downtimeSeconds, paused: true),
+            ])
+    }
+
+    func testTheLinkTheCapsShareAndThePausesFixedPartAreMedians() {
+        // 100,000 pages of 4 KiB in 4 s: 102.4 MB/s, against caps of 125 MB/s (0.8192) and
+        // 110 MB/s; uncapped runs at 102.4 and 204.8 MB/s; an aborted run is left out.
+        let runs = [
+            HistoryFit.Run(report: report(livePages: 100_000, liveSeconds: 4, pausedPages: 250, downtimeSeconds: 0.015),
+                           rateLimitBytesPerSecond: 125e6),
+            HistoryFit.Run(report: report(livePages: 100_000, liveSeconds: 4, pausedPages: 250, downtimeSeconds: 0.017),
+                           rateLimitBytesPerSecond: 110e6),
+            HistoryFit.Run(report: report(livePages: 100_000, liveSeconds: 4, pausedPages: 250, downtimeSeconds: 0.019),
+                           rateLimitBytesPerSecond: nil),
+            HistoryFit.Run(report: report(livePages: 100_000, liveSeconds: 2, pausedPages: 250, downtimeSeconds: 0.021),
+                           rateLimitBytesPerSecond: nil),
+            HistoryFit.Run(report: report(.aborted, livePages: 10, liveSeconds: 4, pausedPages: 0, downtimeSeconds: 9),
+                           rateLimitBytesPerSecond: nil),
+        ]
+        let fit = HistoryFit(runs)
+        XCTAssertEqual(fit.cappedRuns, 2)
+        XCTAssertEqual(fit.capEfficiency ?? 0, (102.4 / 125 + 102.4 / 110) / 2, accuracy: 1e-9)
+        XCTAssertEqual(fit.uncappedRuns, 2)
+        XCTAssertEqual(fit.uncappedBytesPerSecond ?? 0, (102.4e6 + 204.8e6) / 2, accuracy: 1)
+        // 250 paused pages take 10 ms at 102.4 MB/s and 5 ms at 204.8 MB/s: the fixed parts
+        // are 5, 7, 9 and 16 ms; their median is 8 ms.
+        XCTAssertEqual(fit.pausedRuns, 4)
+        XCTAssertEqual(fit.pauseOverheadSeconds ?? 0, 0.008, accuracy: 1e-9)
+    }
+
+    func testNoCompletedRunFitsNothing() {
+        let fit = HistoryFit([HistoryFit.Run(report: report(.aborted, livePages: 10, liveSeconds: 1, pausedPages: 0, downtimeSeconds: 0),
+                                             rateLimitBytesPerSecond: nil)])
+        XCTAssertNil(fit.capEfficiency)
+        XCTAssertNil(fit.uncappedBytesPerSecond)
+        XCTAssertNil(fit.pauseOverheadSeconds)
+        XCTAssertEqual(fit.uncappedRuns + fit.cappedRuns + fit.pausedRuns, 0)
+    }
+}

@@ -36,7 +36,7 @@ public enum CheckedConversion {
     }
 
     /// A whole, non-NaN `rounded` clamped into `range`.
-    @inlinable @usableFromInline
+    @inlinable
     static func clamp(rounded: Double, to range: ClosedRange<Int>) -> Int {
         if rounded <= Double(range.lowerBound) { return range.lowerBound }
         // Double(Int.max) rounds up to 2^63, which Int cannot hold: compare with >=.

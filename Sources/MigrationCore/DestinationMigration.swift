@@ -105,7 +105,9 @@ public struct DestinationMigration: Sendable {
         case (.receiving, .pagesReceived(let count)):
             guard completenessCheck == .pageCount else { return abort("a page count where page numbers are needed") }
             guard count >= 0 else { return abort("a batch of \(count) pages") }
-            pagesReceived += count
+            // Saturating: a count is bounded by the sender, not by this type.
+            let (sum, overflow) = pagesReceived.addingReportingOverflow(count)
+            pagesReceived = overflow ? Int.max : sum
             return []
         case (.receiving, .vcpuStateReceived(let vcpu)):
             guard vcpuStatesLoaded.indices.contains(vcpu) else {

@@ -13,9 +13,12 @@ public protocol PrecopyPolicy: Sendable {
     /// The policy's name as scenarios and reports spell it.
     var name: String { get }
     /// Whether pages dirtied again while their round runs are passed over and sent later
-    /// (Xen 3's `to_skip` bitmap, peeked before each batch).
+    /// (Xen 3's `to_skip` bitmap, peeked before each batch). Read once, when the engine starts:
+    /// it says how the policy works, not how the migration goes.
     var skipsPagesDirtiedDuringRound: Bool { get }
     /// The guest CPU throttle the policy wants now, in percent (0: none; QEMU auto-converge).
+    /// Read after each of the three consultations below, so it may change only in them (a
+    /// policy is a value: only its mutating calls change it).
     var guestThrottlePercent: Int { get }
 
     mutating func betweenBatches(_ stats: PrecopyStats) -> BatchCheckpoint

@@ -163,9 +163,7 @@ public struct SourceMigration<Tracker: PageTracking> {
         }
         if !current.paused, stop == nil, peeked == nil {
             refreshRoundStats()
-            let checkpoint = policy.betweenBatches(stats)
-            wantedThrottlePercent = policy.guestThrottlePercent
-            switch checkpoint {
+            switch consult({ $0.betweenBatches($1) }) {
             case .keepSending:
                 break
             case .syncDirtyLogNow:
@@ -306,14 +304,20 @@ public struct SourceMigration<Tracker: PageTracking> {
 
     // MARK: - Rounds
 
+    /// Asks the policy `question` with the stats as they are, then reads the throttle it wants
+    /// now: the one place the engine consults its policy, so the cached throttle is never stale.
+    private mutating func consult<Answer>(_ question: (inout any PrecopyPolicy, PrecopyStats) -> Answer) -> Answer {
+        let answer = question(&policy, stats)
+        wantedThrottlePercent = policy.guestThrottlePercent
+        return answer
+    }
+
     private mutating func consultBeforeFirstRound(now: Double) {
         // Xen 4 asks its policy once before the first pass, with every page dirty.
         stats.dirtyPageCount = stats.guestPageCount
         stats.pendingPageCount = stats.guestPageCount
         tracker.beginFullPass()
-        let decision = policy.afterDirtyLogRead(stats)
-        wantedThrottlePercent = policy.guestThrottlePercent
-        switch decision {
+        switch consult({ $0.afterDirtyLogRead($1) }) {
         case .continuePrecopy:
             break
         case .stopAndCopy(let reason):
@@ -376,9 +380,7 @@ public struct SourceMigration<Tracker: PageTracking> {
             step = .pauseGuest
             return
         }
-        let decision = policy.afterRound(stats)
-        wantedThrottlePercent = policy.guestThrottlePercent
-        switch decision {
+        switch consult({ $0.afterRound($1) }) {
         case .continuePrecopy:
             step = .readDirtyLog(.endOfLiveRound)
         case .stopAndCopy(let reason):
@@ -401,9 +403,7 @@ public struct SourceMigration<Tracker: PageTracking> {
         case .finalRound:
             beginRound(now: now, paused: true)
         case .endOfLiveRound:
-            let decision = policy.afterDirtyLogRead(stats)
-            wantedThrottlePercent = policy.guestThrottlePercent
-            switch decision {
+            switch consult({ $0.afterDirtyLogRead($1) }) {
             case .continuePrecopy:
                 beginRound(now: now, paused: false)
             case .stopAndCopy(let reason):
@@ -427,7 +427,7 @@ public struct SourceMigration<Tracker: PageTracking> {
         finalReport = MigrationReport(
             outcome: outcome, reason: reason, policy: policy.name, live: settings.live,
             totalTimeSeconds: now - start, downtimeSeconds: now - pausedAt,
-            bytesSent: Int(stats.totalBytesSent.rounded()), pagesSent: wholePages(stats.totalPagesSent),
+            bytesSent: CheckedConversion.clampedInt(stats.totalBytesSent, to: 0 ... Int.max), pagesSent: wholePages(stats.totalPagesSent),
             guestPages: wholePages(stats.guestPageCount), pageSizeBytes: settings.pageSizeBytes,
             maxThrottlePercent: maxThrottlePercent, iterations: iterations)
     }

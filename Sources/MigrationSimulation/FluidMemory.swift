@@ -35,7 +35,8 @@ struct FluidMemory: SimulatedMemory {
     }
 
     func peek() -> FluidDirtyLog {
-        // Over the indices, whose count is known: a zip's map grows its array append by append.
+        // Over the indices, with the two arrays read directly (the zip's sequence wrapper
+        // around them cost more than the multiplications here).
         let pageCounts = regions.pageCounts
         return FluidDirtyLog(dirtyPages: dirtyShare.indices.map { dirtyShare[$0] * pageCounts[$0] })
     }

@@ -58,6 +58,9 @@ public struct SimulationConfig: Sendable {
             throw SimulationError("link.bandwidth: must be positive")
         }
         guard maxSimulatedSeconds > 0, maxSimulatedSeconds.isFinite else { throw SimulationError("simulation.maxSeconds: must be a positive, finite time") }
+        if let failAt = linkFailureAtSeconds, !(failAt >= 0 && failAt.isFinite) {
+            throw SimulationError("link.failAt: \(failAt) is not a time from 0 on")
+        }
     }
 
     /// A contiguous block must fit in memory from its first page, for every phase's working set;

@@ -53,6 +53,19 @@ final class FailureInjectionTests: XCTestCase {
             XCTAssertEqual(report.sourceLeftPaused, true, cause)
             XCTAssertTrue(report.reason.contains(cause), report.reason)
         }
+        // Both at once: the link failure comes first (it was scheduled first), and the limit,
+        // finding no action out, cuts nothing short.
+        var both = base
+        both.linkFailureAtSeconds = end / 2
+        both.maxSimulatedSeconds = end / 2
+        let report = try Simulator.run(both).report
+        XCTAssertEqual(report.outcome, .aborted)
+        XCTAssertTrue(report.reason.contains("link failed"), report.reason)
+        XCTAssertFalse(report.reason.contains("simulation.maxSeconds"), report.reason)
+        // A failure time that is not a time is refused, naming the key.
+        var nonsense = base
+        nonsense.linkFailureAtSeconds = .nan
+        XCTAssertThrowsError(try Simulator.run(nonsense)) { XCTAssertTrue("\($0)".contains("link.failAt"), "\($0)") }
         // A moment later, the migration is over first.
         var later = base
         later.maxSimulatedSeconds = end.nextUp

@@ -56,7 +56,7 @@ public struct QemuPolicy: PrecopyPolicy {
         let threshold = thresholdBytes(stats)
         if stats.pendingPageCount == 0 || stats.pendingBytes < threshold {
             return .stopAndCopy(.converged(
-                "pending \(Int(stats.pendingBytes)) bytes < bandwidth x downtime limit = \(Int(threshold)) bytes"))
+                "pending \(CheckedConversion.clampedInt(stats.pendingBytes, to: 0 ... Int.max)) bytes < bandwidth x downtime limit = \(CheckedConversion.clampedInt(threshold, to: 0 ... Int.max)) bytes"))
         }
         return .continuePrecopy
     }

@@ -45,9 +45,10 @@ public struct Xen3Policy: PrecopyPolicy {
     public mutating func afterDirtyLogRead(_ stats: PrecopyStats) -> PrecopyDecision { .continuePrecopy }
 }
 
-/// A page count for a sentence or a report: whole pages, rounded (NaN and infinities, which a
-/// broken model could produce, clamp instead of trapping).
-func wholePages(_ pages: Double) -> Int { CheckedConversion.clampedInt(pages, to: Int.min ... Int.max) }
+/// A page count for a sentence or a report: whole pages, rounded; a count is never negative,
+/// so NaN and -infinity (which a broken model could produce) give 0, +infinity `Int.max`,
+/// instead of trapping.
+func wholePages(_ pages: Double) -> Int { CheckedConversion.clampedInt(pages, to: 0 ... Int.max) }
 
 /// A factor for a sentence: "3" rather than "3.0" (whole values beyond 2^53 keep the
 /// floating-point spelling, which no integer conversion can trap on).

@@ -53,8 +53,8 @@ struct CalibrateCommand: ParsableCommand {
         if let outputPath, !force, FileManager.default.fileExists(atPath: outputPath) {
             throw failure("--output \(outputPath): the file exists (add --force to overwrite it)")
         }
-        let history = try fromHistory ? historyFit() : nil
-        let fit = try observeAndFit()
+        let history = try fromHistory ? Self.historyFit(in: host) : nil
+        let fit = try Self.observeAndFit(name, host: host, xen: xen, seconds: seconds, interval: interval, keepTrace: keepTrace)
         let scenario = CalibratedScenario(
             name: name, fit: fit.fit, guestMemoryBytes: fit.trace.pageCount * fit.trace.pageSizeBytes,
             pageSizeBytes: fit.trace.pageSizeBytes,
@@ -83,24 +83,31 @@ struct CalibrateCommand: ParsableCommand {
 
     /// The history's fit, refused when no completed migration is in it (an unreadable line is
     /// named on stderr and left out).
-    private func historyFit() throws -> HistoryFit {
-        let history: (entries: [MigrationHistoryEntry], unreadable: [String])
+    static func historyFit(in host: RunDirectoryOption) throws -> HistoryFit {
+        let history: (fit: HistoryFit, entries: Int)
         do {
-            history = try MigrationHistory.read(in: host.directory)
+            history = try historyFitIfAny(in: host)
         } catch {
             throw failure("--from-history: \(error.description)")
         }
-        for line in history.unreadable { FileHandle.standardError.write(Data("livemig: \(line)\n".utf8)) }
-        let fit = HistoryFit(history.entries.map { HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond) })
-        guard fit.uncappedRuns + fit.cappedRuns > 0 else {
-            throw failure("--from-history: \(MigrationHistory.path(in: host.directory)) holds no completed migration to fit (\(history.entries.count) entries)")
+        guard history.fit.uncappedRuns + history.fit.cappedRuns > 0 else {
+            throw failure("--from-history: \(MigrationHistory.path(in: host.directory)) holds no completed migration to fit (\(history.entries) entries)")
         }
-        return fit
+        return history.fit
     }
 
-    /// Observes the guest into a trace file (kept with --keep-trace, else a temporary one),
-    /// reads it back and fits it.
-    private func observeAndFit() throws -> (fit: WriteModelFit, trace: DirtyTrace) {
+    /// The history's fit as it is (empty without completed migrations), and how many entries.
+    static func historyFitIfAny(in host: RunDirectoryOption) throws(HostFailure) -> (fit: HistoryFit, entries: Int) {
+        let history = try MigrationHistory.read(in: host.directory)
+        for line in history.unreadable { FileHandle.standardError.write(Data("livemig: \(line)\n".utf8)) }
+        return (HistoryFit(history.entries.map { HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond) }),
+                history.entries.count)
+    }
+
+    /// Observes guest `name` into a trace file (`keepTrace`, else a temporary one), reads it
+    /// back and fits it.
+    static func observeAndFit(_ name: String, host: RunDirectoryOption, xen: Bool, seconds: Double, interval: Double,
+                              keepTrace: String?) throws -> (fit: WriteModelFit, trace: DirtyTrace) {
         let traceFile: String
         var temporaryDirectory: URL?
         if let keepTrace {

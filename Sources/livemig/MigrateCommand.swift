@@ -34,6 +34,12 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "table or json.") var format: String = "table"
     @OptionGroup var host: RunDirectoryOption
     @Flag(help: "Migrate a Xen domain (the default on a Xen host for a name livemig's KVM daemons do not run); an error elsewhere.") var xen = false
+    @Flag(help: "Predict first (calibrate the guest, or use --scenario; Monte Carlo), refuse when the p95 breaks --max-downtime or --max-time unless --yes, then run and print predicted against measured.")
+    var validate = false
+    @Option(help: "--validate: predict from this scenario instead of calibrating the guest now.") var scenario: String?
+    @Option(help: "--validate: the longest total time, in seconds, the p95 may predict (1 to 86,400).") var maxTime: Double?
+    @Flag(help: "--validate: migrate even when the prediction breaks a limit.") var yes = false
+    @Option(help: "--validate: simulated runs of the prediction (10 to 100,000).") var validationRuns: Int = 200
 
     func run() throws {
         guard let policyName = PolicyName(rawValue: policy) else {
@@ -66,6 +72,11 @@ struct MigrateCommand: ParsableCommand {
             throw failure("\(error)")  // an InputBoundError or a HostFailure: one line each
         }
         try applyTLSOptions(to: &request)
+        if validate || scenario != nil || maxTime != nil || yes {
+            guard validate else { throw failure("--scenario, --max-time and --yes belong to --validate") }
+            guard !host.namesXenDomain(name, xenFlag: xen) else { throw failure("--validate: KVM guests only for now (Xen domains: calibrate them, then simulate)") }
+            return try runValidated(request, format: format)
+        }
         if host.namesXenDomain(name, xenFlag: xen) {
             return try migrateXenDomain(request, to: target, format: format)
         }
@@ -96,6 +107,53 @@ struct MigrateCommand: ParsableCommand {
 }
 
 extension MigrateCommand {
+    static let maxTimeBound = InputBound("--max-time", .seconds, from: "1s", to: "86400s")
+    static let validationRunsBound = InputBound("--validation-runs", .count, from: "10", to: "100000")
+
+    /// `migrate --validate`: predict, check the limits, migrate, compare.
+    func runValidated(_ request: ControlRequest, format: ReportFormat) throws {
+        let maxTimeSeconds: Double?
+        do {
+            maxTimeSeconds = try maxTime.map { seconds throws(InputBoundError) in try Self.maxTimeBound.check(seconds, written: "\(seconds)") }
+            _ = try Self.validationRunsBound.check(validationRuns)
+        } catch {
+            throw failure("\(error)")
+        }
+        let validation = try MigrationValidation.prepare(name: name, request: request, scenario: scenario, host: host, runs: validationRuns)
+        let summary = try validation.predict()
+        if format == .table { print(ValidationOutput.prediction(summary, origin: validation.origin), terminator: "") }
+        if !MigrationValidation.meets(summary, maxDowntimeSeconds: request.maxDowntimeSeconds, maxTimeSeconds: maxTimeSeconds) {
+            var why: [String] = []
+            if summary.aborted > 0 { why.append("\(summary.aborted) of \(summary.runs) simulated runs aborted") }
+            if let limit = request.maxDowntimeSeconds, summary.downtimeSeconds.p95 > limit {
+                why.append(String(format: "p95 downtime %.1f ms > --max-downtime %.1f ms", summary.downtimeSeconds.p95 * 1000, limit * 1000))
+            }
+            if let limit = maxTimeSeconds, summary.totalTimeSeconds.p95 > limit {
+                why.append(String(format: "p95 total time %.2f s > --max-time %.2f s", summary.totalTimeSeconds.p95, limit))
+            }
+            let others = try validation.alternatives(current: request.policy ?? .xen4, maxDowntimeSeconds: request.maxDowntimeSeconds,
+                                                     maxTimeSeconds: maxTimeSeconds)
+            let advice = others.isEmpty ? "no other policy meets the limits either"
+                : "these would: " + others.map { policy, other in
+                    String(format: "--policy %@ (p95 %.2f s, %.1f ms)", policy.rawValue, other.totalTimeSeconds.p95, other.downtimeSeconds.p95 * 1000)
+                }.joined(separator: "; ")
+            guard yes else {
+                if format == .json { print(try ValidationOutput.json(summary, origin: validation.origin, report: nil)) }
+                throw failure("--validate: \(why.joined(separator: ", ")); \(advice). Not migrated (the guest runs here); --yes migrates anyway")
+            }
+            FileHandle.standardError.write(Data("livemig: --validate: \(why.joined(separator: ", ")); migrating anyway (--yes)\n".utf8))
+        }
+        let report = try moveGuest(request, name: name, runDirectory: host.directory, verbose: verbose)
+        switch format {
+        case .json:
+            print(try ValidationOutput.json(summary, origin: validation.origin, report: report))
+        default:
+            print(ReportRendering.render(report, as: .table, title: "\(name) -> \(request.target ?? "")"), terminator: "")
+            print(ValidationOutput.comparison(summary, report: report), terminator: "")
+        }
+        if report.outcome == .aborted { throw ExitCode.failure }
+    }
+
     /// `migrate --cancel NAME`: asks the guest's daemon to stop its migration before it commits.
     func cancelMigration() throws {
         if target != nil { throw failure("migrate --cancel takes only the guest's name") }
@@ -119,6 +177,14 @@ extension MigrateCommand {
 
 /// Sends a migrate or save request to a guest's daemon, shows progress, prints the report.
 func runMoving(_ request: ControlRequest, name: String, runDirectory: RunDirectory, format: ReportFormat, verbose: Bool) throws {
+    let report = try moveGuest(request, name: name, runDirectory: runDirectory, verbose: verbose)
+    print(ReportRendering.render(report, as: format, title: format == .table ? "\(name) -> \(request.target ?? request.file ?? "")" : nil),
+          terminator: "")
+    if report.outcome == .aborted { throw ExitCode.failure }
+}
+
+/// Sends a migrate or save request to a guest's daemon, shows progress, returns the report.
+func moveGuest(_ request: ControlRequest, name: String, runDirectory: RunDirectory, verbose: Bool) throws -> MigrationReport {
     let connection: ControlConnection
     do {
         connection = try runDirectory.connect(to: name)
@@ -147,10 +213,7 @@ func runMoving(_ request: ControlRequest, name: String, runDirectory: RunDirecto
         }
         if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
         guard let report = reply.report else { continue }
-        print(ReportRendering.render(report, as: format, title: format == .table ? "\(name) -> \(request.target ?? request.file ?? "")" : nil),
-              terminator: "")
-        if report.outcome == .aborted { throw ExitCode.failure }
-        return
+        return report
     }
 }
 

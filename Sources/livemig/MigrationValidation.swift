@@ -1,0 +1,106 @@
+import Foundation
+import GuestControl
+import MigrationCalibration
+import MigrationCore
+import MigrationScenario
+import MigrationSimulation
+import MigrationSweep
+
+/// `migrate --validate`: before the migration, a prediction an operator can hold it to
+/// (Monte Carlo over the scenario's uncertainty: p50 / p95 of time and downtime, the chance of
+/// an offline fallback); after it, the prediction next to what was measured.
+///
+/// The scenario is `--scenario FILE`, or a fresh calibration of the guest (3 s of its dirty
+/// log, plus this host's history when it has one), kept beside the guest as
+/// `NAME.calibrated.yaml` in the run directory. The migration's own options (policy, cap,
+/// downtime limit, timeout, auto-converge, fallback rounds, live or not) are set on it, so the
+/// prediction is of the migration that will run.
+struct MigrationValidation {
+    var source: ScenarioFiles.Source
+    var overrides: [String]
+    /// Where the scenario came from, for the output.
+    var origin: String
+    var runs: Int
+
+    /// Seconds of dirty log a validation observes when it calibrates.
+    static let observationSeconds = 3.0
+
+    static func prepare(name: String, request: ControlRequest, scenario: String?, host: RunDirectoryOption,
+                        runs: Int) throws -> MigrationValidation {
+        let path: String
+        let origin: String
+        if let scenario {
+            path = absolutePath(scenario)
+            origin = "scenario \(path)"
+        } else {
+            let fit = try CalibrateCommand.observeAndFit(name, host: host, xen: false, seconds: observationSeconds, interval: 0.05,
+                                                         keepTrace: nil)
+            let fitted = try? CalibrateCommand.historyFitIfAny(in: host).fit
+            let history = fitted.flatMap { $0.uncappedRuns + $0.cappedRuns > 0 ? $0 : nil }
+            let calibrated = CalibratedScenario(
+                name: name, fit: fit.fit, guestMemoryBytes: fit.trace.pageCount * fit.trace.pageSizeBytes,
+                pageSizeBytes: fit.trace.pageSizeBytes,
+                provenance: .init(command: "livemig migrate \(name) --validate", timestamp: ISO8601DateFormatter().string(from: Date()),
+                                  linkBandwidth: nil, policy: request.policy?.rawValue ?? "xen4"),
+                history: history)
+            path = "\(host.directory.path)/\(name).calibrated.yaml"
+            try ScenarioFiles.write(calibrated.yaml, to: path, option: "--validate")
+            origin = "calibrated now (\(String(format: "%.0f", observationSeconds)) s of the dirty log\(history == nil ? "" : ", this host's history")): \(path)"
+        }
+        let source: ScenarioFiles.Source
+        do {
+            source = try ScenarioFiles.Source.open(path)
+        } catch {
+            throw failure(error.description)
+        }
+        return MigrationValidation(source: source, overrides: settings(of: request), origin: origin, runs: runs)
+    }
+
+    /// The migration's options as scenario keys.
+    static func settings(of request: ControlRequest) -> [String] {
+        var keys = ["policy.name=\((request.policy ?? .xen4).rawValue)"]
+        if let rate = request.rateLimitBytesPerSecond {
+            keys.append("migration.rateLimit=\(CheckedConversion.clampedInt(rate, to: 1 ... Int.max))B/s")
+        }
+        if let seconds = request.downtimeLimitSeconds { keys.append("policy.downtimeLimit=\(seconds)s") }
+        if let seconds = request.timeoutSeconds { keys.append("policy.timeout=\(seconds)s") }
+        if request.autoConverge == true { keys.append("policy.autoConverge=true") }
+        if let rounds = request.fallbackRounds { keys.append("policy.fallbackRounds=\(rounds)") }
+        if request.live == false { keys.append("migration.live=false") }
+        return keys
+    }
+
+    /// The Monte Carlo prediction with `extra` keys set (another policy, say).
+    func predict(_ extra: [String] = [], runs: Int? = nil) throws -> SweepPointSummary {
+        let keys = overrides + extra
+        let source = self.source
+        do {
+            let base = try source.checked(keys, point: [])
+            let plan = try SweepPlan(axes: [], runs: runs ?? self.runs, baseSeed: base.config.seed)
+            let jobs = ProcessInfo.processInfo.activeProcessorCount
+            let results: [SweepRun]
+            if base.hasDistributions {
+                results = try SweepRunner.run(plan, jobs: jobs) { _, seed throws(HostFailure) in try source.drawn(keys, seed: seed) }
+            } else {
+                results = try SweepRunner.run(plan, configs: [base.config], jobs: jobs)
+            }
+            return SweepPointSummary(values: [:], runs: results)
+        } catch {
+            throw failure("--validate: \(error.description)")
+        }
+    }
+
+    /// Policies other than the one asked for whose p95 meets both limits.
+    func alternatives(current: PolicyName, maxDowntimeSeconds: Double?, maxTimeSeconds: Double?) throws -> [(PolicyName, SweepPointSummary)] {
+        try PolicyName.allCases.filter { $0 != current && $0 != .timeout }.compactMap { policy in
+            let summary = try predict(["policy.name=\(policy.rawValue)"], runs: max(20, runs / 2))
+            return Self.meets(summary, maxDowntimeSeconds: maxDowntimeSeconds, maxTimeSeconds: maxTimeSeconds) ? (policy, summary) : nil
+        }
+    }
+
+    static func meets(_ summary: SweepPointSummary, maxDowntimeSeconds: Double?, maxTimeSeconds: Double?) -> Bool {
+        summary.aborted == 0
+            && (maxDowntimeSeconds.map { summary.downtimeSeconds.p95 <= $0 } ?? true)
+            && (maxTimeSeconds.map { summary.totalTimeSeconds.p95 <= $0 } ?? true)
+    }
+}

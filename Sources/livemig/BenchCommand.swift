@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: `livemig bench simulate`, `livemig bench migrate`.",
-        subcommands: [BenchSimulateCommand.self, BenchMigrateCommand.self])
+        subcommands: [BenchSimulateCommand.self, BenchMigrateCommand.self, BenchAccuracyCommand.self])
 }
 
 /// Peak resident memory of this process so far (`getrusage`), for the benchmarks.

@@ -120,7 +120,8 @@ extension MigrateCommand {
             throw failure("\(error)")
         }
         let validation = try MigrationValidation.prepare(name: name, request: request, scenario: scenario, host: host, runs: validationRuns)
-        let summary = try validation.predict()
+        let prediction = try validation.predict()
+        let summary = prediction.summary
         if format == .table { print(ValidationOutput.prediction(summary, origin: validation.origin), terminator: "") }
         if !MigrationValidation.meets(summary, maxDowntimeSeconds: request.maxDowntimeSeconds, maxTimeSeconds: maxTimeSeconds) {
             var why: [String] = []
@@ -138,7 +139,7 @@ extension MigrateCommand {
                     String(format: "--policy %@ (p95 %.2f s, %.1f ms)", policy.rawValue, other.totalTimeSeconds.p95, other.downtimeSeconds.p95 * 1000)
                 }.joined(separator: "; ")
             guard yes else {
-                if format == .json { print(try ValidationOutput.json(summary, origin: validation.origin, report: nil)) }
+                if format == .json { print(try ValidationOutput.json(prediction, origin: validation.origin, report: nil)) }
                 throw failure("--validate: \(why.joined(separator: ", ")); \(advice). Not migrated (the guest runs here); --yes migrates anyway")
             }
             FileHandle.standardError.write(Data("livemig: --validate: \(why.joined(separator: ", ")); migrating anyway (--yes)\n".utf8))
@@ -146,7 +147,7 @@ extension MigrateCommand {
         let report = try moveGuest(request, name: name, runDirectory: host.directory, verbose: verbose)
         switch format {
         case .json:
-            print(try ValidationOutput.json(summary, origin: validation.origin, report: report))
+            print(try ValidationOutput.json(prediction, origin: validation.origin, report: report))
         default:
             print(ReportRendering.render(report, as: .table, title: "\(name) -> \(request.target ?? "")"), terminator: "")
             print(ValidationOutput.comparison(summary, report: report), terminator: "")

@@ -70,8 +70,14 @@ struct MigrationValidation {
         return keys
     }
 
+    /// A Monte Carlo prediction: the percentiles, and the median number of live rounds.
+    struct Prediction {
+        var summary: SweepPointSummary
+        var medianLiveIterations: Double
+    }
+
     /// The Monte Carlo prediction with `extra` keys set (another policy, say).
-    func predict(_ extra: [String] = [], runs: Int? = nil) throws -> SweepPointSummary {
+    func predict(_ extra: [String] = [], runs: Int? = nil) throws -> Prediction {
         let keys = overrides + extra
         let source = self.source
         do {
@@ -84,7 +90,9 @@ struct MigrationValidation {
             } else {
                 results = try SweepRunner.run(plan, configs: [base.config], jobs: jobs)
             }
-            return SweepPointSummary(values: [:], runs: results)
+            let rounds = results.filter { $0.error == nil }.map { Double($0.liveIterations) }.sorted()
+            return Prediction(summary: SweepPointSummary(values: [:], runs: results),
+                              medianLiveIterations: SweepStatistics.percentile(50, of: rounds) ?? 0)
         } catch {
             throw failure("--validate: \(error.description)")
         }
@@ -93,7 +101,7 @@ struct MigrationValidation {
     /// Policies other than the one asked for whose p95 meets both limits.
     func alternatives(current: PolicyName, maxDowntimeSeconds: Double?, maxTimeSeconds: Double?) throws -> [(PolicyName, SweepPointSummary)] {
         try PolicyName.allCases.filter { $0 != current && $0 != .timeout }.compactMap { policy in
-            let summary = try predict(["policy.name=\(policy.rawValue)"], runs: max(20, runs / 2))
+            let summary = try predict(["policy.name=\(policy.rawValue)"], runs: max(20, runs / 2)).summary
             return Self.meets(summary, maxDowntimeSeconds: maxDowntimeSeconds, maxTimeSeconds: maxTimeSeconds) ? (policy, summary) : nil
         }
     }

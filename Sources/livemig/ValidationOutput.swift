@@ -41,18 +41,25 @@ enum ValidationOutput {
         return "predicted against measured:\n" + TextColumns.render(rows, rightAligned: [1, 2, 3, 4]).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
     }
 
-    /// The JSON of a validated migration: the prediction, the report, and the errors.
-    static func json(_ summary: SweepPointSummary, origin: String, report: MigrationReport?) throws -> String {
+    /// The JSON of a validated migration: the prediction, the report, and the errors (relative
+    /// for time, downtime and bytes; in rounds for the live iterations).
+    static func json(_ prediction: MigrationValidation.Prediction, origin: String, report: MigrationReport?) throws -> String {
         struct Output: Encodable {
             var scenario: String
             var prediction: SweepPointSummary
+            var predictedLiveIterations: Double
             var report: MigrationReport?
             var totalTimeError: Double?
             var downtimeError: Double?
+            var bytesError: Double?
+            var liveIterationsError: Double?
         }
-        let output = Output(scenario: origin, prediction: summary, report: report,
+        let summary = prediction.summary
+        let output = Output(scenario: origin, prediction: summary, predictedLiveIterations: prediction.medianLiveIterations, report: report,
                             totalTimeError: report.flatMap { relativeError(predicted: summary.totalTimeSeconds.p50, measured: $0.totalTimeSeconds) },
-                            downtimeError: report.flatMap { relativeError(predicted: summary.downtimeSeconds.p50, measured: $0.downtimeSeconds) })
+                            downtimeError: report.flatMap { relativeError(predicted: summary.downtimeSeconds.p50, measured: $0.downtimeSeconds) },
+                            bytesError: report.flatMap { relativeError(predicted: summary.meanBytesSent, measured: Double($0.bytesSent)) },
+                            liveIterationsError: report.map { prediction.medianLiveIterations - Double($0.liveIterationCount) })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try encoder.encode(output), as: UTF8.self)

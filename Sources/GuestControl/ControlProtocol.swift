@@ -39,6 +39,9 @@ public struct ControlRequest: Codable, Sendable {
     /// observe: how long, and how often to read the dirty log.
     public var seconds: Double?
     public var intervalSeconds: Double?
+    /// migrate: the dirtying a calibration expects (`migrate --validate`), for the progress
+    /// display's estimate before the first dirty-log read.
+    public var expectedDirtying: [RemainingMigrationEstimate.DirtyClass]?
 
     public init(command: Command) { self.command = command }
 }

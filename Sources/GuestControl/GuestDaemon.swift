@@ -347,12 +347,15 @@ public final class GuestDaemon: @unchecked Sendable {
         return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation,
                                         maxDowntimeSeconds: request.maxDowntimeSeconds,
                                         timeouts: try TimeoutsFromEnvironment.sender(), verifyMemory: request.verifyMemory ?? false) { update in
+            // The time left and the pause by the model, rounds to come included; before the
+            // transfer rate is known, the pending pages alone.
+            let estimate = update.remaining(under: policy, expectedDirtying: request.expectedDirtying ?? [])
             let remaining = update.pagesPending * Double(update.pageSizeBytes)
             progress(ProgressLine(
                 elapsedSeconds: update.elapsedSeconds, iteration: update.iteration, bytesSent: update.totalBytesSent,
                 pagesPending: update.pagesPending, bytesPerSecond: update.measuredBytesPerSecond,
-                expectedDowntimeSeconds: update.expectedDowntimeSeconds,
-                etaSeconds: update.measuredBytesPerSecond > 0 ? remaining / update.measuredBytesPerSecond : 0))
+                expectedDowntimeSeconds: estimate?.downtimeSeconds ?? update.expectedDowntimeSeconds,
+                etaSeconds: estimate?.remainingSeconds ?? (update.measuredBytesPerSecond > 0 ? remaining / update.measuredBytesPerSecond : 0)))
         }
     }
 

@@ -55,6 +55,14 @@ extension ControlRequest {
                 try OptionBounds.maxDowntime.check(maxDowntimeSeconds, written: "\(maxDowntimeSeconds * 1000) ms")
             }
             if let fallbackRounds { try OptionBounds.fallbackRounds.check(fallbackRounds) }
+            if let expectedDirtying {
+                guard expectedDirtying.count <= 64 else { throw InputBoundError("expectedDirtying: \(expectedDirtying.count) classes, at most 64") }
+                for dirtyClass in expectedDirtying {
+                    guard dirtyClass.pages >= 0, dirtyClass.pages <= 0x1p32, dirtyClass.writesPerSecond >= 0, dirtyClass.writesPerSecond <= 1e9 else {
+                        throw InputBoundError("expectedDirtying: \(dirtyClass.pages) pages at \(dirtyClass.writesPerSecond) writes/s; pages from 0 to 2^32, writes from 0 to 10^9 a second")
+                    }
+                }
+            }
             if let seconds { try OptionBounds.observeSeconds.check(seconds, written: "\(seconds) s") }
             if let intervalSeconds {
                 try OptionBounds.observeInterval.check(intervalSeconds, written: "\(intervalSeconds) s")

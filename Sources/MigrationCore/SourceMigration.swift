@@ -504,6 +504,10 @@ public struct SourceMigration<Tracker: PageTracking> {
 }
 
 extension SourceMigration {
+    /// The rounds finished so far, with the pages dirtied during each live one once the dirty
+    /// log after it has been read (what a progress display refits its estimate from).
+    public var completedIterations: [IterationReport] { iterations }
+
     /// True when the source guest is running: never paused, or resumed after an abort.
     public var sourceGuestRunning: Bool {
         !sourceDestroyed && (pausedAtSeconds == nil || sourceResumed)

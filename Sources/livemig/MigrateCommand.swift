@@ -144,7 +144,9 @@ extension MigrateCommand {
             }
             FileHandle.standardError.write(Data("livemig: --validate: \(why.joined(separator: ", ")); migrating anyway (--yes)\n".utf8))
         }
-        let report = try moveGuest(request, name: name, runDirectory: host.directory, verbose: verbose)
+        var calibrated = request
+        calibrated.expectedDirtying = try validation.expectedDirtying()
+        let report = try moveGuest(calibrated, name: name, runDirectory: host.directory, verbose: verbose)
         switch format {
         case .json:
             print(try ValidationOutput.json(prediction, origin: validation.origin, report: report))

@@ -106,6 +106,30 @@ struct MigrationValidation {
         }
     }
 
+    /// The scenario's dirtying as the progress display's estimate takes it before the first
+    /// dirty-log read (the distributions at their centre; a phase schedule by its first phase;
+    /// a trace is left to the reads).
+    func expectedDirtying() throws -> [RemainingMigrationEstimate.DirtyClass] {
+        let workload: Workload
+        do {
+            workload = try source.checked(overrides, point: []).config.workload
+        } catch {
+            throw failure("--validate: \(error.description)")
+        }
+        return Self.dirtyClasses(of: workload)
+    }
+
+    static func dirtyClasses(of workload: Workload) -> [RemainingMigrationEstimate.DirtyClass] {
+        switch workload {
+        case .idle, .trace: []
+        case .uniform(let pages, let rate), .zipf(let pages, let rate, _): [.init(pages: Double(pages), writesPerSecond: rate)]
+        case .hotCold(let pages, let hot, let hotRate, let coldRate):
+            [.init(pages: Double(hot), writesPerSecond: hotRate), .init(pages: Double(pages - hot), writesPerSecond: coldRate)]
+        case .sequential(let pages, let rate): [.init(pages: Double(pages), writesPerSecond: rate, sweep: true)]
+        case .phases(let phases): phases.first.map { dirtyClasses(of: $0.workload) } ?? []
+        }
+    }
+
     static func meets(_ summary: SweepPointSummary, maxDowntimeSeconds: Double?, maxTimeSeconds: Double?) -> Bool {
         summary.aborted == 0
             && (maxDowntimeSeconds.map { summary.downtimeSeconds.p95 <= $0 } ?? true)

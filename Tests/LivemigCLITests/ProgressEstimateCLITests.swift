@@ -1,0 +1,31 @@
+import Foundation
+import XCTest
+
+/// The progress display's time left comes from the model: once the first dirty-log read has
+/// measured the guest's dirtying, it counts down through the rounds still to come instead of
+/// jumping up at every round's start.
+final class ProgressEstimateCLITests: GuestHostsTestCase {
+    func testTheTimeLeftCountsDownOnceTheDirtyingIsMeasured() throws {
+        let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
+        let portB = try hosts.startLoopbackReceiver(hostB).port
+        let started = try hosts.livemig(["guest", "start", "eta", "--memory", "256M", "--workload", "uniform,workingSet=128MiB,rate=8000",
+                                         "--run-dir", hostA])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let moved = try LivemigProcess.run(["migrate", "--live", "eta", "127.0.0.1:\(portB)", "--bandwidth", "800Mbit/s", "--policy", "xen3",
+                                            "--verbose", "--run-dir", hostA])
+        XCTAssertEqual(moved.status, 0, moved.stderr)
+        // "  iteration 2  sent ... ETA 1.4 s": (round, time left) per progress line.
+        let lines = moved.stderr.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).compactMap { line -> (Int, Double)? in
+            let fields = line.split(separator: " ")
+            guard let at = fields.firstIndex(of: "iteration"), at + 1 < fields.count, let round = Int(fields[at + 1]),
+                  let eta = fields.firstIndex(of: "ETA"), eta + 1 < fields.count, let seconds = Double(fields[eta + 1]) else { return nil }
+            return (round, seconds)
+        }
+        let refitted = lines.filter { $0.0 >= 2 }.map(\.1)
+        XCTAssertGreaterThanOrEqual(refitted.count, 3, "\(lines)")
+        // Noise in the transfer rate may move a line by a tick; never by more.
+        for (earlier, later) in zip(refitted, refitted.dropFirst()) {
+            XCTAssertLessThanOrEqual(later, earlier + 0.15, "the time left went up: \(refitted)")
+        }
+    }
+}

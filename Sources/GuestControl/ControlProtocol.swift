@@ -56,6 +56,9 @@ public struct GuestStatus: Codable, Sendable, Equatable {
     public var uptimeSeconds: Double
     public var heartbeats: UInt64
     public var pageWrites: UInt64
+    /// Page writes per second the built-in guest program achieved since this daemon took the
+    /// guest, by its own count (nil for a firmware image): the workload says what was asked.
+    public var achievedWritesPerSecond: Double?
     public var processID: Int32
     public var consoleLog: String
 }

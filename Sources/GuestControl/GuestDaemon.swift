@@ -12,6 +12,9 @@ public final class GuestDaemon: @unchecked Sendable {
     let runDirectory: RunDirectory
     private let listener: ControlListener
     private let startedAt = monotonicSeconds()
+    /// The guest program's page writes when this daemon took the guest (a guest that arrived
+    /// by migration brings its count along): the achieved rate counts from here.
+    private let writesAtStart: UInt64
     /// For a guest that arrived by migration: the workload as the stream described it.
     private var arrivedWorkload: String?
     private let lock = NSLock()
@@ -148,6 +151,7 @@ public final class GuestDaemon: @unchecked Sendable {
         self.guest = guest
         self.runDirectory = runDirectory
         self.listener = listener
+        writesAtStart = guest.counters.writes
     }
 
     /// Serves control connections until the guest is gone; returns the process exit status.
@@ -365,9 +369,14 @@ public final class GuestDaemon: @unchecked Sendable {
         lock.unlock()
         let state: String = if let failure = guest.failure { "stopped: \(failure)" } else if let busyWith { busyWith } else if guest.isRunning { "running" } else { "paused" }
         let counters = guest.counters
-        return GuestStatus(name: guest.name, state: state, memoryBytes: guest.memory.sizeBytes,
-                           workload: guest.workload?.description ?? arrivedWorkload ?? (guest.firmware != nil ? "firmware image" : "(received)"), uptimeSeconds: monotonicSeconds() - startedAt,
-                           heartbeats: counters.heartbeats, pageWrites: counters.writes, processID: getpid(),
-                           consoleLog: runDirectory.consoleLog(guest.name))
+        let uptime = monotonicSeconds() - startedAt
+        var status = GuestStatus(name: guest.name, state: state, memoryBytes: guest.memory.sizeBytes,
+                                 workload: guest.workload?.description ?? arrivedWorkload ?? (guest.firmware != nil ? "firmware image" : "(received)"),
+                                 uptimeSeconds: uptime, heartbeats: counters.heartbeats, pageWrites: counters.writes, processID: getpid(),
+                                 consoleLog: runDirectory.consoleLog(guest.name))
+        if guest.firmware == nil, uptime > 0, counters.writes >= writesAtStart {
+            status.achievedWritesPerSecond = Double(counters.writes - writesAtStart) / uptime
+        }
+        return status
     }
 }

@@ -33,6 +33,7 @@ public enum KVMMigration {
         var engine = SourceMigration(tracker: BitmapPageTracker(pageCount: guest.memory.pageCount, collectsPageNumbers: true),
                                      policy: policy.makePolicy(), settings: settings)
         var hypervisor = KVMSourceHypervisor(guest: guest, digestOnRelease: computeDigest, sendsMemoryDigest: verifyMemory)
+        let writesAtStart = (writes: guest.counters.writes, monotonicSeconds: monotonicSeconds())
         var report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel, cancellation: cancellation,
                                            maxDowntimeSeconds: maxDowntimeSeconds, progress: progress)
         report.scenario = guest.name
@@ -44,6 +45,18 @@ public enum KVMMigration {
                 downtimeBothClocksSeconds: channel.destinationRunningWallClockSeconds.map { $0 - paused },
                 guestVisibleGapSeconds: lastHere.flatMap { here in firstThere.map { $0.wallClockSeconds - here.seconds } },
                 lastLineBeforePause: lastHere?.text, firstLineAfterUnpause: firstThere?.text)
+        }
+        // What the guest program achieved while it ran live (its own count of page writes, up
+        // to the pause, or to now if it was never paused): the rate it was asked for is not
+        // what it reaches when its vCPU competes with the migration for the CPU.
+        if guest.firmware == nil {
+            let end = hypervisor.writesAtPause ?? (guest.counters.writes, monotonicSeconds())
+            let seconds = end.monotonicSeconds - writesAtStart.monotonicSeconds
+            if seconds > 0, end.writes >= writesAtStart.writes {
+                var measured = report.measured ?? WallClockMeasurements()
+                measured.guestWritesPerSecond = Double(end.writes - writesAtStart.writes) / seconds
+                report.measured = measured
+            }
         }
         return KVMMigrationResult(report: report, sourceDigestAtPause: hypervisor.digestAtRelease,
                                   pausedWallClockSeconds: hypervisor.pausedWallClockSeconds,

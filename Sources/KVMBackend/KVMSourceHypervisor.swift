@@ -11,6 +11,8 @@ public struct KVMSourceHypervisor: SourceHypervisor {
     public private(set) var resumeCount = 0
     /// Wall-clock time the vCPU stopped for the final round (for the downtime by both clocks).
     public private(set) var pausedWallClockSeconds: Double?
+    /// The built-in guest program's page writes at the pause, and the monotonic time of it.
+    public private(set) var writesAtPause: (writes: UInt64, monotonicSeconds: Double)?
     /// With `digestOnRelease`, a digest of memory taken just before the source copy is destroyed
     /// (paused since the final round): the destination must hold exactly this memory.
     public private(set) var digestAtRelease: UInt64?
@@ -55,6 +57,7 @@ public struct KVMSourceHypervisor: SourceHypervisor {
     public mutating func pauseGuest() throws(HostFailure) {
         guest.pause()
         pausedWallClockSeconds = wallClockSeconds()
+        if writesAtPause == nil { writesAtPause = (guest.counters.writes, monotonicSeconds()) }
     }
 
     public mutating func resumeGuest() throws(HostFailure) {

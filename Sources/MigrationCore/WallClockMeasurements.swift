@@ -15,6 +15,9 @@ public struct WallClockMeasurements: Sendable, Codable, Equatable {
     /// Those two lines, as the guest printed them ("hb 41", "hb 42").
     public var lastLineBeforePause: String?
     public var firstLineAfterUnpause: String?
+    /// Page writes per second the built-in guest program made while it ran live during the
+    /// migration, by its own count (nil for firmware images).
+    public var guestWritesPerSecond: Double?
 
     public init(downtimeBothClocksSeconds: Double? = nil, guestVisibleGapSeconds: Double? = nil,
                 lastLineBeforePause: String? = nil, firstLineAfterUnpause: String? = nil) {

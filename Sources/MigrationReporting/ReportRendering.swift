@@ -71,6 +71,9 @@ public enum ReportRendering {
                 let lines = [measured.lastLineBeforePause, measured.firstLineAfterUnpause].map { $0.map { "'\($0)'" } ?? "?" }
                 out += "guest-visible gap        \(decimal(gap * 1000, 1)) ms (console \(lines[0]) here to \(lines[1]) there)\n"
             }
+            if let writes = measured.guestWritesPerSecond {
+                out += "guest writes             \(decimal(writes, 0)) pages/s while live (the guest program's own count)\n"
+            }
         }
         return out
     }

@@ -216,11 +216,12 @@ struct ListCommand: ParsableCommand {
             if !xen, !host.directory.guestNames().isEmpty { print("") } else { return }
         }
         let runDirectory = host.directory
-        print("name              state       memory  workload                                  uptime")
+        print("name              state       memory  workload                                  writes/s  uptime")
         for name in runDirectory.guestNames() {
             guard let status = try? runDirectory.ask(name, ControlRequest(command: .status)).status else { continue }
+            let achieved = status.achievedWritesPerSecond.map { String(format: "%.0f", $0) } ?? "-"
             let columns = [pad(status.name, 17), pad(status.state, 11), pad("\(status.memoryBytes >> 20)M", 7),
-                           pad(status.workload, 41), String(format: "%.1fs", status.uptimeSeconds)]
+                           pad(status.workload, 41), pad(achieved, 9), String(format: "%.1fs", status.uptimeSeconds)]
             print(columns.joined(separator: " "))
         }
     }

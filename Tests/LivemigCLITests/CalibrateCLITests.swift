@@ -45,6 +45,11 @@ final class CalibrateCLITests: GuestHostsTestCase {
         XCTAssertNotEqual(tooShort.status, 0)
         XCTAssertTrue(tooShort.stderr.contains("a fit needs at least 8"), tooShort.stderr)
         XCTAssertTrue(listing(host).contains("running"), "calibrating leaves the guest running")
+        // `list` shows the rate the guest program achieved next to the one it was asked for.
+        let row = try XCTUnwrap(listing(host).split(separator: "\n").first { $0.hasPrefix("cal ") })
+        let achieved = try XCTUnwrap(Double(row.split(separator: " ")[4]), String(row))
+        XCTAssertGreaterThan(achieved, 5000, String(row))
+        XCTAssertLessThan(achieved, 21_000, "20,000 hot + 500 cold writes/s asked: \(row)")
     }
 
     /// Every migration lands in the run directory's history, which `history` lists and

@@ -26,6 +26,10 @@ final class ValidatedMigrationCLITests: GuestHostsTestCase {
         let output = try LivemigProcess.jsonObject(moved.stdout)
         XCTAssertEqual((output["prediction"] as? [String: Any])?["runs"] as? Int, 50, "\(output)")
         XCTAssertEqual((output["report"] as? [String: Any])?["outcome"] as? String, "converged", "\(output)")
+        let measured = try XCTUnwrap((output["report"] as? [String: Any])?["measured"] as? [String: Any], "\(output)")
+        let writes = try XCTUnwrap(measured["guestWritesPerSecond"] as? Double, "\(measured)")
+        XCTAssertGreaterThan(writes, 1000, "the guest program's own count while live (5,000 asked)")
+        XCTAssertLessThan(writes, 5500)
         let timeError = try XCTUnwrap(output["totalTimeError"] as? Double, "\(output)")
         // The link is the scenario's default (nothing measured it): the time is the order of
         // magnitude only; the accuracy suite is where the model is held to 5 %.

@@ -39,6 +39,10 @@ public struct ControlRequest: Codable, Sendable {
     /// observe: how long, and how often to read the dirty log.
     public var seconds: Double?
     public var intervalSeconds: Double?
+    /// migrate: the whole policy setting (every `policy.*` key a scenario holds), when the
+    /// command line had one from `--scenario` or `--set`; it takes the place of `policy`,
+    /// `downtimeLimitSeconds`, `timeoutSeconds`, `autoConverge` and `fallbackRounds`.
+    public var policySettings: PolicyConfiguration?
     /// migrate: the dirtying a calibration expects (`migrate --validate`), for the progress
     /// display's estimate before the first dirty-log read.
     public var expectedDirtying: [RemainingMigrationEstimate.DirtyClass]?

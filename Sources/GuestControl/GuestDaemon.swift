@@ -331,6 +331,7 @@ public final class GuestDaemon: @unchecked Sendable {
         policy.timeoutSeconds = request.timeoutSeconds
         policy.autoConverge = request.autoConverge ?? false
         policy.fallbackRounds = request.fallbackRounds
+        if let whole = request.policySettings { policy = whole }
         let stream: BlockingSocket
         if request.command == .save {
             guard let file = request.file else { throw HostFailure("save: no file named") }

@@ -55,6 +55,7 @@ extension ControlRequest {
                 try OptionBounds.maxDowntime.check(maxDowntimeSeconds, written: "\(maxDowntimeSeconds * 1000) ms")
             }
             if let fallbackRounds { try OptionBounds.fallbackRounds.check(fallbackRounds) }
+            try policySettings?.validate()
             if let expectedDirtying {
                 guard expectedDirtying.count <= 64 else { throw InputBoundError("expectedDirtying: \(expectedDirtying.count) classes, at most 64") }
                 for dirtyClass in expectedDirtying {

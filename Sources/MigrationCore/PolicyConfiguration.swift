@@ -5,7 +5,7 @@ public enum PolicyName: String, Sendable, CaseIterable, Codable {
 
 /// A policy and its parameters, as a scenario or a command line gives them; `nil` means the
 /// policy's own default. Builds the `PrecopyPolicy` value the engine consults.
-public struct PolicyConfiguration: Sendable, Equatable {
+public struct PolicyConfiguration: Sendable, Equatable, Codable {
     public var name: PolicyName
     /// Live rounds before the paused one (xen3: 29, xen4: 5).
     public var maxIterations: Int?
@@ -47,6 +47,40 @@ public struct PolicyConfiguration: Sendable, Equatable {
 
     public var effectiveFallbackRounds: Int {
         fallbackRounds ?? (name == .qemu ? Self.defaultQemuFallbackRounds : 0)
+    }
+
+    /// Checks every setting against `PolicyBounds`; the error names the scenario key
+    /// (`policy.maxIterations`), the value and the range. For settings that did not come
+    /// through a scenario's reader, which checks them itself (a control request's).
+    public func validate() throws(InputBoundError) {
+        if let maxIterations { try PolicyBounds.maxIterations.named("policy.maxIterations").check(maxIterations) }
+        if let maxFactor { try PolicyBounds.maxFactor.named("policy.maxFactor").check(maxFactor, written: "\(maxFactor)") }
+        if let targetDirtyPages {
+            try PolicyBounds.targetDirtyPages.named("policy.targetDirtyPages").check(targetDirtyPages, written: "\(targetDirtyPages)")
+        }
+        if let downtimeLimitSeconds {
+            try PolicyBounds.downtimeLimit.named("policy.downtimeLimit").check(downtimeLimitSeconds, written: "\(downtimeLimitSeconds) s")
+        }
+        if let timeoutSeconds { try PolicyBounds.timeout.named("policy.timeout").check(timeoutSeconds, written: "\(timeoutSeconds) s") }
+        if let fallbackRounds { try PolicyBounds.fallbackRounds.named("policy.fallbackRounds").check(fallbackRounds) }
+        if let fallbackDirtyRatio {
+            try PolicyBounds.fallbackDirtyRatio.named("policy.fallbackDirtyRatio").check(fallbackDirtyRatio, written: "\(fallbackDirtyRatio)")
+        }
+    }
+
+    /// The settings as scenario keys (`policy.name=xen4`, ...), for a scenario that must predict
+    /// the migration these settings run.
+    public var scenarioKeys: [String] {
+        var keys = ["policy.name=\(name.rawValue)"]
+        if let maxIterations { keys.append("policy.maxIterations=\(maxIterations)") }
+        if let maxFactor { keys.append("policy.maxFactor=\(maxFactor)") }
+        if let targetDirtyPages { keys.append("policy.targetDirtyPages=\(targetDirtyPages)") }
+        if let downtimeLimitSeconds { keys.append("policy.downtimeLimit=\(downtimeLimitSeconds)s") }
+        if autoConverge { keys.append("policy.autoConverge=true") }
+        if let timeoutSeconds { keys.append("policy.timeout=\(timeoutSeconds)s") }
+        if let fallbackRounds { keys.append("policy.fallbackRounds=\(fallbackRounds)") }
+        if let fallbackDirtyRatio { keys.append("policy.fallbackDirtyRatio=\(fallbackDirtyRatio)") }
+        return keys
     }
 
     /// The policy value the engine consults.

@@ -20,12 +20,15 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "Mutual TLS with the files in DIR (ca-cert.pem, host-cert.pem, host-key.pem).") var tlsDir: String?
     @Option(help: "With TLS: destination certificate names accepted besides the target host's own, space-separated.") var tlsAllow: String?
     @Flag(help: "Cancel the migration of NAME in progress (before it commits; the guest keeps running here).") var cancel = false
-    @Option(help: "Resume the guest here if the destination was not cleared to run it this many milliseconds after the pause.")
-    var maxDowntime: Double?
-    @Option(help: "xen3, xen4, qemu or timeout.") var policy: String = "xen4"
+    @Option(help: "Resume the guest here if the destination was not cleared to run it this long after the pause: 50ms, 1s (a bare number is milliseconds).")
+    var maxDowntime: String?
+    @Option(help: "xen3, xen4, qemu or timeout (xen4, or the scenario's).") var policy: String?
     @Option(help: "Cap the migration stream: 1Gbit/s, 100MB/s (1 Mbit/s to 1 Tbit/s).") var bandwidth: String?
-    @Option(help: "qemu/timeout: the downtime budget in milliseconds (300; 1 to 2,000,000).") var downtimeLimit: Double?
-    @Option(help: "timeout: suspend the guest after this many seconds (libvirt --timeout; 1 to 86,400).") var timeout: Double?
+    @Option(help: "qemu/timeout: the downtime budget: 300ms, 1.5s (a bare number is milliseconds; 1ms to 2000s).") var downtimeLimit: String?
+    @Option(help: "timeout: suspend the guest after this long: 60s, 5min (a bare number is seconds; libvirt --timeout; 1ms to 24h).")
+    var timeout: String?
+    @Option(name: .customLong("set"), help: "Set a scenario key for this migration, as in simulate: --set policy.targetDirtyPages=200 (repeatable; policy.*, migration.rateLimit, migration.live act on the migration, the rest on --validate's prediction).")
+    var sets: [String] = []
     @Flag(help: "qemu/timeout: QEMU's auto-converge (throttle the guest).") var autoConverge = false
     @Option(help: "Give up on live migration after this many non-converging rounds (0: never; at most 1,000,000).") var fallbackRounds: Int?
     @Flag(help: "Verify memory: the destination checks a digest of the paused guest's memory before it runs it (the digest's time adds to the pause; KVM guests).")
@@ -36,44 +39,54 @@ struct MigrateCommand: ParsableCommand {
     @Flag(help: "Migrate a Xen domain (the default on a Xen host for a name livemig's KVM daemons do not run); an error elsewhere.") var xen = false
     @Flag(help: "Predict first (calibrate the guest, or use --scenario; Monte Carlo), refuse when the p95 breaks --max-downtime or --max-time unless --yes, then run and print predicted against measured.")
     var validate = false
-    @Option(help: "--validate: predict from this scenario instead of calibrating the guest now.") var scenario: String?
+    @Option(help: "Run the migration this scenario describes (its policy.*, migration.rateLimit and migration.live; options given here win); with --validate, predict from it instead of calibrating the guest now.")
+    var scenario: String?
     @Option(help: "--validate: the longest total time, in seconds, the p95 may predict (1 to 86,400).") var maxTime: Double?
     @Flag(help: "--validate: migrate even when the prediction breaks a limit.") var yes = false
     @Option(help: "--validate: simulated runs of the prediction (10 to 100,000).") var validationRuns: Int = 200
 
     func run() throws {
-        guard let policyName = PolicyName(rawValue: policy) else {
-            throw failure("--policy \(policy): not one of \(PolicyName.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         guard let format = ReportFormat(rawValue: format), format != .csv else { throw failure("--format \(format): table or json") }
         if cancel { return try cancelMigration() }
         guard let target else { throw failure("migrate: name the destination HOST[:PORT] (or use --cancel)") }
         var request = ControlRequest(command: .migrate)
         request.target = target
-        request.live = live
-        request.policy = policyName
-        request.autoConverge = autoConverge
-        request.fallbackRounds = fallbackRounds
         request.verifyMemory = verifyMemory ? true : nil
         do {
+            // The scenario's (or --set's) settings first, then the options given here.
+            let described = try MigrationSettingsFromScenario.read(scenario: scenario, sets: sets)
+            var policySettings = described?.policy ?? PolicyConfiguration(name: .xen4)
+            if let policy {
+                guard let name = PolicyName(rawValue: policy) else {
+                    throw HostFailure("--policy \(policy): not one of \(PolicyName.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                policySettings.name = name
+            }
             // Each number checked as the user wrote it, so that the error quotes it.
-            request.downtimeLimitSeconds = try downtimeLimit.map { milliseconds throws(InputBoundError) in
-                try OptionBounds.downtimeLimit.check(milliseconds / 1000, written: "\(milliseconds) ms")
+            if let downtimeLimit {
+                policySettings.downtimeLimitSeconds = try DurationOption.seconds(downtimeLimit, bareUnit: .milliseconds, bound: OptionBounds.downtimeLimit)
             }
-            request.timeoutSeconds = try timeout.map { seconds throws(InputBoundError) in
-                try OptionBounds.timeout.check(seconds, written: "\(seconds) s")
+            if let timeout { policySettings.timeoutSeconds = try DurationOption.seconds(timeout, bareUnit: .seconds, bound: OptionBounds.timeout) }
+            if autoConverge { policySettings.autoConverge = true }
+            if let fallbackRounds { policySettings.fallbackRounds = fallbackRounds }
+            request.policy = policySettings.name
+            request.downtimeLimitSeconds = policySettings.downtimeLimitSeconds
+            request.timeoutSeconds = policySettings.timeoutSeconds
+            request.autoConverge = policySettings.autoConverge
+            request.fallbackRounds = policySettings.fallbackRounds
+            if described != nil { request.policySettings = policySettings }
+            request.live = live || described?.live == true
+            request.maxDowntimeSeconds = try maxDowntime.map { text throws(InputBoundError) in
+                try DurationOption.seconds(text, bareUnit: .milliseconds, bound: OptionBounds.maxDowntime)
             }
-            request.maxDowntimeSeconds = try maxDowntime.map { milliseconds throws(InputBoundError) in
-                try OptionBounds.maxDowntime.check(milliseconds / 1000, written: "\(milliseconds) ms")
-            }
-            request.rateLimitBytesPerSecond = try bandwidth.map(OptionBounds.bandwidth.value)
+            request.rateLimitBytesPerSecond = try bandwidth.map(OptionBounds.bandwidth.value) ?? described?.rateLimitBytesPerSecond
             try request.validate()
         } catch {
             throw failure("\(error)")  // an InputBoundError or a HostFailure: one line each
         }
         try applyTLSOptions(to: &request)
-        if validate || scenario != nil || maxTime != nil || yes {
-            guard validate else { throw failure("--scenario, --max-time and --yes belong to --validate") }
+        if validate || maxTime != nil || yes {
+            guard validate else { throw failure("--max-time and --yes belong to --validate") }
             guard !host.namesXenDomain(name, xenFlag: xen) else { throw failure("--validate: KVM guests only for now (Xen domains: calibrate them, then simulate)") }
             return try runValidated(request, format: format)
         }
@@ -119,7 +132,8 @@ extension MigrateCommand {
         } catch {
             throw failure("\(error)")
         }
-        let validation = try MigrationValidation.prepare(name: name, request: request, scenario: scenario, host: host, runs: validationRuns)
+        let validation = try MigrationValidation.prepare(name: name, request: request, scenario: scenario, sets: sets, host: host,
+                                                         runs: validationRuns)
         let prediction = try validation.predict()
         let summary = prediction.summary
         if format == .table { print(ValidationOutput.prediction(summary, origin: validation.origin), terminator: "") }

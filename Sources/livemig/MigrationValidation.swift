@@ -25,7 +25,7 @@ struct MigrationValidation {
     /// Seconds of dirty log a validation observes when it calibrates.
     static let observationSeconds = 3.0
 
-    static func prepare(name: String, request: ControlRequest, scenario: String?, host: RunDirectoryOption,
+    static func prepare(name: String, request: ControlRequest, scenario: String?, sets: [String], host: RunDirectoryOption,
                         runs: Int) throws -> MigrationValidation {
         let path: String
         let origin: String
@@ -53,20 +53,20 @@ struct MigrationValidation {
         } catch {
             throw failure(error.description)
         }
-        return MigrationValidation(source: source, overrides: settings(of: request), origin: origin, runs: runs)
+        return MigrationValidation(source: source, overrides: sets + settings(of: request), origin: origin, runs: runs)
     }
 
-    /// The migration's options as scenario keys.
+    /// The migration's settings as scenario keys: the whole policy setting, the cap, live or not.
     static func settings(of request: ControlRequest) -> [String] {
-        var keys = ["policy.name=\((request.policy ?? .xen4).rawValue)"]
+        var policy = PolicyConfiguration(name: request.policy ?? .xen4, downtimeLimitSeconds: request.downtimeLimitSeconds,
+                                         autoConverge: request.autoConverge ?? false, timeoutSeconds: request.timeoutSeconds,
+                                         fallbackRounds: request.fallbackRounds)
+        if let whole = request.policySettings { policy = whole }
+        var keys = policy.scenarioKeys
         if let rate = request.rateLimitBytesPerSecond {
             keys.append("migration.rateLimit=\(CheckedConversion.clampedInt(rate, to: 1 ... Int.max))B/s")
         }
-        if let seconds = request.downtimeLimitSeconds { keys.append("policy.downtimeLimit=\(seconds)s") }
-        if let seconds = request.timeoutSeconds { keys.append("policy.timeout=\(seconds)s") }
-        if request.autoConverge == true { keys.append("policy.autoConverge=true") }
-        if let rounds = request.fallbackRounds { keys.append("policy.fallbackRounds=\(rounds)") }
-        if request.live == false { keys.append("migration.live=false") }
+        keys.append("migration.live=\(request.live ?? false)")
         return keys
     }
 

@@ -40,7 +40,10 @@ final class OptionBoundsCLITests: XCTestCase {
         try assertRefused(base + ["--bandwidth", "nan"], naming: "--bandwidth", value: "nan", range: "from 1Mbit/s to 1Tbit/s")
         try assertRefused(base + ["--downtime-limit", "0"], naming: "--downtime-limit", value: "0", range: "from 1ms to 2000s")
         try assertRefused(base + ["--downtime-limit", "nan"], naming: "--downtime-limit", value: "nan", range: "from 1ms to 2000s")
-        try assertRefused(base + ["--timeout", "1e300"], naming: "--timeout", value: "1e+300", range: "from 1ms to 24h")
+        try assertRefused(base + ["--timeout", "1e300"], naming: "--timeout", value: "1e300", range: "from 1ms to 24h")
+        try assertRefused(base + ["--downtime-limit", "3000s"], naming: "--downtime-limit", value: "3000s", range: "from 1ms to 2000s")
+        try assertRefused(base + ["--downtime-limit", "fast"], naming: "--downtime-limit", value: "fast", range: "from 1ms to 2000s")
+        try assertRefused(base + ["--set", "policy.maxIterations=0"], naming: "policy.maxIterations", value: "0", range: "from 1")
         try assertRefused(base + ["--fallback-rounds", "2000000"], naming: "--fallback-rounds", value: "2000000",
                           range: "from 0 to 1000000")
     }

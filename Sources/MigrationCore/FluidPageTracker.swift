@@ -23,11 +23,16 @@ public struct FluidPageTracker: PageTracking {
     private var pending: [Double]
     private var batchPages: Double = 0
     public let segmentsPerRound: Double
+    /// Whether a round's last segment is sent in halves down to `maxPages`: for policies that
+    /// decide between batches on the pages pending (QEMU's sync when they fall under its
+    /// threshold), which 16 coarse steps would jump over where page-level batches do not.
+    public let refinesRoundEnds: Bool
 
-    public init(regionPages: [Double], segmentsPerRound: Double = 16) {
+    public init(regionPages: [Double], segmentsPerRound: Double = 16, refinesRoundEnds: Bool = false) {
         self.regionPages = regionPages
         pending = [Double](repeating: 0, count: regionPages.count)
         self.segmentsPerRound = segmentsPerRound
+        self.refinesRoundEnds = refinesRoundEnds
     }
 
     public var guestPageCount: Double { regionPages.reduce(0, +) }
@@ -50,7 +55,8 @@ public struct FluidPageTracker: PageTracking {
     public mutating func takeBatch(maxPages: Int, skippingPagesDirtyIn peek: FluidDirtyLog?) -> TakenBatch<Double> {
         let total = pendingPageCount
         guard total > 0 else { return TakenBatch(batch: 0, pagesSent: 0, pagesSkipped: 0) }
-        let target = max(Double(maxPages), batchPages)
+        var target = max(Double(maxPages), batchPages)
+        if refinesRoundEnds, total <= 2 * target { target = max(Double(maxPages), total / 2) }
         // Share of the pending pages that would be sent rather than skipped.
         var sendableShare = 1.0
         if let peek {

@@ -36,7 +36,8 @@ public struct PreparedEvacuation: Sendable {
         try validate(schedule)
         switch fidelity {
         case .fluid:
-            var run = EvacuationRun(setting: setting, schedule: schedule, parts: regions.map(SimulatedParts.fluid))
+            let parts = zip(regions, setting.guests).map { SimulatedParts.fluid($0, policy: $1.config.policy.name) }
+            var run = EvacuationRun(setting: setting, schedule: schedule, parts: parts)
             return run.run()
         case .page:
             var parts: [(memory: PageMemory, tracker: BitmapPageTracker)] = []

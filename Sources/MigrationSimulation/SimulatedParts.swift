@@ -11,8 +11,12 @@ enum SimulatedParts {
                 BitmapPageTracker(pageCount: config.guestPages, collectsPageNumbers: false))
     }
 
-    /// Fluid fidelity, over regions already cut.
-    static func fluid(_ regions: FluidRegions) -> (memory: FluidMemory, tracker: FluidPageTracker) {
-        (FluidMemory(regions: regions), FluidPageTracker(regionPages: regions.pageCounts))
+    /// Fluid fidelity, over regions already cut. Under QEMU's rule (`qemu`, `timeout`), which
+    /// syncs the dirty log between batches once the pages pending fall under its threshold,
+    /// each round's last segment is sent in halves, so that the rule sees the pending count
+    /// cross its threshold about where page-level batches do.
+    static func fluid(_ regions: FluidRegions, policy: PolicyName) -> (memory: FluidMemory, tracker: FluidPageTracker) {
+        (FluidMemory(regions: regions),
+         FluidPageTracker(regionPages: regions.pageCounts, refinesRoundEnds: policy == .qemu || policy == .timeout))
     }
 }

@@ -21,7 +21,8 @@ public enum Simulator {
             var run = SimulationRun(config: config, memory: parts.memory, tracker: parts.tracker)
             return result(run.run())
         case .fluid:
-            let parts = SimulatedParts.fluid(try FluidRegionsCache.regions(for: config.workload, guestPages: config.guestPages))
+            let parts = SimulatedParts.fluid(try FluidRegionsCache.regions(for: config.workload, guestPages: config.guestPages),
+                                             policy: config.policy.name)
             var run = SimulationRun(config: config, memory: parts.memory, tracker: parts.tracker)
             return result(run.run())
         }

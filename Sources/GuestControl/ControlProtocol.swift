@@ -3,7 +3,7 @@ import MigrationExecutor
 
 /// A request on a guest's control socket: one JSON object on one line.
 public struct ControlRequest: Codable, Sendable {
-    public enum Command: String, Codable, Sendable { case status, console, stop, migrate, save, observe, cancel, resume }
+    public enum Command: String, Codable, Sendable { case status, console, stop, migrate, save, observe, cancel, resume, measureCosts }
 
     public var command: Command
     /// console: how many of the last lines.
@@ -113,12 +113,15 @@ public struct ControlReply: Codable, Sendable {
     public var progress: ProgressLine?
     public var report: MigrationReport?
     public var observation: ObservationSummary?
+    public var costs: HostCostMeasurement?
     public var error: String?
     public var ok: Bool?
 
     public init(status: GuestStatus? = nil, console: [String]? = nil, progress: ProgressLine? = nil,
-                report: MigrationReport? = nil, observation: ObservationSummary? = nil, error: String? = nil, ok: Bool? = nil) {
+                report: MigrationReport? = nil, observation: ObservationSummary? = nil, costs: HostCostMeasurement? = nil,
+                error: String? = nil, ok: Bool? = nil) {
         self.observation = observation
+        self.costs = costs
         self.status = status
         self.console = console
         self.progress = progress

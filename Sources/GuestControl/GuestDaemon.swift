@@ -207,6 +207,10 @@ public final class GuestDaemon: @unchecked Sendable {
             try claim("observing")
             defer { release() }
             try connection.send(ControlReply(observation: try observe(request)))
+        case .measureCosts:
+            try claim("measuring costs")
+            defer { release() }
+            try connection.send(ControlReply(costs: try HostCostMeasurement.measure(guest)))
         case .cancel:
             try connection.send(cancelMove())
         case .resume:

@@ -2,6 +2,22 @@ import Foundation
 import MigrationCore
 import MigrationSimulation
 
+/// A host's fixed costs as measured on a running guest (by its daemon: `HostCostMeasurement`).
+public struct MeasuredHostCosts: Sendable, Equatable {
+    public var dirtyLogReadSecondsPerGiB: Double
+    public var pauseSeconds: Double
+    public var resumeSeconds: Double
+    public var deviceStateBytes: Int
+    public var samples: Int
+    public init(dirtyLogReadSecondsPerGiB: Double, pauseSeconds: Double, resumeSeconds: Double, deviceStateBytes: Int, samples: Int) {
+        self.dirtyLogReadSecondsPerGiB = dirtyLogReadSecondsPerGiB
+        self.pauseSeconds = pauseSeconds
+        self.resumeSeconds = resumeSeconds
+        self.deviceStateBytes = deviceStateBytes
+        self.samples = samples
+    }
+}
+
 /// Writes a fitted model as a scenario file (docs/scenario-format.md), each value with a
 /// comment saying where it came from: fitted from the observation, given on the command line,
 /// or a default that nothing here measured. `simulate`, `sweep` and `tune` read it as they read
@@ -35,9 +51,12 @@ public struct CalibratedScenario: Sendable {
     public var provenance: Provenance
     /// What past migrations said about the link and the host (`calibrate --from-history`).
     public var history: HistoryFit?
+    /// This host's costs, measured on the guest.
+    public var measuredCosts: MeasuredHostCosts?
 
     public init(name: String, fit: WriteModelFit, guestMemoryBytes: Int, pageSizeBytes: Int, provenance: Provenance,
-                history: HistoryFit? = nil) {
+                history: HistoryFit? = nil, measuredCosts: MeasuredHostCosts? = nil) {
+        self.measuredCosts = measuredCosts
         self.name = name
         self.fit = fit
         self.guestMemoryBytes = guestMemoryBytes
@@ -64,6 +83,9 @@ public struct CalibratedScenario: Sendable {
             "  memory: \(sizeText(guestMemoryBytes))  # observed: the pages the dirty log covers",
         ]
         if pageSizeBytes != 4096 { lines.append("  pageSize: \(pageSizeBytes)  # observed: the dirty log's page size") }
+        if let costs = measuredCosts {
+            lines.append("  deviceState: \(costs.deviceStateBytes)B  # measured: the vCPU and device state captured here")
+        }
         lines.append("workload:")
         lines.append("  kind: \(model.kind.rawValue)  # fitted: \(kindReason)")
         if model.kind != .idle {
@@ -103,27 +125,42 @@ public struct CalibratedScenario: Sendable {
         }
         lines.append("policy:")
         lines.append("  name: \(provenance.policy)  # given")
-        if let history, let overhead = history.pauseOverheadSeconds {
-            // The simulator's other fixed parts of a pause, at their defaults: the final
-            // dirty-log read, the device state over the link, the ready / cleared round trips.
-            let costs = HostCosts()
-            let others = costs.dirtyLogReadSecondsPerGiB * Double(guestMemoryBytes) / 1_073_741_824
-                + Double(costs.deviceStateBytes) / linkBytesPerSecond + 3 * CalibratedScenario.defaultLatencySeconds
-            // Half and half: the report does not break the pause down yet, and only the sum
-            // reaches the downtime.
-            let half = "\(format(max(0, overhead - others) / 2 * 1000, 3))ms"
-            lines.append("source:")
-            lines.append("  pauseCost: \(half)  # from history: half of what the pause's fixed part, \(format(overhead * 1000, 1)) ms (median of \(history.pausedRuns) migrations), leaves after the simulator's other fixed costs")
-            lines.append("  resumeCost: \(half)  # from history: the other half")
-            lines.append("# The other host costs (source.*) are the simulator's defaults, not measured here.")
-        } else {
-            lines.append("# Host costs (source.*) are the simulator's defaults, not measured here.")
-        }
+        lines += sourceLines(linkBytesPerSecond: linkBytesPerSecond)
         lines.append("# Fit: distinct pages dirtied per interval, observed -> model:")
         for check in fit.checks {
             lines.append("#   \(format(check.seconds * 1000, 0)) ms: \(format(check.observedDirtyPages, 0)) -> \(format(check.predictedDirtyPages, 0)) (\(signedPercent(check.relativeError)))")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The `source:` section: the costs measured here (`measuredCosts`), the pause's fixed part
+    /// from history where there is one (it is end to end, so it wins over the local pause and
+    /// resume), the simulator's defaults for the rest, each saying which.
+    private func sourceLines(linkBytesPerSecond: Double) -> [String] {
+        var lines: [String] = []
+        if let costs = measuredCosts {
+            lines.append("  dirtyLogReadCost: \(format(costs.dirtyLogReadSecondsPerGiB * 1000, 4))ms  # measured: per GiB, the median of \(costs.samples) reads and clears of this guest's dirty log")
+        }
+        if let history, let overhead = history.pauseOverheadSeconds {
+            // The simulator's other fixed parts of a pause: the final dirty-log read, the
+            // device state over the link, the ready / cleared round trips.
+            let defaults = HostCosts()
+            let readPerGiB = measuredCosts?.dirtyLogReadSecondsPerGiB ?? defaults.dirtyLogReadSecondsPerGiB
+            let stateBytes = measuredCosts?.deviceStateBytes ?? defaults.deviceStateBytes
+            let others = readPerGiB * Double(guestMemoryBytes) / 1_073_741_824
+                + Double(stateBytes) / linkBytesPerSecond + 3 * CalibratedScenario.defaultLatencySeconds
+            // Half and half: the report does not break the pause down yet, and only the sum
+            // reaches the downtime.
+            let half = "\(format(max(0, overhead - others) / 2 * 1000, 3))ms"
+            lines.append("  pauseCost: \(half)  # from history: half of what the pause's fixed part, \(format(overhead * 1000, 1)) ms (median of \(history.pausedRuns) migrations), leaves after the other fixed costs")
+            lines.append("  resumeCost: \(half)  # from history: the other half")
+        } else if let costs = measuredCosts {
+            lines.append("  pauseCost: \(format(costs.pauseSeconds * 1000, 4))ms  # measured: the median of \(costs.samples) pauses of this guest's vCPU")
+            lines.append("  # resumeCost: the default; it is the destination's load and start, which no guest here shows (a migration's history does)")
+        }
+        let rest = lines.isEmpty ? "# Host costs (source.*) are the simulator's defaults, not measured here."
+            : "# The other host costs (source.*) are the simulator's defaults, not measured here."
+        return (lines.isEmpty ? [] : ["source:"] + lines) + [rest]
     }
 
     private var dominantShare: Double {

@@ -55,12 +55,13 @@ struct CalibrateCommand: ParsableCommand {
         }
         let history = try fromHistory ? Self.historyFit(in: host) : nil
         let fit = try Self.observeAndFit(name, host: host, xen: xen, seconds: seconds, interval: interval, keepTrace: keepTrace)
+        let costs = try GuestObservation.measureCosts(name, host: host, xen: xen)
         let scenario = CalibratedScenario(
             name: name, fit: fit.fit, guestMemoryBytes: fit.trace.pageCount * fit.trace.pageSizeBytes,
             pageSizeBytes: fit.trace.pageSizeBytes,
             provenance: .init(command: (["livemig"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
                               timestamp: ISO8601DateFormatter().string(from: Date()), linkBandwidth: linkBandwidth, policy: policy),
-            history: history)
+            history: history, measuredCosts: costs)
         if let outputPath {
             do {
                 try scenario.yaml.write(toFile: outputPath, atomically: true, encoding: .utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import GuestControl
+import MigrationCalibration
 import MigrationExecutor
 import XenBackend
 
@@ -7,6 +8,22 @@ import XenBackend
 /// (which owns the VM), a Xen domain from this process (the hypervisor owns it). Shared by
 /// `observe` and `calibrate`.
 enum GuestObservation {
+    /// This host's fixed costs measured on a KVM guest by its daemon (nil for a Xen domain,
+    /// whose costs are not measured yet).
+    static func measureCosts(_ name: String, host: RunDirectoryOption, xen: Bool) throws -> MeasuredHostCosts? {
+        guard !host.namesXenDomain(name, xenFlag: xen) else { return nil }
+        let reply: ControlReply
+        do {
+            reply = try host.directory.ask(name, ControlRequest(command: .measureCosts), timeoutSeconds: 30)
+        } catch {
+            throw failure("guest '\(name)': measuring this host's costs: \(error.description)")
+        }
+        if let error = reply.error { throw failure("guest '\(name)': \(error)") }
+        guard let costs = reply.costs else { throw failure("guest '\(name)': no cost measurement in the answer") }
+        return MeasuredHostCosts(dirtyLogReadSecondsPerGiB: costs.dirtyLogReadSecondsPerGiB, pauseSeconds: costs.pauseSeconds,
+                                 resumeSeconds: costs.resumeSeconds, deviceStateBytes: costs.deviceStateBytes, samples: costs.samples)
+    }
+
     static func record(_ name: String, host: RunDirectoryOption, xen: Bool, into file: String,
                        seconds: Double, intervalSeconds: Double) throws -> ObservationSummary {
         var request = ControlRequest(command: .observe)

@@ -42,7 +42,7 @@ struct MigrationValidation {
                 pageSizeBytes: fit.trace.pageSizeBytes,
                 provenance: .init(command: "livemig migrate \(name) --validate", timestamp: ISO8601DateFormatter().string(from: Date()),
                                   linkBandwidth: nil, policy: request.policy?.rawValue ?? "xen4"),
-                history: history)
+                history: history, measuredCosts: try GuestObservation.measureCosts(name, host: host, xen: false))
             path = "\(host.directory.path)/\(name).calibrated.yaml"
             try ScenarioFiles.write(calibrated.yaml, to: path, option: "--validate")
             origin = "calibrated now (\(String(format: "%.0f", observationSeconds)) s of the dirty log\(history == nil ? "" : ", this host's history")): \(path)"

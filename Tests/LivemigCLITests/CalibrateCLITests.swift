@@ -27,6 +27,8 @@ final class CalibrateCLITests: GuestHostsTestCase {
         let text = try String(contentsOfFile: scenario, encoding: .utf8)
         XCTAssertTrue(text.contains("kind: hotCold  # fitted"), text)
         XCTAssertTrue(text.contains("bandwidth: 1Gbit/s  # given: --bandwidth"), text)
+        XCTAssertTrue(text.contains("# measured: the vCPU and device state captured here"), text)
+        XCTAssertTrue(text.contains("dirtyLogReadCost:") && text.contains("pauseCost:"), text)
         let predicted = try LivemigProcess.run(["simulate", scenario, "--format", "json"])
         XCTAssertEqual(predicted.status, 0, predicted.stderr)
         // 512 hot pages rewritten 40 times a second never fall under Xen 4's 50 dirty pages: the

@@ -50,6 +50,33 @@ final class CalibratedScenarioTests: XCTestCase {
         XCTAssertTrue(yaml.contains("hotRate: normal("), "a rate that varied is a distribution:\n\(yaml)")
     }
 
+    func testMeasuredCostsAndTheHistoryReadBackIntoTheScenario() throws {
+        let fit = try WriteModelFitter.fit(try trace(.uniform(workingSetPages: 4096, ratePagesPerSecond: 5000), placement: .contiguous(firstPage: 0)))
+        let measured = MeasuredHostCosts(dirtyLogReadSecondsPerGiB: 0.0002, pauseSeconds: 0.00003, resumeSeconds: 0.00001,
+                                         deviceStateBytes: 1032, samples: 5)
+        var scenario = CalibratedScenario(name: "web1", fit: fit, guestMemoryBytes: 16384 * 4096, pageSizeBytes: 4096,
+                                          provenance: .init(command: "livemig calibrate web1", timestamp: "t", linkBandwidth: nil, policy: "xen4"),
+                                          measuredCosts: measured)
+        let config = try ScenarioLoader.parse(yaml: scenario.yaml, file: "web1.yaml", defaultName: "web1", centreDraws: true).config
+        XCTAssertEqual(config.costs.deviceStateBytes, 1032)
+        XCTAssertEqual(config.costs.dirtyLogReadSecondsPerGiB, 0.0002, accuracy: 1e-7)
+        XCTAssertEqual(config.costs.pauseSeconds, 0.00003, accuracy: 1e-7)
+        XCTAssertEqual(config.costs.resumeSeconds, HostCosts().resumeSeconds, "the destination's start is not measured here")
+
+        // With history, the pause's fixed part comes from the migrations (end to end).
+        scenario.history = HistoryFit([HistoryFit.Run(report: MigrationReport(
+            outcome: .converged, reason: "", policy: "xen4", live: true, totalTimeSeconds: 1.01, downtimeSeconds: 0.01, bytesSent: 0,
+            pagesSent: 2, guestPages: 1, pageSizeBytes: 4096, maxThrottlePercent: 0, iterations: [
+                IterationReport(index: 1, pagesSent: 25_000, pagesSkipped: 0, pagesDirtied: 0, startSeconds: 0, durationSeconds: 1, paused: false),
+                IterationReport(index: 2, pagesSent: 0, pagesSkipped: 0, pagesDirtied: 0, startSeconds: 1, durationSeconds: 0.01, paused: true),
+            ]), rateLimitBytesPerSecond: nil)])
+        let withHistory = try ScenarioLoader.parse(yaml: scenario.yaml, file: "web1.yaml", defaultName: "web1", centreDraws: true).config
+        XCTAssertTrue(scenario.yaml.contains("resumeCost:") && scenario.yaml.contains("from history"), scenario.yaml)
+        // 10 ms of pause, less the measured read (0.2 ms/GiB x 1/16 GiB), the state over the
+        // link and 3 latencies, split in two.
+        XCTAssertEqual(withHistory.costs.pauseSeconds + withHistory.costs.resumeSeconds, 0.01 - 0.0006 - 0.0000125, accuracy: 0.0002)
+    }
+
     func testAnIdleGuestAndAnUnmeasuredLinkSaySo() throws {
         let fit = try WriteModelFitter.fit(try trace(.idle, placement: .scattered))
         let yaml = render(fit)

@@ -113,12 +113,12 @@ public struct ControlReply: Codable, Sendable {
     public var progress: ProgressLine?
     public var report: MigrationReport?
     public var observation: ObservationSummary?
-    public var costs: HostCostMeasurement?
+    public var costs: MeasuredHostCosts?
     public var error: String?
     public var ok: Bool?
 
     public init(status: GuestStatus? = nil, console: [String]? = nil, progress: ProgressLine? = nil,
-                report: MigrationReport? = nil, observation: ObservationSummary? = nil, costs: HostCostMeasurement? = nil,
+                report: MigrationReport? = nil, observation: ObservationSummary? = nil, costs: MeasuredHostCosts? = nil,
                 error: String? = nil, ok: Bool? = nil) {
         self.observation = observation
         self.costs = costs

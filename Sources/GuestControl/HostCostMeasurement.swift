@@ -9,26 +9,11 @@ import MigrationExecutor
 /// again some microseconds later), and how many bytes the device state is. The guest is
 /// paused for the pause and the state capture, about a millisecond; its dirty logging is on
 /// for the reads and off again after, whatever happens.
-public struct HostCostMeasurement: Codable, Sendable, Equatable {
-    public var dirtyLogReadSecondsPerGiB: Double
-    public var pauseSeconds: Double
-    public var resumeSeconds: Double
-    public var deviceStateBytes: Int
-    /// Reads and pauses the figures are medians of.
-    public var samples: Int
-
-    public init(dirtyLogReadSecondsPerGiB: Double, pauseSeconds: Double, resumeSeconds: Double, deviceStateBytes: Int, samples: Int) {
-        self.dirtyLogReadSecondsPerGiB = dirtyLogReadSecondsPerGiB
-        self.pauseSeconds = pauseSeconds
-        self.resumeSeconds = resumeSeconds
-        self.deviceStateBytes = deviceStateBytes
-        self.samples = samples
-    }
-
+enum HostCostMeasurement {
     static let samples = 5
 
     /// Measures `guest`, which must be running with its dirty logging off.
-    static func measure(_ guest: KVMGuest) throws(HostFailure) -> HostCostMeasurement {
+    static func measure(_ guest: KVMGuest) throws(HostFailure) -> MeasuredHostCosts {
         guard guest.isRunning else { throw HostFailure("measuring costs: guest '\(guest.name)' is not running") }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         var reads: [Double] = []
@@ -67,7 +52,7 @@ public struct HostCostMeasurement: Codable, Sendable, Equatable {
             }
         }
         let gib = Double(guest.memory.sizeBytes) / 1_073_741_824
-        return HostCostMeasurement(dirtyLogReadSecondsPerGiB: gib > 0 ? median(reads) / gib : 0, pauseSeconds: median(pauses),
+        return MeasuredHostCosts(dirtyLogReadSecondsPerGiB: gib > 0 ? median(reads) / gib : 0, pauseSeconds: median(pauses),
                                    resumeSeconds: median(resumes), deviceStateBytes: stateBytes, samples: samples)
     }
 }

@@ -2,22 +2,6 @@ import Foundation
 import MigrationCore
 import MigrationSimulation
 
-/// A host's fixed costs as measured on a running guest (by its daemon: `HostCostMeasurement`).
-public struct MeasuredHostCosts: Sendable, Equatable {
-    public var dirtyLogReadSecondsPerGiB: Double
-    public var pauseSeconds: Double
-    public var resumeSeconds: Double
-    public var deviceStateBytes: Int
-    public var samples: Int
-    public init(dirtyLogReadSecondsPerGiB: Double, pauseSeconds: Double, resumeSeconds: Double, deviceStateBytes: Int, samples: Int) {
-        self.dirtyLogReadSecondsPerGiB = dirtyLogReadSecondsPerGiB
-        self.pauseSeconds = pauseSeconds
-        self.resumeSeconds = resumeSeconds
-        self.deviceStateBytes = deviceStateBytes
-        self.samples = samples
-    }
-}
-
 /// Writes a fitted model as a scenario file (docs/scenario-format.md), each value with a
 /// comment saying where it came from: fitted from the observation, given on the command line,
 /// or a default that nothing here measured. `simulate`, `sweep` and `tune` read it as they read

@@ -1,6 +1,7 @@
 import Foundation
 import GuestControl
 import MigrationCalibration
+import MigrationCore
 import MigrationExecutor
 import XenBackend
 
@@ -20,8 +21,7 @@ enum GuestObservation {
         }
         if let error = reply.error { throw failure("guest '\(name)': \(error)") }
         guard let costs = reply.costs else { throw failure("guest '\(name)': no cost measurement in the answer") }
-        return MeasuredHostCosts(dirtyLogReadSecondsPerGiB: costs.dirtyLogReadSecondsPerGiB, pauseSeconds: costs.pauseSeconds,
-                                 resumeSeconds: costs.resumeSeconds, deviceStateBytes: costs.deviceStateBytes, samples: costs.samples)
+        return costs
     }
 
     static func record(_ name: String, host: RunDirectoryOption, xen: Bool, into file: String,

@@ -47,12 +47,11 @@ struct ScenarioReader {
         try workloadSection.rejectUnknownKeys()
 
         var linkSection = try top.section("link")
-        var link = try readLink(&linkSection)
+        let link = try readLink(&linkSection)
         // The share of the nominal rates transfers achieve: measured by `calibrate
         // --from-history` (a capped link delivered 74-99 % of its cap here, with the host's load).
         let efficiency = try linkSection.positive("efficiency", expected: "a share such as 0.9", within: ScenarioBounds.efficiency,
                                                   Quantities.number) ?? 1
-        for index in link.bandwidthProfile.indices { link.bandwidthProfile[index].bytesPerSecond *= efficiency }
         let failAt = try linkSection.nonNegative("failAt", expected: "a time such as 5s", within: ScenarioBounds.duration, Quantities.seconds)
         try linkSection.rejectUnknownKeys()
 
@@ -69,7 +68,7 @@ struct ScenarioReader {
         var engine = EngineSettings(pageSizeBytes: pageBytes)
         engine.live = try migration.bool("live") ?? true
         engine.rateLimitBytesPerSecond = try migration.positive("rateLimit", expected: "a bandwidth such as 500Mbit/s",
-                                                                within: ScenarioBounds.bandwidth, Quantities.bytesPerSecond).map { $0 * efficiency }
+                                                                within: ScenarioBounds.bandwidth, Quantities.bytesPerSecond)
         engine.maxBatchPages = try migration.wholeNumber("batchPages", within: Self.batchPages) ?? engine.maxBatchPages
         try migration.rejectUnknownKeys()
 
@@ -88,6 +87,7 @@ struct ScenarioReader {
             guestMemoryBytes: memoryBytes, workload: workload, link: link, costs: costs, engine: engine,
             policy: policy, fidelity: fidelity, seed: seed, maxSimulatedSeconds: maxSeconds, linkFailureAtSeconds: failAt)
         config.placement = placement
+        config.linkEfficiency = efficiency
         do {
             try config.validate()
         } catch {

@@ -33,7 +33,13 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// How the action out ends when it completes on time (`completeStarted`).
     private var startedOutcome: Outcome?
 
-    init(config: SimulationConfig, memory: Memory, tracker: Tracker) {
+    init(config setting: SimulationConfig, memory: Memory, tracker: Tracker) {
+        var config = setting
+        if config.linkEfficiency != 1 {
+            // The rates transfers achieve (`link.efficiency`): the link and the cap, scaled.
+            for index in config.link.bandwidthProfile.indices { config.link.bandwidthProfile[index].bytesPerSecond *= config.linkEfficiency }
+            config.engine.rateLimitBytesPerSecond = config.engine.rateLimitBytesPerSecond.map { $0 * config.linkEfficiency }
+        }
         self.config = config
         engine = SourceMigration(tracker: tracker, policy: config.policy.makePolicy(), settings: config.engine)
         hypervisor = SimulatedHypervisor(memory: memory, deviceStateBytes: config.costs.deviceStateBytes)

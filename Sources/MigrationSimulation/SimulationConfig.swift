@@ -25,6 +25,10 @@ public struct SimulationConfig: Sendable {
     /// Where the working set lies (`workload.placement`); page level only: the fluid model's
     /// pages have no place.
     public var placement: WorkingSetPlacement = .scattered
+    /// The share of the link's bandwidth and of the rate limit that transfers achieve
+    /// (`link.efficiency`, 1 by default); the simulated migration runs at the scaled rates, and
+    /// a real one the scenario describes keeps the nominal cap.
+    public var linkEfficiency: Double = 1
 
     public init(guestMemoryBytes: Int, workload: Workload, link: LinkModel, costs: HostCosts = HostCosts(),
                 engine: EngineSettings = EngineSettings(), policy: PolicyConfiguration, fidelity: Fidelity = .page,
@@ -58,6 +62,9 @@ public struct SimulationConfig: Sendable {
             throw SimulationError("link.bandwidth: must be positive")
         }
         guard maxSimulatedSeconds > 0, maxSimulatedSeconds.isFinite else { throw SimulationError("simulation.maxSeconds: must be a positive, finite time") }
+        guard linkEfficiency > 0, linkEfficiency <= 1 else {
+            throw SimulationError("link.efficiency: \(linkEfficiency) is not a share from 0 (excluded) to 1")
+        }
         if let failAt = linkFailureAtSeconds, !(failAt >= 0 && failAt.isFinite) {
             throw SimulationError("link.failAt: \(failAt) is not a time from 0 on")
         }

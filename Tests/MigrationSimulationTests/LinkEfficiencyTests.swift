@@ -3,7 +3,8 @@ import MigrationScenario
 import MigrationSimulation
 import XCTest
 
-/// `link.efficiency`: the share of the nominal bandwidth and of the cap that transfers achieve.
+/// `link.efficiency`: the share of the nominal bandwidth and of the cap that transfers achieve,
+/// applied where the simulated migration runs (every bandwidth step and the cap).
 final class LinkEfficiencyTests: XCTestCase {
     private let base = """
         guest: {memory: 256MiB}
@@ -22,8 +23,8 @@ final class LinkEfficiencyTests: XCTestCase {
     func testEfficiencyScalesEveryBandwidthStepAndTheCap() throws {
         let full = try config([])
         let scaled = try config(["link.efficiency=0.75"])
-        XCTAssertEqual(scaled.link.bandwidthProfile.map(\.bytesPerSecond), full.link.bandwidthProfile.map { $0.bytesPerSecond * 0.75 })
-        XCTAssertEqual(scaled.engine.rateLimitBytesPerSecond, 75e6)
+        XCTAssertEqual(scaled.linkEfficiency, 0.75)
+        XCTAssertEqual(scaled.engine.rateLimitBytesPerSecond, 100e6, "the setting keeps the nominal cap, which a real migration runs under")
         // An idle guest's one pass at 75 % of the cap takes 4/3 as long.
         let fullTime = try Simulator.run(full).report.totalTimeSeconds
         let scaledTime = try Simulator.run(scaled).report.totalTimeSeconds

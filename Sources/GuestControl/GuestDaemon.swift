@@ -235,6 +235,8 @@ public final class GuestDaemon: @unchecked Sendable {
                 throw error
             }
             watcher.stop()
+            // Recorded before the report goes out (at most 2 s, the history's lock wait), so
+            // that a client which sees the report finds the migration in the history too.
             recordInHistory(request, report: report.report)
             try? connection.send(ControlReply(report: report.report))
             if report.report.outcome == .aborted {

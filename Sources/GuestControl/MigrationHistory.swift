@@ -1,5 +1,6 @@
 import Foundation
 import MigrationCore
+import MigrationExecutor
 
 /// One real migration (or save) as the run directory remembers it: what was asked, of which
 /// guest, and the engine's report with every pass's pages, duration and dirtied count.
@@ -62,7 +63,14 @@ public enum MigrationHistory {
         let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw HostFailure("\(file): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        guard flock(fd, LOCK_EX) == 0 else { throw HostFailure("\(file): cannot lock: \(String(cString: strerror(errno)))") }
+        // Another daemon's append takes microseconds: wait for the lock 2 s at most.
+        let deadline = monotonicSeconds() + 2
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, monotonicSeconds() < deadline else {
+                throw HostFailure("\(file): cannot lock: \(errno == EWOULDBLOCK ? "held by another process for over 2 s" : String(cString: strerror(errno)))")
+            }
+            usleep(1000)
+        }
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == line.count else {
             throw HostFailure("\(file): wrote \(written) of \(line.count) bytes: \(String(cString: strerror(errno)))")

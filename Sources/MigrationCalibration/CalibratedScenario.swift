@@ -98,9 +98,12 @@ public struct CalibratedScenario: Sendable {
             lines.append("  bandwidth: \(bandwidth.text)  # \(bandwidth.source)")
             linkBytesPerSecond = bandwidth.bytesPerSecond
         } else if let history, let rate = history.uncappedBytesPerSecond {
-            let megabits = max(1, whole(rate * 8 / 1e6))
-            lines.append("  bandwidth: \(megabits)Mbit/s  # from history: the median rate of \(history.uncappedRuns) uncapped migrations' live passes")
-            linkBytesPerSecond = Double(megabits) * 1e6 / 8
+            // The rate was achieved: written as the nominal one the efficiency below scales back
+            // down to it, so that it is not discounted twice.
+            let efficiency = history.capEfficiency ?? 1
+            let megabits = max(1, whole(rate / efficiency * 8 / 1e6))
+            lines.append("  bandwidth: \(megabits)Mbit/s  # from history: the median rate of \(history.uncappedRuns) uncapped migrations' live passes\(efficiency < 1 ? ", over the efficiency below" : "")")
+            linkBytesPerSecond = Double(megabits) * 1e6 / 8 * efficiency
         } else {
             lines.append("  bandwidth: 10Gbit/s  # default, not measured: set it to the path's rate")
         }

@@ -181,7 +181,9 @@ public enum WriteModelFitter {
     }
 
     /// Pages per second of a sweep over `block`, if the reads look like one: most reads dirty
-    /// one run of pages (two where the sweep wraps), and the runs are not single pages.
+    /// one run of pages (two where the sweep wraps), and the runs are not single pages. A read
+    /// that found most of the block dirty says nothing either way (random writes fast enough
+    /// to touch every page between reads also leave one run): it is not counted as a sweep's.
     private static func sweepRate(_ trace: DirtyTrace, in block: Range<Int>, interval: Double) -> (mean: Double, spread: Double)? {
         var runsLikeASweep = 0
         var nonEmpty = 0
@@ -192,7 +194,7 @@ public enum WriteModelFitter {
             nonEmpty += 1
             var runs = 1
             for (previous, page) in zip(pages, pages.dropFirst()) where page != previous + 1 { runs += 1 }
-            if runs <= 2 { runsLikeASweep += 1 }
+            if runs <= 2, Double(pages.count) < 0.9 * Double(block.count) { runsLikeASweep += 1 }
             perRead.append(Double(pages.count) / interval)
         }
         guard nonEmpty >= minReads, Double(runsLikeASweep) >= 0.8 * Double(nonEmpty) else { return nil }
@@ -226,7 +228,10 @@ public enum WriteModelFitter {
     }
 
     /// The standard deviation of the rate over `pages` from one stretch of the observation to
-    /// the next (up to 10 stretches of at least 4 reads each); 0 when there are fewer than two.
+    /// the next (up to 10 stretches of at least 4 reads each), less what sampling alone puts
+    /// there: each stretch's estimate varies binomially even at a steady rate (by the delta
+    /// method, n p / ((1 - p) Δ² R) for n pages dirty in a read with probability p, R reads), and
+    /// only the rest is the guest's own variation. 0 when there are fewer than two stretches.
     private static func windowSpread(of pages: Set<Int>, trace: DirtyTrace, interval: Double) -> Double {
         let windows = min(10, trace.records.count / 4)
         guard windows >= 2, !pages.isEmpty else { return 0 }
@@ -242,7 +247,10 @@ public enum WriteModelFitter {
         }
         let mean = rates.reduce(0, +) / Double(rates.count)
         let variance = rates.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(rates.count - 1)
-        return variance.squareRoot()
+        let n = Double(pages.count)
+        let share = -expm1(-mean / n * interval)  // a page's chance to be dirty in one read
+        let sampling = share < 1 ? n * share / ((1 - share) * interval * interval * Double(perWindow)) : 0
+        return max(0, variance - sampling).squareRoot()
     }
 }
 

@@ -60,11 +60,14 @@ public struct RemainingMigrationEstimate: Sendable, Equatable {
         /// The dirtying expected before a read has measured it; without it, and before the first
         /// read, the estimate has only the pages pending.
         public var expectedDirtying: [DirtyClass]
+        /// Seconds since the migration started (a `timeout` policy counts from there).
+        public var elapsedSeconds: Double
 
         public init(round: Int, paused: Bool, pagesPending: Double, roundElapsedSeconds: Double, totalPagesSent: Double,
                     guestPages: Double, pageSizeBytes: Int, bytesPerSecond: Double, completedLiveRounds: [IterationReport],
-                    expectedDirtying: [DirtyClass] = []) {
+                    expectedDirtying: [DirtyClass] = [], elapsedSeconds: Double = 0) {
             self.expectedDirtying = expectedDirtying
+            self.elapsedSeconds = elapsedSeconds
             self.round = round
             self.paused = paused
             self.pagesPending = pagesPending
@@ -124,6 +127,7 @@ public struct RemainingMigrationEstimate: Sendable, Equatable {
                 return finish(elapsed: elapsed, pausedPages: dirty)
             }
             stats.iteration = round
+            stats.elapsedSeconds = state.elapsedSeconds + elapsed
             stats.dirtyPageCount = nil
             stats.roundPagesSent = pending
             if case .stopAndCopy = policy.afterRound(stats) { return finish(elapsed: elapsed, pausedPages: dirty) }

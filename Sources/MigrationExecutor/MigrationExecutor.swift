@@ -27,7 +27,8 @@ public struct MigrationProgress: Sendable {
         return RemainingMigrationEstimate.estimate(.init(
             round: iteration, paused: paused, pagesPending: pagesPending, roundElapsedSeconds: roundElapsedSeconds,
             totalPagesSent: totalPagesSent, guestPages: guestPages, pageSizeBytes: pageSizeBytes,
-            bytesPerSecond: rate, completedLiveRounds: completedLiveRounds, expectedDirtying: expectedDirtying),
+            bytesPerSecond: rate, completedLiveRounds: completedLiveRounds, expectedDirtying: expectedDirtying,
+            elapsedSeconds: elapsedSeconds),
             policy: policy)
     }
 

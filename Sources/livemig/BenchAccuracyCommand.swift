@@ -34,8 +34,7 @@ struct BenchAccuracyCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: hostB, withIntermediateDirectories: true)
         let (receiver, port) = try SelfInvocation.startLoopbackReceiver(runDirectory: hostB, log: root.appendingPathComponent("receive.log"))
         defer {
-            receiver.terminate()
-            receiver.waitUntilExit()
+            SelfInvocation.stop(receiver)
             try? FileManager.default.removeItem(at: root)
         }
         print("livemig bench accuracy: \(cases.count) cases, \(runs) simulated runs per prediction, KVM guests over 127.0.0.1")
@@ -55,10 +54,15 @@ struct BenchAccuracyCommand: ParsableCommand {
 
     /// One idle, uncapped migration, so that the history holds the path's rate.
     private func probePath(hostA: String, hostB: String, port: Int) throws {
+        defer { stopEverywhere("probe", hostA: hostA, hostB: hostB) }
         try startGuest("probe", memory: "64M", workload: "idle", in: hostA)
         let moved = try SelfInvocation.run(["migrate", "--live", "probe", "127.0.0.1:\(port)", "--run-dir", hostA], timeoutSeconds: 120)
         guard moved.status == 0 else { throw failure("bench accuracy: the probe migration failed: \(moved.stderr)") }
-        _ = try? SelfInvocation.run(["guest", "stop", "probe", "--run-dir", hostB], timeoutSeconds: 60)
+    }
+
+    /// Stops guest `name` wherever it runs (a stop where it does not is a harmless error).
+    private func stopEverywhere(_ name: String, hostA: String, hostB: String) {
+        for host in [hostB, hostA] { _ = try? SelfInvocation.run(["guest", "stop", name, "--run-dir", host], timeoutSeconds: 60) }
     }
 
     private func startGuest(_ name: String, memory: String, workload: String, in host: String) throws {
@@ -68,11 +72,10 @@ struct BenchAccuracyCommand: ParsableCommand {
     }
 
     private func measure(_ testCase: AccuracyCase, name: String, hostA: String, hostB: String, port: Int, runs: Int) throws -> AccuracyResult {
+        // Stopped on both hosts whatever happens, registered before the start (a start that
+        // timed out may still have left its daemon running).
+        defer { stopEverywhere(name, hostA: hostA, hostB: hostB) }
         try startGuest(name, memory: testCase.memory, workload: testCase.workload, in: hostA)
-        defer {
-            _ = try? SelfInvocation.run(["guest", "stop", name, "--run-dir", hostB], timeoutSeconds: 60)
-            _ = try? SelfInvocation.run(["guest", "stop", name, "--run-dir", hostA], timeoutSeconds: 60)
-        }
         var arguments = ["migrate", "--live", name, "127.0.0.1:\(port)", "--policy", testCase.policy, "--validate", "--yes",
                          "--validation-runs", "\(runs)", "--format", "json", "--run-dir", hostA]
         if let cap = testCase.cap { arguments += ["--bandwidth", cap] }

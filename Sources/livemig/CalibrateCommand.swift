@@ -57,7 +57,7 @@ struct CalibrateCommand: ParsableCommand {
         let fit = try Self.observeAndFit(name, host: host, xen: xen, seconds: seconds, interval: interval, keepTrace: keepTrace)
         let costs = try GuestObservation.measureCosts(name, host: host, xen: xen)
         let scenario = CalibratedScenario(
-            name: name, fit: fit.fit, guestMemoryBytes: fit.trace.pageCount * fit.trace.pageSizeBytes,
+            name: name, fit: fit.fit, guestMemoryBytes: try CalibrateCommand.memoryBytes(of: fit.trace),
             pageSizeBytes: fit.trace.pageSizeBytes,
             provenance: .init(command: (["livemig"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
                               timestamp: ISO8601DateFormatter().string(from: Date()), linkBandwidth: linkBandwidth, policy: policy),
@@ -82,6 +82,13 @@ struct CalibrateCommand: ParsableCommand {
         }
     }
 
+    /// The guest's memory the trace covers, refused if it does not fit an `Int`.
+    static func memoryBytes(of trace: DirtyTrace) throws -> Int {
+        let (bytes, overflow) = trace.pageCount.multipliedReportingOverflow(by: trace.pageSizeBytes)
+        guard !overflow else { throw failure("the trace's \(trace.pageCount) pages of \(trace.pageSizeBytes) bytes do not fit a size") }
+        return bytes
+    }
+
     /// The history's fit, refused when no completed migration is in it (an unreadable line is
     /// named on stderr and left out).
     static func historyFit(in host: RunDirectoryOption) throws -> HistoryFit {
@@ -97,12 +104,15 @@ struct CalibrateCommand: ParsableCommand {
         return history.fit
     }
 
-    /// The history's fit as it is (empty without completed migrations), and how many entries.
-    static func historyFitIfAny(in host: RunDirectoryOption) throws(HostFailure) -> (fit: HistoryFit, entries: Int) {
+    /// The history's fit as it is (empty without completed migrations), and how many entries:
+    /// the migrations to `target` when there are any (the path is what it measures), else all.
+    static func historyFitIfAny(in host: RunDirectoryOption, target: String? = nil) throws(HostFailure) -> (fit: HistoryFit, entries: Int) {
         let history = try MigrationHistory.read(in: host.directory)
         for line in history.unreadable { FileHandle.standardError.write(Data("livemig: \(line)\n".utf8)) }
-        return (HistoryFit(history.entries.map { HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond) }),
-                history.entries.count)
+        let toTarget = history.entries.filter { $0.target == target }
+        let entries = target != nil && !toTarget.isEmpty ? toTarget : history.entries
+        return (HistoryFit(entries.map { HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond) }),
+                entries.count)
     }
 
     /// Observes guest `name` into a trace file (`keepTrace`, else a temporary one), reads it

@@ -41,7 +41,7 @@ struct MigrateCommand: ParsableCommand {
     var validate = false
     @Option(help: "Run the migration this scenario describes (its policy.*, migration.rateLimit and migration.live; options given here win); with --validate, predict from it instead of calibrating the guest now.")
     var scenario: String?
-    @Option(help: "--validate: the longest total time, in seconds, the p95 may predict (1 to 86,400).") var maxTime: Double?
+    @Option(help: "--validate: the longest total time the p95 may predict: 30s, 2min (a bare number is seconds; 1 s to 24 h).") var maxTime: String?
     @Flag(help: "--validate: migrate even when the prediction breaks a limit.") var yes = false
     @Option(help: "--validate: simulated runs of the prediction (10 to 100,000).") var validationRuns: Int = 200
 
@@ -85,6 +85,16 @@ struct MigrateCommand: ParsableCommand {
             throw failure("\(error)")  // an InputBoundError or a HostFailure: one line each
         }
         try applyTLSOptions(to: &request)
+        if !host.namesXenDomain(name, xenFlag: xen) {
+            do {
+                _ = try Endpoint(parsing: target)
+            } catch {
+                throw failure("\(target): \(error.description)")
+            }
+        }
+        if !validate, let ignored = sets.first(where: { !($0.hasPrefix("policy.") || $0.hasPrefix("migration.")) }) {
+            throw failure("--set \(ignored): only policy.* and migration.* keys act on a migration; the others are for --validate's prediction")
+        }
         if validate || maxTime != nil || yes {
             guard validate else { throw failure("--max-time and --yes belong to --validate") }
             guard !host.namesXenDomain(name, xenFlag: xen) else { throw failure("--validate: KVM guests only for now (Xen domains: calibrate them, then simulate)") }
@@ -127,7 +137,9 @@ extension MigrateCommand {
     func runValidated(_ request: ControlRequest, format: ReportFormat) throws {
         let maxTimeSeconds: Double?
         do {
-            maxTimeSeconds = try maxTime.map { seconds throws(InputBoundError) in try Self.maxTimeBound.check(seconds, written: "\(seconds)") }
+            maxTimeSeconds = try maxTime.map { text throws(InputBoundError) in
+                try DurationOption.seconds(text, bareUnit: .seconds, bound: Self.maxTimeBound)
+            }
             _ = try Self.validationRunsBound.check(validationRuns)
         } catch {
             throw failure("\(error)")

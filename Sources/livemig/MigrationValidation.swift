@@ -35,23 +35,37 @@ struct MigrationValidation {
         } else {
             let fit = try CalibrateCommand.observeAndFit(name, host: host, xen: false, seconds: observationSeconds, interval: 0.05,
                                                          keepTrace: nil)
-            let fitted = try? CalibrateCommand.historyFitIfAny(in: host).fit
+            var fitted: HistoryFit?
+            do {
+                fitted = try CalibrateCommand.historyFitIfAny(in: host, target: request.target).fit
+            } catch {
+                FileHandle.standardError.write(Data("livemig: --validate: the history is left out: \(error.description)\n".utf8))
+            }
             let history = fitted.flatMap { $0.uncappedRuns + $0.cappedRuns > 0 ? $0 : nil }
             let calibrated = CalibratedScenario(
-                name: name, fit: fit.fit, guestMemoryBytes: fit.trace.pageCount * fit.trace.pageSizeBytes,
+                name: name, fit: fit.fit, guestMemoryBytes: try CalibrateCommand.memoryBytes(of: fit.trace),
                 pageSizeBytes: fit.trace.pageSizeBytes,
                 provenance: .init(command: "livemig migrate \(name) --validate", timestamp: ISO8601DateFormatter().string(from: Date()),
                                   linkBandwidth: nil, policy: request.policy?.rawValue ?? "xen4"),
                 history: history, measuredCosts: try GuestObservation.measureCosts(name, host: host, xen: false))
             path = "\(host.directory.path)/\(name).calibrated.yaml"
             try ScenarioFiles.write(calibrated.yaml, to: path, option: "--validate")
-            origin = "calibrated now (\(String(format: "%.0f", observationSeconds)) s of the dirty log\(history == nil ? "" : ", this host's history")): \(path)"
+            let link = history?.uncappedBytesPerSecond == nil ? "; the link not measured: 10 Gbit/s assumed" : ""
+            origin = "calibrated now (\(String(format: "%.0f", observationSeconds)) s of the dirty log\(history == nil ? "" : ", this host's history")\(link)): \(path)"
         }
         let source: ScenarioFiles.Source
         do {
             source = try ScenarioFiles.Source.open(path)
-        } catch {
+            // A scenario of another guest's size would predict another migration.
+            let memory = try source.checked(sets, point: []).config.guestMemoryBytes
+            if scenario != nil, let status = try host.directory.ask(name, ControlRequest(command: .status), timeoutSeconds: 10).status,
+               status.memoryBytes != memory {
+                throw HostFailure("--scenario \(path): guest.memory is \(memory >> 20) MiB, but guest '\(name)' has \(status.memoryBytes >> 20) MiB")
+            }
+        } catch let error as HostFailure {
             throw failure(error.description)
+        } catch {
+            throw failure("\(error)")
         }
         return MigrationValidation(source: source, overrides: sets + settings(of: request), origin: origin, runs: runs)
     }

@@ -31,12 +31,24 @@ enum SelfInvocation {
         try process.run()
         if finished.wait(timeout: .now() + timeoutSeconds) == .timedOut {
             process.terminate()
-            _ = finished.wait(timeout: .now() + 5)
+            if finished.wait(timeout: .now() + 5) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                _ = finished.wait(timeout: .now() + 5)
+            }
             throw failure("livemig \(arguments.joined(separator: " ")): still running after \(Int(timeoutSeconds)) s; stopped")
         }
         return Result(status: process.terminationStatus,
                       stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
                       stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
+
+    /// Ends a child: SIGTERM, then SIGKILL if it is still there after `graceSeconds`.
+    static func stop(_ process: Process, graceSeconds: Double = 10) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(graceSeconds)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     /// Starts `livemig receive` on a loopback port chosen by the system and returns the child
@@ -62,7 +74,7 @@ enum SelfInvocation {
             guard process.isRunning else { break }
             usleep(50_000)
         }
-        process.terminate()
+        stop(process)
         throw failure("livemig receive did not start listening within \(Int(timeoutSeconds)) s: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
 }

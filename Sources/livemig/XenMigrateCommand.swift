@@ -19,7 +19,12 @@ extension MigrateCommand {
         configuration.downtimeLimitSeconds = request.downtimeLimitSeconds
         configuration.timeoutSeconds = request.timeoutSeconds
         configuration.fallbackRounds = request.fallbackRounds
-        if autoConverge { throw failure("--auto-converge: not available for Xen domains (Xen cannot throttle a PV guest's vCPUs)") }
+        // A scenario's or --set's whole setting, as for KVM guests.
+        if let whole = request.policySettings { configuration = whole }
+        if configuration.autoConverge {
+            throw failure("--auto-converge (or policy.autoConverge): not available for Xen domains (Xen cannot throttle a PV guest's vCPUs)")
+        }
+        let live = request.live ?? self.live
         if verifyMemory { throw failure("--verify-memory: not available for Xen domains (xl's stream has no place for a digest; libxenguest checks its own records)") }
         let cancellation = MigrationCancellation()
         let report: MigrationReport

@@ -41,6 +41,25 @@ final class RemainingEstimateTests: XCTestCase {
         }
     }
 
+    /// Under libvirt's --timeout the rounds to come end at the timeout, however the guest dirties.
+    func testATimeoutEndsTheRoundsToCome() throws {
+        // 30 s in, dirtying as fast as the link carries: never converges on its own.
+        let round = IterationReport(index: 1, pagesSent: 100_000, pagesSkipped: 0, pagesDirtied: 100_000, startSeconds: 0,
+                                    durationSeconds: 4, paused: false)
+        let state = RemainingMigrationEstimate.State(round: 2, paused: false, pagesPending: 100_000, roundElapsedSeconds: 0, totalPagesSent: 100_000,
+                                                     guestPages: 262_144, pageSizeBytes: 4096, bytesPerSecond: 1.024e8,
+                                                     completedLiveRounds: [round], elapsedSeconds: 30)
+        var timeout = PolicyConfiguration(name: .timeout, timeoutSeconds: 40, fallbackRounds: 0)
+        let estimate = try XCTUnwrap(RemainingMigrationEstimate.estimate(state, policy: timeout))
+        // Rounds of 4 s each: the one under way ends at 34 s, the next at 38, the one after at
+        // 42 s, past the timeout, and then the pause of 100,000 pages (4 s).
+        XCTAssertEqual(estimate.remainingSeconds, 12 + 4 + RemainingMigrationEstimate.defaultFixedPauseSeconds, accuracy: 0.01)
+        timeout.timeoutSeconds = 10_000
+        let later = try XCTUnwrap(RemainingMigrationEstimate.estimate(state, policy: timeout))
+        // No end before the timeout: the rounds played forward run to their cap of 1,000 (4,000 s).
+        XCTAssertGreaterThan(later.remainingSeconds, 3_000)
+    }
+
     func testThePauseIsWhatIsLeftOnceTheGuestIsPausedAndNothingIsKnownWithoutARate() {
         let paused = RemainingMigrationEstimate.State(round: 4, paused: true, pagesPending: 25_000, roundElapsedSeconds: 0.01, totalPagesSent: 1e6,
                                                       guestPages: 262_144, pageSizeBytes: 4096, bytesPerSecond: 1.024e8, completedLiveRounds: [])

@@ -355,12 +355,15 @@ public final class GuestDaemon: @unchecked Sendable {
             settings.live = request.live ?? true
         }
         defer { stream.close() }
+        // Until the first dirty-log read: the calibration's dirtying if the client sent one,
+        // else the built-in program's own workload at the rate it has achieved here.
+        let expectedDirtying = request.expectedDirtying ?? ownDirtying()
         return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation,
                                         maxDowntimeSeconds: request.maxDowntimeSeconds,
                                         timeouts: try TimeoutsFromEnvironment.sender(), verifyMemory: request.verifyMemory ?? false) { update in
             // The time left and the pause by the model, rounds to come included; before the
             // transfer rate is known, the pending pages alone.
-            let estimate = update.remaining(under: policy, expectedDirtying: request.expectedDirtying ?? [])
+            let estimate = update.remaining(under: policy, expectedDirtying: expectedDirtying)
             let remaining = update.pagesPending * Double(update.pageSizeBytes)
             progress(ProgressLine(
                 elapsedSeconds: update.elapsedSeconds, iteration: update.iteration, bytesSent: update.totalBytesSent,
@@ -368,6 +371,23 @@ public final class GuestDaemon: @unchecked Sendable {
                 expectedDowntimeSeconds: estimate?.downtimeSeconds ?? update.expectedDowntimeSeconds,
                 etaSeconds: estimate?.remainingSeconds ?? (update.measuredBytesPerSecond > 0 ? remaining / update.measuredBytesPerSecond : 0)))
         }
+    }
+
+    /// The built-in guest program's workload as dirty classes, its rates scaled to what it has
+    /// achieved since this daemon took it (empty for a firmware image or an idle program).
+    private func ownDirtying() -> [RemainingMigrationEstimate.DirtyClass] {
+        guard let workload = guest.workload else { return [] }
+        let classes: [RemainingMigrationEstimate.DirtyClass] = switch workload.kind {
+        case .idle: []
+        case .uniform: [.init(pages: Double(workload.workingSetPages), writesPerSecond: Double(workload.ratePagesPerSecond))]
+        case .sequential: [.init(pages: Double(workload.workingSetPages), writesPerSecond: Double(workload.ratePagesPerSecond), sweep: true)]
+        case .hotCold: [.init(pages: Double(workload.hotPages), writesPerSecond: Double(workload.ratePagesPerSecond)),
+                        .init(pages: Double(workload.workingSetPages - workload.hotPages), writesPerSecond: Double(workload.coldRatePagesPerSecond))]
+        }
+        let nominal = classes.reduce(0) { $0 + $1.writesPerSecond }
+        guard nominal > 0, let achieved = status().achievedWritesPerSecond, achieved > 0 else { return classes }
+        let scale = min(1, achieved / nominal)
+        return classes.map { .init(pages: $0.pages, writesPerSecond: $0.writesPerSecond * scale, sweep: $0.sweep) }
     }
 
     func status() -> GuestStatus {

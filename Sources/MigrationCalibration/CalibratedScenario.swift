@@ -102,7 +102,11 @@ public struct CalibratedScenario: Sendable {
             // down to it, so that it is not discounted twice.
             let efficiency = history.capEfficiency ?? 1
             let megabits = max(1, whole(rate / efficiency * 8 / 1e6))
-            lines.append("  bandwidth: \(megabits)Mbit/s  # from history: the median rate of \(history.uncappedRuns) uncapped migrations' live passes\(efficiency < 1 ? ", over the efficiency below" : "")")
+            // How much the path's rate moved from one migration to the next: a distribution,
+            // so that the Monte Carlo's p95 holds the next migration's rate too.
+            let spread = whole((history.uncappedSpreadBytesPerSecond ?? 0) / efficiency * 8 / 1e6)
+            let text = spread * 100 >= megabits ? "normal(\(megabits)Mbit/s, \(spread)Mbit/s)" : "\(megabits)Mbit/s"
+            lines.append("  bandwidth: \(text)  # from history: the median rate of \(history.uncappedRuns) uncapped migrations' live passes\(spread * 100 >= megabits ? " and their spread" : "")\(efficiency < 1 ? ", over the efficiency below" : "")")
             linkBytesPerSecond = Double(megabits) * 1e6 / 8 * efficiency
         } else {
             lines.append("  bandwidth: 10Gbit/s  # default, not measured: set it to the path's rate")

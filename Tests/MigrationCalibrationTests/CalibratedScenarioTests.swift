@@ -79,6 +79,24 @@ final class CalibratedScenarioTests: XCTestCase {
         XCTAssertEqual(withHistory.costs.pauseSeconds + withHistory.costs.resumeSeconds, 0.01 - 0.0006 - 0.0000125, accuracy: 0.0002)
     }
 
+    func testAPathWhoseRateMovedIsADistribution() throws {
+        let fit = try WriteModelFitter.fit(try trace(.idle, placement: .scattered))
+        func run(seconds: Double) -> HistoryFit.Run {
+            HistoryFit.Run(report: MigrationReport(
+                outcome: .converged, reason: "", policy: "xen4", live: true, totalTimeSeconds: seconds, downtimeSeconds: 0, bytesSent: 0,
+                pagesSent: 1, guestPages: 1, pageSizeBytes: 4096, maxThrottlePercent: 0, iterations: [
+                    IterationReport(index: 1, pagesSent: 61_035, pagesSkipped: 0, pagesDirtied: 0, startSeconds: 0, durationSeconds: seconds, paused: false),
+                ]), rateLimitBytesPerSecond: nil)
+        }
+        // 250 MB moved in 1 s and in 1.25 s: 2,000 and 1,600 Mbit/s.
+        let scenario = CalibratedScenario(name: "web1", fit: fit, guestMemoryBytes: 16384 * 4096, pageSizeBytes: 4096,
+                                          provenance: .init(command: "c", timestamp: "t", linkBandwidth: nil, policy: "xen4"),
+                                          history: HistoryFit([run(seconds: 1), run(seconds: 1.25)]))
+        XCTAssertTrue(scenario.yaml.contains("bandwidth: normal(1800Mbit/s, 283Mbit/s)"), scenario.yaml)
+        let config = try ScenarioLoader.parse(yaml: scenario.yaml, file: "web1.yaml", defaultName: "web1", centreDraws: true).config
+        XCTAssertEqual(config.link.bandwidthProfile.first?.bytesPerSecond ?? 0, 225e6, accuracy: 1)
+    }
+
     func testAnIdleGuestAndAnUnmeasuredLinkSaySo() throws {
         let fit = try WriteModelFitter.fit(try trace(.idle, placement: .scattered))
         let yaml = render(fit)

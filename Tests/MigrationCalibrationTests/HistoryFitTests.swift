@@ -40,6 +40,7 @@ final class HistoryFitTests: XCTestCase {
         XCTAssertEqual(fit.capEfficiency ?? 0, (102.4 / 125 + 102.4 / 110) / 2, accuracy: 1e-9)
         XCTAssertEqual(fit.uncappedRuns, 2)
         XCTAssertEqual(fit.uncappedBytesPerSecond ?? 0, (102.4e6 + 204.8e6) / 2, accuracy: 1)
+        XCTAssertEqual(fit.uncappedSpreadBytesPerSecond ?? 0, 102.4e6 / 2.0.squareRoot(), accuracy: 1, "the two rates' standard deviation")
         // 250 paused pages take 10 ms at 102.4 MB/s and 5 ms at 204.8 MB/s: the fixed parts
         // are 5, 7, 9 and 16 ms; their median is 8 ms.
         XCTAssertEqual(fit.pausedRuns, 4)

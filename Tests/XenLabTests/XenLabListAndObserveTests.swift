@@ -36,6 +36,22 @@ final class XenLabListAndObserveTests: XCTestCase {
         try lab.assertBeating(on: "A", after: try lab.heartbeat("A") ?? 0)
     }
 
+    /// `calibrate` fits the lab guest's dirtying through the same log-dirty observation: not
+    /// idle, a working set near its 16 MiB, and a rate near what it rewrites a second.
+    func testCalibrateFitsTheDomainsDirtying() throws {
+        let lab = try XenLab.require()
+        let output = try lab.check("A", "livemig calibrate guest --seconds 4 --interval 0.1 --format json")
+        let json = try XCTUnwrap(output.range(of: "{").map { String(output[$0.lowerBound...]) }, output)
+        let fit = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
+        XCTAssertNotEqual(fit["kind"] as? String, "idle", "\(fit)")
+        let pages = Double(fit["workingSetPages"] as? Int ?? 0)
+        XCTAssertGreaterThan(pages, 1000, "\(fit)")
+        XCTAssertLessThan(pages, 32_768, "within the 128 MiB guest: \(fit)")
+        XCTAssertGreaterThan(fit["ratePagesPerSecond"] as? Double ?? 0, 500, "\(fit)")
+        XCTAssertLessThan(fit["worstRelativeError"] as? Double ?? 1, 0.5, "the model follows the dirty counts: \(fit)")
+        try lab.assertBeating(on: "A", after: try lab.heartbeat("A") ?? 0)
+    }
+
     func testObserveNamesAMissingDomain() throws {
         let lab = try XenLab.require()
         let result = try lab.run("A", "livemig observe nosuchguest --seconds 1 --trace /tmp/x.trace")

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// What is left of a running migration, by the model rather than by the pages pending alone:
 /// the rounds still to come, the time they take and the pause at the end.
 ///
@@ -37,7 +33,7 @@ public struct RemainingMigrationEstimate: Sendable, Equatable {
 
         func dirtied(in seconds: Double) -> Double {
             guard pages > 0, writesPerSecond > 0, seconds > 0 else { return 0 }
-            return sweep ? min(pages, writesPerSecond * seconds) : pages * -expm1(-writesPerSecond * seconds / pages)
+            return sweep ? min(pages, writesPerSecond * seconds) : pages * -Exponential.expMinusOne(-writesPerSecond * seconds / pages)
         }
     }
 

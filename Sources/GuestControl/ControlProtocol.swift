@@ -48,6 +48,15 @@ public struct ControlRequest: Codable, Sendable {
     public var expectedDirtying: [RemainingMigrationEstimate.DirtyClass]?
 
     public init(command: Command) { self.command = command }
+
+    /// migrate: the policy setting asked for, the one mapping every sender of a migration uses
+    /// (the KVM daemon, the Xen path, `--validate`'s prediction): the whole setting when the
+    /// request carries one, else the one its separate fields make.
+    public var policyConfiguration: PolicyConfiguration {
+        policySettings ?? PolicyConfiguration(name: policy ?? .xen4, downtimeLimitSeconds: downtimeLimitSeconds,
+                                              autoConverge: autoConverge ?? false, timeoutSeconds: timeoutSeconds,
+                                              fallbackRounds: fallbackRounds)
+    }
 }
 
 /// What `livemig list` shows of a guest.

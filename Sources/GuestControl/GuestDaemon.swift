@@ -332,12 +332,7 @@ public final class GuestDaemon: @unchecked Sendable {
                       progress: @escaping (ProgressLine) -> Void) throws(HostFailure) -> KVMMigrationResult {
         var settings = EngineSettings()
         settings.rateLimitBytesPerSecond = request.rateLimitBytesPerSecond
-        var policy = PolicyConfiguration(name: request.policy ?? .xen4)
-        policy.downtimeLimitSeconds = request.downtimeLimitSeconds
-        policy.timeoutSeconds = request.timeoutSeconds
-        policy.autoConverge = request.autoConverge ?? false
-        policy.fallbackRounds = request.fallbackRounds
-        if let whole = request.policySettings { policy = whole }
+        let policy = request.policyConfiguration
         let stream: BlockingSocket
         if request.command == .save {
             guard let file = request.file else { throw HostFailure("save: no file named") }

@@ -72,11 +72,7 @@ struct MigrationValidation {
 
     /// The migration's settings as scenario keys: the whole policy setting, the cap, live or not.
     static func settings(of request: ControlRequest) -> [String] {
-        var policy = PolicyConfiguration(name: request.policy ?? .xen4, downtimeLimitSeconds: request.downtimeLimitSeconds,
-                                         autoConverge: request.autoConverge ?? false, timeoutSeconds: request.timeoutSeconds,
-                                         fallbackRounds: request.fallbackRounds)
-        if let whole = request.policySettings { policy = whole }
-        var keys = policy.scenarioKeys
+        var keys = request.policyConfiguration.scenarioKeys
         if let rate = request.rateLimitBytesPerSecond {
             keys.append("migration.rateLimit=\(CheckedConversion.clampedInt(rate, to: 1 ... Int.max))B/s")
         }

@@ -15,12 +15,7 @@ extension MigrateCommand {
     /// cancels if the domain has been suspended that long without the permission to go.
     func migrateXenDomain(_ request: ControlRequest, to target: String, format: ReportFormat) throws {
         signal(SIGPIPE, SIG_IGN)
-        var configuration = PolicyConfiguration(name: request.policy ?? .xen4)
-        configuration.downtimeLimitSeconds = request.downtimeLimitSeconds
-        configuration.timeoutSeconds = request.timeoutSeconds
-        configuration.fallbackRounds = request.fallbackRounds
-        // A scenario's or --set's whole setting, as for KVM guests.
-        if let whole = request.policySettings { configuration = whole }
+        let configuration = request.policyConfiguration
         if configuration.autoConverge {
             throw failure("--auto-converge (or policy.autoConverge): not available for Xen domains (Xen cannot throttle a PV guest's vCPUs)")
         }

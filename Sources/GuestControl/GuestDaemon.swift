@@ -135,6 +135,9 @@ public final class GuestDaemon: @unchecked Sendable {
             throw error
         }
         claim.server?.stop()
+        if case .answeredProbe(let bytes, let seconds) = outcome {
+            FileHandle.standardError.write(Data("throughput probe from \(stream.peer): \(bytes) bytes in \(String(format: "%.3f", seconds)) s\n".utf8))
+        }
         guard case .migration(let received) = outcome else { return nil }
         guard let incoming = received.guest as? KVMIncomingGuest, let listener = claim.listener else {
             throw HostFailure("the received guest is not a KVM guest")

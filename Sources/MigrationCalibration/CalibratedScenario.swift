@@ -37,10 +37,14 @@ public struct CalibratedScenario: Sendable {
     public var history: HistoryFit?
     /// This host's costs, measured on the guest.
     public var measuredCosts: MeasuredHostCosts?
+    /// The path to the destination, measured by a throughput probe (`--destination`): the
+    /// link's rate (or the cap's efficiency) where history has none, and its latency.
+    public var measuredPath: MeasuredPath?
 
     public init(name: String, fit: WriteModelFit, guestMemoryBytes: Int, pageSizeBytes: Int, provenance: Provenance,
-                history: HistoryFit? = nil, measuredCosts: MeasuredHostCosts? = nil) {
+                history: HistoryFit? = nil, measuredCosts: MeasuredHostCosts? = nil, measuredPath: MeasuredPath? = nil) {
         self.measuredCosts = measuredCosts
+        self.measuredPath = measuredPath
         self.name = name
         self.fit = fit
         self.guestMemoryBytes = guestMemoryBytes
@@ -92,31 +96,11 @@ public struct CalibratedScenario: Sendable {
             lines.append("  hotRate: \(rateText(model.ratePagesPerSecond, spread: model.rateSpreadPagesPerSecond))  # fitted: page writes/s on the hot set\(spreadReason)")
             lines.append("  coldRate: \(whole(model.coldRatePagesPerSecond))  # fitted: page writes/s on the rest")
         }
-        lines.append("link:")
-        var linkBytesPerSecond = 1.25e9
-        if let bandwidth = provenance.linkBandwidth {
-            lines.append("  bandwidth: \(bandwidth.text)  # \(bandwidth.source)")
-            linkBytesPerSecond = bandwidth.bytesPerSecond
-        } else if let history, let rate = history.uncappedBytesPerSecond {
-            // The rate was achieved: written as the nominal one the efficiency below scales back
-            // down to it, so that it is not discounted twice.
-            let efficiency = history.capEfficiency ?? 1
-            let megabits = max(1, whole(rate / efficiency * 8 / 1e6))
-            // How much the path's rate moved from one migration to the next: a distribution,
-            // so that the Monte Carlo's p95 holds the next migration's rate too.
-            let spread = whole((history.uncappedSpreadBytesPerSecond ?? 0) / efficiency * 8 / 1e6)
-            let text = spread * 100 >= megabits ? "normal(\(megabits)Mbit/s, \(spread)Mbit/s)" : "\(megabits)Mbit/s"
-            lines.append("  bandwidth: \(text)  # from history: the median rate of \(history.uncappedRuns) uncapped migrations' live passes\(spread * 100 >= megabits ? " and their spread" : "")\(efficiency < 1 ? ", over the efficiency below" : "")")
-            linkBytesPerSecond = Double(megabits) * 1e6 / 8 * efficiency
-        } else {
-            lines.append("  bandwidth: 10Gbit/s  # default, not measured: set it to the path's rate")
-        }
-        if let history, let efficiency = history.capEfficiency {
-            lines.append("  efficiency: \(format(efficiency, 3))  # from history: the median share of the cap \(history.cappedRuns) capped migrations achieved")
-        }
+        let link = linkLines()
+        lines += link.lines
         lines.append("policy:")
         lines.append("  name: \(provenance.policy)  # given")
-        lines += sourceLines(linkBytesPerSecond: linkBytesPerSecond)
+        lines += sourceLines(linkBytesPerSecond: link.bytesPerSecond, latencySeconds: link.latencySeconds)
         lines.append("# Fit: distinct pages dirtied per interval, observed -> model:")
         for check in fit.checks {
             lines.append("#   \(format(check.seconds * 1000, 0)) ms: \(format(check.observedDirtyPages, 0)) -> \(format(check.predictedDirtyPages, 0)) (\(signedPercent(check.relativeError)))")
@@ -127,7 +111,7 @@ public struct CalibratedScenario: Sendable {
     /// The `source:` section: the costs measured here (`measuredCosts`), the pause's fixed part
     /// from history where there is one (it is end to end, so it wins over the local pause and
     /// resume), the simulator's defaults for the rest, each saying which.
-    private func sourceLines(linkBytesPerSecond: Double) -> [String] {
+    private func sourceLines(linkBytesPerSecond: Double, latencySeconds: Double) -> [String] {
         var lines: [String] = []
         if let costs = measuredCosts {
             lines.append("  dirtyLogReadCost: \(format(costs.dirtyLogReadSecondsPerGiB * 1000, 4))ms  # measured: per GiB, the median of \(costs.samples) reads and clears of this guest's dirty log")
@@ -139,7 +123,7 @@ public struct CalibratedScenario: Sendable {
             let readPerGiB = measuredCosts?.dirtyLogReadSecondsPerGiB ?? defaults.dirtyLogReadSecondsPerGiB
             let stateBytes = measuredCosts?.deviceStateBytes ?? defaults.deviceStateBytes
             let others = readPerGiB * Double(guestMemoryBytes) / 1_073_741_824
-                + Double(stateBytes) / linkBytesPerSecond + 3 * CalibratedScenario.defaultLatencySeconds
+                + Double(stateBytes) / linkBytesPerSecond + 3 * latencySeconds
             // Half and half: the report does not break the pause down yet, and only the sum
             // reaches the downtime.
             let half = "\(format(max(0, overhead - others) / 2 * 1000, 3))ms"

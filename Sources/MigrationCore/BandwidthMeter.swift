@@ -19,17 +19,17 @@ struct BandwidthMeter: Sendable {
 }
 
 /// A bandwidth cap: the earliest time the next batch may start so that the bytes sent so far
-/// stay under `bytesPerSecond`.
-struct RateLimiter: Sendable {
-    let bytesPerSecond: Double
-    private(set) var nextSendSeconds = 0.0
+/// stay under `bytesPerSecond`. The engine's, and the throughput probe's, so both pace alike.
+public struct RateLimiter: Sendable {
+    public let bytesPerSecond: Double
+    public private(set) var nextSendSeconds = 0.0
 
-    init(bytesPerSecond: Double) {
+    public init(bytesPerSecond: Double) {
         precondition(bytesPerSecond > 0, "a rate limit must be positive")
         self.bytesPerSecond = bytesPerSecond
     }
 
-    mutating func recordSend(bytes: Double, startedAt start: Double) {
+    public mutating func recordSend(bytes: Double, startedAt start: Double) {
         nextSendSeconds = max(nextSendSeconds, start) + bytes / bytesPerSecond
     }
 }

@@ -44,6 +44,9 @@ public enum IncomingOutcome {
     case migration(ReceivedMigration)
     /// A question about a guest (`livemig guest resume` on a source), answered.
     case answeredQuery(name: String, presence: GuestPresence)
+    /// A throughput probe (`livemig calibrate --destination`), answered: the page data that
+    /// came and the seconds it took here.
+    case answeredProbe(bytes: Int, seconds: Double)
 }
 
 /// The destination's side of one migration over one connection. `DestinationMigration` (the

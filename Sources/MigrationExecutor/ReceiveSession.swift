@@ -53,8 +53,8 @@ struct ReceiveSession {
         cancellation.attach(socket)
     }
 
-    /// Sends this connection's nonce and reads its echo; answers a guest query at once (the
-    /// outcome is returned), and otherwise keeps the item that followed the echo for `run`.
+    /// Sends this connection's nonce and reads its echo; answers a guest query or a throughput
+    /// probe at once (the outcome is returned), and otherwise keeps the item that followed the echo for `run`.
     /// A stream that does not echo the nonce first is refused before a byte of guest data.
     mutating func openChallenge(answerQuery: ((String, [UInt8]) -> GuestPresence)?) throws(HostFailure) -> IncomingOutcome? {
         wait("handshake", timeouts.handshakeSeconds)
@@ -80,6 +80,11 @@ struct ReceiveSession {
                 throw refuse("the stream did not answer this connection's challenge first (a replayed or foreign stream)")
             }
             let next = try reader.nextItem()
+            if case .record(.throughputProbe) = next {
+                let deadline = monotonicSeconds() + ThroughputProbe.maxSeconds + timeouts.handshakeSeconds
+                let probe = try ProbeAnswer.serve(reader: &reader, replies: &replies, deadlineSeconds: deadline)
+                return .answeredProbe(bytes: probe.bytes, seconds: probe.seconds)
+            }
             guard case .record(.queryGuest(let name, let migrationNonce)) = next else {
                 firstItem = next
                 return nil

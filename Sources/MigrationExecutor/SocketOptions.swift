@@ -24,4 +24,13 @@ public enum SocketOptions {
         guard getsockopt(fd, SOL_SOCKET, option, &timeout, &length) == 0 else { return nil }
         return Double(timeout.tv_sec) + Double(timeout.tv_usec) / 1e6
     }
+
+    /// The kernel's smoothed round-trip time of TCP socket `fd` (`TCP_INFO`'s `tcpi_rtt`), in
+    /// seconds; nil when it cannot be read or has no sample yet.
+    public static func smoothedRoundTripSeconds(of fd: Int32) -> Double? {
+        var info = tcp_info()
+        var length = socklen_t(MemoryLayout<tcp_info>.size)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0, info.tcpi_rtt > 0 else { return nil }
+        return Double(info.tcpi_rtt) / 1e6
+    }
 }

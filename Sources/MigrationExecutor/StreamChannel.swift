@@ -29,26 +29,48 @@ public struct StreamChannel: MigrationChannel {
     /// asks about after an unknown commit outcome.
     public private(set) var migrationNonce: [UInt8] = []
 
+    /// What a stream opens with after the challenge: a guest, or a throughput probe.
+    public enum Opening: Sendable {
+        case guest(GuestLayout)
+        /// Page batches of at most `bytes` follow, numbered as `StreamLimits.probeLayout`'s pages.
+        case throughputProbe(bytes: UInt64)
+    }
+
     /// Opens the stream: sends the header and the guest's layout.
     public init(socket: BlockingSocket, layout: GuestLayout, timeouts: SenderTimeouts = SenderTimeouts(),
+                pageAddress: @escaping (Int) -> UnsafeRawPointer) throws(HostFailure) {
+        try self.init(socket: socket, opening: .guest(layout), timeouts: timeouts, pageAddress: pageAddress)
+    }
+
+    /// Opens the stream: sends the header and the opening record (after echoing the
+    /// destination's challenge, over a socket).
+    public init(socket: BlockingSocket, opening: Opening, timeouts: SenderTimeouts = SenderTimeouts(),
                 pageAddress: @escaping (Int) -> UnsafeRawPointer) throws(HostFailure) {
         self.socket = socket
         self.timeouts = timeouts
         socket.setSendTimeout(seconds: timeouts.stalledSendSeconds)
         expectsReplies = socket.isSocket
         self.pageAddress = pageAddress
-        pageSizeBytes = Int(layout.pageSizeBytes)
+        let record: StreamRecord
+        switch opening {
+        case .guest(let layout):
+            pageSizeBytes = Int(layout.pageSizeBytes)
+            record = .guestLayout(layout)
+        case .throughputProbe(let bytes):
+            pageSizeBytes = Int(StreamLimits.probePageSizeBytes)
+            record = .throughputProbe(bytes: bytes)
+        }
         reader = StreamReader(socket: socket, direction: .destinationToSource)
         var header: [UInt8] = []
         encoder.appendHeader(into: &header)
         try write(header)
-        var opening: [UInt8] = []
+        var bytes: [UInt8] = []
         if expectsReplies {
             migrationNonce = try awaitChallenge()
-            try append(.challengeEcho(nonce: migrationNonce), into: &opening)
+            try append(.challengeEcho(nonce: migrationNonce), into: &bytes)
         }
-        try append(.guestLayout(layout), into: &opening)
-        try write(opening)
+        try append(record, into: &bytes)
+        try write(bytes)
     }
 
     /// The destination's nonce for this connection, which the stream must echo before the guest.
@@ -167,15 +189,7 @@ public struct StreamChannel: MigrationChannel {
             return nil
         }
         let seconds = expected == .running ? timeouts.runningSeconds : timeouts.readySeconds
-        socket.setReceiveTimeout(seconds: seconds)
-        defer { socket.setReceiveTimeout(seconds: 0) }
-        let record: StreamRecordView
-        do {
-            record = try reader.next()
-        } catch {
-            guard BlockingSocket.isTimeout(error) else { throw error }
-            throw HostFailure("\(socket.peer) did not say \(expected) within \(seconds) s")
-        }
+        let record = try reply(within: seconds, silence: "did not say \(expected)")
         if case .record(.abort(let reason)) = record {
             if expected == .running { return reason }
             throw HostFailure("the destination aborted: \(reason)")
@@ -189,6 +203,19 @@ public struct StreamChannel: MigrationChannel {
         return nil
     }
 
+    /// The destination's next record, waiting up to `seconds`; a silence that long is a failure
+    /// saying what the peer `silence` ("did not say running").
+    private mutating func reply(within seconds: Double, silence: String) throws(HostFailure) -> StreamRecordView {
+        socket.setReceiveTimeout(seconds: seconds)
+        defer { socket.setReceiveTimeout(seconds: 0) }
+        do {
+            return try reader.next()
+        } catch {
+            guard BlockingSocket.isTimeout(error) else { throw error }
+            throw HostFailure("\(socket.peer) \(silence) within \(seconds) s")
+        }
+    }
+
     /// After a completed migration: the destination's report of the guest's first console line
     /// after the unpause (its wall-clock time and text), if it sends one within `timeoutSeconds`.
     public mutating func awaitFirstConsoleLine(timeoutSeconds: Double) -> (wallClockSeconds: Double, text: String)? {
@@ -197,6 +224,18 @@ public struct StreamChannel: MigrationChannel {
         defer { socket.setReceiveTimeout(seconds: 0) }
         guard case .record(.firstConsoleLine(let microseconds, let text))? = try? reader.next() else { return nil }
         return (Double(microseconds) / 1e6, text)
+    }
+
+    /// Ends a throughput probe and waits (the ready timeout) for the destination's count: the
+    /// page data it received and its seconds from the probe record to the end.
+    public mutating func finishProbe() throws(HostFailure) -> (receivedBytes: UInt64, seconds: Double) {
+        try send(.endOfStream)
+        let record = try reply(within: timeouts.readySeconds, silence: "did not answer the throughput probe")
+        switch record {
+        case .record(.probeResult(let bytes, let microseconds)): return (bytes, Double(microseconds) / 1e6)
+        case .record(.abort(let reason)): throw HostFailure("the destination refused the throughput probe: \(reason)")
+        default: throw HostFailure("the destination sent \(record.type) where \(RecordType.probeResult) was expected")
+        }
     }
 
     /// Tells the destination to give up (best effort: the connection may be gone already).

@@ -87,6 +87,19 @@ enum RecordBody {
             guard body.readUInt32(at: body.startIndex + 4) == 0 else { throw .nonZeroReserved(.guestState, field: "reserved") }
             guard let presence = GuestPresence(rawValue: raw) else { throw .unknownGuestState(raw) }
             return .record(.guestState(presence))
+        case .throughputProbe:
+            guard body.count == StreamLimits.throughputProbeBytes else {
+                throw .recordLengthMismatch(.throughputProbe, length: body.count, expected: StreamLimits.throughputProbeBytes)
+            }
+            let bytes = body.readUInt64(at: body.startIndex)
+            try StreamLimits.validateProbe(bytes: bytes)
+            return .record(.throughputProbe(bytes: bytes))
+        case .probeResult:
+            guard body.count == StreamLimits.probeResultBytes else {
+                throw .recordLengthMismatch(.probeResult, length: body.count, expected: StreamLimits.probeResultBytes)
+            }
+            return .record(.probeResult(receivedBytes: body.readUInt64(at: body.startIndex),
+                                        receiveMicroseconds: body.readUInt64(at: body.startIndex + 8)))
         }
     }
 

@@ -16,6 +16,8 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case challengeEcho = 22
     case queryGuest = 23
     case guestState = 24
+    case throughputProbe = 25
+    case probeResult = 26
 
     /// Whether this is a control message rather than part of the guest's data.
     public var isControl: Bool { rawValue >= 16 }
@@ -23,9 +25,10 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     /// Which way this record may travel.
     public func isAllowed(in direction: StreamDirection) -> Bool {
         switch self {
-        case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .memoryDigest, .clearedToUnpause, .challengeEcho, .queryGuest:
+        case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .memoryDigest, .clearedToUnpause, .challengeEcho, .queryGuest,
+             .throughputProbe:
             return direction == .sourceToDestination
-        case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState:
+        case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState, .probeResult:
             return direction == .destinationToSource
         case .abort:
             return true
@@ -53,6 +56,8 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         case .challengeEcho: "challengeEcho"
         case .queryGuest: "queryGuest"
         case .guestState: "guestState"
+        case .throughputProbe: "throughputProbe"
+        case .probeResult: "probeResult"
         }
     }
 }

@@ -109,6 +109,14 @@ public struct StreamEncoder: Sendable {
             body.appendLittleEndian(presence.rawValue)
             body.appendLittleEndian(UInt32(0))
             try appendBlob(.guestState, body, into: &buffer)
+        case .throughputProbe(let bytes):
+            try StreamLimits.validateProbe(bytes: bytes)
+            RecordBody.appendHeader(.throughputProbe, length: StreamLimits.throughputProbeBytes, into: &buffer)
+            buffer.appendLittleEndian(bytes)
+        case .probeResult(let receivedBytes, let microseconds):
+            RecordBody.appendHeader(.probeResult, length: StreamLimits.probeResultBytes, into: &buffer)
+            buffer.appendLittleEndian(receivedBytes)
+            buffer.appendLittleEndian(microseconds)
         }
         checker.advance(past: record)
     }

@@ -63,6 +63,10 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     case wrongDirection(RecordType, StreamDirection)
     /// A guestState record with a state this version does not define.
     case unknownGuestState(UInt32)
+    /// A throughputProbe announcing no data, data not in whole probe pages, or over the limit.
+    case invalidProbeSize(UInt64)
+    /// A record other than pageBatch, endOfStream or abort in a throughput probe.
+    case notInProbe(RecordType)
 
     public var description: String {
         switch self {
@@ -124,6 +128,10 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(type) record may not travel \(direction)"
         case .unknownGuestState(let state):
             return "\(RecordType.guestState) record field state is \(state); it must be 0 to \(GuestPresence.allCases.count - 1)"
+        case .invalidProbeSize(let bytes):
+            return "\(RecordType.throughputProbe) record field bytes is \(bytes); it must be a positive multiple of \(StreamLimits.probePageSizeBytes), at most \(StreamLimits.maxProbeBytes)"
+        case .notInProbe(let type):
+            return "\(type) in a throughput probe, where only \(RecordType.pageBatch), \(RecordType.endOfStream) and \(RecordType.abort) may come"
         }
     }
 }

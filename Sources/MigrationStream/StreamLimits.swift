@@ -37,6 +37,27 @@ public enum StreamLimits {
     public static let challengeNonceBytes = 16
     /// The body of `guestState`: the state and a reserved word.
     public static let guestStateBytes = 8
+    /// The body of `throughputProbe`: the most page data that follows.
+    public static let throughputProbeBytes = 8
+    /// The body of `probeResult`: the bytes received and the microseconds they took.
+    public static let probeResultBytes = 16
+    /// Most page data one throughput probe may announce: 4 GiB, about 30 s at 1 Gbit/s.
+    public static let maxProbeBytes: UInt64 = 4 << 30
+    /// The page size a throughput probe's batches are numbered in.
+    public static let probePageSizeBytes: UInt32 = 4096
+
+    /// The layout a throughput probe's page batches are checked against: a guest of `bytes`
+    /// in pages of `probePageSizeBytes`.
+    public static func probeLayout(bytes: UInt64) -> GuestLayout {
+        GuestLayout(name: "throughput probe", memoryBytes: bytes, pageSizeBytes: probePageSizeBytes, vcpuCount: 1)
+    }
+
+    /// Throws unless `bytes` is a size a throughput probe may announce: a positive multiple of
+    /// the probe's page size, at most `maxProbeBytes`.
+    public static func validateProbe(bytes: UInt64) throws(StreamError) {
+        guard bytes > 0, bytes % UInt64(probePageSizeBytes) == 0, bytes <= maxProbeBytes else { throw .invalidProbeSize(bytes) }
+    }
+
     /// Longest console line in a firstConsoleLine record, in bytes of UTF-8.
     public static let maxConsoleLineBytes = 256
 
@@ -82,6 +103,10 @@ public enum StreamLimits {
             return challengeNonceBytes + maxGuestNameBytes
         case .guestState:
             return guestStateBytes
+        case .throughputProbe:
+            return throughputProbeBytes
+        case .probeResult:
+            return probeResultBytes
         }
     }
 }

@@ -42,6 +42,15 @@ public enum StreamRecord: Sendable, Equatable {
     case queryGuest(name: String, migrationNonce: [UInt8])
     /// Type 24, destination to source: the answer to `queryGuest`. Ends the stream.
     case guestState(GuestPresence)
+    /// Type 25, source to destination, instead of a guest layout (`livemig calibrate
+    /// --destination`): "page batches of at most `bytes` of data follow, numbered as pages of a
+    /// guest of that size (`StreamLimits.probeLayout`); count them, drop them, and say how long
+    /// they took". `endOfStream` ends them and the stream. No guest is made.
+    case throughputProbe(bytes: UInt64)
+    /// Type 26, destination to source: the answer to `throughputProbe`: the page data that
+    /// arrived and the destination's time from the probe record to `endOfStream`, in
+    /// microseconds. Ends the stream.
+    case probeResult(receivedBytes: UInt64, receiveMicroseconds: UInt64)
 
     /// This record's type number.
     public var type: RecordType {
@@ -61,6 +70,8 @@ public enum StreamRecord: Sendable, Equatable {
         case .challengeEcho: .challengeEcho
         case .queryGuest: .queryGuest
         case .guestState: .guestState
+        case .throughputProbe: .throughputProbe
+        case .probeResult: .probeResult
         }
     }
 }

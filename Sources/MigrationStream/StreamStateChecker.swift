@@ -5,6 +5,9 @@
 /// `deviceState` and `memoryDigest`, then `endOfStream`, then `clearedToUnpause`. `abort` may come at any point
 /// before `clearedToUnpause`; `abort` and `clearedToUnpause` end the stream.
 ///
+/// A throughput probe (source to destination) is `throughputProbe`, then `pageBatch`es, then
+/// `endOfStream`, which ends it; the destination answers `probeResult`, which ends its stream.
+///
 /// Destination to source: `readyToUnpause`, then `running`, then perhaps `firstConsoleLine`.
 /// `abort` may come at any point before `running`; `abort` and `firstConsoleLine` end the
 /// stream, and so does closing it after `running`.
@@ -16,6 +19,8 @@ public struct StreamStateChecker: Sendable {
         case sendingGuest
         /// Source stream: endOfStream came; only clearedToUnpause or abort may follow.
         case ended
+        /// Source stream: a throughput probe; its page batches may come, and endOfStream.
+        case probing
         /// Destination stream: nothing yet.
         case receiving
         /// Destination stream: readyToUnpause came; running or abort may follow.
@@ -30,7 +35,7 @@ public struct StreamStateChecker: Sendable {
     public private(set) var phase: Phase
     /// Records passed so far: a challenge (or its echo) may only be the first.
     private var recordsPassed = 0
-    /// The guest layout, once its record has passed.
+    /// The guest layout, once its record has passed (a throughput probe's, `StreamLimits.probeLayout`).
     public private(set) var layout: GuestLayout?
 
     public init(direction: StreamDirection) {
@@ -51,8 +56,12 @@ public struct StreamStateChecker: Sendable {
         case (.awaitingLayout, .challengeEcho), (.receiving, .challenge):
             guard recordsPassed == 0 else { throw .duplicateRecord(type) }
             return
-        case (.awaitingLayout, .queryGuest), (.receiving, .guestState):
+        case (.awaitingLayout, .queryGuest), (.receiving, .guestState), (.awaitingLayout, .throughputProbe), (.receiving, .probeResult):
             return
+        case (.probing, .pageBatch), (.probing, .endOfStream):
+            return
+        case (.probing, _):
+            throw .notInProbe(type)
         case (.awaitingLayout, .guestLayout), (.sendingGuest, .pageBatch), (.sendingGuest, .vcpuState),
              (.sendingGuest, .deviceState), (.sendingGuest, .memoryDigest), (.sendingGuest, .endOfStream), (.ended, .clearedToUnpause),
              (.receiving, .readyToUnpause), (.ready, .running), (.guestRunning, .firstConsoleLine):
@@ -88,6 +97,7 @@ public struct StreamStateChecker: Sendable {
     public mutating func advance(past record: StreamRecord) {
         advance(past: record.type)
         if case .guestLayout(let layout) = record { self.layout = layout }
+        if case .throughputProbe(let bytes) = record { layout = StreamLimits.probeLayout(bytes: bytes) }
     }
 
     /// Moves past a decoded record that `check` accepted and whose body was valid.
@@ -104,10 +114,11 @@ public struct StreamStateChecker: Sendable {
         recordsPassed += 1
         switch type {
         case .guestLayout: phase = .sendingGuest
-        case .endOfStream: phase = .ended
+        case .throughputProbe: phase = .probing
+        case .endOfStream: phase = phase == .probing ? .closed(by: .endOfStream) : .ended
         case .readyToUnpause: phase = .ready
         case .running: phase = .guestRunning
-        case .abort, .clearedToUnpause, .firstConsoleLine, .queryGuest, .guestState: phase = .closed(by: type)
+        case .abort, .clearedToUnpause, .firstConsoleLine, .queryGuest, .guestState, .probeResult: phase = .closed(by: type)
         case .pageBatch, .vcpuState, .deviceState, .memoryDigest, .challenge, .challengeEcho: break
         }
     }

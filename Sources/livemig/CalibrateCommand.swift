@@ -16,9 +16,11 @@ struct CalibrateCommand: ParsableCommand {
         discussion: """
             Reads the guest's dirty log every --interval for --seconds (as `observe` does), fits a write model \
             (idle, uniform, hotCold or sequential; where the working set lies; the rates and how much they varied) \
-            and prints how well it reproduces the dirty counts seen over intervals of several lengths. With \
-            --output, writes the scenario there; otherwise prints it. Host costs are not measured yet: the \
-            scenario says so.
+            and prints how well it reproduces the dirty counts seen over intervals of several lengths. It measures \
+            this host's costs on the guest (KVM: dirty-log read, pause, device state). With --destination it \
+            probes the path to that host's `livemig receive` (a throughput probe: filler page batches, no \
+            guest) for the link's rate, or the cap's efficiency with --bandwidth, and its latency. With \
+            --output, writes the scenario there; otherwise prints it. Each value says where it came from.
             """)
 
     @Argument(help: "The guest's name.") var name: String
@@ -31,6 +33,10 @@ struct CalibrateCommand: ParsableCommand {
     var bandwidth: String?
     @Flag(help: "Also fit the link's rate and efficiency and the pause's fixed part from this host's history of migrations (livemig history).")
     var fromHistory = false
+    @Option(help: "HOST[:PORT] of the destination's `livemig receive`: probe the path for the link's rate (the cap's efficiency with --bandwidth) and latency; no guest moves.")
+    var destination: String?
+    @Option(help: "With --destination: how long the throughput probe sends, in seconds (0.1 to 30).") var probeSeconds: Double = 1
+    @OptionGroup var tlsOptions: TLSClientOptions
     @Option(help: "The policy the scenario predicts: xen3, xen4, qemu or timeout.") var policy: String = "xen4"
     @Option(help: "table or json.") var format: String = "table"
     @OptionGroup var host: RunDirectoryOption
@@ -49,19 +55,36 @@ struct CalibrateCommand: ParsableCommand {
                 throw failure("\(error)")
             }
         }
+        var probeTarget: Endpoint?
+        if let destination {
+            do {
+                probeTarget = try Endpoint(parsing: destination)
+            } catch {
+                throw failure("--destination \(destination): \(error.description)")
+            }
+        }
+        guard probeSeconds.isFinite, (0.1 ... ThroughputProbe.maxSeconds).contains(probeSeconds) else {
+            throw failure("--probe-seconds \(probeSeconds): must be from 0.1 to \(Int(ThroughputProbe.maxSeconds))")
+        }
+        if destination == nil, probeSeconds != 1 { throw failure("--probe-seconds: only with --destination") }
+        let tlsConfiguration = try tlsOptions.configuration()
+        if tlsConfiguration != nil, destination == nil { throw failure("--tls / --tls-dir: only with --destination") }
         let outputPath = output.map(absolutePath)
         if let outputPath, !force, FileManager.default.fileExists(atPath: outputPath) {
             throw failure("--output \(outputPath): the file exists (add --force to overwrite it)")
         }
-        let history = try fromHistory ? Self.historyFit(in: host) : nil
+        let history = try fromHistory ? Self.historyFit(in: host, target: destination) : nil
         let fit = try Self.observeAndFit(name, host: host, xen: xen, seconds: seconds, interval: interval, keepTrace: keepTrace)
         let costs = try GuestObservation.measureCosts(name, host: host, xen: xen)
+        let path = try probeTarget.map { endpoint in
+            try Self.probe(endpoint, seconds: probeSeconds, rateLimitBytesPerSecond: linkBandwidth?.bytesPerSecond, tls: tlsConfiguration)
+        }
         let scenario = CalibratedScenario(
             name: name, fit: fit.fit, guestMemoryBytes: try CalibrateCommand.memoryBytes(of: fit.trace),
             pageSizeBytes: fit.trace.pageSizeBytes,
             provenance: .init(command: (["livemig"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
                               timestamp: ISO8601DateFormatter().string(from: Date()), linkBandwidth: linkBandwidth, policy: policy),
-            history: history, measuredCosts: costs)
+            history: history, measuredCosts: costs, measuredPath: path)
         if let outputPath {
             do {
                 try scenario.yaml.write(toFile: outputPath, atomically: true, encoding: .utf8)
@@ -89,12 +112,27 @@ struct CalibrateCommand: ParsableCommand {
         return bytes
     }
 
-    /// The history's fit, refused when no completed migration is in it (an unreadable line is
-    /// named on stderr and left out).
-    static func historyFit(in host: RunDirectoryOption) throws -> HistoryFit {
+    /// The path to `endpoint`, measured by a throughput probe, said on stderr as it is taken.
+    static func probe(_ endpoint: Endpoint, seconds: Double, rateLimitBytesPerSecond: Double?,
+                      tls: TLSConfiguration?) throws -> MeasuredPath {
+        let path: MeasuredPath
+        do {
+            path = try ThroughputProbe.measure(endpoint, seconds: seconds, rateLimitBytesPerSecond: rateLimitBytesPerSecond, tls: tls)
+        } catch {
+            throw failure("--destination \(endpoint): the throughput probe failed: \(error.description)")
+        }
+        let roundTrip = path.roundTripSeconds.map { String(format: ", round trip %.3f ms", $0 * 1000) } ?? ""
+        FileHandle.standardError.write(Data(String(format: "livemig: probed %@: %.0f Mbit/s over %.2f s%@\n",
+                                                   endpoint.description, path.bytesPerSecond * 8 / 1e6, path.seconds, roundTrip).utf8))
+        return path
+    }
+
+    /// The history's fit (of the migrations to `target` when there are any), refused when no
+    /// completed migration is in it (an unreadable line is named on stderr and left out).
+    static func historyFit(in host: RunDirectoryOption, target: String? = nil) throws -> HistoryFit {
         let history: (fit: HistoryFit, entries: Int)
         do {
-            history = try historyFitIfAny(in: host)
+            history = try historyFitIfAny(in: host, target: target)
         } catch {
             throw failure("--from-history: \(error.description)")
         }

@@ -16,9 +16,7 @@ struct MigrateCommand: ParsableCommand {
     @Flag(help: "Live migration (pre-copy); without it the guest is paused, copied and resumed there.") var live = false
     @Argument(help: "The guest's name.") var name: String
     @Argument(help: "HOST[:PORT] of the destination's `livemig receive` (port 8002 by default).") var target: String?
-    @Flag(help: "Mutual TLS with the files in /etc/livemig/tls (docs/tls.md).") var tls = false
-    @Option(help: "Mutual TLS with the files in DIR (ca-cert.pem, host-cert.pem, host-key.pem).") var tlsDir: String?
-    @Option(help: "With TLS: destination certificate names accepted besides the target host's own, space-separated.") var tlsAllow: String?
+    @OptionGroup var tlsOptions: TLSClientOptions
     @Flag(help: "Cancel the migration of NAME in progress (before it commits; the guest keeps running here).") var cancel = false
     @Option(help: "Resume the guest here if the destination was not cleared to run it this long after the pause: 50ms, 1s (a bare number is milliseconds).")
     var maxDowntime: String?
@@ -114,18 +112,9 @@ struct MigrateCommand: ParsableCommand {
     /// `--tls`, `--tls-dir`, `--tls-allow`: the files are loaded here once, so that a bad one is
     /// named before the daemon is asked.
     private func applyTLSOptions(to request: inout ControlRequest) throws {
-        guard tls || tlsDir != nil else {
-            if tlsAllow != nil { throw failure("--tls-allow: only with --tls or --tls-dir") }
-            return
-        }
-        let directory = absolutePath(tlsDir ?? TLSConfiguration.defaultDirectory)
-        do {
-            _ = try TLSContext(TLSConfiguration(directory: directory))
-        } catch {
-            throw failure("--tls-dir \(directory): \(error.description)")
-        }
-        request.tlsDirectory = directory
-        request.tlsAllowedPeerNames = tlsAllow.map { $0.split(separator: " ").map(String.init) }
+        guard let tls = try tlsOptions.checked() else { return }
+        request.tlsDirectory = tls.directory
+        request.tlsAllowedPeerNames = tls.allowedPeerNames
     }
 }
 

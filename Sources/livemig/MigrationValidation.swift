@@ -2,6 +2,7 @@ import Foundation
 import GuestControl
 import MigrationCalibration
 import MigrationCore
+import MigrationExecutor
 import MigrationScenario
 import MigrationSimulation
 import MigrationSweep
@@ -42,15 +43,18 @@ struct MigrationValidation {
                 FileHandle.standardError.write(Data("livemig: --validate: the history is left out: \(error.description)\n".utf8))
             }
             let history = fitted.flatMap { $0.uncappedRuns + $0.cappedRuns > 0 ? $0 : nil }
+            let probed = try probeIfUnknown(request, history: history)
             let calibrated = CalibratedScenario(
                 name: name, fit: fit.fit, guestMemoryBytes: try CalibrateCommand.memoryBytes(of: fit.trace),
                 pageSizeBytes: fit.trace.pageSizeBytes,
                 provenance: .init(command: "livemig migrate \(name) --validate", timestamp: ISO8601DateFormatter().string(from: Date()),
                                   linkBandwidth: nil, policy: request.policy?.rawValue ?? "xen4"),
-                history: history, measuredCosts: try GuestObservation.measureCosts(name, host: host, xen: false))
+                history: history, measuredCosts: try GuestObservation.measureCosts(name, host: host, xen: false), measuredPath: probed)
             path = "\(host.directory.path)/\(name).calibrated.yaml"
             try ScenarioFiles.write(calibrated.yaml, to: path, option: "--validate")
-            let link = history?.uncappedBytesPerSecond == nil ? "; the link not measured: 10 Gbit/s assumed" : ""
+            let link = history?.uncappedBytesPerSecond != nil ? "" : probed.map { measured in
+                String(format: "; the link probed: %.0f Mbit/s%@", measured.bytesPerSecond * 8 / 1e6, measured.rateLimitBytesPerSecond == nil ? "" : " at the cap")
+            } ?? "; the link not measured: 10 Gbit/s assumed"
             origin = "calibrated now (\(String(format: "%.0f", observationSeconds)) s of the dirty log\(history == nil ? "" : ", this host's history")\(link)): \(path)"
         }
         let source: ScenarioFiles.Source
@@ -68,6 +72,22 @@ struct MigrationValidation {
             throw failure("\(error)")
         }
         return MigrationValidation(source: source, overrides: sets + settings(of: request), origin: origin, runs: runs)
+    }
+
+    /// The path to the migration's target, probed for 1 s (at the migration's cap, if it has
+    /// one) when this host's history does not know it: no uncapped migration there, or, for a
+    /// capped migration, no capped one.
+    static func probeIfUnknown(_ request: ControlRequest, history: HistoryFit?) throws -> MeasuredPath? {
+        let capped = request.rateLimitBytesPerSecond != nil
+        guard capped ? history?.capEfficiency == nil : history?.uncappedBytesPerSecond == nil, let target = request.target else { return nil }
+        let endpoint: Endpoint
+        do {
+            endpoint = try Endpoint(parsing: target)
+        } catch {
+            throw failure("\(target): \(error.description)")
+        }
+        let tls = request.tlsDirectory.map { TLSConfiguration(directory: $0, allowedPeerNames: request.tlsAllowedPeerNames ?? []) }
+        return try CalibrateCommand.probe(endpoint, seconds: 1, rateLimitBytesPerSecond: request.rateLimitBytesPerSecond, tls: tls)
     }
 
     /// The migration's settings as scenario keys: the whole policy setting, the cap, live or not.

@@ -96,4 +96,44 @@ final class CalibrateCLITests: GuestHostsTestCase {
         XCTAssertNotEqual(empty.status, 0)
         XCTAssertTrue(empty.stderr.contains("holds no completed migration") || empty.stderr.contains("not running"), empty.stderr)
     }
+
+    /// `calibrate --destination` probes the path to a receiver with no guest moving: the
+    /// scenario's link rate (or the cap's efficiency) and latency come from it.
+    func testCalibrateProbesThePathToADestination() throws {
+        let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
+        let portB = try hosts.startLoopbackReceiver(hostB).port
+        let started = try hosts.livemig(["guest", "start", "probed", "--memory", "64M", "--run-dir", hostA])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let uncapped = try LivemigProcess.run(["calibrate", "probed", "--seconds", "1", "--destination", "127.0.0.1:\(portB)",
+                                               "--probe-seconds", "0.5", "--run-dir", hostA])
+        XCTAssertEqual(uncapped.status, 0, uncapped.stderr)
+        XCTAssertTrue(uncapped.stderr.contains("probed 127.0.0.1:\(portB):"), uncapped.stderr)
+        XCTAssertTrue(uncapped.stdout.contains("# measured: a 0.5 s throughput probe to 127.0.0.1:\(portB)"), uncapped.stdout)
+        XCTAssertTrue(uncapped.stdout.contains("latency:") && uncapped.stdout.contains("half the TCP round trip"), uncapped.stdout)
+
+        let capped = try LivemigProcess.run(["calibrate", "probed", "--seconds", "1", "--destination", "127.0.0.1:\(portB)",
+                                             "--probe-seconds", "0.5", "--bandwidth", "400Mbit/s", "--run-dir", hostA])
+        XCTAssertEqual(capped.status, 0, capped.stderr)
+        let efficiencyLine = try XCTUnwrap(capped.stdout.split(separator: "\n").first { $0.contains("efficiency:") }, capped.stdout)
+        let efficiency = try XCTUnwrap(Double(efficiencyLine.split(separator: " ")[1]), String(efficiencyLine))
+        XCTAssertGreaterThan(efficiency, 0.5, "loopback carries 400 Mbit/s: \(efficiencyLine)")
+        XCTAssertLessThanOrEqual(efficiency, 1)
+        XCTAssertTrue(efficiencyLine.contains("measured: the share of the cap"), String(efficiencyLine))
+
+        // The probes moved no guest: the guest runs here, the destination has none, and its
+        // log names the probes.
+        XCTAssertTrue(listing(hostA).contains("probed"))
+        XCTAssertFalse(listing(hostB).contains("probed"))
+        let log = try String(contentsOfFile: "\(hostB)/incoming.log", encoding: .utf8)
+        XCTAssertEqual(log.components(separatedBy: "throughput probe from").count - 1, 2, log)
+
+        let nowhere = try LivemigProcess.run(["calibrate", "probed", "--seconds", "1", "--destination", "127.0.0.1:1", "--run-dir", hostA])
+        XCTAssertNotEqual(nowhere.status, 0)
+        XCTAssertTrue(nowhere.stderr.contains("--destination 127.0.0.1:1: the throughput probe failed"), nowhere.stderr)
+        let misplaced = try LivemigProcess.run(["calibrate", "probed", "--probe-seconds", "2", "--run-dir", hostA])
+        XCTAssertTrue(misplaced.stderr.contains("--probe-seconds: only with --destination"), misplaced.stderr)
+        let tooLong = try LivemigProcess.run(["calibrate", "probed", "--destination", "127.0.0.1:\(portB)", "--probe-seconds", "60",
+                                              "--run-dir", hostA])
+        XCTAssertTrue(tooLong.stderr.contains("--probe-seconds 60.0: must be from 0.1 to 30"), tooLong.stderr)
+    }
 }

@@ -1,0 +1,58 @@
+import MigrationCore
+import MigrationStream
+
+/// The destination's side of a throughput probe (`throughputProbe`, docs/stream-format.md):
+/// reads the announced page batches into one scratch buffer, drops them, and answers how many
+/// bytes came and how long they took by its own clock. No guest is made and nothing is kept;
+/// the whole probe must end by `deadlineSeconds` (monotonic), however the peer paces it.
+enum ProbeAnswer {
+    /// What a probe measured here.
+    struct Received {
+        var bytes: Int
+        var seconds: Double
+    }
+
+    static func serve(reader: inout StreamReader, replies: inout ReplyWriter, deadlineSeconds: Double) throws(HostFailure) -> Received {
+        let start = monotonicSeconds()
+        reader.deadline = deadlineSeconds
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: StreamLimits.maxBatchDataBytes, alignment: 4096)
+        defer { scratch.deallocate() }
+        var received = 0
+        while true {
+            let item: StreamItem
+            do {
+                item = try reader.nextItem()
+            } catch {
+                if BlockingSocket.isTimeout(error), monotonicSeconds() >= deadlineSeconds {
+                    throw refuse("the throughput probe did not end within its deadline", replies: &replies)
+                }
+                throw error
+            }
+            switch item {
+            case .pageBatchHead(let head):
+                // A head passed the decoder's checks: its data fits one batch's limit.
+                let bytes = head.pageNumbers.count * head.pageSizeBytes
+                try reader.readPageData(into: [UnsafeMutableRawBufferPointer(rebasing: scratch[0 ..< bytes])])
+                received += bytes
+                if monotonicSeconds() > deadlineSeconds {
+                    throw refuse("the throughput probe did not end within its deadline", replies: &replies)
+                }
+            case .record(.endOfStream):
+                let seconds = monotonicSeconds() - start
+                let microseconds = UInt64(CheckedConversion.clampedInt(seconds * 1e6, to: 0 ... Int.max))
+                try replies.send(.probeResult(receivedBytes: UInt64(received), receiveMicroseconds: microseconds))
+                return Received(bytes: received, seconds: seconds)
+            case .record(.abort(let reason)):
+                throw HostFailure("the source gave up its throughput probe: \(reason)")
+            case .record(let other):
+                // The decoder refuses anything else in a probe; this is the check's backstop.
+                throw refuse("unexpected \(other.type) in a throughput probe", replies: &replies)
+            }
+        }
+    }
+
+    private static func refuse(_ reason: String, replies: inout ReplyWriter) -> HostFailure {
+        try? replies.send(.abort(reason: reason))
+        return HostFailure(reason)
+    }
+}

@@ -27,6 +27,13 @@ struct FluidRegions: Sendable {
     let pageCounts: [Double]
     let phases: [PhaseRates]
 
+    /// Per region: a sweep writes it in some phase (`FluidPageTracker`'s ordered merge); nil
+    /// when no sweep writes any.
+    var sweepRegions: [Bool]? {
+        guard phases.contains(where: { $0.rates.contains { $0.growth == .sweep } }) else { return nil }
+        return pageCounts.indices.map { index in phases.contains { $0.rates[index].growth == .sweep } }
+    }
+
     /// Log-spaced rank buckets a Zipf working set is cut into.
     static let zipfBuckets = 48
 

@@ -17,6 +17,6 @@ enum SimulatedParts {
     /// cross its threshold about where page-level batches do.
     static func fluid(_ regions: FluidRegions, policy: PolicyName) -> (memory: FluidMemory, tracker: FluidPageTracker) {
         (FluidMemory(regions: regions),
-         FluidPageTracker(regionPages: regions.pageCounts, refinesRoundEnds: policy == .qemu || policy == .timeout))
+         FluidPageTracker(regionPages: regions.pageCounts, sweepRegions: regions.sweepRegions, refinesRoundEnds: policy == .qemu || policy == .timeout))
     }
 }

@@ -354,14 +354,17 @@ public final class GuestDaemon: @unchecked Sendable {
         }
         defer { stream.close() }
         // Until the first dirty-log read: the calibration's dirtying if the client sent one,
-        // else the built-in program's own workload at the rate it has achieved here.
+        // else the built-in program's own workload at the rate it has achieved here, else
+        // (a firmware image) what the first round's dirty log shows.
         let expectedDirtying = request.expectedDirtying ?? ownDirtying()
+        // A guest nothing describes: its first round's dirty log, peeked, stands in.
+        let firstRound = expectedDirtying.isEmpty && guest.workload == nil ? FirstRoundDirtying(peekDirtyPages: { [guest] in try? guest.readDirtyLog(clear: false).count }) : nil
         return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation,
                                         maxDowntimeSeconds: request.maxDowntimeSeconds,
                                         timeouts: try TimeoutsFromEnvironment.sender(), verifyMemory: request.verifyMemory ?? false) { update in
             // The time left and the pause by the model, rounds to come included; before the
             // transfer rate is known, the pending pages alone.
-            let estimate = update.remaining(under: policy, expectedDirtying: expectedDirtying)
+            let estimate = update.remaining(under: policy, expectedDirtying: firstRound?.expectedDirtying(at: update) ?? expectedDirtying)
             let remaining = update.pagesPending * Double(update.pageSizeBytes)
             progress(ProgressLine(
                 elapsedSeconds: update.elapsedSeconds, iteration: update.iteration, bytesSent: update.totalBytesSent,

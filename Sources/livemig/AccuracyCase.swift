@@ -17,6 +17,10 @@ struct AccuracyCase: Sendable {
         AccuracyCase(memory: "128M", workload: "sequential,workingSet=16MiB,rate=20000", policy: "xen4", cap: "2Gbit/s"),
     ]
 
+    /// The uncapped cell the full suite migrates eight times without a prediction, for the
+    /// run-to-run spread of an uncapped migration's time.
+    static let repeated = AccuracyCase(memory: "256M", workload: "uniform,workingSet=32MiB,rate=20000", policy: "xen4", cap: nil)
+
     /// Workloads (idle, uniform at two rates, hot/cold, a sweep) x the three policies x
     /// uncapped and 1 Gbit/s: 30 cells of 256 MiB guests.
     static let full: [AccuracyCase] = {

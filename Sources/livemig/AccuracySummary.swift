@@ -5,6 +5,8 @@ import MigrationSweep
 /// One case's prediction against its measurement, from `migrate --validate --format json`.
 struct AccuracyResult: Codable {
     var label: String
+    /// The migration ran under a cap (`--bandwidth`): the link, not the engine, set its pace.
+    var capped: Bool
     var outcome: String
     var fallbackProbability: Double
     var predictedTimeSeconds: Double
@@ -23,6 +25,7 @@ struct AccuracyResult: Codable {
             throw failure("bench accuracy: \(testCase.label): the validation has no prediction or no report")
         }
         label = testCase.label
+        capped = testCase.cap != nil
         outcome = report["outcome"] as? String ?? "?"
         fallbackProbability = prediction["fallbackProbability"] as? Double ?? 0
         predictedTimeSeconds = time["p50"] as? Double ?? 0
@@ -57,6 +60,12 @@ struct AccuracySummary: Encodable {
     var results: [AccuracyResult]
     /// Of |relative error|: total time, downtime, bytes; of |rounds| for the live iterations.
     var time: Distribution
+    /// The time's error of the capped cases and of the uncapped ones apart: the link paces the
+    /// first, the engine on shared cores the second (see `repeatability`).
+    var timeCapped: Distribution
+    var timeUncapped: Distribution
+    /// The same uncapped migration's time from run to run, with no prediction.
+    var repeatability: AccuracyRepeatability?
     var downtime: Distribution
     var bytes: Distribution
     var liveIterations: Distribution
@@ -66,14 +75,17 @@ struct AccuracySummary: Encodable {
     /// Mean of (predicted fallback probability - fell back ? 1 : 0)^2: 0 is perfect, 0.25 a coin.
     var brierScore: Double
 
-    init(_ results: [AccuracyResult]) {
+    init(_ results: [AccuracyResult], repeatability: AccuracyRepeatability? = nil) {
         self.results = results
+        self.repeatability = repeatability
         func distribution(_ values: [Double?]) -> Distribution {
             let sorted = values.compactMap { $0.map(abs) }.sorted()
             return Distribution(cases: sorted.count, p50: SweepStatistics.percentile(50, of: sorted) ?? 0,
                                 p90: SweepStatistics.percentile(90, of: sorted) ?? 0, max: sorted.last ?? 0)
         }
         time = distribution(results.map(\.timeError))
+        timeCapped = distribution(results.filter(\.capped).map(\.timeError))
+        timeUncapped = distribution(results.filter { !$0.capped }.map(\.timeError))
         downtime = distribution(results.map(\.downtimeError))
         bytes = distribution(results.map(\.bytesError))
         liveIterations = distribution(results.map(\.liveIterationsError))
@@ -94,10 +106,12 @@ struct AccuracySummary: Encodable {
             let scale = percent ? 100.0 : 1.0
             return [name, "\(d.cases)", String(format: format, d.p50 * scale), String(format: format, d.p90 * scale), String(format: format, d.max * scale)]
         }
-        let rows = [["error", "cases", "p50", "p90", "max"], row("total time", time, percent: true), row("downtime", downtime, percent: true),
+        let rows = [["error", "cases", "p50", "p90", "max"], row("total time", time, percent: true),
+                    row("  capped", timeCapped, percent: true), row("  uncapped", timeUncapped, percent: true), row("downtime", downtime, percent: true),
                     row("bytes", bytes, percent: true), row("live rounds", liveIterations, percent: false)]
         return TextColumns.render(rows, rightAligned: [1, 2, 3, 4])
             + "downtime within max(10 %, 3 ms): \(downtimeWithinGoal) of \(converged) converging cases; fallback Brier score \(String(format: "%.3f", brierScore)) (0 is perfect, 0.25 a coin)\n"
+            + (repeatability.map { $0.line + "\n" } ?? "")
             + "goals (issue 10): p90 <= 5 % on time and bytes; downtime within max(10 %, 3 ms); calibrated fallback probabilities\n"
     }
 

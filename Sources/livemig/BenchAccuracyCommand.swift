@@ -45,7 +45,10 @@ struct BenchAccuracyCommand: ParsableCommand {
             print(result.line)
             results.append(result)
         }
-        let summary = AccuracySummary(results)
+        let repeated = quick ? AccuracyCase.quick[0] : AccuracyCase.repeated
+        let repeatability = try repeatedTimes(repeated, times: quick ? 3 : 8, hostA: hostA, hostB: hostB, port: port)
+        print(repeatability.line)
+        let summary = AccuracySummary(results, repeatability: repeatability)
         print(summary.table, terminator: "")
         let path = output ?? (quick ? "results/accuracy-quick.json" : "results/accuracy.json")
         try ScenarioFiles.write(try summary.json(), to: path, option: "--output")
@@ -69,6 +72,25 @@ struct BenchAccuracyCommand: ParsableCommand {
         let started = try SelfInvocation.run(["guest", "start", name, "--memory", memory, "--workload", workload, "--run-dir", host],
                                              timeoutSeconds: 120)
         guard started.status == 0 else { throw failure("bench accuracy: guest \(name) did not start: \(started.stderr)") }
+    }
+
+    /// The same uncapped migration `times` times, a fresh guest each time, no prediction.
+    private func repeatedTimes(_ testCase: AccuracyCase, times: Int, hostA: String, hostB: String, port: Int) throws -> AccuracyRepeatability {
+        var seconds: [Double] = []
+        for run in 1 ... times {
+            let name = "rep\(run)"
+            defer { stopEverywhere(name, hostA: hostA, hostB: hostB) }
+            try startGuest(name, memory: testCase.memory, workload: testCase.workload, in: hostA)
+            let moved = try SelfInvocation.run(["migrate", "--live", name, "127.0.0.1:\(port)", "--policy", testCase.policy,
+                                                "--format", "json", "--run-dir", hostA], timeoutSeconds: 600)
+            guard moved.status == 0, let data = moved.stdout.data(using: .utf8),
+                  let report = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let time = report["totalTimeSeconds"] as? Double else {
+                throw failure("bench accuracy: \(testCase.label), run \(run) of the repeats: no report (exit \(moved.status)): \(moved.stderr)")
+            }
+            seconds.append(time)
+        }
+        return AccuracyRepeatability(label: testCase.label, timesSeconds: seconds)
     }
 
     private func measure(_ testCase: AccuracyCase, name: String, hostA: String, hostB: String, port: Int, runs: Int) throws -> AccuracyResult {

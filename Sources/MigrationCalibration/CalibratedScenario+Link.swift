@@ -29,6 +29,8 @@ extension CalibratedScenario {
             let megabits = max(1, whole(path.bytesPerSecond / efficiency.value * 8 / 1e6))
             lines.append("  bandwidth: \(megabits)Mbit/s  # measured: \(probeText(path))\(efficiency.value < 1 ? ", over the efficiency below" : "")")
             bytesPerSecond = Double(megabits) * 1e6 / 8 * efficiency.value
+        } else if measuredPath != nil {
+            lines.append("  bandwidth: 10Gbit/s  # default: the probe ran at the cap, so the path's own rate is not known (the cap binds below it)")
         } else {
             lines.append("  bandwidth: 10Gbit/s  # default, not measured: set it to the path's rate (or probe it: --destination)")
         }
@@ -43,6 +45,9 @@ extension CalibratedScenario {
         return (lines, bytesPerSecond, latencySeconds)
     }
 
+    /// The smallest `link.efficiency` a scenario may give (docs/scenario-format.md).
+    static let minimumEfficiency = 0.01
+
     /// The share of a cap the link delivers and where that came from (nil comment: 1, not
     /// written).
     private var linkEfficiency: (value: Double, comment: String?) {
@@ -50,8 +55,11 @@ extension CalibratedScenario {
             return (efficiency, "from history: the median share of the cap \(history.cappedRuns) capped migrations achieved")
         }
         if let path = measuredPath, let efficiency = path.capEfficiency, efficiency.isFinite, efficiency > 0 {
-            // A probe a little over its cap (a clock's grain) delivers the cap, no more.
-            return (min(1, efficiency), "measured: the share of the cap \(probeText(path)) achieved")
+            // A probe a little over its cap (a clock's grain) delivers the cap, no more; one far
+            // under it met a path slower than the cap, written within the key's bounds.
+            let bounded = min(1, max(Self.minimumEfficiency, efficiency))
+            let slower = efficiency < 0.5 ? " (the path is slower than the cap)" : ""
+            return (bounded, "measured: the share of the cap \(probeText(path)) achieved\(slower)")
         }
         return (1, nil)
     }

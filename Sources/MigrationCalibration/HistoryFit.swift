@@ -29,6 +29,18 @@ public struct HistoryFit: Sendable, Equatable {
     public var pauseOverheadSeconds: Double?
     public var pausedRuns: Int
 
+    /// The fit without what it says of the link (the rates, their spread, the cap's share),
+    /// keeping the host's pause: for a path these runs did not take.
+    public var withoutLink: HistoryFit {
+        var fit = self
+        fit.uncappedBytesPerSecond = nil
+        fit.uncappedSpreadBytesPerSecond = nil
+        fit.uncappedRuns = 0
+        fit.capEfficiency = nil
+        fit.cappedRuns = 0
+        return fit
+    }
+
     /// Fits the runs that completed (an aborted run's passes may have been cut short).
     public init(_ runs: [Run]) {
         var uncapped: [Double] = []

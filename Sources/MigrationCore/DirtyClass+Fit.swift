@@ -33,7 +33,24 @@ extension RemainingMigrationEstimate.DirtyClass {
             }
             x = (low + high) / 2
         }
-        let workingSet = min(guestPages, max(d2, d1 / -Exponential.expMinusOne(-x)))
+        let unbounded = d1 / -Exponential.expMinusOne(-x)
+        guard unbounded < guestPages else {
+            // More than memory: all of it, at the rate that dirties the late count there.
+            guard d2 < guestPages else { return [Self(pages: guestPages, writesPerSecond: d2 / t2)] }
+            return [Self(pages: guestPages, writesPerSecond: exponentForShare(d2 / guestPages) * guestPages / t2)]
+        }
+        let workingSet = max(d2, unbounded)
         return [Self(pages: workingSet, writesPerSecond: x * workingSet / t1)]
+    }
+
+    /// The y >= 0 with 1 - e^(-y) = `share` (0 <= share < 1), by bisection: -ln(1 - share)
+    /// without a C library in the core.
+    static func exponentForShare(_ share: Double) -> Double {
+        var low = 0.0, high = 50.0
+        for _ in 0 ..< 100 {
+            let middle = (low + high) / 2
+            if -Exponential.expMinusOne(-middle) < share { low = middle } else { high = middle }
+        }
+        return (low + high) / 2
     }
 }

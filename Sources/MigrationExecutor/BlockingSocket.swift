@@ -161,11 +161,16 @@ public final class BlockingSocket: @unchecked Sendable {
 
     /// Fills the buffers in order with `readv` (scatter I/O: page data goes from the socket
     /// straight into guest memory). Each call reads what is there, blocking for at least one
-    /// byte; `handle` hears of each read's size. Throws if the connection ends first.
-    public func readScattered(_ pieces: inout [iovec], handle: (Int) -> Void) throws(HostFailure) {
-        if let tls { return try tls.readScattered(pieces, handle: handle) }
+    /// byte; `handle` hears of each read's size. Throws if the connection ends first, or, with
+    /// a `deadline` (monotonic seconds), if it comes first: each read then waits at most until
+    /// it, so a peer trickling a byte at a time cannot stretch the whole past it.
+    public func readScattered(_ pieces: inout [iovec], deadline: Double? = nil, handle: (Int) -> Void) throws(HostFailure) {
+        if let tls {
+            return try tls.readScattered(pieces, beforeEachRead: { () throws(HostFailure) in try self.waitAtMost(until: deadline) }, handle: handle)
+        }
         var index = 0
         while index < pieces.count {
+            try waitAtMost(until: deadline)
             let count = min(pieces.count - index, Int(UIO_MAXIOV))
             let received = pieces.withUnsafeMutableBufferPointer { readv(fd, $0.baseAddress! + index, Int32(count)) }
             if received < 0 {
@@ -176,6 +181,16 @@ public final class BlockingSocket: @unchecked Sendable {
             handle(received)
             skip(received, of: &pieces, from: &index)
         }
+    }
+
+    /// With a deadline: throws as a timed-out read once it has passed, else sets the receive
+    /// timeout to the time left, so that the next read waits no longer.
+    private func waitAtMost(until deadline: Double?) throws(HostFailure) {
+        guard let deadline else { return }
+        let remaining = deadline - monotonicSeconds()
+        // Said as a timed-out read (EAGAIN), so callers name their timeout as for a silent peer.
+        guard remaining > 0 else { throw HostFailure("receiving from \(peer): \(String(cString: strerror(EAGAIN)))") }
+        setReceiveTimeout(seconds: remaining)
     }
 
     /// Moves `index` past the `bytes` bytes a gather or scatter call moved; trims a partly

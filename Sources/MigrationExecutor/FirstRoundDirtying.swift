@@ -12,12 +12,20 @@ public final class FirstRoundDirtying {
     private let peekDirtyPages: () -> Int?
     private var early: (seconds: Double, pages: Double)?
     private var fitted: [RemainingMigrationEstimate.DirtyClass] = []
+    private var lastPeekSeconds: Double?
+    /// The shortest time between two peeks.
+    static let peekIntervalSeconds = 1.0
 
     public init(peekDirtyPages: @escaping () -> Int?) { self.peekDirtyPages = peekDirtyPages }
 
     /// The dirtying fitted so far; refitted from a peek while `update` is in the first live round.
     public func expectedDirtying(at update: MigrationProgress) -> [RemainingMigrationEstimate.DirtyClass] {
-        guard update.iteration == 1, !update.paused, update.roundElapsedSeconds > 0, let pages = peekDirtyPages() else { return fitted }
+        // A peek copies the whole bitmap (and, without manual dirty-log protection, write-
+        // protects the dirty pages again): at most one a second, for a display.
+        guard update.iteration == 1, !update.paused, update.roundElapsedSeconds > 0,
+              lastPeekSeconds.map({ update.roundElapsedSeconds - $0 >= Self.peekIntervalSeconds }) ?? true,
+              let pages = peekDirtyPages() else { return fitted }
+        lastPeekSeconds = update.roundElapsedSeconds
         let sample = (seconds: update.roundElapsedSeconds, pages: Double(pages))
         if early == nil, sample.pages > 0 { early = sample }
         if let early, sample.seconds >= 4 * early.seconds {

@@ -4,7 +4,7 @@ import MigrationStream
 /// The destination's side of a throughput probe (`throughputProbe`, docs/stream-format.md):
 /// reads the announced page batches into one scratch buffer, drops them, and answers how many
 /// bytes came and how long they took by its own clock. No guest is made and nothing is kept;
-/// the whole probe must end by `deadlineSeconds` (monotonic), however the peer paces it.
+/// no more data than announced is taken, and the whole probe must end by its deadline.
 enum ProbeAnswer {
     /// What a probe measured here.
     struct Received {
@@ -12,42 +12,41 @@ enum ProbeAnswer {
         var seconds: Double
     }
 
-    static func serve(reader: inout StreamReader, replies: inout ReplyWriter, deadlineSeconds: Double) throws(HostFailure) -> Received {
+    /// Answers a probe that announced at most `announcedBytes` of page data; every read,
+    /// record or page data, ends by `deadlineSeconds` (monotonic), however the peer paces it.
+    static func serve(reader: inout StreamReader, replies: inout ReplyWriter, announcedBytes: UInt64,
+                      deadlineSeconds: Double) throws(HostFailure) -> Received {
         let start = monotonicSeconds()
         reader.deadline = deadlineSeconds
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: StreamLimits.maxBatchDataBytes, alignment: 4096)
         defer { scratch.deallocate() }
         var received = 0
-        while true {
-            let item: StreamItem
-            do {
-                item = try reader.nextItem()
-            } catch {
-                if BlockingSocket.isTimeout(error), monotonicSeconds() >= deadlineSeconds {
-                    throw refuse("the throughput probe did not end within its deadline", replies: &replies)
+        do throws(HostFailure) {
+            while true {
+                switch try reader.nextItem() {
+                case .pageBatchHead(let head):
+                    // A head passed the decoder's checks: its data fits one batch's limit.
+                    let bytes = head.pageNumbers.count * head.pageSizeBytes
+                    guard UInt64(received + bytes) <= announcedBytes else {
+                        throw refuse("the throughput probe sent more than the \(announcedBytes) bytes it announced", replies: &replies)
+                    }
+                    try reader.readPageData(into: [UnsafeMutableRawBufferPointer(rebasing: scratch[0 ..< bytes])])
+                    received += bytes
+                case .record(.endOfStream):
+                    let seconds = monotonicSeconds() - start
+                    let microseconds = UInt64(CheckedConversion.clampedInt(seconds * 1e6, to: 0 ... Int.max))
+                    try replies.send(.probeResult(receivedBytes: UInt64(received), receiveMicroseconds: microseconds))
+                    return Received(bytes: received, seconds: seconds)
+                case .record(.abort(let reason)):
+                    throw HostFailure("the source gave up its throughput probe: \(reason)")
+                case .record(let other):
+                    // The decoder refuses anything else in a probe; this is the check's backstop.
+                    throw refuse("unexpected \(other.type) in a throughput probe", replies: &replies)
                 }
-                throw error
             }
-            switch item {
-            case .pageBatchHead(let head):
-                // A head passed the decoder's checks: its data fits one batch's limit.
-                let bytes = head.pageNumbers.count * head.pageSizeBytes
-                try reader.readPageData(into: [UnsafeMutableRawBufferPointer(rebasing: scratch[0 ..< bytes])])
-                received += bytes
-                if monotonicSeconds() > deadlineSeconds {
-                    throw refuse("the throughput probe did not end within its deadline", replies: &replies)
-                }
-            case .record(.endOfStream):
-                let seconds = monotonicSeconds() - start
-                let microseconds = UInt64(CheckedConversion.clampedInt(seconds * 1e6, to: 0 ... Int.max))
-                try replies.send(.probeResult(receivedBytes: UInt64(received), receiveMicroseconds: microseconds))
-                return Received(bytes: received, seconds: seconds)
-            case .record(.abort(let reason)):
-                throw HostFailure("the source gave up its throughput probe: \(reason)")
-            case .record(let other):
-                // The decoder refuses anything else in a probe; this is the check's backstop.
-                throw refuse("unexpected \(other.type) in a throughput probe", replies: &replies)
-            }
+        } catch {
+            guard BlockingSocket.isTimeout(error), monotonicSeconds() >= deadlineSeconds else { throw error }
+            throw refuse("the throughput probe did not end within its deadline", replies: &replies)
         }
     }
 

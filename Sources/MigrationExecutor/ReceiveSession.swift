@@ -80,9 +80,9 @@ struct ReceiveSession {
                 throw refuse("the stream did not answer this connection's challenge first (a replayed or foreign stream)")
             }
             let next = try reader.nextItem()
-            if case .record(.throughputProbe) = next {
-                let deadline = monotonicSeconds() + ThroughputProbe.maxSeconds + timeouts.handshakeSeconds
-                let probe = try ProbeAnswer.serve(reader: &reader, replies: &replies, deadlineSeconds: deadline)
+            if case .record(.throughputProbe(let announced)) = next {
+                let deadline = monotonicSeconds() + timeouts.probeSeconds + timeouts.handshakeSeconds
+                let probe = try ProbeAnswer.serve(reader: &reader, replies: &replies, announcedBytes: announced, deadlineSeconds: deadline)
                 return .answeredProbe(bytes: probe.bytes, seconds: probe.seconds)
             }
             guard case .record(.queryGuest(let name, let migrationNonce)) = next else {

@@ -10,14 +10,19 @@ public struct ReceiverTimeouts: Sendable, Equatable {
     public var idleSeconds: Double
     /// After "ready to unpause": how long the source may take to say "cleared to unpause".
     public var commitSeconds: Double
+    /// A throughput probe, whole, after its handshake: unlike the others a limit on the total,
+    /// since a probe has no guest to bring and a fixed time to take.
+    public var probeSeconds: Double
 
-    /// The documented defaults (docs/security.md): 10 s, 120 s, 30 s.
-    public init(handshakeSeconds: Double = 10, idleSeconds: Double = 120, commitSeconds: Double = 30) {
+    /// The documented defaults (docs/security.md): 10 s, 120 s, 30 s, 30 s.
+    public init(handshakeSeconds: Double = 10, idleSeconds: Double = 120, commitSeconds: Double = 30,
+                probeSeconds: Double = ThroughputProbe.maxSeconds) {
         self.handshakeSeconds = handshakeSeconds
         self.idleSeconds = idleSeconds
         self.commitSeconds = commitSeconds
+        self.probeSeconds = probeSeconds
     }
 
     /// For reading a saved guest from a file: nothing to wait for.
-    public static let none = ReceiverTimeouts(handshakeSeconds: 0, idleSeconds: 0, commitSeconds: 0)
+    public static let none = ReceiverTimeouts(handshakeSeconds: 0, idleSeconds: 0, commitSeconds: 0, probeSeconds: 0)
 }

@@ -11,8 +11,9 @@ struct StreamReader {
     private var chunk: [UInt8]
     /// Bytes read from the socket so far.
     private(set) var bytesRead = 0
-    /// A monotonic time by which the next record must be whole, however the peer trickles its
-    /// bytes (the socket's receive timeout alone bounds each silence, not the total); nil: none.
+    /// A monotonic time by which the next record (and a page batch's data) must be whole,
+    /// however the peer trickles its bytes (the socket's receive timeout alone bounds each
+    /// silence, not the total); nil: none.
     var deadline: Double?
 
     /// `chunkBytes` bounds each read into the decoder: small, since page data (nearly all of
@@ -53,7 +54,7 @@ struct StreamReader {
         }
         if !pieces.isEmpty {
             var received = 0
-            try socket.readScattered(&pieces) { received += $0 }
+            try socket.readScattered(&pieces, deadline: deadline) { received += $0 }
             decoder.pageDataReadDirectly(received)
             bytesRead += received
         }

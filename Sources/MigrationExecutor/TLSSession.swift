@@ -159,11 +159,13 @@ final class TLSSession {
         if filled > 0 { try write(UnsafeRawBufferPointer(rebasing: staging[0 ..< filled])) }
     }
 
-    /// As `BlockingSocket.readScattered`: fills the pieces in order; `handle` hears of each read.
-    func readScattered(_ pieces: [iovec], handle: (Int) -> Void) throws(HostFailure) {
+    /// As `BlockingSocket.readScattered`: fills the pieces in order; `beforeEachRead` may
+    /// throw (a deadline passed) or set the next read's timeout; `handle` hears of each read.
+    func readScattered(_ pieces: [iovec], beforeEachRead: () throws(HostFailure) -> Void, handle: (Int) -> Void) throws(HostFailure) {
         for piece in pieces {
             var offset = 0
             while offset < piece.iov_len {
+                try beforeEachRead()
                 let target = UnsafeMutableRawBufferPointer(start: piece.iov_base! + offset, count: piece.iov_len - offset)
                 let count = try read(into: target)
                 guard count > 0 else { throw HostFailure("\(peer) closed the connection in the middle of page data") }

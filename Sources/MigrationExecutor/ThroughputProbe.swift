@@ -8,9 +8,12 @@ import MigrationStream
 /// what arrived and when. No guest is involved on either side. The receiver admits a probe as
 /// it admits a migration (hosts-allow, TLS, its incoming limits).
 public enum ThroughputProbe {
-    /// The longest a probe may last; the receiver cuts off one that goes on past it (plus its
-    /// handshake timeout).
+    /// The longest a probe may last on the receiver's clock; it cuts off one that goes on past
+    /// it (plus its handshake timeout).
     public static let maxSeconds = 30.0
+    /// The longest a source may ask to send for: under `maxSeconds`, with room for the last
+    /// batch to drain on a slow path.
+    public static let maxSendSeconds = 20.0
     /// Pages per batch: the engine's default batch (`EngineSettings.maxBatchPages`), so the
     /// probe's per-batch costs are a migration's.
     static let batchPages = EngineSettings().maxBatchPages
@@ -18,12 +21,14 @@ public enum ThroughputProbe {
     /// probe reads memory as a migration reads guest memory rather than from a hot cache.
     static let fillerPages = 16 * batchPages
 
-    /// Sends filler to `endpoint` for `seconds` (0.1 ... `maxSeconds`), paced at
-    /// `rateLimitBytesPerSecond` if given, and returns what the destination measured.
+    /// Sends filler to `endpoint` for `seconds` (0.1 ... `maxSendSeconds`), paced at
+    /// `rateLimitBytesPerSecond` if given, and returns what the destination measured. Under a
+    /// cap, batches are cut so that at least 8 fit in the time (a low cap's 4 MiB batch would
+    /// take longer than the probe), and the probe ends after its last whole paced interval.
     public static func measure(_ endpoint: Endpoint, seconds: Double, rateLimitBytesPerSecond: Double?,
                                tls: TLSConfiguration? = nil, timeouts: SenderTimeouts = SenderTimeouts()) throws(HostFailure) -> MeasuredPath {
-        guard seconds.isFinite, (0.1 ... maxSeconds).contains(seconds) else {
-            throw HostFailure("probe seconds \(seconds): must be from 0.1 to \(Int(maxSeconds))")
+        guard seconds.isFinite, (0.1 ... maxSendSeconds).contains(seconds) else {
+            throw HostFailure("probe seconds \(seconds): must be from 0.1 to \(Int(maxSendSeconds))")
         }
         if let rate = rateLimitBytesPerSecond, !(rate.isFinite && rate > 0) {
             throw HostFailure("probe rate limit \(rate): must be a positive number of bytes per second")
@@ -43,20 +48,25 @@ public enum ThroughputProbe {
                                         pageAddress: { page in base + (page % fillerPages) * pageSize })
         let roundTrip = SocketOptions.smoothedRoundTripSeconds(of: socket.fd)
         var limiter = rateLimitBytesPerSecond.map(RateLimiter.init(bytesPerSecond:))
+        let perPageWireBytes = 8 + pageSize
+        let pagesPerBatch = rateLimitBytesPerSecond.map { rate in
+            CheckedConversion.clampedInt((rate * seconds / 8 - 16) / Double(perPageWireBytes), to: 1 ... batchPages, .down)
+        } ?? batchPages
         let start = monotonicSeconds()
         var firstPage = 0
         var wireBytes = 0
         var dataBytes = 0
-        while monotonicSeconds() - start < seconds, firstPage + batchPages <= announcedPages {
+        // Uncapped: until the time is up. Capped: while the next batch may start within it.
+        while (limiter?.nextSendSeconds ?? monotonicSeconds()) - start < seconds, firstPage + pagesPerBatch <= announcedPages {
             if let next = limiter?.nextSendSeconds { sleep(untilMonotonic: next) }
             let sendStart = monotonicSeconds()
-            let batch = Array(firstPage ..< firstPage + batchPages)
-            let batchWireBytes = 8 + StreamLimits.pageBatchFixedBytes + batchPages * (8 + pageSize)
-            try channel.sendPages(batch, pageCount: Double(batchPages), wireBytes: Double(batchWireBytes))
+            let batch = Array(firstPage ..< firstPage + pagesPerBatch)
+            let batchWireBytes = 8 + StreamLimits.pageBatchFixedBytes + pagesPerBatch * perPageWireBytes
+            try channel.sendPages(batch, pageCount: Double(pagesPerBatch), wireBytes: Double(batchWireBytes))
             limiter?.recordSend(bytes: Double(batchWireBytes), startedAt: sendStart)
-            firstPage += batchPages
+            firstPage += pagesPerBatch
             wireBytes += batchWireBytes
-            dataBytes += batchPages * pageSize
+            dataBytes += pagesPerBatch * pageSize
         }
         // The end goes when the cap allows the next batch, so the destination's span holds
         // whole paced intervals rather than one fewer than the batches it counted.

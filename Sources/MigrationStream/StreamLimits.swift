@@ -41,8 +41,10 @@ public enum StreamLimits {
     public static let throughputProbeBytes = 8
     /// The body of `probeResult`: the bytes received and the microseconds they took.
     public static let probeResultBytes = 16
-    /// Most page data one throughput probe may announce: 4 GiB, about 30 s at 1 Gbit/s.
-    public static let maxProbeBytes: UInt64 = 4 << 30
+    /// Most page data one throughput probe may announce: as much as the largest guest, 1 TiB,
+    /// so that a probe on a fast path runs out of time before it runs out of pages (the
+    /// receiver keeps none of it).
+    public static let maxProbeBytes: UInt64 = maxMemoryBytes
     /// The page size a throughput probe's batches are numbered in.
     public static let probePageSizeBytes: UInt32 = 4096
 

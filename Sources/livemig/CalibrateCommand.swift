@@ -35,7 +35,7 @@ struct CalibrateCommand: ParsableCommand {
     var fromHistory = false
     @Option(help: "HOST[:PORT] of the destination's `livemig receive`: probe the path for the link's rate (the cap's efficiency with --bandwidth) and latency; no guest moves.")
     var destination: String?
-    @Option(help: "With --destination: how long the throughput probe sends, in seconds (0.1 to 30).") var probeSeconds: Double = 1
+    @Option(help: "With --destination: how long the throughput probe sends, in seconds (0.1 to 20; default 1).") var probeSeconds: Double?
     @OptionGroup var tlsOptions: TLSClientOptions
     @Option(help: "The policy the scenario predicts: xen3, xen4, qemu or timeout.") var policy: String = "xen4"
     @Option(help: "table or json.") var format: String = "table"
@@ -63,22 +63,27 @@ struct CalibrateCommand: ParsableCommand {
                 throw failure("--destination \(destination): \(error.description)")
             }
         }
-        guard probeSeconds.isFinite, (0.1 ... ThroughputProbe.maxSeconds).contains(probeSeconds) else {
-            throw failure("--probe-seconds \(probeSeconds): must be from 0.1 to \(Int(ThroughputProbe.maxSeconds))")
+        if destination == nil, self.probeSeconds != nil { throw failure("--probe-seconds: only with --destination") }
+        let probeSeconds = self.probeSeconds ?? 1
+        guard probeSeconds.isFinite, (0.1 ... ThroughputProbe.maxSendSeconds).contains(probeSeconds) else {
+            throw failure("--probe-seconds \(probeSeconds): must be from 0.1 to \(Int(ThroughputProbe.maxSendSeconds))")
         }
-        if destination == nil, probeSeconds != 1 { throw failure("--probe-seconds: only with --destination") }
+        if destination == nil, tlsOptions.tls || tlsOptions.tlsDir != nil || tlsOptions.tlsAllow != nil {
+            throw failure("--tls, --tls-dir and --tls-allow: only with --destination")
+        }
         let tlsConfiguration = try tlsOptions.configuration()
-        if tlsConfiguration != nil, destination == nil { throw failure("--tls / --tls-dir: only with --destination") }
         let outputPath = output.map(absolutePath)
         if let outputPath, !force, FileManager.default.fileExists(atPath: outputPath) {
             throw failure("--output \(outputPath): the file exists (add --force to overwrite it)")
         }
         let history = try fromHistory ? Self.historyFit(in: host, target: destination) : nil
-        let fit = try Self.observeAndFit(name, host: host, xen: xen, seconds: seconds, interval: interval, keepTrace: keepTrace)
-        let costs = try GuestObservation.measureCosts(name, host: host, xen: xen)
+        // The path first: a destination that cannot be reached fails the command before the
+        // observation's seconds are spent.
         let path = try probeTarget.map { endpoint in
             try Self.probe(endpoint, seconds: probeSeconds, rateLimitBytesPerSecond: linkBandwidth?.bytesPerSecond, tls: tlsConfiguration)
         }
+        let fit = try Self.observeAndFit(name, host: host, xen: xen, seconds: seconds, interval: interval, keepTrace: keepTrace)
+        let costs = try GuestObservation.measureCosts(name, host: host, xen: xen)
         let scenario = CalibratedScenario(
             name: name, fit: fit.fit, guestMemoryBytes: try CalibrateCommand.memoryBytes(of: fit.trace),
             pageSizeBytes: fit.trace.pageSizeBytes,
@@ -136,21 +141,34 @@ struct CalibrateCommand: ParsableCommand {
         } catch {
             throw failure("--from-history: \(error.description)")
         }
-        guard history.fit.uncappedRuns + history.fit.cappedRuns > 0 else {
+        guard history.fit.uncappedRuns + history.fit.cappedRuns + history.fit.pausedRuns > 0 else {
             throw failure("--from-history: \(MigrationHistory.path(in: host.directory)) holds no completed migration to fit (\(history.entries) entries)")
         }
         return history.fit
     }
 
     /// The history's fit as it is (empty without completed migrations), and how many entries:
-    /// the migrations to `target` when there are any (the path is what it measures), else all.
+    /// with a `target`, of the migrations to it when there are any (the link is what they
+    /// measured); when there are none, of all of them without their link (`withoutLink`: the
+    /// pause is this host's, the rates another path's). Targets match as endpoints (`b` is
+    /// `b:8002`).
     static func historyFitIfAny(in host: RunDirectoryOption, target: String? = nil) throws(HostFailure) -> (fit: HistoryFit, entries: Int) {
         let history = try MigrationHistory.read(in: host.directory)
         for line in history.unreadable { FileHandle.standardError.write(Data("livemig: \(line)\n".utf8)) }
-        let toTarget = history.entries.filter { $0.target == target }
-        let entries = target != nil && !toTarget.isEmpty ? toTarget : history.entries
-        return (HistoryFit(entries.map { HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond) }),
-                entries.count)
+        let all = HistoryFit(history.entries.map { HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond) })
+        guard let target else { return (all, history.entries.count) }
+        let toTarget = history.entries.filter { sameDestination($0.target, target) }
+        guard !toTarget.isEmpty else { return (all.withoutLink, history.entries.count) }
+        return (HistoryFit(toTarget.map { HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond) }),
+                toTarget.count)
+    }
+
+    /// Whether two `HOST[:PORT]` texts name the same receiver (as parsed endpoints; as text if
+    /// either does not parse).
+    static func sameDestination(_ first: String?, _ second: String) -> Bool {
+        guard let first else { return false }
+        guard let a = try? Endpoint(parsing: first), let b = try? Endpoint(parsing: second) else { return first == second }
+        return a == b
     }
 
     /// Observes guest `name` into a trace file (`keepTrace`, else a temporary one), reads it

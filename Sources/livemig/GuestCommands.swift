@@ -152,8 +152,12 @@ struct GuestDaemonCommand: ParsableCommand {
                 if let handshakeTimeout { try IncomingArrival.waitForStreamHeader(timeoutText: handshakeTimeout) }
                 let connection = BlockingSocket(fd: IncomingArrival.connectionDescriptor, peer: "the migration source")
                 try startIncomingTLS(on: connection)
-                // A connection that only asked about a guest was answered: nothing to serve.
-                guard let received = try GuestDaemon.receive(from: connection, runDirectory: runDirectory) else { return }
+                // A connection that only asked about a guest, or probed the path, was answered:
+                // nothing to serve.
+                guard let received = try GuestDaemon.receive(from: connection, runDirectory: runDirectory) else {
+                    if arrivalPipe { IncomingArrival.reportAnswered() }
+                    return
+                }
                 daemon = received
                 if arrivalPipe { IncomingArrival.reportRunning() }
             } else if let image, let name, let memoryBytes {

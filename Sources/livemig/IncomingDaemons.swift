@@ -24,31 +24,42 @@ struct IncomingDaemons {
             + (tls.allowedPeerNames.isEmpty ? [] : ["--tls-allow", tls.allowedPeerNames.joined(separator: " ")])
     }
 
+    /// With `once`, serves until one connection has brought a guest (or its daemon ended
+    /// without one): a connection answered without a guest (a query, a throughput probe) does
+    /// not count, and no other is accepted while the one is under way.
     func serve() {
         var table = IncomingMigrationTable(maxIncoming: settings.maxIncoming, maxPerPeer: settings.maxPerPeer)
         let flags = fcntl(listener.fd, F_GETFL)
         _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)  // poll said readable; accept must not then block
+        var onceArrival: Int32?
         while true {
             var watched = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
                 + table.entries.map { pollfd(fd: $0.arrivalDescriptor, events: Int16(POLLIN), revents: 0) }
             _ = poll(&watched, nfds_t(watched.count), 1000)
             for entry in watched.dropFirst() where entry.revents != 0 {
-                endArrival(entry.fd, in: &table)
+                let answered = endArrival(entry.fd, in: &table)
+                if entry.fd == onceArrival {
+                    guard answered else { return }
+                    onceArrival = nil
+                }
             }
-            reapDaemons(&table)
-            if watched[0].revents != 0, acceptOne(into: &table), once { return }
+            for ended in reapDaemons(&table) where ended.descriptor == onceArrival {
+                guard ended.answered else { return }
+                onceArrival = nil
+            }
+            if onceArrival == nil, watched[0].revents != 0, let arrival = acceptOne(into: &table), once { onceArrival = arrival }
         }
     }
 
-    /// Accepts one connection and starts its daemon if it is admitted; true if it was.
-    private func acceptOne(into table: inout IncomingMigrationTable) -> Bool {
+    /// Accepts one connection and starts its daemon if it is admitted; its arrival pipe if it was.
+    private func acceptOne(into table: inout IncomingMigrationTable) -> Int32? {
         let fd = accept(listener.fd, nil, nil)
         guard fd >= 0 else {
             if errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
                 ReceiverLog.line("accept on port \(listener.port): \(String(cString: strerror(errno))); going on")
                 usleep(100_000)  // out of descriptors, say: do not spin
             }
-            return false
+            return nil
         }
         let connection = BlockingSocket(fd: fd, peer: SocketAddress.peerWithPort(of: fd) ?? "?")
         let address = SocketAddress.peer(of: fd) ?? connection.peer
@@ -58,17 +69,17 @@ struct IncomingDaemons {
         case .tooMany(let limit):
             ReceiverLog.line("refused connection from \(connection.peer): \(limit) incoming migrations under way (--max-incoming \(limit))")
             connection.close()
-            return false
+            return nil
         case .tooManyFromPeer(let limit):
             ReceiverLog.line("refused connection from \(connection.peer): \(limit) incoming migrations from \(address) under way (--max-per-peer \(limit))")
             connection.close()
-            return false
+            return nil
         }
-        guard RelocationGate(settings: settings).admit(connection) != nil else { return false }
-        guard let (pid, arrival) = startDaemon(for: connection) else { return false }
+        guard RelocationGate(settings: settings).admit(connection) != nil else { return nil }
+        guard let (pid, arrival) = startDaemon(for: connection) else { return nil }
         table.add(.init(processID: pid, peer: address, arrivalDescriptor: arrival))
         ReceiverLog.line("incoming migration from \(connection.peer): daemon pid \(pid)")
-        return true
+        return arrival
     }
 
     /// Starts `guest daemon --incoming` with the connection on fd 3 and the arrival pipe's write
@@ -95,28 +106,37 @@ struct IncomingDaemons {
         }
     }
 
-    /// An arrival pipe has something to say: the guest runs (the byte), or the daemon is gone.
-    private func endArrival(_ descriptor: Int32, in table: inout IncomingMigrationTable) {
+    /// An arrival pipe has something to say: the guest runs, the connection was answered
+    /// without a guest (a query, a throughput probe: true), or the daemon is gone.
+    @discardableResult
+    private func endArrival(_ descriptor: Int32, in table: inout IncomingMigrationTable) -> Bool {
         var byte: UInt8 = 0
         let count = read(descriptor, &byte, 1)
-        guard let entry = table.removeArrival(descriptor) else { return }
+        guard let entry = table.removeArrival(descriptor) else { return false }
         close(descriptor)
+        if count == 1, byte == IncomingArrival.answeredByte {
+            ReceiverLog.line("answered a guest query or a throughput probe from \(entry.peer); no guest came (daemon pid \(entry.processID))")
+            return true
+        }
         if count == 1, byte == IncomingArrival.runningByte {
             ReceiverLog.line("the guest from \(entry.peer) runs (daemon pid \(entry.processID))")
         } else {
             ReceiverLog.line("the incoming migration from \(entry.peer) ended without a running guest (daemon pid \(entry.processID); see \(runDirectory.path)/incoming.log)")
         }
+        return false
     }
 
-    /// Reaps every daemon that has exited (incoming or long since running its guest).
-    private func reapDaemons(_ table: inout IncomingMigrationTable) {
+    /// Reaps every daemon that has exited (incoming or long since running its guest); one still
+    /// counted as arriving has its pipe read first (a byte it wrote before it exited is still
+    /// there): its descriptor, and whether it was answered without a guest.
+    private func reapDaemons(_ table: inout IncomingMigrationTable) -> [(descriptor: Int32, answered: Bool)] {
+        var ended: [(descriptor: Int32, answered: Bool)] = []
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
-            guard pid > 0 else { return }
-            if let entry = table.removeProcess(pid) {
-                close(entry.arrivalDescriptor)
-                ReceiverLog.line("the daemon for the migration from \(entry.peer) (pid \(pid)) exited before its guest ran")
+            guard pid > 0 else { return ended }
+            if let entry = table.entries.first(where: { $0.processID == pid }) {
+                ended.append((entry.arrivalDescriptor, endArrival(entry.arrivalDescriptor, in: &table)))
             }
         }
     }

@@ -42,8 +42,14 @@ struct MigrationValidation {
             } catch {
                 FileHandle.standardError.write(Data("livemig: --validate: the history is left out: \(error.description)\n".utf8))
             }
-            let history = fitted.flatMap { $0.uncappedRuns + $0.cappedRuns > 0 ? $0 : nil }
-            let probed = try probeIfUnknown(request, history: history)
+            let history = fitted.flatMap { $0.uncappedRuns + $0.cappedRuns + $0.pausedRuns > 0 ? $0 : nil }
+            var probed: MeasuredPath?
+            do {
+                probed = try probeIfUnknown(request, history: history)
+            } catch {
+                // An older receiver, or one that takes no probes: the prediction goes on without.
+                FileHandle.standardError.write(Data("livemig: --validate: the path is not measured: \(error)\n".utf8))
+            }
             let calibrated = CalibratedScenario(
                 name: name, fit: fit.fit, guestMemoryBytes: try CalibrateCommand.memoryBytes(of: fit.trace),
                 pageSizeBytes: fit.trace.pageSizeBytes,

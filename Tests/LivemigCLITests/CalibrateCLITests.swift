@@ -130,10 +130,27 @@ final class CalibrateCLITests: GuestHostsTestCase {
         let nowhere = try LivemigProcess.run(["calibrate", "probed", "--seconds", "1", "--destination", "127.0.0.1:1", "--run-dir", hostA])
         XCTAssertNotEqual(nowhere.status, 0)
         XCTAssertTrue(nowhere.stderr.contains("--destination 127.0.0.1:1: the throughput probe failed"), nowhere.stderr)
-        let misplaced = try LivemigProcess.run(["calibrate", "probed", "--probe-seconds", "2", "--run-dir", hostA])
+        let misplaced = try LivemigProcess.run(["calibrate", "probed", "--probe-seconds", "1", "--run-dir", hostA])
         XCTAssertTrue(misplaced.stderr.contains("--probe-seconds: only with --destination"), misplaced.stderr)
+        let tlsAlone = try LivemigProcess.run(["calibrate", "probed", "--tls-dir", "/nonexistent", "--run-dir", hostA])
+        XCTAssertTrue(tlsAlone.stderr.contains("only with --destination"), tlsAlone.stderr)
         let tooLong = try LivemigProcess.run(["calibrate", "probed", "--destination", "127.0.0.1:\(portB)", "--probe-seconds", "60",
                                               "--run-dir", hostA])
-        XCTAssertTrue(tooLong.stderr.contains("--probe-seconds 60.0: must be from 0.1 to 30"), tooLong.stderr)
+        XCTAssertTrue(tooLong.stderr.contains("--probe-seconds 60.0: must be from 0.1 to 20"), tooLong.stderr)
+    }
+
+    /// A probe is not the one migration of `receive --once`: the receiver answers it and still
+    /// takes the migration that follows (as `migrate --validate` probes first, then migrates).
+    func testAProbeDoesNotUseUpReceiveOnce() throws {
+        let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
+        let portB = try hosts.startLoopbackReceiver(hostB, extraArguments: ["--once"]).port
+        let started = try hosts.livemig(["guest", "start", "oncer", "--memory", "64M", "--run-dir", hostA])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let probed = try LivemigProcess.run(["calibrate", "oncer", "--seconds", "1", "--destination", "127.0.0.1:\(portB)",
+                                             "--probe-seconds", "0.3", "--run-dir", hostA])
+        XCTAssertEqual(probed.status, 0, probed.stderr)
+        let moved = try LivemigProcess.run(["migrate", "--live", "oncer", "127.0.0.1:\(portB)", "--run-dir", hostA])
+        XCTAssertEqual(moved.status, 0, moved.stderr)
+        XCTAssertTrue(listing(hostB).contains("oncer"), "the guest arrived after the probe")
     }
 }

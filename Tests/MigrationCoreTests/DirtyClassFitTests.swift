@@ -1,4 +1,4 @@
-import MigrationCore
+@testable import MigrationCore
 import XCTest
 
 /// A firmware guest's first-round dirtying fitted from two peeks: the working set and rate of
@@ -34,7 +34,14 @@ final class DirtyClassFitTests: XCTestCase {
         XCTAssertGreaterThan(saturated.first?.writesPerSecond ?? 0, 512 / 0.25)
         // Writes that began after the first count.
         XCTAssertEqual(fit((0.25, 0), (1.25, 300), 1000), [.init(pages: 1000, writesPerSecond: 300)])
-        // Never a working set beyond memory.
+        // Never a working set beyond memory, and then the rate that dirties the late count in
+        // all of it: nearly linear counts over a large guest keep their pace (~10,000 pages/s).
         XCTAssertLessThanOrEqual(fit((0.25, 900), (2, 950), 1000).first?.pages ?? 0, 1000)
+        for late in [9990.0, 9999] {
+            let capped = fit((0.25, 2500), (1, late), 262_144)
+            XCTAssertEqual(capped.first?.pages, 262_144)
+            XCTAssertEqual(capped.first?.writesPerSecond ?? 0, 10_000, accuracy: 300, "\(late): \(capped)")
+        }
+        XCTAssertEqual(RemainingMigrationEstimate.DirtyClass.exponentForShare(1 - exp(-2)), 2, accuracy: 1e-9)
     }
 }

@@ -16,13 +16,13 @@ final class ThroughputProbeTests: XCTestCase {
         private(set) var guestsMade = 0
         private let done = DispatchSemaphore(value: 0)
 
-        init() throws {
+        init(timeouts: ReceiverTimeouts = ReceiverTimeouts()) throws {
             listener = try ListeningSocket(host: "127.0.0.1", port: 0)
             Thread { [self] in
                 do {
                     let connection = try listener.accept()
                     defer { connection.close() }
-                    outcome = try MigrationReceiver.serve(on: connection, makeGuest: { [self] layout throws(HostFailure) in
+                    outcome = try MigrationReceiver.serve(on: connection, timeouts: timeouts, makeGuest: { [self] layout throws(HostFailure) in
                         guestsMade += 1
                         throw HostFailure("no guest may be made for a probe (\(layout.name))")
                     }, answerQuery: nil)
@@ -35,8 +35,12 @@ final class ThroughputProbeTests: XCTestCase {
 
         var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: listener.port) }
 
-        func finish(file: StaticString = #filePath, line: UInt = #line) {
-            XCTAssertEqual(done.wait(timeout: .now() + 60), .success, "the receiver did not finish", file: file, line: line)
+        /// Waits for the serve to end (up to `seconds`); true if it did.
+        @discardableResult
+        func finish(within seconds: Double = 60, file: StaticString = #filePath, line: UInt = #line) -> Bool {
+            let ended = done.wait(timeout: .now() + seconds) == .success
+            XCTAssertTrue(ended, "the receiver did not finish", file: file, line: line)
+            return ended
         }
     }
 
@@ -93,5 +97,63 @@ final class ThroughputProbeTests: XCTestCase {
         XCTAssertThrowsError(try ThroughputProbe.measure(Endpoint(host: "127.0.0.1", port: port), seconds: 0.2, rateLimitBytesPerSecond: nil)) { error in
             XCTAssertTrue("\(error)".contains("cannot connect"), "\(error)")
         }
+    }
+
+    /// A peer that announces a batch and trickles its data a byte at a time, each well within
+    /// the per-read timeouts, is cut off at the probe's deadline, not after the whole batch.
+    func testATricklingProbeIsCutOffAtItsDeadline() throws {
+        let receiver = try ProbeReceiver(timeouts: ReceiverTimeouts(handshakeSeconds: 1, probeSeconds: 1))
+        let socket = try BlockingSocket.connect(to: receiver.endpoint)
+        defer { socket.close() }
+        var encoder = StreamEncoder(direction: .sourceToDestination)
+        var reader = StreamDecoder(direction: .destinationToSource)
+        var bytes: [UInt8] = []
+        encoder.appendHeader(into: &bytes)
+        try socket.write(bytes)
+        // The challenge, read by hand.
+        var nonce: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while nonce.isEmpty {
+            let count = try chunk.withUnsafeMutableBytes { try socket.read(into: $0) }
+            XCTAssertGreaterThan(count, 0)
+            reader.feed(chunk[0 ..< count])
+            if case .record(.challenge(let sent))? = try reader.nextRecordView() { nonce = sent }
+        }
+        bytes = []
+        try encoder.append(.challengeEcho(nonce: nonce), into: &bytes)
+        try encoder.append(.throughputProbe(bytes: 1 << 20), into: &bytes)
+        _ = try encoder.appendPageBatchHeader(pageNumbers: (0 ..< 256).map { UInt64($0) }, into: &bytes)
+        try socket.write(bytes)
+        let start = Date()
+        // A byte every 0.2 s: the 1 MiB batch would take days at this pace.
+        for _ in 0 ..< 50 {
+            if (try? socket.write([0x5A])) == nil { break }
+            if Date().timeIntervalSince(start) > 5 { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTAssertTrue(receiver.finish(within: 30))
+        let elapsed = Date().timeIntervalSince(start)
+        XCTAssertLessThan(elapsed, 4, "cut off at 1 s + 1 s of handshake, not after the batch")
+        XCTAssertTrue(receiver.error?.contains("did not end within its deadline") ?? false, receiver.error ?? "no error")
+        XCTAssertNil(receiver.outcome)
+    }
+
+    /// More data than the probe announced is refused: two pages announced, the same two sent
+    /// twice.
+    func testMoreThanAnnouncedIsRefused() throws {
+        let receiver = try ProbeReceiver()
+        let socket = try BlockingSocket.connect(to: receiver.endpoint)
+        defer { socket.close() }
+        let page = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 4096)
+        defer { page.deallocate() }
+        page.initializeMemory(as: UInt8.self, repeating: 0x5A)
+        let address = UnsafeRawPointer(page.baseAddress!)
+        var channel = try StreamChannel(socket: socket, opening: .throughputProbe(bytes: 8192)) { _ in address }
+        try channel.sendPages([0, 1], pageCount: 2, wireBytes: 8224)
+        // The second batch may or may not be written before the receiver hangs up.
+        try? channel.sendPages([0, 1], pageCount: 2, wireBytes: 8224)
+        XCTAssertTrue(receiver.finish(within: 30))
+        XCTAssertTrue(receiver.error?.contains("more than the 8192 bytes it announced") ?? false, receiver.error ?? "no error")
+        XCTAssertNil(receiver.outcome)
     }
 }

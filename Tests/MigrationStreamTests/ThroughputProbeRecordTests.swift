@@ -52,7 +52,7 @@ final class ThroughputProbeRecordTests: XCTestCase {
             assertDecodeFails(headerBytes + rawRecord(RecordType.throughputProbe.rawValue, le64(size)), .invalidProbeSize(size))
         }
         XCTAssertEqual(StreamError.invalidProbeSize(4095).description,
-                       "throughputProbe (type 25) record field bytes is 4095; it must be a positive multiple of 4096, at most 4294967296")
+                       "throughputProbe (type 25) record field bytes is 4095; it must be a positive multiple of 4096, at most 1099511627776")
         assertDecodeFails(headerBytes + rawRecord(RecordType.probeResult.rawValue, le64(1)),
                           .recordLengthMismatch(.probeResult, length: 8, expected: 16), direction: .destinationToSource)
     }

@@ -102,8 +102,10 @@ public final class GuestDaemon: @unchecked Sendable {
     /// socket answers (`IncomingControlServer`): status "incoming", and `stop` cancels. A
     /// connection that only asks about a guest (`livemig guest resume` on a source) is answered
     /// from this host's run directory and yields no daemon (nil).
+    /// `onGuestLayout` hears when the stream names its guest (from then on a failure is a
+    /// migration that failed, not a connection that brought none).
     public static func receive(from stream: BlockingSocket, runDirectory: RunDirectory,
-                               timeouts: ReceiverTimeouts? = nil) throws(HostFailure) -> GuestDaemon? {
+                               timeouts: ReceiverTimeouts? = nil, onGuestLayout: (() -> Void)? = nil) throws(HostFailure) -> GuestDaemon? {
         let environmentTimeouts = try TimeoutsFromEnvironment.receiver()
         let timeouts = timeouts ?? environmentTimeouts
         try runDirectory.create()
@@ -113,6 +115,7 @@ public final class GuestDaemon: @unchecked Sendable {
         let outcome: IncomingOutcome
         do {
             outcome = try MigrationReceiver.serve(on: stream, timeouts: timeouts, cancellation: cancellation, makeGuest: { layout throws(HostFailure) in
+                onGuestLayout?()
                 let listener = try claimControlSocket(layout.name, in: runDirectory)
                 claim.listener = listener
                 claim.name = layout.name

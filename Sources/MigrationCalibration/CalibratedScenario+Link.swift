@@ -29,7 +29,7 @@ extension CalibratedScenario {
             let megabits = max(1, whole(path.bytesPerSecond / efficiency.value * 8 / 1e6))
             lines.append("  bandwidth: \(megabits)Mbit/s  # measured: \(probeText(path))\(efficiency.value < 1 ? ", over the efficiency below" : "")")
             bytesPerSecond = Double(megabits) * 1e6 / 8 * efficiency.value
-        } else if measuredPath != nil {
+        } else if measuredPath?.rateLimitBytesPerSecond != nil {
             lines.append("  bandwidth: 10Gbit/s  # default: the probe ran at the cap, so the path's own rate is not known (the cap binds below it)")
         } else {
             lines.append("  bandwidth: 10Gbit/s  # default, not measured: set it to the path's rate (or probe it: --destination)")
@@ -52,7 +52,7 @@ extension CalibratedScenario {
     /// written).
     private var linkEfficiency: (value: Double, comment: String?) {
         if let history, let efficiency = history.capEfficiency {
-            return (efficiency, "from history: the median share of the cap \(history.cappedRuns) capped migrations achieved")
+            return (min(1, max(Self.minimumEfficiency, efficiency)), "from history: the median share of the cap \(history.cappedRuns) capped migrations achieved")
         }
         if let path = measuredPath, let efficiency = path.capEfficiency, efficiency.isFinite, efficiency > 0 {
             // A probe a little over its cap (a clock's grain) delivers the cap, no more; one far

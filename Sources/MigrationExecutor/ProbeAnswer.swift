@@ -1,3 +1,4 @@
+import Dispatch
 import MigrationCore
 import MigrationStream
 
@@ -15,9 +16,16 @@ enum ProbeAnswer {
     /// Answers a probe that announced at most `announcedBytes` of page data; every read,
     /// record or page data, ends by `deadlineSeconds` (monotonic), however the peer paces it.
     static func serve(reader: inout StreamReader, replies: inout ReplyWriter, announcedBytes: UInt64,
-                      deadlineSeconds: Double) throws(HostFailure) -> Received {
+                      deadlineSeconds: Double, cancellation: MigrationCancellation) throws(HostFailure) -> Received {
         let start = monotonicSeconds()
         reader.deadline = deadlineSeconds
+        // Each read waits at most until the deadline; under TLS one read may be several of the
+        // socket's (OpenSSL gathers a whole record), so a watchdog also shuts the connection
+        // at the deadline. Armed on the connection's own cancellation, which the receiver
+        // detaches at the end, so a late firing touches nothing.
+        DispatchQueue.global().asyncAfter(deadline: .now() + max(0, deadlineSeconds - start)) {
+            cancellation.cancel(reason: "the throughput probe did not end within its deadline")
+        }
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: StreamLimits.maxBatchDataBytes, alignment: 4096)
         defer { scratch.deallocate() }
         var received = 0
@@ -45,8 +53,9 @@ enum ProbeAnswer {
                 }
             }
         } catch {
-            guard BlockingSocket.isTimeout(error), monotonicSeconds() >= deadlineSeconds else { throw error }
-            throw refuse("the throughput probe did not end within its deadline", replies: &replies)
+            let timedOut = BlockingSocket.isTimeout(error) && monotonicSeconds() >= deadlineSeconds
+            guard timedOut || cancellation.cancelledReason != nil else { throw error }
+            throw refuse(cancellation.cancelledReason ?? "the throughput probe did not end within its deadline", replies: &replies)
         }
     }
 

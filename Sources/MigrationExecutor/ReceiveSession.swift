@@ -82,7 +82,8 @@ struct ReceiveSession {
             let next = try reader.nextItem()
             if case .record(.throughputProbe(let announced)) = next {
                 let deadline = monotonicSeconds() + timeouts.probeSeconds + timeouts.handshakeSeconds
-                let probe = try ProbeAnswer.serve(reader: &reader, replies: &replies, announcedBytes: announced, deadlineSeconds: deadline)
+                let probe = try ProbeAnswer.serve(reader: &reader, replies: &replies, announcedBytes: announced, deadlineSeconds: deadline,
+                                                  cancellation: cancellation)
                 return .answeredProbe(bytes: probe.bytes, seconds: probe.seconds)
             }
             guard case .record(.queryGuest(let name, let migrationNonce)) = next else {

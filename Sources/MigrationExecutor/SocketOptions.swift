@@ -8,10 +8,13 @@ public enum SocketOptions {
     public static let pollPeerClosed: Int16 = 0x2000
 
     /// Sets `SO_RCVTIMEO` or `SO_SNDTIMEO` of `fd` to `seconds`: 0, or anything not a positive
-    /// finite number, waits for ever; at most a day, so that the conversion cannot trap.
+    /// finite number, waits for ever; at most a day, so that the conversion cannot trap; a
+    /// positive time at least a microsecond.
     public static func setTimeout(_ option: Int32, seconds: Double, on fd: Int32) {
         let bounded = seconds.isFinite && seconds > 0 ? min(seconds, 86_400) : 0
-        var timeout = timeval(tv_sec: Int(bounded), tv_usec: Int((bounded - bounded.rounded(.down)) * 1e6))
+        // A positive time rounds up to a whole microsecond: {0, 0} would mean "for ever".
+        let microseconds = min(999_999, Int(((bounded - bounded.rounded(.down)) * 1e6).rounded(.up)))
+        var timeout = timeval(tv_sec: Int(bounded), tv_usec: microseconds)
         setsockopt(fd, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 

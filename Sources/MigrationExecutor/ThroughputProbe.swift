@@ -25,6 +25,8 @@ public enum ThroughputProbe {
     /// `rateLimitBytesPerSecond` if given, and returns what the destination measured. Under a
     /// cap, batches are cut so that at least 8 fit in the time (a low cap's 4 MiB batch would
     /// take longer than the probe), and the probe ends after its last whole paced interval.
+    /// Uncapped, batches are 4 MiB: a path under about 4 Mbit/s cannot drain what is queued
+    /// within the receiver's deadline and the probe is refused (give the cap instead).
     public static func measure(_ endpoint: Endpoint, seconds: Double, rateLimitBytesPerSecond: Double?,
                                tls: TLSConfiguration? = nil, timeouts: SenderTimeouts = SenderTimeouts()) throws(HostFailure) -> MeasuredPath {
         guard seconds.isFinite, (0.1 ... maxSendSeconds).contains(seconds) else {
@@ -56,8 +58,9 @@ public enum ThroughputProbe {
         var firstPage = 0
         var wireBytes = 0
         var dataBytes = 0
-        // Uncapped: until the time is up. Capped: while the next batch may start within it.
-        while (limiter?.nextSendSeconds ?? monotonicSeconds()) - start < seconds, firstPage + pagesPerBatch <= announcedPages {
+        // Until the time is up; capped, also only while the next batch may start within it (a
+        // path slower than the cap leaves the clock ahead of the pacing).
+        while max(limiter?.nextSendSeconds ?? 0, monotonicSeconds()) - start < seconds, firstPage + pagesPerBatch <= announcedPages {
             if let next = limiter?.nextSendSeconds { sleep(untilMonotonic: next) }
             let sendStart = monotonicSeconds()
             let batch = Array(firstPage ..< firstPage + pagesPerBatch)

@@ -163,12 +163,12 @@ struct CalibrateCommand: ParsableCommand {
                 toTarget.count)
     }
 
-    /// Whether two `HOST[:PORT]` texts name the same receiver (as parsed endpoints; as text if
-    /// either does not parse).
+    /// Whether two `HOST[:PORT]` texts name the same receiver (as parsed endpoints, host names
+    /// in any case; as text if either does not parse).
     static func sameDestination(_ first: String?, _ second: String) -> Bool {
         guard let first else { return false }
         guard let a = try? Endpoint(parsing: first), let b = try? Endpoint(parsing: second) else { return first == second }
-        return a == b
+        return a.host.lowercased() == b.host.lowercased() && a.port == b.port
     }
 
     /// Observes guest `name` into a trace file (`keepTrace`, else a temporary one), reads it

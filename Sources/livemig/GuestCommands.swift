@@ -132,7 +132,7 @@ struct GuestDaemonCommand: ParsableCommand {
     @Option var workload: String = "idle"
     @Option var seed: UInt64 = 1
     @Flag(help: "Receive the guest from a migration stream on fd 3.") var incoming = false
-    @Flag(help: "With --incoming: fd 4 is the receiver's arrival pipe (one byte, then closed, once the guest runs).")
+    @Flag(help: "With --incoming: fd 4 is the receiver's arrival pipe (one byte, then closed: the guest runs, or none came).")
     var arrivalPipe = false
     @Option(help: "With --incoming: seconds the stream header may take to arrive.") var handshakeTimeout: String?
     @Option(help: "With --incoming: mutual TLS, this CA's certificate file.") var tlsCa: String?
@@ -149,16 +149,25 @@ struct GuestDaemonCommand: ParsableCommand {
         let daemon: GuestDaemon
         do {
             if incoming {
-                if let handshakeTimeout { try IncomingArrival.waitForStreamHeader(timeoutText: handshakeTimeout) }
-                let connection = BlockingSocket(fd: IncomingArrival.connectionDescriptor, peer: "the migration source")
-                try startIncomingTLS(on: connection)
-                // A connection that only asked about a guest, or probed the path, was answered:
-                // nothing to serve.
-                guard let received = try GuestDaemon.receive(from: connection, runDirectory: runDirectory) else {
-                    if arrivalPipe { IncomingArrival.reportAnswered() }
-                    return
+                final class Arrival { var guestCame = false }
+                let arrival = Arrival()
+                do {
+                    if let handshakeTimeout { try IncomingArrival.waitForStreamHeader(timeoutText: handshakeTimeout) }
+                    let connection = BlockingSocket(fd: IncomingArrival.connectionDescriptor, peer: "the migration source")
+                    try startIncomingTLS(on: connection)
+                    // A connection that only asked about a guest, or probed the path, was
+                    // answered: nothing to serve.
+                    guard let received = try GuestDaemon.receive(from: connection, runDirectory: runDirectory,
+                                                                 onGuestLayout: { arrival.guestCame = true }) else {
+                        if arrivalPipe { IncomingArrival.reportAnswered() }
+                        return
+                    }
+                    daemon = received
+                } catch {
+                    // Refused or broken before any guest: not the one migration of `receive --once`.
+                    if arrivalPipe, !arrival.guestCame { IncomingArrival.reportAnswered() }
+                    throw error
                 }
-                daemon = received
                 if arrivalPipe { IncomingArrival.reportRunning() }
             } else if let image, let name, let memoryBytes {
                 try OptionBounds.firmwareMemory.check(memoryBytes)

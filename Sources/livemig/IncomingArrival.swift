@@ -7,9 +7,9 @@ import Relocation
 /// (`livemig guest daemon --incoming`), besides the connection on fd 3:
 ///
 /// - the *arrival pipe* on fd 4 (`--arrival-pipe`): the daemon writes one byte and closes it
-///   once its guest runs (`runningByte`), or once it has answered a connection that brought no
-///   guest, a guest query or a throughput probe (`answeredByte`); the pipe also ends when the
-///   daemon exits. Until then the receiver
+///   once its guest runs (`runningByte`), or once its connection ended before any guest came:
+///   a guest query or a throughput probe answered, or a stream refused before its guest layout
+///   (`answeredByte`); the pipe also ends when the daemon exits. Until then the receiver
 ///   counts the migration against its limits (see `IncomingMigrationTable`);
 /// - the handshake timeout (`--handshake-timeout S`): the daemon waits at most that long for the
 ///   stream header before it reads anything, and gives up otherwise.
@@ -18,7 +18,7 @@ enum IncomingArrival {
     static let pipeDescriptor: Int32 = 4
     /// The byte that says "the guest runs".
     static let runningByte: UInt8 = 0x52  // "R"
-    /// The byte that says "answered a query or a probe; no guest came".
+    /// The byte that says "no guest came on this connection" (a query, a probe, an early refusal).
     static let answeredByte: UInt8 = 0x41  // "A"
 
     /// Waits up to `timeoutText` seconds for the stream header on the handed-over connection.
@@ -44,7 +44,7 @@ enum IncomingArrival {
     /// Tells the receiver that the guest runs, and closes the pipe.
     static func reportRunning() { report(runningByte) }
 
-    /// Tells the receiver that the connection was answered without a guest, and closes the pipe.
+    /// Tells the receiver that no guest came on the connection, and closes the pipe.
     static func reportAnswered() { report(answeredByte) }
 
     private static func report(_ value: UInt8) {

@@ -25,15 +25,18 @@ struct IncomingDaemons {
     }
 
     /// With `once`, serves until one connection has brought a guest (or its daemon ended
-    /// without one): a connection answered without a guest (a query, a throughput probe) does
-    /// not count, and no other is accepted while the one is under way.
+    /// without one after a guest's layout came): a connection that ended before any guest (a
+    /// query, a throughput probe, a refused or broken stream) does not count, and no other is
+    /// accepted while the one is under way.
     func serve() {
         var table = IncomingMigrationTable(maxIncoming: settings.maxIncoming, maxPerPeer: settings.maxPerPeer)
         let flags = fcntl(listener.fd, F_GETFL)
         _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)  // poll said readable; accept must not then block
         var onceArrival: Int32?
         while true {
-            var watched = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
+            // While --once's connection is under way the listener is not watched: a connection
+            // waiting in its backlog would wake every poll at once and spin.
+            var watched = [pollfd(fd: onceArrival == nil ? listener.fd : -1, events: Int16(POLLIN), revents: 0)]
                 + table.entries.map { pollfd(fd: $0.arrivalDescriptor, events: Int16(POLLIN), revents: 0) }
             _ = poll(&watched, nfds_t(watched.count), 1000)
             for entry in watched.dropFirst() where entry.revents != 0 {
@@ -92,6 +95,8 @@ struct IncomingDaemons {
             return nil
         }
         _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+        // Read only when poll says so or the daemon is gone; never a read that could block.
+        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
         defer { close(ends[1]) }
         do {
             let pid = try DaemonSpawner.spawn(
@@ -106,8 +111,9 @@ struct IncomingDaemons {
         }
     }
 
-    /// An arrival pipe has something to say: the guest runs, the connection was answered
-    /// without a guest (a query, a throughput probe: true), or the daemon is gone.
+    /// An arrival pipe has something to say: the guest runs, the connection ended before any
+    /// guest came (a query, a throughput probe, a stream refused early: true), or the daemon is
+    /// gone.
     @discardableResult
     private func endArrival(_ descriptor: Int32, in table: inout IncomingMigrationTable) -> Bool {
         var byte: UInt8 = 0
@@ -115,7 +121,7 @@ struct IncomingDaemons {
         guard let entry = table.removeArrival(descriptor) else { return false }
         close(descriptor)
         if count == 1, byte == IncomingArrival.answeredByte {
-            ReceiverLog.line("answered a guest query or a throughput probe from \(entry.peer); no guest came (daemon pid \(entry.processID))")
+            ReceiverLog.line("the connection from \(entry.peer) brought no guest (a query, a throughput probe, or a stream refused before its guest: see \(runDirectory.path)/incoming.log; daemon pid \(entry.processID))")
             return true
         }
         if count == 1, byte == IncomingArrival.runningByte {

@@ -43,13 +43,7 @@ struct MigrationValidation {
                 FileHandle.standardError.write(Data("livemig: --validate: the history is left out: \(error.description)\n".utf8))
             }
             let history = fitted.flatMap { $0.uncappedRuns + $0.cappedRuns + $0.pausedRuns > 0 ? $0 : nil }
-            var probed: MeasuredPath?
-            do {
-                probed = try probeIfUnknown(request, history: history)
-            } catch {
-                // An older receiver, or one that takes no probes: the prediction goes on without.
-                FileHandle.standardError.write(Data("livemig: --validate: the path is not measured: \(error)\n".utf8))
-            }
+            let probed = try probeIfUnknown(request, history: history)
             let calibrated = CalibratedScenario(
                 name: name, fit: fit.fit, guestMemoryBytes: try CalibrateCommand.memoryBytes(of: fit.trace),
                 pageSizeBytes: fit.trace.pageSizeBytes,
@@ -82,7 +76,7 @@ struct MigrationValidation {
 
     /// The path to the migration's target, probed for 1 s (at the migration's cap, if it has
     /// one) when this host's history does not know it: no uncapped migration there, or, for a
-    /// capped migration, no capped one.
+    /// capped migration, no capped one. A probe that fails is said on stderr and left out.
     static func probeIfUnknown(_ request: ControlRequest, history: HistoryFit?) throws -> MeasuredPath? {
         let capped = request.rateLimitBytesPerSecond != nil
         guard capped ? history?.capEfficiency == nil : history?.uncappedBytesPerSecond == nil, let target = request.target else { return nil }
@@ -93,7 +87,13 @@ struct MigrationValidation {
             throw failure("\(target): \(error.description)")
         }
         let tls = request.tlsDirectory.map { TLSConfiguration(directory: $0, allowedPeerNames: request.tlsAllowedPeerNames ?? []) }
-        return try CalibrateCommand.probe(endpoint, seconds: 1, rateLimitBytesPerSecond: request.rateLimitBytesPerSecond, tls: tls)
+        do {
+            return try ThroughputProbe.measure(endpoint, seconds: 1, rateLimitBytesPerSecond: request.rateLimitBytesPerSecond, tls: tls)
+        } catch {
+            // An older receiver, or one that takes no probes: the prediction goes on without.
+            FileHandle.standardError.write(Data("livemig: --validate: the path to \(target) is not measured: \(error.description)\n".utf8))
+            return nil
+        }
     }
 
     /// The migration's settings as scenario keys: the whole policy setting, the cap, live or not.

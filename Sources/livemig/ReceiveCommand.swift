@@ -28,7 +28,7 @@ struct ReceiveCommand: ParsableCommand {
     @Option(help: "Mutual TLS with the files in DIR (ca-cert.pem, host-cert.pem, host-key.pem; see docs/tls.md): the listener then speaks only TLS.")
     var tlsDir: String?
     @Option(help: "With TLS: the peer certificate names allowed, space-separated (default: any the CA signed).") var tlsAllow: String?
-    @Flag(help: "Accept one migration, then exit.") var once = false
+    @Flag(help: "Take one migration, then exit (queries and throughput probes do not count).") var once = false
     @OptionGroup var host: RunDirectoryOption
     @Flag(help: "Receive Xen domains (the default on a Xen host), speaking xl's migration protocol; an error elsewhere.") var xen = false
 

@@ -1,4 +1,5 @@
 import Foundation
+import MigrationExecutor
 import XCTest
 
 /// `livemig calibrate` on a real KVM guest: the fitted model is the workload the guest runs,
@@ -152,5 +153,14 @@ final class CalibrateCLITests: GuestHostsTestCase {
         let moved = try LivemigProcess.run(["migrate", "--live", "oncer", "127.0.0.1:\(portB)", "--run-dir", hostA])
         XCTAssertEqual(moved.status, 0, moved.stderr)
         XCTAssertTrue(listing(hostB).contains("oncer"), "the guest arrived after the probe")
+        // And then the receiver of one migration is gone: its port takes no connection.
+        let deadline = Date().addingTimeInterval(30)
+        var listening = true
+        while listening, Date() < deadline {
+            listening = (try? BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: portB), timeoutSeconds: 2))
+                .map { $0.close(); return true } ?? false
+            if listening { Thread.sleep(forTimeInterval: 0.2) }
+        }
+        XCTAssertFalse(listening, "receive --once still listens after its migration")
     }
 }

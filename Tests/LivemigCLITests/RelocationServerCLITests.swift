@@ -91,9 +91,9 @@ final class RelocationServerCLITests: XCTestCase {
         XCTAssertEqual(first.waitForEndOfStream(seconds: 0), false)
         XCTAssertEqual(second.waitForEndOfStream(seconds: 0), false)
 
-        // The first source goes away: its daemon gives up, the slot is free again.
+        // The first source goes away before its guest: its daemon gives up, the slot is free again.
         first.close()
-        XCTAssertTrue(waitForLog(output, "ended without a running guest"), text(output))
+        XCTAssertTrue(waitForLog(output, "brought no guest"), text(output))
         let fourth = try LoopbackClient(port: port)
         XCTAssertTrue(waitForLog(output, "incoming migration from 127.0.0.1:", count: 3), text(output))
         XCTAssertEqual(fourth.waitForEndOfStream(seconds: 0), false)
@@ -135,7 +135,7 @@ final class RelocationServerCLITests: XCTestCase {
         let (port, output) = try startReceiver(["--no-config", "--listen", "127.0.0.1:0", "--handshake-timeout", "0.5"])
         let client = try LoopbackClient(port: port)
         XCTAssertEqual(client.waitForEndOfStream(seconds: 20), true, "the idle connection was not closed")
-        XCTAssertTrue(waitForLog(output, "ended without a running guest"), text(output))
+        XCTAssertTrue(waitForLog(output, "brought no guest"), text(output))
         let daemonLog = URL(fileURLWithPath: runDirectory).appendingPathComponent("incoming.log")
         XCTAssertTrue(text(daemonLog).contains("no stream header from the migration source within 0.5 s (0 of 16 bytes came"), text(daemonLog))
     }

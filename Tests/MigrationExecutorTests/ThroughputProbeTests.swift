@@ -77,9 +77,20 @@ final class ThroughputProbeTests: XCTestCase {
         XCTAssertLessThan(efficiency, 1.02)
     }
 
+    /// A low cap cuts the batches, so that a short probe holds several whole paced intervals
+    /// instead of one 4 MiB batch that alone would take 2 s at 2 MB/s.
+    func testALowCapCutsTheBatches() throws {
+        let receiver = try ProbeReceiver()
+        let path = try ThroughputProbe.measure(receiver.endpoint, seconds: 0.5, rateLimitBytesPerSecond: 2e6)
+        receiver.finish()
+        XCTAssertLessThan(path.seconds, 1, "\(path)")
+        XCTAssertLessThan(path.wireBytes, 1_500_000, "about a second's worth at most: \(path)")
+        XCTAssertEqual(try XCTUnwrap(path.capEfficiency), 1, accuracy: 0.2)
+    }
+
     func testBadInputsAreRefusedBeforeConnecting() {
         let nowhere = Endpoint(host: "127.0.0.1", port: 9)
-        for seconds in [0, 0.05, 31, .nan, .infinity] {
+        for seconds in [0, 0.05, 20.5, 30, .nan, .infinity] {
             XCTAssertThrowsError(try ThroughputProbe.measure(nowhere, seconds: seconds, rateLimitBytesPerSecond: nil)) { error in
                 XCTAssertTrue("\(error)".contains("probe seconds"), "\(error)")
             }
@@ -155,5 +166,39 @@ final class ThroughputProbeTests: XCTestCase {
         XCTAssertTrue(receiver.finish(within: 30))
         XCTAssertTrue(receiver.error?.contains("more than the 8192 bytes it announced") ?? false, receiver.error ?? "no error")
         XCTAssertNil(receiver.outcome)
+    }
+
+    /// Under TLS one read gathers a whole record, so a peer trickling the raw bytes of a record
+    /// would hold a read past the deadline: the watchdog shuts the connection at the deadline.
+    func testATricklingProbeOverTLSIsCutOffAtItsDeadline() throws {
+        let files = try TLSTestCertificates.files()
+        let (port, pending) = try TLSLoopback.serve { socket -> String in
+            _ = try socket.startTLS(files.configuration("hostb"), role: TLSRole.server, handshakeTimeoutSeconds: 10)
+            do {
+                _ = try MigrationReceiver.serve(on: socket, timeouts: ReceiverTimeouts(handshakeSeconds: 1, probeSeconds: 1),
+                                                makeGuest: { _ throws(HostFailure) in throw HostFailure("no guest for a probe") },
+                                                answerQuery: nil)
+                return "served"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let socket = try TLSLoopback.connect(port)
+        defer { socket.close() }
+        _ = try socket.startTLS(files.configuration("hosta"), role: TLSRole.client, expectedPeerName: "127.0.0.1", handshakeTimeoutSeconds: 10)
+        var channel = try StreamChannel(socket: socket, opening: .throughputProbe(bytes: 1 << 20)) { _ in UnsafeRawPointer(bitPattern: 0x1000)! }
+        _ = channel
+        // A TLS record header announcing 16 KiB of application data, then its bytes one at a
+        // time, raw on the socket: the receiver's TLS read waits for the whole record.
+        let start = Date()
+        for byte: UInt8 in [0x17, 0x03, 0x03, 0x40, 0x00] + [UInt8](repeating: 0x5A, count: 40) {
+            var value = byte
+            if send(socket.fd, &value, 1, Int32(MSG_NOSIGNAL)) != 1 { break }
+            if Date().timeIntervalSince(start) > 6 { break }
+            Thread.sleep(forTimeInterval: 0.15)
+        }
+        let outcome = try pending.value(within: 30)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "cut off at 1 s + 1 s of handshake: \(outcome)")
+        XCTAssertTrue(outcome.contains("did not end within its deadline"), outcome)
     }
 }

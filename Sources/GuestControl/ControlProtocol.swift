@@ -16,6 +16,8 @@ public struct ControlRequest: Codable, Sendable {
     public var downtimeLimitSeconds: Double?
     public var timeoutSeconds: Double?
     public var rateLimitBytesPerSecond: Double?
+    /// migrate: the cap also paces the paused round (`--cap-paused-round`; default: line rate).
+    public var capPausedRound: Bool?
     public var autoConverge: Bool?
     public var fallbackRounds: Int?
     /// migrate: resume here if the destination is not cleared this long after the pause.

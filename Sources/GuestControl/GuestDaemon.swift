@@ -338,6 +338,7 @@ public final class GuestDaemon: @unchecked Sendable {
                       progress: @escaping (ProgressLine) -> Void) throws(HostFailure) -> KVMMigrationResult {
         var settings = EngineSettings()
         settings.rateLimitBytesPerSecond = request.rateLimitBytesPerSecond
+        settings.capsPausedRound = request.capPausedRound ?? false
         let policy = request.policyConfiguration
         let stream: BlockingSocket
         if request.command == .save {

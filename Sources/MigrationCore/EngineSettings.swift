@@ -13,6 +13,13 @@ public struct EngineSettings: Sendable, Equatable {
     public var rateLimitBytesPerSecond: Double?
     /// False for an offline migration: pause first, copy everything once, resume there.
     public var live: Bool
+    /// Whether the cap also paces a live migration's paused round (and the rest of the stream
+    /// after the pause). By default it does not: the cap protects the network while the guest
+    /// runs; once it is paused, every millisecond is its downtime. QEMU does the same: its
+    /// `migration_completion` stops the guest and sets the stream's rate limit to INT64_MAX
+    /// (migration/migration.c) before the last copy. An offline migration stays capped
+    /// throughout: it is nothing but a paused round.
+    public var capsPausedRound = false
 
     public static let maxBatchPagesLimit = 1 << 20
 

@@ -107,7 +107,7 @@ public struct SourceMigration<Tracker: PageTracking> {
             meter = BandwidthMeter(startSeconds: now)
         }
         stats.elapsedSeconds = now - startSeconds!
-        if let limiter = rateLimiter, limiter.nextSendSeconds > now, step.isPacedByRateLimit {
+        if let limiter = rateLimiter, limiter.nextSendSeconds > now, step.isPacedByRateLimit, capStillApplies {
             // The bandwidth cap: nothing moves on until the bytes sent so far fit under it.
             inFlight = .wait
             return .waitUntil(seconds: limiter.nextSendSeconds)
@@ -504,6 +504,12 @@ public struct SourceMigration<Tracker: PageTracking> {
 }
 
 extension SourceMigration {
+    /// Whether the bandwidth cap paces what comes next: always while the guest runs; after a
+    /// live migration's pause only with `capsPausedRound` (see `EngineSettings`).
+    var capStillApplies: Bool {
+        pausedAtSeconds == nil || !settings.live || settings.capsPausedRound
+    }
+
     /// The rounds finished so far, with the pages dirtied during each live one once the dirty
     /// log after it has been read (what a progress display refits its estimate from).
     public var completedIterations: [IterationReport] { iterations }

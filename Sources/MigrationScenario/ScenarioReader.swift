@@ -70,6 +70,7 @@ struct ScenarioReader {
         engine.rateLimitBytesPerSecond = try migration.positive("rateLimit", expected: "a bandwidth such as 500Mbit/s",
                                                                 within: ScenarioBounds.bandwidth, Quantities.bytesPerSecond)
         engine.maxBatchPages = try migration.wholeNumber("batchPages", within: Self.batchPages) ?? engine.maxBatchPages
+        engine.capsPausedRound = try migration.bool("capPausedRound") ?? false
         try migration.rejectUnknownKeys()
 
         var policySection = try top.section("policy")

@@ -27,6 +27,8 @@ struct MigrateCommand: ParsableCommand {
     var timeout: String?
     @Option(name: .customLong("set"), help: "Set a scenario key for this migration, as in simulate: --set policy.targetDirtyPages=200 (repeatable; policy.*, migration.rateLimit, migration.live act on the migration, the rest on --validate's prediction).")
     var sets: [String] = []
+    @Flag(help: "Let --bandwidth also pace the paused round (by default it runs at the link's rate, as QEMU's stop-and-copy does).")
+    var capPausedRound = false
     @Flag(help: "qemu/timeout: QEMU's auto-converge (throttle the guest).") var autoConverge = false
     @Option(help: "Give up on live migration after this many non-converging rounds (0: never; at most 1,000,000).") var fallbackRounds: Int?
     @Flag(help: "Verify memory: the destination checks a digest of the paused guest's memory before it runs it (the digest's time adds to the pause; KVM guests).")
@@ -78,6 +80,7 @@ struct MigrateCommand: ParsableCommand {
                 try DurationOption.seconds(text, bareUnit: .milliseconds, bound: OptionBounds.maxDowntime)
             }
             request.rateLimitBytesPerSecond = try bandwidth.map(OptionBounds.bandwidth.value) ?? described?.rateLimitBytesPerSecond
+            if capPausedRound || described?.capsPausedRound == true { request.capPausedRound = true }
             try request.validate()
         } catch {
             throw failure("\(error)")  // an InputBoundError or a HostFailure: one line each

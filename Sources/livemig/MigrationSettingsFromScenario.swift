@@ -10,6 +10,8 @@ struct MigrationSettingsFromScenario {
     var rateLimitBytesPerSecond: Double?
     /// Whether the migration is live, when the scenario or a `--set migration.live` said so.
     var live: Bool?
+    /// Whether the cap also paces the paused round, when the scenario or a `--set` said so.
+    var capsPausedRound: Bool?
 
     /// The settings without a scenario file: only the `--set` keys, over xen4's defaults.
     static let baseYAML = """
@@ -28,8 +30,10 @@ struct MigrationSettingsFromScenario {
                 try ScenarioLoader.parse(yaml: baseYAML, file: "--set", defaultName: "migration", overrides: sets, centreDraws: true)
             }
             let saysLive = scenario != nil || sets.contains { $0.hasPrefix("migration.live=") }
+            let saysCap = scenario != nil || sets.contains { $0.hasPrefix("migration.capPausedRound=") }
             return MigrationSettingsFromScenario(policy: parsed.config.policy, rateLimitBytesPerSecond: parsed.config.engine.rateLimitBytesPerSecond,
-                                                 live: saysLive ? parsed.config.engine.live : nil)
+                                                 live: saysLive ? parsed.config.engine.live : nil,
+                                                 capsPausedRound: saysCap ? parsed.config.engine.capsPausedRound : nil)
         } catch {
             throw HostFailure(error.description)
         }

@@ -103,6 +103,7 @@ struct MigrationValidation {
             keys.append("migration.rateLimit=\(CheckedConversion.clampedInt(rate, to: 1 ... Int.max))B/s")
         }
         keys.append("migration.live=\(request.live ?? false)")
+        keys.append("migration.capPausedRound=\(request.capPausedRound ?? false)")
         return keys
     }
 

@@ -1,6 +1,8 @@
 /// SourceMigration under EngineSettings.rateLimitBytesPerSecond: the engine inserts waitUntil
-/// actions so that nothing moves on (next batch, dirty-log read, pause, end of stream) before the
-/// bytes sent so far fit under the cap; the whole migration then takes at least bytes / cap.
+/// actions so that nothing moves on (next batch, dirty-log read, pause) before the bytes sent
+/// so far fit under the cap; the whole migration then takes at least bytes / cap. Once a live
+/// migration's guest is paused the cap no longer paces (unless `capsPausedRound`); an offline
+/// migration stays capped throughout.
 import MigrationCore
 import XCTest
 
@@ -48,5 +50,43 @@ final class SourceMigrationRateLimitTests: XCTestCase {
         let paced = bytesAhead - driver.sends.last!.wireBytes
         XCTAssertGreaterThanOrEqual(report.totalTimeSeconds, paced / cap)
         XCTAssertEqual(report.pagesSent, 10_000 + 40 + 40)
+    }
+
+    /// A migration whose paused round has pages (Xen 4 gives up live migration with 1,500
+    /// dirty pages pending after its last round), under a cap far below the link.
+    private func pausedRound(capsPausedRound: Bool, live: Bool = true) throws -> (actions: [ActionKind], report: MigrationReport) {
+        var settings = EngineSettings(rateLimitBytesPerSecond: 10_000_000, live: live)
+        settings.capsPausedRound = capsPausedRound
+        let dirty = bitmap(pageCount: 10_000, pages: 0 ..< 1500)
+        var migration = makeSourceMigration(guestPages: 10_000, policy: Xen4Policy(), settings: settings)
+        var driver = ScriptedSourceDriver(guestPages: 10_000, readLog: { _ in dirty })
+        let report = try XCTUnwrap(driver.run(&migration))
+        return (driver.actions, report)
+    }
+
+    func testThePausedRoundRunsAtTheLinksRate() throws {
+        let (actions, report) = try pausedRound(capsPausedRound: false)
+        let pause = try XCTUnwrap(actions.firstIndex(of: .pauseGuest))
+        XCTAssertGreaterThan(actions[..<pause].filter { $0 == .waitUntil }.count, 0, "the live rounds are paced")
+        XCTAssertFalse(actions[pause...].contains(.waitUntil), "nothing waits for the cap once the guest is paused: \(actions[pause...])")
+        let paused = try XCTUnwrap(report.iterations.last)
+        XCTAssertTrue(paused.paused)
+        XCTAssertGreaterThan(paused.pagesSent, 1000)
+        // 1,500 pages at 10 MB/s would take 0.6 s; the scripted link's 1 ms steps take far less.
+        XCTAssertLessThan(report.downtimeSeconds, 0.1)
+    }
+
+    func testCapsPausedRoundKeepsTheCapAfterThePause() throws {
+        let (actions, report) = try pausedRound(capsPausedRound: true)
+        let pause = try XCTUnwrap(actions.firstIndex(of: .pauseGuest))
+        XCTAssertTrue(actions[pause...].contains(.waitUntil), "the paused round waits for the cap: \(actions[pause...])")
+        XCTAssertGreaterThan(report.downtimeSeconds, 0.4, "about 1,500 pages at 10 MB/s")
+    }
+
+    func testAnOfflineMigrationStaysCapped() throws {
+        let (actions, report) = try pausedRound(capsPausedRound: false, live: false)
+        let pause = try XCTUnwrap(actions.firstIndex(of: .pauseGuest))
+        XCTAssertTrue(actions[pause...].contains(.waitUntil), "offline: all of it is the paused round, and capped")
+        XCTAssertGreaterThan(report.totalTimeSeconds, Double(report.bytesSent) / 10_000_000 * 0.8)
     }
 }

@@ -61,6 +61,9 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     /// left the source's guest paused, neither resumed nor destroyed, for the operator to check
     /// the destination and resume it (`guest resume --force`); `nil` otherwise.
     public var sourceLeftPaused: Bool?
+    /// Where the pause went, by the source's clock; `nil` for a migration that never paused
+    /// or did not reach "running".
+    public var pausePhases: PausePhases?
 
     public init(outcome: MigrationOutcome, reason: String, policy: String, live: Bool,
                 totalTimeSeconds: Double, downtimeSeconds: Double, bytesSent: Int, pagesSent: Int,

@@ -73,6 +73,9 @@ public struct SourceMigration<Tracker: PageTracking> {
     private var maxThrottlePercent = 0
     private var dirtyLoggingOn = false
     private var pausedAtSeconds: Double?
+    /// When each step of the pause ended, for `PausePhases`: the final dirty-log read, the
+    /// paused round's last page, the device state, the destination's "ready".
+    private var pauseMarks = (finalRead: nil as Double?, pagesSent: nil as Double?, deviceState: nil as Double?, ready: nil as Double?)
     private var sourceResumed = false
     private var sourceDestroyed = false
     private var abortReason: String?
@@ -279,8 +282,10 @@ public struct SourceMigration<Tracker: PageTracking> {
                 stats.totalBytesSent += bytes
                 rateLimiter?.recordSend(bytes: bytes, startedAt: now)
             }
+            pauseMarks.deviceState = now
             step = .awaitDestinationReady
         case .destinationReady:
+            pauseMarks.ready = now
             step = .clearDestinationToRun
         case .clearToRun:
             finish(outcome: stop?.outcome ?? .converged,
@@ -370,6 +375,7 @@ public struct SourceMigration<Tracker: PageTracking> {
         let paused = round?.paused ?? false
         closeRound(now: now)
         if paused {
+            pauseMarks.pagesSent = now
             step = .sendDeviceState
             return
         }
@@ -401,6 +407,7 @@ public struct SourceMigration<Tracker: PageTracking> {
         stats.pendingPageCount = tracker.pendingPageCount
         switch purpose {
         case .finalRound:
+            pauseMarks.finalRead = now
             beginRound(now: now, paused: true)
         case .endOfLiveRound:
             switch consult({ $0.afterDirtyLogRead($1) }) {
@@ -430,6 +437,14 @@ public struct SourceMigration<Tracker: PageTracking> {
             bytesSent: CheckedConversion.clampedInt(stats.totalBytesSent, to: 0 ... Int.max), pagesSent: wholePages(stats.totalPagesSent),
             guestPages: wholePages(stats.guestPageCount), pageSizeBytes: settings.pageSizeBytes,
             maxThrottlePercent: maxThrottlePercent, iterations: iterations)
+        if let pausedAt = pausedAtSeconds, let pagesSent = pauseMarks.pagesSent, let deviceState = pauseMarks.deviceState,
+           let ready = pauseMarks.ready {
+            let finalRead = pauseMarks.finalRead ?? pausedAt
+            finalReport?.pausePhases = PausePhases(
+                finalDirtyLogReadSeconds: finalRead - pausedAt, finalPagesSeconds: pagesSent - finalRead,
+                deviceStateSeconds: deviceState - pagesSent, destinationReadySeconds: ready - deviceState,
+                clearedToRunningSeconds: now - ready)
+        }
     }
 
     private mutating func handleFailure(of action: InFlight, message: String, now: Double) {

@@ -58,6 +58,10 @@ public enum ReportRendering {
         out += "policy      \(report.policy)\(report.live ? "" : " (offline migration)")\n"
         out += "total time  \(decimal(report.totalTimeSeconds, 3)) s\n"
         out += "downtime    \(decimal(report.downtimeSeconds * 1000, 1)) ms\n"
+        if let phases = report.pausePhases {
+            let parts = phases.named.map { "\($0.name) \(decimal($0.seconds * 1000, 2))" }
+            out += "  of which  \(parts.joined(separator: ", ")) ms (the source's clock)\n"
+        }
         out += "data sent   \(byteSize(report.bytesSent)) (\(report.pagesSent) pages of \(report.guestPages), \(decimal(Double(report.pagesSent) / Double(max(report.guestPages, 1)), 2)) x memory)\n"
         out += "iterations  \(report.liveIterationCount) live + 1 paused\n"
         if report.maxThrottlePercent > 0 { out += "throttle    up to \(report.maxThrottlePercent) %\n" }

@@ -4,7 +4,8 @@ import XCTest
 /// The paused round of a capped live migration runs at the link's rate (QEMU's stop-and-copy
 /// is not rate limited either); `--cap-paused-round` keeps the cap there. On real KVM guests
 /// over loopback: a guest that never converges under xen4 falls back with its 8 MiB working set
-/// dirty, which takes about 0.67 s at 100 Mbit/s and a few ms at loopback's rate.
+/// dirty, which takes about 0.67 s at 100 Mbit/s and a few ms at loopback's rate. Each report
+/// says where its pause went (`pausePhases`).
 final class PausedRoundCLITests: GuestHostsTestCase {
     private func downtime(_ name: String, extra: [String], hostA: String, portB: Int) throws -> (seconds: Double, pausedPages: Int) {
         let started = try hosts.livemig(["guest", "start", name, "--memory", "32M", "--workload", "uniform,workingSet=8MiB,rate=20000",
@@ -15,7 +16,13 @@ final class PausedRoundCLITests: GuestHostsTestCase {
         XCTAssertEqual(moved.status, 0, moved.stderr)
         let report = try LivemigProcess.jsonObject(moved.stdout)
         let paused = try XCTUnwrap((report["iterations"] as? [[String: Any]])?.last { $0["paused"] as? Bool == true }, "\(report)")
-        return (try XCTUnwrap(report["downtimeSeconds"] as? Double), paused["pagesSent"] as? Int ?? 0)
+        let downtime = try XCTUnwrap(report["downtimeSeconds"] as? Double)
+        // Where the pause went, by the source's clock: the phases add up to the downtime.
+        let phases = try XCTUnwrap(report["pausePhases"] as? [String: Double], "\(report)")
+        XCTAssertEqual(phases.count, 5, "\(phases)")
+        XCTAssertEqual(phases.values.reduce(0, +), downtime, accuracy: 1e-6, "\(phases)")
+        XCTAssertGreaterThan(phases["finalPagesSeconds"] ?? 0, 0, "\(phases)")
+        return (downtime, paused["pagesSent"] as? Int ?? 0)
     }
 
     func testThePausedRoundRunsAtLineRateUnlessAskedToKeepTheCap() throws {

@@ -1,0 +1,34 @@
+import MigrationCore
+import XCTest
+
+/// The report says where the pause went, by the source's clock: the phases come in the
+/// engine's order and add up to the downtime, live or offline.
+final class PausePhasesTests: XCTestCase {
+    private func report(live: Bool) throws -> MigrationReport {
+        let dirty = bitmap(pageCount: 10_000, pages: 0 ..< 1500)
+        var migration = makeSourceMigration(guestPages: 10_000, policy: Xen4Policy(), settings: EngineSettings(live: live))
+        var driver = ScriptedSourceDriver(guestPages: 10_000, readLog: { _ in dirty })
+        // Each step of the pause takes a time of its own, so each phase is seen apart.
+        driver.actionSeconds = [.readAndClearDirtyLog: 0.002, .sendDeviceState: 0.003, .awaitDestinationReady: 0.005,
+                                .clearDestinationToRun: 0.007]
+        return try XCTUnwrap(driver.run(&migration))
+    }
+
+    func testThePhasesAddUpToTheDowntime() throws {
+        for live in [true, false] {
+            let report = try report(live: live)
+            let phases = try XCTUnwrap(report.pausePhases, "live \(live)")
+            XCTAssertEqual(phases.totalSeconds, report.downtimeSeconds, accuracy: 1e-9, "live \(live)")
+            XCTAssertTrue(phases.named.allSatisfy { $0.seconds >= 0 }, "\(phases)")
+            XCTAssertGreaterThan(phases.finalPagesSeconds, 0, "the paused round sent pages")
+            XCTAssertEqual(phases.deviceStateSeconds, 0.003, accuracy: 1e-9)
+            XCTAssertEqual(phases.destinationReadySeconds, 0.005, accuracy: 1e-9)
+            XCTAssertEqual(phases.clearedToRunningSeconds, 0.007, accuracy: 1e-9)
+            if live {
+                XCTAssertEqual(phases.finalDirtyLogReadSeconds, 0.002, accuracy: 1e-9, "a live migration reads the log once paused")
+            } else {
+                XCTAssertEqual(phases.finalDirtyLogReadSeconds, 0, "an offline migration has no final read")
+            }
+        }
+    }
+}

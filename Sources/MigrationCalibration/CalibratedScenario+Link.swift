@@ -25,11 +25,11 @@ extension CalibratedScenario {
             let text = varied ? "normal(\(megabits)Mbit/s, \(spread)Mbit/s)" : "\(megabits)Mbit/s"
             lines.append("  bandwidth: \(text)  # from history: the median rate of \(history.uncappedRuns) uncapped migrations' live passes\(varied ? " and their spread" : "")\(efficiency.value < 1 ? ", over the efficiency below" : "")")
             bytesPerSecond = Double(megabits) * 1e6 / 8 * efficiency.value
-        } else if let path = measuredPath, path.rateLimitBytesPerSecond == nil, path.bytesPerSecond > 0 {
+        } else if let path = uncappedProbe, path.bytesPerSecond > 0 {
             let megabits = max(1, whole(path.bytesPerSecond / efficiency.value * 8 / 1e6))
             lines.append("  bandwidth: \(megabits)Mbit/s  # measured: \(probeText(path))\(efficiency.value < 1 ? ", over the efficiency below" : "")")
             bytesPerSecond = Double(megabits) * 1e6 / 8 * efficiency.value
-        } else if measuredPath?.rateLimitBytesPerSecond != nil {
+        } else if cappedProbe != nil {
             lines.append("  bandwidth: 10Gbit/s  # default: the probe ran at the cap, so the path's own rate is not known (the cap binds below it)")
         } else {
             lines.append("  bandwidth: 10Gbit/s  # default, not measured: set it to the path's rate (or probe it: --destination)")
@@ -38,7 +38,7 @@ extension CalibratedScenario {
             lines.append("  efficiency: \(format(efficiency.value, 3))  # \(comment)")
         }
         var latencySeconds = CalibratedScenario.defaultLatencySeconds
-        if let roundTrip = measuredPath?.roundTripSeconds, roundTrip.isFinite, roundTrip > 0 {
+        if let roundTrip = (uncappedProbe ?? cappedProbe)?.roundTripSeconds, roundTrip.isFinite, roundTrip > 0 {
             latencySeconds = roundTrip / 2
             lines.append("  latency: \(format(latencySeconds * 1000, 4))ms  # measured: half the TCP round trip the kernel saw on the probe's connection")
         }
@@ -54,7 +54,7 @@ extension CalibratedScenario {
         if let history, let efficiency = history.capEfficiency {
             return (min(1, max(Self.minimumEfficiency, efficiency)), "from history: the median share of the cap \(history.cappedRuns) capped migrations achieved")
         }
-        if let path = measuredPath, let efficiency = path.capEfficiency, efficiency.isFinite, efficiency > 0 {
+        if let path = cappedProbe, let efficiency = path.capEfficiency, efficiency.isFinite, efficiency > 0 {
             // A probe a little over its cap (a clock's grain) delivers the cap, no more; one far
             // under it met a path slower than the cap, written within the key's bounds.
             let bounded = min(1, max(Self.minimumEfficiency, efficiency))
@@ -63,6 +63,10 @@ extension CalibratedScenario {
         }
         return (1, nil)
     }
+
+    /// The probes run at the path's own rate, and at a cap.
+    private var uncappedProbe: MeasuredPath? { measuredPaths.first { $0.rateLimitBytesPerSecond == nil } }
+    private var cappedProbe: MeasuredPath? { measuredPaths.first { $0.rateLimitBytesPerSecond != nil } }
 
     private func probeText(_ path: MeasuredPath) -> String {
         "a \(format(path.seconds, 1)) s throughput probe to \(path.destination) (\(format(Double(path.wireBytes) / 1_048_576, 0)) MiB)"

@@ -37,14 +37,15 @@ public struct CalibratedScenario: Sendable {
     public var history: HistoryFit?
     /// This host's costs, measured on the guest.
     public var measuredCosts: MeasuredHostCosts?
-    /// The path to the destination, measured by a throughput probe (`--destination`): the
-    /// link's rate (or the cap's efficiency) where history has none, and its latency.
-    public var measuredPath: MeasuredPath?
+    /// The path to the destination, measured by throughput probes (`--destination`,
+    /// `--validate`): an uncapped one gives the link's rate, one at the cap its efficiency,
+    /// where history has none; either gives the latency.
+    public var measuredPaths: [MeasuredPath]
 
     public init(name: String, fit: WriteModelFit, guestMemoryBytes: Int, pageSizeBytes: Int, provenance: Provenance,
-                history: HistoryFit? = nil, measuredCosts: MeasuredHostCosts? = nil, measuredPath: MeasuredPath? = nil) {
+                history: HistoryFit? = nil, measuredCosts: MeasuredHostCosts? = nil, measuredPaths: [MeasuredPath] = []) {
         self.measuredCosts = measuredCosts
-        self.measuredPath = measuredPath
+        self.measuredPaths = measuredPaths
         self.name = name
         self.fit = fit
         self.guestMemoryBytes = guestMemoryBytes
@@ -109,12 +110,15 @@ public struct CalibratedScenario: Sendable {
     }
 
     /// The `source:` section: the costs measured here (`measuredCosts`), the pause's fixed part
-    /// from history where there is one (it is end to end, so it wins over the local pause and
-    /// resume), the simulator's defaults for the rest, each saying which.
+    /// from history where there is one (it is end to end), the simulator's defaults for the
+    /// rest, each saying which. The simulator's pause cost ends before the downtime starts (as
+    /// the executor's does: the downtime runs from the pause's completion), so the fixed part
+    /// the history measured goes whole into `resumeCost`, which the downtime holds.
     private func sourceLines(linkBytesPerSecond: Double, latencySeconds: Double) -> [String] {
         var lines: [String] = []
         if let costs = measuredCosts {
             lines.append("  dirtyLogReadCost: \(format(costs.dirtyLogReadSecondsPerGiB * 1000, 4))ms  # measured: per GiB, the median of \(costs.samples) reads and clears of this guest's dirty log")
+            lines.append("  pauseCost: \(format(costs.pauseSeconds * 1000, 4))ms  # measured: the median of \(costs.samples) pauses of this guest's vCPU")
         }
         if let history, let overhead = history.pauseOverheadSeconds {
             // The simulator's other fixed parts of a pause: the final dirty-log read, the
@@ -124,13 +128,9 @@ public struct CalibratedScenario: Sendable {
             let stateBytes = measuredCosts?.deviceStateBytes ?? defaults.deviceStateBytes
             let others = readPerGiB * Double(guestMemoryBytes) / 1_073_741_824
                 + Double(stateBytes) / linkBytesPerSecond + 3 * latencySeconds
-            // Half and half: the report does not break the pause down yet, and only the sum
-            // reaches the downtime.
-            let half = "\(format(max(0, overhead - others) / 2 * 1000, 3))ms"
-            lines.append("  pauseCost: \(half)  # from history: half of what the pause's fixed part, \(format(overhead * 1000, 1)) ms (median of \(history.pausedRuns) migrations), leaves after the other fixed costs")
-            lines.append("  resumeCost: \(half)  # from history: the other half")
-        } else if let costs = measuredCosts {
-            lines.append("  pauseCost: \(format(costs.pauseSeconds * 1000, 4))ms  # measured: the median of \(costs.samples) pauses of this guest's vCPU")
+            let rest = "\(format(max(0, overhead - others) * 1000, 3))ms"
+            lines.append("  resumeCost: \(rest)  # from history: what the pause's fixed part, \(format(overhead * 1000, 1)) ms (median of \(history.pausedRuns) migrations), leaves after the other fixed costs")
+        } else if measuredCosts != nil {
             lines.append("  # resumeCost: the default; it is the destination's load and start, which no guest here shows (a migration's history does)")
         }
         let rest = lines.isEmpty ? "# Host costs (source.*) are the simulator's defaults, not measured here."

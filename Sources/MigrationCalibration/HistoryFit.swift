@@ -53,9 +53,12 @@ public struct HistoryFit: Sendable, Equatable {
             } else {
                 uncapped.append(achieved)
             }
-            if let paused = run.report.iterations.last(where: \.paused), run.report.downtimeSeconds > 0 {
-                // The paused pages at the rate the live passes achieved (the paused round is
-                // paced like the others today).
+            if let phases = run.report.pausePhases, run.report.downtimeSeconds > 0 {
+                // The report says how long the paused pages took: the rest is fixed.
+                overheads.append(max(0, run.report.downtimeSeconds - phases.finalPagesSeconds))
+            } else if let paused = run.report.iterations.last(where: \.paused), run.report.downtimeSeconds > 0 {
+                // A report without phases (a Xen domain's, or an older one): the paused pages at
+                // the rate the live passes achieved, as those streams pace their paused round.
                 let pagesSeconds = Double(paused.pagesSent) * Double(run.report.pageSizeBytes) / achieved
                 overheads.append(max(0, run.report.downtimeSeconds - pagesSeconds))
             }

@@ -18,7 +18,8 @@ public struct EngineSettings: Sendable, Equatable {
     /// runs; once it is paused, every millisecond is its downtime. QEMU does the same: its
     /// `migration_completion` stops the guest and sets the stream's rate limit to INT64_MAX
     /// (migration/migration.c) before the last copy. An offline migration stays capped
-    /// throughout: it is nothing but a paused round.
+    /// throughout: it is nothing but a paused round; so does a live one stopped before its
+    /// first round.
     public var capsPausedRound = false
 
     public static let maxBatchPagesLimit = 1 << 20

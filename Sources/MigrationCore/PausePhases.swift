@@ -3,7 +3,10 @@
 /// downtime. The destination's own work shows inside the two waits on it (`destinationReady`:
 /// its completeness check, loading the vCPU and device state and a round trip;
 /// `clearedToRunning`: its unpause and a round trip). The simulator reports the same phases
-/// from its cost model.
+/// from its cost model. Where time lands: the final pages' phase ends when the last page is
+/// handed to the socket, so at line rate the drain of what the socket still holds shows in the
+/// wait for "ready"; under a cap (offline, or `capsPausedRound`) the wait for the device
+/// state's bytes to fit under it shows there too.
 public struct PausePhases: Codable, Sendable, Equatable {
     /// The last dirty-log read and clear, after the pause (none for an offline migration).
     public var finalDirtyLogReadSeconds: Double

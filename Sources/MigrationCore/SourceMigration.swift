@@ -291,6 +291,9 @@ public struct SourceMigration<Tracker: PageTracking> {
             finish(outcome: stop?.outcome ?? .converged,
                    reason: stop?.reason ?? "offline migration: the guest was paused for the whole copy",
                    runningAt: now)
+            // Only here: an aborted or uncertain end has no "running" to measure up to.
+            let phases = pausePhases(runningAt: now)
+            finalReport?.pausePhases = phases
             step = .destroySource
         case .destroy:
             sourceDestroyed = true
@@ -437,14 +440,17 @@ public struct SourceMigration<Tracker: PageTracking> {
             bytesSent: CheckedConversion.clampedInt(stats.totalBytesSent, to: 0 ... Int.max), pagesSent: wholePages(stats.totalPagesSent),
             guestPages: wholePages(stats.guestPageCount), pageSizeBytes: settings.pageSizeBytes,
             maxThrottlePercent: maxThrottlePercent, iterations: iterations)
-        if let pausedAt = pausedAtSeconds, let pagesSent = pauseMarks.pagesSent, let deviceState = pauseMarks.deviceState,
-           let ready = pauseMarks.ready {
-            let finalRead = pauseMarks.finalRead ?? pausedAt
-            finalReport?.pausePhases = PausePhases(
-                finalDirtyLogReadSeconds: finalRead - pausedAt, finalPagesSeconds: pagesSent - finalRead,
-                deviceStateSeconds: deviceState - pagesSent, destinationReadySeconds: ready - deviceState,
-                clearedToRunningSeconds: now - ready)
-        }
+    }
+
+    /// The pause's phases, once the destination said "running" (`now`); nil if a step's end
+    /// was never seen.
+    private func pausePhases(runningAt now: Double) -> PausePhases? {
+        guard let pausedAt = pausedAtSeconds, let pagesSent = pauseMarks.pagesSent, let deviceState = pauseMarks.deviceState,
+              let ready = pauseMarks.ready else { return nil }
+        let finalRead = pauseMarks.finalRead ?? pausedAt
+        return PausePhases(finalDirtyLogReadSeconds: finalRead - pausedAt, finalPagesSeconds: pagesSent - finalRead,
+                           deviceStateSeconds: deviceState - pagesSent, destinationReadySeconds: ready - deviceState,
+                           clearedToRunningSeconds: now - ready)
     }
 
     private mutating func handleFailure(of action: InFlight, message: String, now: Double) {
@@ -520,9 +526,10 @@ public struct SourceMigration<Tracker: PageTracking> {
 
 extension SourceMigration {
     /// Whether the bandwidth cap paces what comes next: always while the guest runs; after a
-    /// live migration's pause only with `capsPausedRound` (see `EngineSettings`).
+    /// live migration's pause only with `capsPausedRound` (see `EngineSettings`), or when no
+    /// live round came first (the whole guest in the paused round, as offline).
     var capStillApplies: Bool {
-        pausedAtSeconds == nil || !settings.live || settings.capsPausedRound
+        pausedAtSeconds == nil || !settings.live || settings.capsPausedRound || !iterations.contains { !$0.paused }
     }
 
     /// The rounds finished so far, with the pages dirtied during each live one once the dirty

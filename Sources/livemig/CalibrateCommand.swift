@@ -89,7 +89,7 @@ struct CalibrateCommand: ParsableCommand {
             pageSizeBytes: fit.trace.pageSizeBytes,
             provenance: .init(command: (["livemig"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
                               timestamp: ISO8601DateFormatter().string(from: Date()), linkBandwidth: linkBandwidth, policy: policy),
-            history: history, measuredCosts: costs, measuredPath: path)
+            history: history, measuredCosts: costs, measuredPaths: path.map { [$0] } ?? [])
         if let outputPath {
             do {
                 try scenario.yaml.write(toFile: outputPath, atomically: true, encoding: .utf8)

@@ -80,7 +80,8 @@ struct EvacuationExecution {
         }
     }
 
-    /// The `migrate` arguments for one guest: its scenario's policy, limits and rate cap.
+    /// The `migrate` arguments for one guest: its scenario's policy, limits, rate cap and
+    /// whether the cap holds in the paused round.
     func arguments(for guest: Int) -> [String] {
         let config = host.setting.guests[guest].config
         let policy = config.policy
@@ -91,6 +92,7 @@ struct EvacuationExecution {
         if policy.autoConverge { arguments.append("--auto-converge") }
         if let rounds = policy.fallbackRounds { arguments += ["--fallback-rounds", String(rounds)] }
         if let rate = config.engine.rateLimitBytesPerSecond { arguments += ["--bandwidth", String(format: "%.0fB/s", rate)] }
+        if config.engine.capsPausedRound { arguments.append("--cap-paused-round") }
         if let runDirectory { arguments += ["--run-dir", runDirectory] }
         return arguments + tlsArguments
     }

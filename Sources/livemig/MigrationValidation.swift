@@ -49,11 +49,11 @@ struct MigrationValidation {
                 pageSizeBytes: fit.trace.pageSizeBytes,
                 provenance: .init(command: "livemig migrate \(name) --validate", timestamp: ISO8601DateFormatter().string(from: Date()),
                                   linkBandwidth: nil, policy: request.policy?.rawValue ?? "xen4"),
-                history: history, measuredCosts: try GuestObservation.measureCosts(name, host: host, xen: false), measuredPath: probed)
+                history: history, measuredCosts: try GuestObservation.measureCosts(name, host: host, xen: false), measuredPaths: probed)
             path = "\(host.directory.path)/\(name).calibrated.yaml"
             try ScenarioFiles.write(calibrated.yaml, to: path, option: "--validate")
-            let link = history?.uncappedBytesPerSecond != nil ? "" : probed.map { measured in
-                String(format: "; the link probed: %.0f Mbit/s%@", measured.bytesPerSecond * 8 / 1e6, measured.rateLimitBytesPerSecond == nil ? "" : " at the cap")
+            let link = history?.uncappedBytesPerSecond != nil ? "" : probed.first { $0.rateLimitBytesPerSecond == nil }.map { measured in
+                String(format: "; the link probed: %.0f Mbit/s", measured.bytesPerSecond * 8 / 1e6)
             } ?? "; the link not measured: 10 Gbit/s assumed"
             origin = "calibrated now (\(String(format: "%.0f", observationSeconds)) s of the dirty log\(history == nil ? "" : ", this host's history")\(link)): \(path)"
         }
@@ -74,12 +74,17 @@ struct MigrationValidation {
         return MigrationValidation(source: source, overrides: sets + settings(of: request), origin: origin, runs: runs)
     }
 
-    /// The path to the migration's target, probed for 1 s (at the migration's cap, if it has
-    /// one) when this host's history does not know it: no uncapped migration there, or, for a
-    /// capped migration, no capped one. A probe that fails is said on stderr and left out.
-    static func probeIfUnknown(_ request: ControlRequest, history: HistoryFit?) throws -> MeasuredPath? {
-        let capped = request.rateLimitBytesPerSecond != nil
-        guard capped ? history?.capEfficiency == nil : history?.uncappedBytesPerSecond == nil, let target = request.target else { return nil }
+    /// The path to the migration's target, probed for 1 s where this host's history does not
+    /// know it: uncapped when no uncapped migration went there (the link's rate: a capped
+    /// migration's paused round runs at it), and at the migration's cap when it has one and no
+    /// capped migration went there (the cap's efficiency). A probe that fails is said on stderr
+    /// and left out.
+    static func probeIfUnknown(_ request: ControlRequest, history: HistoryFit?) throws -> [MeasuredPath] {
+        guard let target = request.target else { return [] }
+        var rates: [Double?] = []
+        if history?.uncappedBytesPerSecond == nil { rates.append(nil) }
+        if let cap = request.rateLimitBytesPerSecond, history?.capEfficiency == nil { rates.append(cap) }
+        guard !rates.isEmpty else { return [] }
         let endpoint: Endpoint
         do {
             endpoint = try Endpoint(parsing: target)
@@ -87,13 +92,17 @@ struct MigrationValidation {
             throw failure("\(target): \(error.description)")
         }
         let tls = request.tlsDirectory.map { TLSConfiguration(directory: $0, allowedPeerNames: request.tlsAllowedPeerNames ?? []) }
-        do {
-            return try ThroughputProbe.measure(endpoint, seconds: 1, rateLimitBytesPerSecond: request.rateLimitBytesPerSecond, tls: tls)
-        } catch {
-            // An older receiver, or one that takes no probes: the prediction goes on without.
-            FileHandle.standardError.write(Data("livemig: --validate: the path to \(target) is not measured: \(error.description)\n".utf8))
-            return nil
+        var paths: [MeasuredPath] = []
+        for rate in rates {
+            do {
+                paths.append(try ThroughputProbe.measure(endpoint, seconds: 1, rateLimitBytesPerSecond: rate, tls: tls))
+            } catch {
+                // An older receiver, or one that takes no probes: the prediction goes on without.
+                FileHandle.standardError.write(Data("livemig: --validate: the path to \(target) is not measured: \(error.description)\n".utf8))
+                return paths
+            }
         }
+        return paths
     }
 
     /// The migration's settings as scenario keys: the whole policy setting, the cap, live or not.

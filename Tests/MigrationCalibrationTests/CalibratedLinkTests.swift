@@ -15,7 +15,7 @@ final class CalibratedLinkTests: XCTestCase {
                                records: (1 ... 20).map { DirtyTrace.Record(timeSeconds: Double($0) * 0.05, pages: []) })
         let calibrated = CalibratedScenario(name: "web1", fit: try WriteModelFitter.fit(trace), guestMemoryBytes: 16384 * 4096, pageSizeBytes: 4096,
                                             provenance: .init(command: "c", timestamp: "t", linkBandwidth: bandwidth, policy: "xen4"),
-                                            history: history, measuredPath: path)
+                                            history: history, measuredPaths: path.map { [$0] } ?? [])
         let config = try ScenarioLoader.parse(yaml: calibrated.yaml, file: "web1.yaml", defaultName: "web1", centreDraws: true).config
         return (calibrated.yaml, config)
     }

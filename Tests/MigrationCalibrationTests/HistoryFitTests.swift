@@ -47,6 +47,19 @@ final class HistoryFitTests: XCTestCase {
         XCTAssertEqual(fit.pauseOverheadSeconds ?? 0, 0.008, accuracy: 1e-9)
     }
 
+    /// A report that says where its pause went gives the fixed part directly: the downtime
+    /// less its paused pages' phase, whatever rate the live passes ran at (a capped run's
+    /// paused round goes at the link's rate, not the cap's).
+    func testAReportsPhasesGiveThePausesFixedPart() {
+        var capped = report(livePages: 100_000, liveSeconds: 4, pausedPages: 2000, downtimeSeconds: 0.012)
+        capped.pausePhases = PausePhases(finalDirtyLogReadSeconds: 0.001, finalPagesSeconds: 0.005, deviceStateSeconds: 0.001,
+                                         destinationReadySeconds: 0.003, clearedToRunningSeconds: 0.002)
+        let fit = HistoryFit([HistoryFit.Run(report: capped, rateLimitBytesPerSecond: 125e6)])
+        // Without the phases: 2,000 pages at the live 102.4 MB/s take 80 ms, more than the
+        // whole 12 ms pause, and the fixed part would be 0.
+        XCTAssertEqual(fit.pauseOverheadSeconds ?? 0, 0.007, accuracy: 1e-9)
+    }
+
     func testNoCompletedRunFitsNothing() {
         let fit = HistoryFit([HistoryFit.Run(report: report(.aborted, livePages: 10, liveSeconds: 1, pausedPages: 0, downtimeSeconds: 0),
                                              rateLimitBytesPerSecond: nil)])

@@ -31,4 +31,19 @@ final class PausePhasesTests: XCTestCase {
             }
         }
     }
+
+    /// A migration that does not reach "running" has no phases: the clearance failed (the
+    /// guest may run nowhere yet) or was withheld (the source resumed).
+    func testAnEndWithoutRunningHasNoPhases() throws {
+        let dirty = bitmap(pageCount: 10_000, pages: 0 ..< 1500)
+        for (label, failure, withheld) in [("failed", true, false), ("withheld", false, true)] {
+            var migration = makeSourceMigration(guestPages: 10_000, policy: Xen4Policy(), settings: EngineSettings())
+            var driver = ScriptedSourceDriver(guestPages: 10_000, readLog: { _ in dirty })
+            if failure { driver.failure = ScriptedSourceDriver.failNth(.clearDestinationToRun, 1, "link down") }
+            if withheld { driver.notPerformed = ScriptedSourceDriver.failNth(.clearDestinationToRun, 1, "cancelled") }
+            let report = try XCTUnwrap(driver.run(&migration))
+            XCTAssertEqual(report.outcome, .aborted, label)
+            XCTAssertNil(report.pausePhases, "\(label): \(String(describing: report.pausePhases))")
+        }
+    }
 }

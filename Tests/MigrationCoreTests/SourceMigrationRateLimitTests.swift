@@ -89,4 +89,18 @@ final class SourceMigrationRateLimitTests: XCTestCase {
         XCTAssertTrue(actions[pause...].contains(.waitUntil), "offline: all of it is the paused round, and capped")
         XCTAssertGreaterThan(report.totalTimeSeconds, Double(report.bytesSent) / 10_000_000 * 0.8)
     }
+
+    /// A live migration that stops before its first round (a timeout already past) sends the
+    /// whole guest in its paused round, capped, as offline.
+    func testALiveMigrationStoppedBeforeItsFirstRoundStaysCapped() throws {
+        let empty = DirtyBitmap(pageCount: 3000)
+        var migration = makeSourceMigration(guestPages: 3000, policy: TimeoutPolicy(timeoutSeconds: 0),
+                                            settings: EngineSettings(rateLimitBytesPerSecond: 4_202_512))
+        var driver = ScriptedSourceDriver(guestPages: 3000, readLog: { _ in empty })
+        let report = try XCTUnwrap(driver.run(&migration))
+        XCTAssertEqual(report.liveIterationCount, 0, "\(report.iterations)")
+        let pause = try XCTUnwrap(driver.actions.firstIndex(of: .pauseGuest))
+        XCTAssertTrue(driver.actions[pause...].contains(.waitUntil), "\(driver.actions)")
+        XCTAssertGreaterThan(report.downtimeSeconds, 1.5, "3,000 pages at one batch a second")
+    }
 }

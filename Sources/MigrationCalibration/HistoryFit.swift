@@ -25,7 +25,8 @@ public struct HistoryFit: Sendable, Equatable {
     /// Median of achieved / cap over the capped runs, and how many runs.
     public var capEfficiency: Double?
     public var cappedRuns: Int
-    /// Median seconds of the pause not spent on the paused pages, and over how many runs.
+    /// Median seconds of the pause not spent on the paused pages, over the runs with a small
+    /// paused round when there are any (else over all), and how many runs.
     public var pauseOverheadSeconds: Double?
     public var pausedRuns: Int
 
@@ -41,11 +42,15 @@ public struct HistoryFit: Sendable, Equatable {
         return fit
     }
 
+    /// The most paused pages a run may have carried for its pause's fixed part to be fitted
+    /// from it, when there are such runs: 256 KiB, well under a millisecond of drain.
+    public static let smallPausedRoundPages = 64
+
     /// Fits the runs that completed (an aborted run's passes may have been cut short).
     public init(_ runs: [Run]) {
         var uncapped: [Double] = []
         var efficiencies: [Double] = []
-        var overheads: [Double] = []
+        var overheads: [(seconds: Double, pausedPages: Int)] = []
         for run in runs where run.report.outcome != .aborted {
             guard let achieved = Self.liveBytesPerSecond(run.report) else { continue }
             if let cap = run.rateLimitBytesPerSecond, cap > 0 {
@@ -53,14 +58,16 @@ public struct HistoryFit: Sendable, Equatable {
             } else {
                 uncapped.append(achieved)
             }
-            if let phases = run.report.pausePhases, run.report.downtimeSeconds > 0 {
-                // The report says how long the paused pages took: the rest is fixed.
-                overheads.append(max(0, run.report.downtimeSeconds - phases.finalPagesSeconds))
-            } else if let paused = run.report.iterations.last(where: \.paused), run.report.downtimeSeconds > 0 {
+            guard let paused = run.report.iterations.last(where: \.paused), run.report.downtimeSeconds > 0 else { continue }
+            if let phases = run.report.pausePhases {
+                // The report says how long the paused pages took to hand over: the rest is fixed
+                // (but for their drain from the socket, which a small paused round keeps small).
+                overheads.append((max(0, run.report.downtimeSeconds - phases.finalPagesSeconds), paused.pagesSent))
+            } else {
                 // A report without phases (a Xen domain's, or an older one): the paused pages at
                 // the rate the live passes achieved, as those streams pace their paused round.
                 let pagesSeconds = Double(paused.pagesSent) * Double(run.report.pageSizeBytes) / achieved
-                overheads.append(max(0, run.report.downtimeSeconds - pagesSeconds))
+                overheads.append((max(0, run.report.downtimeSeconds - pagesSeconds), paused.pagesSent))
             }
         }
         uncappedBytesPerSecond = Self.median(uncapped)
@@ -68,8 +75,12 @@ public struct HistoryFit: Sendable, Equatable {
         uncappedSpreadBytesPerSecond = Self.standardDeviation(uncapped)
         capEfficiency = Self.median(efficiencies)
         cappedRuns = efficiencies.count
-        pauseOverheadSeconds = Self.median(overheads)
-        pausedRuns = overheads.count
+        // The fixed part is seen cleanest where the paused round was small: a large one's
+        // drain from the socket (at line rate) lands in the wait for "ready" and would count.
+        let small = overheads.filter { $0.pausedPages <= Self.smallPausedRoundPages }
+        let clean = small.isEmpty ? overheads : small
+        pauseOverheadSeconds = Self.median(clean.map(\.seconds))
+        pausedRuns = clean.count
     }
 
     /// Page bytes over the summed durations of the live passes; nil without one that took time.

@@ -58,6 +58,16 @@ final class HistoryFitTests: XCTestCase {
         // Without the phases: 2,000 pages at the live 102.4 MB/s take 80 ms, more than the
         // whole 12 ms pause, and the fixed part would be 0.
         XCTAssertEqual(fit.pauseOverheadSeconds ?? 0, 0.007, accuracy: 1e-9)
+
+        // Beside a run with a small paused round, the large one's drain is left out: the fixed
+        // part comes from the small one alone.
+        var small = report(livePages: 100_000, liveSeconds: 4, pausedPages: 20, downtimeSeconds: 0.002)
+        small.pausePhases = PausePhases(finalDirtyLogReadSeconds: 0.0003, finalPagesSeconds: 0.0001, deviceStateSeconds: 0.0002,
+                                        destinationReadySeconds: 0.0009, clearedToRunningSeconds: 0.0005)
+        let both = HistoryFit([HistoryFit.Run(report: capped, rateLimitBytesPerSecond: 125e6),
+                               HistoryFit.Run(report: small, rateLimitBytesPerSecond: 125e6)])
+        XCTAssertEqual(both.pauseOverheadSeconds ?? 0, 0.0019, accuracy: 1e-9)
+        XCTAssertEqual(both.pausedRuns, 1)
     }
 
     func testNoCompletedRunFitsNothing() {

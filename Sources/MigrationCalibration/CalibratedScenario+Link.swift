@@ -17,7 +17,7 @@ extension CalibratedScenario {
             lines.append("  bandwidth: \(bandwidth.text)  # \(bandwidth.source)")
             bytesPerSecond = bandwidth.bytesPerSecond
         } else if let history, let rate = history.uncappedBytesPerSecond {
-            let megabits = max(1, whole(rate / efficiency.value * 8 / 1e6))
+            let megabits = nominalMegabits(achieved: rate, efficiency: efficiency.value)
             // How much the path's rate moved from one migration to the next: a distribution,
             // so that the Monte Carlo's p95 holds the next migration's rate too.
             let spread = whole((history.uncappedSpreadBytesPerSecond ?? 0) / efficiency.value * 8 / 1e6)
@@ -26,7 +26,7 @@ extension CalibratedScenario {
             lines.append("  bandwidth: \(text)  # from history: the median rate of \(history.uncappedRuns) uncapped migrations' live passes\(varied ? " and their spread" : "")\(efficiency.value < 1 ? ", over the efficiency below" : "")")
             bytesPerSecond = Double(megabits) * 1e6 / 8 * efficiency.value
         } else if let path = uncappedProbe, path.bytesPerSecond > 0 {
-            let megabits = max(1, whole(path.bytesPerSecond / efficiency.value * 8 / 1e6))
+            let megabits = nominalMegabits(achieved: path.bytesPerSecond, efficiency: efficiency.value)
             lines.append("  bandwidth: \(megabits)Mbit/s  # measured: \(probeText(path))\(efficiency.value < 1 ? ", over the efficiency below" : "")")
             bytesPerSecond = Double(megabits) * 1e6 / 8 * efficiency.value
         } else if cappedProbe != nil {
@@ -62,6 +62,12 @@ extension CalibratedScenario {
             return (bounded, "measured: the share of the cap \(probeText(path)) achieved\(slower)")
         }
         return (1, nil)
+    }
+
+    /// An achieved rate as the nominal one, in whole Mbit/s, that `efficiency` scales back down
+    /// to it (so that it is not discounted twice).
+    private func nominalMegabits(achieved bytesPerSecond: Double, efficiency: Double) -> Int {
+        max(1, whole(bytesPerSecond / efficiency * 8 / 1e6))
     }
 
     /// The probes run at the path's own rate, and at a cap.

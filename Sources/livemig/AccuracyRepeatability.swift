@@ -8,27 +8,21 @@ import MigrationSweep
 /// uncapped cases take 0.2-0.3 s).
 struct AccuracyRepeatability: Codable {
     var label: String
-    var runs: Int
     var timesSeconds: [Double]
     var medianSeconds: Double
     /// Of |time / median - 1| over the runs.
-    var p90Deviation: Double
-    var maxDeviation: Double
+    var deviation: AccuracySummary.Distribution
 
     init(label: String, timesSeconds: [Double]) {
         self.label = label
         self.timesSeconds = timesSeconds
-        runs = timesSeconds.count
-        let sorted = timesSeconds.sorted()
-        medianSeconds = SweepStatistics.percentile(50, of: sorted) ?? 0
-        let median = medianSeconds
-        let deviations = timesSeconds.map { median > 0 ? abs($0 / median - 1) : 0 }.sorted()
-        p90Deviation = SweepStatistics.percentile(90, of: deviations) ?? 0
-        maxDeviation = deviations.last ?? 0
+        let median = SweepStatistics.percentile(50, of: timesSeconds.sorted()) ?? 0
+        medianSeconds = median
+        deviation = AccuracySummary.Distribution(magnitudesOf: timesSeconds.map { median > 0 ? $0 / median - 1 : 0 })
     }
 
     var line: String {
         String(format: "run to run, %@ x %d: median %.3f s, p90 deviation %.1f %%, max %.1f %% (the floor under any prediction of one uncapped run)",
-               label, runs, medianSeconds, p90Deviation * 100, maxDeviation * 100)
+               label, deviation.cases, medianSeconds, deviation.p90 * 100, deviation.max * 100)
     }
 }

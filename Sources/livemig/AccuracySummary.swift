@@ -50,11 +50,20 @@ struct AccuracyResult: Codable {
 
 /// The suite's error distribution per metric and the fallback calibration.
 struct AccuracySummary: Encodable {
-    struct Distribution: Encodable {
+    /// p50 / p90 / max of the magnitudes of some values (nil ones left out).
+    struct Distribution: Codable {
         var cases: Int
         var p50: Double
         var p90: Double
         var max: Double
+
+        init(magnitudesOf values: [Double?]) {
+            let sorted = values.compactMap { $0.map(abs) }.sorted()
+            cases = sorted.count
+            p50 = SweepStatistics.percentile(50, of: sorted) ?? 0
+            p90 = SweepStatistics.percentile(90, of: sorted) ?? 0
+            max = sorted.last ?? 0
+        }
     }
 
     var results: [AccuracyResult]
@@ -78,17 +87,12 @@ struct AccuracySummary: Encodable {
     init(_ results: [AccuracyResult], repeatability: AccuracyRepeatability? = nil) {
         self.results = results
         self.repeatability = repeatability
-        func distribution(_ values: [Double?]) -> Distribution {
-            let sorted = values.compactMap { $0.map(abs) }.sorted()
-            return Distribution(cases: sorted.count, p50: SweepStatistics.percentile(50, of: sorted) ?? 0,
-                                p90: SweepStatistics.percentile(90, of: sorted) ?? 0, max: sorted.last ?? 0)
-        }
-        time = distribution(results.map(\.timeError))
-        timeCapped = distribution(results.filter(\.capped).map(\.timeError))
-        timeUncapped = distribution(results.filter { !$0.capped }.map(\.timeError))
-        downtime = distribution(results.map(\.downtimeError))
-        bytes = distribution(results.map(\.bytesError))
-        liveIterations = distribution(results.map(\.liveIterationsError))
+        time = Distribution(magnitudesOf: results.map(\.timeError))
+        timeCapped = Distribution(magnitudesOf: results.filter(\.capped).map(\.timeError))
+        timeUncapped = Distribution(magnitudesOf: results.filter { !$0.capped }.map(\.timeError))
+        downtime = Distribution(magnitudesOf: results.map(\.downtimeError))
+        bytes = Distribution(magnitudesOf: results.map(\.bytesError))
+        liveIterations = Distribution(magnitudesOf: results.map(\.liveIterationsError))
         let converging = results.filter { $0.outcome == "converged" }
         converged = converging.count
         downtimeWithinGoal = converging.filter {

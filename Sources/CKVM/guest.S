@@ -1,6 +1,6 @@
 // The built-in guest program: a 64-bit, position-independent loop that dirties guest memory at a
 // paced rate in the simulator's vocabulary (idle, uniform, hotCold, sequential), stamps every
-// page it writes with (page number, write sequence), and prints a heartbeat line on the serial
+// page it writes with (write sequence, its own address), and prints a heartbeat line on the serial
 // port every 100 ms. The VMM copies the bytes between the two labels into guest memory, puts
 // the vCPU in long mode and starts it with %rdi = the parameter block (see KVMGuestProgram.swift
 // for the layout). Pacing uses the TSC, whose frequency the VMM writes into the block (the
@@ -89,7 +89,7 @@ livemig_guest_program_start:
 
 // Into %rcx: the writes owed now by the stream whose rate sits at (%rsi) and whose count of
 // writes done sits 80 bytes further (rate A at 32 / done at 112, rate B at 40 / done at 120):
-// rate x elapsed TSC ticks / TSC Hz, less those done, at most 256 (so that heartbeats stay on
+// rate x elapsed TSC ticks / TSC Hz, less those done, at most 2048 (about 15 ms: heartbeats stay on
 // time). They are counted as done here, and in %r13.
 .LwritesOwed:
     xor %ecx, %ecx
@@ -103,27 +103,20 @@ livemig_guest_program_start:
     sub 80(%rsi), %rax
     jbe 12f
     mov %rax, %rcx
-    cmp $256, %rcx
+    cmp $2048, %rcx
     jbe 11f
-    mov $256, %rcx
+    mov $2048, %rcx
 11: add %rcx, 80(%rsi)
     add %rcx, %r13
 12: ret
 
-// Stamps page %rdx of the region at %r8 with (page number, write sequence %r9 + 1), the sequence
-// counted up in %r9: what the destination checks against the source's memory.
-.macro stamp_page
-    inc %r9
-    mov %rdx, %rax
-    shl $12, %rax
-    add %r8, %rax
-    mov %rdx, (%rax)
-    mov %r9, 8(%rax)
-.endm
-
-// The write loops are tight on purpose: kvm_pvm here emulates this guest's instructions (about
-// 1.2 million a second were counted with perf's kvm:kvm_emulate_insn), so every instruction
-// per page write costs real time.
+// The write loops are tight on purpose: kvm_pvm here emulates much of this guest's work (about
+// 1.2 million instructions a second were counted with perf's kvm:kvm_emulate_insn, and every
+// store costs more than other instructions), so each instruction and each store per page write
+// costs real time: one store per page, the random loop unrolled four times. A page's stamp is
+// one 8-byte word at its start: the write's sequence number (its low 32 bits) x 2^32 + the
+// page's own guest-physical address (guest memory ends below 4 GiB). The destination's copy is
+// checked against the source's memory, stamps and all.
 
 // Stream A: %rcx writes by the workload's kind.
 .LstreamAWrites:
@@ -137,46 +130,89 @@ livemig_guest_program_start:
     mov 24(%r15), %r11
     jmp .LwriteRandom
 
-// %rcx writes to pages drawn uniformly from [%r12, %r12 + %r11): xorshift64, then the high
-// half of state x range.
-.LwriteRandom:
-    mov 8(%r15), %r8
-    mov 64(%r15), %r9
-    mov 88(%r15), %r10
-3:  mov %r10, %rax
-    shr $12, %rax
-    xor %rax, %r10
-    mov %r10, %rax
-    shl $25, %rax
-    xor %rax, %r10
-    mov %r10, %rax
-    shr $27, %rax
-    xor %rax, %r10
+// Writes to pages drawn from the stream's %r11 pages at %r8. The state %r10 steps a
+// multiplicative congruential generator (multiplier 0xd1342543de82ef95 in %rbx, from Steele and
+// Vigna, "Computationally easy, spectrally good multipliers for congruential pseudorandom number
+// generators", 2022; the state stays odd). Read as a fraction of 2^64, the state gives two pages,
+// as two base-W digits: the high half of state x W is the first, and the high half of (the low
+// half) x W the second (W < 2^20, so the 24 bits left keep them uniform). The stamp is %r9
+// (sequence x 2^32 + %r8, stepped by %rsi = 2^32) + the page's offset.
+.macro stamp_random_page
+    shl $12, %rdx
+    add %rsi, %r9
+    lea (%r9,%rdx), %rdi
+    mov %rdi, (%r8,%rdx)
+.endm
+.macro random_single
+    imul %rbx, %r10
     mov %r10, %rax
     mul %r11
-    add %r12, %rdx
-    stamp_page
+    stamp_random_page
+.endm
+.macro random_pair
+    random_single
+    mul %r11
+    stamp_random_page
+.endm
+
+// %rcx writes to pages drawn uniformly from [%r12, %r12 + %r11); the write counter at 64 is
+// kept exact.
+.LwriteRandom:
+    mov 8(%r15), %r8
+    mov %r12, %rax
+    shl $12, %rax
+    add %rax, %r8
+    mov 64(%r15), %r9
+    add %rcx, 64(%r15)
+    shl $32, %r9
+    add %r8, %r9
+    mov 88(%r15), %r10
+    movabs $0xd1342543de82ef95, %rbx
+    mov $1, %esi
+    shl $32, %rsi
+    test $1, %cl
+    jz 1f
+    random_single
+1:  test $2, %cl
+    jz 2f
+    random_pair
+2:  shr $2, %rcx
+    jz 4f
+3:  random_pair
+    random_pair
     dec %rcx
     jnz 3b
-    mov %r9, 64(%r15)
-    mov %r10, 88(%r15)
+4:  mov %r10, 88(%r15)
     ret
 
-// %rcx writes sweeping [0, W) from the saved position, wrapping around.
+// %rcx writes sweeping [0, W) from the saved position, wrapping around; the position is walked
+// as an address (%rax) up to the end of the working set (%r11), the stamp's sequence part kept
+// in %r9.
 .LwriteSweep:
     mov 8(%r15), %r8
     mov 64(%r15), %r9
-    mov 96(%r15), %rdx
+    add %rcx, 64(%r15)
+    shl $32, %r9
+    mov $1, %esi
+    shl $32, %rsi
+    mov 96(%r15), %rax
+    shl $12, %rax
+    add %r8, %rax
     mov 16(%r15), %r11
-9:  stamp_page
-    inc %rdx
-    cmp %r11, %rdx
+    shl $12, %r11
+    add %r8, %r11
+9:  add %rsi, %r9
+    lea (%r9,%rax), %rdx
+    mov %rdx, (%rax)
+    add $4096, %rax
+    cmp %r11, %rax
     jb 10f
-    xor %edx, %edx
+    mov %r8, %rax
 10: dec %rcx
     jnz 9b
-    mov %rdx, 96(%r15)
-    mov %r9, 64(%r15)
+    sub %r8, %rax
+    shr $12, %rax
+    mov %rax, 96(%r15)
     ret
 
 // Prints "hb <count>\n" on the serial port and schedules the next heartbeat.

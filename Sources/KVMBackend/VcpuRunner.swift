@@ -35,6 +35,9 @@ final class VcpuRunner: @unchecked Sendable {
     private var threadID: UInt = 0
     private var throttlePercent = 0
     private var throttleTimer: Thread?
+    /// The vCPU sleeps its throttled share: the throttle timer must not kick it then (the kick
+    /// would end the next KVM_RUN at once and double the sleep).
+    private var throttleSleeping = false
 
     init(vcpuFD: Int32, run: UnsafeMutableRawPointer, console: ConsoleLog, firmware: Bool = false) {
         self.vcpuFD = vcpuFD
@@ -84,10 +87,7 @@ final class VcpuRunner: @unchecked Sendable {
             }
             switch exit.reason {
             case UInt32(LIVEMIG_KVM_EXIT_INTERRUPTED):
-                if throttle > 0 {
-                    let sleepSeconds = Self.throttleSliceSeconds * Double(throttle) / Double(100 - throttle)
-                    usleep(useconds_t(sleepSeconds * 1e6))
-                }
+                if throttle > 0 { sleepThrottledShare(percent: throttle) }
             case UInt32(LIVEMIG_KVM_EXIT_IO):
                 if Serial16550.ports.contains(exit.port) {
                     serialLock.lock()
@@ -121,13 +121,28 @@ final class VcpuRunner: @unchecked Sendable {
     }
 
     /// Sleeps the vCPU thread, but wakes at once when a pause or stop is requested, so that a
-    /// guest idling between heartbeats does not delay a migration's pause.
+    /// guest idling between heartbeats does not delay a migration's pause. A condition wait, not
+    /// `usleep`: a kick's signal does not cut it short.
     private func sleepUnlessPaused(microseconds: UInt32) {
         let deadline = Date().addingTimeInterval(Double(microseconds) / 1e6)
         condition.lock()
         while !pauseRequested && !stopRequested && Date() < deadline {
             _ = condition.wait(until: deadline)
         }
+        condition.unlock()
+    }
+
+    /// The throttled share of one period, QEMU's `cpu_throttle_thread`: a vCPU throttled to
+    /// `percent` sleeps slice x percent / (100 - percent) after each slice it ran, so that it
+    /// runs (100 - percent) % of the time (`softmmu/cpu-throttle.c`, `CPU_THROTTLE_TIMESLICE_NS`).
+    private func sleepThrottledShare(percent: Int) {
+        let sleepSeconds = Self.throttleSliceSeconds * Double(percent) / Double(100 - percent)
+        condition.lock()
+        throttleSleeping = true
+        condition.unlock()
+        sleepUnlessPaused(microseconds: UInt32(min(sleepSeconds * 1e6, Double(Self.maxYieldMicroseconds) * 10)))
+        condition.lock()
+        throttleSleeping = false
         condition.unlock()
     }
 
@@ -185,8 +200,9 @@ final class VcpuRunner: @unchecked Sendable {
         return state
     }
 
-    /// Throttles the vCPU to (100 - percent) % of the time, QEMU style: a timer kicks it out of
-    /// KVM_RUN every slice, and the loop then sleeps the throttled share.
+    /// Throttles the vCPU to (100 - percent) % of the time, QEMU style: a timer whose period is
+    /// slice / (1 - percent / 100) kicks it out of KVM_RUN once a period, and the loop then sleeps
+    /// the throttled share; the vCPU runs one slice of each period.
     func setThrottle(percent: Int) {
         condition.lock()
         throttlePercent = min(max(percent, 0), 99)
@@ -194,10 +210,13 @@ final class VcpuRunner: @unchecked Sendable {
         condition.unlock()
         guard needTimer else { return }
         let timer = Thread { [self] in
+            var percent = 0
             while !Thread.current.isCancelled {
-                usleep(useconds_t(Self.throttleSliceSeconds * 1e6))
+                let periodSeconds = Self.throttleSliceSeconds * (percent > 0 ? 100 / Double(100 - percent) : 1)
+                usleep(useconds_t(periodSeconds * 1e6))
                 condition.lock()
-                let active = throttlePercent > 0 && state == .running && !pauseRequested
+                percent = throttlePercent
+                let active = percent > 0 && state == .running && !pauseRequested && !throttleSleeping
                 if active { livemig_kvm_kick(run, threadID) }
                 condition.unlock()
             }

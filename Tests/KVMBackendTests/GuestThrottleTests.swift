@@ -1,0 +1,47 @@
+import Foundation
+@testable import KVMBackend
+import MigrationCore
+import MigrationExecutor
+import XCTest
+
+/// The vCPU throttle, judged by the guest's own write counter: a guest that writes as fast as
+/// it can (a rate far above what it reaches) must write about (100 - percent) % as much when
+/// throttled, the way QEMU's `cpu_throttle_set` slows a CPU-bound guest.
+final class GuestThrottleTests: XCTestCase {
+    /// Writes per second the guest reaches over `seconds`, by its own counter.
+    private func writeRate(of guest: KVMGuest, over seconds: Double) -> Double {
+        let before = guest.counters.writes
+        let start = monotonicSeconds()
+        usleep(useconds_t(seconds * 1e6))
+        let after = guest.counters.writes
+        return Double(after - before) / (monotonicSeconds() - start)
+    }
+
+    func testThrottleSlowsAGuestThatWritesAsFastAsItCan() throws {
+        try requireKVM()
+        let workload = GuestWorkload(kind: .uniform, workingSetPages: 4096, ratePagesPerSecond: GuestWorkload.maxRatePagesPerSecond)
+        let guest = try KVMGuest.create(name: "throttle", memoryBytes: 64 << 20, workload: workload)
+        defer { guest.destroy() }
+        guest.start()
+        XCTAssertTrue(waitUntil(seconds: 10) { guest.counters.heartbeats >= 2 }, "the guest did not start")
+        let free = writeRate(of: guest, over: 1)
+        var rates: [Int: Double] = [:]
+        for percent in [50, 80] {
+            guest.setThrottle(percent: percent)
+            usleep(100_000)
+            rates[percent] = writeRate(of: guest, over: 1)
+        }
+        guest.setThrottle(percent: 0)
+        usleep(100_000)
+        let lifted = writeRate(of: guest, over: 1)
+        print("throttle: free \(Int(free)) writes/s, 50 % \(Int(rates[50]!)), 80 % \(Int(rates[80]!)), lifted \(Int(lifted))")
+        XCTAssertNil(guest.failure)
+        // The machine is shared and the free rate moves by 20 % from second to second: the
+        // baseline is the mean of the rates before and after, and the bands are generous around
+        // (100 - percent) % of it.
+        let baseline = (free + lifted) / 2
+        XCTAssertEqual(rates[50]! / baseline, 0.5, accuracy: 0.17, "50 % throttle")
+        XCTAssertEqual(rates[80]! / baseline, 0.2, accuracy: 0.1, "80 % throttle")
+        XCTAssertGreaterThan(lifted / free, 0.6, "the lifted throttle lets the guest run free again")
+    }
+}

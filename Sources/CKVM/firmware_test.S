@@ -7,7 +7,8 @@
 // at 0x3f8 (8N1, divisor 1; the VMM must swallow the divisor write made with DLAB set), the
 // master and slave 8259 PICs (ICW1-4: vectors 0x20 and 0x28, only IRQ0 unmasked) and PIT
 // channel 0 (mode 2, divisor 11932: 100 Hz); installs an IRQ0 handler at IVT entry 0x20, prints
-// "firmware up", and then sleeps in HLT. The IRQ0 handler counts ticks in the 32-bit word at
+// "firmware up" and "cmos N" (the RAM above 16 MiB in 64 KiB units, from CMOS bytes 0x34/0x35),
+// and then sleeps in HLT. The IRQ0 handler counts ticks in the 32-bit word at
 // 0x500; after every 10 ticks the main loop prints "tick N" (N = 10, 20, ...; the next N to
 // print is kept at 0x504) on the serial port, polling the line status register (0x3fd) until
 // the transmitter is empty. All state lives in guest RAM, so it migrates with the pages.
@@ -94,6 +95,22 @@ start:
 
     movw $OFF(hello), %si
     call puts
+
+    // The RAM above 16 MiB as the CMOS gives it (0x34/0x35, 64 KiB units), as PC firmware
+    // reads it: "cmos N".
+    movw $OFF(cmos), %si
+    call puts
+    movb $0x35, %al
+    outb %al, $0x70
+    inb $0x71, %al
+    movb %al, %ah
+    movb $0x34, %al
+    outb %al, $0x70
+    inb $0x71, %al
+    movzwl %ax, %eax
+    call putdec
+    movb $'\n', %al
+    call putc
 
 main:
     cli
@@ -182,6 +199,8 @@ hello:
     .asciz "firmware up\n"
 tick:
     .asciz "tick "
+cmos:
+    .asciz "cmos "
 
     // The reset vector: CS base 0xFFFF0000, IP 0xFFF0.
     .org 0xfff0

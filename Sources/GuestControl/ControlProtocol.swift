@@ -19,6 +19,8 @@ public struct ControlRequest: Codable, Sendable {
     /// migrate: the cap also paces the paused round (`--cap-paused-round`; default: line rate).
     public var capPausedRound: Bool?
     public var autoConverge: Bool?
+    /// migrate: QEMU's dirty limit, pages per second (`--dirty-limit`).
+    public var dirtyLimitPagesPerSecond: Double?
     public var fallbackRounds: Int?
     /// migrate: resume here if the destination is not cleared this long after the pause.
     public var maxDowntimeSeconds: Double?
@@ -43,7 +45,8 @@ public struct ControlRequest: Codable, Sendable {
     public var intervalSeconds: Double?
     /// migrate: the whole policy setting (every `policy.*` key a scenario holds), when the
     /// command line had one from `--scenario` or `--set`; it takes the place of `policy`,
-    /// `downtimeLimitSeconds`, `timeoutSeconds`, `autoConverge` and `fallbackRounds`.
+    /// `downtimeLimitSeconds`, `timeoutSeconds`, `autoConverge`, `dirtyLimitPagesPerSecond` and
+    /// `fallbackRounds`.
     public var policySettings: PolicyConfiguration?
     /// migrate: the dirtying a calibration expects (`migrate --validate`), for the progress
     /// display's estimate before the first dirty-log read.
@@ -56,7 +59,8 @@ public struct ControlRequest: Codable, Sendable {
     /// request carries one, else the one its separate fields make.
     public var policyConfiguration: PolicyConfiguration {
         policySettings ?? PolicyConfiguration(name: policy ?? .xen4, downtimeLimitSeconds: downtimeLimitSeconds,
-                                              autoConverge: autoConverge ?? false, timeoutSeconds: timeoutSeconds,
+                                              autoConverge: autoConverge ?? false, dirtyLimitPagesPerSecond: dirtyLimitPagesPerSecond,
+                                              timeoutSeconds: timeoutSeconds,
                                               fallbackRounds: fallbackRounds)
     }
 }

@@ -17,6 +17,8 @@ public enum OptionBounds {
     public static let downtimeLimit = PolicyBounds.downtimeLimit.named("--downtime-limit")
     public static let timeout = PolicyBounds.timeout.named("--timeout")
     public static let fallbackRounds = PolicyBounds.fallbackRounds.named("--fallback-rounds")
+    /// `--dirty-limit`, in pages per second (QEMU's `vcpu-dirty-limit`).
+    public static let dirtyLimit = PolicyBounds.dirtyLimit.named("--dirty-limit")
     /// `migrate --max-downtime` (milliseconds, held in seconds): from 1 ms (a real pause takes
     /// longer, so the source resumes at once) to an hour.
     public static let maxDowntime = InputBound("--max-downtime", .seconds, from: "1ms", to: "1h")
@@ -34,7 +36,7 @@ public enum OptionBounds {
     public static let observeInterval = InputBound("--interval", .seconds, from: "10ms", to: "1h")
 
     /// Every bound, for the test that checks the table against the limits it cites.
-    public static let all = [bandwidth, downtimeLimit, timeout, fallbackRounds, maxDowntime, consoleLines, memory, firmwareMemory,
+    public static let all = [bandwidth, downtimeLimit, timeout, fallbackRounds, dirtyLimit, maxDowntime, consoleLines, memory, firmwareMemory,
                              observeSeconds, observeInterval]
 }
 
@@ -55,6 +57,10 @@ extension ControlRequest {
                 try OptionBounds.maxDowntime.check(maxDowntimeSeconds, written: "\(maxDowntimeSeconds * 1000) ms")
             }
             if let fallbackRounds { try OptionBounds.fallbackRounds.check(fallbackRounds) }
+            if let dirtyLimitPagesPerSecond {
+                try OptionBounds.dirtyLimit.check(dirtyLimitPagesPerSecond, written: "\(dirtyLimitPagesPerSecond) pages/s")
+            }
+            if let problem = policyConfiguration.throttleChoiceProblem { throw InputBoundError("--dirty-limit: \(problem)") }
             try policySettings?.validate()
             if let expectedDirtying {
                 guard expectedDirtying.count <= 64 else { throw InputBoundError("expectedDirtying: \(expectedDirtying.count) classes, at most 64") }

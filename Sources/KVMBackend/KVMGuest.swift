@@ -58,7 +58,8 @@ public final class KVMGuest: @unchecked Sendable {
         }
         self.firmware = firmware
         tscHz = machine.tscHz
-        runner = VcpuRunner(vcpuFD: machine.vcpu, run: machine.run, console: console, firmware: firmware != nil)
+        runner = VcpuRunner(vcpuFD: machine.vcpu, run: machine.run, console: console,
+                            firmwareRAMBytes: firmware.map { $0.memoryBytes - $0.imageBytes })
     }
 
     /// A VM with its memory slots and vCPU, not yet run.
@@ -170,6 +171,11 @@ public final class KVMGuest: @unchecked Sendable {
     public func pause() { runner.pause() }
     public func resume() { runner.resume() }
     public func setThrottle(percent: Int) { runner.setThrottle(percent: percent) }
+    /// A firmware guest's CMOS/RTC (nil for the built-in guest program).
+    var cmos: CmosRtc? {
+        get { runner.cmosState }
+        set { runner.cmosState = newValue }
+    }
 
     /// Why the vCPU stopped on its own, if it did.
     public var failure: String? {
@@ -280,6 +286,13 @@ public final class KVMGuest: @unchecked Sendable {
             withUnsafeMutableBytes(of: &header.uart) { uart in
                 for (index, byte) in runner.serialRegisters.prefix(uart.count).enumerated() { uart[index] = byte }
             }
+            if let cmos = runner.cmosState {
+                withUnsafeMutableBytes(of: &header.cmos) { bytes in
+                    for (index, byte) in cmos.bytes.prefix(bytes.count).enumerated() { bytes[index] = byte }
+                }
+                header.cmos_index = cmos.index
+                header.cmos_clock_offset_seconds = cmos.clockOffsetSeconds
+            }
             var state = [UInt8](repeating: 0, count: livemig_kvm_firmware_state_size())
             let status = state.withUnsafeMutableBytes { livemig_kvm_get_firmware_state(vmFD, vcpuFD, &header, $0.baseAddress) }
             try check("capturing the vCPU and device state", status)
@@ -338,6 +351,8 @@ public final class KVMGuest: @unchecked Sendable {
         let status = state.withUnsafeBytes { livemig_kvm_set_firmware_state(vmFD, vcpuFD, $0.baseAddress, $0.count) }
         try check("restoring the vCPU and device state", status)
         runner.serialRegisters = withUnsafeBytes(of: header.uart) { [UInt8]($0) }
+        runner.cmosState = CmosRtc(bytes: withUnsafeBytes(of: header.cmos) { [UInt8]($0) }, index: header.cmos_index,
+                                   clockOffsetSeconds: header.cmos_clock_offset_seconds)
     }
 
     /// Replaces the VM of a guest that has never run by a firmware guest's VM over the same
@@ -354,7 +369,7 @@ public final class KVMGuest: @unchecked Sendable {
         firmware = layout
         dirtyLogging = false
         peekedButCleared = nil
-        runner = VcpuRunner(vcpuFD: machine.vcpu, run: machine.run, console: console, firmware: true)
+        runner = VcpuRunner(vcpuFD: machine.vcpu, run: machine.run, console: console, firmwareRAMBytes: layout.memoryBytes - layout.imageBytes)
     }
 
     /// Stops the vCPU and releases the VM; the memory goes with the last reference.

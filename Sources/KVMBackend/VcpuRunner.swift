@@ -2,8 +2,8 @@ import CKVM
 import Foundation
 
 /// The thread that runs one vCPU: KVM_RUN in a loop, serving port I/O (the 16550 serial port at
-/// 0x3f8-0x3ff whose output is the console, the guest's "nothing to do, sleep a moment" port
-/// 0x511), and stopping at a safe point when asked to pause: `pause()` returns only once the
+/// 0x3f8-0x3ff whose output is the console, a firmware guest's CMOS/RTC at 0x70-0x71, the
+/// guest's "nothing to do, sleep a moment" port 0x511), and stopping at a safe point when asked to pause: `pause()` returns only once the
 /// vCPU is out of KVM_RUN and parked. For a firmware guest (in-kernel irqchip) HLT never exits
 /// here: the kernel sleeps the vCPU until an interrupt; and an MMIO exit (a write to the
 /// read-only image, an access where nothing is mapped) reads all ones and drops writes, as a
@@ -26,8 +26,11 @@ final class VcpuRunner: @unchecked Sendable {
     private let run: UnsafeMutableRawPointer
     private let console: ConsoleLog
     private let firmware: Bool
+    /// Guards the device models (serial port, CMOS), which a capture reads while paused.
     private let serialLock = NSLock()
     private var serial = Serial16550()
+    /// A firmware guest's CMOS/RTC (nil for the built-in guest program, which has no PC devices).
+    private var cmos: CmosRtc?
     private let condition = NSCondition()
     private var pauseRequested = false
     private var stopRequested = false
@@ -39,11 +42,12 @@ final class VcpuRunner: @unchecked Sendable {
     /// would end the next KVM_RUN at once and double the sleep).
     private var throttleSleeping = false
 
-    init(vcpuFD: Int32, run: UnsafeMutableRawPointer, console: ConsoleLog, firmware: Bool = false) {
+    init(vcpuFD: Int32, run: UnsafeMutableRawPointer, console: ConsoleLog, firmwareRAMBytes: Int? = nil) {
         self.vcpuFD = vcpuFD
         self.run = run
         self.console = console
-        self.firmware = firmware
+        self.firmware = firmwareRAMBytes != nil
+        self.cmos = firmwareRAMBytes.map { CmosRtc(ramBytes: $0) }
         livemig_kvm_install_kick_handler()
     }
 
@@ -100,6 +104,8 @@ final class VcpuRunner: @unchecked Sendable {
                         serialLock.unlock()
                         livemig_kvm_set_io_in_value(run, UInt32(value))
                     }
+                } else if firmware && CmosRtc.ports.contains(exit.port) {
+                    serveCmos(exit)
                 } else if exit.direction == 1 && exit.port == Self.yieldPort {
                     // The guest is ahead of its schedule and says for how long (µs, 32-bit out).
                     let asked = exit.size == 4 ? min(exit.value, Self.maxYieldMicroseconds) : 0
@@ -118,6 +124,19 @@ final class VcpuRunner: @unchecked Sendable {
         state = .stopped(failure)
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// A firmware guest's access to the CMOS/RTC ports (byte-wide; a wider read gets ones above).
+    private func serveCmos(_ exit: livemig_kvm_exit) {
+        let now = Int64(Date().timeIntervalSince1970.rounded(.down))
+        serialLock.lock()
+        defer { serialLock.unlock() }
+        if exit.direction == 1 {
+            cmos?.write(port: exit.port, value: UInt8(truncatingIfNeeded: exit.value), hostSeconds: now)
+        } else {
+            let value = cmos?.read(port: exit.port, hostSeconds: now) ?? 0xff
+            livemig_kvm_set_io_in_value(run, UInt32(value) | (exit.size > 1 ? 0xffff_ff00 : 0))
+        }
     }
 
     /// Sleeps the vCPU thread, but wakes at once when a pause or stop is requested, so that a
@@ -190,6 +209,20 @@ final class VcpuRunner: @unchecked Sendable {
         set {
             serialLock.lock()
             serial = Serial16550(registers: newValue)
+            serialLock.unlock()
+        }
+    }
+
+    /// The CMOS/RTC state, for a firmware guest's state blob (read and set while paused).
+    var cmosState: CmosRtc? {
+        get {
+            serialLock.lock()
+            defer { serialLock.unlock() }
+            return cmos
+        }
+        set {
+            serialLock.lock()
+            cmos = newValue
             serialLock.unlock()
         }
     }

@@ -15,6 +15,9 @@ public enum PolicyBounds {
     public static let maxFactor = InputBound("max factor", .count, from: "0.001", to: "1000")
     /// Xen 4's dirty-page threshold (50): at most a guest's largest page count, 2^32.
     public static let targetDirtyPages = InputBound("target dirty pages", .count, from: "0", to: "4294967296")
+    /// QEMU's `vcpu-dirty-limit` (1 MB/s by default there), in pages per second: from one page a
+    /// second to a billion (beyond any guest's write rate).
+    public static let dirtyLimit = InputBound("dirty limit", .count, from: "1", to: "1000000000")
     /// A round does not converge when dirtied >= ratio x sent (0.9).
     public static let fallbackDirtyRatio = InputBound("fallback dirty ratio", .count, from: "0.001", to: "1000")
 }

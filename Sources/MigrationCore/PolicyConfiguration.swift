@@ -17,6 +17,9 @@ public struct PolicyConfiguration: Sendable, Equatable, Codable {
     public var downtimeLimitSeconds: Double?
     /// qemu, timeout: QEMU's auto-converge (throttle the guest 20 %, then +10 %, at most 99 %).
     public var autoConverge: Bool
+    /// qemu, timeout: QEMU's dirty limit instead, in pages per second: once the same trigger
+    /// fires, the guest is slowed toward dirtying this many pages a second.
+    public var dirtyLimitPagesPerSecond: Double?
     /// timeout: suspend the guest after this many seconds (libvirt's --timeout).
     public var timeoutSeconds: Double?
     /// The offline fallback: give up on live migration after this many rounds in a row in which
@@ -28,7 +31,7 @@ public struct PolicyConfiguration: Sendable, Equatable, Codable {
 
     public init(name: PolicyName, maxIterations: Int? = nil, maxFactor: Double? = nil,
                 targetDirtyPages: Double? = nil, downtimeLimitSeconds: Double? = nil,
-                autoConverge: Bool = false, timeoutSeconds: Double? = nil,
+                autoConverge: Bool = false, dirtyLimitPagesPerSecond: Double? = nil, timeoutSeconds: Double? = nil,
                 fallbackRounds: Int? = nil, fallbackDirtyRatio: Double? = nil) {
         self.name = name
         self.maxIterations = maxIterations
@@ -36,6 +39,7 @@ public struct PolicyConfiguration: Sendable, Equatable, Codable {
         self.targetDirtyPages = targetDirtyPages
         self.downtimeLimitSeconds = downtimeLimitSeconds
         self.autoConverge = autoConverge
+        self.dirtyLimitPagesPerSecond = dirtyLimitPagesPerSecond
         self.timeoutSeconds = timeoutSeconds
         self.fallbackRounds = fallbackRounds
         self.fallbackDirtyRatio = fallbackDirtyRatio
@@ -61,11 +65,27 @@ public struct PolicyConfiguration: Sendable, Equatable, Codable {
         if let downtimeLimitSeconds {
             try PolicyBounds.downtimeLimit.named("policy.downtimeLimit").check(downtimeLimitSeconds, written: "\(downtimeLimitSeconds) s")
         }
+        if let dirtyLimitPagesPerSecond {
+            try PolicyBounds.dirtyLimit.named("policy.dirtyLimit").check(dirtyLimitPagesPerSecond, written: "\(dirtyLimitPagesPerSecond) pages/s")
+        }
+        if let problem = throttleChoiceProblem { throw InputBoundError("policy.dirtyLimit: \(problem)") }
         if let timeoutSeconds { try PolicyBounds.timeout.named("policy.timeout").check(timeoutSeconds, written: "\(timeoutSeconds) s") }
         if let fallbackRounds { try PolicyBounds.fallbackRounds.named("policy.fallbackRounds").check(fallbackRounds) }
         if let fallbackDirtyRatio {
             try PolicyBounds.fallbackDirtyRatio.named("policy.fallbackDirtyRatio").check(fallbackDirtyRatio, written: "\(fallbackDirtyRatio)")
         }
+    }
+
+    /// Auto-converge and the dirty limit exclude each other (as in QEMU, where setting both
+    /// capabilities fails), and both need a policy that throttles (qemu, timeout).
+    /// What is wrong with the dirty limit's combination, if anything (the caller names the key).
+    public var throttleChoiceProblem: String? {
+        guard dirtyLimitPagesPerSecond != nil else { return nil }
+        if autoConverge { return "auto-converge is on as well: choose one (each slows the guest its own way)" }
+        if name != .qemu && name != .timeout {
+            return "only the qemu and timeout policies slow the guest (the policy is \(name.rawValue))"
+        }
+        return nil
     }
 
     /// The settings as scenario keys (`policy.name=xen4`, ...), for a scenario that must predict
@@ -77,6 +97,7 @@ public struct PolicyConfiguration: Sendable, Equatable, Codable {
         if let targetDirtyPages { keys.append("policy.targetDirtyPages=\(targetDirtyPages)") }
         if let downtimeLimitSeconds { keys.append("policy.downtimeLimit=\(downtimeLimitSeconds)s") }
         if autoConverge { keys.append("policy.autoConverge=true") }
+        if let dirtyLimitPagesPerSecond { keys.append("policy.dirtyLimit=\(dirtyLimitPagesPerSecond)") }
         if let timeoutSeconds { keys.append("policy.timeout=\(timeoutSeconds)s") }
         if let fallbackRounds { keys.append("policy.fallbackRounds=\(fallbackRounds)") }
         if let fallbackDirtyRatio { keys.append("policy.fallbackDirtyRatio=\(fallbackDirtyRatio)") }
@@ -86,7 +107,11 @@ public struct PolicyConfiguration: Sendable, Equatable, Codable {
     /// The policy value the engine consults.
     public func makePolicy() -> any PrecopyPolicy {
         var qemu = QemuPolicy(downtimeLimitSeconds: downtimeLimitSeconds ?? QemuPolicy.defaultDowntimeLimitSeconds)
-        if autoConverge { qemu.autoConverge = QemuPolicy.AutoConverge() }
+        if autoConverge {
+            qemu.autoConverge = QemuPolicy.AutoConverge()
+        } else if let dirtyLimitPagesPerSecond {
+            qemu.dirtyLimit = QemuPolicy.DirtyLimit(targetPagesPerSecond: dirtyLimitPagesPerSecond)
+        }
         let base: any PrecopyPolicy
         switch name {
         case .xen3:

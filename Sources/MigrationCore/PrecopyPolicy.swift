@@ -20,6 +20,9 @@ public protocol PrecopyPolicy: Sendable {
     /// Read after each of the three consultations below, so it may change only in them (a
     /// policy is a value: only its mutating calls change it).
     var guestThrottlePercent: Int { get }
+    /// Whether the policy may still slow the guest more than it does now (auto-converge below
+    /// its maximum, a dirty limit not yet at its own): the offline fallback waits while it can.
+    var canSlowGuestFurther: Bool { get }
 
     mutating func betweenBatches(_ stats: PrecopyStats) -> BatchCheckpoint
     mutating func afterRound(_ stats: PrecopyStats) -> PrecopyDecision
@@ -29,5 +32,6 @@ public protocol PrecopyPolicy: Sendable {
 extension PrecopyPolicy {
     public var skipsPagesDirtiedDuringRound: Bool { false }
     public var guestThrottlePercent: Int { 0 }
+    public var canSlowGuestFurther: Bool { false }
     public mutating func betweenBatches(_ stats: PrecopyStats) -> BatchCheckpoint { .keepSending }
 }

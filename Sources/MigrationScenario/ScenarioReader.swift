@@ -74,7 +74,7 @@ struct ScenarioReader {
         try migration.rejectUnknownKeys()
 
         var policySection = try top.section("policy")
-        let policy = try readPolicy(&policySection)
+        let policy = try readPolicy(&policySection, pageBytes: pageBytes)
         try policySection.rejectUnknownKeys()
 
         var simulation = try top.section("simulation")
@@ -245,7 +245,7 @@ struct ScenarioReader {
                                                              Quantities.seconds) ?? 0)
     }
 
-    private func readPolicy(_ section: inout ScenarioSection) throws(ScenarioError) -> PolicyConfiguration {
+    private func readPolicy(_ section: inout ScenarioSection, pageBytes: Int) throws(ScenarioError) -> PolicyConfiguration {
         let name = try section.choice("name", of: PolicyName.self) ?? .xen4
         var policy = PolicyConfiguration(name: name)
         policy.maxIterations = try section.wholeNumber("maxIterations", within: PolicyBounds.maxIterations)
@@ -255,6 +255,9 @@ struct ScenarioReader {
         policy.downtimeLimitSeconds = try section.positive("downtimeLimit", expected: "a duration such as 300ms",
                                                            within: PolicyBounds.downtimeLimit, Quantities.seconds)
         policy.autoConverge = try section.bool("autoConverge") ?? false
+        policy.dirtyLimitPagesPerSecond = try section.positive("dirtyLimit", expected: "a dirty rate in pages per second (e.g. 2000) or bytes (8MiB/s)",
+                                                               within: PolicyBounds.dirtyLimit, { Quantities.pagesPerSecond($0, pageSizeBytes: pageBytes) })
+        if let problem = policy.throttleChoiceProblem { throw section.error("dirtyLimit", problem) }
         policy.timeoutSeconds = try section.positive("timeout", expected: "a duration such as 60s", within: PolicyBounds.timeout, Quantities.seconds)
         policy.fallbackRounds = try section.wholeNumber("fallbackRounds", within: PolicyBounds.fallbackRounds)
         policy.fallbackDirtyRatio = try section.positive("fallbackDirtyRatio", expected: "a ratio such as 0.9",

@@ -30,6 +30,8 @@ struct MigrateCommand: ParsableCommand {
     @Flag(help: "Let --bandwidth also pace the paused round (by default a KVM guest's runs at the link's rate, as QEMU's stop-and-copy does; a Xen domain's is always capped).")
     var capPausedRound = false
     @Flag(help: "qemu/timeout: QEMU's auto-converge (throttle the guest).") var autoConverge = false
+    @Option(help: "qemu/timeout: QEMU's dirty limit instead: once the guest dirties too fast, slow it toward this many pages/s (2000, or 8MiB/s; 1 to 10^9 pages/s).")
+    var dirtyLimit: String?
     @Option(help: "Give up on live migration after this many non-converging rounds (0: never; at most 1,000,000).") var fallbackRounds: Int?
     @Flag(help: "Verify memory: the destination checks a digest of the paused guest's memory before it runs it (the digest's time adds to the pause; KVM guests).")
     var verifyMemory = false
@@ -68,11 +70,19 @@ struct MigrateCommand: ParsableCommand {
             }
             if let timeout { policySettings.timeoutSeconds = try DurationOption.seconds(timeout, bareUnit: .seconds, bound: OptionBounds.timeout) }
             if autoConverge { policySettings.autoConverge = true }
+            if let dirtyLimit {
+                guard let pagesPerSecond = Quantities.pagesPerSecond(dirtyLimit, pageSizeBytes: 4096) else {
+                    throw InputBoundError("--dirty-limit \(dirtyLimit): not a rate (pages per second such as 2000, or bytes such as 8MiB/s)")
+                }
+                try OptionBounds.dirtyLimit.check(pagesPerSecond, written: dirtyLimit)
+                policySettings.dirtyLimitPagesPerSecond = pagesPerSecond
+            }
             if let fallbackRounds { policySettings.fallbackRounds = fallbackRounds }
             request.policy = policySettings.name
             request.downtimeLimitSeconds = policySettings.downtimeLimitSeconds
             request.timeoutSeconds = policySettings.timeoutSeconds
             request.autoConverge = policySettings.autoConverge
+            request.dirtyLimitPagesPerSecond = policySettings.dirtyLimitPagesPerSecond
             request.fallbackRounds = policySettings.fallbackRounds
             if described != nil { request.policySettings = policySettings }
             request.live = live || described?.live == true

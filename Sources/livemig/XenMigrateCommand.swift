@@ -16,8 +16,8 @@ extension MigrateCommand {
     func migrateXenDomain(_ request: ControlRequest, to target: String, format: ReportFormat) throws {
         signal(SIGPIPE, SIG_IGN)
         let configuration = request.policyConfiguration
-        if configuration.autoConverge {
-            throw failure("--auto-converge (or policy.autoConverge): not available for Xen domains (Xen cannot throttle a PV guest's vCPUs)")
+        if configuration.autoConverge || configuration.dirtyLimitPagesPerSecond != nil {
+            throw failure("--auto-converge and --dirty-limit (or policy.autoConverge, policy.dirtyLimit): not available for Xen domains (Xen cannot throttle a PV guest's vCPUs)")
         }
         let live = request.live ?? self.live
         if verifyMemory { throw failure("--verify-memory: not available for Xen domains (xl's stream has no place for a digest; libxenguest checks its own records)") }

@@ -147,6 +147,17 @@ class GuestHostsTestCase: XCTestCase {
         (try? hosts.livemig(["list", "--run-dir", runDirectory]).stdout) ?? ""
     }
 
+    /// Starts guest `name` (`memory`, `workload`) on host A and migrates it live to the receiver
+    /// at `portB` with `arguments` added; asserts both commands succeeded and returns the JSON report.
+    func startAndMigrate(_ name: String, memory: String, workload: String, hostA: String, portB: Int,
+                         _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let started = try hosts.livemig(["guest", "start", name, "--memory", memory, "--workload", workload, "--run-dir", hostA])
+        XCTAssertEqual(started.status, 0, started.stderr, file: file, line: line)
+        let moved = try LivemigProcess.run(["migrate", "--live", name, "127.0.0.1:\(portB)", "--format", "json", "--run-dir", hostA] + arguments)
+        XCTAssertEqual(moved.status, 0, moved.stderr, file: file, line: line)
+        return try LivemigProcess.jsonObject(moved.stdout)
+    }
+
     /// How many heartbeat lines guest `name` has printed on a host.
     func heartbeatCount(_ name: String, _ runDirectory: String) -> Int {
         let console = (try? hosts.livemig(["guest", "console", name, "--lines", "1000", "--run-dir", runDirectory]).stdout) ?? ""

@@ -8,13 +8,8 @@ import XCTest
 /// says where its pause went (`pausePhases`).
 final class PausedRoundCLITests: GuestHostsTestCase {
     private func downtime(_ name: String, extra: [String], hostA: String, portB: Int) throws -> (seconds: Double, pausedPages: Int) {
-        let started = try hosts.livemig(["guest", "start", name, "--memory", "32M", "--workload", "uniform,workingSet=8MiB,rate=20000",
-                                         "--run-dir", hostA])
-        XCTAssertEqual(started.status, 0, started.stderr)
-        let moved = try LivemigProcess.run(["migrate", "--live", name, "127.0.0.1:\(portB)", "--bandwidth", "100Mbit/s", "--policy", "xen4",
-                                            "--format", "json", "--run-dir", hostA] + extra)
-        XCTAssertEqual(moved.status, 0, moved.stderr)
-        let report = try LivemigProcess.jsonObject(moved.stdout)
+        let report = try startAndMigrate(name, memory: "32M", workload: "uniform,workingSet=8MiB,rate=20000", hostA: hostA, portB: portB,
+                                         ["--bandwidth", "100Mbit/s", "--policy", "xen4"] + extra)
         let paused = try XCTUnwrap((report["iterations"] as? [[String: Any]])?.last { $0["paused"] as? Bool == true }, "\(report)")
         let downtime = try XCTUnwrap(report["downtimeSeconds"] as? Double)
         // Where the pause went, by the source's clock: the phases add up to the downtime.

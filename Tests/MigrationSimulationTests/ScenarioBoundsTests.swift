@@ -39,6 +39,8 @@ final class ScenarioBoundsTests: XCTestCase {
             ["guest.deviceState=1GiB", slowLink],
             ["policy.name=qemu", "policy.downtimeLimit=2000s", "link.bandwidth=1000Tbit/s"],
             ["policy.name=qemu", "policy.downtimeLimit=1ms", "policy.autoConverge=true"],
+            ["policy.name=qemu", "policy.dirtyLimit=1", "workload.rate=1000000000"],
+            ["policy.name=timeout", "policy.dirtyLimit=1000000000", "workload.rate=1000000000", slowLink],
             ["policy.name=timeout", "policy.timeout=24h", slowLink],
             ["policy.name=timeout", "policy.timeout=1ms"],
             // (maxFactor 1000 with such a writer is finite but sends 1000 x memory, a minute and
@@ -73,6 +75,7 @@ final class ScenarioBoundsTests: XCTestCase {
             ("policy.targetDirtyPages=1e300", "from 0 to 4294967296"),
             ("policy.maxFactor=1e300", "from 0.001 to 1000"),
             ("policy.fallbackRounds=1000001", "from 0 to 1000000"),
+            ("policy.dirtyLimit=0.5", "from 1 to 1000000000"),
             ("workload.exponent=1000", "from 0 to 100"),
         ]
         for (override, range) in cases {
@@ -82,6 +85,18 @@ final class ScenarioBoundsTests: XCTestCase {
                 let message = "\(error)"
                 XCTAssertTrue(message.hasPrefix("edge.yaml: \(key): "), message)
                 XCTAssertTrue(message.contains(range), message)
+            }
+        }
+    }
+
+    func testTheDirtyLimitTakesBytesAndRefusesAutoConvergeAndXenPolicies() throws {
+        let bytes = try ScenarioLoader.parse(yaml: base, file: "edge.yaml", defaultName: "edge",
+                                             overrides: ["policy.name=qemu", "policy.dirtyLimit=8MiB/s"])
+        XCTAssertEqual(bytes.config.policy.dirtyLimitPagesPerSecond, 2048)
+        for (overrides, problem) in [(["policy.name=qemu", "policy.dirtyLimit=100", "policy.autoConverge=true"], "choose one"),
+                                     (["policy.name=xen4", "policy.dirtyLimit=100"], "the policy is xen4")] {
+            XCTAssertThrowsError(try ScenarioLoader.parse(yaml: base, file: "edge.yaml", defaultName: "edge", overrides: overrides)) {
+                XCTAssertTrue("\($0)".contains("edge.yaml") && "\($0)".contains("policy.dirtyLimit") && "\($0)".contains(problem), "\($0)")
             }
         }
     }

@@ -72,6 +72,33 @@ final class StopRuleSimulationTests: XCTestCase {
         XCTAssertEqual((report.maxThrottlePercent - 20) % 10 == 0 || report.maxThrottlePercent == 99, true)
     }
 
+    func testAutoConvergeIsNotCutShortByTheDefaultFallback() throws {
+        // qemu's default fallback (5 rounds) used to give up at a 30 % throttle; it now waits
+        // until the throttle is at its maximum, as QEMU itself has no fallback.
+        for fidelity in [Fidelity.page, .fluid] {
+            let report = try Simulator.run(Fixtures.hog(policy: PolicyConfiguration(name: .qemu, autoConverge: true), fidelity: fidelity)).report
+            XCTAssertEqual(report.outcome, .converged, "\(fidelity): \(report.reason)")
+            XCTAssertGreaterThan(report.maxThrottlePercent, 30, "\(fidelity)")
+        }
+    }
+
+    func testDirtyLimitSlowsTheGuestTowardItsTargetAndConverges() throws {
+        // 100,000 writes/s over 32,768 pages against a 1 Gbit/s link (30,500 pages/s): the
+        // dirty limit of 2,000 pages/s brings the guest's dirtying under the link's rate.
+        for fidelity in [Fidelity.page, .fluid] {
+            let result = try Simulator.run(Fixtures.hog(policy: PolicyConfiguration(name: .qemu, dirtyLimitPagesPerSecond: 2_000),
+                                                        fidelity: fidelity))
+            let report = result.report
+            XCTAssertEqual(report.outcome, .converged, "\(fidelity): \(report.reason)")
+            XCTAssertGreaterThan(report.maxThrottlePercent, 80, "\(fidelity): 100,000 writes/s toward 2,000 dirty pages/s")
+            // The last live round's dirty rate is near the target (dirty pages / round time).
+            let live = report.iterations.filter { !$0.paused }
+            let last = try XCTUnwrap(live.last)
+            let rate = Double(last.pagesDirtied) / last.durationSeconds
+            XCTAssertLessThan(rate, 6_000, "\(fidelity): the dirty rate fell toward 2,000 pages/s")
+        }
+    }
+
     func testTimeoutSuspendsTheGuestAfterTheGivenSeconds() throws {
         let report = try Simulator.run(Fixtures.hog(policy: PolicyConfiguration(name: .timeout, timeoutSeconds: 10))).report
         XCTAssertEqual(report.outcome, .offlineFallback)

@@ -135,7 +135,7 @@ void livemig_kvm_complete_mmio(void *run);
 enum {
     LIVEMIG_KVM_EXIT_MMIO = 6,
     LIVEMIG_KVM_FIRMWARE_STATE_MAGIC = 0x57464c4c,   ///< 'LLFW'
-    LIVEMIG_KVM_FIRMWARE_STATE_VERSION = 1,
+    LIVEMIG_KVM_FIRMWARE_STATE_VERSION = 2,   ///< 2: the CMOS/RTC joined the header
 };
 
 /// The header of a firmware guest's state blob. The layout fields describe where the image is,
@@ -154,6 +154,10 @@ typedef struct livemig_kvm_firmware_state_header {
                                ///< at 4 GiB - image_bytes
     uint64_t alias_bytes;      ///< its last alias_bytes, also mapped at 1 MiB - alias_bytes
     uint8_t uart[8];           ///< the VMM's 16550 registers (VcpuRunner's serial port model)
+    uint8_t cmos[128];         ///< the VMM's MC146818 CMOS bytes (CmosRtc)
+    uint8_t cmos_index;        ///< its index register (port 0x70, NMI bit cleared)
+    uint8_t cmos_reserved[7];
+    int64_t cmos_clock_offset_seconds; ///< the guest's clock less the host's UTC clock
 } livemig_kvm_firmware_state_header;
 
 /// Bytes of a firmware guest's state blob.

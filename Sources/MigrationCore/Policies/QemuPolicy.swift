@@ -9,6 +9,13 @@
 /// exceed `throttle-trigger-threshold` (50 %) of the bytes transferred, a counter goes up; at 2
 /// it resets and the guest is throttled: `cpu-throttle-initial` (20 %) the first time, then
 /// `+cpu-throttle-increment` (10 %) up to `max-cpu-throttle` (99 %).
+///
+/// Dirty limit (QEMU 8.1's `dirty-limit` capability, `migration_dirty_limit_guest` and
+/// `softmmu/dirtylimit.c`): the same trigger, but instead of one throttle for every vCPU, each
+/// vCPU that dirties memory faster than `vcpu-dirty-limit` is slowed toward that rate, adjusted
+/// once a period from its measured dirty rate; a vCPU under the limit is not slowed. Auto-converge
+/// and dirty limit exclude each other there and here. livemig's KVM guests have one vCPU, so the
+/// guest's dirty rate is that vCPU's.
 public struct QemuPolicy: PrecopyPolicy {
     public static let defaultDowntimeLimitSeconds = 0.3
 
@@ -23,19 +30,42 @@ public struct QemuPolicy: PrecopyPolicy {
         public init() {}
     }
 
+    /// QEMU's dirty limit: the dirty rate the guest is slowed toward once triggered.
+    public struct DirtyLimit: Sendable, Equatable {
+        public var targetPagesPerSecond: Double
+        public init(targetPagesPerSecond: Double) { self.targetPagesPerSecond = targetPagesPerSecond }
+    }
+
+    /// The most a throttle may take (QEMU's `max-cpu-throttle` default; 100 would stop the guest).
+    public static let maxThrottlePercent = 99
+
     public var downtimeLimitSeconds: Double
     public var autoConverge: AutoConverge?
+    public var dirtyLimit: DirtyLimit?
 
     public private(set) var guestThrottlePercent = 0
+    /// Whether the trigger has fired (the dirty limit acts from then on).
+    private var triggered = false
+    /// When the dirty log was last read, for the dirty rate of the pages found since.
+    private var lastSyncSeconds: Double?
     private var dirtyRateHighCount = 0
     private var periodStartSeconds = 0.0
     private var periodStartBytes = 0.0
     private var periodDirtyPages = 0.0
 
     public init(downtimeLimitSeconds: Double = QemuPolicy.defaultDowntimeLimitSeconds,
-                autoConverge: AutoConverge? = nil) {
+                autoConverge: AutoConverge? = nil, dirtyLimit: DirtyLimit? = nil) {
+        precondition(autoConverge == nil || dirtyLimit == nil, "auto-converge and dirty limit exclude each other")
         self.downtimeLimitSeconds = downtimeLimitSeconds
         self.autoConverge = autoConverge
+        self.dirtyLimit = dirtyLimit
+    }
+
+    /// Whether the guest may still be slowed more than now: the offline fallback waits for that.
+    public var canSlowGuestFurther: Bool {
+        if let autoConverge { return guestThrottlePercent < autoConverge.maxPercent }
+        if dirtyLimit != nil { return !triggered || guestThrottlePercent < Self.maxThrottlePercent }
+        return false
     }
 
     public var name: String { "qemu" }
@@ -53,6 +83,7 @@ public struct QemuPolicy: PrecopyPolicy {
 
     public mutating func afterDirtyLogRead(_ stats: PrecopyStats) -> PrecopyDecision {
         updateAutoConverge(stats)
+        updateDirtyLimit(stats)
         let threshold = thresholdBytes(stats)
         if stats.pendingPageCount == 0 || stats.pendingBytes < threshold {
             return .stopAndCopy(.converged(
@@ -61,24 +92,53 @@ public struct QemuPolicy: PrecopyPolicy {
         return .continuePrecopy
     }
 
-    private mutating func updateAutoConverge(_ stats: PrecopyStats) {
+    /// QEMU's `migration_trigger_throttle`: at a sync at least a period after the last one
+    /// began, a period whose dirtied bytes exceeded the threshold share of the bytes sent counts;
+    /// the second in a row fires (and the count starts again). Shared by auto-converge and the
+    /// dirty limit.
+    private mutating func triggerFires(_ stats: PrecopyStats) -> Bool {
         // The engine's consultation before the first pass (every page "dirty") is no sync.
-        guard let settings = autoConverge, stats.iteration > 0 else { return }
+        guard autoConverge != nil || dirtyLimit != nil, stats.iteration > 0 else { return false }
+        let settings = autoConverge ?? AutoConverge()
         periodDirtyPages += stats.dirtyPageCount ?? 0
-        guard stats.elapsedSeconds > periodStartSeconds + settings.periodSeconds else { return }
+        guard stats.elapsedSeconds > periodStartSeconds + settings.periodSeconds else { return false }
         let transferredBytes = stats.totalBytesSent - periodStartBytes
         let dirtiedBytes = periodDirtyPages * Double(stats.pageSizeBytes)
-        if dirtiedBytes > transferredBytes * settings.triggerThresholdPercent / 100 {
-            dirtyRateHighCount += 1
-            if dirtyRateHighCount >= 2 {
-                dirtyRateHighCount = 0
-                guestThrottlePercent = guestThrottlePercent == 0
-                    ? settings.initialPercent
-                    : min(guestThrottlePercent + settings.incrementPercent, settings.maxPercent)
-            }
-        }
         periodStartSeconds = stats.elapsedSeconds
         periodStartBytes = stats.totalBytesSent
         periodDirtyPages = 0
+        guard dirtiedBytes > transferredBytes * settings.triggerThresholdPercent / 100 else { return false }
+        dirtyRateHighCount += 1
+        guard dirtyRateHighCount >= 2 else { return false }
+        dirtyRateHighCount = 0
+        return true
+    }
+
+    private mutating func updateAutoConverge(_ stats: PrecopyStats) {
+        guard let settings = autoConverge, triggerFires(stats) else { return }
+        guestThrottlePercent = guestThrottlePercent == 0
+            ? settings.initialPercent
+            : min(guestThrottlePercent + settings.incrementPercent, settings.maxPercent)
+    }
+
+    /// Once triggered, at every dirty-log read: the guest's dirty rate since the last read, and
+    /// the throttle that brings it to the target, taking the current throttle into account
+    /// (the guest would dirty rate / (1 - throttle) unthrottled). A guest already under the
+    /// target is not slowed.
+    private mutating func updateDirtyLimit(_ stats: PrecopyStats) {
+        guard let limit = dirtyLimit else { return }
+        defer { lastSyncSeconds = stats.elapsedSeconds }
+        if !triggered { triggered = triggerFires(stats) }
+        guard triggered, let dirty = stats.dirtyPageCount, let last = lastSyncSeconds,
+              stats.elapsedSeconds > last else { return }
+        let dirtyPagesPerSecond = dirty / (stats.elapsedSeconds - last)
+        let running = 1 - Double(guestThrottlePercent) / 100
+        let unthrottled = dirtyPagesPerSecond / running
+        guard unthrottled > limit.targetPagesPerSecond else {
+            guestThrottlePercent = 0
+            return
+        }
+        let wanted = 100 * (1 - limit.targetPagesPerSecond / unthrottled)
+        guestThrottlePercent = CheckedConversion.clampedInt(wanted.rounded(.up), to: 0 ... Self.maxThrottlePercent)
     }
 }

@@ -12,6 +12,7 @@ public struct TimeoutPolicy: PrecopyPolicy {
 
     public var name: String { "timeout" }
     public var guestThrottlePercent: Int { base.guestThrottlePercent }
+    public var canSlowGuestFurther: Bool { base.canSlowGuestFurther }
 
     private var timedOut: PrecopyStop {
         .fallback("timeout: suspended the guest after \(formatFactor(timeoutSeconds)) s (libvirt --timeout)")

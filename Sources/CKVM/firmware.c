@@ -195,3 +195,9 @@ extern const unsigned char livemig_firmware_test_image_end[];
 
 const void *livemig_firmware_test_image_start_address(void) { return livemig_firmware_test_image_start; }
 const void *livemig_firmware_test_image_end_address(void) { return livemig_firmware_test_image_end; }
+
+extern const unsigned char livemig_firmware_bench_image_start[];
+extern const unsigned char livemig_firmware_bench_image_end[];
+
+const void *livemig_firmware_bench_image_start_address(void) { return livemig_firmware_bench_image_start; }
+const void *livemig_firmware_bench_image_end_address(void) { return livemig_firmware_bench_image_end; }

@@ -15,11 +15,21 @@ struct BenchMigrateCommand: ParsableCommand {
     @Option(help: "Guest memory in MiB.") var memoryMiB: Int = 1024
     @Option(help: "Page writes per second of the busy run.") var rate: Int = 20_000
     @Flag(help: "Offline migrations (no dirty logging, one paused pass) instead of live ones.") var offline = false
+    @Option(help: "Compare with another tool on the same firmware guest: qemu (Debian's qemu-system-x86), runs alternated.")
+    var peer: String?
+    @Option(help: "--peer: the cells, all (every load x no cap / 1 Gbit/s x 30 / 300 ms limit) or quick (the four first measured).")
+    var cells: String = "all"
+    @Option(help: "--peer: runs per cell and tool (1 to 20).") var runs: Int = 1
+    @Option(help: "--peer: write every run and the per-cell ratios to this JSON file.") var output: String?
 
     static let memoryBound = InputBound("--memory-mi-b", .count, from: "4", to: "4096", multipleOf: "2")
     static let rateBound = InputBound("--rate", .count, from: "0", to: "\(GuestWorkload.maxRatePagesPerSecond)")
+    static let runsBound = InputBound("--runs", .count, from: "1", to: "20")
+    /// A firmware guest: at most 3 GiB, and room for the 256 MiB working set above 16 MiB.
+    static let peerMemoryBound = InputBound("--memory-mi-b", .count, from: "512", to: "3072", multipleOf: "2")
 
     func run() throws {
+        if let peer { return try runAgainstPeer(peer) }
         do {
             try Self.memoryBound.check(memoryMiB)
             try Self.rateBound.check(rate)
@@ -52,6 +62,25 @@ struct BenchMigrateCommand: ParsableCommand {
                          2 * memoryMiB, max(0, result.peakRSSMiB - 2 * memoryMiB)))
         }
         print("goals: throughput >= 90 % of the plain pump; idle downtime <= 5 ms; capped total within 3 % of bytes / cap; executor memory beyond the guest's < 64 MiB")
+    }
+
+    private func runAgainstPeer(_ peer: String) throws {
+        guard peer == "qemu" else { throw failure("--peer \(peer): the only peer is qemu") }
+        guard !offline else { throw failure("--peer: live migrations only (--offline is for the plain benchmark)") }
+        let chosen: [PeerBenchCell]
+        switch cells {
+        case "all": chosen = PeerBenchCell.all
+        case "quick": chosen = PeerBenchCell.quick
+        default: throw failure("--cells \(cells): all or quick")
+        }
+        do {
+            try Self.peerMemoryBound.check(memoryMiB)
+            try Self.runsBound.check(runs)
+        } catch {
+            throw failure(error.description)
+        }
+        signal(SIGPIPE, SIG_IGN)
+        try PeerBenchmark(cells: chosen, runs: runs, memoryMiB: memoryMiB, outputPath: output).run()
     }
 
     private func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }

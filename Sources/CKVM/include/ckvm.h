@@ -180,4 +180,9 @@ int livemig_kvm_set_firmware_state(int vm_fd, int vcpu_fd, const void *state, si
 const void *livemig_firmware_test_image_start_address(void);
 const void *livemig_firmware_test_image_end_address(void);
 
+/// The benchmark firmware (firmware_bench.S): 64 KiB, 32-bit protected mode, a heartbeat line
+/// and paced page writes driven by the TSC, its parameter block at image offset 0xFF00.
+const void *livemig_firmware_bench_image_start_address(void);
+const void *livemig_firmware_bench_image_end_address(void);
+
 #endif

@@ -1,0 +1,63 @@
+import Dispatch
+import ArgumentParser
+import Foundation
+import KVMBackend
+import MigrationCore
+import MigrationExecutor
+
+/// One live migration of the bench firmware by livemig, source and receiver in this process
+/// (as `bench migrate` runs its own), over loopback: the `qemu` policy with the cell's downtime
+/// limit and auto-converge, the cell's cap, the paused round at line rate (the default).
+struct LivemigPeerMigration {
+    let image: [UInt8]
+    let memoryMiB: Int
+
+    func run(_ cell: PeerBenchCell, number: Int, readySeconds: Double, timeoutSeconds: Double) throws -> PeerBenchRun {
+        let source = try KVMGuest.createFirmware(name: "bench-source", memoryBytes: memoryMiB << 20, image: image)
+        defer { source.destroy() }
+        source.start()
+        try PeerBenchmark.waitForHeartbeats(seconds: readySeconds, what: "the livemig guest") { source.console.lines.map(\.text) }
+
+        let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
+        final class Arrival: @unchecked Sendable { var guest: KVMGuest?; var error: String? }
+        let arrival = Arrival()
+        let received = DispatchSemaphore(value: 0)
+        let receiver = Thread {
+            do {
+                let result = try MigrationReceiver.receive(on: try listener.accept()) { layout throws(HostFailure) in
+                    try KVMIncomingGuest.make(for: layout)
+                }
+                arrival.guest = (result.guest as? KVMIncomingGuest)?.guest
+            } catch {
+                arrival.error = "\(error)"
+            }
+            received.signal()
+        }
+        receiver.start()
+        var settings = EngineSettings()
+        settings.rateLimitBytesPerSecond = cell.capBytesPerSecond
+        settings.live = true
+        let policy = PolicyConfiguration(name: .qemu, downtimeLimitSeconds: cell.downtimeLimitSeconds, autoConverge: true)
+        let cancellation = MigrationCancellation()
+        let watchdog = DispatchWorkItem { _ = cancellation.cancel(reason: "the benchmark's \(timeoutSeconds) s limit passed") }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: watchdog)
+        defer { watchdog.cancel() }
+        let result = try KVMMigration.migrate(source, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port)),
+                                              policy: policy, settings: settings, cancellation: cancellation)
+        guard received.wait(timeout: .now() + 60) == .success else { throw ValidationError("the receiver did not finish within 60 s") }
+        let destination = arrival.guest
+        defer { destination?.destroy() }
+        if let error = arrival.error { throw ValidationError("the receiver failed: \(error)") }
+        let report = result.report
+        var gap: Double?
+        if let destination {
+            gap = PeerBenchmark.guestGap(source: source.console.lines.map { ($0.seconds, $0.text) },
+                                         destination: { destination.console.lines.map { ($0.seconds, $0.text) } })
+        }
+        return PeerBenchRun(tool: "livemig", cell: cell.label, run: number, totalSeconds: report.totalTimeSeconds,
+                            downtimeSeconds: report.downtimeSeconds, guestGapSeconds: gap,
+                            converged: report.outcome == .converged, outcome: report.outcome.rawValue,
+                            maxThrottlePercent: report.maxThrottlePercent, bytesSent: report.bytesSent,
+                            rounds: report.iterations.count, pausePhases: report.pausePhases)
+    }
+}

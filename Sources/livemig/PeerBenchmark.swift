@@ -1,0 +1,189 @@
+import ArgumentParser
+import Foundation
+import KVMBackend
+import MigrationCore
+import MigrationExecutor
+
+/// `livemig bench migrate --peer qemu`: the same firmware image (BenchFirmware) migrated by
+/// QEMU and by livemig on this host, runs alternated, each cell measured alike for both: the
+/// tool's own total time and downtime, and the guest-visible gap between its last heartbeat
+/// line on the source and its first on the destination (a heartbeat every millisecond).
+/// Prints a table with the ratios per cell against the issue's goals and writes every run
+/// to a JSON file.
+struct PeerBenchmark {
+    var cells: [PeerBenchCell]
+    var runs: Int
+    var memoryMiB: Int
+    var outputPath: String?
+    var readySeconds = 1.0
+    var timeoutSeconds = 180.0
+
+    /// Goals (issue 11): livemig's downtime at most half QEMU's guest-visible gap; total time at
+    /// most 0.7 x QEMU's with no cap and 1.0 x with one; converging wherever QEMU converges.
+    static let downtimeGoalRatio = 0.5
+    static let uncappedTotalGoalRatio = 0.7
+    static let cappedTotalGoalRatio = 1.0
+
+    func run() throws {
+        guard let qemuVersion = QemuPeerMigration.version() else {
+            throw ValidationError("--peer qemu: \(QemuPeerMigration.binary) is not installed (Debian: apt-get install qemu-system-x86)")
+        }
+        let probe = try KVMGuest.create(name: "bench-tsc", memoryBytes: 4 << 20, workload: .idle)
+        let tscHz = probe.tscHz
+        probe.destroy()
+        let workDirectory = NSTemporaryDirectory() + "livemig-peer-\(getpid())"
+        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+        print("livemig bench migrate --peer qemu: \(memoryMiB) MiB firmware guest over 127.0.0.1, \(qemuVersion), TSC \(tscHz / 1_000_000) MHz")
+        print("  each cell: \(runs) run(s) per tool, alternated; auto-converge on for both; heartbeat every 1 ms")
+        var results: [PeerBenchRun] = []
+        for cell in cells {
+            let image = try cell.load.firmware.image(tscHz: tscHz, memoryBytes: memoryMiB << 20)
+            let imagePath = "\(workDirectory)/bench.img"
+            FileManager.default.createFile(atPath: imagePath, contents: Data(image))
+            let qemu = QemuPeerMigration(imagePath: imagePath, memoryMiB: memoryMiB, workDirectory: workDirectory)
+            let livemig = LivemigPeerMigration(image: image, memoryMiB: memoryMiB)
+            for number in 1 ... runs {
+                // Alternate which tool goes first, so neither always meets the warmer machine.
+                let order: [(String, () throws -> PeerBenchRun)] = [
+                    ("qemu", { try qemu.run(cell, number: number, readySeconds: readySeconds, timeoutSeconds: timeoutSeconds) }),
+                    ("livemig", { try livemig.run(cell, number: number, readySeconds: readySeconds, timeoutSeconds: timeoutSeconds) }),
+                ]
+                for (tool, body) in number % 2 == 1 ? order : order.reversed() {
+                    let result: PeerBenchRun
+                    do {
+                        result = try body()
+                    } catch {
+                        result = PeerBenchRun(tool: tool, cell: cell.label, run: number, totalSeconds: 0, downtimeSeconds: 0,
+                                              guestGapSeconds: nil, converged: false, outcome: "error: \(error)",
+                                              maxThrottlePercent: 0, bytesSent: 0, rounds: 0, pausePhases: nil)
+                    }
+                    print("    \(Self.describe(result))")
+                    results.append(result)
+                }
+            }
+            print(Self.summaryLine(cell, results.filter { $0.cell == cell.label }))
+        }
+        if let outputPath {
+            let document = PeerBenchDocument(qemu: qemuVersion, memoryMiB: memoryMiB, tscHz: Double(tscHz), runs: results,
+                                             summary: cells.map { cell in Self.summary(cell, results.filter { $0.cell == cell.label }) })
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(document).write(to: URL(fileURLWithPath: outputPath))
+            print("wrote \(outputPath)")
+        }
+    }
+
+    /// Waits until the guest has printed "bench up" and then `seconds` worth of heartbeats
+    /// (readiness, not a fixed sleep: the 1 GiB fill at boot takes seconds under emulation).
+    static func waitForHeartbeats(seconds: Double, what: String, lines: () -> [String]) throws(HostFailure) {
+        let deadline = monotonicSeconds() + 120
+        while monotonicSeconds() < deadline {
+            let printed = lines()
+            if let up = printed.firstIndex(of: "bench up"), printed.count - up > Int(seconds * 1000) { return }
+            usleep(20_000)
+        }
+        throw HostFailure("\(what) printed no \(seconds) s of heartbeats within 120 s: \(lines().prefix(3))")
+    }
+
+    /// From the source's last line to the destination's first line after it, waiting up to 10 s
+    /// for that line.
+    static func guestGap(source: [(Double, String)], destination: () -> [(Double, String)]) -> Double? {
+        guard let last = source.last?.0 else { return nil }
+        let deadline = monotonicSeconds() + 10
+        while monotonicSeconds() < deadline {
+            if let first = destination().first(where: { $0.0 > last }) { return first.0 - last }
+            usleep(10_000)
+        }
+        return nil
+    }
+
+    private static func milliseconds(_ seconds: Double?) -> String {
+        seconds.map { String(format: "%.1f ms", $0 * 1000) } ?? "-"
+    }
+
+    static func describe(_ run: PeerBenchRun) -> String {
+        let outcome = run.converged ? "" : " [\(run.outcome)]"
+        var line = String(format: "%@ #%d: total %.2f s, downtime %@, guest gap %@, throttle %d %%, %d rounds, %.0f MiB%@",
+                          run.tool, run.run, run.totalSeconds, milliseconds(run.downtimeSeconds), milliseconds(run.guestGapSeconds),
+                          run.maxThrottlePercent, run.rounds, Double(run.bytesSent) / 1_048_576, outcome)
+        if let phases = run.pausePhases {
+            line += String(format: "\n      of which: dirty-log read %.1f, pages %.1f, device state %.1f, wait for ready %.1f, cleared to running %.1f ms",
+                           phases.finalDirtyLogReadSeconds * 1000, phases.finalPagesSeconds * 1000, phases.deviceStateSeconds * 1000,
+                           phases.destinationReadySeconds * 1000, phases.clearedToRunningSeconds * 1000)
+        }
+        return line
+    }
+
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    static func summary(_ cell: PeerBenchCell, _ runs: [PeerBenchRun]) -> PeerBenchSummary {
+        let qemu = runs.filter { $0.tool == "qemu" }
+        let livemig = runs.filter { $0.tool == "livemig" }
+        let qemuGap = median(qemu.filter(\.converged).compactMap(\.guestGapSeconds))
+        let qemuTotal = median(qemu.filter(\.converged).map(\.totalSeconds))
+        let ours = livemig.filter(\.converged)
+        let downtimeRatio = qemuGap.flatMap { gap in median(ours.map(\.downtimeSeconds)).map { $0 / gap } }
+        let gapRatio = qemuGap.flatMap { gap in median(ours.compactMap(\.guestGapSeconds)).map { $0 / gap } }
+        let totalRatio = qemuTotal.flatMap { total in median(ours.map(\.totalSeconds)).map { $0 / total } }
+        let totalGoal = cell.capBytesPerSecond == nil ? uncappedTotalGoalRatio : cappedTotalGoalRatio
+        let convergenceMet = !(qemu.contains(where: \.converged) && livemig.contains { !$0.converged })
+        return PeerBenchSummary(cell: cell.label, qemuConverged: qemu.filter(\.converged).count, livemigConverged: ours.count,
+                                runsPerTool: max(qemu.count, livemig.count),
+                                qemuGuestGapSeconds: qemuGap, qemuDowntimeSeconds: median(qemu.filter(\.converged).map(\.downtimeSeconds)),
+                                livemigDowntimeSeconds: median(ours.map(\.downtimeSeconds)),
+                                livemigGuestGapSeconds: median(ours.compactMap(\.guestGapSeconds)),
+                                qemuTotalSeconds: qemuTotal, livemigTotalSeconds: median(ours.map(\.totalSeconds)),
+                                downtimeOverQemuGap: downtimeRatio, gapOverQemuGap: gapRatio, totalOverQemuTotal: totalRatio,
+                                downtimeGoalMet: downtimeRatio.map { $0 <= downtimeGoalRatio },
+                                totalGoalMet: totalRatio.map { $0 <= totalGoal }, convergenceGoalMet: convergenceMet)
+    }
+
+    static func summaryLine(_ cell: PeerBenchCell, _ runs: [PeerBenchRun]) -> String {
+        let s = summary(cell, runs)
+        func ratio(_ value: Double?, goal: Double) -> String {
+            value.map { String(format: "%.2f x (goal <= %.1f: %@)", $0, goal, $0 <= goal ? "met" : "missed") } ?? "-"
+        }
+        let totalGoal = cell.capBytesPerSecond == nil ? uncappedTotalGoalRatio : cappedTotalGoalRatio
+        return """
+              \(cell.label): QEMU gap \(milliseconds(s.qemuGuestGapSeconds)) (its downtime \(milliseconds(s.qemuDowntimeSeconds))), \
+            livemig downtime \(milliseconds(s.livemigDowntimeSeconds)) (gap \(milliseconds(s.livemigGuestGapSeconds)))
+                downtime / QEMU gap \(ratio(s.downtimeOverQemuGap, goal: downtimeGoalRatio)); \
+            total \(s.livemigTotalSeconds.map { String(format: "%.2f s", $0) } ?? "-") / \(s.qemuTotalSeconds.map { String(format: "%.2f s", $0) } ?? "-") = \
+            \(ratio(s.totalOverQemuTotal, goal: totalGoal)); converged: QEMU \(s.qemuConverged), livemig \(s.livemigConverged) of \(s.runsPerTool)
+            """
+    }
+}
+
+/// Per cell: the medians of the converged runs, and the ratios against the goals.
+struct PeerBenchSummary: Codable {
+    var cell: String
+    var qemuConverged: Int
+    var livemigConverged: Int
+    var runsPerTool: Int
+    var qemuGuestGapSeconds: Double?
+    var qemuDowntimeSeconds: Double?
+    var livemigDowntimeSeconds: Double?
+    var livemigGuestGapSeconds: Double?
+    var qemuTotalSeconds: Double?
+    var livemigTotalSeconds: Double?
+    var downtimeOverQemuGap: Double?
+    var gapOverQemuGap: Double?
+    var totalOverQemuTotal: Double?
+    var downtimeGoalMet: Bool?
+    var totalGoalMet: Bool?
+    var convergenceGoalMet: Bool
+}
+
+/// What `--output` holds.
+struct PeerBenchDocument: Codable {
+    var qemu: String
+    var memoryMiB: Int
+    var tscHz: Double
+    var runs: [PeerBenchRun]
+    var summary: [PeerBenchSummary]
+}

@@ -1,0 +1,120 @@
+import Foundation
+import MigrationCore
+import MigrationExecutor
+
+/// One live migration of the bench firmware between two QEMU processes on this host, over
+/// loopback: the destination started with `-incoming`, the source driven over QMP
+/// (`migrate-set-capabilities` auto-converge, `migrate-set-parameters` downtime-limit and
+/// max-bandwidth, `migrate`, then `query-migrate` until it ends), both serial ports read with
+/// the host's clock.
+struct QemuPeerMigration {
+    static let binary = "qemu-system-x86_64"
+    /// `max-bandwidth` for "no cap": far beyond loopback (QEMU's default is a cap of its own,
+    /// 128 MiB/s in 7.2).
+    static let uncappedBytesPerSecond = 1_000_000_000_000
+
+    let imagePath: String
+    let memoryMiB: Int
+    let workDirectory: String
+
+    /// Whether QEMU is installed, and its version line.
+    static func version() -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [binary, "--version"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init)
+    }
+
+    private func launch(_ name: String, serial: SerialTimeline, extra: [String]) throws(HostFailure) -> (Process, QmpSession) {
+        let qmpPath = "\(workDirectory)/\(name).qmp"
+        unlink(qmpPath)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // On this host's KVM (kvm_pvm) QEMU needs this CPU model: -cpu host fails on MSR 0x10a
+        // (KVM-NOTES.md).
+        process.arguments = [Self.binary, "-enable-kvm", "-cpu", "qemu64,pni=off", "-m", "\(memoryMiB)", "-bios", imagePath,
+                             "-nodefaults", "-no-user-config", "-display", "none",
+                             "-serial", "tcp:127.0.0.1:\(serial.port),nodelay=on",
+                             "-qmp", "unix:\(qmpPath),server=on,wait=off"] + extra
+        let log = "\(workDirectory)/\(name).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        do {
+            try process.run()
+        } catch {
+            throw HostFailure("cannot start \(Self.binary): \(error.localizedDescription) (Debian: apt-get install qemu-system-x86)")
+        }
+        do {
+            try serial.startReading(timeoutSeconds: 30)
+            return (process, try QmpSession(path: qmpPath, name: "QEMU \(name)"))
+        } catch {
+            stop(process)
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw HostFailure("\(error) \(output.suffix(500))")
+        }
+    }
+
+    private func stop(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = monotonicSeconds() + 10
+        while process.isRunning && monotonicSeconds() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Runs `cell` once: `readySeconds` of heartbeats first, then the migration, timed out after
+    /// `timeoutSeconds` (cancelled, and reported as not converged).
+    func run(_ cell: PeerBenchCell, number: Int, readySeconds: Double, timeoutSeconds: Double) throws -> PeerBenchRun {
+        let migrationPort = try ListeningSocket(host: "127.0.0.1", port: 0).port  // closed again: free for QEMU
+        let sourceSerial = try SerialTimeline()
+        let destinationSerial = try SerialTimeline()
+        let (destination, destinationQMP) = try launch("destination", serial: destinationSerial,
+                                                       extra: ["-incoming", "tcp:127.0.0.1:\(migrationPort)"])
+        defer { stop(destination) }
+        let (source, sourceQMP) = try launch("source", serial: sourceSerial, extra: [])
+        defer { stop(source) }
+        _ = destinationQMP
+        try PeerBenchmark.waitForHeartbeats(seconds: readySeconds, what: "the QEMU guest") { sourceSerial.lines.map(\.text) }
+
+        try sourceQMP.execute("migrate-set-capabilities", ["capabilities": .list([.object([
+            "capability": .string("auto-converge"), "state": .bool(true)])])])
+        let bandwidth = cell.capBytesPerSecond.map { Int($0) } ?? Self.uncappedBytesPerSecond
+        try sourceQMP.execute("migrate-set-parameters", ["downtime-limit": .int(Int((cell.downtimeLimitSeconds * 1000).rounded())),
+                                                         "max-bandwidth": .int(bandwidth)])
+        try sourceQMP.execute("migrate", ["uri": .string("tcp:127.0.0.1:\(migrationPort)")])
+        let deadline = monotonicSeconds() + timeoutSeconds
+        var info = QmpSession.MigrationInfo()
+        var maxThrottle = 0
+        while true {
+            info = try sourceQMP.execute("query-migrate")
+            maxThrottle = max(maxThrottle, info.cpuThrottlePercentage ?? 0)
+            if ["completed", "failed", "cancelled"].contains(info.status ?? "") { break }
+            if monotonicSeconds() > deadline {
+                _ = try? sourceQMP.execute("migrate_cancel")
+                break
+            }
+            usleep(20_000)
+        }
+        let converged = info.status == "completed"
+        var gap: Double?
+        if converged {
+            usleep(200_000)
+            gap = PeerBenchmark.guestGap(source: sourceSerial.lines.map { ($0.seconds, $0.text) },
+                                         destination: { destinationSerial.lines.map { ($0.seconds, $0.text) } })
+        }
+        return PeerBenchRun(tool: "qemu", cell: cell.label, run: number,
+                            totalSeconds: Double(info.totalTimeMilliseconds ?? 0) / 1000,
+                            downtimeSeconds: Double(info.downtimeMilliseconds ?? 0) / 1000, guestGapSeconds: gap,
+                            converged: converged, outcome: info.status ?? "unknown", maxThrottlePercent: maxThrottle,
+                            bytesSent: info.ram?.transferred ?? 0, rounds: info.ram?.dirtySyncCount ?? 0)
+    }
+}

@@ -96,3 +96,15 @@ struct MemorySlot: Equatable {
         }
     }
 }
+
+extension FirmwareLayout {
+    /// How a firmware guest describes itself (`livemig list`, the stream's layout): `firmware,image=N`.
+    static func description(imageBytes: Int) -> String { "firmware,image=\(imageBytes)" }
+
+    /// The image size a description names, if it is a firmware guest's.
+    static func imageBytes(describedBy text: String) -> Int? {
+        let prefix = "firmware,image="
+        guard text.hasPrefix(prefix), let bytes = Int(text.dropFirst(prefix.count)), bytes > 0, bytes <= Self.maxImageBytes else { return nil }
+        return bytes
+    }
+}

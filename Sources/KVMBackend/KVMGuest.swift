@@ -163,7 +163,14 @@ public final class KVMGuest: @unchecked Sendable {
 
     /// What a firmware guest is, for logs and reports: "firmware,image=65536".
     public var firmwareDescription: String? {
-        firmware.map { "firmware,image=\($0.imageBytes)" }
+        firmware.map { FirmwareLayout.description(imageBytes: $0.imageBytes) }
+    }
+
+    /// Makes an incoming guest that has not run a firmware guest of `layout` before its state
+    /// arrives (the state must then be for the same layout).
+    func prepareFirmware(_ layout: FirmwareLayout) throws(KVMError) {
+        guard firmware == nil else { return }
+        try becomeFirmwareGuest(layout)
     }
 
     /// Starts the vCPU thread, running (or parked, with `paused`).

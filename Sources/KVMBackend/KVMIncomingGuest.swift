@@ -16,12 +16,21 @@ public final class KVMIncomingGuest: IncomingGuest {
             throw HostFailure("the guest uses \(layout.pageSizeBytes)-byte pages; this KVM backend uses \(GuestMemory.pageSizeBytes)")
         }
         guard layout.vcpuCount == 1 else { throw HostFailure("the guest has \(layout.vcpuCount) vCPUs; this KVM backend runs 1") }
+        let guest: KVMGuest
         do {
-            return KVMIncomingGuest(guest: try KVMGuest.createIncoming(name: layout.name, memoryBytes: Int(layout.memoryBytes),
-                                                                        consolePath: consolePath))
+            guest = try KVMGuest.createIncoming(name: layout.name, memoryBytes: Int(layout.memoryBytes), consolePath: consolePath)
         } catch {
             throw HostFailure(error.description)
         }
+        // A firmware guest says so in its layout's description: its VM (irqchip, PIT, image
+        // slots) is built now, while the pages come, rather than in the pause when its state
+        // arrives (about 9 ms for a 1 GiB guest here). Only a hint: a description that does not
+        // parse or fit leaves the guest as it is, and a state for another layout is refused.
+        if let imageBytes = FirmwareLayout.imageBytes(describedBy: layout.workload),
+           let firmware = try? FirmwareLayout(memoryBytes: Int(layout.memoryBytes), imageBytes: imageBytes) {
+            try? guest.prepareFirmware(firmware)
+        }
+        return KVMIncomingGuest(guest: guest)
     }
 
     public func pageAddress(_ page: Int) -> UnsafeMutableRawPointer { guest.memory.page(page) }
@@ -70,6 +79,6 @@ extension KVMGuest {
     /// The stream's description of this guest.
     public var streamLayout: GuestLayout {
         GuestLayout(name: name, memoryBytes: UInt64(memory.sizeBytes), pageSizeBytes: UInt32(GuestMemory.pageSizeBytes),
-                    vcpuCount: 1, workload: workload?.description ?? "")
+                    vcpuCount: 1, workload: workload?.description ?? firmwareDescription ?? "")
     }
 }

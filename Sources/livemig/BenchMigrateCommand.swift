@@ -17,7 +17,7 @@ struct BenchMigrateCommand: ParsableCommand {
     @Flag(help: "Offline migrations (no dirty logging, one paused pass) instead of live ones.") var offline = false
     @Option(help: "Compare with another tool on the same firmware guest: qemu (Debian's qemu-system-x86), runs alternated.")
     var peer: String?
-    @Option(help: "--peer: the cells, all (every load x no cap / 1 Gbit/s x 30 / 300 ms limit) or quick (the four first measured).")
+    @Option(help: "--peer: the cells, all (every load x no cap / 1 Gbit/s x 30 / 300 ms limit), quick (the four first measured), or one load's four: idle, writes20k, throttled.")
     var cells: String = "all"
     @Option(help: "--peer: runs per cell and tool (1 to 20).") var runs: Int = 1
     @Option(help: "--peer: write every run and the per-cell ratios to this JSON file.") var output: String?
@@ -71,7 +71,9 @@ struct BenchMigrateCommand: ParsableCommand {
         switch cells {
         case "all": chosen = PeerBenchCell.all
         case "quick": chosen = PeerBenchCell.quick
-        default: throw failure("--cells \(cells): all or quick")
+        case let name where PeerBenchCell.Load(rawValue: name) != nil:
+            chosen = PeerBenchCell.all.filter { $0.load.rawValue == name }
+        default: throw failure("--cells \(cells): all, quick, or one load: \(PeerBenchCell.Load.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         do {
             try Self.peerMemoryBound.check(memoryMiB)

@@ -121,6 +121,28 @@ final class FirmwareGuestTests: XCTestCase {
         assertContinues(copy.console, third.console)
     }
 
+    func testAnIncomingFirmwareGuestIsBuiltFromItsLayoutBeforeItsStateArrives() throws {
+        try requireKVM()
+        let source = try bootedGuest(name: "early")
+        defer { source.destroy() }
+        XCTAssertEqual(source.streamLayout.workload, "firmware,image=65536")
+        // The VM is a firmware guest's before any state: its creation stays out of the pause.
+        let incoming = try KVMIncomingGuest.make(for: source.streamLayout)
+        defer { incoming.discard() }
+        XCTAssertEqual(incoming.guest.firmware, source.firmware)
+        incoming.guest.memory.base.copyMemory(from: source.memory.base, byteCount: 16 * mib)
+        source.pause()
+        try incoming.loadVcpuState(try source.captureVcpuState(), vcpu: 0)
+        try incoming.run()
+        XCTAssertTrue(waitUntil(seconds: 3) { incoming.guest.console.firmwareTicks.count >= 2 }, "\(incoming.guest.failure ?? "")")
+        // A description that does not fit the memory is only a hint: the guest stays plain.
+        var odd = source.streamLayout
+        odd.workload = "firmware,image=1048576000"
+        let plain = try KVMIncomingGuest.make(for: odd)
+        defer { plain.discard() }
+        XCTAssertNil(plain.guest.firmware)
+    }
+
     func testStatesOfTheWrongKindOrSizeAreRefused() throws {
         try requireKVM()
         let firmware = try bootedGuest()

@@ -20,6 +20,9 @@ public struct PolicyConfiguration: Sendable, Equatable, Codable {
     /// qemu, timeout: QEMU's dirty limit instead, in pages per second: once the same trigger
     /// fires, the guest is slowed toward dirtying this many pages a second.
     public var dirtyLimitPagesPerSecond: Double?
+    /// qemu, timeout: go on live while another round would shrink the pause (livemig's
+    /// refinement, on when nil); false stops as QEMU does, as soon as the pages fit the limit.
+    public var shrinksPause: Bool?
     /// timeout: suspend the guest after this many seconds (libvirt's --timeout).
     public var timeoutSeconds: Double?
     /// The offline fallback: give up on live migration after this many rounds in a row in which
@@ -98,6 +101,7 @@ public struct PolicyConfiguration: Sendable, Equatable, Codable {
         if let downtimeLimitSeconds { keys.append("policy.downtimeLimit=\(downtimeLimitSeconds)s") }
         if autoConverge { keys.append("policy.autoConverge=true") }
         if let dirtyLimitPagesPerSecond { keys.append("policy.dirtyLimit=\(dirtyLimitPagesPerSecond)") }
+        if let shrinksPause { keys.append("policy.shrinkPause=\(shrinksPause)") }
         if let timeoutSeconds { keys.append("policy.timeout=\(timeoutSeconds)s") }
         if let fallbackRounds { keys.append("policy.fallbackRounds=\(fallbackRounds)") }
         if let fallbackDirtyRatio { keys.append("policy.fallbackDirtyRatio=\(fallbackDirtyRatio)") }
@@ -106,7 +110,8 @@ public struct PolicyConfiguration: Sendable, Equatable, Codable {
 
     /// The policy value the engine consults.
     public func makePolicy() -> any PrecopyPolicy {
-        var qemu = QemuPolicy(downtimeLimitSeconds: downtimeLimitSeconds ?? QemuPolicy.defaultDowntimeLimitSeconds)
+        var qemu = QemuPolicy(downtimeLimitSeconds: downtimeLimitSeconds ?? QemuPolicy.defaultDowntimeLimitSeconds,
+                              shrinksPauseLive: shrinksPause ?? true)
         if autoConverge {
             qemu.autoConverge = QemuPolicy.AutoConverge()
         } else if let dirtyLimitPagesPerSecond {

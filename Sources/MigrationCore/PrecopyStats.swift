@@ -28,6 +28,15 @@ public struct PrecopyStats: Sendable, Equatable {
     /// Transfer rate measured over the last window of at least 100 ms (QEMU's `BUFFER_DELAY`);
     /// 0 until the first window has closed.
     public var measuredBandwidthBytesPerSecond: Double
+    /// The part of the pause that is not the paused round's pages, as expected now: the last
+    /// dirty-log read's measured time (the final one happens in the pause) plus the engine
+    /// settings' `pauseOverheadSeconds` (device state, the destination's load and the
+    /// ready / cleared handshake, the unpause there).
+    public var pauseOverheadSeconds: Double
+    /// Seconds since the dirty log was last read (or since the migration started).
+    public var secondsSinceDirtyLogRead: Double
+    /// How long the last dirty-log read took (0 before the first).
+    public var dirtyLogReadSeconds: Double
 
     public init(guestPageCount: Double, pageSizeBytes: Int) {
         self.guestPageCount = guestPageCount
@@ -41,6 +50,9 @@ public struct PrecopyStats: Sendable, Equatable {
         pendingPageCount = guestPageCount
         elapsedSeconds = 0
         measuredBandwidthBytesPerSecond = 0
+        pauseOverheadSeconds = 0
+        secondsSinceDirtyLogRead = 0
+        dirtyLogReadSeconds = 0
     }
 
     /// Bytes still pending in the current round.

@@ -129,6 +129,9 @@ public struct RemainingMigrationEstimate: Sendable, Equatable {
             if case .stopAndCopy = policy.afterRound(stats) { return finish(elapsed: elapsed, pausedPages: dirty) }
             stats.dirtyPageCount = dirty
             stats.pendingPageCount = dirty
+            // The round played forward is the time since the last read (what the qemu policy's
+            // dirty rate is measured over).
+            stats.secondsSinceDirtyLogRead = duration
             switch policy.afterDirtyLogRead(stats) {
             case .continuePrecopy:
                 break

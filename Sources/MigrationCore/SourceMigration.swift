@@ -71,6 +71,10 @@ public struct SourceMigration<Tracker: PageTracking> {
     private var rateLimiter: RateLimiter?
     private var appliedThrottlePercent = 0
     private var maxThrottlePercent = 0
+    /// When the dirty-log read out now began, and when the last one completed (for the
+    /// pause overhead and the dirty rate the policies see).
+    private var dirtyLogReadStartSeconds: Double?
+    private var lastDirtyLogReadSeconds: Double?
     private var dirtyLoggingOn = false
     private var pausedAtSeconds: Double?
     /// When each step of the pause ended, for `PausePhases`: the final dirty-log read, the
@@ -88,6 +92,7 @@ public struct SourceMigration<Tracker: PageTracking> {
         wantedThrottlePercent = policy.guestThrottlePercent
         self.settings = settings
         stats = PrecopyStats(guestPageCount: tracker.guestPageCount, pageSizeBytes: settings.pageSizeBytes)
+        stats.pauseOverheadSeconds = settings.pauseOverheadSeconds
         rateLimiter = settings.rateLimitBytesPerSecond.map(RateLimiter.init(bytesPerSecond:))
         step = settings.live ? .enableDirtyLogging : .pauseGuest
     }
@@ -123,6 +128,7 @@ public struct SourceMigration<Tracker: PageTracking> {
             return nextBatchAction(now: now)
         case .readDirtyLog(let purpose):
             inFlight = .read(purpose)
+            dirtyLogReadStartSeconds = now
             return .readAndClearDirtyLog
         case .pauseGuest:
             inFlight = .pause
@@ -402,6 +408,12 @@ public struct SourceMigration<Tracker: PageTracking> {
 
     private mutating func dirtyLogRead(_ log: Tracker.DirtyLog, purpose: ReadPurpose, now: Double) {
         let dirty = tracker.mergeDirtyLog(log)
+        // The last read's time stands for the final one, which happens in the pause.
+        let readSeconds = max(0, now - (dirtyLogReadStartSeconds ?? now))
+        stats.dirtyLogReadSeconds = readSeconds
+        stats.pauseOverheadSeconds = settings.pauseOverheadSeconds + readSeconds
+        stats.secondsSinceDirtyLogRead = now - (lastDirtyLogReadSeconds ?? startSeconds ?? now)
+        lastDirtyLogReadSeconds = now
         if let index = lastLiveIterationIndex {
             iterations[index].pagesDirtied += wholePages(dirty)
             lastLiveIterationIndex = nil

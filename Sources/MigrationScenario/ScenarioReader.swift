@@ -71,6 +71,8 @@ struct ScenarioReader {
                                                                 within: ScenarioBounds.bandwidth, Quantities.bytesPerSecond)
         engine.maxBatchPages = try migration.wholeNumber("batchPages", within: Self.batchPages) ?? engine.maxBatchPages
         engine.capsPausedRound = try migration.bool("capPausedRound") ?? false
+        // What the pause costs besides its pages, as the model has it: the qemu policy budgets it.
+        engine.pauseOverheadSeconds = costs.pauseSeconds + costs.resumeSeconds
         try migration.rejectUnknownKeys()
 
         var policySection = try top.section("policy")
@@ -258,6 +260,7 @@ struct ScenarioReader {
         policy.dirtyLimitPagesPerSecond = try section.positive("dirtyLimit", expected: "a dirty rate in pages per second (e.g. 2000) or bytes (8MiB/s)",
                                                                within: PolicyBounds.dirtyLimit, { Quantities.pagesPerSecond($0, pageSizeBytes: pageBytes) })
         if let problem = policy.throttleChoiceProblem { throw section.error("dirtyLimit", problem) }
+        policy.shrinksPause = try section.bool("shrinkPause")
         policy.timeoutSeconds = try section.positive("timeout", expected: "a duration such as 60s", within: PolicyBounds.timeout, Quantities.seconds)
         policy.fallbackRounds = try section.wholeNumber("fallbackRounds", within: PolicyBounds.fallbackRounds)
         policy.fallbackDirtyRatio = try section.positive("fallbackDirtyRatio", expected: "a ratio such as 0.9",

@@ -37,10 +37,25 @@ final class FidelityAgreementTests: XCTestCase {
                                         policy: PolicyConfiguration(name: .xen3)))
     }
 
+    /// QEMU's rule as QEMU applies it (`shrinksPause: false`): stop as soon as the pages fit.
+    /// This guest sits near the threshold at the end of its first round: where one model's
+    /// mid-round sync finds the pending pages just under it, the other's may need a short
+    /// second round (page level 3 rounds, fluid 1, since the threshold leaves room for the
+    /// pause's overhead); time and bytes still agree within 3 %.
     func testZipfUnderQemu() throws {
+        var policy = PolicyConfiguration(name: .qemu)
+        policy.shrinksPause = false
         try assertAgree(Fixtures.config(memoryBytes: 2 * Fixtures.gib,
                                         workload: .zipf(workingSetPages: 262_144, ratePagesPerSecond: 20_000, exponent: 0.99),
-                                        bytesPerSecond: 1.25e9, policy: PolicyConfiguration(name: .qemu)))
+                                        bytesPerSecond: 1.25e9, policy: policy), iterationTolerance: 2)
+    }
+
+    /// livemig's refinement, live rounds while they shrink the pause: the rounds' count moves
+    /// with the dirty rate each model sees at the end, by a few; the time stays within 5 %.
+    func testZipfWithThePauseShrunkLive() throws {
+        try assertAgree(Fixtures.config(memoryBytes: 2 * Fixtures.gib,
+                                        workload: .zipf(workingSetPages: 262_144, ratePagesPerSecond: 20_000, exponent: 0.99),
+                                        bytesPerSecond: 1.25e9, policy: PolicyConfiguration(name: .qemu)), iterationTolerance: 4)
     }
 
     /// A sweep under QEMU's rule, which syncs between batches once the pending pages fall
@@ -48,10 +63,14 @@ final class FidelityAgreementTests: XCTestCase {
     /// moment, and merges a sweep's new dirty pages with the pending ones the way a sweep does
     /// (without overlap until they fill the region). It once sent every round whole (3.0 s
     /// where page level took 5.1 s), then ran 7 rounds to page level's 11 (10.8 s against 11.7).
+    /// With the pause's overhead taken off the threshold, the 8,192-page sweep runs 8 rounds at
+    /// page level and 7 in the fluid model.
     func testASweepUnderQemu() throws {
+        var policy = PolicyConfiguration(name: .qemu)
+        policy.shrinksPause = false
         for workingSet in [8192, 32_768] {
             try assertAgree(Fixtures.config(memoryBytes: Fixtures.gib, workload: .sequential(regionPages: workingSet, ratePagesPerSecond: 20_000),
-                                            policy: PolicyConfiguration(name: .qemu)), tolerance: 0.02, iterationTolerance: 0)
+                                            policy: policy), tolerance: 0.02, iterationTolerance: 1)
         }
     }
 

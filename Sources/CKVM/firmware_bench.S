@@ -15,7 +15,7 @@
 //   writes less, as a CPU-bound one does.
 //
 // The host patches the parameter block at image offset 0xFF00 before it boots the image
-// (KVMBackend's FirmwareImage.benchImage): every value a 32-bit word.
+// (KVMBackend's BenchFirmware.image(tscHz:memoryBytes:)): every value a 32-bit word.
 //   0 magic "LMBP"   4 ticks per write   8 ticks per heartbeat   12 region base (bytes)
 //  16 working-set pages   20 random seed   24 fill end (bytes; pages from 1 MiB up to it are
 //  written once at boot, before "bench up")

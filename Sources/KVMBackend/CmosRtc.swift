@@ -24,6 +24,10 @@ struct CmosRtc: Equatable {
     private(set) var index: UInt8 = 0
     /// Seconds the guest's clock runs ahead of the host's UTC clock.
     private(set) var clockOffsetSeconds: Int64 = 0
+    /// The most a guest can set its clock from the host's: the registers hold years 1900 to
+    /// 9999 (century 19-99), so about 8,100 years either way. An offset from a state blob
+    /// beyond it is refused (`isPlausibleClockOffset`): the date arithmetic must not overflow.
+    static let maxClockOffsetSeconds: Int64 = 8_100 * 366 * 86_400
 
     private enum Register {
         static let seconds = 0x00, minutes = 0x02, hours = 0x04, weekday = 0x06, day = 0x07, month = 0x08, year = 0x09
@@ -50,11 +54,21 @@ struct CmosRtc: Equatable {
         self.bytes = bytes
     }
 
-    /// The state a migration carries: the 128 bytes, the index and the clock's offset.
+    /// The state a migration carries: the 128 bytes, the index and the clock's offset (clamped
+    /// to what a guest can set; the state's reader refuses one beyond it first).
     init(bytes: [UInt8], index: UInt8, clockOffsetSeconds: Int64) {
         self.bytes = bytes.count == Self.size ? bytes : [UInt8](repeating: 0, count: Self.size)
         self.index = index & 0x7f
-        self.clockOffsetSeconds = clockOffsetSeconds
+        self.clockOffsetSeconds = min(max(clockOffsetSeconds, -Self.maxClockOffsetSeconds), Self.maxClockOffsetSeconds)
+    }
+
+    static func isPlausibleClockOffset(_ seconds: Int64) -> Bool { abs(seconds) <= maxClockOffsetSeconds }
+
+    /// The guest's time: the host's plus the offset, never overflowing (a host clock past
+    /// 2^62 s is no clock).
+    private func guestSeconds(_ hostSeconds: Int64) -> Int64 {
+        let host = min(max(hostSeconds, -(1 << 62)), 1 << 62)
+        return host + clockOffsetSeconds
     }
 
     mutating func write(port: UInt16, value: UInt8, hostSeconds: Int64) {
@@ -68,18 +82,35 @@ struct CmosRtc: Equatable {
             return  // read-only
         case Register.statusA:
             bytes[register] = value & 0x7f  // UIP is read-only
+        case Register.statusB:
+            let wasSetting = setting
+            if value & 0x80 != 0 && !wasSetting {
+                // SET: the clock stops updating; its registers hold the time now, and the guest
+                // rewrites them one by one (Linux's mc146818_set_time does).
+                for field in Register.timeFields { bytes[field] = clockField(field, at: guestSeconds(hostSeconds)) }
+            }
+            bytes[register] = value
+            if wasSetting && value & 0x80 == 0 { setClock(fromRegistersAt: hostSeconds) }
         case _ where Register.timeFields.contains(register):
-            setClockField(register, to: value, hostSeconds: hostSeconds)
+            if setting {
+                bytes[register] = value
+            } else {
+                setClockField(register, to: value, hostSeconds: hostSeconds)
+            }
         default:
             bytes[register] = value
         }
     }
 
+    /// Status B's SET bit: the guest is setting the clock.
+    private var setting: Bool { bytes[Register.statusB] & 0x80 != 0 }
+
     func read(port: UInt16, hostSeconds: Int64) -> UInt8 {
         guard port == Self.dataPort else { return 0xff }
         let register = Int(index)
         if Register.timeFields.contains(register) {
-            return clockField(register, at: hostSeconds + clockOffsetSeconds)
+            // While SET, the registers hold what the guest wrote.
+            return setting ? bytes[register] : clockField(register, at: guestSeconds(hostSeconds))
         }
         return register == Register.statusC ? 0 : bytes[register]
     }
@@ -124,7 +155,27 @@ struct CmosRtc: Equatable {
     /// difference from the host's clock becomes the offset. Out-of-range values are clamped to
     /// the field's range (a real chip would count from them; no firmware relies on that).
     private mutating func setClockField(_ register: Int, to value: UInt8, hostSeconds: Int64) {
-        var time = Self.fields(at: hostSeconds + clockOffsetSeconds)
+        var time = Self.fields(at: guestSeconds(hostSeconds))
+        apply(register, value, to: &time)
+        clockOffsetSeconds = Self.offset(of: &time, hostSeconds: hostSeconds)
+    }
+
+    /// SET cleared: the time the registers hold, all fields at once.
+    private mutating func setClock(fromRegistersAt hostSeconds: Int64) {
+        var time = Self.fields(at: guestSeconds(hostSeconds))
+        for field in Register.timeFields where field != Register.weekday { apply(field, bytes[field], to: &time) }
+        clockOffsetSeconds = Self.offset(of: &time, hostSeconds: hostSeconds)
+    }
+
+    /// The offset that makes the guest's clock read `time` now, within the bounds.
+    private static func offset(of time: inout tm, hostSeconds: Int64) -> Int64 {
+        let guest = Int64(timegm(&time))
+        let host = min(max(hostSeconds, -(1 << 62)), 1 << 62)
+        return min(max(guest - host, -maxClockOffsetSeconds), maxClockOffsetSeconds)
+    }
+
+    /// One register's value, decoded, into `time`'s field.
+    private func apply(_ register: Int, _ value: UInt8, to time: inout tm) {
         var decoded = decode(value & (register == Register.hours && !twentyFourHour ? 0x7f : 0xff))
         func clamp(_ range: ClosedRange<Int>) -> Int32 { Int32(min(max(decoded, range.lowerBound), range.upperBound)) }
         switch register {
@@ -141,7 +192,5 @@ struct CmosRtc: Equatable {
         case Register.year: time.tm_year = Int32((Int(time.tm_year + 1900) / 100) * 100 + Int(clamp(0 ... 99)) - 1900)
         default: time.tm_year = Int32(Int(clamp(19 ... 99)) * 100 + Int(time.tm_year + 1900) % 100 - 1900)
         }
-        let guestSeconds = Int64(timegm(&time))
-        clockOffsetSeconds = guestSeconds - hostSeconds
     }
 }

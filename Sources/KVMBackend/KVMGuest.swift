@@ -344,9 +344,13 @@ public final class KVMGuest: @unchecked Sendable {
         guard header.memory_bytes == UInt64(memory.sizeBytes) else {
             throw KVMError("the firmware guest's state is for \(header.memory_bytes) bytes of memory, this guest has \(memory.sizeBytes)")
         }
-        let layout = try FirmwareLayout(memoryBytes: memory.sizeBytes, imageBytes: Int(header.image_bytes))
+        // Clamped, not converted: a peer's 2^64 - 1 must be refused by the layout, not trap here.
+        let layout = try FirmwareLayout(memoryBytes: memory.sizeBytes, imageBytes: Int(clamping: header.image_bytes))
         guard header.alias_bytes == UInt64(layout.aliasBytes) else {
             throw KVMError("the firmware guest's state maps \(header.alias_bytes) bytes of its image below 1 MiB; this host maps \(layout.aliasBytes)")
+        }
+        guard CmosRtc.isPlausibleClockOffset(header.cmos_clock_offset_seconds) else {
+            throw KVMError("the firmware guest's state sets its clock \(header.cmos_clock_offset_seconds) s from this host's (cmos_clock_offset_seconds); a guest can set it at most \(CmosRtc.maxClockOffsetSeconds) s either way")
         }
         if let firmware {
             guard firmware == layout else {

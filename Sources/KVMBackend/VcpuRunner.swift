@@ -41,6 +41,11 @@ final class VcpuRunner: @unchecked Sendable {
     /// The vCPU sleeps its throttled share: the throttle timer must not kick it then (the kick
     /// would end the next KVM_RUN at once and double the sleep).
     private var throttleSleeping = false
+    /// Set by the throttle timer once a period: the loop sleeps the throttled share before its
+    /// next KVM_RUN, wherever the vCPU was when the timer fired (in KVM_RUN, serving I/O, in a
+    /// yield-port sleep), so that no period goes unthrottled (QEMU queues the sleep as vCPU work
+    /// for the same reason).
+    private var throttleDue = false
 
     init(vcpuFD: Int32, run: UnsafeMutableRawPointer, console: ConsoleLog, firmwareRAMBytes: Int? = nil) {
         self.vcpuFD = vcpuFD
@@ -83,7 +88,13 @@ final class VcpuRunner: @unchecked Sendable {
             if stopRequested { condition.unlock(); break }
             state = .running
             let throttle = throttlePercent
+            let sleepDue = throttleDue && throttle > 0
+            throttleDue = false
             condition.unlock()
+            if sleepDue {
+                sleepThrottledShare(percent: throttle)
+                continue  // a pause or stop asked for meanwhile is seen first
+            }
             let status = livemig_kvm_run(vcpuFD, run, &exit, 0)
             if status < 0 {
                 failure = "KVM_RUN: \(String(cString: strerror(-status)))"
@@ -91,7 +102,7 @@ final class VcpuRunner: @unchecked Sendable {
             }
             switch exit.reason {
             case UInt32(LIVEMIG_KVM_EXIT_INTERRUPTED):
-                if throttle > 0 { sleepThrottledShare(percent: throttle) }
+                break  // a kick: the loop's top sees a pause, a stop or a throttle sleep due
             case UInt32(LIVEMIG_KVM_EXIT_IO):
                 if Serial16550.ports.contains(exit.port) {
                     serialLock.lock()
@@ -234,8 +245,9 @@ final class VcpuRunner: @unchecked Sendable {
     }
 
     /// Throttles the vCPU to (100 - percent) % of the time, QEMU style: a timer whose period is
-    /// slice / (1 - percent / 100) kicks it out of KVM_RUN once a period, and the loop then sleeps
-    /// the throttled share; the vCPU runs one slice of each period.
+    /// slice / (1 - percent / 100) marks a sleep due and kicks the vCPU out of KVM_RUN once a
+    /// period, and the loop then sleeps the throttled share; the vCPU runs one slice of each
+    /// period.
     func setThrottle(percent: Int) {
         condition.lock()
         throttlePercent = min(max(percent, 0), 99)
@@ -250,7 +262,10 @@ final class VcpuRunner: @unchecked Sendable {
                 condition.lock()
                 percent = throttlePercent
                 let active = percent > 0 && state == .running && !pauseRequested && !throttleSleeping
-                if active { livemig_kvm_kick(run, threadID) }
+                if active {
+                    throttleDue = true
+                    livemig_kvm_kick(run, threadID)
+                }
                 condition.unlock()
             }
         }

@@ -91,6 +91,7 @@ struct EvacuationExecution {
         if let timeout = policy.timeoutSeconds { arguments += ["--timeout", String(format: "%.3f", timeout)] }
         if policy.autoConverge { arguments.append("--auto-converge") }
         if let limit = policy.dirtyLimitPagesPerSecond { arguments += ["--dirty-limit", String(format: "%.0f", limit)] }
+        if let shrinks = policy.shrinksPause { arguments += ["--set", "policy.shrinkPause=\(shrinks)"] }
         if let rounds = policy.fallbackRounds { arguments += ["--fallback-rounds", String(rounds)] }
         if let rate = config.engine.rateLimitBytesPerSecond { arguments += ["--bandwidth", String(format: "%.0fB/s", rate)] }
         if config.engine.capsPausedRound { arguments.append("--cap-paused-round") }

@@ -24,6 +24,9 @@ struct LivemigPeerMigration {
         let received = DispatchSemaphore(value: 0)
         let receiver = Thread {
             do {
+                // Bounded: a sender that never connects (its own failure) must not strand this thread.
+                var entry = pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&entry, 1, 30_000) > 0 else { throw HostFailure("no sender connected within 30 s") }
                 let result = try MigrationReceiver.receive(on: try listener.accept()) { layout throws(HostFailure) in
                     try KVMIncomingGuest.make(for: layout)
                 }
@@ -44,7 +47,9 @@ struct LivemigPeerMigration {
         defer { watchdog.cancel() }
         let result = try KVMMigration.migrate(source, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port)),
                                               policy: policy, settings: settings, cancellation: cancellation)
-        guard received.wait(timeout: .now() + 60) == .success else { throw ValidationError("the receiver did not finish within 60 s") }
+        guard received.wait(timeout: .now() + 60) == .success else {
+            throw ValidationError("the receiver did not finish within 60 s (its guest, if one arrives, is left to this process's exit)")
+        }
         let destination = arrival.guest
         defer { destination?.destroy() }
         if let error = arrival.error { throw ValidationError("the receiver failed: \(error)") }

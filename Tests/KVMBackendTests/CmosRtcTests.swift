@@ -68,6 +68,45 @@ final class CmosRtcTests: XCTestCase {
         XCTAssertEqual(read(cmos, 0x40), 0x5a)
     }
 
+    func testWithSETTheFieldsAreWrittenOneByOneAndTheDateTakenWhole() {
+        // 31 January 2026: setting 28 February field by field must not pass through 31 February.
+        let january31: Int64 = 1_769_860_800  // 2026-01-31 12:00:00 UTC
+        var cmos = CmosRtc(ramBytes: 16 << 20)
+        write(&cmos, 0x0b, 0x82, at: january31)  // SET, 24-hour, BCD
+        XCTAssertEqual(read(cmos, 0x07, at: january31 + 100), 0x31, "while SET the registers hold still")
+        write(&cmos, 0x08, 0x02, at: january31)
+        write(&cmos, 0x07, 0x28, at: january31)
+        write(&cmos, 0x0b, 0x02, at: january31)  // SET cleared: the clock runs from the new date
+        XCTAssertEqual([0x08, 0x07].map { read(cmos, UInt8($0), at: january31) }, [0x02, 0x28])
+        XCTAssertEqual(cmos.clockOffsetSeconds, 28 * 86_400)
+    }
+
+    func testTwelveHourWritesSetTheHour() {
+        var cmos = CmosRtc(ramBytes: 16 << 20)
+        write(&cmos, 0x0b, 0x00)  // 12-hour, BCD
+        write(&cmos, 0x04, 0x80 | 0x12)  // 12 PM: noon
+        write(&cmos, 0x0b, 0x02)
+        XCTAssertEqual(read(cmos, 0x04), 0x12)
+        write(&cmos, 0x0b, 0x00)
+        write(&cmos, 0x04, 0x12)  // 12 AM: midnight
+        write(&cmos, 0x0b, 0x02)
+        XCTAssertEqual(read(cmos, 0x04), 0x00)
+    }
+
+    func testAStateWhoseClockIsOutOfReachIsRefused() throws {
+        try requireKVM()
+        let source = try KVMGuest.createFirmware(name: "clock", memoryBytes: 16 << 20, image: FirmwareImage.testImage)
+        defer { source.destroy() }
+        var state = try source.captureVcpuState()
+        // The header's clock offset, as a peer could send it.
+        let offset = MemoryLayout<livemig_kvm_firmware_state_header>.offset(of: \.cmos_clock_offset_seconds)!
+        withUnsafeBytes(of: Int64.max.littleEndian) { for (index, byte) in $0.enumerated() { state[offset + index] = byte } }
+        let copy = try KVMGuest.createIncoming(name: "clock-copy", memoryBytes: 16 << 20)
+        defer { copy.destroy() }
+        copy.memory.base.copyMemory(from: source.memory.base, byteCount: 16 << 20)
+        XCTAssertThrowsError(try copy.restoreVcpuState(state)) { XCTAssertTrue("\($0)".contains("cmos_clock_offset_seconds"), "\($0)") }
+    }
+
     func testAFirmwareGuestReadsItsRAMSizeFromTheCMOSAndCarriesTheCMOSInItsState() throws {
         try requireKVM()
         let source = try KVMGuest.createFirmware(name: "cmos", memoryBytes: 64 << 20, image: FirmwareImage.testImage)

@@ -44,4 +44,26 @@ final class GuestThrottleTests: XCTestCase {
         XCTAssertEqual(rates[80]! / baseline, 0.2, accuracy: 0.1, "80 % throttle")
         XCTAssertGreaterThan(lifted / free, 0.6, "the lifted throttle lets the guest run free again")
     }
+
+    /// A paced guest spends much of its time in the yield port's sleep, outside KVM_RUN: the
+    /// throttle's sleep must still come once a period (a kick that lands outside KVM_RUN once
+    /// left the whole period unthrottled). At 80 % the guest runs a fifth of the time, so it
+    /// cannot keep up a pace above a fifth of its free rate (110-180k writes/s here).
+    func testThrottleSlowsAPacedGuestToo() throws {
+        try requireKVM()
+        let workload = GuestWorkload(kind: .uniform, workingSetPages: 4096, ratePagesPerSecond: 60_000)
+        let guest = try KVMGuest.create(name: "paced", memoryBytes: 64 << 20, workload: workload)
+        defer { guest.destroy() }
+        guest.start()
+        XCTAssertTrue(waitUntil(seconds: 10) { guest.counters.heartbeats >= 2 }, "the guest did not start")
+        let free = writeRate(of: guest, over: 1)
+        guest.setThrottle(percent: 80)
+        usleep(100_000)
+        let throttled = writeRate(of: guest, over: 1)
+        print("paced throttle: free \(Int(free)) writes/s, 80 % \(Int(throttled))")
+        XCTAssertNil(guest.failure)
+        XCTAssertGreaterThan(free, 45_000, "unthrottled it keeps its pace of 60,000")
+        XCTAssertLessThan(throttled, 0.7 * free, "throttled it cannot")
+        XCTAssertGreaterThan(throttled, 0)
+    }
 }

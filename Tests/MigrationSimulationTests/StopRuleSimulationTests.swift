@@ -99,6 +99,17 @@ final class StopRuleSimulationTests: XCTestCase {
         }
     }
 
+    func testADirtyLimitAboveWhatTheLinkCarriesStillFallsBack() throws {
+        // A limit of 10^9 pages/s never slows this guest: the throttle stays at 0, and the
+        // fallback counts its non-converging rounds as it does without a limit.
+        for fidelity in [Fidelity.page, .fluid] {
+            let report = try Simulator.run(Fixtures.hog(policy: PolicyConfiguration(name: .qemu, dirtyLimitPagesPerSecond: 1e9),
+                                                        fidelity: fidelity)).report
+            XCTAssertEqual(report.outcome, .offlineFallback, "\(fidelity): \(report.reason)")
+            XCTAssertEqual(report.maxThrottlePercent, 0, "\(fidelity)")
+        }
+    }
+
     func testTimeoutSuspendsTheGuestAfterTheGivenSeconds() throws {
         let report = try Simulator.run(Fixtures.hog(policy: PolicyConfiguration(name: .timeout, timeoutSeconds: 10))).report
         XCTAssertEqual(report.outcome, .offlineFallback)

@@ -53,8 +53,8 @@ public struct QemuPolicy: PrecopyPolicy {
 
     /// A pause whose pages take less than this is not worth another live round.
     public static let negligiblePausePagesSeconds = 0.001
-    /// Another live round shrinks the pause when the guest dirties at most this share of what
-    /// the link carries.
+    /// Another live round shrinks the pause when the pages the guest would dirty while it sends
+    /// the pending ones and reads the log again are at most this share of them.
     public static let shrinkingDirtyShare = 0.75
 
     public var downtimeLimitSeconds: Double
@@ -73,6 +73,8 @@ public struct QemuPolicy: PrecopyPolicy {
     private var triggered = false
     /// When the dirty log was last read, for the dirty rate of the pages found since.
     private var lastSyncSeconds: Double?
+    /// Whether the dirty limit's last adjustment raised the throttle.
+    private var dirtyLimitRaisedThrottle = false
     private var dirtyRateHighCount = 0
     private var periodStartSeconds = 0.0
     private var periodStartBytes = 0.0
@@ -90,7 +92,10 @@ public struct QemuPolicy: PrecopyPolicy {
     /// Whether the guest may still be slowed more than now: the offline fallback waits for that.
     public var canSlowGuestFurther: Bool {
         if let autoConverge { return guestThrottlePercent < autoConverge.maxPercent }
-        if dirtyLimit != nil { return !triggered || guestThrottlePercent < Self.maxThrottlePercent }
+        // The dirty limit slows the guest only as far as its target needs: once triggered, it can
+        // slow it further only while its last adjustment raised the throttle (a throttle that
+        // holds, or a guest under the target, leaves the link as the limit: the fallback may count).
+        if dirtyLimit != nil { return !triggered || (dirtyLimitRaisedThrottle && guestThrottlePercent < Self.maxThrottlePercent) }
         return false
     }
 
@@ -186,6 +191,8 @@ public struct QemuPolicy: PrecopyPolicy {
         let dirtyPagesPerSecond = dirty / (stats.elapsedSeconds - last)
         let running = 1 - Double(guestThrottlePercent) / 100
         let unthrottled = dirtyPagesPerSecond / running
+        let before = guestThrottlePercent
+        defer { dirtyLimitRaisedThrottle = guestThrottlePercent > before }
         guard unthrottled > limit.targetPagesPerSecond else {
             guestThrottlePercent = 0
             return

@@ -28,6 +28,8 @@
 // 32-bit linear congruential generator (multiplier 1664525, increment 1013904223: Numerical
 // Recipes' constants), its high bits taken as a fraction of the working set.
 
+#include "firmware_uart.h"
+
     .section .rodata.livemig_firmware_bench,"a",@progbits
     .globl livemig_firmware_bench_image_start
     .globl livemig_firmware_bench_image_end
@@ -56,22 +58,7 @@ start:
     movw %ax, %ss
     movw $STACK_TOP, %sp
 
-    // 16550: DLAB on, divisor 1 (115200 baud), DLAB off with 8N1, no interrupts.
-    movw $0x3fb, %dx
-    movb $0x80, %al
-    outb %al, %dx
-    movw $0x3f8, %dx
-    movb $0x01, %al
-    outb %al, %dx
-    movw $0x3f9, %dx
-    xorb %al, %al
-    outb %al, %dx
-    movw $0x3fb, %dx
-    movb $0x03, %al
-    outb %al, %dx
-    movw $0x3f9, %dx
-    xorb %al, %al
-    outb %al, %dx
+    uart_init_115200_8n1
 
     lgdtl %cs:OFF(gdt_pointer)
     movl %cr0, %eax

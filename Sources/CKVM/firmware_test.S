@@ -20,6 +20,8 @@
 // the remaining (IP, CS) and returns to the RETF, which is harmless (the EOI was sent already,
 // and a tick comes only every 10 ms).
 
+#include "firmware_uart.h"
+
     .section .rodata.livemig_firmware_test,"a",@progbits
     .globl livemig_firmware_test_image_start
     .globl livemig_firmware_test_image_end
@@ -41,22 +43,7 @@ start:
     movw %ax, %ss
     movw $STACK_TOP, %sp
 
-    // 16550: DLAB on, divisor 1 (115200 baud), DLAB off with 8N1, no interrupts.
-    movw $0x3fb, %dx
-    movb $0x80, %al
-    outb %al, %dx
-    movw $0x3f8, %dx
-    movb $0x01, %al
-    outb %al, %dx
-    movw $0x3f9, %dx
-    xorb %al, %al
-    outb %al, %dx
-    movw $0x3fb, %dx
-    movb $0x03, %al
-    outb %al, %dx
-    movw $0x3f9, %dx
-    xorb %al, %al
-    outb %al, %dx
+    uart_init_115200_8n1
 
     // 8259 PICs: ICW1 (edge, cascade, ICW4), ICW2 (vector base), ICW3 (slave on IRQ2), ICW4
     // (8086 mode); then mask everything but IRQ0.

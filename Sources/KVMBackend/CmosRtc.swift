@@ -66,10 +66,9 @@ struct CmosRtc: Equatable {
 
     /// The guest's time: the host's plus the offset, never overflowing (a host clock past
     /// 2^62 s is no clock).
-    private func guestSeconds(_ hostSeconds: Int64) -> Int64 {
-        let host = min(max(hostSeconds, -(1 << 62)), 1 << 62)
-        return host + clockOffsetSeconds
-    }
+    private func guestSeconds(_ hostSeconds: Int64) -> Int64 { Self.bounded(hostSeconds) + clockOffsetSeconds }
+
+    private static func bounded(_ hostSeconds: Int64) -> Int64 { min(max(hostSeconds, -(1 << 62)), 1 << 62) }
 
     mutating func write(port: UInt16, value: UInt8, hostSeconds: Int64) {
         if port == Self.indexPort {
@@ -170,8 +169,7 @@ struct CmosRtc: Equatable {
     /// The offset that makes the guest's clock read `time` now, within the bounds.
     private static func offset(of time: inout tm, hostSeconds: Int64) -> Int64 {
         let guest = Int64(timegm(&time))
-        let host = min(max(hostSeconds, -(1 << 62)), 1 << 62)
-        return min(max(guest - host, -maxClockOffsetSeconds), maxClockOffsetSeconds)
+        return min(max(guest - bounded(hostSeconds), -maxClockOffsetSeconds), maxClockOffsetSeconds)
     }
 
     /// One register's value, decoded, into `time`'s field.

@@ -98,7 +98,8 @@ public struct HistoryFit: Sendable, Equatable {
         return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot()
     }
 
-    static func median(_ values: [Double]) -> Double? {
+    /// The middle value (the mean of the two middle ones for an even count); nil for none.
+    public static func median(_ values: [Double]) -> Double? {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         let middle = sorted.count / 2

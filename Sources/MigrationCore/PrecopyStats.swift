@@ -28,10 +28,9 @@ public struct PrecopyStats: Sendable, Equatable {
     /// Transfer rate measured over the last window of at least 100 ms (QEMU's `BUFFER_DELAY`);
     /// 0 until the first window has closed.
     public var measuredBandwidthBytesPerSecond: Double
-    /// The part of the pause that is not the paused round's pages, as expected now: the last
-    /// dirty-log read's measured time (the final one happens in the pause) plus the engine
-    /// settings' `pauseOverheadSeconds` (device state, the destination's load and the
-    /// ready / cleared handshake, the unpause there).
+    /// What the pause costs besides its pages and its dirty-log read: the engine settings'
+    /// `pauseOverheadSeconds` (device state, the destination's load and the ready / cleared
+    /// handshake, the unpause there).
     public var pauseOverheadSeconds: Double
     /// Seconds since the dirty log was last read (or since the migration started).
     public var secondsSinceDirtyLogRead: Double
@@ -54,6 +53,10 @@ public struct PrecopyStats: Sendable, Equatable {
         secondsSinceDirtyLogRead = 0
         dirtyLogReadSeconds = 0
     }
+
+    /// The part of the pause that is not its pages, as expected now: the overhead plus the last
+    /// dirty-log read's time (the final read happens in the pause).
+    public var expectedPauseOverheadSeconds: Double { pauseOverheadSeconds + dirtyLogReadSeconds }
 
     /// Bytes still pending in the current round.
     public var pendingBytes: Double { pendingPageCount * Double(pageSizeBytes) }

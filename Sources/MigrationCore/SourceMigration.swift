@@ -409,9 +409,7 @@ public struct SourceMigration<Tracker: PageTracking> {
     private mutating func dirtyLogRead(_ log: Tracker.DirtyLog, purpose: ReadPurpose, now: Double) {
         let dirty = tracker.mergeDirtyLog(log)
         // The last read's time stands for the final one, which happens in the pause.
-        let readSeconds = max(0, now - (dirtyLogReadStartSeconds ?? now))
-        stats.dirtyLogReadSeconds = readSeconds
-        stats.pauseOverheadSeconds = settings.pauseOverheadSeconds + readSeconds
+        stats.dirtyLogReadSeconds = max(0, now - (dirtyLogReadStartSeconds ?? now))
         stats.secondsSinceDirtyLogRead = now - (lastDirtyLogReadSeconds ?? startSeconds ?? now)
         lastDirtyLogReadSeconds = now
         if let index = lastLiveIterationIndex {

@@ -90,34 +90,18 @@ struct BenchMigrateCommand: ParsableCommand {
     private func migrateOnce(workload: GuestWorkload, capBytesPerSecond: Double?) throws -> (report: MigrationReport, peakRSSMiB: Int) {
         resetPeakResident()
         let guest = try KVMGuest.create(name: "bench", memoryBytes: memoryMiB << 20, workload: workload)
+        defer { guest.destroy() }
         guest.start()
         usleep(300_000)
-        let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
-        let done = DispatchSemaphore(value: 0)
-        final class Box: @unchecked Sendable { var guest: KVMGuest?; var error: String? }
-        let box = Box()
-        let receiver = Thread {
-            do {
-                let received = try MigrationReceiver.receive(on: try listener.accept()) { layout throws(HostFailure) in
-                    try KVMIncomingGuest.make(for: layout)
-                }
-                box.guest = (received.guest as? KVMIncomingGuest)?.guest
-            } catch {
-                box.error = "\(error)"
-            }
-            done.signal()
-        }
-        receiver.start()
+        let receiver = try InProcessReceiver()
         var settings = EngineSettings()
         settings.rateLimitBytesPerSecond = capBytesPerSecond
         settings.live = !offline
-        let result = try KVMMigration.migrate(guest, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port)),
+        let result = try KVMMigration.migrate(guest, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: receiver.port)),
                                               policy: PolicyConfiguration(name: .xen4), settings: settings)
-        done.wait()
+        let arrived = try receiver.arrivedGuest(waitingUpTo: 120)
         let peak = peakResidentMiB()
-        box.guest?.destroy()
-        guest.destroy()
-        if let error = box.error { throw ValidationError("the receiver failed: \(error)") }
+        arrived?.destroy()
         return (result.report, peak)
     }
 

@@ -18,25 +18,7 @@ struct LivemigPeerMigration {
         source.start()
         try PeerBenchmark.waitForHeartbeats(seconds: readySeconds, what: "the livemig guest") { source.console.lines.map(\.text) }
 
-        let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
-        final class Arrival: @unchecked Sendable { var guest: KVMGuest?; var error: String? }
-        let arrival = Arrival()
-        let received = DispatchSemaphore(value: 0)
-        let receiver = Thread {
-            do {
-                // Bounded: a sender that never connects (its own failure) must not strand this thread.
-                var entry = pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&entry, 1, 30_000) > 0 else { throw HostFailure("no sender connected within 30 s") }
-                let result = try MigrationReceiver.receive(on: try listener.accept()) { layout throws(HostFailure) in
-                    try KVMIncomingGuest.make(for: layout)
-                }
-                arrival.guest = (result.guest as? KVMIncomingGuest)?.guest
-            } catch {
-                arrival.error = "\(error)"
-            }
-            received.signal()
-        }
-        receiver.start()
+        let receiver = try InProcessReceiver()
         var settings = EngineSettings()
         settings.rateLimitBytesPerSecond = cell.capBytesPerSecond
         settings.live = true
@@ -45,14 +27,10 @@ struct LivemigPeerMigration {
         let watchdog = DispatchWorkItem { _ = cancellation.cancel(reason: "the benchmark's \(timeoutSeconds) s limit passed") }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: watchdog)
         defer { watchdog.cancel() }
-        let result = try KVMMigration.migrate(source, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port)),
+        let result = try KVMMigration.migrate(source, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: receiver.port)),
                                               policy: policy, settings: settings, cancellation: cancellation)
-        guard received.wait(timeout: .now() + 60) == .success else {
-            throw ValidationError("the receiver did not finish within 60 s (its guest, if one arrives, is left to this process's exit)")
-        }
-        let destination = arrival.guest
+        let destination = try receiver.arrivedGuest(waitingUpTo: 60)
         defer { destination?.destroy() }
-        if let error = arrival.error { throw ValidationError("the receiver failed: \(error)") }
         let report = result.report
         var gap: Double?
         if let destination {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KVMBackend
+import MigrationCalibration
 import MigrationCore
 import MigrationExecutor
 
@@ -115,29 +116,23 @@ struct PeerBenchmark {
         return line
     }
 
-    static func median(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
-
     static func summary(_ cell: PeerBenchCell, _ runs: [PeerBenchRun]) -> PeerBenchSummary {
         let qemu = runs.filter { $0.tool == "qemu" }
         let livemig = runs.filter { $0.tool == "livemig" }
-        let qemuGap = median(qemu.filter(\.converged).compactMap(\.guestGapSeconds))
-        let qemuTotal = median(qemu.filter(\.converged).map(\.totalSeconds))
+        let qemuGap = HistoryFit.median(qemu.filter(\.converged).compactMap(\.guestGapSeconds))
+        let qemuTotal = HistoryFit.median(qemu.filter(\.converged).map(\.totalSeconds))
         let ours = livemig.filter(\.converged)
-        let downtimeRatio = qemuGap.flatMap { gap in median(ours.map(\.downtimeSeconds)).map { $0 / gap } }
-        let gapRatio = qemuGap.flatMap { gap in median(ours.compactMap(\.guestGapSeconds)).map { $0 / gap } }
-        let totalRatio = qemuTotal.flatMap { total in median(ours.map(\.totalSeconds)).map { $0 / total } }
+        let downtimeRatio = qemuGap.flatMap { gap in HistoryFit.median(ours.map(\.downtimeSeconds)).map { $0 / gap } }
+        let gapRatio = qemuGap.flatMap { gap in HistoryFit.median(ours.compactMap(\.guestGapSeconds)).map { $0 / gap } }
+        let totalRatio = qemuTotal.flatMap { total in HistoryFit.median(ours.map(\.totalSeconds)).map { $0 / total } }
         let totalGoal = cell.capBytesPerSecond == nil ? uncappedTotalGoalRatio : cappedTotalGoalRatio
         let convergenceMet = !(qemu.contains(where: \.converged) && livemig.contains { !$0.converged })
         return PeerBenchSummary(cell: cell.label, qemuConverged: qemu.filter(\.converged).count, livemigConverged: ours.count,
                                 runsPerTool: max(qemu.count, livemig.count),
-                                qemuGuestGapSeconds: qemuGap, qemuDowntimeSeconds: median(qemu.filter(\.converged).map(\.downtimeSeconds)),
-                                livemigDowntimeSeconds: median(ours.map(\.downtimeSeconds)),
-                                livemigGuestGapSeconds: median(ours.compactMap(\.guestGapSeconds)),
-                                qemuTotalSeconds: qemuTotal, livemigTotalSeconds: median(ours.map(\.totalSeconds)),
+                                qemuGuestGapSeconds: qemuGap, qemuDowntimeSeconds: HistoryFit.median(qemu.filter(\.converged).map(\.downtimeSeconds)),
+                                livemigDowntimeSeconds: HistoryFit.median(ours.map(\.downtimeSeconds)),
+                                livemigGuestGapSeconds: HistoryFit.median(ours.compactMap(\.guestGapSeconds)),
+                                qemuTotalSeconds: qemuTotal, livemigTotalSeconds: HistoryFit.median(ours.map(\.totalSeconds)),
                                 downtimeOverQemuGap: downtimeRatio, gapOverQemuGap: gapRatio, totalOverQemuTotal: totalRatio,
                                 downtimeGoalMet: downtimeRatio.map { $0 <= downtimeGoalRatio },
                                 totalGoalMet: totalRatio.map { $0 <= totalGoal }, convergenceGoalMet: convergenceMet)

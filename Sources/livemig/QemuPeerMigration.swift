@@ -26,8 +26,14 @@ struct QemuPeerMigration {
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
         guard (try? process.run()) != nil else { return nil }
+        // Bounded: a binary that never answers counts as none.
+        let deadline = monotonicSeconds() + 10
+        while process.isRunning && monotonicSeconds() < deadline { usleep(10_000) }
+        guard !process.isRunning else {
+            kill(process.processIdentifier, SIGKILL)
+            return nil
+        }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
         guard process.terminationStatus == 0 else { return nil }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init)
     }

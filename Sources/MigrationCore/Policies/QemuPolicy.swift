@@ -105,7 +105,7 @@ public struct QemuPolicy: PrecopyPolicy {
     /// limit leaves once the pause's overhead is taken off, but at least half the limit: a limit
     /// the overhead alone breaks cannot be met, and a budget of nothing would never converge.
     public func thresholdBytes(_ stats: PrecopyStats) -> Double {
-        stats.measuredBandwidthBytesPerSecond * max(downtimeLimitSeconds - stats.pauseOverheadSeconds, downtimeLimitSeconds / 2)
+        stats.measuredBandwidthBytesPerSecond * max(downtimeLimitSeconds - stats.expectedPauseOverheadSeconds, downtimeLimitSeconds / 2)
     }
 
     public mutating func betweenBatches(_ stats: PrecopyStats) -> BatchCheckpoint {
@@ -146,7 +146,7 @@ public struct QemuPolicy: PrecopyPolicy {
             return .continuePrecopy
         }
         return .stopAndCopy(.converged(
-            "pending \(CheckedConversion.clampedInt(stats.pendingBytes, to: 0 ... Int.max)) bytes < bandwidth x the downtime limit less the pause overhead of \(CheckedConversion.clampedInt((stats.pauseOverheadSeconds * 1e6).rounded(), to: 0 ... Int.max)) µs (at least half the limit) = \(CheckedConversion.clampedInt(threshold, to: 0 ... Int.max)) bytes"))
+            "pending \(CheckedConversion.clampedInt(stats.pendingBytes, to: 0 ... Int.max)) bytes < bandwidth x the downtime limit less the pause overhead of \(CheckedConversion.clampedInt((stats.expectedPauseOverheadSeconds * 1e6).rounded(), to: 0 ... Int.max)) µs (at least half the limit) = \(CheckedConversion.clampedInt(threshold, to: 0 ... Int.max)) bytes"))
     }
 
     /// QEMU's `migration_trigger_throttle`: at a sync at least a period after the last one

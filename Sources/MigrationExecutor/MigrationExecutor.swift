@@ -61,8 +61,9 @@ public enum MigrationExecutor {
             let now = monotonicSeconds()
             let action = engine.nextAction(now: now)
             switch action {
-            case .finished(let report):
+            case .finished(var report):
                 if report.outcome == .aborted { channel.abort(reason: report.reason) }
+                report.pausePhases = report.pausePhases?.adding(destination: channel.destinationPauseWork)
                 return report
             case .waitUntil(let seconds):
                 sleep(untilMonotonic: seconds)

@@ -23,6 +23,11 @@ struct ReceiveSession {
     private var memoryVerified = false
     private var endOfStreamSeconds = 0.0
     private var unpausedWallClockSeconds = 0.0
+    /// This host's timing of its part of the pause, for `running` (`RunningReport`): seconds
+    /// spent loading state, and when "ready" was due and "cleared" came (monotonic).
+    private var stateLoadSeconds = 0.0
+    private var checkSeconds = 0.0
+    private var clearedSeconds = 0.0
     /// The timeout in force, named for the error when it runs out.
     private var waiting: (name: String, seconds: Double) = ("handshake", 0)
     /// The item read after the challenge's echo, for the first `nextEvent`.
@@ -167,6 +172,7 @@ struct ReceiveSession {
             endOfStreamSeconds = monotonicSeconds()
             return .endOfStream
         case .record(.clearedToUnpause):
+            clearedSeconds = monotonicSeconds()
             return .clearedToRun
         case .record(.abort(let reason)):
             return .sourceAborted(reason)
@@ -224,12 +230,16 @@ struct ReceiveSession {
             pendingBatch = nil
             try reader.readPageData(into: Self.pageTargets(of: head, in: guest))
         case .loadVcpuState(let vcpu):
+            let start = monotonicSeconds()
+            defer { stateLoadSeconds += monotonicSeconds() - start }
             do {
                 try guest?.loadVcpuState(pendingVcpuState, vcpu: vcpu)
             } catch {
                 throw HostFailure("cannot load the state of vCPU \(vcpu): \(error.description)")
             }
         case .loadDeviceState:
+            let start = monotonicSeconds()
+            defer { stateLoadSeconds += monotonicSeconds() - start }
             do {
                 try guest?.loadDeviceState(pendingDeviceState)
             } catch {
@@ -238,16 +248,23 @@ struct ReceiveSession {
         case .verifyMemory:
             try verifyMemory()
         case .reportReady:
+            checkSeconds = monotonicSeconds() - endOfStreamSeconds
             try reply(.readyToUnpause)
             wait("commit", timeouts.commitSeconds)
             // A saved guest has no source to clear it: it runs once it is whole.
-            if !socket.isSocket { perform(machine.handle(.clearedToRun)) }
+            if !socket.isSocket {
+                clearedSeconds = monotonicSeconds()
+                perform(machine.handle(.clearedToRun))
+            }
         case .unpauseGuest:
             try unpause()
         case .reportRunning:
             // The unpause instant: just before the guest was let run (its first line may
             // follow at once, before `run` returns).
-            try? reply(.running(destinationWallClockMicroseconds: microseconds(unpausedWallClockSeconds)))
+            let unpauseSeconds = monotonicSeconds() - clearedSeconds
+            try? reply(.running(RunningReport(
+                unpauseWallClockMicroseconds: microseconds(unpausedWallClockSeconds), stateLoadMicroseconds: microseconds(stateLoadSeconds),
+                checkMicroseconds: microseconds(checkSeconds), unpauseMicroseconds: microseconds(unpauseSeconds))))
         case .destroyGuest:
             guest?.discard()
             // Gone before the source hears of it (the machine reports after this).

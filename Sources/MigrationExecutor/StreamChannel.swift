@@ -21,6 +21,9 @@ public struct StreamChannel: MigrationChannel {
     public private(set) var bytesWritten = 0
     /// The destination's wall-clock time of the unpause, from its `running` record.
     public private(set) var destinationRunningWallClockSeconds: Double?
+    /// The destination's own timing of its part of the pause, from its `running` record (as it
+    /// said it: `PausePhases.adding(destination:)` checks it against the source's waits).
+    public private(set) var destinationPauseWork: DestinationPauseWork?
     /// A memory digest went with the device state: once the destination says "ready", it has
     /// checked its memory against it (`DestinationMigration`'s `verifyMemory`).
     public private(set) var sentMemoryDigest = false
@@ -194,8 +197,11 @@ public struct StreamChannel: MigrationChannel {
             if expected == .running { return reason }
             throw HostFailure("the destination aborted: \(reason)")
         }
-        if case .record(.running(let microseconds)) = record {
-            destinationRunningWallClockSeconds = Double(microseconds) / 1e6
+        if case .record(.running(let report)) = record {
+            destinationRunningWallClockSeconds = Double(report.unpauseWallClockMicroseconds) / 1e6
+            destinationPauseWork = DestinationPauseWork(stateLoadSeconds: Double(report.stateLoadMicroseconds) / 1e6,
+                                                        checkSeconds: Double(report.checkMicroseconds) / 1e6,
+                                                        unpauseSeconds: Double(report.unpauseMicroseconds) / 1e6)
         }
         guard record.type == expected else {
             throw HostFailure("the destination sent \(record.type) where \(expected) was expected")

@@ -61,6 +61,10 @@ public enum ReportRendering {
         if let phases = report.pausePhases {
             let parts = phases.named.map { "\($0.name) \(decimal($0.seconds * 1000, 2))" }
             out += "  of which  \(parts.joined(separator: ", ")) ms (the source's clock)\n"
+            if let destination = phases.destination, let transit = phases.transitSeconds {
+                let parts = destination.named.map { "\($0.name) \(decimal($0.seconds * 1000, 2))" }
+                out += "  there     \(parts.joined(separator: ", ")) ms (the destination's clock); the rest of the waits on it \(decimal(transit * 1000, 2)) ms (drain, round trips)\n"
+            }
         }
         out += "data sent   \(byteSize(report.bytesSent)) (\(report.pagesSent) pages of \(report.guestPages), \(decimal(Double(report.pagesSent) / Double(max(report.guestPages, 1)), 2)) x memory)\n"
         out += "iterations  \(report.liveIterationCount) live + 1 paused\n"

@@ -56,6 +56,10 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             var report = report
             report.seed = config.seed
             report.fidelity = config.fidelity.rawValue
+            // The destination's part as the host model has it: starting the guest there
+            // (`resumeSeconds`); its state load and check cost nothing in this model.
+            report.pausePhases = report.pausePhases?.adding(
+                destination: DestinationPauseWork(stateLoadSeconds: 0, checkSeconds: 0, unpauseSeconds: config.costs.resumeSeconds))
             return .finished(report)
         case .waitUntil(let seconds):
             startedOutcome = .done

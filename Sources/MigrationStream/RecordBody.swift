@@ -63,7 +63,7 @@ enum RecordBody {
             guard body.count == StreamLimits.runningBytes else {
                 throw .recordLengthMismatch(.running, length: body.count, expected: StreamLimits.runningBytes)
             }
-            return .record(.running(destinationWallClockMicroseconds: body.readUInt64(at: body.startIndex)))
+            return .record(.running(RunningReport(body: body)))
         case .firstConsoleLine:
             let fixed = StreamLimits.firstConsoleLineFixedBytes
             guard body.count >= fixed else { throw .recordLengthMismatch(.firstConsoleLine, length: body.count, expected: fixed) }

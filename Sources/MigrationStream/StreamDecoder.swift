@@ -126,7 +126,7 @@ public struct StreamDecoder: Sendable {
             let available = buffer[readIndex...]
             try StreamHeader.checkMagicPrefix(available)
             guard available.count >= StreamHeader.sizeBytes else { return nil }
-            try StreamHeader.check(buffer[readIndex ..< readIndex + StreamHeader.sizeBytes])
+            try StreamHeader.check(buffer[readIndex ..< readIndex + StreamHeader.sizeBytes], direction: direction)
             readIndex += StreamHeader.sizeBytes
             headerReceived = true
         }

@@ -74,9 +74,9 @@ public struct StreamEncoder: Sendable {
             try appendBlob(.abort, bytes, into: &buffer)
         case .endOfStream, .readyToUnpause, .clearedToUnpause:
             RecordBody.appendHeader(record.type, length: 0, into: &buffer)
-        case .running(let microseconds):
+        case .running(let report):
             RecordBody.appendHeader(.running, length: StreamLimits.runningBytes, into: &buffer)
-            buffer.appendLittleEndian(microseconds)
+            report.append(into: &buffer)
         case .memoryDigest(let digest):
             RecordBody.appendHeader(.memoryDigest, length: StreamLimits.memoryDigestBytes, into: &buffer)
             buffer.appendLittleEndian(digest)

@@ -5,8 +5,8 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     // The header.
     /// The first 8 bytes (or as many as arrived) are not `LIVEMIG\0`.
     case badMagic([UInt8])
-    /// The header's version is not 1.
-    case unsupportedVersion(UInt32)
+    /// The header's version is not one this build reads in that direction.
+    case unsupportedVersion(UInt32, direction: StreamDirection)
     /// The header's flags are not 0.
     case unknownHeaderFlags(UInt32)
 
@@ -76,8 +76,9 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
                 return digits.count == 1 ? "0" + digits : digits
             }
             return "stream header magic is \(hex.joined(separator: " ")); expected 4C 49 56 45 4D 49 47 00 (LIVEMIG\\0)"
-        case .unsupportedVersion(let version):
-            return "stream header version is \(version); this build reads only version \(StreamHeader.version)"
+        case .unsupportedVersion(let version, let direction):
+            let readable = StreamHeader.readableVersions(direction).map(String.init).joined(separator: " or ")
+            return "stream header version is \(version); this build reads only version \(readable) from the \(direction == .sourceToDestination ? "source" : "destination")"
         case .unknownHeaderFlags(let flags):
             return "stream header flags are \(flags); no flags are defined, so they must be 0"
         case .unknownRecordType(let type):

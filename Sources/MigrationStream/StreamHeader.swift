@@ -4,11 +4,18 @@
 public enum StreamHeader {
     /// `LIVEMIG` and a NUL, in ASCII.
     public static let magic: [UInt8] = [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00]
-    /// The only version this code reads and writes. Version 2 (livemig 2026-11-30) made a whole
+    /// The version this code writes. Version 2 (livemig 2026-11-30) made a whole
     /// guest mean every page at least once, one `vcpuState` per vCPU and exactly one
     /// `deviceState` (version 1 carried the console's unfinished line inside vCPU 0's state and
     /// often no `deviceState`), so a version 1 stream is refused by its header, not half read.
-    public static let version: UInt32 = 2
+    /// Version 3 (livemig 2026-12-01) grew `running` from 8 bytes to 32: the destination's own
+    /// timing of its part of the pause (`RunningReport`).
+    public static let version: UInt32 = 3
+    /// The versions this code reads in `direction`: version 2's source-to-destination records
+    /// are version 3's, so a guest saved to a file (or sent) by the previous build still loads.
+    public static func readableVersions(_ direction: StreamDirection) -> [UInt32] {
+        direction == .sourceToDestination ? [2, 3] : [3]
+    }
     /// No flags are defined; a header with any flag set is refused.
     public static let flags: UInt32 = 0
     /// Magic, version and flags.
@@ -30,12 +37,12 @@ public enum StreamHeader {
     }
 
     /// Checks a complete 16-byte header.
-    static func check(_ bytes: ArraySlice<UInt8>) throws(StreamError) {
+    static func check(_ bytes: ArraySlice<UInt8>, direction: StreamDirection) throws(StreamError) {
         precondition(bytes.count == sizeBytes)
         try checkMagicPrefix(bytes)
         let start = bytes.startIndex
         let foundVersion = bytes.readUInt32(at: start + 8)
-        guard foundVersion == version else { throw .unsupportedVersion(foundVersion) }
+        guard readableVersions(direction).contains(foundVersion) else { throw .unsupportedVersion(foundVersion, direction: direction) }
         let foundFlags = bytes.readUInt32(at: start + 12)
         guard foundFlags == flags else { throw .unknownHeaderFlags(foundFlags) }
     }

@@ -27,8 +27,9 @@ public enum StreamLimits {
     public static let maxDeviceStateBytes = 1 << 20
     /// Longest abort reason, in bytes of UTF-8.
     public static let maxAbortReasonBytes = 1024
-    /// The body of `running`: the destination's unpause time, microseconds since the epoch.
-    public static let runningBytes = 8
+    /// The body of `running`: the destination's unpause time and its timing of the pause
+    /// (`RunningReport`).
+    public static let runningBytes = RunningReport.bodyBytes
     /// A memoryDigest record's body: the 64-bit digest.
     public static let memoryDigestBytes = 8
     /// Bytes of a firstConsoleLine body before its text: the wall-clock time.

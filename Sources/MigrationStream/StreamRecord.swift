@@ -20,9 +20,10 @@ public enum StreamRecord: Sendable, Equatable {
     /// Type 17, source to destination: "run it"; the source keeps its copy paused until `running`.
     case clearedToUnpause
     /// Type 18, destination to source: "the guest runs here"; the source may now destroy its copy.
-    /// Carries the destination's wall-clock time of the unpause, in microseconds since the
-    /// epoch, so that the source can state the downtime from both sides' clocks.
-    case running(destinationWallClockMicroseconds: UInt64)
+    /// Carries the destination's wall-clock time of the unpause and its own timing of its part
+    /// of the pause (`RunningReport`), so that the source can state the downtime from both
+    /// sides' clocks.
+    case running(RunningReport)
     /// Type 19, either direction: give up; the destination discards its copy (see the spec for
     /// when the source may resume).
     case abort(reason: String)

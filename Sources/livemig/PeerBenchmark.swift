@@ -112,6 +112,10 @@ struct PeerBenchmark {
             line += String(format: "\n      of which: dirty-log read %.1f, pages %.1f, device state %.1f, wait for ready %.1f, cleared to running %.1f ms",
                            phases.finalDirtyLogReadSeconds * 1000, phases.finalPagesSeconds * 1000, phases.deviceStateSeconds * 1000,
                            phases.destinationReadySeconds * 1000, phases.clearedToRunningSeconds * 1000)
+            if let destination = phases.destination {
+                line += String(format: "; there: state load %.2f, check %.2f, unpause %.2f ms", destination.stateLoadSeconds * 1000,
+                               destination.checkSeconds * 1000, destination.unpauseSeconds * 1000)
+            }
         }
         return line
     }

@@ -32,6 +32,32 @@ final class PausePhasesTests: XCTestCase {
         }
     }
 
+    /// The destination's figures are kept beside the source's when each fits the wait the
+    /// source saw for it, and the rest of those waits is the transit; a peer claiming more
+    /// than the source waited is not believed.
+    func testTheDestinationsFiguresAreKeptOnlyWhenTheyFit() throws {
+        let phases = PausePhases(finalDirtyLogReadSeconds: 0.001, finalPagesSeconds: 0.004, deviceStateSeconds: 0.0005,
+                                 destinationReadySeconds: 0.003, clearedToRunningSeconds: 0.002)
+        let work = DestinationPauseWork(stateLoadSeconds: 0.0004, checkSeconds: 0.0012, unpauseSeconds: 0.0009)
+        let kept = phases.adding(destination: work)
+        XCTAssertEqual(kept.destination, work)
+        XCTAssertEqual(try XCTUnwrap(kept.transitSeconds), 0.003 + 0.002 - 0.0025, accuracy: 1e-12)
+        XCTAssertEqual(kept.totalSeconds, phases.totalSeconds, "the destination's figures are inside the source's, not added")
+        XCTAssertNil(phases.transitSeconds)
+        let lies = [
+            DestinationPauseWork(stateLoadSeconds: 0, checkSeconds: 0.01, unpauseSeconds: 0),  // check beyond the wait for ready
+            DestinationPauseWork(stateLoadSeconds: 0, checkSeconds: 0, unpauseSeconds: 0.0031),  // unpause beyond the wait for running
+            DestinationPauseWork(stateLoadSeconds: 0.002, checkSeconds: 0.002, unpauseSeconds: 0),  // load and check beyond both
+            DestinationPauseWork(stateLoadSeconds: .nan, checkSeconds: 0, unpauseSeconds: 0),
+            DestinationPauseWork(stateLoadSeconds: 0, checkSeconds: -0.001, unpauseSeconds: 0),
+            DestinationPauseWork(stateLoadSeconds: 0, checkSeconds: 0, unpauseSeconds: .infinity),
+        ]
+        for lie in lies {
+            XCTAssertNil(phases.adding(destination: lie).destination, "\(lie)")
+        }
+        XCTAssertNil(phases.adding(destination: nil).destination)
+    }
+
     /// A migration that does not reach "running" has no phases: the clearance failed (the
     /// guest may run nowhere yet) or was withheld (the source resumed).
     func testAnEndWithoutRunningHasNoPhases() throws {

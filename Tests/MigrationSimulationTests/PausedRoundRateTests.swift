@@ -37,4 +37,26 @@ final class PausedRoundRateTests: XCTestCase {
             XCTAssertEqual(lineRate.iterations.dropLast().map(\.pagesSent), capped.iterations.dropLast().map(\.pagesSent), "\(fidelity)")
         }
     }
+
+    /// The simulator reports the pause's phases as a real migration does, the destination's
+    /// part included (its unpause is the model's `resumeSeconds`): both fidelities.
+    func testTheSimulatorBreaksThePauseDownLikeARealMigration() throws {
+        for fidelity in [Fidelity.page, .fluid] {
+            let yaml = """
+                guest: {memory: 1GiB}
+                workload: {kind: uniform, workingSet: 4096, rate: 2000}
+                link: {bandwidth: 10Gbit/s, latency: 0.2ms}
+                source: {pauseCost: 1ms, resumeCost: 3ms}
+                policy: {name: qemu}
+                simulation: {fidelity: \(fidelity.rawValue)}
+                """
+            let report = try Simulator.run(try ScenarioLoader.parse(yaml: yaml, file: "phases.yaml", defaultName: "phases").config).report
+            let phases = try XCTUnwrap(report.pausePhases, "\(fidelity)")
+            XCTAssertEqual(phases.totalSeconds, report.downtimeSeconds, accuracy: 1e-9, "\(fidelity)")
+            let there = try XCTUnwrap(phases.destination, "\(fidelity): \(phases)")
+            XCTAssertEqual(there.unpauseSeconds, 0.003, accuracy: 1e-12, "\(fidelity)")
+            // What is left of the waits on the destination: the round trips over the link.
+            XCTAssertEqual(try XCTUnwrap(phases.transitSeconds), 3 * 0.0002, accuracy: 1e-9, "\(fidelity): \(phases)")
+        }
+    }
 }

@@ -48,9 +48,10 @@ final class IncrementalDecodingTests: XCTestCase {
     }
 
     func testDirectionStreamOneByteAtATime() throws {
-        let records: [StreamRecord] = [.readyToUnpause, .running(destinationWallClockMicroseconds: 1_795_000_000_123_456)]
+        let records: [StreamRecord] = [.readyToUnpause, .running(RunningReport(unpauseWallClockMicroseconds: 1_795_000_000_123_456, stateLoadMicroseconds: 310,
+                                                                                checkMicroseconds: 42, unpauseMicroseconds: 95))]
         let bytes = try encode(records, direction: .destinationToSource)
-        XCTAssertEqual(bytes.count, 40)  // header 16 + readyToUnpause 8 + running 16
+        XCTAssertEqual(bytes.count, 64)  // header 16 + readyToUnpause 8 + running 40
         XCTAssertEqual(try decodeAll(bytes, direction: .destinationToSource, chunk: 1), records)
     }
 }

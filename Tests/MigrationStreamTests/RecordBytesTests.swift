@@ -23,12 +23,16 @@ final class RecordBytesTests: XCTestCase {
         XCTAssertEqual(try recordBytes(.endOfStream), [0x05, 0, 0, 0, 0, 0, 0, 0])
     }
 
-    func testControlRecordsAreEightBytesAndRunningSixteen() throws {
+    func testControlRecordsAreEightBytesAndRunningForty() throws {
         XCTAssertEqual(try recordBytes(.readyToUnpause, direction: .destinationToSource), [0x10, 0, 0, 0, 0, 0, 0, 0])
         XCTAssertEqual(try recordBytes(.clearedToUnpause), [0x11, 0, 0, 0, 0, 0, 0, 0])
-        // running carries the destination's unpause time: 8 bytes, little-endian.
-        XCTAssertEqual(try recordBytes(.running(destinationWallClockMicroseconds: 0x0102_0304_0506_0708), direction: .destinationToSource),
-                       [0x12, 0, 0, 0, 8, 0, 0, 0, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01])
+        // running carries the destination's unpause time, then its state load, check and
+        // unpause times: four little-endian UInt64s, 32 bytes.
+        let report = RunningReport(unpauseWallClockMicroseconds: 0x0102_0304_0506_0708, stateLoadMicroseconds: 0x11,
+                                   checkMicroseconds: 0x2233, unpauseMicroseconds: 0x44)
+        XCTAssertEqual(try recordBytes(.running(report), direction: .destinationToSource),
+                       [0x12, 0, 0, 0, 32, 0, 0, 0, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+                        0x11, 0, 0, 0, 0, 0, 0, 0, 0x33, 0x22, 0, 0, 0, 0, 0, 0, 0x44, 0, 0, 0, 0, 0, 0, 0])
     }
 
     func testAbortWithThreeByteReasonHasLengthThreeAndFivePaddingBytes() throws {

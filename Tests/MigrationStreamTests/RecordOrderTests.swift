@@ -61,7 +61,7 @@ final class RecordOrderTests: XCTestCase {
         assertDecodeFails(headerBytes + rawRecord(18, []), .recordTooEarly(.running, needs: .readyToUnpause), direction: .destinationToSource)
         assertDecodeFails(headerBytes + rawRecord(16, []) + rawRecord(16, []), .duplicateRecord(.readyToUnpause), direction: .destinationToSource)
         assertDecodeFails(
-            headerBytes + rawRecord(16, []) + rawRecord(18, [UInt8](repeating: 0, count: 8)) + rawRecord(19, []),
+            headerBytes + rawRecord(16, []) + rawRecord(18, [UInt8](repeating: 0, count: 32)) + rawRecord(19, []),
             .recordAfterClose(.abort, closedBy: .running), direction: .destinationToSource
         )
         XCTAssertEqual(
@@ -76,7 +76,7 @@ final class RecordOrderTests: XCTestCase {
         XCTAssertNoThrow(try checker.check(.readyToUnpause))
         checker.advance(past: .readyToUnpause)
         XCTAssertEqual(checker.phase, .ready)
-        checker.advance(past: .running(destinationWallClockMicroseconds: 0))
+        checker.advance(past: .running(RunningReport(unpauseWallClockMicroseconds: 0)))
         XCTAssertEqual(checker.phase, .guestRunning)
         XCTAssertNoThrow(try checker.check(.firstConsoleLine))
         checker.advance(past: .firstConsoleLine(destinationWallClockMicroseconds: 0, text: "hb 1"))
@@ -85,7 +85,7 @@ final class RecordOrderTests: XCTestCase {
 
     func testFirstConsoleLineOnlyAfterRunningAndLast() throws {
         let line = rawRecord(20, le64(1_795_000_000_000_000) + Array("hb 7".utf8))
-        let running = rawRecord(18, le64(1))
+        let running = rawRecord(18, le64(1) + le64(0) + le64(0) + le64(0))
         assertDecodeFails(headerBytes + rawRecord(16, []) + line, .recordTooEarly(.firstConsoleLine, needs: .running),
                           direction: .destinationToSource)
         assertDecodeFails(headerBytes + rawRecord(16, []) + running + running, .duplicateRecord(.running), direction: .destinationToSource)
@@ -93,12 +93,12 @@ final class RecordOrderTests: XCTestCase {
                           .recordAfterClose(.firstConsoleLine, closedBy: .firstConsoleLine), direction: .destinationToSource)
         assertDecodeFails(streamStart() + line, .wrongDirection(.firstConsoleLine, .sourceToDestination))
         XCTAssertEqual(try decodeAll(headerBytes + rawRecord(16, []) + running + line, direction: .destinationToSource),
-                       [.readyToUnpause, .running(destinationWallClockMicroseconds: 1),
+                       [.readyToUnpause, .running(RunningReport(unpauseWallClockMicroseconds: 1)),
                         .firstConsoleLine(destinationWallClockMicroseconds: 1_795_000_000_000_000, text: "hb 7")])
     }
 
     func testFirstConsoleLineLimits() throws {
-        let prefix = headerBytes + rawRecord(16, []) + rawRecord(18, le64(1))
+        let prefix = headerBytes + rawRecord(16, []) + rawRecord(18, le64(1) + le64(0) + le64(0) + le64(0))
         assertDecodeFails(prefix + rawRecord(20, [1, 2, 3]), .recordLengthMismatch(.firstConsoleLine, length: 3, expected: 8),
                           direction: .destinationToSource)
         assertDecodeFails(prefix + rawRecord(20, le64(1) + [0xFF]), .invalidUTF8(.firstConsoleLine, field: "text"),
@@ -109,14 +109,17 @@ final class RecordOrderTests: XCTestCase {
         var bytes: [UInt8] = []
         encoder.appendHeader(into: &bytes)
         try encoder.append(.readyToUnpause, into: &bytes)
-        try encoder.append(.running(destinationWallClockMicroseconds: 1), into: &bytes)
+        try encoder.append(.running(RunningReport(unpauseWallClockMicroseconds: 1)), into: &bytes)
         assertThrows(.textTooLong(.firstConsoleLine, field: "text", bytes: 257, limit: 256)) {
             try encoder.append(.firstConsoleLine(destinationWallClockMicroseconds: 1, text: String(repeating: "x", count: 257)), into: &bytes)
         }
     }
 
-    func testRunningWithoutItsTimestampIsRejected() {
+    func testRunningWithoutItsTimesIsRejected() {
         assertDecodeFails(headerBytes + rawRecord(16, []) + rawRecord(18, []),
-                          .recordLengthMismatch(.running, length: 0, expected: 8), direction: .destinationToSource)
+                          .recordLengthMismatch(.running, length: 0, expected: 32), direction: .destinationToSource)
+        // A version 2 `running`: the wall-clock time alone.
+        assertDecodeFails(headerBytes + rawRecord(16, []) + rawRecord(18, le64(1)),
+                          .recordLengthMismatch(.running, length: 8, expected: 32), direction: .destinationToSource)
     }
 }

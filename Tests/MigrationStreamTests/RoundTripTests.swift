@@ -23,7 +23,7 @@ final class RoundTripTests: XCTestCase {
     }
 
     func testDestinationStreamRoundTrip() throws {
-        let records: [StreamRecord] = [.readyToUnpause, .running(destinationWallClockMicroseconds: 1_795_000_000_123_456),
+        let records: [StreamRecord] = [.readyToUnpause, .running(RunningReport(unpauseWallClockMicroseconds: 1_795_000_000_123_456, unpauseMicroseconds: 120)),
                                        .firstConsoleLine(destinationWallClockMicroseconds: 1_795_000_000_150_000, text: "hb 12 ✓")]
         XCTAssertEqual(try decodeAll(try encode(records, direction: .destinationToSource), direction: .destinationToSource), records)
     }

@@ -8,7 +8,7 @@ final class StreamHeaderTests: XCTestCase {
         var bytes: [UInt8] = []
         var encoder = StreamEncoder(direction: .sourceToDestination)
         encoder.appendHeader(into: &bytes)
-        XCTAssertEqual(bytes, [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00])
+        XCTAssertEqual(bytes, [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00])
         XCTAssertEqual(StreamHeader.sizeBytes, 16)
         XCTAssertEqual(Array("LIVEMIG".utf8) + [0], StreamHeader.magic)
     }
@@ -37,12 +37,26 @@ final class StreamHeaderTests: XCTestCase {
     }
 
     func testOtherVersionsRefused() {
-        for version: UInt8 in [1, 3] {
+        for version: UInt8 in [1, 4] {
             var bytes = headerBytes
             bytes[8] = version
-            assertDecodeFails(bytes, .unsupportedVersion(UInt32(version)))
+            assertDecodeFails(bytes, .unsupportedVersion(UInt32(version), direction: .sourceToDestination))
         }
-        XCTAssertEqual(StreamError.unsupportedVersion(1).description, "stream header version is 1; this build reads only version 2")
+        XCTAssertEqual(StreamError.unsupportedVersion(1, direction: .sourceToDestination).description,
+                       "stream header version is 1; this build reads only version 2 or 3 from the source")
+    }
+
+    /// Version 2's source records are version 3's, so a guest saved by the previous build
+    /// loads; its replies had a shorter `running`, so a version 2 destination is refused.
+    func testVersionTwoIsReadFromTheSourceOnly() throws {
+        var bytes = try encode([.guestLayout(smallLayout), .endOfStream])
+        bytes[8] = 2
+        XCTAssertEqual(try decodeAll(bytes), [.guestLayout(smallLayout), .endOfStream])
+        var replies = try encode([.readyToUnpause], direction: .destinationToSource)
+        replies[8] = 2
+        assertDecodeFails(replies, .unsupportedVersion(2, direction: .destinationToSource), direction: .destinationToSource)
+        XCTAssertEqual(StreamError.unsupportedVersion(2, direction: .destinationToSource).description,
+                       "stream header version is 2; this build reads only version 3 from the destination")
     }
 
     func testNonZeroFlagsRefused() {

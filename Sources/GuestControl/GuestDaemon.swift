@@ -355,6 +355,11 @@ public final class GuestDaemon: @unchecked Sendable {
                 _ = try stream.startTLS(tls, role: .client, expectedPeerName: endpoint.host, handshakeTimeoutSeconds: 10)
             }
             settings.live = request.live ?? true
+            // The pause's fixed part as past migrations to this host measured it, if enough
+            // did; else the default (a loopback pause's).
+            if let measured = MigrationHistory.measuredPauseOverhead(toward: target, in: runDirectory) {
+                settings.pauseOverheadSeconds = measured
+            }
         }
         defer { stream.close() }
         // Until the first dirty-log read: the calibration's dirtying if the client sent one,

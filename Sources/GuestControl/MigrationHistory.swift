@@ -99,4 +99,12 @@ public enum MigrationHistory {
         }
         return (entries, unreadable)
     }
+
+    /// The pause's fixed part as this host's completed migrations to `target` measured it
+    /// (`MeasuredPauseOverhead`): what the engine budgets for it next time toward that host.
+    /// Nil without enough such runs, or when the history cannot be read (the default serves).
+    public static func measuredPauseOverhead(toward target: String, in runDirectory: RunDirectory) -> Double? {
+        guard let history = try? read(in: runDirectory) else { return nil }
+        return MeasuredPauseOverhead.seconds(from: history.entries.filter { $0.command == "migrate" && $0.target == target }.map(\.report))
+    }
 }

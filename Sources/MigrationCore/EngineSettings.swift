@@ -25,8 +25,9 @@ public struct EngineSettings: Sendable, Equatable {
     /// destination's load, the ready / cleared handshake and the unpause there. Policies that
     /// budget the pause (qemu, timeout) take it off their downtime limit. The default is what
     /// a KVM guest's pause took here over loopback with the destination's VM built early
-    /// (device state 0.1 ms, ready 0.2-2.6 ms, cleared to running 0.1-2.5 ms); the simulator
-    /// sets it from the scenario's costs.
+    /// (device state 0.1 ms, ready 0.2-2.6 ms, cleared to running 0.1-2.5 ms); a KVM guest's
+    /// daemon sets it from the history of migrations to the same destination once it holds
+    /// enough (`MeasuredPauseOverhead`); the simulator sets it from the scenario's costs.
     public var pauseOverheadSeconds = 0.002
 
     public static let maxBatchPagesLimit = 1 << 20

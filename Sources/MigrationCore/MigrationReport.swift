@@ -64,6 +64,10 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     /// Where the pause went, by the source's clock; `nil` for a migration that never paused
     /// or did not reach "running".
     public var pausePhases: PausePhases?
+    /// The pause's fixed part the engine planned with (`EngineSettings.pauseOverheadSeconds`):
+    /// the default, the scenario's costs, or what past migrations on the path measured
+    /// (`MeasuredPauseOverhead`); policies that budget the pause took it off their limit.
+    public var pauseOverheadBudgetSeconds: Double?
 
     public init(outcome: MigrationOutcome, reason: String, policy: String, live: Bool,
                 totalTimeSeconds: Double, downtimeSeconds: Double, bytesSent: Int, pagesSent: Int,

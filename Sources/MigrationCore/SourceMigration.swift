@@ -444,12 +444,14 @@ public struct SourceMigration<Tracker: PageTracking> {
     private mutating func finish(outcome: MigrationOutcome, reason: String, runningAt now: Double) {
         let start = startSeconds ?? now
         let pausedAt = pausedAtSeconds ?? now
-        finalReport = MigrationReport(
+        var report = MigrationReport(
             outcome: outcome, reason: reason, policy: policy.name, live: settings.live,
             totalTimeSeconds: now - start, downtimeSeconds: now - pausedAt,
             bytesSent: CheckedConversion.clampedInt(stats.totalBytesSent, to: 0 ... Int.max), pagesSent: wholePages(stats.totalPagesSent),
             guestPages: wholePages(stats.guestPageCount), pageSizeBytes: settings.pageSizeBytes,
             maxThrottlePercent: maxThrottlePercent, iterations: iterations)
+        report.pauseOverheadBudgetSeconds = settings.pauseOverheadSeconds
+        finalReport = report
     }
 
     /// The pause's phases, once the destination said "running" (`now`); nil if a step's end

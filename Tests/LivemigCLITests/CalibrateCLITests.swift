@@ -63,18 +63,35 @@ final class CalibrateCLITests: GuestHostsTestCase {
         // 500 writes/s over 2,048 pages: a few hundred dirty after the first pass, a few dozen
         // after the second, so xen4 converges well inside its 5 rounds (at 2,000 writes/s it sat
         // at the boundary and fell back on a loaded machine).
-        for name in ["h1", "h2"] {
+        var budgets: [Double] = []
+        for name in ["h1", "h2", "h3", "h4"] {
             let started = try hosts.livemig(["guest", "start", name, "--memory", "64M", "--workload", "uniform,workingSet=8MiB,rate=500",
                                              "--run-dir", hostA])
             XCTAssertEqual(started.status, 0, started.stderr)
             let moved = try LivemigProcess.run(["migrate", "--live", name, "127.0.0.1:\(portB)", "--bandwidth", "400Mbit/s",
                                                 "--format", "json", "--run-dir", hostA])
             XCTAssertEqual(moved.status, 0, moved.stderr)
+            let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(moved.stdout.utf8)) as? [String: Any], moved.stdout)
+            budgets.append(try XCTUnwrap(report["pauseOverheadBudgetSeconds"] as? Double, "\(report)"))
         }
         let listed = try LivemigProcess.run(["history", "--format", "json", "--run-dir", hostA])
         XCTAssertEqual(listed.status, 0, listed.stderr)
         let entries = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
-        XCTAssertEqual(entries.map { $0["guest"] as? String }, ["h1", "h2"])
+        XCTAssertEqual(entries.map { $0["guest"] as? String }, ["h1", "h2", "h3", "h4"])
+        // The first three planned with the default fixed part of the pause; the fourth with
+        // what the three measured toward this host (the median of their fixed parts:
+        // `MeasuredPauseOverhead`).
+        XCTAssertEqual(Array(budgets.prefix(3)), [0.002, 0.002, 0.002])
+        let fixedParts = try entries.prefix(3).compactMap { entry -> Double? in
+            let report = try XCTUnwrap(entry["report"] as? [String: Any])
+            let paused = try XCTUnwrap((report["iterations"] as? [[String: Any]])?.last { $0["paused"] as? Bool == true })
+            guard (paused["pagesSent"] as? Int ?? .max) <= 64 else { return nil }
+            let phases = try XCTUnwrap(report["pausePhases"] as? [String: Any], "\(report)")
+            return ["deviceStateSeconds", "destinationReadySeconds", "clearedToRunningSeconds"].reduce(0) { $0 + (phases[$1] as? Double ?? 0) }
+        }
+        // At 500 writes/s the paused rounds carry a handful of pages (64 at most count).
+        guard fixedParts.count == 3 else { return XCTFail("small paused rounds: \(fixedParts)") }
+        XCTAssertEqual(budgets[3], fixedParts.sorted()[1], accuracy: 1e-12, "\(fixedParts)")
         XCTAssertEqual(entries.first?["rateLimitBytesPerSecond"] as? Double, 50_000_000)
         XCTAssertEqual((entries.first?["report"] as? [String: Any])?["outcome"] as? String, "converged", "\(entries)")
         let table = try LivemigProcess.run(["history", "h2", "--run-dir", hostA])
@@ -91,7 +108,7 @@ final class CalibrateCLITests: GuestHostsTestCase {
         let efficiency = try XCTUnwrap(Double(efficiencyLine.split(separator: " ")[1]), text)
         XCTAssertGreaterThan(efficiency, 0.3, "the live passes ran near the cap: \(efficiencyLine)")
         XCTAssertLessThanOrEqual(efficiency, 1)
-        XCTAssertTrue(text.contains("median share of the cap 2 capped migrations achieved"), text)
+        XCTAssertTrue(text.contains("median share of the cap 4 capped migrations achieved"), text)
         XCTAssertTrue(text.contains("pauseCost:") && text.contains("from history"), text)
         let predicted = try LivemigProcess.run(["simulate", scenario, "--set", "migration.rateLimit=400Mbit/s", "--format", "json"])
         XCTAssertEqual(predicted.status, 0, predicted.stderr)

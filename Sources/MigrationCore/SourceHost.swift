@@ -35,11 +35,20 @@ public protocol MigrationChannel {
     associatedtype DeviceState
     mutating func sendPages(_ batch: Batch, pageCount: Double, wireBytes: Double) throws(HostFailure)
     mutating func sendDeviceState(_ state: DeviceState) throws(HostFailure)
+    /// Just before the guest is paused: waits (boundedly) until the destination has read what
+    /// was sent, so that the paused round does not queue behind live rounds' pages still in
+    /// the sockets' buffers (those milliseconds would be downtime; spent here, the guest still
+    /// runs). A channel whose sends complete on delivery (the simulator's) has nothing to wait for.
+    mutating func drainBeforePause() throws(HostFailure)
     /// Sends the end of the stream and blocks until the destination says "ready to unpause".
     mutating func finishStreamAndAwaitReady() throws(HostFailure)
     /// Sends "cleared to unpause" and blocks until the destination says the guest runs, or
     /// that it could not run it and destroyed its copy.
     mutating func clearToRunAndAwaitRunning() throws(HostFailure) -> ClearanceAnswer
+}
+
+extension MigrationChannel {
+    public mutating func drainBeforePause() throws(HostFailure) {}
 }
 
 /// The destination's answer to "cleared to unpause".
@@ -66,7 +75,9 @@ public func perform<Hypervisor: SourceHypervisor, Channel: MigrationChannel>(
         case .send(let batch, let pageCount, let wireBytes):
             try channel.sendPages(batch, pageCount: pageCount, wireBytes: wireBytes)
         case .throttleGuest(let percent): try hypervisor.setThrottle(percent: percent)
-        case .pauseGuest: try hypervisor.pauseGuest()
+        case .pauseGuest:
+            try channel.drainBeforePause()
+            try hypervisor.pauseGuest()
         case .resumeSource: try hypervisor.resumeGuest()
         case .sendDeviceState:
             let state = try hypervisor.captureDeviceState()

@@ -18,6 +18,10 @@ public struct WallClockMeasurements: Sendable, Codable, Equatable {
     /// Page writes per second the built-in guest program made while it ran live during the
     /// migration, by its own count (nil for firmware images).
     public var guestWritesPerSecond: Double?
+    /// Before the pause, while the guest still ran: how long the destination took to read what
+    /// the sockets held (the wait for its `drained`); nil when no drain was asked or its wait
+    /// ran out. Without it, those milliseconds would have been downtime.
+    public var drainBeforePauseSeconds: Double?
 
     public init(downtimeBothClocksSeconds: Double? = nil, guestVisibleGapSeconds: Double? = nil,
                 lastLineBeforePause: String? = nil, firstLineAfterUnpause: String? = nil) {

@@ -168,6 +168,14 @@ struct ReceiveSession {
         case .record(.memoryDigest(let digest)):
             sourceMemoryDigest = digest
             return .memoryDigestReceived
+        case .record(.drainMark(let sequence)):
+            // Everything before the mark has been read: say so at once, and read on.
+            do {
+                try replies.send(.drained(sequence: sequence))
+            } catch {
+                return .transportFailed(error.description)
+            }
+            return nextEvent()
         case .record(.endOfStream):
             endOfStreamSeconds = monotonicSeconds()
             return .endOfStream

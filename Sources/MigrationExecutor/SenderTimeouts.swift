@@ -13,6 +13,9 @@ public struct SenderTimeouts: Sendable, Equatable {
     public var readySeconds: Double
     /// After "cleared to unpause": how long the destination may take to say "running".
     public var runningSeconds: Double
+    /// Waiting before the pause for the destination to read what the sockets still hold
+    /// (`StreamChannel.drainBeforePause`); past it the guest is paused anyway.
+    public var drainSeconds = 1.0
 
     /// The documented defaults (docs/security.md): 10 s, 60 s, 60 s, 30 s.
     public init(handshakeSeconds: Double = 10, stalledSendSeconds: Double = 60, readySeconds: Double = 60, runningSeconds: Double = 30) {

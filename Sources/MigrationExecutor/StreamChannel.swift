@@ -28,6 +28,10 @@ public struct StreamChannel: MigrationChannel {
     /// checked its memory against it (`DestinationMigration`'s `verifyMemory`).
     public private(set) var sentMemoryDigest = false
     private let timeouts: SenderTimeouts
+    /// The drain marks sent so far (`drainBeforePause`), and the seconds each wait took (nil
+    /// for one that ran out of `timeouts.drainSeconds`).
+    private var drainMarksSent: UInt64 = 0
+    public private(set) var drainWaitsSeconds: [Double?] = []
     /// The destination's nonce for this migration (empty for a saved file): what `guest resume`
     /// asks about after an unknown commit outcome.
     public private(set) var migrationNonce: [UInt8] = []
@@ -167,6 +171,42 @@ public struct StreamChannel: MigrationChannel {
         }
     }
 
+    /// Sends a drain mark and waits for the destination's `drained` with its number: it has
+    /// read everything before it. A wait that runs out (`timeouts.drainSeconds`) is not a
+    /// failure: the pause goes ahead, and a late answer is skipped where the next reply is read.
+    public mutating func drainBeforePause() throws(HostFailure) {
+        guard expectsReplies else { return }
+        drainMarksSent += 1
+        let mark = drainMarksSent
+        let start = monotonicSeconds()
+        try send(.drainMark(sequence: mark))
+        defer { socket.setReceiveTimeout(seconds: 0) }
+        while true {
+            let left = start + timeouts.drainSeconds - monotonicSeconds()
+            guard left > 0 else { break }
+            socket.setReceiveTimeout(seconds: left)
+            let record: StreamRecordView
+            do {
+                record = try reader.next()
+            } catch {
+                if BlockingSocket.isTimeout(error) { break }
+                throw error
+            }
+            switch record {
+            case .record(.drained(let sequence)) where sequence == mark:
+                drainWaitsSeconds.append(monotonicSeconds() - start)
+                return
+            case .record(.drained):
+                continue
+            case .record(.abort(let reason)):
+                throw HostFailure("the destination aborted: \(reason)")
+            default:
+                throw HostFailure("the destination sent \(record.type) where \(RecordType.drained) was expected")
+            }
+        }
+        drainWaitsSeconds.append(nil)
+    }
+
     public mutating func finishStreamAndAwaitReady() throws(HostFailure) {
         try send(.endOfStream)
         try awaitRecord(.readyToUnpause)
@@ -192,7 +232,11 @@ public struct StreamChannel: MigrationChannel {
             return nil
         }
         let seconds = expected == .running ? timeouts.runningSeconds : timeouts.readySeconds
-        let record = try reply(within: seconds, silence: "did not say \(expected)")
+        var record = try reply(within: seconds, silence: "did not say \(expected)")
+        // The late answer to a drain mark whose wait ran out.
+        while case .record(.drained) = record {
+            record = try reply(within: seconds, silence: "did not say \(expected)")
+        }
         if case .record(.abort(let reason)) = record {
             if expected == .running { return reason }
             throw HostFailure("the destination aborted: \(reason)")

@@ -79,6 +79,9 @@ public enum ReportRendering {
                 let lines = [measured.lastLineBeforePause, measured.firstLineAfterUnpause].map { $0.map { "'\($0)'" } ?? "?" }
                 out += "guest-visible gap        \(decimal(gap * 1000, 1)) ms (console \(lines[0]) here to \(lines[1]) there)\n"
             }
+            if let drain = measured.drainBeforePauseSeconds {
+                out += "drain before the pause   \(decimal(drain * 1000, 1)) ms (the destination read what the sockets held; the guest still ran)\n"
+            }
             if let writes = measured.guestWritesPerSecond {
                 out += "guest writes             \(decimal(writes, 0)) pages/s while live (the guest program's own count)\n"
             }

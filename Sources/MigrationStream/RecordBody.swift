@@ -59,6 +59,12 @@ enum RecordBody {
                 throw .recordLengthMismatch(.memoryDigest, length: body.count, expected: StreamLimits.memoryDigestBytes)
             }
             return .record(.memoryDigest(body.readUInt64(at: body.startIndex)))
+        case .drainMark, .drained:
+            guard body.count == StreamLimits.drainSequenceBytes else {
+                throw .recordLengthMismatch(type, length: body.count, expected: StreamLimits.drainSequenceBytes)
+            }
+            let sequence = body.readUInt64(at: body.startIndex)
+            return .record(type == .drainMark ? .drainMark(sequence: sequence) : .drained(sequence: sequence))
         case .running:
             guard body.count == StreamLimits.runningBytes else {
                 throw .recordLengthMismatch(.running, length: body.count, expected: StreamLimits.runningBytes)

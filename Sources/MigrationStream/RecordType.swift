@@ -7,6 +7,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case deviceState = 4
     case endOfStream = 5
     case memoryDigest = 6
+    case drainMark = 7
     case readyToUnpause = 16
     case clearedToUnpause = 17
     case running = 18
@@ -18,6 +19,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case guestState = 24
     case throughputProbe = 25
     case probeResult = 26
+    case drained = 27
 
     /// Whether this is a control message rather than part of the guest's data.
     public var isControl: Bool { rawValue >= 16 }
@@ -25,10 +27,10 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     /// Which way this record may travel.
     public func isAllowed(in direction: StreamDirection) -> Bool {
         switch self {
-        case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .memoryDigest, .clearedToUnpause, .challengeEcho, .queryGuest,
+        case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .memoryDigest, .drainMark, .clearedToUnpause, .challengeEcho, .queryGuest,
              .throughputProbe:
             return direction == .sourceToDestination
-        case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState, .probeResult:
+        case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState, .probeResult, .drained:
             return direction == .destinationToSource
         case .abort:
             return true
@@ -47,6 +49,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         case .deviceState: "deviceState"
         case .endOfStream: "endOfStream"
         case .memoryDigest: "memoryDigest"
+        case .drainMark: "drainMark"
         case .readyToUnpause: "readyToUnpause"
         case .clearedToUnpause: "clearedToUnpause"
         case .running: "running"
@@ -58,6 +61,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         case .guestState: "guestState"
         case .throughputProbe: "throughputProbe"
         case .probeResult: "probeResult"
+        case .drained: "drained"
         }
     }
 }

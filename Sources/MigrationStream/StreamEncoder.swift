@@ -80,6 +80,9 @@ public struct StreamEncoder: Sendable {
         case .memoryDigest(let digest):
             RecordBody.appendHeader(.memoryDigest, length: StreamLimits.memoryDigestBytes, into: &buffer)
             buffer.appendLittleEndian(digest)
+        case .drainMark(let sequence), .drained(let sequence):
+            RecordBody.appendHeader(record.type, length: StreamLimits.drainSequenceBytes, into: &buffer)
+            buffer.appendLittleEndian(sequence)
         case .firstConsoleLine(let microseconds, let text):
             let bytes = text.utf8
             guard bytes.count <= StreamLimits.maxConsoleLineBytes else {

@@ -55,6 +55,8 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     case duplicateRecord(RecordType)
     /// A data record (or a second endOfStream) after endOfStream.
     case recordAfterEndOfStream(RecordType)
+    /// A drained after readyToUnpause (no drain mark can follow the end of the stream).
+    case recordAfterReady(RecordType)
     /// Any record after the stream was closed by abort, clearedToUnpause or running.
     case recordAfterClose(RecordType, closedBy: RecordType)
     /// A control record before the record it answers.
@@ -121,6 +123,8 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(type) record came a second time; it may appear only once"
         case .recordAfterEndOfStream(let type):
             return "\(type) record came after \(RecordType.endOfStream); only control records may follow it"
+        case .recordAfterReady(let type):
+            return "\(type) record came after \(RecordType.readyToUnpause); only running or abort may follow it"
         case .recordAfterClose(let type, let closer):
             return "\(type) record came after \(closer), which ends the stream"
         case .recordTooEarly(let type, let needs):

@@ -8,8 +8,8 @@ public enum StreamHeader {
     /// guest mean every page at least once, one `vcpuState` per vCPU and exactly one
     /// `deviceState` (version 1 carried the console's unfinished line inside vCPU 0's state and
     /// often no `deviceState`), so a version 1 stream is refused by its header, not half read.
-    /// Version 3 (livemig 2026-12-01) grew `running` from 8 bytes to 32: the destination's own
-    /// timing of its part of the pause (`RunningReport`).
+    /// Version 3 (livemig 2026-12-01) grew `running` from 8 bytes to 32 (the destination's own
+    /// timing of its part of the pause, `RunningReport`) and added `drainMark` / `drained`.
     public static let version: UInt32 = 3
     /// The versions this code reads in `direction`: version 2's source-to-destination records
     /// are version 3's, so a guest saved to a file (or sent) by the previous build still loads.

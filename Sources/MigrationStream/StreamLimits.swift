@@ -32,6 +32,8 @@ public enum StreamLimits {
     public static let runningBytes = RunningReport.bodyBytes
     /// A memoryDigest record's body: the 64-bit digest.
     public static let memoryDigestBytes = 8
+    /// A drainMark's or drained's body: the mark's 64-bit number.
+    public static let drainSequenceBytes = 8
     /// Bytes of a firstConsoleLine body before its text: the wall-clock time.
     public static let firstConsoleLineFixedBytes = 8
     /// The nonce of `challenge` and `challengeEcho`: 128 random bits.
@@ -98,6 +100,8 @@ public enum StreamLimits {
             return runningBytes
         case .memoryDigest:
             return memoryDigestBytes
+        case .drainMark, .drained:
+            return drainSequenceBytes
         case .firstConsoleLine:
             return firstConsoleLineFixedBytes + maxConsoleLineBytes
         case .challenge, .challengeEcho:

@@ -15,6 +15,10 @@ public enum StreamRecord: Sendable, Equatable {
     /// guest's memory as the source paused it; the destination computes its own over what it
     /// received and refuses to say "ready" unless they are equal.
     case memoryDigest(UInt64)
+    /// Type 7, optional, before the pause: "say `drained` with this number once you have read
+    /// everything before it". The source waits for it before pausing the guest, so that the
+    /// paused round does not queue behind live rounds' pages still in the sockets' buffers.
+    case drainMark(sequence: UInt64)
     /// Type 16, destination to source: "I hold the whole guest, paused".
     case readyToUnpause
     /// Type 17, source to destination: "run it"; the source keeps its copy paused until `running`.
@@ -52,6 +56,9 @@ public enum StreamRecord: Sendable, Equatable {
     /// arrived and the destination's time from the probe record to `endOfStream`, in
     /// microseconds. Ends the stream.
     case probeResult(receivedBytes: UInt64, receiveMicroseconds: UInt64)
+    /// Type 27, destination to source, before `readyToUnpause`: the answer to the `drainMark`
+    /// with this number: everything before it has been read.
+    case drained(sequence: UInt64)
 
     /// This record's type number.
     public var type: RecordType {
@@ -62,6 +69,8 @@ public enum StreamRecord: Sendable, Equatable {
         case .deviceState: .deviceState
         case .endOfStream: .endOfStream
         case .memoryDigest: .memoryDigest
+        case .drainMark: .drainMark
+        case .drained: .drained
         case .readyToUnpause: .readyToUnpause
         case .clearedToUnpause: .clearedToUnpause
         case .running: .running

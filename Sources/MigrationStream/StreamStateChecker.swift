@@ -2,13 +2,14 @@
 /// stream the decoder refuses) and the decoder. docs/stream-format.md, "Record order".
 ///
 /// Source to destination: `guestLayout`, then any mix of `pageBatch`, `vcpuState`,
-/// `deviceState` and `memoryDigest`, then `endOfStream`, then `clearedToUnpause`. `abort` may come at any point
+/// `deviceState`, `memoryDigest` and `drainMark`, then `endOfStream`, then `clearedToUnpause`. `abort` may come at any point
 /// before `clearedToUnpause`; `abort` and `clearedToUnpause` end the stream.
 ///
 /// A throughput probe (source to destination) is `throughputProbe`, then `pageBatch`es, then
 /// `endOfStream`, which ends it; the destination answers `probeResult`, which ends its stream.
 ///
-/// Destination to source: `readyToUnpause`, then `running`, then perhaps `firstConsoleLine`.
+/// Destination to source: any number of `drained`, then `readyToUnpause`, then `running`, then
+/// perhaps `firstConsoleLine`.
 /// `abort` may come at any point before `running`; `abort` and `firstConsoleLine` end the
 /// stream, and so does closing it after `running`.
 public struct StreamStateChecker: Sendable {
@@ -63,7 +64,8 @@ public struct StreamStateChecker: Sendable {
         case (.probing, _):
             throw .notInProbe(type)
         case (.awaitingLayout, .guestLayout), (.sendingGuest, .pageBatch), (.sendingGuest, .vcpuState),
-             (.sendingGuest, .deviceState), (.sendingGuest, .memoryDigest), (.sendingGuest, .endOfStream), (.ended, .clearedToUnpause),
+             (.sendingGuest, .deviceState), (.sendingGuest, .memoryDigest), (.sendingGuest, .drainMark), (.sendingGuest, .endOfStream),
+             (.ended, .clearedToUnpause), (.receiving, .drained),
              (.receiving, .readyToUnpause), (.ready, .running), (.guestRunning, .firstConsoleLine):
             return
         case (.awaitingLayout, .clearedToUnpause), (.sendingGuest, .clearedToUnpause):
@@ -78,6 +80,8 @@ public struct StreamStateChecker: Sendable {
             throw .recordTooEarly(type, needs: .readyToUnpause)
         case (.ready, .readyToUnpause), (.guestRunning, .running):
             throw .duplicateRecord(type)
+        case (.ready, .drained):
+            throw .recordAfterReady(type)
         case (.receiving, .firstConsoleLine), (.ready, .firstConsoleLine):
             throw .recordTooEarly(type, needs: .running)
         case (.guestRunning, _):
@@ -119,7 +123,7 @@ public struct StreamStateChecker: Sendable {
         case .readyToUnpause: phase = .ready
         case .running: phase = .guestRunning
         case .abort, .clearedToUnpause, .firstConsoleLine, .queryGuest, .guestState, .probeResult: phase = .closed(by: type)
-        case .pageBatch, .vcpuState, .deviceState, .memoryDigest, .challenge, .challengeEcho: break
+        case .pageBatch, .vcpuState, .deviceState, .memoryDigest, .drainMark, .drained, .challenge, .challengeEcho: break
         }
     }
 }

@@ -17,14 +17,16 @@ struct BenchMigrateCommand: ParsableCommand {
     @Flag(help: "Offline migrations (no dirty logging, one paused pass) instead of live ones.") var offline = false
     @Option(help: "Compare with another tool on the same firmware guest: qemu (Debian's qemu-system-x86), runs alternated.")
     var peer: String?
-    @Option(help: "--peer: the cells, all (every load x no cap / 1 Gbit/s x 30 / 300 ms limit), quick (the four first measured), or one load's four: idle, writes20k, throttled.")
+    @Option(help: "--peer: the cells, all (every load x no cap / 1 Gbit/s x 30 / 300 ms limit), quick (the four first measured), limit30 (the six with a 30 ms limit), or one load's four: idle, writes20k, throttled.")
     var cells: String = "all"
-    @Option(help: "--peer: runs per cell and tool (1 to 20).") var runs: Int = 1
+    @Option(help: "--peer: runs per cell and tool (1 to 100).") var runs: Int = 1
+    @Flag(help: "--peer: run livemig's side only (many runs for the share within the downtime limit; no ratios against QEMU).")
+    var livemigOnly = false
     @Option(help: "--peer: write every run and the per-cell ratios to this JSON file.") var output: String?
 
     static let memoryBound = InputBound("--memory-mi-b", .count, from: "4", to: "4096", multipleOf: "2")
     static let rateBound = InputBound("--rate", .count, from: "0", to: "\(GuestWorkload.maxRatePagesPerSecond)")
-    static let runsBound = InputBound("--runs", .count, from: "1", to: "20")
+    static let runsBound = InputBound("--runs", .count, from: "1", to: "100")
     /// A firmware guest: at most 3 GiB, and room for the 256 MiB working set above 16 MiB.
     static let peerMemoryBound = InputBound("--memory-mi-b", .count, from: "512", to: "3072", multipleOf: "2")
 
@@ -71,9 +73,10 @@ struct BenchMigrateCommand: ParsableCommand {
         switch cells {
         case "all": chosen = PeerBenchCell.all
         case "quick": chosen = PeerBenchCell.quick
+        case "limit30": chosen = PeerBenchCell.all.filter { $0.downtimeLimitSeconds == 0.03 }
         case let name where PeerBenchCell.Load(rawValue: name) != nil:
             chosen = PeerBenchCell.all.filter { $0.load.rawValue == name }
-        default: throw failure("--cells \(cells): all, quick, or one load: \(PeerBenchCell.Load.allCases.map(\.rawValue).joined(separator: ", "))")
+        default: throw failure("--cells \(cells): all, quick, limit30, or one load: \(PeerBenchCell.Load.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         do {
             try Self.peerMemoryBound.check(memoryMiB)
@@ -82,7 +85,7 @@ struct BenchMigrateCommand: ParsableCommand {
             throw failure(error.description)
         }
         signal(SIGPIPE, SIG_IGN)
-        try PeerBenchmark(cells: chosen, runs: runs, memoryMiB: memoryMiB, outputPath: output).run()
+        try PeerBenchmark(cells: chosen, runs: runs, memoryMiB: memoryMiB, outputPath: output, withQemu: !livemigOnly).run()
     }
 
     private func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }

@@ -27,6 +27,10 @@ final class PausedRoundCLITests: GuestHostsTestCase {
         XCTAssertGreaterThan(unpause, 0, "\(there)")
         XCTAssertLessThanOrEqual(check, (phases["destinationReadySeconds"] ?? 0) * 1.01 + 1e-4, "\(there) within \(phases)")
         XCTAssertLessThanOrEqual(unpause, (phases["clearedToRunningSeconds"] ?? 0) * 1.01 + 1e-4, "\(there) within \(phases)")
+        // Before the pause, the source waited for the destination to read what the sockets held.
+        let drain = try XCTUnwrap((report["measured"] as? [String: Any])?["drainBeforePauseSeconds"] as? Double, "\(report)")
+        XCTAssertGreaterThan(drain, 0)
+        XCTAssertLessThan(drain, 1, "the drain's wait is bounded at 1 s and did not run out")
         return (downtime, paused["pagesSent"] as? Int ?? 0)
     }
 

@@ -76,6 +76,32 @@ final class ReceiverRulesTests: XCTestCase {
         XCTAssertFalse(receiver.cancellation.cancel(reason: "too late"), "a cancel after the commit must be refused")
     }
 
+    /// A drain mark is answered at once with its number, after every page before it was read,
+    /// and the migration goes on: the source's wait before its pause.
+    func testADrainMarkIsAnsweredAndTheStreamGoesOn() throws {
+        let receiver = try ReceiverUnderTest(pages: pages)
+        let source = try HandwrittenSource(port: receiver.listener.port)
+        try source.send(.guestLayout(layout))
+        try source.sendPages((0 ..< 32).map { $0 })
+        try source.send(.drainMark(sequence: 1))
+        XCTAssertEqual(source.reply(), .drained(sequence: 1))
+        try source.sendPages((32 ..< 64).map { $0 })
+        try source.send(.drainMark(sequence: 2))
+        XCTAssertEqual(source.reply(), .drained(sequence: 2))
+        try source.send(.vcpuState(VcpuState(vcpuId: 0, blob: [7])))
+        try source.send(.deviceState([]))
+        try source.send(.endOfStream)
+        XCTAssertEqual(source.reply(), .readyToUnpause)
+        try source.send(.clearedToUnpause)
+        guard case .running(let report)? = source.reply() else { return XCTFail("no running") }
+        receiver.finish()
+        XCTAssertTrue(receiver.guest.ran)
+        XCTAssertEqual(receiver.guest.pageAddress(40).load(as: UInt8.self), 40)
+        // The destination's own timing of its part came with "running".
+        XCTAssertGreaterThan(report.unpauseWallClockMicroseconds, 1_700_000_000_000_000)
+        XCTAssertLessThan(report.checkMicroseconds, 10_000_000)
+    }
+
     /// A stream recorded earlier (or made up) carries another nonce than this connection's: it
     /// is refused before the guest layout, and no guest is ever created.
     func testAReplayedStreamIsRefusedBeforeAnyGuestExists() throws {

@@ -122,4 +122,20 @@ final class RecordOrderTests: XCTestCase {
         assertDecodeFails(headerBytes + rawRecord(16, []) + rawRecord(18, le64(1)),
                           .recordLengthMismatch(.running, length: 8, expected: 32), direction: .destinationToSource)
     }
+
+    /// A drain mark may come among the guest's data, never before the layout or after the end;
+    /// its answer comes before "ready", never after.
+    func testDrainMarksAndTheirAnswers() throws {
+        let source: [StreamRecord] = [.guestLayout(smallLayout), .drainMark(sequence: 1), .drainMark(sequence: 2), .endOfStream]
+        XCTAssertEqual(try decodeAll(try encode(source)), source)
+        let replies: [StreamRecord] = [.drained(sequence: 1), .drained(sequence: 2), .readyToUnpause]
+        XCTAssertEqual(try decodeAll(try encode(replies, direction: .destinationToSource), direction: .destinationToSource), replies)
+        assertDecodeFails(headerBytes + rawRecord(7, le64(1)), .missingGuestLayout(.drainMark))
+        assertDecodeFails(streamStart() + rawRecord(5, []) + rawRecord(7, le64(1)), .recordAfterEndOfStream(.drainMark))
+        assertDecodeFails(headerBytes + rawRecord(16, []) + rawRecord(27, le64(1)), .recordAfterReady(.drained), direction: .destinationToSource)
+        assertDecodeFails(streamStart() + rawRecord(27, le64(1)), .wrongDirection(.drained, .sourceToDestination))
+        assertDecodeFails(streamStart() + rawRecord(7, []), .recordLengthMismatch(.drainMark, length: 0, expected: 8))
+        XCTAssertEqual(StreamError.recordAfterReady(.drained).description,
+                       "drained (type 27) record came after readyToUnpause (type 16); only running or abort may follow it")
+    }
 }

@@ -56,6 +56,9 @@ struct ReceiveSession {
         replies = ReplyWriter(socket: socket)
         faults = FaultTrigger(fault)
         cancellation.attach(socket)
+        // A source that stops reading our replies (drain marks are answered as they come)
+        // must not hold this receiver in a write for ever.
+        socket.setSendTimeout(seconds: timeouts.idleSeconds)
     }
 
     /// Sends this connection's nonce and reads its echo; answers a guest query or a throughput
@@ -135,6 +138,15 @@ struct ReceiveSession {
     /// Reads the next item and turns it into the machine's event; a broken, malformed,
     /// cancelled or silent stream becomes a failure event.
     private mutating func nextEvent() -> DestinationMigration.Event {
+        // A loop, not recursion: a source may send any number of drain marks (or a fault may
+        // drop any number of records) in a row.
+        while true {
+            if let event = readEvent() { return event }
+        }
+    }
+
+    /// The next record's event, or nil for a record answered or dropped here (read on).
+    private mutating func readEvent() -> DestinationMigration.Event? {
         let item: StreamItem
         do {
             if let first = firstItem {
@@ -171,11 +183,11 @@ struct ReceiveSession {
         case .record(.drainMark(let sequence)):
             // Everything before the mark has been read: say so at once, and read on.
             do {
-                try replies.send(.drained(sequence: sequence))
+                try reply(.drained(sequence: sequence))
             } catch {
                 return .transportFailed(error.description)
             }
-            return nextEvent()
+            return nil
         case .record(.endOfStream):
             endOfStreamSeconds = monotonicSeconds()
             return .endOfStream
@@ -191,7 +203,7 @@ struct ReceiveSession {
 
     /// A record lost on the way (`drop`): its page data is still read (it is in the stream) but
     /// nothing is told to the machine, so its pages are never marked received.
-    private mutating func droppedEvent(_ item: StreamItem) -> DestinationMigration.Event {
+    private mutating func droppedEvent(_ item: StreamItem) -> DestinationMigration.Event? {
         if case .pageBatchHead(let head) = item, let guest {
             do {
                 try reader.readPageData(into: Self.pageTargets(of: head, in: guest))
@@ -199,7 +211,7 @@ struct ReceiveSession {
                 return failureEvent(error)
             }
         }
-        return nextEvent()
+        return nil
     }
 
     /// A read failure as the machine's event: cancelled, timed out, or broken.

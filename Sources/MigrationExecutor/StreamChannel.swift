@@ -31,6 +31,11 @@ public struct StreamChannel: MigrationChannel {
     /// The drain marks sent so far (`drainBeforePause`), and the seconds each wait took (nil
     /// for one that ran out of `timeouts.drainSeconds`).
     private var drainMarksSent: UInt64 = 0
+    /// Whether a page batch has gone: before one (an offline migration's pause) there is
+    /// nothing queued to drain.
+    private var sentPages = false
+    /// Marks whose wait ran out: their `drained` may still come, once each, and is skipped.
+    private var lateDrainAnswers: UInt64 = 0
     public private(set) var drainWaitsSeconds: [Double?] = []
     /// The destination's nonce for this migration (empty for a saved file): what `guest resume`
     /// asks about after an unknown commit outcome.
@@ -127,7 +132,9 @@ public struct StreamChannel: MigrationChannel {
         }
         socket.setReceiveTimeout(seconds: 0.5)
         defer { socket.setReceiveTimeout(seconds: 0) }
-        if case .record(.abort(let reason))? = try? reader.next() {
+        var record = try? reader.next()
+        while case .record(.drained)? = record { record = try? reader.next() }
+        if case .record(.abort(let reason))? = record {
             return HostFailure("the destination aborted: \(reason)")
         }
         return failure
@@ -158,6 +165,7 @@ public struct StreamChannel: MigrationChannel {
         }
         if let failure { throw explained(failure) }
         bytesWritten += header.count + batch.count * pageSizeBytes
+        sentPages = true
     }
 
     public mutating func sendDeviceState(_ state: CapturedGuestState) throws(HostFailure) {
@@ -174,13 +182,20 @@ public struct StreamChannel: MigrationChannel {
     /// Sends a drain mark and waits for the destination's `drained` with its number: it has
     /// read everything before it. A wait that runs out (`timeouts.drainSeconds`) is not a
     /// failure: the pause goes ahead, and a late answer is skipped where the next reply is read.
+    /// No pages sent yet (an offline migration pauses first): nothing to drain, no mark.
     public mutating func drainBeforePause() throws(HostFailure) {
-        guard expectsReplies else { return }
+        guard expectsReplies, sentPages else { return }
         drainMarksSent += 1
         let mark = drainMarksSent
         let start = monotonicSeconds()
         try send(.drainMark(sequence: mark))
-        defer { socket.setReceiveTimeout(seconds: 0) }
+        // The whole wait is bounded, not each read: a destination trickling a byte at a time
+        // must not stretch it.
+        reader.deadline = start + timeouts.drainSeconds
+        defer {
+            reader.deadline = nil
+            socket.setReceiveTimeout(seconds: 0)
+        }
         while true {
             let left = start + timeouts.drainSeconds - monotonicSeconds()
             guard left > 0 else { break }
@@ -196,8 +211,8 @@ public struct StreamChannel: MigrationChannel {
             case .record(.drained(let sequence)) where sequence == mark:
                 drainWaitsSeconds.append(monotonicSeconds() - start)
                 return
-            case .record(.drained):
-                continue
+            case .record(.drained(let sequence)):
+                try skipLateDrainAnswer(sequence)
             case .record(.abort(let reason)):
                 throw HostFailure("the destination aborted: \(reason)")
             default:
@@ -205,6 +220,17 @@ public struct StreamChannel: MigrationChannel {
             }
         }
         drainWaitsSeconds.append(nil)
+        lateDrainAnswers += 1
+    }
+
+    /// Skips the late answer to a mark whose wait ran out; any other `drained` (a number never
+    /// sent, or more answers than late marks) is the destination breaking the protocol, and
+    /// would otherwise let it hold the source in a wait by answering for ever.
+    private mutating func skipLateDrainAnswer(_ sequence: UInt64) throws(HostFailure) {
+        guard lateDrainAnswers > 0, sequence >= 1, sequence <= drainMarksSent else {
+            throw HostFailure("the destination answered drain mark \(sequence), which was not awaited (\(drainMarksSent) sent, \(lateDrainAnswers) late)")
+        }
+        lateDrainAnswers -= 1
     }
 
     public mutating func finishStreamAndAwaitReady() throws(HostFailure) {
@@ -234,7 +260,8 @@ public struct StreamChannel: MigrationChannel {
         let seconds = expected == .running ? timeouts.runningSeconds : timeouts.readySeconds
         var record = try reply(within: seconds, silence: "did not say \(expected)")
         // The late answer to a drain mark whose wait ran out.
-        while case .record(.drained) = record {
+        while case .record(.drained(let sequence)) = record {
+            try skipLateDrainAnswer(sequence)
             record = try reply(within: seconds, silence: "did not say \(expected)")
         }
         if case .record(.abort(let reason)) = record {
@@ -257,7 +284,12 @@ public struct StreamChannel: MigrationChannel {
     /// saying what the peer `silence` ("did not say running").
     private mutating func reply(within seconds: Double, silence: String) throws(HostFailure) -> StreamRecordView {
         socket.setReceiveTimeout(seconds: seconds)
-        defer { socket.setReceiveTimeout(seconds: 0) }
+        // The whole record within `seconds`, not each byte of it.
+        reader.deadline = monotonicSeconds() + seconds
+        defer {
+            reader.deadline = nil
+            socket.setReceiveTimeout(seconds: 0)
+        }
         do {
             return try reader.next()
         } catch {

@@ -5,12 +5,12 @@ import MigrationCore
 /// `LIVEMIG_TIMEOUTS`: the operator's (and the fault tests') override of the migration
 /// timeouts, as `NAME=SECONDS` pairs separated by commas: `handshake`, `idle`, `commit` (the
 /// receiver's; `handshake` also bounds the sender's wait for the destination's challenge),
-/// `stall`, `ready`, `running` (the sender's). Unset names keep their documented defaults
+/// `stall`, `ready`, `running`, `drain` (the sender's). Unset names keep their documented defaults
 /// (docs/security.md); a pair that does not parse, or a value outside 0.1 s to a day, is an
 /// error naming it.
 public enum TimeoutsFromEnvironment {
     public static let variable = "LIVEMIG_TIMEOUTS"
-    static let names = ["handshake", "idle", "commit", "stall", "ready", "running"]
+    static let names = ["handshake", "idle", "commit", "stall", "ready", "running", "drain"]
 
     /// The pairs given, by name.
     static func pairs() throws(HostFailure) -> [String: Double] {
@@ -39,9 +39,11 @@ public enum TimeoutsFromEnvironment {
 
     public static func sender(defaults: SenderTimeouts = SenderTimeouts()) throws(HostFailure) -> SenderTimeouts {
         let given = try pairs()
-        return SenderTimeouts(handshakeSeconds: given["handshake"] ?? defaults.handshakeSeconds,
-                              stalledSendSeconds: given["stall"] ?? defaults.stalledSendSeconds,
-                              readySeconds: given["ready"] ?? defaults.readySeconds,
-                              runningSeconds: given["running"] ?? defaults.runningSeconds)
+        var timeouts = SenderTimeouts(handshakeSeconds: given["handshake"] ?? defaults.handshakeSeconds,
+                                      stalledSendSeconds: given["stall"] ?? defaults.stalledSendSeconds,
+                                      readySeconds: given["ready"] ?? defaults.readySeconds,
+                                      runningSeconds: given["running"] ?? defaults.runningSeconds)
+        timeouts.drainSeconds = given["drain"] ?? defaults.drainSeconds
+        return timeouts
     }
 }

@@ -57,6 +57,8 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     case recordAfterEndOfStream(RecordType)
     /// A drained after readyToUnpause (no drain mark can follow the end of the stream).
     case recordAfterReady(RecordType)
+    /// More records of a type than one stream may carry (drain marks, `StreamLimits.maxDrainMarks`).
+    case tooManyRecords(RecordType, limit: Int)
     /// Any record after the stream was closed by abort, clearedToUnpause or running.
     case recordAfterClose(RecordType, closedBy: RecordType)
     /// A control record before the record it answers.
@@ -123,6 +125,8 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(type) record came a second time; it may appear only once"
         case .recordAfterEndOfStream(let type):
             return "\(type) record came after \(RecordType.endOfStream); only control records may follow it"
+        case .tooManyRecords(let type, let limit):
+            return "\(type) record is one more than the \(limit) one stream may carry"
         case .recordAfterReady(let type):
             return "\(type) record came after \(RecordType.readyToUnpause); only running or abort may follow it"
         case .recordAfterClose(let type, let closer):

@@ -34,6 +34,9 @@ public enum StreamLimits {
     public static let memoryDigestBytes = 8
     /// A drainMark's or drained's body: the mark's 64-bit number.
     public static let drainSequenceBytes = 8
+    /// The most drain marks (and answers) one stream may carry: a migration pauses once, and a
+    /// source that sent marks without end would keep the receiver answering.
+    public static let maxDrainMarks = 64
     /// Bytes of a firstConsoleLine body before its text: the wall-clock time.
     public static let firstConsoleLineFixedBytes = 8
     /// The nonce of `challenge` and `challengeEcho`: 128 random bits.

@@ -36,6 +36,8 @@ public struct StreamStateChecker: Sendable {
     public private(set) var phase: Phase
     /// Records passed so far: a challenge (or its echo) may only be the first.
     private var recordsPassed = 0
+    /// Drain marks (or their answers) passed so far: at most `StreamLimits.maxDrainMarks`.
+    private var drainRecordsPassed = 0
     /// The guest layout, once its record has passed (a throughput probe's, `StreamLimits.probeLayout`).
     public private(set) var layout: GuestLayout?
 
@@ -61,11 +63,13 @@ public struct StreamStateChecker: Sendable {
             return
         case (.probing, .pageBatch), (.probing, .endOfStream):
             return
+        case (.sendingGuest, .drainMark), (.receiving, .drained):
+            guard drainRecordsPassed < StreamLimits.maxDrainMarks else { throw .tooManyRecords(type, limit: StreamLimits.maxDrainMarks) }
+            return
         case (.probing, _):
             throw .notInProbe(type)
         case (.awaitingLayout, .guestLayout), (.sendingGuest, .pageBatch), (.sendingGuest, .vcpuState),
-             (.sendingGuest, .deviceState), (.sendingGuest, .memoryDigest), (.sendingGuest, .drainMark), (.sendingGuest, .endOfStream),
-             (.ended, .clearedToUnpause), (.receiving, .drained),
+             (.sendingGuest, .deviceState), (.sendingGuest, .memoryDigest), (.sendingGuest, .endOfStream), (.ended, .clearedToUnpause),
              (.receiving, .readyToUnpause), (.ready, .running), (.guestRunning, .firstConsoleLine):
             return
         case (.awaitingLayout, .clearedToUnpause), (.sendingGuest, .clearedToUnpause):
@@ -123,7 +127,8 @@ public struct StreamStateChecker: Sendable {
         case .readyToUnpause: phase = .ready
         case .running: phase = .guestRunning
         case .abort, .clearedToUnpause, .firstConsoleLine, .queryGuest, .guestState, .probeResult: phase = .closed(by: type)
-        case .pageBatch, .vcpuState, .deviceState, .memoryDigest, .drainMark, .drained, .challenge, .challengeEcho: break
+        case .drainMark, .drained: drainRecordsPassed += 1
+        case .pageBatch, .vcpuState, .deviceState, .memoryDigest, .challenge, .challengeEcho: break
         }
     }
 }

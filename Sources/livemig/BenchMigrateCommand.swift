@@ -32,6 +32,7 @@ struct BenchMigrateCommand: ParsableCommand {
 
     func run() throws {
         if let peer { return try runAgainstPeer(peer) }
+        guard !livemigOnly else { throw failure("--livemig-only: only with --peer qemu (it skips QEMU's side of the comparison)") }
         do {
             try Self.memoryBound.check(memoryMiB)
             try Self.rateBound.check(rate)

@@ -35,11 +35,23 @@ final class MeasuredPauseOverheadTests: XCTestCase {
         XCTAssertNil(MeasuredPauseOverhead.seconds(from: Array(repeating: run(fixedSeconds: .nan), count: 3)))
     }
 
-    /// Only the newest runs count: the path's older pauses no longer describe it.
-    func testOnlyTheNewestRunsCount() throws {
+    /// Only the newest 20 runs count: the path's older pauses no longer describe it. Ten new
+    /// and ten old give the mean of the two middle ones; a window of 19 or 21 would not.
+    func testOnlyTheNewestTwentyRunsCount() throws {
         let old = Array(repeating: run(fixedSeconds: 0.05), count: 30)
-        let new = Array(repeating: run(fixedSeconds: 0.003), count: MeasuredPauseOverhead.newestRuns)
-        XCTAssertEqual(try XCTUnwrap(MeasuredPauseOverhead.seconds(from: old + new)), 0.003, accuracy: 1e-12)
-        XCTAssertEqual(try XCTUnwrap(MeasuredPauseOverhead.seconds(from: new + old)), 0.05, accuracy: 1e-12)
+        let new = Array(repeating: run(fixedSeconds: 0.003), count: 10)
+        XCTAssertEqual(MeasuredPauseOverhead.newestRuns, 20)
+        XCTAssertEqual(try XCTUnwrap(MeasuredPauseOverhead.seconds(from: old + new)), (0.003 + 0.05) / 2, accuracy: 1e-12)
+    }
+
+    /// Paused rounds of 64 pages count, of 65 do not (their drain would); runs that verified
+    /// memory digested it all in their pause and do not count either.
+    func testTheSmallRoundBoundAndVerifiedRunsAreLeftOut() throws {
+        let at64 = Array(repeating: run(fixedSeconds: 0.004, pausedPages: 64), count: 3)
+        XCTAssertEqual(try XCTUnwrap(MeasuredPauseOverhead.seconds(from: at64)), 0.004, accuracy: 1e-12)
+        XCTAssertNil(MeasuredPauseOverhead.seconds(from: Array(repeating: run(fixedSeconds: 0.004, pausedPages: 65), count: 3)))
+        var verified = run(fixedSeconds: 0.4)
+        verified.memoryVerified = true
+        XCTAssertNil(MeasuredPauseOverhead.seconds(from: Array(repeating: verified, count: 3)))
     }
 }

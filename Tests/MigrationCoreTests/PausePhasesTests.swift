@@ -44,6 +44,10 @@ final class PausePhasesTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(kept.transitSeconds), 0.003 + 0.002 - 0.0025, accuracy: 1e-12)
         XCTAssertEqual(kept.totalSeconds, phases.totalSeconds, "the destination's figures are inside the source's, not added")
         XCTAssertNil(phases.transitSeconds)
+        // A state load longer than the wait for "ready" is honest when it began while the
+        // device state was still being sent (a large state): it fits the two together.
+        let longLoad = DestinationPauseWork(stateLoadSeconds: 0.0033, checkSeconds: 0.0001, unpauseSeconds: 0)
+        XCTAssertEqual(phases.adding(destination: longLoad).destination, longLoad)
         let lies = [
             DestinationPauseWork(stateLoadSeconds: 0, checkSeconds: 0.01, unpauseSeconds: 0),  // check beyond the wait for ready
             DestinationPauseWork(stateLoadSeconds: 0, checkSeconds: 0, unpauseSeconds: 0.0031),  // unpause beyond the wait for running

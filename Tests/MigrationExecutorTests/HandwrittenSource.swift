@@ -33,6 +33,13 @@ final class HandwrittenSource {
         try socket.write(bytes)
     }
 
+    /// Several records in one write.
+    func send(_ records: [StreamRecord]) throws {
+        var bytes: [UInt8] = []
+        for record in records { try encoder.append(record, into: &bytes) }
+        try socket.write(bytes)
+    }
+
     /// A batch of `pages`, each filled with its own page number.
     func sendPages(_ pages: [UInt64], pageSizeBytes: Int = 4096) throws {
         var data: [UInt8] = []

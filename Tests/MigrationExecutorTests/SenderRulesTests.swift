@@ -19,7 +19,9 @@ final class SenderRulesTests: XCTestCase {
         let listener: ListeningSocket
         private var connection: BlockingSocket?
 
-        init(reads: Bool) throws {
+        /// With `drainedEvery`, it also says `drained` for a mark never sent (number 99), at
+        /// that interval, for ever.
+        init(reads: Bool, drainedEvery: Double? = nil) throws {
             listener = try ListeningSocket(host: "127.0.0.1", port: 0)
             Thread { [self] in
                 guard let socket = try? listener.accept() else { return }
@@ -29,6 +31,14 @@ final class SenderRulesTests: XCTestCase {
                 encoder.appendHeader(into: &opening)
                 try? encoder.append(.challenge(nonce: [UInt8](repeating: 1, count: 16)), into: &opening)
                 try? socket.write(opening)
+                if let drainedEvery {
+                    var drained: [UInt8] = []
+                    try? encoder.append(.drained(sequence: 99), into: &drained)
+                    let bytes = drained
+                    Thread {
+                        while (try? socket.write(bytes)) != nil { usleep(UInt32(drainedEvery * 1e6)) }
+                    }.start()
+                }
                 guard reads else { return }
                 var buffer = [UInt8](repeating: 0, count: 1 << 20)
                 while (buffer.withUnsafeMutableBytes { (try? socket.read(into: $0)) ?? 0 }) > 0 {}
@@ -60,6 +70,17 @@ final class SenderRulesTests: XCTestCase {
         XCTAssertEqual(report.outcome, .aborted)
         XCTAssertTrue(report.reason.contains("took no data for 0.5 s (the sender's stall timeout)"), report.reason)
         XCTAssertFalse(hypervisor.paused, "the source guest must run again")
+    }
+
+    /// A destination that answers drain marks the source never sent (for ever) cannot hold the
+    /// source in its wait before the pause: the migration stops there, the guest never paused.
+    func testADestinationAnsweringMarksNeverSentIsRefusedBeforeThePause() throws {
+        let (report, hypervisor) = try migrate(to: try MuteDestination(reads: true, drainedEvery: 0.01), timeouts: SenderTimeouts())
+        XCTAssertEqual(report.outcome, .aborted)
+        XCTAssertTrue(report.reason.contains("answered drain mark 99, which was not awaited (1 sent, 0 late)"), report.reason)
+        XCTAssertEqual(hypervisor.resumes, 0, "it never paused")
+        XCTAssertFalse(hypervisor.paused)
+        XCTAssertNil(report.pausePhases)
     }
 
     func testADestinationThatNeverSaysReadyLetsTheSourceResume() throws {

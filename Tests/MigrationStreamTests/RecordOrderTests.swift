@@ -135,6 +135,12 @@ final class RecordOrderTests: XCTestCase {
         assertDecodeFails(headerBytes + rawRecord(16, []) + rawRecord(27, le64(1)), .recordAfterReady(.drained), direction: .destinationToSource)
         assertDecodeFails(streamStart() + rawRecord(27, le64(1)), .wrongDirection(.drained, .sourceToDestination))
         assertDecodeFails(streamStart() + rawRecord(7, []), .recordLengthMismatch(.drainMark, length: 0, expected: 8))
+        let tooMany = [StreamRecord](repeating: .drainMark(sequence: 1), count: StreamLimits.maxDrainMarks + 1)
+        XCTAssertThrowsError(try encode([.guestLayout(smallLayout)] + tooMany)) { error in
+            XCTAssertEqual(error as? StreamError, .tooManyRecords(.drainMark, limit: 64))
+        }
+        let answers = (0 ... StreamLimits.maxDrainMarks).flatMap { _ in rawRecord(27, le64(1)) }
+        assertDecodeFails(headerBytes + answers, .tooManyRecords(.drained, limit: 64), direction: .destinationToSource)
         XCTAssertEqual(StreamError.recordAfterReady(.drained).description,
                        "drained (type 27) record came after readyToUnpause (type 16); only running or abort may follow it")
     }

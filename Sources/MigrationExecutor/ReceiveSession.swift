@@ -305,7 +305,12 @@ struct ReceiveSession {
             shutdown(socket.fd, Int32(SHUT_RDWR))
             return
         }
-        try replies.send(record)
+        do {
+            try replies.send(record)
+        } catch {
+            guard BlockingSocket.isTimeout(error) else { throw error }
+            throw HostFailure("\(socket.peer) read none of our replies for \(formatSeconds(timeouts.idleSeconds)) (the receiver's idle timeout)")
+        }
         if let strike { FaultTrigger.actOnProcess(strike) }
     }
 

@@ -17,7 +17,7 @@ public struct SenderTimeouts: Sendable, Equatable {
     /// (`StreamChannel.drainBeforePause`); past it the guest is paused anyway.
     public var drainSeconds = 1.0
 
-    /// The documented defaults (docs/security.md): 10 s, 60 s, 60 s, 30 s.
+    /// The documented defaults (docs/security.md): 10 s, 60 s, 60 s, 30 s, and 1 s for the drain.
     public init(handshakeSeconds: Double = 10, stalledSendSeconds: Double = 60, readySeconds: Double = 60, runningSeconds: Double = 30) {
         self.handshakeSeconds = handshakeSeconds
         self.stalledSendSeconds = stalledSendSeconds

@@ -130,8 +130,8 @@ public struct StreamChannel: MigrationChannel {
         if BlockingSocket.isTimeout(failure) {
             return HostFailure("\(socket.peer) took no data for \(timeouts.stalledSendSeconds) s (the sender's stall timeout)")
         }
-        socket.setReceiveTimeout(seconds: 0.5)
-        defer { socket.setReceiveTimeout(seconds: 0) }
+        let watchdog = beginWholeWait(until: monotonicSeconds() + 0.5)
+        defer { endWholeWait(watchdog) }
         var record = try? reader.next()
         while case .record(.drained)? = record { record = try? reader.next() }
         if case .record(.abort(let reason))? = record {
@@ -189,13 +189,8 @@ public struct StreamChannel: MigrationChannel {
         let mark = drainMarksSent
         let start = monotonicSeconds()
         try send(.drainMark(sequence: mark))
-        // The whole wait is bounded, not each read: a destination trickling a byte at a time
-        // must not stretch it.
-        reader.deadline = start + timeouts.drainSeconds
-        defer {
-            reader.deadline = nil
-            socket.setReceiveTimeout(seconds: 0)
-        }
+        let watchdog = beginWholeWait(until: start + timeouts.drainSeconds)
+        defer { endWholeWait(watchdog) }
         while true {
             let left = start + timeouts.drainSeconds - monotonicSeconds()
             guard left > 0 else { break }
@@ -205,6 +200,9 @@ public struct StreamChannel: MigrationChannel {
                 record = try reader.next()
             } catch {
                 if BlockingSocket.isTimeout(error) { break }
+                if watchdog?.fired == true {
+                    throw HostFailure("\(socket.peer) trickled its answer to the drain mark past \(timeouts.drainSeconds) s (TLS: the connection was shut)")
+                }
                 throw error
             }
             switch record {
@@ -228,7 +226,7 @@ public struct StreamChannel: MigrationChannel {
     /// would otherwise let it hold the source in a wait by answering for ever.
     private mutating func skipLateDrainAnswer(_ sequence: UInt64) throws(HostFailure) {
         guard lateDrainAnswers > 0, sequence >= 1, sequence <= drainMarksSent else {
-            throw HostFailure("the destination answered drain mark \(sequence), which was not awaited (\(drainMarksSent) sent, \(lateDrainAnswers) late)")
+            throw HostFailure("the destination answered drain mark \(sequence), which was never sent or was answered already (\(drainMarksSent) sent, \(lateDrainAnswers) late)")
         }
         lateDrainAnswers -= 1
     }
@@ -283,19 +281,29 @@ public struct StreamChannel: MigrationChannel {
     /// The destination's next record, waiting up to `seconds`; a silence that long is a failure
     /// saying what the peer `silence` ("did not say running").
     private mutating func reply(within seconds: Double, silence: String) throws(HostFailure) -> StreamRecordView {
-        socket.setReceiveTimeout(seconds: seconds)
-        // The whole record within `seconds`, not each byte of it.
-        reader.deadline = monotonicSeconds() + seconds
-        defer {
-            reader.deadline = nil
-            socket.setReceiveTimeout(seconds: 0)
-        }
+        let watchdog = beginWholeWait(until: monotonicSeconds() + seconds)
+        defer { endWholeWait(watchdog) }
         do {
             return try reader.next()
         } catch {
-            guard BlockingSocket.isTimeout(error) else { throw error }
+            guard BlockingSocket.isTimeout(error) || watchdog?.fired == true else { throw error }
             throw HostFailure("\(socket.peer) \(silence) within \(seconds) s")
         }
+    }
+
+    /// Bounds the reads that follow as a whole, until `deadline` (monotonic), not each read: a
+    /// destination trickling a byte at a time must not stretch a wait (under TLS a watchdog
+    /// shuts the connection at the deadline). Ended by `endWholeWait`.
+    private mutating func beginWholeWait(until deadline: Double) -> DeadlineWatchdog? {
+        socket.setReceiveTimeout(seconds: max(deadline - monotonicSeconds(), 0.000_001))
+        reader.deadline = deadline
+        return DeadlineWatchdog.arm(socket, deadlineSeconds: deadline)
+    }
+
+    private mutating func endWholeWait(_ watchdog: DeadlineWatchdog?) {
+        watchdog?.disarm()
+        reader.deadline = nil
+        socket.setReceiveTimeout(seconds: 0)
     }
 
     /// After a completed migration: the destination's report of the guest's first console line

@@ -8,7 +8,7 @@
 /// A throughput probe (source to destination) is `throughputProbe`, then `pageBatch`es, then
 /// `endOfStream`, which ends it; the destination answers `probeResult`, which ends its stream.
 ///
-/// Destination to source: any number of `drained`, then `readyToUnpause`, then `running`, then
+/// Destination to source: up to 64 `drained` (`StreamLimits.maxDrainMarks`), then `readyToUnpause`, then `running`, then
 /// perhaps `firstConsoleLine`.
 /// `abort` may come at any point before `running`; `abort` and `firstConsoleLine` end the
 /// stream, and so does closing it after `running`.

@@ -44,7 +44,7 @@ struct PeerBenchmark {
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: workDirectory) }
         print("livemig bench migrate --peer qemu: \(memoryMiB) MiB firmware guest over 127.0.0.1, \(qemuVersion), TSC \(tscHz / 1_000_000) MHz")
-        print("  each cell: \(runs) run(s) \(withQemu ? "per tool, alternated" : "of livemig alone"); auto-converge on for both; heartbeat every 1 ms")
+        print("  each cell: \(runs) run(s) \(withQemu ? "per tool, alternated; auto-converge on for both" : "of livemig alone, auto-converge on"); heartbeat every 1 ms")
         var results: [PeerBenchRun] = []
         for cell in cells {
             let image = try cell.load.firmware.image(tscHz: tscHz, memoryBytes: memoryMiB << 20)
@@ -173,7 +173,7 @@ struct PeerBenchmark {
             livemig downtime \(milliseconds(s.livemigDowntimeSeconds)) (gap \(milliseconds(s.livemigGuestGapSeconds)))
                 downtime / QEMU gap \(ratio(s.downtimeOverQemuGap, goal: downtimeGoalRatio)); \
             total \(s.livemigTotalSeconds.map { String(format: "%.2f s", $0) } ?? "-") / \(s.qemuTotalSeconds.map { String(format: "%.2f s", $0) } ?? "-") = \
-            \(ratio(s.totalOverQemuTotal, goal: totalGoal)); converged: QEMU \(s.qemuConverged), livemig \(s.livemigConverged) of \(s.runsPerTool)
+            \(ratio(s.totalOverQemuTotal, goal: totalGoal)); converged: QEMU \(runs.contains { $0.tool == "qemu" } ? String(s.qemuConverged) : "not run"), livemig \(s.livemigConverged) of \(s.runsPerTool)
                 within the \(Int((cell.downtimeLimitSeconds * 1000).rounded())) ms limit (each tool's own figure): \(share("QEMU", s.qemuWithinLimit, runs.filter { $0.tool == "qemu" }.count)), \(share("livemig", s.livemigWithinLimit, runs.filter { $0.tool == "livemig" }.count))\(s.livemigWithinLimitGoalMet.map { String(format: " (goal >= %.0f %%: %@)", withinLimitGoalShare * 100, $0 ? "met" : "missed") } ?? "")
             """
     }

@@ -15,18 +15,23 @@ final class PeerBenchCLITests: XCTestCase {
         let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
         let summary = try XCTUnwrap(document["summary"] as? [[String: Any]])
         XCTAssertEqual(summary.count, 4, "the idle load's four cells")
+        let runs = try XCTUnwrap(document["runs"] as? [[String: Any]])
         for cell in summary {
             XCTAssertEqual(cell["livemigConverged"] as? Int, 1, "\(cell)")
             XCTAssertNil(cell["convergenceGoalMet"], "no QEMU runs, nothing to compare: \(cell)")
             XCTAssertNil(cell["downtimeOverQemuGap"], "\(cell)")
-            let within = try XCTUnwrap(cell["livemigWithinLimit"] as? Int, "\(cell)")
             XCTAssertEqual(cell["qemuWithinLimit"] as? Int, 0)
-            // An idle guest's pause fits a 30 ms (and a 300 ms) limit.
-            XCTAssertEqual(within, 1, "\(cell)")
+            // The count within the limit is the cell's runs whose downtime was at most it.
             let label = try XCTUnwrap(cell["cell"] as? String)
-            XCTAssertEqual(cell["livemigWithinLimitGoalMet"] as? Bool, label.hasSuffix("30 ms limit") ? true : nil, "\(cell)")
+            let limit = label.hasSuffix("30 ms limit") ? 0.03 : 0.3
+            let downtimes = runs.filter { $0["cell"] as? String == label }.compactMap { $0["downtimeSeconds"] as? Double }
+            XCTAssertEqual(downtimes.count, 1, label)
+            let within = downtimes.filter { $0 <= limit }.count
+            XCTAssertEqual(cell["livemigWithinLimit"] as? Int, within, "\(cell)")
+            XCTAssertEqual(cell["livemigWithinLimitGoalMet"] as? Bool, limit == 0.03 ? within == 1 : nil, "\(cell)")
+            // An idle guest's pause is a few ms here; a loose bound, for a loaded machine.
+            XCTAssertLessThan(downtimes.first ?? 1, 0.3, "\(cell)")
         }
-        let runs = try XCTUnwrap(document["runs"] as? [[String: Any]])
         XCTAssertEqual(Set(runs.compactMap { $0["tool"] as? String }), ["livemig"])
         // Each run says where its pause went, the destination's part included.
         for run in runs {

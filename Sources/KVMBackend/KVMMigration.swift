@@ -45,7 +45,7 @@ public enum KVMMigration {
                 downtimeBothClocksSeconds: channel.destinationRunningWallClockSeconds.map { $0 - paused },
                 guestVisibleGapSeconds: lastHere.flatMap { here in firstThere.map { $0.wallClockSeconds - here.seconds } },
                 lastLineBeforePause: lastHere?.text, firstLineAfterUnpause: firstThere?.text)
-            report.measured?.drainBeforePauseSeconds = channel.drainWaitsSeconds.last ?? nil
+            report.measured?.drainBeforePauseSeconds = channel.lastDrainWaitSeconds
         }
         // What the guest program achieved while it ran live (its own count of page writes, up
         // to the pause, or to now if it was never paused): the rate it was asked for is not

@@ -44,7 +44,7 @@ public struct HistoryFit: Sendable, Equatable {
 
     /// The most paused pages a run may have carried for its pause's fixed part to be fitted
     /// from it, when there are such runs: 256 KiB, well under a millisecond of drain.
-    public static let smallPausedRoundPages = 64
+    public static let smallPausedRoundPages = MeasuredPauseOverhead.smallPausedRoundPages
 
     /// Fits the runs that completed (an aborted run's passes may have been cut short).
     public init(_ runs: [Run]) {
@@ -70,16 +70,16 @@ public struct HistoryFit: Sendable, Equatable {
                 overheads.append((max(0, run.report.downtimeSeconds - pagesSeconds), paused.pagesSent))
             }
         }
-        uncappedBytesPerSecond = Self.median(uncapped)
+        uncappedBytesPerSecond = Median.of(uncapped)
         uncappedRuns = uncapped.count
         uncappedSpreadBytesPerSecond = Self.standardDeviation(uncapped)
-        capEfficiency = Self.median(efficiencies)
+        capEfficiency = Median.of(efficiencies)
         cappedRuns = efficiencies.count
         // The fixed part is seen cleanest where the paused round was small: a large one's
         // drain from the socket (at line rate) lands in the wait for "ready" and would count.
         let small = overheads.filter { $0.pausedPages <= Self.smallPausedRoundPages }
         let clean = small.isEmpty ? overheads : small
-        pauseOverheadSeconds = Self.median(clean.map(\.seconds))
+        pauseOverheadSeconds = Median.of(clean.map(\.seconds))
         pausedRuns = clean.count
     }
 
@@ -96,13 +96,5 @@ public struct HistoryFit: Sendable, Equatable {
         guard values.count >= 2 else { return nil }
         let mean = values.reduce(0, +) / Double(values.count)
         return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot()
-    }
-
-    /// The middle value (the mean of the two middle ones for an even count); nil for none.
-    public static func median(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 }

@@ -25,10 +25,7 @@ public enum MeasuredPauseOverhead {
             let seconds = phases.deviceStateSeconds + phases.destinationReadySeconds + phases.clearedToRunningSeconds
             if seconds.isFinite { fixed.append(seconds) }
         }
-        guard fixed.count >= minimumRuns else { return nil }
-        let sorted = fixed.sorted()
-        let middle = sorted.count / 2
-        let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        guard fixed.count >= minimumRuns, let median = Median.of(fixed) else { return nil }
         return plausibleSeconds.contains(median) ? median : nil
     }
 }

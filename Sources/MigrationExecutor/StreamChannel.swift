@@ -28,15 +28,16 @@ public struct StreamChannel: MigrationChannel {
     /// checked its memory against it (`DestinationMigration`'s `verifyMemory`).
     public private(set) var sentMemoryDigest = false
     private let timeouts: SenderTimeouts
-    /// The drain marks sent so far (`drainBeforePause`), and the seconds each wait took (nil
-    /// for one that ran out of `timeouts.drainSeconds`).
+    /// The drain marks sent so far (`drainBeforePause`).
     private var drainMarksSent: UInt64 = 0
     /// Whether a page batch has gone: before one (an offline migration's pause) there is
     /// nothing queued to drain.
     private var sentPages = false
     /// Marks whose wait ran out: their `drained` may still come, once each, and is skipped.
     private var lateDrainAnswers: UInt64 = 0
-    public private(set) var drainWaitsSeconds: [Double?] = []
+    /// The seconds the last drain's wait took; nil before one, or when it ran out of
+    /// `timeouts.drainSeconds`.
+    public private(set) var lastDrainWaitSeconds: Double?
     /// The destination's nonce for this migration (empty for a saved file): what `guest resume`
     /// asks about after an unknown commit outcome.
     public private(set) var migrationNonce: [UInt8] = []
@@ -192,9 +193,6 @@ public struct StreamChannel: MigrationChannel {
         let watchdog = beginWholeWait(until: start + timeouts.drainSeconds)
         defer { endWholeWait(watchdog) }
         while true {
-            let left = start + timeouts.drainSeconds - monotonicSeconds()
-            guard left > 0 else { break }
-            socket.setReceiveTimeout(seconds: left)
             let record: StreamRecordView
             do {
                 record = try reader.next()
@@ -207,7 +205,7 @@ public struct StreamChannel: MigrationChannel {
             }
             switch record {
             case .record(.drained(let sequence)) where sequence == mark:
-                drainWaitsSeconds.append(monotonicSeconds() - start)
+                lastDrainWaitSeconds = monotonicSeconds() - start
                 return
             case .record(.drained(let sequence)):
                 try skipLateDrainAnswer(sequence)
@@ -217,7 +215,7 @@ public struct StreamChannel: MigrationChannel {
                 throw HostFailure("the destination sent \(record.type) where \(RecordType.drained) was expected")
             }
         }
-        drainWaitsSeconds.append(nil)
+        lastDrainWaitSeconds = nil
         lateDrainAnswers += 1
     }
 

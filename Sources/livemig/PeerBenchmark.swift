@@ -131,22 +131,22 @@ struct PeerBenchmark {
     static func summary(_ cell: PeerBenchCell, _ runs: [PeerBenchRun]) -> PeerBenchSummary {
         let qemu = runs.filter { $0.tool == "qemu" }
         let livemig = runs.filter { $0.tool == "livemig" }
-        let qemuGap = HistoryFit.median(qemu.filter(\.converged).compactMap(\.guestGapSeconds))
-        let qemuTotal = HistoryFit.median(qemu.filter(\.converged).map(\.totalSeconds))
+        let qemuGap = Median.of(qemu.filter(\.converged).compactMap(\.guestGapSeconds))
+        let qemuTotal = Median.of(qemu.filter(\.converged).map(\.totalSeconds))
         let ours = livemig.filter(\.converged)
-        let downtimeRatio = qemuGap.flatMap { gap in HistoryFit.median(ours.map(\.downtimeSeconds)).map { $0 / gap } }
-        let gapRatio = qemuGap.flatMap { gap in HistoryFit.median(ours.compactMap(\.guestGapSeconds)).map { $0 / gap } }
-        let totalRatio = qemuTotal.flatMap { total in HistoryFit.median(ours.map(\.totalSeconds)).map { $0 / total } }
+        let downtimeRatio = qemuGap.flatMap { gap in Median.of(ours.map(\.downtimeSeconds)).map { $0 / gap } }
+        let gapRatio = qemuGap.flatMap { gap in Median.of(ours.compactMap(\.guestGapSeconds)).map { $0 / gap } }
+        let totalRatio = qemuTotal.flatMap { total in Median.of(ours.map(\.totalSeconds)).map { $0 / total } }
         let totalGoal = cell.capBytesPerSecond == nil ? uncappedTotalGoalRatio : cappedTotalGoalRatio
         // Judged only where QEMU ran: with `--livemig-only` there is nothing to compare with.
         let convergenceMet = qemu.isEmpty ? nil : !(qemu.contains(where: \.converged) && livemig.contains { !$0.converged })
         let withinShare = livemig.isEmpty ? nil : Double(withinLimit(livemig, of: cell)) / Double(livemig.count)
         return PeerBenchSummary(cell: cell.label, qemuConverged: qemu.filter(\.converged).count, livemigConverged: ours.count,
                                 runsPerTool: max(qemu.count, livemig.count),
-                                qemuGuestGapSeconds: qemuGap, qemuDowntimeSeconds: HistoryFit.median(qemu.filter(\.converged).map(\.downtimeSeconds)),
-                                livemigDowntimeSeconds: HistoryFit.median(ours.map(\.downtimeSeconds)),
-                                livemigGuestGapSeconds: HistoryFit.median(ours.compactMap(\.guestGapSeconds)),
-                                qemuTotalSeconds: qemuTotal, livemigTotalSeconds: HistoryFit.median(ours.map(\.totalSeconds)),
+                                qemuGuestGapSeconds: qemuGap, qemuDowntimeSeconds: Median.of(qemu.filter(\.converged).map(\.downtimeSeconds)),
+                                livemigDowntimeSeconds: Median.of(ours.map(\.downtimeSeconds)),
+                                livemigGuestGapSeconds: Median.of(ours.compactMap(\.guestGapSeconds)),
+                                qemuTotalSeconds: qemuTotal, livemigTotalSeconds: Median.of(ours.map(\.totalSeconds)),
                                 downtimeOverQemuGap: downtimeRatio, gapOverQemuGap: gapRatio, totalOverQemuTotal: totalRatio,
                                 downtimeGoalMet: downtimeRatio.map { $0 <= downtimeGoalRatio },
                                 totalGoalMet: totalRatio.map { $0 <= totalGoal }, convergenceGoalMet: convergenceMet,

@@ -29,8 +29,15 @@ public struct EngineSettings: Sendable, Equatable {
     /// daemon sets it from the history of migrations to the same destination once it holds
     /// enough (`MeasuredPauseOverhead`); the simulator sets it from the scenario's costs.
     public var pauseOverheadSeconds = 0.002
+    /// How many actions the engine hands out before one of them has completed. Only sends of
+    /// the same live or paused round overlap (with one peek, throttle or wait for the cap beside
+    /// them); every other step waits until all are in. 1, the default, is the serial protocol
+    /// every driver spoke before parallel streams: one action, its completion, the next.
+    public var maxActionsInFlight = 1
 
     public static let maxBatchPagesLimit = 1 << 20
+    /// The most actions a driver may keep out at once (one per stream, a side step beside them).
+    public static let maxActionsInFlightLimit = 64
 
     public init(pageSizeBytes: Int = 4096, maxBatchPages: Int = 1024, pageHeaderBytes: Int = 8,
                 batchHeaderBytes: Int = 16, rateLimitBytesPerSecond: Double? = nil, live: Bool = true) {

@@ -5,6 +5,9 @@ public enum PolicyBounds {
     /// QEMU's `downtime-limit` allows up to 2000 s (`MAX_MIGRATE_DOWNTIME_SECONDS`,
     /// migration/options.c); 0 could never be met, so the least is 1 ms.
     public static let downtimeLimit = InputBound("downtime limit", .seconds, from: "1ms", to: "2000s")
+    /// A bandwidth cap set while a migration runs (`SourceEvent.setRateLimit`): anything a link
+    /// could carry, from one bit a second (the engine divides by it) to 1000 Tbit/s.
+    public static let bandwidthCap = InputBound("bandwidth cap", .bytesPerSecond, from: "1bit/s", to: "1000Tbit/s")
     /// libvirt's `--timeout`; a day at most (the simulator's default time limit).
     public static let timeout = InputBound("timeout", .seconds, from: "1ms", to: "24h")
     /// Rounds of the offline fallback; 0 is off.

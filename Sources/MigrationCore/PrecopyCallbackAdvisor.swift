@@ -1,7 +1,8 @@
 /// The engine core's side of libxenguest's `precopy_policy` callback: when Xen's own save loop
 /// (`send_memory_live` in `tools/libs/guest/xg_sr_save.c`) moves the pages, this answers its
-/// questions with the same `PrecopyPolicy` values the engine's own loop consults, and keeps the
-/// rounds for the report. No I/O, no clock: the driver passes the time.
+/// questions with the same `PrecopyPolicy` values the engine's own loop consults. It only
+/// translates: the rounds, the stats the policy sees and the report are kept by the same
+/// `RoundLedger` the engine's loop keeps them in. No I/O, no clock: the driver passes the time.
 ///
 /// Facts from that file (Xen 4.17): the loop calls the callback twice per pass. At the top,
 /// with `iteration` = passes done, `total_written` = pages sent so far and `dirty_count` =
@@ -22,78 +23,63 @@ public struct PrecopyCallbackAdvisor: Sendable {
 
     public private(set) var policy: any PrecopyPolicy
     public let guestPageCount: Int
-    public let pageSizeBytes: Int
+    public var pageSizeBytes: Int { ledger.settings.pageSizeBytes }
     /// Why pre-copy stopped, once it has.
     public private(set) var stop: PrecopyStop?
     public private(set) var abortReason: String?
-    /// The live passes so far (the paused one is added by `finish`).
-    public private(set) var iterations: [IterationReport] = []
-    private var stats: PrecopyStats
-    private var startSeconds: Double?
-    private var roundStartSeconds = 0.0
-    /// Pages the current pass sends: the dirty count the top-of-loop call announced.
-    private var roundPages = 0
+    /// The books: the stats the policy saw, the passes so far.
+    public private(set) var ledger: RoundLedger
+    /// The live passes so far (the paused one is added by `report`).
+    public var iterations: [IterationReport] { ledger.iterations }
 
     public init(policy: any PrecopyPolicy, guestPageCount: Int, pageSizeBytes: Int = 4096) {
         self.policy = policy
         self.guestPageCount = guestPageCount
-        self.pageSizeBytes = pageSizeBytes
-        stats = PrecopyStats(guestPageCount: Double(guestPageCount), pageSizeBytes: pageSizeBytes)
+        ledger = RoundLedger(guestPageCount: Double(guestPageCount), settings: EngineSettings(pageSizeBytes: pageSizeBytes))
     }
 
     /// One callback: libxenguest's `struct precopy_stats` and the time now (seconds, any origin).
     public mutating func answer(iteration: Int, totalWritten: Int, dirtyCount: Int, nowSeconds: Double) -> Answer {
-        if startSeconds == nil { startSeconds = nowSeconds }
-        stats.elapsedSeconds = nowSeconds - startSeconds!
-        stats.iteration = iteration
-        stats.totalPagesSent = Double(totalWritten)
-        stats.totalBytesSent = Double(totalWritten * pageSizeBytes)
+        ledger.tick(now: nowSeconds)
+        // The pages Xen says it wrote since the last call: its count, not ours, is what was sent.
+        let written = max(0, Double(totalWritten) - ledger.stats.totalPagesSent)
+        if written > 0 { ledger.recordSent(pages: written, wireBytes: ledger.settings.wireBytes(pages: written), now: nowSeconds) }
         if dirtyCount < 0 {
             return afterSend(nowSeconds: nowSeconds)
         }
-        return atTopOfLoop(dirtyCount: dirtyCount, nowSeconds: nowSeconds)
+        return atTopOfLoop(dirtyCount: Double(dirtyCount), nowSeconds: nowSeconds)
     }
 
     /// The top of the loop: a pass is about to send `dirtyCount` pages.
-    private mutating func atTopOfLoop(dirtyCount: Int, nowSeconds: Double) -> Answer {
-        stats.dirtyPageCount = Double(dirtyCount)
-        // What is dirty now is what the next pass must send (QEMU's pending estimate).
-        stats.pendingPageCount = Double(dirtyCount)
-        var answer = Answer.continuePrecopy
-        if iteration > 0 {
-            // The CLEAN after the last pass: what the guest dirtied while it ran.
-            iterations[iterations.count - 1].pagesDirtied = dirtyCount
-            answer = translate(policy.afterDirtyLogRead(stats))
+    private mutating func atTopOfLoop(dirtyCount: Double, nowSeconds: Double) -> Answer {
+        if ledger.stats.iteration > 0 {
+            // The CLEAN after the last pass: what the guest dirtied while it ran (Xen's
+            // CLEAN is not timed apart from the pass, so it counts as instant).
+            ledger.recordDirtyLogRead(dirty: dirtyCount, pending: dirtyCount, readStart: nowSeconds, now: nowSeconds)
+        } else {
+            // Before the first pass every page is dirty, as the engine's loop asks too.
+            ledger.announceFullPass()
         }
+        let answer = translate(policy.afterDirtyLogRead(ledger.stats))
         // Xen sends these pages live whatever the answer (but abort); with none dirty, the pass
         // is empty (and Xen 3's rule ends pre-copy on it), and the report leaves it out.
-        if answer != .abort {
-            roundPages = dirtyCount
-            roundStartSeconds = nowSeconds - (startSeconds ?? nowSeconds)
-            stats.roundPagesSent = 0
-        }
-        if answer != .abort, dirtyCount > 0 {
-            iterations.append(IterationReport(index: iterations.count + 1, pagesSent: dirtyCount, pagesSkipped: 0, pagesDirtied: 0,
-                                              startSeconds: roundStartSeconds, durationSeconds: 0, paused: false))
+        guard answer != .abort else { return answer }
+        ledger.beginRound(now: nowSeconds, paused: false)
+        if answer == .stopAndCopy {
+            // No call follows this pass: Xen sends it and suspends. Its pages count now; its
+            // length is not known (the suspend's time closes the books in `report`).
+            ledger.recordSent(pages: dirtyCount, wireBytes: ledger.settings.wireBytes(pages: dirtyCount), now: nowSeconds)
+            ledger.closeRound(now: nowSeconds, pending: 0)
         }
         return answer
     }
 
     /// After a pass has been sent (`dirty_count = -1`).
     private mutating func afterSend(nowSeconds: Double) -> Answer {
-        let elapsed = nowSeconds - (startSeconds ?? nowSeconds)
-        if roundPages > 0, !iterations.isEmpty {
-            iterations[iterations.count - 1].durationSeconds = elapsed - roundStartSeconds
-        }
-        let duration = elapsed - roundStartSeconds
-        stats.roundPagesSent = Double(roundPages)
-        stats.pendingPageCount = 0
-        stats.dirtyPageCount = nil
-        if duration > 0 { stats.measuredBandwidthBytesPerSecond = Double(roundPages * pageSizeBytes) / duration }
-        return translate(policy.afterRound(stats))
+        ledger.closeRound(now: nowSeconds, pending: 0)
+        ledger.countLiveRoundDone()
+        return translate(policy.afterRound(ledger.stats))
     }
-
-    private var iteration: Int { stats.iteration }
 
     private mutating func translate(_ decision: PrecopyDecision) -> Answer {
         switch decision {
@@ -109,12 +95,19 @@ public struct PrecopyCallbackAdvisor: Sendable {
     }
 
     /// The report once Xen's save has ended: `pausedPages` sent with the guest suspended (when
-    /// known), `downtimeSeconds` from the suspend to the guest running on the destination.
+    /// known), `downtimeSeconds` from the suspend to the guest running on the destination;
+    /// times in seconds from the first callback, `bytesSent` as the stream counted them.
     public func report(live: Bool, totalSeconds: Double, downtimeSeconds: Double, pausedPages: Int, pausedStartSeconds: Double,
                        bytesSent: Int, failure: String? = nil) -> MigrationReport {
-        var passes = iterations
-        passes.append(IterationReport(index: passes.count + 1, pagesSent: pausedPages, pagesSkipped: 0, pagesDirtied: 0,
-                                      startSeconds: pausedStartSeconds, durationSeconds: downtimeSeconds, paused: true))
+        var books = ledger
+        let origin = books.startSeconds ?? 0
+        let paused = Double(max(0, pausedPages))
+        // The CLEAN inside the suspend found the paused pass's pages: what the guest dirtied
+        // during the last live pass, as the engine's final read credits it.
+        books.recordDirtyLogRead(dirty: paused, pending: paused, readStart: origin + pausedStartSeconds, now: origin + pausedStartSeconds)
+        books.beginRound(now: origin + pausedStartSeconds, paused: true)
+        books.recordSent(pages: paused, wireBytes: books.settings.wireBytes(pages: paused), now: origin + pausedStartSeconds)
+        books.closeRound(now: origin + pausedStartSeconds + downtimeSeconds, pending: 0)
         let outcome: MigrationOutcome
         let reason: String
         if let failure {
@@ -127,9 +120,15 @@ public struct PrecopyCallbackAdvisor: Sendable {
             // Without a stop the loop never ran: an offline migration, paused for the whole copy.
             (outcome, reason) = (.converged, "offline migration: the guest was paused for the whole copy")
         }
-        return MigrationReport(outcome: outcome, reason: reason, policy: policy.name, live: live, totalTimeSeconds: totalSeconds,
-                               downtimeSeconds: downtimeSeconds, bytesSent: bytesSent,
-                               pagesSent: passes.reduce(0) { $0 + $1.pagesSent }, guestPages: guestPageCount,
-                               pageSizeBytes: pageSizeBytes, maxThrottlePercent: 0, iterations: passes)
+        var report = books.report(outcome: outcome, reason: reason, policy: policy.name, pausedAt: nil, now: origin + totalSeconds,
+                                  maxThrottlePercent: 0)
+        report.live = live
+        report.downtimeSeconds = downtimeSeconds
+        report.totalTimeSeconds = totalSeconds
+        // What the stream carried, framing included, rather than the pages' share of it.
+        report.bytesSent = bytesSent
+        // libxenguest's loop budgets no pause of its own.
+        report.pauseOverheadBudgetSeconds = nil
+        return report
     }
 }

@@ -27,6 +27,10 @@ public protocol PrecopyPolicy: Sendable {
     mutating func betweenBatches(_ stats: PrecopyStats) -> BatchCheckpoint
     mutating func afterRound(_ stats: PrecopyStats) -> PrecopyDecision
     mutating func afterDirtyLogRead(_ stats: PrecopyStats) -> PrecopyDecision
+    /// Takes a new downtime limit mid-flight (`SourceEvent.setDowntimeLimit`, QEMU's
+    /// `migrate-set-parameters downtime-limit`); false when the policy has none (Xen's count
+    /// thresholds), which leaves it unchanged. `seconds` is already range-checked.
+    mutating func setDowntimeLimit(seconds: Double) -> Bool
 }
 
 extension PrecopyPolicy {
@@ -34,4 +38,5 @@ extension PrecopyPolicy {
     public var guestThrottlePercent: Int { 0 }
     public var canSlowGuestFurther: Bool { false }
     public mutating func betweenBatches(_ stats: PrecopyStats) -> BatchCheckpoint { .keepSending }
+    public mutating func setDowntimeLimit(seconds: Double) -> Bool { false }
 }

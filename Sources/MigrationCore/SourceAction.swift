@@ -1,5 +1,26 @@
-/// What the engine asks its driver to do next on the source host. The driver performs exactly
-/// one action at a time and reports its end with `SourceMigration.complete(_:now:)`.
+/// Names one action the engine handed out (`SourceMigration.poll(now:)`), so that its end can be
+/// reported by name (`complete(_:_:now:)`) even when several are out at once.
+public struct ActionID: Hashable, Sendable, CustomStringConvertible {
+    public let value: UInt64
+    @inlinable public init(_ value: UInt64) { self.value = value }
+    public var description: String { "#\(value)" }
+}
+
+/// An action and the name its end is reported by.
+public struct TaggedAction<Batch> {
+    public let id: ActionID
+    public let action: SourceAction<Batch>
+
+    @inlinable
+    public init(id: ActionID, action: SourceAction<Batch>) {
+        self.id = id
+        self.action = action
+    }
+}
+
+/// What the engine asks its driver to do next on the source host. The driver starts what
+/// `SourceMigration.poll(now:)` hands out, up to `EngineSettings.maxActionsInFlight` at once,
+/// and reports each one's end with `SourceMigration.complete(_:_:now:)`.
 public enum SourceAction<Batch> {
     /// Turn on the hypervisor's dirty-page logging (Xen log-dirty mode, KVM
     /// `KVM_MEM_LOG_DIRTY_PAGES`). Completes with `.done`.

@@ -57,9 +57,18 @@ public enum MigrationExecutor {
         let start = monotonicSeconds()
         var lastProgress = start
         defer { cancellation.detach() }
+        var cancelDelivered = false
         while true {
             let now = monotonicSeconds()
-            let action = engine.nextAction(now: now)
+            if !cancelDelivered, let reason = cancellation.cancelledReason, !cancellation.hasCommitted {
+                // The engine acts on it at once (one action out at a time: none is out here).
+                cancelDelivered = true
+                _ = engine.handle(.cancel(reason: reason), now: now)
+            }
+            guard let tagged = engine.poll(now: now) else {
+                preconditionFailure("the engine handed out nothing with no action out")
+            }
+            let action = tagged.action
             switch action {
             case .finished(var report):
                 if report.outcome == .aborted { channel.abort(reason: report.reason) }
@@ -67,10 +76,10 @@ public enum MigrationExecutor {
                 return report
             case .waitUntil(let seconds):
                 sleep(untilMonotonic: seconds)
-                engine.complete(.done, now: monotonicSeconds())
+                engine.complete(tagged.id, .done, now: monotonicSeconds())
             default:
                 let outcome = performUnlessCancelled(action, on: &hypervisor, over: &channel, cancellation: cancellation)
-                engine.complete(outcome, now: monotonicSeconds())
+                engine.complete(tagged.id, outcome, now: monotonicSeconds())
                 if case .pauseGuest = action, let maxDowntimeSeconds {
                     cancellation.armDowntimeWatchdog(seconds: maxDowntimeSeconds)
                 }

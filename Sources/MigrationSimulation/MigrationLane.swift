@@ -32,6 +32,8 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private(set) var actionUsesLink = false
     /// How the action out ends when it completes on time (`completeStarted`).
     private var startedOutcome: Outcome?
+    /// The engine's name for the action out.
+    private var startedID: ActionID?
 
     init(config setting: SimulationConfig, memory: Memory, tracker: Tracker) {
         var config = setting
@@ -49,7 +51,11 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// Asks the engine for its next action at `now` and starts it.
     mutating func start(now: Double) -> Work {
         hypervisor.nowSeconds = now
-        let action = engine.nextAction(now: now)
+        // One action out at a time (the lane's engine keeps `maxActionsInFlight` at 1), so the
+        // engine always has one to hand out.
+        guard let tagged = engine.poll(now: now) else { preconditionFailure("the engine handed out nothing with no action out") }
+        let action = tagged.action
+        startedID = tagged.id
         actionUsesLink = action.crossesLink
         switch action {
         case .finished(let report):
@@ -84,14 +90,15 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// The action out completed on time at `now`, with the outcome it was started with.
     mutating func completeStarted(now: Double) {
         // Moved out, not copied: an outcome may hold a dirty log.
-        guard let outcome = startedOutcome.take() else { preconditionFailure("no action out to complete") }
-        engine.complete(outcome, now: now)
+        guard let outcome = startedOutcome.take(), let id = startedID.take() else { preconditionFailure("no action out to complete") }
+        engine.complete(id, outcome, now: now)
     }
 
     /// The action out was cut short at `now`: it ends with `outcome` instead of its own.
     mutating func complete(_ outcome: Outcome, now: Double) {
         startedOutcome = nil
-        engine.complete(outcome, now: now)
+        guard let id = startedID.take() else { preconditionFailure("no action out to complete") }
+        engine.complete(id, outcome, now: now)
     }
 
     /// The link went down: the destination learns it and throws its partial guest away.

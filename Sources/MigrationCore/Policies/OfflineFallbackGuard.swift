@@ -28,6 +28,7 @@ public struct OfflineFallbackGuard: PrecopyPolicy {
 
     public mutating func betweenBatches(_ stats: PrecopyStats) -> BatchCheckpoint { base.betweenBatches(stats) }
     public mutating func afterRound(_ stats: PrecopyStats) -> PrecopyDecision { base.afterRound(stats) }
+    public mutating func setDowntimeLimit(seconds: Double) -> Bool { base.setDowntimeLimit(seconds: seconds) }
 
     public mutating func afterDirtyLogRead(_ stats: PrecopyStats) -> PrecopyDecision {
         // Whether the round just read ran with room left to slow the guest (asked before the

@@ -89,6 +89,13 @@ public struct QemuPolicy: PrecopyPolicy {
         self.dirtyLimit = dirtyLimit
     }
 
+    /// QEMU reads `downtime-limit` afresh at each check (`migrate_downtime_limit()`), so a new one
+    /// takes effect at the next batch.
+    public mutating func setDowntimeLimit(seconds: Double) -> Bool {
+        downtimeLimitSeconds = seconds
+        return true
+    }
+
     /// Whether the guest may still be slowed more than now: the offline fallback waits for that.
     public var canSlowGuestFurther: Bool {
         if let autoConverge { return guestThrottlePercent < autoConverge.maxPercent }

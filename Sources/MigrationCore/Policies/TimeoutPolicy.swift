@@ -22,6 +22,8 @@ public struct TimeoutPolicy: PrecopyPolicy {
         stats.elapsedSeconds >= timeoutSeconds ? .stopAndCopy(timedOut) : base.betweenBatches(stats)
     }
 
+    public mutating func setDowntimeLimit(seconds: Double) -> Bool { base.setDowntimeLimit(seconds: seconds) }
+
     public mutating func afterRound(_ stats: PrecopyStats) -> PrecopyDecision {
         stats.elapsedSeconds >= timeoutSeconds ? .stopAndCopy(timedOut) : base.afterRound(stats)
     }

@@ -58,6 +58,11 @@ struct ScriptedSourceDriver {
     /// A reason not to perform this action at all (a cancel that came first), or nil.
     var notPerformed: (ActionKind, [ActionKind]) -> String? = { _, _ in nil }
     var actionLimit = 200_000
+    /// Events to hand the engine just before it is polled for the n-th action (0-based).
+    var events: [Int: SourceEvent] = [:]
+
+    /// The engine's answers to `events`, in the order given.
+    private(set) var eventAnswers: [SourceEventAnswer] = []
 
     private(set) var actions: [ActionKind] = []
     private(set) var sends: [SentBatch] = []
@@ -84,47 +89,53 @@ struct ScriptedSourceDriver {
     /// Drives the migration until `.finished`; returns its report.
     mutating func run(_ migration: inout SourceMigration<BitmapPageTracker>,
                       file: StaticString = #filePath, line: UInt = #line) -> MigrationReport? {
-        for _ in 0 ..< actionLimit {
-            let action = migration.nextAction(now: now)
+        for index in 0 ..< actionLimit {
+            if let event = events[index] { eventAnswers.append(migration.handle(event, now: now)) }
+            guard let tagged = migration.poll(now: now) else {
+                XCTFail("the engine handed out nothing with no action out", file: file, line: line)
+                return nil
+            }
+            let action = tagged.action
+            let id = tagged.id
             let kind = ActionKind(action)
             let before = actions
             actions.append(kind)
             if case .finished(let report) = action { return report }
             if let message = failure(kind, before) {
                 now += actionSeconds[kind] ?? 0
-                migration.complete(.failed(message), now: now)
+                migration.complete(id, .failed(message), now: now)
                 continue
             }
             if let message = notPerformed(kind, before) {
-                migration.complete(.notPerformed(message), now: now)
+                migration.complete(id, .notPerformed(message), now: now)
                 continue
             }
             switch action {
             case .peekDirtyLog:
                 peeksDone += 1
                 now += actionSeconds[kind] ?? 0
-                migration.complete(.dirtyLog(peekLog(peeksDone)), now: now)
+                migration.complete(id, .dirtyLog(peekLog(peeksDone)), now: now)
             case .readAndClearDirtyLog:
                 readsDone += 1
                 now += actionSeconds[kind] ?? 0
-                migration.complete(.dirtyLog(readLog(readsDone)), now: now)
+                migration.complete(id, .dirtyLog(readLog(readsDone)), now: now)
             case .send(let batch, let pageCount, let wireBytes):
                 sends.append(SentBatch(startSeconds: now, pages: batch, pageCount: pageCount,
                                        wireBytes: wireBytes, readsBefore: readsDone))
                 now += sendSeconds
-                migration.complete(.done, now: now)
+                migration.complete(id, .done, now: now)
             case .waitUntil(let seconds):
                 waits.append(seconds)
                 now = max(now, seconds)
-                migration.complete(.done, now: now)
+                migration.complete(id, .done, now: now)
             case .sendDeviceState:
                 now += actionSeconds[kind] ?? 0
-                migration.complete(.sent(bytes: deviceStateBytes), now: now)
+                migration.complete(id, .sent(bytes: deviceStateBytes), now: now)
             case .finished:
                 preconditionFailure("handled above")
             default:
                 now += actionSeconds[kind] ?? 0
-                migration.complete(.done, now: now)
+                migration.complete(id, .done, now: now)
             }
         }
         XCTFail("the migration did not finish within \(actionLimit) actions", file: file, line: line)

@@ -3,7 +3,7 @@ import MigrationExecutor
 
 /// A request on a guest's control socket: one JSON object on one line.
 public struct ControlRequest: Codable, Sendable {
-    public enum Command: String, Codable, Sendable { case status, console, stop, migrate, save, observe, cancel, resume, measureCosts }
+    public enum Command: String, Codable, Sendable { case status, console, stop, migrate, save, observe, cancel, resume, measureCosts, job }
 
     public var command: Command
     /// console: how many of the last lines.
@@ -27,6 +27,14 @@ public struct ControlRequest: Codable, Sendable {
     /// migrate: send a digest of the paused guest's memory; the destination checks its copy
     /// against it before "ready" (adds the digest's time to the pause).
     public var verifyMemory: Bool?
+    /// migrate, save: false sends zero pages whole instead of as `zeroPages` markers.
+    public var zeroPages: Bool?
+    /// job: a new downtime limit for the migration under way (`job --set downtimeLimit=`).
+    public var jobDowntimeLimitSeconds: Double?
+    /// job: a new bandwidth cap for the migration under way (`job --set bandwidth=`).
+    public var jobRateLimitBytesPerSecond: Double?
+    /// job: lift the migration's bandwidth cap (`job --set bandwidth=none`).
+    public var jobLiftRateLimit: Bool?
     /// resume: run the guest even though its destination could not be asked.
     public var force: Bool?
     /// migrate: mutual TLS with the files in this directory (docs/tls.md).
@@ -95,6 +103,9 @@ public struct ObservationSummary: Codable, Sendable, Equatable {
     public var peakPagesPerSecond: Double
     public var pageSizeBytes: Int
     public var guestPages: Int
+    /// Pages all zero at the end of the observation (a migration sends them as markers); nil
+    /// where migrations send every page whole.
+    public var zeroPages: Int?
 
     public init(file: String, seconds: Double, reads: Int, distinctPages: Int, meanPagesPerSecond: Double,
                 peakPagesPerSecond: Double, pageSizeBytes: Int, guestPages: Int) {
@@ -131,6 +142,8 @@ public struct ControlReply: Codable, Sendable {
     public var costs: MeasuredHostCosts?
     public var error: String?
     public var ok: Bool?
+    /// job: the migration under way.
+    public var job: JobInfo?
 
     public init(status: GuestStatus? = nil, console: [String]? = nil, progress: ProgressLine? = nil,
                 report: MigrationReport? = nil, observation: ObservationSummary? = nil, costs: MeasuredHostCosts? = nil,

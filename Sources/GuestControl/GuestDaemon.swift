@@ -22,6 +22,8 @@ public final class GuestDaemon: @unchecked Sendable {
     private var activity: String?
     /// The migration or save in progress, for `migrate --cancel`.
     private var moving: MigrationCancellation?
+    /// The same migration's mailbox for `livemig job` (its progress, new limits).
+    private var steering: MigrationSteering?
     /// The destination of a migration whose commit outcome is unknown (the connection was lost
     /// after "cleared to unpause"): the guest stays paused here until `guest resume` learns
     /// from that destination that it does not run the guest.
@@ -219,6 +221,8 @@ public final class GuestDaemon: @unchecked Sendable {
             try connection.send(ControlReply(costs: try HostCostMeasurement.measure(guest)))
         case .cancel:
             try connection.send(cancelMove())
+        case .job:
+            try connection.send(try job(request))
         case .resume:
             try claim("resuming")
             defer { release() }
@@ -229,11 +233,15 @@ public final class GuestDaemon: @unchecked Sendable {
             }
             try claim(request.command == .save ? "saving" : "migrating")
             let cancellation = MigrationCancellation()
-            lock.withLock { moving = cancellation }
+            let steering = MigrationSteering()
+            lock.withLock {
+                moving = cancellation
+                self.steering = steering
+            }
             let watcher = ClientWatcher(connection) { cancellation.cancel(reason: "the \(request.command.rawValue) client went away") }
             let report: KVMMigrationResult
             do {
-                report = try move(request, cancellation: cancellation,
+                report = try move(request, cancellation: cancellation, steering: steering,
                                   progress: { line in try? connection.send(ControlReply(progress: line)) })
             } catch {
                 watcher.stop()
@@ -287,6 +295,7 @@ public final class GuestDaemon: @unchecked Sendable {
         lock.lock()
         activity = nil
         moving = nil
+        steering = nil
         lock.unlock()
     }
 
@@ -334,7 +343,28 @@ public final class GuestDaemon: @unchecked Sendable {
         return ControlReply(ok: true)
     }
 
-    private func move(_ request: ControlRequest, cancellation: MigrationCancellation,
+    /// `livemig job`: the migration under way, after applying any new limits the request
+    /// carries (each refused with the engine's reason, nothing else changed by that one).
+    private func job(_ request: ControlRequest) throws(HostFailure) -> ControlReply {
+        guard let steering = lock.withLock({ self.steering }) else {
+            throw HostFailure("guest '\(guest.name)' is not migrating")
+        }
+        var events: [(String, SourceEvent)] = []
+        if let seconds = request.jobDowntimeLimitSeconds { events.append(("downtimeLimit", .setDowntimeLimit(seconds: seconds))) }
+        if let bytesPerSecond = request.jobRateLimitBytesPerSecond { events.append(("bandwidth", .setRateLimit(bytesPerSecond: bytesPerSecond))) }
+        if request.jobLiftRateLimit == true { events.append(("bandwidth", .setRateLimit(bytesPerSecond: nil))) }
+        let refusals = events.compactMap { key, event -> String? in
+            if case .refused(let why) = steering.submit(event, waitingUpTo: 5) { return "\(key): \(why)" }
+            return nil
+        }
+        if !refusals.isEmpty { throw HostFailure("guest '\(guest.name)': " + refusals.joined(separator: "; ")) }
+        guard let progress = steering.progress else { throw HostFailure("guest '\(guest.name)': the migration is starting; ask again") }
+        var reply = ControlReply()
+        reply.job = JobInfo(guest: guest.name, progress: progress)
+        return reply
+    }
+
+    private func move(_ request: ControlRequest, cancellation: MigrationCancellation, steering: MigrationSteering,
                       progress: @escaping (ProgressLine) -> Void) throws(HostFailure) -> KVMMigrationResult {
         var settings = EngineSettings()
         settings.rateLimitBytesPerSecond = request.rateLimitBytesPerSecond
@@ -368,9 +398,10 @@ public final class GuestDaemon: @unchecked Sendable {
         let expectedDirtying = request.expectedDirtying ?? ownDirtying()
         // A guest nothing describes: its first round's dirty log, peeked, stands in.
         let firstRound = expectedDirtying.isEmpty && guest.workload == nil ? FirstRoundDirtying(peekDirtyPages: { [guest] in try? guest.readDirtyLog(clear: false).count }) : nil
-        return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation,
+        return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation, steering: steering,
                                         maxDowntimeSeconds: request.maxDowntimeSeconds,
-                                        timeouts: try TimeoutsFromEnvironment.sender(), verifyMemory: request.verifyMemory ?? false) { update in
+                                        timeouts: try TimeoutsFromEnvironment.sender(), verifyMemory: request.verifyMemory ?? false,
+                                        detectsZeroPages: request.zeroPages ?? true) { update in
             // The time left and the pause by the model, rounds to come included; before the
             // transfer rate is known, the pending pages alone.
             let estimate = update.remaining(under: policy, expectedDirtying: firstRound?.expectedDirtying(at: update) ?? expectedDirtying)

@@ -52,6 +52,12 @@ extension ControlRequest {
             if let downtimeLimitSeconds {
                 try OptionBounds.downtimeLimit.check(downtimeLimitSeconds, written: "\(downtimeLimitSeconds * 1000) ms")
             }
+            if let jobRateLimitBytesPerSecond {
+                try OptionBounds.bandwidth.named("bandwidth").check(jobRateLimitBytesPerSecond, written: "\(jobRateLimitBytesPerSecond) B/s")
+            }
+            if let jobDowntimeLimitSeconds {
+                try OptionBounds.downtimeLimit.named("downtimeLimit").check(jobDowntimeLimitSeconds, written: "\(jobDowntimeLimitSeconds * 1000) ms")
+            }
             if let timeoutSeconds { try OptionBounds.timeout.check(timeoutSeconds, written: "\(timeoutSeconds) s") }
             if let maxDowntimeSeconds {
                 try OptionBounds.maxDowntime.check(maxDowntimeSeconds, written: "\(maxDowntimeSeconds * 1000) ms")

@@ -17,9 +17,11 @@ public enum TraceRecording {
             throw HostFailure("cannot write the trace to \(file)")
         }
         let found = DirtyLogObservation.summary(of: trace)
-        return ObservationSummary(file: file, seconds: trace.durationSeconds, reads: trace.records.count,
+        var summary = ObservationSummary(file: file, seconds: trace.durationSeconds, reads: trace.records.count,
                                   distinctPages: found.distinctPages, meanPagesPerSecond: found.meanPagesPerSecond,
                                   peakPagesPerSecond: found.peakPagesPerSecond, pageSizeBytes: trace.pageSizeBytes,
                                   guestPages: trace.pageCount)
+        summary.zeroPages = guest.zeroPageCount()
+        return summary
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import MigrationCore
 import MigrationExecutor
 
@@ -6,6 +7,16 @@ extension KVMGuest: ObservableGuest {
     public var observedPageCount: Int { memory.pageCount }
     public var observedPageSizeBytes: Int { GuestMemory.pageSizeBytes }
     public var stoppedReason: String? { failure }
+
+    /// Compares each page with zero, as the migration's channel does before it sends it.
+    public func zeroPageCount() -> Int? {
+        let zero = [UInt8](repeating: 0, count: GuestMemory.pageSizeBytes)
+        return zero.withUnsafeBytes { zeroBytes in
+            (0 ..< memory.pageCount).reduce(0) { count, page in
+                memcmp(memory.page(page), zeroBytes.baseAddress!, GuestMemory.pageSizeBytes) == 0 ? count + 1 : count
+            }
+        }
+    }
 
     public func setDirtyLogging(on: Bool) throws(HostFailure) {
         do {

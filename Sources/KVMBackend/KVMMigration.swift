@@ -24,18 +24,20 @@ public struct KVMMigrationResult {
 public enum KVMMigration {
     public static func migrate(
         _ guest: KVMGuest, over socket: BlockingSocket, policy: PolicyConfiguration, settings: EngineSettings = EngineSettings(),
-        cancellation: MigrationCancellation = MigrationCancellation(), maxDowntimeSeconds: Double? = nil,
+        cancellation: MigrationCancellation = MigrationCancellation(), steering: MigrationSteering? = nil, maxDowntimeSeconds: Double? = nil,
         timeouts: SenderTimeouts = SenderTimeouts(),
-        computeDigest: Bool = false, verifyMemory: Bool = false, progress: ((MigrationProgress) -> Void)? = nil
+        computeDigest: Bool = false, verifyMemory: Bool = false, detectsZeroPages: Bool = true,
+        progress: ((MigrationProgress) -> Void)? = nil
     ) throws(HostFailure) -> KVMMigrationResult {
         cancellation.attach(socket, shutdownWriting: true)
         var channel = try StreamChannel(socket: socket, layout: guest.streamLayout, timeouts: timeouts) { UnsafeRawPointer(guest.memory.page($0)) }
+        channel.detectsZeroPages = detectsZeroPages
         var engine = SourceMigration(tracker: BitmapPageTracker(pageCount: guest.memory.pageCount, collectsPageNumbers: true),
                                      policy: policy.makePolicy(), settings: settings)
         var hypervisor = KVMSourceHypervisor(guest: guest, digestOnRelease: computeDigest, sendsMemoryDigest: verifyMemory)
         let writesAtStart = (writes: guest.counters.writes, monotonicSeconds: monotonicSeconds())
         var report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel, cancellation: cancellation,
-                                           maxDowntimeSeconds: maxDowntimeSeconds, progress: progress)
+                                           steering: steering, maxDowntimeSeconds: maxDowntimeSeconds, progress: progress)
         report.scenario = guest.name
         if verifyMemory { report.memoryVerified = report.outcome != .aborted && channel.sentMemoryDigest }
         if report.outcome != .aborted, let paused = hypervisor.pausedWallClockSeconds {

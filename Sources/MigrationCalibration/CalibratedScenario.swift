@@ -41,9 +41,14 @@ public struct CalibratedScenario: Sendable {
     /// `--validate`): an uncapped one gives the link's rate, one at the cap its efficiency,
     /// where history has none; either gives the latency.
     public var measuredPaths: [MeasuredPath]
+    /// The share of the guest's pages that were all zero at the end of the observation (what
+    /// a migration sends as zero-page markers); nil when not measured.
+    public var zeroPageShare: Double?
 
     public init(name: String, fit: WriteModelFit, guestMemoryBytes: Int, pageSizeBytes: Int, provenance: Provenance,
-                history: HistoryFit? = nil, measuredCosts: MeasuredHostCosts? = nil, measuredPaths: [MeasuredPath] = []) {
+                history: HistoryFit? = nil, measuredCosts: MeasuredHostCosts? = nil, measuredPaths: [MeasuredPath] = [],
+                zeroPageShare: Double? = nil) {
+        self.zeroPageShare = zeroPageShare
         self.measuredCosts = measuredCosts
         self.measuredPaths = measuredPaths
         self.name = name
@@ -74,6 +79,9 @@ public struct CalibratedScenario: Sendable {
         if pageSizeBytes != 4096 { lines.append("  pageSize: \(pageSizeBytes)  # observed: the dirty log's page size") }
         if let costs = measuredCosts {
             lines.append("  deviceState: \(costs.deviceStateBytes)B  # measured: the vCPU and device state captured here")
+        }
+        if let zeroPageShare, zeroPageShare > 0 {
+            lines.append("  zeroShare: \(format(zeroPageShare, 4))  # measured: pages all zero at the end of the observation (sent as markers)")
         }
         lines.append("workload:")
         lines.append("  kind: \(model.kind.rawValue)  # fitted: \(kindReason)")

@@ -32,4 +32,9 @@ public struct RateLimiter: Sendable {
     public mutating func recordSend(bytes: Double, startedAt start: Double) {
         nextSendSeconds = max(nextSendSeconds, start) + bytes / bytesPerSecond
     }
+
+    /// A send counted at its start took `bytes` more (or, negative, fewer) than counted.
+    public mutating func correct(byBytes bytes: Double) {
+        nextSendSeconds += bytes / bytesPerSecond
+    }
 }

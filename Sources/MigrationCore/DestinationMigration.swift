@@ -32,6 +32,8 @@ public struct DestinationMigration: Sendable {
         case restoredByHypervisor
         /// A page batch's head: its page numbers, before its data is read.
         case pageBatchAnnounced(pageNumbers: [UInt64])
+        /// Pages the source found all zero and sent as their numbers alone (`zeroPages`).
+        case zeroPagesAnnounced(pageNumbers: [UInt64])
         /// `count` pages arrived (`CompletenessCheck.pageCount` only).
         case pagesReceived(count: Int)
         case vcpuStateReceived(vcpu: Int)
@@ -54,6 +56,8 @@ public struct DestinationMigration: Sendable {
         case createGuest(pages: Int)
         /// Read the announced batch's page data into the guest.
         case receivePageData
+        /// Make the announced zero pages read as zero in the guest.
+        case zeroAnnouncedPages
         /// Load the received state of vCPU `vcpu` into the paused guest.
         case loadVcpuState(vcpu: Int)
         /// Load the received device state into the paused guest.
@@ -101,7 +105,9 @@ public struct DestinationMigration: Sendable {
         case (.awaitingStream, .streamOpened(let pages, let vcpus)):
             return open(guestPages: pages, vcpuCount: vcpus)
         case (.receiving, .pageBatchAnnounced(let pageNumbers)):
-            return announce(pageNumbers)
+            return announce(pageNumbers, then: .receivePageData)
+        case (.receiving, .zeroPagesAnnounced(let pageNumbers)):
+            return announce(pageNumbers, then: .zeroAnnouncedPages)
         case (.receiving, .pagesReceived(let count)):
             guard completenessCheck == .pageCount else { return abort("a page count where page numbers are needed") }
             guard count >= 0 else { return abort("a batch of \(count) pages") }
@@ -155,7 +161,8 @@ public struct DestinationMigration: Sendable {
         return [.createGuest(pages: pages)]
     }
 
-    private mutating func announce(_ pageNumbers: [UInt64]) -> [Action] {
+    /// Pages announced (with data to read, or as zero): each counts as received once.
+    private mutating func announce(_ pageNumbers: [UInt64], then action: Action) -> [Action] {
         guard completenessCheck == .everyPage else { return abort("page numbers where a page count is expected") }
         for page in pageNumbers {
             guard page < UInt64(guestPages) else {
@@ -168,7 +175,7 @@ public struct DestinationMigration: Sendable {
             }
         }
         pagesReceived += pageNumbers.count
-        return [.receivePageData]
+        return [action]
     }
 
     /// What the guest still lacks, described for an abort reason; nil when it is whole.

@@ -36,6 +36,11 @@ public struct DirtyBitmap: Sendable, Equatable {
         words[page >> 6] |= 1 << UInt64(page & 63)
     }
 
+    @inline(__always)
+    public mutating func remove(_ page: Int) {
+        words[page >> 6] &= ~(1 << UInt64(page & 63))
+    }
+
     /// Sets pages `range.lowerBound ..< range.upperBound`.
     public mutating func insert(range: Range<Int>) {
         var page = range.lowerBound

@@ -68,6 +68,10 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     /// the default, the scenario's costs, or what past migrations on the path measured
     /// (`MeasuredPauseOverhead`); policies that budget the pause took it off their limit.
     public var pauseOverheadBudgetSeconds: Double?
+    /// Pages of those sent that went as zero-page markers (8 bytes each instead of the page),
+    /// as the transport found them (a real migration) or the model has them (`guest.zeroShare`);
+    /// `nil` when none could be (zero-page detection off, or no zero memory in the scenario).
+    public var zeroPagesSent: Int?
 
     public init(outcome: MigrationOutcome, reason: String, policy: String, live: Bool,
                 totalTimeSeconds: Double, downtimeSeconds: Double, bytesSent: Int, pagesSent: Int,

@@ -29,7 +29,8 @@ public enum SourceAction<Batch> {
     case peekDirtyLog
     /// Read and clear the dirty log (Xen's `SHADOW_OP_CLEAN`, `KVM_GET_DIRTY_LOG`). Completes with `.dirtyLog`.
     case readAndClearDirtyLog
-    /// Copy these pages to the destination. Completes with `.done` once the transport took them.
+    /// Copy these pages to the destination. Completes once the transport took them: with
+    /// `.sent(bytes:)` when it says what they took on the wire, else `.done` (then `wireBytes`).
     case send(Batch, pageCount: Double, wireBytes: Double)
     /// Do nothing until this time (the bandwidth cap). Completes with `.done`.
     case waitUntil(seconds: Double)

@@ -33,7 +33,10 @@ public protocol SourceHypervisor {
 public protocol MigrationChannel {
     associatedtype Batch
     associatedtype DeviceState
-    mutating func sendPages(_ batch: Batch, pageCount: Double, wireBytes: Double) throws(HostFailure)
+    /// Sends a batch the engine expects to take `wireBytes` on the wire; returns the bytes it
+    /// actually took (fewer when some pages went as zero-page markers), which the engine
+    /// counts and paces by.
+    mutating func sendPages(_ batch: Batch, pageCount: Double, wireBytes: Double) throws(HostFailure) -> Double
     mutating func sendDeviceState(_ state: DeviceState) throws(HostFailure)
     /// Just before the guest is paused: waits (boundedly) until the destination has read what
     /// was sent, so that the paused round does not queue behind live rounds' pages still in
@@ -73,7 +76,7 @@ public func perform<Hypervisor: SourceHypervisor, Channel: MigrationChannel>(
         case .peekDirtyLog: return .dirtyLog(try hypervisor.peekDirtyLog())
         case .readAndClearDirtyLog: return .dirtyLog(try hypervisor.readAndClearDirtyLog())
         case .send(let batch, let pageCount, let wireBytes):
-            try channel.sendPages(batch, pageCount: pageCount, wireBytes: wireBytes)
+            return .sent(bytes: try channel.sendPages(batch, pageCount: pageCount, wireBytes: wireBytes))
         case .throttleGuest(let percent): try hypervisor.setThrottle(percent: percent)
         case .pauseGuest:
             try channel.drainBeforePause()

@@ -62,8 +62,15 @@ extension SourceMigration {
             guard case .dirtyLog = outcome, let log else { preconditionFailure("a peek completes with a dirty log") }
             peeked = log
         case .sendBatch(_, let pages, let wireBytes):
-            // Counted once the transport took the batch: a failed send sent nothing.
-            ledger.recordSent(pages: pages, wireBytes: wireBytes, now: now)
+            // Counted once the transport took the batch: a failed send sent nothing. What it
+            // took on the wire, when the transport says (zero pages go as markers), replaces
+            // the estimate the cap counted at the start.
+            var bytes = wireBytes
+            if case .sent(let sent) = outcome, sent.isFinite, sent >= 0 {
+                bytes = sent
+                rateLimiter?.correct(byBytes: sent - wireBytes)
+            }
+            ledger.recordSent(pages: pages, wireBytes: bytes, now: now)
         case .waitForRateLimit:
             break
         case .throttleGuest(let percent):

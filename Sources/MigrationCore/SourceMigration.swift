@@ -79,6 +79,12 @@ public struct SourceMigration<Tracker: PageTracking> {
     /// The report, once the migration has finished (completed or aborted).
     public var report: MigrationReport? { finalReport }
     public var policyName: String { policy.name }
+    /// Pages the round under way has still to send (its batches out already taken off).
+    public var pagesPending: Double { tracker.pendingPageCount }
+    /// The guest CPU throttle applied now, percent.
+    public var throttlePercent: Int { appliedThrottlePercent }
+    /// True once a failure or a cancel has started the abort path.
+    public var isAborting: Bool { abortReason != nil }
     /// How many actions are out with the driver now.
     public var actionsInFlight: Int { inFlight.count }
 

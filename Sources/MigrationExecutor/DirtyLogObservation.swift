@@ -12,6 +12,14 @@ public protocol ObservableGuest {
     func readAndClearDirtyLog() throws(HostFailure) -> DirtyBitmap
     /// Why the guest stopped running, if it did.
     var stoppedReason: String? { get }
+    /// Pages of guest memory that are all zero now (what a migration would send as zero-page
+    /// markers); nil where the migration sends every page whole (a Xen domain: libxenguest
+    /// has no zero-page record).
+    func zeroPageCount() -> Int?
+}
+
+extension ObservableGuest {
+    public func zeroPageCount() -> Int? { nil }
 }
 
 /// Watches what a running guest dirties, without migrating it: dirty logging on, the log read

@@ -16,6 +16,31 @@ public struct MigrationProgress: Sendable {
     public var completedLiveRounds: [IterationReport]
     /// Seconds the round under way has run.
     public var roundElapsedSeconds: Double
+    /// Where the migration is: live rounds, the final copy, or the abort path.
+    public var phase: Phase = .precopy
+    /// The guest CPU throttle now, percent (auto-converge, the dirty limit).
+    public var throttlePercent = 0
+    /// The bandwidth cap now, bytes per second; nil for none.
+    public var rateLimitBytesPerSecond: Double?
+    /// Pages sent as zero-page markers so far.
+    public var zeroPagesSent = 0
+    /// Parallel streams carrying the pages (one today).
+    public var streams = 1
+
+    /// Where the migration is, as `livemig job` shows it (QEMU's `query-migrate` status).
+    public enum Phase: String, Sendable, Codable {
+        /// Live rounds: the guest runs here while its memory is copied.
+        case precopy
+        /// The guest is paused for the final copy, the device state and the handshake.
+        case stopAndCopy
+        /// A failure or a cancel: undoing (dirty logging off, the guest resumed here).
+        case aborting
+    }
+
+    /// Pages per second the guest dirtied during the last live round that has been read.
+    public var dirtyPagesPerSecond: Double? {
+        completedLiveRounds.last { $0.durationSeconds > 0 }.map { Double($0.pagesDirtied) / $0.durationSeconds }
+    }
 
     /// The estimate of what is left by the model (`RemainingMigrationEstimate`), under `policy`,
     /// with `expectedDirtying` standing in for the dirtying until a read has measured it.
@@ -52,11 +77,16 @@ public enum MigrationExecutor {
     public static func run<Hypervisor: SourceHypervisor>(
         _ engine: inout SourceMigration<BitmapPageTracker>, on hypervisor: inout Hypervisor,
         over channel: inout StreamChannel, cancellation: MigrationCancellation = MigrationCancellation(),
-        maxDowntimeSeconds: Double? = nil, progress: ((MigrationProgress) -> Void)? = nil
+        steering: MigrationSteering? = nil, maxDowntimeSeconds: Double? = nil, progress: ((MigrationProgress) -> Void)? = nil
     ) -> MigrationReport where Hypervisor.DirtyLog == DirtyBitmap, Hypervisor.DeviceState == CapturedGuestState {
         let start = monotonicSeconds()
         var lastProgress = start
-        defer { cancellation.detach() }
+        // `livemig job` has something to show from the first action on.
+        var steeringHasProgress = false
+        defer {
+            cancellation.detach()
+            steering?.end()
+        }
         var cancelDelivered = false
         while true {
             let now = monotonicSeconds()
@@ -65,6 +95,8 @@ public enum MigrationExecutor {
                 cancelDelivered = true
                 _ = engine.handle(.cancel(reason: reason), now: now)
             }
+            // An operator's new limits, taken between two actions (the engine is never shared).
+            steering?.deliver { engine.handle($0, now: now) }
             guard let tagged = engine.poll(now: now) else {
                 preconditionFailure("the engine handed out nothing with no action out")
             }
@@ -73,9 +105,10 @@ public enum MigrationExecutor {
             case .finished(var report):
                 if report.outcome == .aborted { channel.abort(reason: report.reason) }
                 report.pausePhases = report.pausePhases?.adding(destination: channel.destinationPauseWork)
+                if channel.detectsZeroPages { report.zeroPagesSent = channel.zeroPagesSent }
                 return report
             case .waitUntil(let seconds):
-                sleep(untilMonotonic: seconds)
+                waitForCap(until: seconds, steering: steering, cancellation: cancellation)
                 engine.complete(tagged.id, .done, now: monotonicSeconds())
             default:
                 let outcome = performUnlessCancelled(action, on: &hypervisor, over: &channel, cancellation: cancellation)
@@ -84,18 +117,44 @@ public enum MigrationExecutor {
                     cancellation.armDowntimeWatchdog(seconds: maxDowntimeSeconds)
                 }
             }
-            if let progress, monotonicSeconds() - lastProgress >= 0.25 {
-                lastProgress = monotonicSeconds()
-                let stats = engine.stats
-                let finished = engine.completedIterations
-                let roundStart = finished.last.map { $0.startSeconds + $0.durationSeconds } ?? 0
-                progress(MigrationProgress(
-                    elapsedSeconds: lastProgress - start, iteration: stats.iteration + 1,
-                    paused: !engine.sourceGuestRunning, totalBytesSent: stats.totalBytesSent,
-                    pagesPending: stats.pendingPageCount, measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond,
-                    pageSizeBytes: stats.pageSizeBytes, totalPagesSent: stats.totalPagesSent, guestPages: stats.guestPageCount,
-                    completedLiveRounds: finished.filter { !$0.paused }, roundElapsedSeconds: max(0, stats.elapsedSeconds - roundStart)))
+            let ended = monotonicSeconds()
+            if progress != nil || steering != nil, ended - lastProgress >= 0.25 || (steering != nil && !steeringHasProgress) {
+                let update = snapshot(of: engine, channel: channel, elapsedSeconds: ended - start)
+                steering?.record(update)
+                steeringHasProgress = true
+                if ended - lastProgress >= 0.25 {
+                    lastProgress = ended
+                    progress?(update)
+                }
             }
+        }
+    }
+
+    /// What the engine and the channel say now, for a progress line and `livemig job`.
+    private static func snapshot(of engine: SourceMigration<BitmapPageTracker>, channel: StreamChannel,
+                                 elapsedSeconds: Double) -> MigrationProgress {
+        let stats = engine.stats
+        let finished = engine.completedIterations
+        let roundStart = finished.last.map { $0.startSeconds + $0.durationSeconds } ?? 0
+        var update = MigrationProgress(
+            elapsedSeconds: elapsedSeconds, iteration: stats.iteration + 1,
+            paused: !engine.sourceGuestRunning, totalBytesSent: stats.totalBytesSent,
+            pagesPending: stats.pendingPageCount, measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond,
+            pageSizeBytes: stats.pageSizeBytes, totalPagesSent: stats.totalPagesSent, guestPages: stats.guestPageCount,
+            completedLiveRounds: finished.filter { !$0.paused }, roundElapsedSeconds: max(0, stats.elapsedSeconds - roundStart))
+        update.phase = engine.isAborting ? .aborting : (engine.sourceGuestRunning ? .precopy : .stopAndCopy)
+        update.throttlePercent = engine.throttlePercent
+        update.rateLimitBytesPerSecond = engine.settings.rateLimitBytesPerSecond
+        update.zeroPagesSent = channel.zeroPagesSent
+        return update
+    }
+
+    /// Waits for the bandwidth cap in slices, so that a cancel or a new limit (which may lift
+    /// or raise the cap) is taken within 50 ms rather than after a long wait under a low cap.
+    private static func waitForCap(until seconds: Double, steering: MigrationSteering?, cancellation: MigrationCancellation) {
+        while monotonicSeconds() < seconds {
+            if steering?.hasQueuedEvents == true || cancellation.cancelledReason != nil { return }
+            sleep(untilMonotonic: min(seconds, monotonicSeconds() + 0.05))
         }
     }
 

@@ -3,7 +3,9 @@ import MigrationStream
 
 /// A guest being built on the destination from an incoming stream.
 public protocol IncomingGuest: AnyObject {
-    /// Where page `page` of guest memory lives, for the receiver to write into.
+    /// Where page `page` of guest memory lives, for the receiver to write into. A new guest's
+    /// memory must read as zero until written: the receiver skips zero-page markers for pages
+    /// it has not written.
     func pageAddress(_ page: Int) -> UnsafeMutableRawPointer
     func loadVcpuState(_ state: [UInt8], vcpu: Int) throws(HostFailure)
     func loadDeviceState(_ state: [UInt8]) throws(HostFailure)

@@ -17,6 +17,13 @@ struct ReceiveSession {
     private var layout: GuestLayout?
     /// What the record just read carries, for the action that the machine answers it with.
     private var pendingBatch: PageBatchHead?
+    /// The page numbers of the last `zeroPages` record, until the machine says to zero them.
+    private var pendingZeroPages: [UInt64] = []
+    /// Pages page data has been written to. A new guest's memory reads as zero, so a zero-page
+    /// marker for a page never written costs nothing; one for a page written in an earlier
+    /// round is cleared (QEMU's destination does the same check before its memset, in
+    /// `ram_handle_zero`, migration/ram.c).
+    private var pagesWithData: DirtyBitmap?
     private var pendingVcpuState: [UInt8] = []
     private var pendingDeviceState: [UInt8] = []
     private var sourceMemoryDigest: UInt64?
@@ -168,6 +175,9 @@ struct ReceiveSession {
         case .pageBatchHead(let head):
             pendingBatch = head
             return .pageBatchAnnounced(pageNumbers: head.pageNumbers)
+        case .record(.zeroPages(let list)):
+            pendingZeroPages = list.pageNumbers
+            return .zeroPagesAnnounced(pageNumbers: list.pageNumbers)
         case .record(.guestLayout(let received)):
             layout = received
             return .streamOpened(guestPages: Int(received.guestPages), vcpuCount: Int(received.vcpuCount))
@@ -245,10 +255,20 @@ struct ReceiveSession {
             } catch {
                 throw HostFailure("cannot create the guest: \(error.description)")
             }
+            pagesWithData = DirtyBitmap(pageCount: Int(layout.guestPages))
         case .receivePageData:
             guard let guest, let head = pendingBatch else { throw HostFailure("page data before the guest layout") }
             pendingBatch = nil
             try reader.readPageData(into: Self.pageTargets(of: head, in: guest))
+            // The decoder checked every number against the layout; the machine did too.
+            for page in head.pageNumbers { pagesWithData?.insert(Int(page)) }
+        case .zeroAnnouncedPages:
+            guard let guest, let size = layout.map({ Int($0.pageSizeBytes) }) else { throw HostFailure("zero pages before the guest layout") }
+            for page in pendingZeroPages where pagesWithData?.contains(Int(page)) ?? true {
+                guest.pageAddress(Int(page)).initializeMemory(as: UInt8.self, repeating: 0, count: size)
+                pagesWithData?.remove(Int(page))
+            }
+            pendingZeroPages = []
         case .loadVcpuState(let vcpu):
             let start = monotonicSeconds()
             defer { stateLoadSeconds += monotonicSeconds() - start }

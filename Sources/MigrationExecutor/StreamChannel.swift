@@ -15,6 +15,16 @@ public struct StreamChannel: MigrationChannel {
     private let pageSizeBytes: Int
     private var header: [UInt8] = []
     private var pieces: [iovec] = []
+    /// Whether pages that are all zero go as their numbers alone (`zeroPages`, 8 bytes a page)
+    /// instead of 4 KiB of zeros: on for a guest's stream (QEMU always checks, `buffer_is_zero`
+    /// in migration/ram.c), off for a throughput probe, whose pages are counted, not kept.
+    public var detectsZeroPages: Bool
+    /// Pages sent as zero-page markers so far.
+    public private(set) var zeroPagesSent = 0
+    /// One page of zeros, to compare pages with; the batch split into zero and other pages.
+    private let zeroPage: [UInt8]
+    private var zeroPagesOfBatch: [Int] = []
+    private var dataPagesOfBatch: [Int] = []
     /// False when the stream goes to a file (`livemig save`): no destination answers.
     private let expectsReplies: Bool
     /// Bytes written to the socket so far.
@@ -69,10 +79,13 @@ public struct StreamChannel: MigrationChannel {
         case .guest(let layout):
             pageSizeBytes = Int(layout.pageSizeBytes)
             record = .guestLayout(layout)
+            detectsZeroPages = true
         case .throughputProbe(let bytes):
             pageSizeBytes = Int(StreamLimits.probePageSizeBytes)
             record = .throughputProbe(bytes: bytes)
+            detectsZeroPages = false
         }
+        zeroPage = [UInt8](repeating: 0, count: pageSizeBytes)
         reader = StreamReader(socket: socket, direction: .destinationToSource)
         var header: [UInt8] = []
         encoder.appendHeader(into: &header)
@@ -147,11 +160,19 @@ public struct StreamChannel: MigrationChannel {
         try write(buffer)
     }
 
-    public mutating func sendPages(_ batch: [Int], pageCount: Double, wireBytes: Double) throws(HostFailure) {
+    public mutating func sendPages(_ batch: [Int], pageCount: Double, wireBytes: Double) throws(HostFailure) -> Double {
         precondition(batch.count == Int(pageCount), "the channel sends the pages the engine names")
+        splitZeroPages(of: batch)
         header.removeAll(keepingCapacity: true)
         do {
-            try encoder.appendPageBatchHeader(pageNumbers: batch.lazy.map { UInt64($0) }, into: &header)
+            // Zero pages first, as their numbers; then the rest with their data. Both records
+            // go in one gathered write.
+            if !zeroPagesOfBatch.isEmpty {
+                try encoder.appendZeroPages(pageNumbers: zeroPagesOfBatch.lazy.map { UInt64($0) }, into: &header)
+            }
+            if !dataPagesOfBatch.isEmpty {
+                try encoder.appendPageBatchHeader(pageNumbers: dataPagesOfBatch.lazy.map { UInt64($0) }, into: &header)
+            }
         } catch {
             throw HostFailure("cannot encode a page batch: \(error.description)")
         }
@@ -159,14 +180,38 @@ public struct StreamChannel: MigrationChannel {
         header.withUnsafeMutableBytes { headerBytes in
             pieces.removeAll(keepingCapacity: true)
             pieces.append(iovec(iov_base: headerBytes.baseAddress, iov_len: headerBytes.count))
-            for page in batch {
+            for page in dataPagesOfBatch {
                 pieces.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: pageAddress(page)), iov_len: pageSizeBytes))
             }
             do { try socket.writeGathered(&pieces) } catch { failure = error as? HostFailure ?? HostFailure("\(error)") }
         }
         if let failure { throw explained(failure) }
-        bytesWritten += header.count + batch.count * pageSizeBytes
+        let written = header.count + dataPagesOfBatch.count * pageSizeBytes
+        bytesWritten += written
+        zeroPagesSent += zeroPagesOfBatch.count
         sentPages = true
+        return Double(written)
+    }
+
+    /// Splits `batch` into the pages that are all zero and the others (all "others" when
+    /// detection is off). A page with data usually differs from zero in its first bytes, so
+    /// the comparison stops early for those; a zero page is read once, at memory speed.
+    private mutating func splitZeroPages(of batch: [Int]) {
+        zeroPagesOfBatch.removeAll(keepingCapacity: true)
+        dataPagesOfBatch.removeAll(keepingCapacity: true)
+        guard detectsZeroPages else {
+            dataPagesOfBatch.append(contentsOf: batch)
+            return
+        }
+        zeroPage.withUnsafeBytes { zero in
+            for page in batch {
+                if memcmp(pageAddress(page), zero.baseAddress!, pageSizeBytes) == 0 {
+                    zeroPagesOfBatch.append(page)
+                } else {
+                    dataPagesOfBatch.append(page)
+                }
+            }
+        }
     }
 
     public mutating func sendDeviceState(_ state: CapturedGuestState) throws(HostFailure) {

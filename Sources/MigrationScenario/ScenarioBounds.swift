@@ -5,6 +5,8 @@ import MigrationCore
 /// holds: no infinite time, no write count beyond an `Int`, no loop over 10^18 writes. The
 /// policy keys use `PolicyBounds`, the same as `livemig migrate`'s options.
 enum ScenarioBounds {
+    /// The share of guest memory that is zero pages (`guest.zeroShare`).
+    static let zeroShare = InputBound("zeroShare", .count, from: "0", to: "1")
     /// Link bandwidths and the rate limit (a profile step may be 0: the link stalls).
     static let bandwidth = InputBound("bandwidth", .bytesPerSecond, from: "0", to: "1000Tbit/s")
     /// Every duration: latencies, costs, failure time, phase lengths, the time limit.

@@ -38,6 +38,9 @@ struct ScenarioReader {
         if let bytes = try guest.nonNegative("deviceState", expected: "a size such as 64KiB", within: ScenarioBounds.deviceState, Quantities.bytes) {
             costs.deviceStateBytes = try guest.whole("deviceState", bytes, unit: "bytes")
         }
+        // The share of memory that is zero pages when the migration starts (sent as markers).
+        let zeroShare = try guest.nonNegative("zeroShare", expected: "a share such as 0.6", within: ScenarioBounds.zeroShare,
+                                              Quantities.number) ?? 0
         try guest.rejectUnknownKeys()
 
         let guestPages = memoryBytes / pageBytes
@@ -91,6 +94,7 @@ struct ScenarioReader {
             policy: policy, fidelity: fidelity, seed: seed, maxSimulatedSeconds: maxSeconds, linkFailureAtSeconds: failAt)
         config.placement = placement
         config.linkEfficiency = efficiency
+        config.zeroPageShare = zeroShare
         do {
             try config.validate()
         } catch {

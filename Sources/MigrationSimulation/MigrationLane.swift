@@ -34,6 +34,10 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var startedOutcome: Outcome?
     /// The engine's name for the action out.
     private var startedID: ActionID?
+    /// Pages sent as zero-page markers so far (`SimulationConfig.zeroPageShare`).
+    private(set) var zeroPagesSent = 0.0
+    /// Pages never sent yet: the first full pass's, whose `zeroPageShare` is zero.
+    private var pagesNeverSent: Double
 
     init(config setting: SimulationConfig, memory: Memory, tracker: Tracker) {
         var config = setting
@@ -46,6 +50,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         engine = SourceMigration(tracker: tracker, policy: config.policy.makePolicy(), settings: config.engine)
         hypervisor = SimulatedHypervisor(memory: memory, deviceStateBytes: config.costs.deviceStateBytes)
         channel = SimulatedChannel(guestPages: config.guestPages)
+        pagesNeverSent = Double(config.guestPages)
     }
 
     /// Asks the engine for its next action at `now` and starts it.
@@ -62,6 +67,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             var report = report
             report.seed = config.seed
             report.fidelity = config.fidelity.rawValue
+            if config.zeroPageShare > 0 { report.zeroPagesSent = CheckedConversion.clampedInt(zeroPagesSent.rounded(), to: 0 ... Int.max) }
             // The destination's part as the host model has it: starting the guest there
             // (`resumeSeconds`); its state load and check cost nothing in this model.
             report.pausePhases = report.pausePhases?.adding(
@@ -77,7 +83,9 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             let costs = config.costs
             switch action {
             case .send(_, let pages, let wireBytes):
-                return .transfer(bytes: wireBytes, overheadSeconds: config.link.perBatchOverheadSeconds,
+                let bytes = wireBytesAfterZeroPages(pages: pages, wireBytes: wireBytes)
+                startedOutcome = .sent(bytes: bytes)
+                return .transfer(bytes: bytes, overheadSeconds: config.link.perBatchOverheadSeconds,
                                  cpuSeconds: pages * costs.pageCopySecondsPerPage)
             case .sendDeviceState:
                 return .transfer(bytes: Double(costs.deviceStateBytes), overheadSeconds: config.link.perBatchOverheadSeconds, cpuSeconds: 0)
@@ -104,6 +112,21 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// The link went down: the destination learns it and throws its partial guest away.
     mutating func breakLink(_ reason: String) {
         channel.breakLink(reason)
+    }
+
+    /// A batch's bytes once its zero pages go as markers: `zeroPageShare` of the pages sent for
+    /// the first time cost their 8-byte page number, not the page. A batch holds pages never
+    /// sent in the share they have among the pages pending (the first pass can run on past a
+    /// round's end: QEMU's mid-round sync adds the dirtied pages to the rest of it); pages
+    /// sent before were dirtied since, so they are not zero.
+    private mutating func wireBytesAfterZeroPages(pages: Double, wireBytes: Double) -> Double {
+        guard config.zeroPageShare > 0, pagesNeverSent > 0 else { return wireBytes }
+        let pendingBefore = engine.pagesPending + pages
+        let firstSends = min(pagesNeverSent, pendingBefore > 0 ? pages * min(1, pagesNeverSent / pendingBefore) : 0)
+        pagesNeverSent -= firstSends
+        let zero = firstSends * config.zeroPageShare
+        zeroPagesSent += zero
+        return max(0, wireBytes - zero * Double(config.pageSizeBytes))
     }
 
     /// Seconds an action that does not use the link's bandwidth takes, from the host model

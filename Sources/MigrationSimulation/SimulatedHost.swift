@@ -124,11 +124,12 @@ struct SimulatedChannel<Batch>: MigrationChannel {
         return actions
     }
 
-    mutating func sendPages(_ batch: Batch, pageCount: Double, wireBytes: Double) throws(HostFailure) {
+    mutating func sendPages(_ batch: Batch, pageCount: Double, wireBytes: Double) throws(HostFailure) -> Double {
         if let reason = linkDownReason { throw HostFailure(reason) }
         // Whole pages per batch, as the destination would count them batch by batch.
         let (sum, overflow) = pagesNotYetCounted.addingReportingOverflow(CheckedConversion.clampedInt(pageCount, to: 0 ... Int.max))
         pagesNotYetCounted = overflow ? Int.max : sum
+        return wireBytes
     }
 
     mutating func sendDeviceState(_ state: Int) throws(HostFailure) {

@@ -29,6 +29,13 @@ public struct SimulationConfig: Sendable {
     /// (`link.efficiency`, 1 by default); the simulated migration runs at the scaled rates, and
     /// a real one the scenario describes keeps the nominal cap.
     public var linkEfficiency: Double = 1
+    /// The share of guest memory that is zero pages when the migration starts (`guest.zeroShare`,
+    /// 0 by default): memory the guest never wrote since boot. The source finds them as it reads
+    /// each page (QEMU's `buffer_is_zero` in migration/ram.c; livemig's stream sends them as
+    /// `zeroPages` markers of 8 bytes a page). The model gives that share of the pages sent for
+    /// the first time (the first full pass, however many rounds it spans) a marker's cost;
+    /// pages the guest dirties are not zero, so their later sends are whole pages.
+    public var zeroPageShare: Double = 0
 
     public init(guestMemoryBytes: Int, workload: Workload, link: LinkModel, costs: HostCosts = HostCosts(),
                 engine: EngineSettings = EngineSettings(), policy: PolicyConfiguration, fidelity: Fidelity = .page,
@@ -64,6 +71,9 @@ public struct SimulationConfig: Sendable {
         guard maxSimulatedSeconds > 0, maxSimulatedSeconds.isFinite else { throw SimulationError("simulation.maxSeconds: must be a positive, finite time") }
         guard linkEfficiency > 0, linkEfficiency <= 1 else {
             throw SimulationError("link.efficiency: \(linkEfficiency) is not a share from 0 (excluded) to 1")
+        }
+        guard zeroPageShare >= 0, zeroPageShare <= 1 else {
+            throw SimulationError("guest.zeroShare: \(zeroPageShare) is not a share from 0 to 1")
         }
         if let failAt = linkFailureAtSeconds, !(failAt >= 0 && failAt.isFinite) {
             throw SimulationError("link.failAt: \(failAt) is not a time from 0 on")

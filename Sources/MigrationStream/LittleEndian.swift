@@ -7,6 +7,15 @@ extension Array where Element == UInt8 {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
+    /// Overwrites the bytes at `index` with `value` in little-endian byte order; the caller
+    /// guarantees they are there (a field written earlier as a placeholder).
+    @inline(__always)
+    mutating func storeLittleEndian<T: FixedWidthInteger>(_ value: T, at index: Int) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { bytes in
+            for (offset, byte) in bytes.enumerated() { self[index + offset] = byte }
+        }
+    }
+
     /// Appends `count` zero bytes.
     @inline(__always)
     mutating func appendZeros(_ count: Int) {

@@ -9,24 +9,51 @@ enum RecordBody {
 
     // MARK: Encoding checks (the decoder applies the same rules to the bytes)
 
-    /// Throws if `pageNumbers` cannot form a batch of this guest; returns the page count.
-    static func checkPageNumbers(_ pageNumbers: some Collection<UInt64>, layout: GuestLayout) throws(StreamError) -> Int {
+    /// Throws if `pageNumbers` cannot form a record of `type` (pageBatch or zeroPages) of this
+    /// guest; returns the page count.
+    static func checkPageNumbers(_ pageNumbers: some Collection<UInt64>, of type: RecordType, layout: GuestLayout) throws(StreamError) -> Int {
         let count = pageNumbers.count
-        let limit = StreamLimits.maxBatchPages(pageSizeBytes: Int(layout.pageSizeBytes))
-        guard (1 ... limit).contains(count) else { throw .pageBatchCountOutOfRange(count: count, limit: limit) }
-        let guestPages = layout.guestPages
-        var previous: UInt64?
-        for page in pageNumbers {
-            guard page < guestPages else { throw .pageNumberOutOfRange(pageNumber: page, guestPages: guestPages) }
-            if let previous, page <= previous { throw .pageNumbersNotAscending(previous: previous, next: page) }
+        let limit = maxPages(type, layout: layout)
+        guard (1 ... limit).contains(count) else { throw .pageCountOutOfRange(type, count: count, limit: limit) }
+        var order = PageNumberOrder(type, layout: layout)
+        for page in pageNumbers { try order.check(page) }
+        return count
+    }
+
+    /// The rule for each page number of a pageBatch or zeroPages, taken one at a time in the
+    /// record's order: below the guest's page count and above the one before.
+    struct PageNumberOrder {
+        let type: RecordType
+        let guestPages: UInt64
+        private var previous: UInt64?
+
+        init(_ type: RecordType, layout: GuestLayout) {
+            self.type = type
+            guestPages = layout.guestPages
+        }
+
+        mutating func check(_ page: UInt64) throws(StreamError) {
+            guard page < guestPages else { throw .pageNumberOutOfRange(type, pageNumber: page, guestPages: guestPages) }
+            if let previous, page <= previous { throw .pageNumbersNotAscending(type, previous: previous, next: page) }
             previous = page
         }
-        return count
+    }
+
+    /// Most pages one record of `type` may list: a page batch's limit shrinks with large pages
+    /// (its data must fit `maxBatchDataBytes`); a zeroPages list carries no data, so its limit
+    /// is `maxBatchPages` whatever the page size.
+    static func maxPages(_ type: RecordType, layout: GuestLayout) -> Int {
+        type == .zeroPages ? StreamLimits.maxBatchPages : StreamLimits.maxBatchPages(pageSizeBytes: Int(layout.pageSizeBytes))
     }
 
     /// Body length of a page batch of `count` pages.
     static func pageBatchLength(count: Int, pageSizeBytes: Int) -> Int {
         StreamLimits.pageBatchFixedBytes + count * (8 + pageSizeBytes)
+    }
+
+    /// Body length of a zeroPages list of `count` pages: a page batch's head without data.
+    static func zeroPagesLength(count: Int) -> Int {
+        StreamLimits.pageBatchFixedBytes + count * 8
     }
 
     // MARK: Decoding
@@ -41,6 +68,10 @@ enum RecordBody {
             // The checker refuses a pageBatch before the layout, so it is there.
             guard let layout else { throw .missingGuestLayout(.pageBatch) }
             return .pageBatch(try decodePageBatch(body, layout: layout))
+        case .zeroPages:
+            guard let layout else { throw .missingGuestLayout(.zeroPages) }
+            _ = try pageCount(.zeroPages, body, bodyLength: body.count, layout: layout)
+            return .record(.zeroPages(ZeroPageList(pageNumbers: try decodePageNumbers(body, of: .zeroPages, layout: layout))))
         case .vcpuState:
             guard let layout else { throw .missingGuestLayout(.vcpuState) }
             return .record(.vcpuState(try decodeVcpuState(body, layout: layout)))
@@ -137,45 +168,42 @@ enum RecordBody {
     }
 
     private static func decodePageBatch(_ body: ArraySlice<UInt8>, layout: GuestLayout) throws(StreamError) -> PageBatchView {
-        let count = try pageBatchCount(body, bodyLength: body.count, layout: layout)
+        let count = try pageCount(.pageBatch, body, bodyLength: body.count, layout: layout)
         let numbersEnd = body.startIndex + StreamLimits.pageBatchFixedBytes + count * 8
-        let pageNumbers = try decodePageNumbers(body[..<numbersEnd], layout: layout)
+        let pageNumbers = try decodePageNumbers(body[..<numbersEnd], of: .pageBatch, layout: layout)
         return PageBatchView(pageNumbers: pageNumbers, data: body[numbersEnd...], pageSizeBytes: Int(layout.pageSizeBytes))
     }
 
-    /// The page count of a page batch from its first `pageBatchFixedBytes` body bytes, checked
-    /// against the limits and against the record's declared body length.
-    static func pageBatchCount(_ fixed: ArraySlice<UInt8>, bodyLength: Int, layout: GuestLayout) throws(StreamError) -> Int {
+    /// The page count of a pageBatch or zeroPages (`type`) from its first `pageBatchFixedBytes`
+    /// body bytes, checked against the limits and against the record's declared body length.
+    static func pageCount(_ type: RecordType, _ fixed: ArraySlice<UInt8>, bodyLength: Int, layout: GuestLayout) throws(StreamError) -> Int {
         let fixedBytes = StreamLimits.pageBatchFixedBytes
         guard bodyLength >= fixedBytes, fixed.count >= fixedBytes else {
-            throw .recordLengthMismatch(.pageBatch, length: bodyLength, expected: fixedBytes)
+            throw .recordLengthMismatch(type, length: bodyLength, expected: fixedBytes)
         }
         let start = fixed.startIndex
         let count = Int(fixed.readUInt32(at: start))
-        let pageSize = Int(layout.pageSizeBytes)
-        let limit = StreamLimits.maxBatchPages(pageSizeBytes: pageSize)
-        guard (1 ... limit).contains(count) else { throw .pageBatchCountOutOfRange(count: count, limit: limit) }
-        guard fixed.readUInt32(at: start + 4) == 0 else { throw .nonZeroReserved(.pageBatch, field: "reserved") }
-        let expected = pageBatchLength(count: count, pageSizeBytes: pageSize)
-        guard bodyLength == expected else { throw .recordLengthMismatch(.pageBatch, length: bodyLength, expected: expected) }
+        let limit = maxPages(type, layout: layout)
+        guard (1 ... limit).contains(count) else { throw .pageCountOutOfRange(type, count: count, limit: limit) }
+        guard fixed.readUInt32(at: start + 4) == 0 else { throw .nonZeroReserved(type, field: "reserved") }
+        let expected = type == .zeroPages
+            ? zeroPagesLength(count: count) : pageBatchLength(count: count, pageSizeBytes: Int(layout.pageSizeBytes))
+        guard bodyLength == expected else { throw .recordLengthMismatch(type, length: bodyLength, expected: expected) }
         return count
     }
 
-    /// The page numbers of a page batch whose count `pageBatchCount` accepted: `head` is the
-    /// body from its start to the end of the page numbers. Each must be below the guest's page
-    /// count and above the one before.
-    static func decodePageNumbers(_ head: ArraySlice<UInt8>, layout: GuestLayout) throws(StreamError) -> [UInt64] {
+    /// The page numbers of a pageBatch or zeroPages (`type`) whose count `pageCount` accepted:
+    /// `head` is the body from its start to the end of the page numbers. Each must be below the
+    /// guest's page count and above the one before.
+    static func decodePageNumbers(_ head: ArraySlice<UInt8>, of type: RecordType, layout: GuestLayout) throws(StreamError) -> [UInt64] {
         let count = (head.count - StreamLimits.pageBatchFixedBytes) / 8
-        let guestPages = layout.guestPages
+        var order = PageNumberOrder(type, layout: layout)
         var pageNumbers = [UInt64]()
         pageNumbers.reserveCapacity(count)
         var offset = head.startIndex + StreamLimits.pageBatchFixedBytes
-        for index in 0 ..< count {
+        for _ in 0 ..< count {
             let page = head.readUInt64(at: offset)
-            guard page < guestPages else { throw .pageNumberOutOfRange(pageNumber: page, guestPages: guestPages) }
-            if index > 0, page <= pageNumbers[index - 1] {
-                throw .pageNumbersNotAscending(previous: pageNumbers[index - 1], next: page)
-            }
+            try order.check(page)
             pageNumbers.append(page)
             offset += 8
         }

@@ -8,6 +8,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case endOfStream = 5
     case memoryDigest = 6
     case drainMark = 7
+    case zeroPages = 8
     case readyToUnpause = 16
     case clearedToUnpause = 17
     case running = 18
@@ -27,8 +28,8 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     /// Which way this record may travel.
     public func isAllowed(in direction: StreamDirection) -> Bool {
         switch self {
-        case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .memoryDigest, .drainMark, .clearedToUnpause, .challengeEcho, .queryGuest,
-             .throughputProbe:
+        case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .memoryDigest, .drainMark, .zeroPages, .clearedToUnpause,
+             .challengeEcho, .queryGuest, .throughputProbe:
             return direction == .sourceToDestination
         case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState, .probeResult, .drained:
             return direction == .destinationToSource
@@ -50,6 +51,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         case .endOfStream: "endOfStream"
         case .memoryDigest: "memoryDigest"
         case .drainMark: "drainMark"
+        case .zeroPages: "zeroPages"
         case .readyToUnpause: "readyToUnpause"
         case .clearedToUnpause: "clearedToUnpause"
         case .running: "running"

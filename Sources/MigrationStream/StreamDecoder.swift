@@ -169,10 +169,10 @@ public struct StreamDecoder: Sendable {
         let fixed = StreamLimits.pageBatchFixedBytes
         guard bufferedByteCount >= 8 + fixed else { return nil }
         let bodyStart = readIndex + 8
-        let count = try RecordBody.pageBatchCount(buffer[bodyStart ..< bodyStart + fixed], bodyLength: bodyLength, layout: layout)
+        let count = try RecordBody.pageCount(.pageBatch, buffer[bodyStart ..< bodyStart + fixed], bodyLength: bodyLength, layout: layout)
         let numbersEnd = bodyStart + fixed + count * 8
         guard buffer.count >= numbersEnd else { return nil }
-        let pageNumbers = try RecordBody.decodePageNumbers(buffer[bodyStart ..< numbersEnd], layout: layout)
+        let pageNumbers = try RecordBody.decodePageNumbers(buffer[bodyStart ..< numbersEnd], of: .pageBatch, layout: layout)
         checker.advance(past: .pageBatch)
         readIndex = numbersEnd
         pending = nil

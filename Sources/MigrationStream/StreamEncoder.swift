@@ -3,7 +3,9 @@
 /// what it writes the decoder accepts; a refused record leaves the buffer unchanged.
 ///
 /// For page data straight from guest memory, use `appendPageBatchHeader(pageNumbers:into:)` and
-/// append the pages yourself; `append(.pageBatch(...))` copies from a `PageBatch`.
+/// append the pages yourself; `append(.pageBatch(...))` copies from a `PageBatch`. For pages
+/// found to be all zeros while scanning, `appendZeroPages(pageNumbers:into:)` takes them as they
+/// are found; `append(.zeroPages(...))` takes a `ZeroPageList`.
 public struct StreamEncoder: Sendable {
     /// The order rules and, once written, the guest layout.
     public private(set) var checker: StreamStateChecker
@@ -43,7 +45,7 @@ public struct StreamEncoder: Sendable {
             buffer.appendZeros(paddingBytes(forBodyLength: length))
         case .pageBatch(let batch):
             let layout = try requireLayout(.pageBatch)
-            let count = try RecordBody.checkPageNumbers(batch.pageNumbers, layout: layout)
+            let count = try RecordBody.checkPageNumbers(batch.pageNumbers, of: .pageBatch, layout: layout)
             let expected = count * Int(layout.pageSizeBytes)
             guard batch.data.count == expected else {
                 throw .pageDataSizeMismatch(dataBytes: batch.data.count, expected: expected)
@@ -51,6 +53,9 @@ public struct StreamEncoder: Sendable {
             try appendPageBatchHeader(pageNumbers: batch.pageNumbers, into: &buffer)
             buffer.append(contentsOf: batch.data)
             return // appendPageBatchHeader advanced the checker
+        case .zeroPages(let list):
+            try appendZeroPages(pageNumbers: list.pageNumbers, into: &buffer)
+            return // appendZeroPages advanced the checker
         case .vcpuState(let state):
             let layout = try requireLayout(.vcpuState)
             let length = StreamLimits.vcpuStateFixedBytes + state.blob.count
@@ -135,7 +140,7 @@ public struct StreamEncoder: Sendable {
         precondition(headerWritten, "write the stream header before any record")
         try checker.check(.pageBatch)
         let layout = try requireLayout(.pageBatch)
-        let count = try RecordBody.checkPageNumbers(pageNumbers, layout: layout)
+        let count = try RecordBody.checkPageNumbers(pageNumbers, of: .pageBatch, layout: layout)
         let pageSize = Int(layout.pageSizeBytes)
         let length = RecordBody.pageBatchLength(count: count, pageSizeBytes: pageSize)
         buffer.reserveCapacity(buffer.count + 8 + length)
@@ -145,6 +150,54 @@ public struct StreamEncoder: Sendable {
         for page in pageNumbers { buffer.appendLittleEndian(page) }
         checker.advance(past: .pageBatch)
         return count * pageSize
+    }
+
+    /// Appends a whole zeroPages record: "these pages are all zero bytes; make them read as
+    /// zero". `pageNumbers` is read once, in order, and written as it is read, so a lazy
+    /// sequence (pages tested for zeros as it goes) is neither run twice nor copied; it must
+    /// end. The rules are `append(.zeroPages(...))`'s and the decoder's: 1 to
+    /// `StreamLimits.maxBatchPages` pages, strictly ascending, each below the guest's page
+    /// count. A refused list leaves the buffer unchanged (what was written of it is removed),
+    /// and the error is the one the decoder would throw: the count first (the whole sequence is
+    /// read to count it), else the first bad page number. The body is 8 + 8 × count bytes, a
+    /// multiple of 8, so the record needs no padding. Returns the number of pages listed.
+    @discardableResult
+    public mutating func appendZeroPages(pageNumbers: some Sequence<UInt64>, into buffer: inout [UInt8]) throws(StreamError) -> Int {
+        precondition(headerWritten, "write the stream header before any record")
+        try checker.check(.zeroPages)
+        let layout = try requireLayout(.zeroPages)
+        let limit = RecordBody.maxPages(.zeroPages, layout: layout)
+        let start = buffer.count
+        buffer.reserveCapacity(start + 8 + RecordBody.zeroPagesLength(count: min(pageNumbers.underestimatedCount, limit)))
+        RecordBody.appendHeader(.zeroPages, length: 0, into: &buffer) // the length is set below
+        buffer.appendLittleEndian(UInt32(0)) // count, set below
+        buffer.appendLittleEndian(UInt32(0)) // reserved
+        var order = RecordBody.PageNumberOrder(.zeroPages, layout: layout)
+        var count = 0
+        var refusal: StreamError?
+        for page in pageNumbers {
+            count += 1
+            guard refusal == nil, count <= limit else { continue }
+            do throws(StreamError) {
+                try order.check(page)
+            } catch {
+                refusal = error
+                continue
+            }
+            buffer.appendLittleEndian(page)
+        }
+        guard (1 ... limit).contains(count) else {
+            buffer.removeSubrange(start...)
+            throw .pageCountOutOfRange(.zeroPages, count: count, limit: limit)
+        }
+        if let refusal {
+            buffer.removeSubrange(start...)
+            throw refusal
+        }
+        buffer.storeLittleEndian(UInt32(RecordBody.zeroPagesLength(count: count)), at: start + 4)
+        buffer.storeLittleEndian(UInt32(count), at: start + 8)
+        checker.advance(past: .zeroPages)
+        return count
     }
 
     private func requireLayout(_ type: RecordType) throws(StreamError) -> GuestLayout {

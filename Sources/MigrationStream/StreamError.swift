@@ -39,12 +39,13 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     case vcpuCountOutOfRange(UInt32)
     /// A vcpuState for a vCPU the guest layout does not have.
     case vcpuIdOutOfRange(vcpuId: UInt32, vcpuCount: UInt32)
-    /// A page batch count outside 1...limit (the limit depends on the page size).
-    case pageBatchCountOutOfRange(count: Int, limit: Int)
-    /// A page frame number at or past the guest's page count.
-    case pageNumberOutOfRange(pageNumber: UInt64, guestPages: UInt64)
-    /// Page frame numbers in a batch that are not strictly ascending.
-    case pageNumbersNotAscending(previous: UInt64, next: UInt64)
+    /// A page count outside 1...limit in a record that lists pages (pageBatch, whose limit
+    /// depends on the page size, or zeroPages).
+    case pageCountOutOfRange(RecordType, count: Int, limit: Int)
+    /// A page frame number at or past the guest's page count, in a pageBatch or zeroPages.
+    case pageNumberOutOfRange(RecordType, pageNumber: UInt64, guestPages: UInt64)
+    /// Page frame numbers in a pageBatch or zeroPages that are not strictly ascending.
+    case pageNumbersNotAscending(RecordType, previous: UInt64, next: UInt64)
     /// Encoding only: a PageBatch whose data is not count × page size bytes.
     case pageDataSizeMismatch(dataBytes: Int, expected: Int)
 
@@ -111,12 +112,12 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(RecordType.guestLayout) record field vcpuCount is \(count); it must be 1 to \(StreamLimits.maxVcpuCount)"
         case .vcpuIdOutOfRange(let id, let count):
             return "\(RecordType.vcpuState) record field vcpuId is \(id); the guest layout has \(count) vCPUs, so it must be below \(count)"
-        case .pageBatchCountOutOfRange(let count, let limit):
-            return "\(RecordType.pageBatch) record field count is \(count); it must be 1 to \(limit) for this page size"
-        case .pageNumberOutOfRange(let page, let pages):
-            return "\(RecordType.pageBatch) record page number \(page) is outside the guest's \(pages) pages (must be below \(pages))"
-        case .pageNumbersNotAscending(let previous, let next):
-            return "\(RecordType.pageBatch) record page numbers must be strictly ascending; \(next) follows \(previous)"
+        case .pageCountOutOfRange(let type, let count, let limit):
+            return "\(type) record field count is \(count); it must be 1 to \(limit)\(type == .pageBatch ? " for this page size" : "")"
+        case .pageNumberOutOfRange(let type, let page, let pages):
+            return "\(type) record page number \(page) is outside the guest's \(pages) pages (must be below \(pages))"
+        case .pageNumbersNotAscending(let type, let previous, let next):
+            return "\(type) record page numbers must be strictly ascending; \(next) follows \(previous)"
         case .pageDataSizeMismatch(let bytes, let expected):
             return "\(RecordType.pageBatch) data is \(bytes) bytes; count × pageSizeBytes is \(expected)"
         case .missingGuestLayout(let type):

@@ -16,7 +16,8 @@ public enum StreamLimits {
     public static let maxMemoryBytes: UInt64 = 1 << 40
     /// Most vCPUs a guest may have.
     public static let maxVcpuCount = 64
-    /// Most pages in one page batch (Xen's own batches hold 1024).
+    /// Most pages in one page batch (Xen's own batches hold 1024), and in one zeroPages list
+    /// whatever the page size (it carries no data, so large pages do not shrink it).
     public static let maxBatchPages = 4096
     /// Most page data in one page batch: 4096 pages of 4 KiB, only 8 pages of 2 MiB. Keeps a
     /// batch record within a `UInt32` length and bounds the receiver's buffer.
@@ -72,7 +73,7 @@ public enum StreamLimits {
     /// Bytes of a guestLayout body before its name: memoryBytes, pageSizeBytes, vcpuCount,
     /// nameLength, workloadLength.
     public static let guestLayoutFixedBytes = 24
-    /// Bytes of a pageBatch body before its page numbers: count and reserved.
+    /// Bytes of a pageBatch or zeroPages body before its page numbers: count and reserved.
     public static let pageBatchFixedBytes = 8
     /// Bytes of a vcpuState body before its blob: vcpuId and reserved.
     public static let vcpuStateFixedBytes = 8
@@ -83,7 +84,8 @@ public enum StreamLimits {
     }
 
     /// The largest body (unpadded length field) a record of `type` may declare. A pageBatch's
-    /// limit depends on the page size, so it needs the guest layout; without one it is 0.
+    /// limit depends on the page size, so it needs the guest layout; without one it is 0. A
+    /// zeroPages list's does not: 8 + 8 × `maxBatchPages` (32,776).
     public static func maxBodyBytes(_ type: RecordType, pageSizeBytes: Int?) -> Int {
         switch type {
         case .guestLayout:
@@ -105,6 +107,8 @@ public enum StreamLimits {
             return memoryDigestBytes
         case .drainMark, .drained:
             return drainSequenceBytes
+        case .zeroPages:
+            return pageBatchFixedBytes + maxBatchPages * 8
         case .firstConsoleLine:
             return firstConsoleLineFixedBytes + maxConsoleLineBytes
         case .challenge, .challengeEcho:

@@ -19,6 +19,10 @@ public enum StreamRecord: Sendable, Equatable {
     /// everything before it". The source waits for it before pausing the guest, so that the
     /// paused round does not queue behind live rounds' pages still in the sockets' buffers.
     case drainMark(sequence: UInt64)
+    /// Type 8 (stream version 4): guest pages whose every byte is zero, by frame number alone;
+    /// the destination makes each of them read as zero. Sent instead of a `pageBatch` for such
+    /// pages, wherever a page batch may come (not in a throughput probe).
+    case zeroPages(ZeroPageList)
     /// Type 16, destination to source: "I hold the whole guest, paused".
     case readyToUnpause
     /// Type 17, source to destination: "run it"; the source keeps its copy paused until `running`.
@@ -70,6 +74,7 @@ public enum StreamRecord: Sendable, Equatable {
         case .endOfStream: .endOfStream
         case .memoryDigest: .memoryDigest
         case .drainMark: .drainMark
+        case .zeroPages: .zeroPages
         case .drained: .drained
         case .readyToUnpause: .readyToUnpause
         case .clearedToUnpause: .clearedToUnpause

@@ -1,12 +1,13 @@
 /// The order rules of one direction of the stream, shared by the encoder (so it never writes a
 /// stream the decoder refuses) and the decoder. docs/stream-format.md, "Record order".
 ///
-/// Source to destination: `guestLayout`, then any mix of `pageBatch`, `vcpuState`,
+/// Source to destination: `guestLayout`, then any mix of `pageBatch`, `zeroPages`, `vcpuState`,
 /// `deviceState`, `memoryDigest` and `drainMark`, then `endOfStream`, then `clearedToUnpause`. `abort` may come at any point
 /// before `clearedToUnpause`; `abort` and `clearedToUnpause` end the stream.
 ///
-/// A throughput probe (source to destination) is `throughputProbe`, then `pageBatch`es, then
-/// `endOfStream`, which ends it; the destination answers `probeResult`, which ends its stream.
+/// A throughput probe (source to destination) is `throughputProbe`, then `pageBatch`es (never
+/// `zeroPages`: a probe measures data), then `endOfStream`, which ends it; the destination
+/// answers `probeResult`, which ends its stream.
 ///
 /// Destination to source: up to 64 `drained` (`StreamLimits.maxDrainMarks`), then `readyToUnpause`, then `running`, then
 /// perhaps `firstConsoleLine`.
@@ -68,7 +69,7 @@ public struct StreamStateChecker: Sendable {
             return
         case (.probing, _):
             throw .notInProbe(type)
-        case (.awaitingLayout, .guestLayout), (.sendingGuest, .pageBatch), (.sendingGuest, .vcpuState),
+        case (.awaitingLayout, .guestLayout), (.sendingGuest, .pageBatch), (.sendingGuest, .zeroPages), (.sendingGuest, .vcpuState),
              (.sendingGuest, .deviceState), (.sendingGuest, .memoryDigest), (.sendingGuest, .endOfStream), (.ended, .clearedToUnpause),
              (.receiving, .readyToUnpause), (.ready, .running), (.guestRunning, .firstConsoleLine):
             return
@@ -128,7 +129,7 @@ public struct StreamStateChecker: Sendable {
         case .running: phase = .guestRunning
         case .abort, .clearedToUnpause, .firstConsoleLine, .queryGuest, .guestState, .probeResult: phase = .closed(by: type)
         case .drainMark, .drained: drainRecordsPassed += 1
-        case .pageBatch, .vcpuState, .deviceState, .memoryDigest, .challenge, .challengeEcho: break
+        case .pageBatch, .zeroPages, .vcpuState, .deviceState, .memoryDigest, .challenge, .challengeEcho: break
         }
     }
 }

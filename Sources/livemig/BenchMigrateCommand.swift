@@ -23,6 +23,7 @@ struct BenchMigrateCommand: ParsableCommand {
     @Flag(help: "--peer: run livemig's side only (many runs for the share within the downtime limit; no ratios against QEMU).")
     var livemigOnly = false
     @Option(help: "--peer: write every run and the per-cell ratios to this JSON file.") var output: String?
+    @Flag(help: "livemig sends zero pages whole, not as zero-page markers (QEMU always detects them).") var noZeroPages = false
 
     static let memoryBound = InputBound("--memory-mi-b", .count, from: "4", to: "4096", multipleOf: "2")
     static let rateBound = InputBound("--rate", .count, from: "0", to: "\(GuestWorkload.maxRatePagesPerSecond)")
@@ -45,7 +46,7 @@ struct BenchMigrateCommand: ParsableCommand {
             ("\(rate) pages/s", GuestWorkload(kind: .uniform, workingSetPages: 16_384, ratePagesPerSecond: rate), nil),
             ("idle, capped at 1 Gbit/s", .idle, 125_000_000),
         ]
-        print("livemig bench migrate: \(memoryMiB) MiB guest over 127.0.0.1, \(offline ? "offline" : "live, xen4")")
+        print("livemig bench migrate: \(memoryMiB) MiB guest over 127.0.0.1, \(offline ? "offline" : "live, xen4"), zero pages \(noZeroPages ? "sent whole" : "as markers")")
         warmUp()
         for (label, workload, cap) in runs {
             let result = try migrateOnce(workload: workload, capBytesPerSecond: cap)
@@ -86,7 +87,8 @@ struct BenchMigrateCommand: ParsableCommand {
             throw failure(error.description)
         }
         signal(SIGPIPE, SIG_IGN)
-        try PeerBenchmark(cells: chosen, runs: runs, memoryMiB: memoryMiB, outputPath: output, withQemu: !livemigOnly).run()
+        try PeerBenchmark(cells: chosen, runs: runs, memoryMiB: memoryMiB, outputPath: output, withQemu: !livemigOnly,
+                          zeroPages: !noZeroPages).run()
     }
 
     private func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
@@ -102,7 +104,7 @@ struct BenchMigrateCommand: ParsableCommand {
         settings.rateLimitBytesPerSecond = capBytesPerSecond
         settings.live = !offline
         let result = try KVMMigration.migrate(guest, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: receiver.port)),
-                                              policy: PolicyConfiguration(name: .xen4), settings: settings)
+                                              policy: PolicyConfiguration(name: .xen4), settings: settings, detectsZeroPages: !noZeroPages)
         let arrived = try receiver.arrivedGuest(waitingUpTo: 120)
         let peak = peakResidentMiB()
         arrived?.destroy()

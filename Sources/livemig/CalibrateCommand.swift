@@ -89,7 +89,7 @@ struct CalibrateCommand: ParsableCommand {
             pageSizeBytes: fit.trace.pageSizeBytes,
             provenance: .init(command: (["livemig"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
                               timestamp: ISO8601DateFormatter().string(from: Date()), linkBandwidth: linkBandwidth, policy: policy),
-            history: history, measuredCosts: costs, measuredPaths: path.map { [$0] } ?? [])
+            history: history, measuredCosts: costs, measuredPaths: path.map { [$0] } ?? [], zeroPageShare: fit.zeroPageShare)
         if let outputPath {
             do {
                 try scenario.yaml.write(toFile: outputPath, atomically: true, encoding: .utf8)
@@ -174,7 +174,7 @@ struct CalibrateCommand: ParsableCommand {
     /// Observes guest `name` into a trace file (`keepTrace`, else a temporary one), reads it
     /// back and fits it.
     static func observeAndFit(_ name: String, host: RunDirectoryOption, xen: Bool, seconds: Double, interval: Double,
-                              keepTrace: String?) throws -> (fit: WriteModelFit, trace: DirtyTrace) {
+                              keepTrace: String?) throws -> (fit: WriteModelFit, trace: DirtyTrace, zeroPageShare: Double?) {
         let traceFile: String
         var temporaryDirectory: URL?
         if let keepTrace {
@@ -190,7 +190,10 @@ struct CalibrateCommand: ParsableCommand {
             traceFile = directory.appendingPathComponent("\(name).trace").path
         }
         defer { if let temporaryDirectory { try? FileManager.default.removeItem(at: temporaryDirectory) } }
-        _ = try GuestObservation.record(name, host: host, xen: xen, into: traceFile, seconds: seconds, intervalSeconds: interval)
+        let summary = try GuestObservation.record(name, host: host, xen: xen, into: traceFile, seconds: seconds, intervalSeconds: interval)
+        let zeroShare = summary.zeroPages.flatMap { zero in
+            summary.guestPages > 0 && (0 ... summary.guestPages).contains(zero) ? Double(zero) / Double(summary.guestPages) : nil
+        }
         let trace: DirtyTrace
         do {
             trace = try DirtyTrace.parse(try String(contentsOfFile: traceFile, encoding: .utf8), source: traceFile)
@@ -200,7 +203,7 @@ struct CalibrateCommand: ParsableCommand {
             throw failure("\(traceFile): \(error.localizedDescription)")
         }
         do {
-            return (try WriteModelFitter.fit(trace), trace)
+            return (try WriteModelFitter.fit(trace), trace, zeroShare)
         } catch {
             throw failure("calibrate \(name): \(error.description) (observe longer, or read more often with --interval)")
         }

@@ -11,6 +11,8 @@ import MigrationExecutor
 struct LivemigPeerMigration {
     let image: [UInt8]
     let memoryMiB: Int
+    /// Zero pages as markers (the default) or whole.
+    let zeroPages: Bool
 
     func run(_ cell: PeerBenchCell, number: Int, readySeconds: Double, timeoutSeconds: Double) throws -> PeerBenchRun {
         let source = try KVMGuest.createFirmware(name: "bench-source", memoryBytes: memoryMiB << 20, image: image)
@@ -28,7 +30,7 @@ struct LivemigPeerMigration {
         DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: watchdog)
         defer { watchdog.cancel() }
         let result = try KVMMigration.migrate(source, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: receiver.port)),
-                                              policy: policy, settings: settings, cancellation: cancellation)
+                                              policy: policy, settings: settings, cancellation: cancellation, detectsZeroPages: zeroPages)
         let destination = try receiver.arrivedGuest(waitingUpTo: 60)
         defer { destination?.destroy() }
         let report = result.report

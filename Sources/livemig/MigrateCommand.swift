@@ -35,6 +35,8 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "Give up on live migration after this many non-converging rounds (0: never; at most 1,000,000).") var fallbackRounds: Int?
     @Flag(help: "Verify memory: the destination checks a digest of the paused guest's memory before it runs it (the digest's time adds to the pause; KVM guests).")
     var verifyMemory = false
+    @Flag(help: "Send pages that are all zero whole, not as 8-byte zero-page markers (KVM guests; markers are the default, as QEMU's).")
+    var noZeroPages = false
     @Flag(help: "Print progress while migrating.") var verbose = false
     @Option(help: "table or json.") var format: String = "table"
     @OptionGroup var host: RunDirectoryOption
@@ -54,6 +56,7 @@ struct MigrateCommand: ParsableCommand {
         var request = ControlRequest(command: .migrate)
         request.target = target
         request.verifyMemory = verifyMemory ? true : nil
+        request.zeroPages = noZeroPages ? false : nil
         do {
             // The scenario's (or --set's) settings first, then the options given here.
             let described = try MigrationSettingsFromScenario.read(scenario: scenario, sets: sets)
@@ -193,6 +196,11 @@ extension MigrateCommand {
     /// `migrate --cancel NAME`: asks the guest's daemon to stop its migration before it commits.
     func cancelMigration() throws {
         if target != nil { throw failure("migrate --cancel takes only the guest's name") }
+        try Self.cancelMigration(of: name, host: host, xen: xen)
+    }
+
+    /// `migrate --cancel` and `job --cancel`: stops the migration of `name` unless it committed.
+    static func cancelMigration(of name: String, host: RunDirectoryOption, xen: Bool) throws {
         if host.namesXenDomain(name, xenFlag: xen) {
             do {
                 try XenMigrationRegistration.interrupt(name: name, in: host.directory)

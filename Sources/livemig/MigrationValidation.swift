@@ -49,7 +49,8 @@ struct MigrationValidation {
                 pageSizeBytes: fit.trace.pageSizeBytes,
                 provenance: .init(command: "livemig migrate \(name) --validate", timestamp: ISO8601DateFormatter().string(from: Date()),
                                   linkBandwidth: nil, policy: request.policy?.rawValue ?? "xen4"),
-                history: history, measuredCosts: try GuestObservation.measureCosts(name, host: host, xen: false), measuredPaths: probed)
+                history: history, measuredCosts: try GuestObservation.measureCosts(name, host: host, xen: false), measuredPaths: probed,
+                zeroPageShare: fit.zeroPageShare)
             path = "\(host.directory.path)/\(name).calibrated.yaml"
             try ScenarioFiles.write(calibrated.yaml, to: path, option: "--validate")
             let link = history?.uncappedBytesPerSecond != nil ? "" : probed.first { $0.rateLimitBytesPerSecond == nil }.map { measured in

@@ -18,6 +18,8 @@ struct PeerBenchmark {
     var outputPath: String?
     /// False with `--livemig-only`: livemig's runs alone, for the share within the limit.
     var withQemu = true
+    /// livemig sends zero pages as markers (false: `--no-zero-pages`, every page whole).
+    var zeroPages = true
     var readySeconds = 1.0
     var timeoutSeconds = 180.0
 
@@ -44,6 +46,7 @@ struct PeerBenchmark {
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: workDirectory) }
         print("livemig bench migrate --peer qemu: \(memoryMiB) MiB firmware guest over 127.0.0.1, \(qemuVersion), TSC \(tscHz / 1_000_000) MHz")
+        print("  livemig sends zero pages \(zeroPages ? "as markers" : "whole (--no-zero-pages)"); QEMU detects them as it always does")
         print("  each cell: \(runs) run(s) \(withQemu ? "per tool, alternated; auto-converge on for both" : "of livemig alone, auto-converge on"); heartbeat every 1 ms")
         var results: [PeerBenchRun] = []
         for cell in cells {
@@ -51,7 +54,7 @@ struct PeerBenchmark {
             let imagePath = "\(workDirectory)/bench.img"
             FileManager.default.createFile(atPath: imagePath, contents: Data(image))
             let qemu = QemuPeerMigration(imagePath: imagePath, memoryMiB: memoryMiB, workDirectory: workDirectory)
-            let livemig = LivemigPeerMigration(image: image, memoryMiB: memoryMiB)
+            let livemig = LivemigPeerMigration(image: image, memoryMiB: memoryMiB, zeroPages: zeroPages)
             for number in 1 ... runs {
                 // Alternate which tool goes first, so neither always meets the warmer machine.
                 let order: [(String, () throws -> PeerBenchRun)] = [
@@ -75,7 +78,8 @@ struct PeerBenchmark {
         }
         if let outputPath {
             let document = PeerBenchDocument(qemu: qemuVersion, memoryMiB: memoryMiB, tscHz: Double(tscHz), runs: results,
-                                             summary: cells.map { cell in Self.summary(cell, results.filter { $0.cell == cell.label }) })
+                                             summary: cells.map { cell in Self.summary(cell, results.filter { $0.cell == cell.label }) },
+                                             livemigZeroPages: zeroPages)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(document).write(to: URL(fileURLWithPath: outputPath))
@@ -216,4 +220,6 @@ struct PeerBenchDocument: Codable {
     var tscHz: Double
     var runs: [PeerBenchRun]
     var summary: [PeerBenchSummary]
+    /// Whether livemig sent zero pages as markers (nil in files from before they existed).
+    var livemigZeroPages: Bool?
 }

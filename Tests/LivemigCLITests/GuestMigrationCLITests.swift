@@ -173,7 +173,12 @@ final class GuestMigrationCLITests: GuestHostsTestCase {
         XCTAssertEqual(saved.status, 0, saved.stderr)
         XCTAssertFalse(try listing(host).contains("keep"), "save stops the guest")
         let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int)
-        XCTAssertGreaterThan(size, 128 << 20, "the file holds all of memory")
+        // Every page is in the file: its data, or (never written since boot) a zero-page marker.
+        let savedReport = try LivemigProcess.jsonObject(saved.stdout)
+        let zeroPages = try XCTUnwrap(savedReport["zeroPagesSent"] as? Int)
+        XCTAssertGreaterThan(zeroPages, 0, "a fresh guest's untouched memory goes as zero pages")
+        XCTAssertLessThan(zeroPages, 32_768, "the guest program and the pages it wrote are not zero")
+        XCTAssertGreaterThanOrEqual(size, (32_768 - zeroPages) * 4096 + zeroPages * 8, "the file holds all of memory")
         let lastSaved = try XCTUnwrap(try String(contentsOfFile: "\(host)/keep.console", encoding: .utf8)
             .split(separator: "\n").compactMap { Int($0.split(separator: " ").last ?? "") }.last)
 

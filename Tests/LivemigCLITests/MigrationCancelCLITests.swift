@@ -5,7 +5,8 @@ import XCTest
 /// NAME` and Ctrl-C of `livemig migrate` both leave the guest running at home (still beating)
 /// and nothing on the destination. Real guests on /dev/kvm, a real receiver on loopback.
 final class MigrationCancelCLITests: GuestHostsTestCase {
-    /// Starts a slow migration of a 512 MiB guest (capped at 8 MB/s: about a minute) and
+    /// Starts a slow migration of a 512 MiB guest (capped at 8 MB/s, every page whole: about a
+    /// minute) and
     /// waits until the source daemon says it is migrating.
     private func startSlowMigration() throws -> (migration: SpawnedProcess, output: URL, hostA: String, hostB: String) {
         let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
@@ -16,7 +17,7 @@ final class MigrationCancelCLITests: GuestHostsTestCase {
         let output = hosts.root.appendingPathComponent("migrate.out")
         let migration = try SpawnedProcess.start(try LivemigProcess.binary().path,
                                                  ["migrate", "--live", "web", "127.0.0.1:\(port)", "--bandwidth", "8MB/s",
-                                                  "--format", "json", "--run-dir", hostA], outputPath: output.path)
+                                                  "--no-zero-pages", "--format", "json", "--run-dir", hostA], outputPath: output.path)
         XCTAssertTrue(GuestHosts.waitUntil(seconds: 30) { self.listing(hostA).contains("migrating") },
                       "the migration did not start: \(listing(hostA))")
         // The destination has the guest arriving by now (its layout came first).

@@ -16,10 +16,11 @@ final class PlanEvacuateExecuteTests: GuestHostsTestCase {
           - { name: b, bandwidth: 1Gbit/s, latency: 0.1ms, memory: 4GiB, address: "\(address)" }
         limits: { downtime: 500ms }
         plan: { maxConcurrent: \(concurrency) }
+        # Fresh guests: memory outside the working sets was never written, and goes as zero pages.
         guests:
-          - { name: \(names[0]), guest: { memory: 128MiB }, policy: { name: qemu, downtimeLimit: 300ms\(firstPolicy) } }
-          - { name: \(names[1]), guest: { memory: 256MiB }, workload: { kind: uniform, workingSet: 16MiB, rate: 10000 }, policy: { name: qemu, downtimeLimit: 300ms } }
-          - { name: \(names[2]), guest: { memory: 128MiB }, workload: { kind: uniform, workingSet: 8MiB, rate: 5000 }, policy: { name: qemu, downtimeLimit: 300ms } }
+          - { name: \(names[0]), guest: { memory: 128MiB, zeroShare: 0.99 }, policy: { name: qemu, downtimeLimit: 300ms\(firstPolicy) } }
+          - { name: \(names[1]), guest: { memory: 256MiB, zeroShare: 0.93 }, workload: { kind: uniform, workingSet: 16MiB, rate: 10000 }, policy: { name: qemu, downtimeLimit: 300ms } }
+          - { name: \(names[2]), guest: { memory: 128MiB, zeroShare: 0.93 }, workload: { kind: uniform, workingSet: 8MiB, rate: 5000 }, policy: { name: qemu, downtimeLimit: 300ms } }
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -35,10 +35,11 @@ final class TLSMigrationCLITests: GuestHostsTestCase {
         XCTAssertEqual(plain.status, 0, plain.stderr)
         XCTAssertTrue(plainProxy.captured(contains: imageStart), "the plain recording should hold the firmware image")
 
-        // TLS, C to B: the recording holds none of it.
+        // TLS, C to B: the recording holds none of it. Every page whole (no zero-page markers),
+        // so that the whole guest's size crosses the proxy.
         let tlsProxy = try CapturingProxy(forwardingTo: tlsPort)
         let moved = try hosts.livemig(["migrate", "fw", "127.0.0.1:\(tlsProxy.port)", "--tls-dir", "\(pki)/hosta",
-                                       "--format", "json", "--run-dir", hostC])
+                                       "--no-zero-pages", "--format", "json", "--run-dir", hostC])
         XCTAssertEqual(moved.status, 0, moved.stderr)
         XCTAssertEqual(try LivemigProcess.jsonObject(moved.stdout)["outcome"] as? String, "converged")
         XCTAssertGreaterThan(tlsProxy.captured.count, 16 << 20, "the whole guest went through the proxy")

@@ -29,7 +29,9 @@ final class ValidatedMigrationCLITests: GuestHostsTestCase {
         let measured = try XCTUnwrap((output["report"] as? [String: Any])?["measured"] as? [String: Any], "\(output)")
         let writes = try XCTUnwrap(measured["guestWritesPerSecond"] as? Double, "\(measured)")
         XCTAssertGreaterThan(writes, 1000, "the guest program's own count while live (5,000 asked)")
-        XCTAssertLessThan(writes, 5500)
+        // Over a migration of a fifth of a second (zero pages go as markers), the count's
+        // bursts show: a quarter over the asked rate at most.
+        XCTAssertLessThan(writes, 6250)
         let timeError = try XCTUnwrap(output["totalTimeError"] as? Double, "\(output)")
         // No history yet: the link's efficiency at the cap came from a throughput probe. The
         // time is held to its order of magnitude here; the accuracy suite holds the model to 5 %.

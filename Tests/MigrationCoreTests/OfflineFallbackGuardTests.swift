@@ -4,14 +4,29 @@ import MigrationCore
 import XCTest
 
 final class OfflineFallbackGuardTests: XCTestCase {
-    /// A read after round `iteration` that sent 1_000 pages and found `dirty` pages dirty.
-    private func read(_ policy: inout OfflineFallbackGuard, iteration: Int, dirty: Double) -> PrecopyDecision {
+    /// A read after round `iteration` that sent 1_000 pages and found `dirty` pages dirty, with
+    /// the transfer rate measured (`bytesPerSecond`, 0 before the meter's first window).
+    private func read(_ policy: inout OfflineFallbackGuard, iteration: Int, dirty: Double,
+                      bytesPerSecond: Double = 100e6) -> PrecopyDecision {
         policy.afterDirtyLogRead(makeStats(guestPages: 100_000) {
             $0.iteration = iteration
             $0.roundPagesSent = 1_000
             $0.dirtyPageCount = dirty
             $0.pendingPageCount = dirty
+            $0.measuredBandwidthBytesPerSecond = bytesPerSecond
         })
+    }
+
+    func testRoundsBeforeARateIsMeasuredNeitherCountNorBreakAStreak() {
+        // A fresh guest's first pass of zero pages ends before the meter's first window: its
+        // tiny rounds say nothing about the link.
+        var policy = OfflineFallbackGuard(base: Xen3Policy(), rounds: 2)
+        XCTAssertEqual(read(&policy, iteration: 1, dirty: 5_000, bytesPerSecond: 0), .continuePrecopy)
+        XCTAssertEqual(read(&policy, iteration: 2, dirty: 5_000, bytesPerSecond: 0), .continuePrecopy)
+        XCTAssertEqual(read(&policy, iteration: 3, dirty: 900), .continuePrecopy)
+        XCTAssertEqual(read(&policy, iteration: 4, dirty: 10, bytesPerSecond: 0), .continuePrecopy)
+        XCTAssertEqual(stopOf(read(&policy, iteration: 5, dirty: 900))?.outcome, .offlineFallback,
+                       "the unmeasured round 4 broke the streak")
     }
 
     func testFallsBackOnTheThirdConsecutiveBadRound() {

@@ -12,6 +12,7 @@ final class QemuDirtyLimitTests: XCTestCase {
             $0.iteration = number
             $0.elapsedSeconds = elapsed
             $0.totalBytesSent = elapsed * 1_000_000
+            $0.measuredBandwidthBytesPerSecond = 1_000_000
             $0.dirtyPageCount = dirty
             $0.pendingPageCount = 500_000
             $0.roundPagesSent = dirty

@@ -99,6 +99,9 @@ final class SourceMigrationFallbackTests: XCTestCase {
         var migration = makeSourceMigration(guestPages: guestPages,
                                             policy: OfflineFallbackGuard(base: Xen4Policy(), rounds: 3))
         var driver = ScriptedSourceDriver(guestPages: guestPages, readLog: { _ in dirty })
+        // 10 ms a batch: round 1 takes 0.2 s, past the meter's first 100 ms window, so the
+        // guard has a measured rate to judge rounds by.
+        driver.sendSeconds = 0.01
         let report = try XCTUnwrap(driver.run(&migration))
 
         XCTAssertEqual(report.outcome, .offlineFallback)

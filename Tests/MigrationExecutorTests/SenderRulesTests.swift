@@ -50,6 +50,8 @@ final class SenderRulesTests: XCTestCase {
                          maxDowntimeSeconds: Double? = nil, live: Bool = true,
                          whenStarted: () -> Void = {}) throws -> (MigrationReport, PlainHypervisor) {
         let source = PlainMemory(pages: pages)
+        // Data in every page: zero pages would go as 8-byte markers and never fill the socket.
+        for page in 0 ..< pages { source.pageAddress(page).storeBytes(of: UInt64(page) | 1 << 63, as: UInt64.self) }
         let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: destination.listener.port))
         cancellation.attach(socket, shutdownWriting: true)
         let layout = GuestLayout(name: "plain", memoryBytes: UInt64(pages * 4096), pageSizeBytes: 4096, vcpuCount: 1)

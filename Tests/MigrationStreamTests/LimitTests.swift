@@ -105,11 +105,11 @@ final class LimitTests: XCTestCase {
     }
 
     func testBatchCountZeroOrOverLimitRefused() {
-        assertDecodeFails(streamStart() + rawRecord(2, rawBatchBody(pages: [])), .pageBatchCountOutOfRange(count: 0, limit: 4096))
+        assertDecodeFails(streamStart() + rawRecord(2, rawBatchBody(pages: [])), .pageCountOutOfRange(.pageBatch, count: 0, limit: 4096))
         // A count field over the limit inside a short record.
         assertDecodeFails(
             streamStart() + rawRecord(2, rawBatchBody(pages: [1], count: 5000)),
-            .pageBatchCountOutOfRange(count: 5000, limit: 4096)
+            .pageCountOutOfRange(.pageBatch, count: 5000, limit: 4096)
         )
     }
 
@@ -122,14 +122,14 @@ final class LimitTests: XCTestCase {
     }
 
     func testPageNumberAtOrPastGuestPagesRefused() throws {
-        assertDecodeFails(streamStart() + rawRecord(2, rawBatchBody(pages: [3, 16])), .pageNumberOutOfRange(pageNumber: 16, guestPages: 16))
-        assertDecodeFails(streamStart() + rawRecord(2, rawBatchBody(pages: [UInt64.max])), .pageNumberOutOfRange(pageNumber: .max, guestPages: 16))
+        assertDecodeFails(streamStart() + rawRecord(2, rawBatchBody(pages: [3, 16])), .pageNumberOutOfRange(.pageBatch, pageNumber: 16, guestPages: 16))
+        assertDecodeFails(streamStart() + rawRecord(2, rawBatchBody(pages: [UInt64.max])), .pageNumberOutOfRange(.pageBatch, pageNumber: .max, guestPages: 16))
         XCTAssertEqual(try decodeAll(streamStart() + rawRecord(2, rawBatchBody(pages: [15]))).count, 2)
     }
 
     func testPageNumbersNotStrictlyAscendingRefused() {
-        assertDecodeFails(streamStart() + rawRecord(2, rawBatchBody(pages: [1, 5, 4])), .pageNumbersNotAscending(previous: 5, next: 4))
-        assertDecodeFails(streamStart() + rawRecord(2, rawBatchBody(pages: [2, 2])), .pageNumbersNotAscending(previous: 2, next: 2))
+        assertDecodeFails(streamStart() + rawRecord(2, rawBatchBody(pages: [1, 5, 4])), .pageNumbersNotAscending(.pageBatch, previous: 5, next: 4))
+        assertDecodeFails(streamStart() + rawRecord(2, rawBatchBody(pages: [2, 2])), .pageNumbersNotAscending(.pageBatch, previous: 2, next: 2))
     }
 
     func testNonZeroReservedRefused() {
@@ -195,8 +195,8 @@ final class LimitTests: XCTestCase {
         let errors: [StreamError] = [
             .textTooLong(.guestLayout, field: "name", bytes: 256, limit: 255), .emptyGuestName, .guestNameContainsNUL,
             .invalidPageSize(12288), .invalidMemorySize(memoryBytes: 1, pageSizeBytes: 4096), .vcpuCountOutOfRange(65),
-            .vcpuIdOutOfRange(vcpuId: 3, vcpuCount: 2), .pageBatchCountOutOfRange(count: 0, limit: 4096),
-            .pageNumberOutOfRange(pageNumber: 16, guestPages: 16), .pageNumbersNotAscending(previous: 5, next: 4),
+            .vcpuIdOutOfRange(vcpuId: 3, vcpuCount: 2), .pageCountOutOfRange(.pageBatch, count: 0, limit: 4096),
+            .pageNumberOutOfRange(.pageBatch, pageNumber: 16, guestPages: 16), .pageNumbersNotAscending(.pageBatch, previous: 5, next: 4),
             .pageDataSizeMismatch(dataBytes: 1, expected: 4096), .nonZeroPadding(.abort),
             .nonZeroReserved(.pageBatch, field: "reserved"), .invalidUTF8(.abort, field: "reason"),
             .recordLengthMismatch(.guestLayout, length: 3, expected: 24),

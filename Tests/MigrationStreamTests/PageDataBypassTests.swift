@@ -70,7 +70,7 @@ final class PageDataBypassTests: XCTestCase {
         var decoder = StreamDecoder(direction: .sourceToDestination)
         decoder.feed(bytes[..<(bytes.count - 2 * 4096)])
         XCTAssertEqual(try decoder.nextItem(), .record(.guestLayout(smallLayout)))
-        assertThrows(.pageNumberOutOfRange(pageNumber: 16, guestPages: 16)) { try decoder.nextItem() }
+        assertThrows(.pageNumberOutOfRange(.pageBatch, pageNumber: 16, guestPages: 16)) { try decoder.nextItem() }
     }
 
     func testDeclaredLengthMustMatchTheCountBeforeAnyPageNumber() throws {

@@ -47,16 +47,16 @@ final class StreamEncoderTests: XCTestCase {
     }
 
     func testInvalidPageBatchesRefused() throws {
-        try assertRefused(.pageBatch(PageBatch(pageNumbers: [], data: [])), .pageBatchCountOutOfRange(count: 0, limit: 4096))
-        try assertRefused(.pageBatch(PageBatch(pageNumbers: [16], data: pageData([16]))), .pageNumberOutOfRange(pageNumber: 16, guestPages: 16))
-        try assertRefused(.pageBatch(PageBatch(pageNumbers: [4, 3], data: pageData([4, 3]))), .pageNumbersNotAscending(previous: 4, next: 3))
+        try assertRefused(.pageBatch(PageBatch(pageNumbers: [], data: [])), .pageCountOutOfRange(.pageBatch, count: 0, limit: 4096))
+        try assertRefused(.pageBatch(PageBatch(pageNumbers: [16], data: pageData([16]))), .pageNumberOutOfRange(.pageBatch, pageNumber: 16, guestPages: 16))
+        try assertRefused(.pageBatch(PageBatch(pageNumbers: [4, 3], data: pageData([4, 3]))), .pageNumbersNotAscending(.pageBatch, previous: 4, next: 3))
         try assertRefused(.pageBatch(PageBatch(pageNumbers: [1, 2], data: pageData([1]))), .pageDataSizeMismatch(dataBytes: 4096, expected: 8192))
     }
 
     func testBatchOf4097PagesRefusedByHeaderAPI() throws {
         var (encoder, bytes) = try started(GuestLayout(name: "big", memoryBytes: 1 << 30, pageSizeBytes: 4096, vcpuCount: 1))
         let before = bytes
-        assertThrows(.pageBatchCountOutOfRange(count: 4097, limit: 4096)) {
+        assertThrows(.pageCountOutOfRange(.pageBatch, count: 4097, limit: 4096)) {
             try encoder.appendPageBatchHeader(pageNumbers: 0 ..< UInt64(4097), into: &bytes)
         }
         XCTAssertEqual(bytes, before)

@@ -41,7 +41,7 @@ final class ThroughputProbeRecordTests: XCTestCase {
         // Page 2 is past a probe of two pages, as a page past a guest's memory is.
         var bytes = headerBytes + rawRecord(RecordType.throughputProbe.rawValue, le64(8192))
         bytes += rawRecord(RecordType.pageBatch.rawValue, rawBatchBody(pages: [2]))
-        assertDecodeFails(bytes, .pageNumberOutOfRange(pageNumber: 2, guestPages: 2))
+        assertDecodeFails(bytes, .pageNumberOutOfRange(.pageBatch, pageNumber: 2, guestPages: 2))
     }
 
     func testBadSizesAreRefused() {

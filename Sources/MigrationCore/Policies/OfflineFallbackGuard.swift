@@ -38,6 +38,11 @@ public struct OfflineFallbackGuard: PrecopyPolicy {
         guard case .continuePrecopy = decision, let dirty = stats.dirtyPageCount, stats.iteration >= 1 else {
             return decision
         }
+        // Until a transfer rate has been measured (the 100 ms meter's first window), rounds are
+        // too short to say whether the link or the supply of pages bounded them: a fresh
+        // guest's first pass, mostly zero pages, takes milliseconds, and the rounds after it
+        // send a handful of pages each. They neither count nor break a streak.
+        guard stats.measuredBandwidthBytesPerSecond > 0 else { return decision }
         let sent = stats.roundPagesSent
         // While the base policy can still slow the guest (QEMU's auto-converge below its
         // maximum), non-converging rounds are what it acts on, not a reason to give up.

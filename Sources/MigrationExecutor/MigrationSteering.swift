@@ -1,0 +1,71 @@
+import Foundation
+import MigrationCore
+
+/// Lets another thread watch and steer a running migration (`livemig job NAME`, like QEMU's
+/// `query-migrate` and `migrate-set-parameters`, libvirt's `domjobinfo` and
+/// `migrate-setspeed`): the executor leaves its latest progress here, and an event submitted
+/// here waits until the executor's loop hands it to the engine between two actions, whose
+/// answer goes back to the submitter. The engine stays single-threaded: only this mailbox is
+/// shared.
+public final class MigrationSteering: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queued: [(ticket: Int, event: SourceEvent)] = []
+    private var answers: [Int: SourceEventAnswer] = [:]
+    private var lastTicket = 0
+    private var ended = false
+    private var latest: MigrationProgress?
+
+    public init() {}
+
+    /// Hands `event` to the migration and waits up to `seconds` for the engine's answer. The
+    /// answer is `.refused` when the migration has ended, or when it did not reach a point to
+    /// take the event in time (then the event is withdrawn: nothing changed).
+    public func submit(_ event: SourceEvent, waitingUpTo seconds: Double) -> SourceEventAnswer {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !ended else { return .refused("the migration has ended") }
+        lastTicket += 1
+        let ticket = lastTicket
+        queued.append((ticket, event))
+        condition.broadcast()
+        let deadline = Date(timeIntervalSinceNow: max(0, seconds))
+        while answers[ticket] == nil, !ended, condition.wait(until: deadline) {}
+        if let answer = answers.removeValue(forKey: ticket) { return answer }
+        queued.removeAll { $0.ticket == ticket }
+        return .refused(ended ? "the migration ended before it could take it" : "the migration did not take it within \(seconds) s; nothing changed")
+    }
+
+    /// Whether an event waits for the engine (the executor cuts a wait for the cap short).
+    var hasQueuedEvents: Bool { condition.withLock { !queued.isEmpty } }
+
+    /// The executor's side: hands every queued event to `handle` (the engine) and posts the answers.
+    func deliver(to handle: (SourceEvent) -> SourceEventAnswer) {
+        let events = condition.withLock {
+            defer { queued.removeAll() }
+            return queued
+        }
+        guard !events.isEmpty else { return }
+        let answered = events.map { ($0.ticket, handle($0.event)) }
+        condition.withLock {
+            for (ticket, answer) in answered { answers[ticket] = answer }
+            condition.broadcast()
+        }
+    }
+
+    /// The migration is over: events from now on are refused.
+    func end() {
+        condition.withLock {
+            ended = true
+            queued.removeAll()
+            condition.broadcast()
+        }
+    }
+
+    func record(_ progress: MigrationProgress) {
+        condition.withLock { latest = progress }
+    }
+
+    /// The migration's progress as the executor last left it (every 0.25 s at most), nil
+    /// before its first.
+    public var progress: MigrationProgress? { condition.withLock { latest } }
+}

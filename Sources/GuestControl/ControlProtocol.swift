@@ -27,7 +27,7 @@ public struct ControlRequest: Codable, Sendable {
     /// migrate: send a digest of the paused guest's memory; the destination checks its copy
     /// against it before "ready" (adds the digest's time to the pause).
     public var verifyMemory: Bool?
-    /// migrate, save: false sends zero pages whole instead of as `zeroPages` markers.
+    /// migrate: false sends zero pages whole instead of as `zeroPages` markers (`--no-zero-pages`).
     public var zeroPages: Bool?
     /// job: a new downtime limit for the migration under way (`job --set downtimeLimit=`).
     public var jobDowntimeLimitSeconds: Double?

@@ -251,7 +251,7 @@ public final class GuestDaemon: @unchecked Sendable {
             watcher.stop()
             // Recorded before the report goes out (at most 2 s, the history's lock wait), so
             // that a client which sees the report finds the migration in the history too.
-            recordInHistory(request, report: report.report)
+            recordInHistory(request, report: report.report, steered: steering.changedLimits)
             try? connection.send(ControlReply(report: report.report))
             if report.report.outcome == .aborted {
                 if !report.sourceRunning, request.command == .migrate, let target = request.target {
@@ -266,11 +266,12 @@ public final class GuestDaemon: @unchecked Sendable {
 
     /// Appends the migration to the run directory's history (`MigrationHistory`); a failure to
     /// write it is logged, and never changes the migration's outcome.
-    private func recordInHistory(_ request: ControlRequest, report: MigrationReport) {
-        let entry = MigrationHistoryEntry(
+    private func recordInHistory(_ request: ControlRequest, report: MigrationReport, steered: Bool) {
+        var entry = MigrationHistoryEntry(
             finishedAt: ISO8601DateFormatter().string(from: Date()), guest: guest.name, command: request.command.rawValue,
             target: request.target ?? request.file, rateLimitBytesPerSecond: request.rateLimitBytesPerSecond,
             workload: status().workload, report: report)
+        if steered { entry.steeredMidFlight = true }
         do {
             try MigrationHistory.append(entry, in: runDirectory)
         } catch {
@@ -358,7 +359,11 @@ public final class GuestDaemon: @unchecked Sendable {
             return nil
         }
         if !refusals.isEmpty { throw HostFailure("guest '\(guest.name)': " + refusals.joined(separator: "; ")) }
-        guard let progress = steering.progress else { throw HostFailure("guest '\(guest.name)': the migration is starting; ask again") }
+        guard let progress = steering.progress else {
+            // Just started (no progress yet) or just ended (none any more).
+            if !events.isEmpty { return ControlReply(ok: true) }
+            throw HostFailure("guest '\(guest.name)': no migration progress to show (it is starting or has just ended); ask again")
+        }
         var reply = ControlReply()
         reply.job = JobInfo(guest: guest.name, progress: progress)
         return reply

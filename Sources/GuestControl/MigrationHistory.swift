@@ -17,6 +17,9 @@ public struct MigrationHistoryEntry: Codable, Sendable, Equatable {
     /// The guest's workload as it was started (the built-in guest program's nominal one).
     public var workload: String?
     public var report: MigrationReport
+    /// True when `livemig job --set` changed the cap or the downtime limit mid-flight (then
+    /// `rateLimitBytesPerSecond` held only for a part of it); nil in older entries.
+    public var steeredMidFlight: Bool?
 
     public init(finishedAt: String, guest: String, command: String, target: String?, rateLimitBytesPerSecond: Double?,
                 workload: String?, report: MigrationReport) {

@@ -10,7 +10,11 @@ public struct HistoryFit: Sendable, Equatable {
     public struct Run: Sendable {
         public var report: MigrationReport
         public var rateLimitBytesPerSecond: Double?
-        public init(report: MigrationReport, rateLimitBytesPerSecond: Double?) {
+        /// The cap or the downtime limit changed mid-flight (`livemig job --set`): the run
+        /// says nothing about the link's rate or the cap's efficiency.
+        public var steeredMidFlight = false
+        public init(report: MigrationReport, rateLimitBytesPerSecond: Double?, steeredMidFlight: Bool = false) {
+            self.steeredMidFlight = steeredMidFlight
             self.report = report
             self.rateLimitBytesPerSecond = rateLimitBytesPerSecond
         }
@@ -53,10 +57,12 @@ public struct HistoryFit: Sendable, Equatable {
         var overheads: [(seconds: Double, pausedPages: Int)] = []
         for run in runs where run.report.outcome != .aborted {
             guard let achieved = Self.liveBytesPerSecond(run.report) else { continue }
-            if let cap = run.rateLimitBytesPerSecond, cap > 0 {
-                efficiencies.append(min(achieved / cap, 1))
-            } else {
-                uncapped.append(achieved)
+            if !run.steeredMidFlight, !Self.mostlyZeroPages(run.report) {
+                if let cap = run.rateLimitBytesPerSecond, cap > 0 {
+                    efficiencies.append(min(achieved / cap, 1))
+                } else {
+                    uncapped.append(achieved)
+                }
             }
             guard let paused = run.report.iterations.last(where: \.paused), run.report.downtimeSeconds > 0 else { continue }
             if let phases = run.report.pausePhases {
@@ -83,12 +89,25 @@ public struct HistoryFit: Sendable, Equatable {
         pausedRuns = clean.count
     }
 
+    /// A run whose pages went as zero-page markers for more than this share of them was bound
+    /// by reading the guest's memory, not by the link or the cap: it says nothing of either.
+    public static let maxZeroPageShareForLinkFit = 0.1
+
+    static func mostlyZeroPages(_ report: MigrationReport) -> Bool {
+        guard let zero = report.zeroPagesSent, report.pagesSent > 0 else { return false }
+        return Double(zero) > maxZeroPageShareForLinkFit * Double(report.pagesSent)
+    }
+
     /// Page bytes over the summed durations of the live passes; nil without one that took time.
+    /// Zero pages went as 8-byte markers, not as pages (a live migration sends them in its live
+    /// passes, the first pass holding nearly all), so their data is left out: counting it
+    /// would make the link look as many times faster as the guest's memory is empty.
     public static func liveBytesPerSecond(_ report: MigrationReport) -> Double? {
         let live = report.iterations.filter { !$0.paused && $0.durationSeconds > 0 }
         let seconds = live.reduce(0) { $0 + $1.durationSeconds }
         guard seconds > 0 else { return nil }
-        let bytes = Double(live.reduce(0) { $0 + $1.pagesSent }) * Double(report.pageSizeBytes)
+        let pages = live.reduce(0) { $0 + $1.pagesSent } - (report.zeroPagesSent ?? 0)
+        let bytes = Double(pages) * Double(report.pageSizeBytes)
         return bytes > 0 ? bytes / seconds : nil
     }
 

@@ -67,7 +67,7 @@ public struct PrecopyCallbackAdvisor: Sendable {
         ledger.beginRound(now: nowSeconds, paused: false)
         if answer == .stopAndCopy {
             // No call follows this pass: Xen sends it and suspends. Its pages count now; its
-            // length is not known (the suspend's time closes the books in `report`).
+            // length is not known, and the report gives it none (as Xen's own callbacks do not).
             ledger.recordSent(pages: dirtyCount, wireBytes: ledger.settings.wireBytes(pages: dirtyCount), now: nowSeconds)
             ledger.closeRound(now: nowSeconds, pending: 0)
         }
@@ -100,6 +100,8 @@ public struct PrecopyCallbackAdvisor: Sendable {
     public func report(live: Bool, totalSeconds: Double, downtimeSeconds: Double, pausedPages: Int, pausedStartSeconds: Double,
                        bytesSent: Int, failure: String? = nil) -> MigrationReport {
         var books = ledger
+        // An offline save (or one that failed first) asked nothing: its clock starts here.
+        if books.startSeconds == nil { books.tick(now: 0) }
         let origin = books.startSeconds ?? 0
         let paused = Double(max(0, pausedPages))
         // The CLEAN inside the suspend found the paused pass's pages: what the guest dirtied

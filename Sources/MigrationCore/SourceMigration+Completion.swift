@@ -61,14 +61,14 @@ extension SourceMigration {
         case .peekDirtyLog:
             guard case .dirtyLog = outcome, let log else { preconditionFailure("a peek completes with a dirty log") }
             peeked = log
-        case .sendBatch(_, let pages, let wireBytes):
+        case .sendBatch(_, let pages, let wireBytes, let capGeneration):
             // Counted once the transport took the batch: a failed send sent nothing. What it
             // took on the wire, when the transport says (zero pages go as markers), replaces
             // the estimate the cap counted at the start.
             var bytes = wireBytes
             if case .sent(let sent) = outcome, sent.isFinite, sent >= 0 {
                 bytes = sent
-                rateLimiter?.correct(byBytes: sent - wireBytes)
+                if capGeneration == rateLimiterGeneration { rateLimiter?.correct(byBytes: sent - wireBytes) }
             }
             ledger.recordSent(pages: pages, wireBytes: bytes, now: now)
         case .waitForRateLimit:

@@ -23,6 +23,7 @@ extension SourceMigration {
             settings.rateLimitBytesPerSecond = bytesPerSecond
             // The new cap starts from now: no credit or debt carried over from the old one.
             rateLimiter = bytesPerSecond.map(RateLimiter.init(bytesPerSecond:))
+            rateLimiterGeneration &+= 1
             return .accepted
         case .setDowntimeLimit(let seconds):
             do {

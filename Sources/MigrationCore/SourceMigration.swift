@@ -47,6 +47,9 @@ public struct SourceMigration<Tracker: PageTracking> {
     /// The dirty log of the completion being handled (`complete` parks it here).
     @usableFromInline var deliveredLog: Tracker.DirtyLog?
     var rateLimiter: RateLimiter?
+    /// Bumped whenever a new cap replaces the limiter (`SourceEvent.setRateLimit`): a batch
+    /// counted against an older one does not correct the new one's account.
+    var rateLimiterGeneration = 0
     var appliedThrottlePercent = 0
     var maxThrottlePercent = 0
     /// When the dirty-log read out now began (for the time a read takes, which policies see).
@@ -212,7 +215,7 @@ public struct SourceMigration<Tracker: PageTracking> {
         let wireBytes = settings.wireBytes(pages: taken.pagesSent)
         // Counted against the cap when it starts, so that batches out together are paced too.
         rateLimiter?.recordSend(bytes: wireBytes, startedAt: now)
-        handOut(.sendBatch(startSeconds: now, pages: taken.pagesSent, wireBytes: wireBytes))
+        handOut(.sendBatch(startSeconds: now, pages: taken.pagesSent, wireBytes: wireBytes, capGeneration: rateLimiterGeneration))
         return .send(taken.batch, pageCount: taken.pagesSent, wireBytes: wireBytes)
     }
 
@@ -269,7 +272,8 @@ enum SourceStep {
     case abortLiftThrottle, abortDisableDirtyLogging, abortResumeSource
     case finished
     case waitForRateLimit, peekDirtyLog, throttleGuest(percent: Int)
-    case sendBatch(startSeconds: Double, pages: Double, wireBytes: Double)
+    /// `capGeneration`: the bandwidth cap the batch was counted against (`rateLimiterGeneration`).
+    case sendBatch(startSeconds: Double, pages: Double, wireBytes: Double, capGeneration: Int)
 
     /// The steps that wait for the bandwidth cap: everything up to the end of the stream.
     var isPacedByRateLimit: Bool {

@@ -37,9 +37,10 @@ public struct MigrationProgress: Sendable {
         case aborting
     }
 
-    /// Pages per second the guest dirtied during the last live round that has been read.
+    /// Pages per second the guest dirtied during the last live round whose dirty log has been
+    /// read (a round just closed has no count until the read after it).
     public var dirtyPagesPerSecond: Double? {
-        completedLiveRounds.last { $0.durationSeconds > 0 }.map { Double($0.pagesDirtied) / $0.durationSeconds }
+        completedLiveRounds.last { $0.durationSeconds > 0 && $0.pagesDirtied > 0 }.map { Double($0.pagesDirtied) / $0.durationSeconds }
     }
 
     /// The estimate of what is left by the model (`RemainingMigrationEstimate`), under `policy`,

@@ -220,6 +220,8 @@ struct ReceiveSession {
             } catch {
                 return failureEvent(error)
             }
+            // The data is in guest memory all the same: a later zero marker must clear it.
+            for page in head.pageNumbers { pagesWithData?.insert(Int(page)) }
         }
         return nil
     }

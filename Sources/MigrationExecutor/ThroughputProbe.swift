@@ -65,7 +65,7 @@ public enum ThroughputProbe {
             let sendStart = monotonicSeconds()
             let batch = Array(firstPage ..< firstPage + pagesPerBatch)
             let batchWireBytes = 8 + StreamLimits.pageBatchFixedBytes + pagesPerBatch * perPageWireBytes
-            try channel.sendPages(batch, pageCount: Double(pagesPerBatch), wireBytes: Double(batchWireBytes))
+            _ = try channel.sendPages(batch, pageCount: Double(pagesPerBatch), wireBytes: Double(batchWireBytes))
             limiter?.recordSend(bytes: Double(batchWireBytes), startedAt: sendStart)
             firstPage += pagesPerBatch
             wireBytes += batchWireBytes

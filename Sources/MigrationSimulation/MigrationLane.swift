@@ -56,8 +56,8 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// Asks the engine for its next action at `now` and starts it.
     mutating func start(now: Double) -> Work {
         hypervisor.nowSeconds = now
-        // One action out at a time (the lane's engine keeps `maxActionsInFlight` at 1), so the
-        // engine always has one to hand out.
+        // One action out at a time (the lane starts the next only once the last completed), so
+        // the engine always has one to hand out.
         guard let tagged = engine.poll(now: now) else { preconditionFailure("the engine handed out nothing with no action out") }
         let action = tagged.action
         startedID = tagged.id

@@ -155,11 +155,15 @@ struct CalibrateCommand: ParsableCommand {
     static func historyFitIfAny(in host: RunDirectoryOption, target: String? = nil) throws(HostFailure) -> (fit: HistoryFit, entries: Int) {
         let history = try MigrationHistory.read(in: host.directory)
         for line in history.unreadable { FileHandle.standardError.write(Data("livemig: \(line)\n".utf8)) }
-        let all = HistoryFit(history.entries.map { HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond) })
+        let all = HistoryFit(history.entries.map {
+            HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond, steeredMidFlight: $0.steeredMidFlight ?? false)
+        })
         guard let target else { return (all, history.entries.count) }
         let toTarget = history.entries.filter { sameDestination($0.target, target) }
         guard !toTarget.isEmpty else { return (all.withoutLink, history.entries.count) }
-        return (HistoryFit(toTarget.map { HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond) }),
+        return (HistoryFit(toTarget.map {
+            HistoryFit.Run(report: $0.report, rateLimitBytesPerSecond: $0.rateLimitBytesPerSecond, steeredMidFlight: $0.steeredMidFlight ?? false)
+        }),
                 toTarget.count)
     }
 

@@ -82,7 +82,7 @@ struct JobCommand: ParsableCommand {
             "sent       \(megabytes(job.transferredBytes)) (\(job.zeroPagesSent) zero pages as markers); \(megabytes(job.remainingBytes)) left in this round",
             "rate       \(String(format: "%.0f", job.throughputBytesPerSecond * 8 / 1e6)) Mbit/s over \(job.streams) stream\(job.streams == 1 ? "" : "s"); cap "
                 + (job.rateLimitBytesPerSecond.map { String(format: "%.0f Mbit/s", $0 * 8 / 1e6) } ?? "none"),
-            "dirtying  " + (job.dirtyPagesPerSecond.map { String(format: " %.0f pages/s (the last round read)", $0) } ?? " not read yet")
+            "dirtying   " + (job.dirtyPagesPerSecond.map { String(format: "%.0f pages/s (the last round read)", $0) } ?? "not read yet")
                 + (job.throttlePercent > 0 ? "; throttle \(job.throttlePercent) %" : ""),
             "pause now  \(String(format: "%.1f", job.expectedDowntimeSeconds * 1000)) ms (the pending pages at this rate)",
         ]

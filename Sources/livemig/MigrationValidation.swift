@@ -50,7 +50,7 @@ struct MigrationValidation {
                 provenance: .init(command: "livemig migrate \(name) --validate", timestamp: ISO8601DateFormatter().string(from: Date()),
                                   linkBandwidth: nil, policy: request.policy?.rawValue ?? "xen4"),
                 history: history, measuredCosts: try GuestObservation.measureCosts(name, host: host, xen: false), measuredPaths: probed,
-                zeroPageShare: fit.zeroPageShare)
+                zeroPageShare: request.zeroPages == false ? nil : fit.zeroPageShare)
             path = "\(host.directory.path)/\(name).calibrated.yaml"
             try ScenarioFiles.write(calibrated.yaml, to: path, option: "--validate")
             let link = history?.uncappedBytesPerSecond != nil ? "" : probed.first { $0.rateLimitBytesPerSecond == nil }.map { measured in

@@ -21,6 +21,7 @@ extension MigrateCommand {
         }
         let live = request.live ?? self.live
         if verifyMemory { throw failure("--verify-memory: not available for Xen domains (xl's stream has no place for a digest; libxenguest checks its own records)") }
+        if noZeroPages { throw failure("--no-zero-pages: not available for Xen domains (libxenguest's stream sends every page whole already)") }
         let cancellation = MigrationCancellation()
         let report: MigrationReport
         do {

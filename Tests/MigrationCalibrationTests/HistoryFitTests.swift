@@ -70,6 +70,36 @@ final class HistoryFitTests: XCTestCase {
         XCTAssertEqual(both.pausedRuns, 1)
     }
 
+    func testZeroPagesDoNotCountAsBytesOverTheLink() {
+        // 100,000 pages in 4 s, of which 75,000 went as zero-page markers: 25,000 pages of
+        // data, 25.6 MB/s (not the 102.4 MB/s the page count alone would say).
+        var fresh = report(livePages: 100_000, liveSeconds: 4, pausedPages: 250, downtimeSeconds: 0.015)
+        fresh.zeroPagesSent = 75_000
+        XCTAssertEqual(HistoryFit.liveBytesPerSecond(fresh) ?? 0, 25.6e6, accuracy: 1)
+        // Its time went to reading memory, not to the link: the link's fit leaves it out
+        // (more than a tenth of its pages were markers), its pause still counts.
+        let fit = HistoryFit([HistoryFit.Run(report: fresh, rateLimitBytesPerSecond: nil)])
+        XCTAssertEqual(fit.uncappedRuns, 0)
+        XCTAssertEqual(fit.pausedRuns, 1)
+        var few = fresh
+        few.zeroPagesSent = 10_000
+        XCTAssertEqual(HistoryFit([HistoryFit.Run(report: few, rateLimitBytesPerSecond: nil)]).uncappedRuns, 1, "a tenth or less still counts")
+        fresh.zeroPagesSent = 100_000
+        XCTAssertNil(HistoryFit.liveBytesPerSecond(fresh), "nothing but markers says nothing about the link")
+    }
+
+    func testARunSteeredMidFlightSaysNothingAboutTheLink() {
+        let steered = HistoryFit.Run(report: report(livePages: 100_000, liveSeconds: 1, pausedPages: 250, downtimeSeconds: 0.015),
+                                     rateLimitBytesPerSecond: 10e6, steeredMidFlight: true)
+        let plain = HistoryFit.Run(report: report(livePages: 100_000, liveSeconds: 4, pausedPages: 250, downtimeSeconds: 0.015),
+                                   rateLimitBytesPerSecond: nil)
+        let fit = HistoryFit([steered, plain])
+        XCTAssertEqual(fit.cappedRuns, 0, "a cap lifted mid-flight would read as a cap exceeded")
+        XCTAssertEqual(fit.uncappedRuns, 1)
+        XCTAssertEqual(fit.uncappedBytesPerSecond ?? 0, 102.4e6, accuracy: 1)
+        XCTAssertEqual(fit.pausedRuns, 2, "its pause still counts")
+    }
+
     func testNoCompletedRunFitsNothing() {
         let fit = HistoryFit([HistoryFit.Run(report: report(.aborted, livePages: 10, liveSeconds: 1, pausedPages: 0, downtimeSeconds: 0),
                                              rateLimitBytesPerSecond: nil)])

@@ -92,6 +92,22 @@ final class PrecopyCallbackAdvisorTests: XCTestCase {
         XCTAssertTrue(advisor.stop?.reason.contains("cannot converge") ?? false)
     }
 
+    func testAnOfflineSaveWithoutCallbacksKeepsItsPausedPassTimes() {
+        // `xl save` runs libxenguest without live passes: no callback comes at all.
+        let advisor = PrecopyCallbackAdvisor(policy: PolicyConfiguration(name: .xen4).makePolicy(), guestPageCount: guestPages)
+        let report = advisor.report(live: false, totalSeconds: 3, downtimeSeconds: 2.5, pausedPages: guestPages, pausedStartSeconds: 0.5,
+                                    bytesSent: guestPages * 4104)
+        XCTAssertEqual(report.iterations.count, 1)
+        let paused = try? XCTUnwrap(report.iterations.first)
+        XCTAssertEqual(paused?.paused, true)
+        XCTAssertEqual(paused?.pagesSent, guestPages)
+        XCTAssertEqual(paused?.startSeconds ?? 0, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(paused?.durationSeconds ?? 0, 2.5, accuracy: 1e-12)
+        XCTAssertEqual(report.totalTimeSeconds, 3)
+        XCTAssertEqual(report.live, false)
+        XCTAssertEqual(report.outcome, .converged)
+    }
+
     func testAFailedSaveReportsAbortedWithItsReason() {
         var advisor = PrecopyCallbackAdvisor(policy: PolicyConfiguration(name: .xen4).makePolicy(), guestPageCount: guestPages)
         _ = runXenLoop(&advisor, dirtyCounts: [1000, 20])

@@ -36,6 +36,21 @@ final class MigrationSteeringTests: XCTestCase {
         XCTAssertEqual(handed, 0)
     }
 
+    func testAnEventTheLoopTookBeforeTheDeadlineGetsItsAnswerEvenIfLate() {
+        // The engine's step outlasts the submitter's wait: the cap did change, so the answer
+        // must say so, not "nothing changed".
+        let steering = MigrationSteering()
+        Thread {
+            while !steering.hasQueuedEvents { usleep(1000) }
+            steering.deliver { _ in
+                usleep(300_000)
+                return .accepted
+            }
+        }.start()
+        XCTAssertEqual(steering.submit(.setRateLimit(bytesPerSecond: 1e9), waitingUpTo: 0.1), .accepted)
+        XCTAssertTrue(steering.changedLimits)
+    }
+
     func testAfterTheEndEveryEventIsRefused() {
         let steering = MigrationSteering()
         steering.end()

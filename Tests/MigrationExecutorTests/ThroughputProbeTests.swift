@@ -160,9 +160,9 @@ final class ThroughputProbeTests: XCTestCase {
         page.initializeMemory(as: UInt8.self, repeating: 0x5A)
         let address = UnsafeRawPointer(page.baseAddress!)
         var channel = try StreamChannel(socket: socket, opening: .throughputProbe(bytes: 8192)) { _ in address }
-        try channel.sendPages([0, 1], pageCount: 2, wireBytes: 8224)
+        _ = try channel.sendPages([0, 1], pageCount: 2, wireBytes: 8224)
         // The second batch may or may not be written before the receiver hangs up.
-        try? channel.sendPages([0, 1], pageCount: 2, wireBytes: 8224)
+        _ = try? channel.sendPages([0, 1], pageCount: 2, wireBytes: 8224)
         XCTAssertTrue(receiver.finish(within: 30))
         XCTAssertTrue(receiver.error?.contains("more than the 8192 bytes it announced") ?? false, receiver.error ?? "no error")
         XCTAssertNil(receiver.outcome)

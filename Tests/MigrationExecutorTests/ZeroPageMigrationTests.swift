@@ -75,7 +75,7 @@ final class ZeroPageMigrationTests: XCTestCase {
         for page in stride(from: 0, to: 300, by: 3) {
             XCTAssertEqual(destination.pageAddress(page).load(as: UInt64.self), 0, "page \(page)")
         }
-        // Round 1: 5,461 of 16,384 pages with data, the rest markers; round 2: the 100 zeroed
+        // Round 1: 5,462 of 16,384 pages with data, the rest markers; round 2: the 100 zeroed
         // pages as markers, the 100 written ones with data.
         let dataPages = 5_462 + 100
         let zeroPages = try XCTUnwrap(report.zeroPagesSent)

@@ -82,6 +82,8 @@ struct ScenarioReader {
         let policy = try readPolicy(&policySection, pageBytes: pageBytes)
         try policySection.rejectUnknownKeys()
 
+        let events = try readEvents(&top, policy: policy)
+
         var simulation = try top.section("simulation")
         let fidelity = try simulation.choice("fidelity", of: Fidelity.self) ?? .page
         let maxSeconds = try simulation.positive("maxSeconds", expected: "a duration such as 1h", within: ScenarioBounds.duration,
@@ -95,6 +97,7 @@ struct ScenarioReader {
         config.placement = placement
         config.linkEfficiency = efficiency
         config.zeroPageShare = zeroShare
+        config.operatorEvents = events
         do {
             try config.validate()
         } catch {
@@ -249,6 +252,54 @@ struct ScenarioReader {
             latencySeconds: try section.nonNegative("latency", expected: secondsText, within: ScenarioBounds.duration, Quantities.seconds) ?? 0.0002,
             perBatchOverheadSeconds: try section.nonNegative("batchOverhead", expected: secondsText, within: ScenarioBounds.duration,
                                                              Quantities.seconds) ?? 0)
+    }
+
+    /// `events:`: what the operator does mid-run, each `{at: 5s, bandwidth: 2Gbit/s}` (or
+    /// `none`), `{at: 5s, downtimeLimit: 100ms}` or `{at: 5s, cancel: true}`, in time order.
+    private func readEvents(_ top: inout ScenarioSection, policy: PolicyConfiguration) throws(ScenarioError) -> [OperatorEvent] {
+        guard top.has("events") else { return [] }
+        guard let list = top.raw("events") as? [Any] else {
+            throw top.error("events", "must be a list such as [{at: 5s, bandwidth: 2Gbit/s}]")
+        }
+        guard list.count <= OperatorEvent.maxCount else { throw top.error("events", "\(list.count) events, at most \(OperatorEvent.maxCount)") }
+        var events: [OperatorEvent] = []
+        for (index, item) in list.enumerated() {
+            var entry = try ScenarioSection(file: file, path: top.key("events[\(index)]"), value: item)
+            guard let at = try entry.nonNegative("at", expected: "a time such as 5s", within: ScenarioBounds.duration, Quantities.seconds) else {
+                throw entry.error("at", "is required: when the operator acts, from the migration's start")
+            }
+            let actions = ["bandwidth", "downtimeLimit", "cancel"].filter { entry.has($0) }
+            guard actions.count == 1 else {
+                throw ScenarioError("\(file): \(entry.path): one of bandwidth, downtimeLimit or cancel (found \(actions.isEmpty ? "none" : actions.joined(separator: ", ")))")
+            }
+            let event: SourceEvent
+            switch actions[0] {
+            case "bandwidth":
+                if entry.text("bandwidth") == "none" {
+                    event = .setRateLimit(bytesPerSecond: nil)
+                } else {
+                    let rate = try entry.positive("bandwidth", expected: "a bandwidth such as 2Gbit/s, or none", within: ScenarioBounds.bandwidth,
+                                                  Quantities.bytesPerSecond)
+                    event = .setRateLimit(bytesPerSecond: rate)
+                }
+            case "downtimeLimit":
+                guard policy.name == .qemu || policy.name == .timeout else {
+                    throw entry.error("downtimeLimit", "policy \(policy.name.rawValue) has no downtime limit to set (qemu and timeout have one)")
+                }
+                let seconds = try entry.positive("downtimeLimit", expected: "a duration such as 100ms", within: PolicyBounds.downtimeLimit,
+                                                 Quantities.seconds)
+                event = .setDowntimeLimit(seconds: seconds ?? 0)
+            default:
+                guard try entry.bool("cancel") == true else { throw entry.error("cancel", "must be true") }
+                event = .cancel(reason: "events[\(index)] at \(at) s")
+            }
+            try entry.rejectUnknownKeys()
+            if let last = events.last, last.atSeconds > at {
+                throw entry.error("at", "events must be in time order (\(at) s comes after \(last.atSeconds) s)")
+            }
+            events.append(OperatorEvent(atSeconds: at, event: event))
+        }
+        return events
     }
 
     private func readPolicy(_ section: inout ScenarioSection, pageBytes: Int) throws(ScenarioError) -> PolicyConfiguration {

@@ -61,6 +61,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         guard let tagged = engine.poll(now: now) else { preconditionFailure("the engine handed out nothing with no action out") }
         let action = tagged.action
         startedID = tagged.id
+        actionIsCapWait = false
         actionUsesLink = action.crossesLink
         switch action {
         case .finished(let report):
@@ -75,6 +76,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             return .finished(report)
         case .waitUntil(let seconds):
             startedOutcome = .done
+            actionIsCapWait = true
             return .waitUntil(seconds: max(seconds, now))
         default:
             let outcome = perform(action, on: &hypervisor, over: &channel)
@@ -101,6 +103,14 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         guard let outcome = startedOutcome.take(), let id = startedID.take() else { preconditionFailure("no action out to complete") }
         engine.complete(id, outcome, now: now)
     }
+
+    /// Hands the engine an operator's event at `now` (`SimulationConfig.operatorEvents`).
+    mutating func handle(_ event: SourceEvent, now: Double) -> SourceEventAnswer {
+        engine.handle(event, now: now)
+    }
+
+    /// Whether the action out is a wait for the bandwidth cap (which a new cap cuts short).
+    private(set) var actionIsCapWait = false
 
     /// The action out was cut short at `now`: it ends with `outcome` instead of its own.
     mutating func complete(_ outcome: Outcome, now: Double) {

@@ -36,6 +36,9 @@ public struct SimulationConfig: Sendable {
     /// the first time (the first full pass, however many rounds it spans) a marker's cost;
     /// pages the guest dirties are not zero, so their later sends are whole pages.
     public var zeroPageShare: Double = 0
+    /// What the operator does mid-run (`events:`), in time order: a new cap, a new downtime
+    /// limit, a cancel, each handed to the engine at its time as `livemig job` does for real.
+    public var operatorEvents: [OperatorEvent] = []
 
     public init(guestMemoryBytes: Int, workload: Workload, link: LinkModel, costs: HostCosts = HostCosts(),
                 engine: EngineSettings = EngineSettings(), policy: PolicyConfiguration, fidelity: Fidelity = .page,
@@ -71,6 +74,17 @@ public struct SimulationConfig: Sendable {
         guard maxSimulatedSeconds > 0, maxSimulatedSeconds.isFinite else { throw SimulationError("simulation.maxSeconds: must be a positive, finite time") }
         guard linkEfficiency > 0, linkEfficiency <= 1 else {
             throw SimulationError("link.efficiency: \(linkEfficiency) is not a share from 0 (excluded) to 1")
+        }
+        guard operatorEvents.count <= OperatorEvent.maxCount else {
+            throw SimulationError("events: \(operatorEvents.count) events, at most \(OperatorEvent.maxCount)")
+        }
+        for (index, timed) in operatorEvents.enumerated() {
+            guard timed.atSeconds >= 0, timed.atSeconds.isFinite else {
+                throw SimulationError("events[\(index)].at: \(timed.atSeconds) is not a time from 0 on")
+            }
+            guard index == 0 || operatorEvents[index - 1].atSeconds <= timed.atSeconds else {
+                throw SimulationError("events[\(index)].at: events must be in time order")
+            }
         }
         guard zeroPageShare >= 0, zeroPageShare <= 1 else {
             throw SimulationError("guest.zeroShare: \(zeroPageShare) is not a share from 0 to 1")

@@ -17,6 +17,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         case step
         case linkFails
         case timeLimit
+        case operatorEvent
     }
 
     private var lane: MigrationLane<Memory, Tracker>
@@ -39,6 +40,12 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var stall: String?
     /// The engine's report, once the migration is over.
     private var report: MigrationReport?
+    /// The next of `config.operatorEvents` to hand the engine, and its time (nil when none is
+    /// left: kept here so that the loop does not read the setting at every event).
+    private var nextOperatorEvent = 0
+    private var nextOperatorEventSeconds: Double?
+    /// Operator events the engine refused, for the report.
+    private var refusedEvents: [String] = []
 
     init(config: SimulationConfig, memory: Memory, tracker: Tracker) {
         lane = MigrationLane(config: config, memory: memory, tracker: tracker)
@@ -48,6 +55,7 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     mutating func run() -> (report: MigrationReport, sourceRunning: Bool, resumeCount: Int) {
         linkFailsSeconds = config.linkFailureAtSeconds
         timeLimitSeconds = config.maxSimulatedSeconds
+        nextOperatorEventSeconds = config.operatorEvents.first?.atSeconds
         // The first step comes before any event at time 0 (it was scheduled first).
         if step(now: 0) { return finish() }
         while true {
@@ -70,6 +78,8 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 linkFailsSeconds = nil
                 lane.breakLink("the link failed at \(now) s (link.failAt)")
                 interrupt(now: now, reason: "the link failed at \(now) s (link.failAt)", linkOnly: true)
+            case .operatorEvent:
+                operate(now: now)
             case .timeLimit:
                 timeLimitSeconds = nil
                 var reason = "the simulation reached its limit of \(config.maxSimulatedSeconds) s of virtual time (simulation.maxSeconds)"
@@ -88,11 +98,31 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         if let at = linkFailsSeconds { next = (at, .linkFails) }
         if let at = timeLimitSeconds, at < next?.seconds ?? .infinity { next = (at, .timeLimit) }
         if let at = stepSeconds, at < next?.seconds ?? .infinity { next = (at, .step) }
+        if let at = nextOperatorEventSeconds, at < next?.seconds ?? .infinity { next = (at, .operatorEvent) }
         return next
     }
 
-    private func finish() -> (report: MigrationReport, sourceRunning: Bool, resumeCount: Int) {
-        (report!, lane.hypervisor.running, lane.hypervisor.resumeCount)
+    /// Hands the engine the operator's next event. A wait for the cap then ends at once (as the
+    /// executor cuts it short for `livemig job`), so that the engine paces by the new cap.
+    private mutating func operate(now: Double) {
+        let events = config.operatorEvents
+        let timed = events[nextOperatorEvent]
+        nextOperatorEvent += 1
+        nextOperatorEventSeconds = nextOperatorEvent < events.count ? events[nextOperatorEvent].atSeconds : nil
+        if case .refused(let why) = lane.handle(timed.event, now: now) {
+            refusedEvents.append("at \(timed.atSeconds) s: \(why)")
+        }
+        guard lane.actionIsCapWait, completionSeconds != nil || stall != nil else { return }
+        completionSeconds = nil
+        stall = nil
+        inFlightUsesLink = nil
+        lane.completeStarted(now: now)
+        stepSeconds = now
+    }
+
+    private mutating func finish() -> (report: MigrationReport, sourceRunning: Bool, resumeCount: Int) {
+        if !refusedEvents.isEmpty { report?.refusedEvents = refusedEvents }
+        return (report!, lane.hypervisor.running, lane.hypervisor.resumeCount)
     }
 
     /// Cuts the action out short with a failure.

@@ -21,6 +21,9 @@ public final class MigrationSteering: @unchecked Sendable {
 
     public init() {}
 
+    /// How much longer than its own wait a submitter waits for a ticket the loop has taken.
+    static let takenAnswerSeconds = 30.0
+
     /// Hands `event` to the migration and waits up to `seconds` for the engine's answer. The
     /// answer is `.refused` when the migration has ended, or when the loop did not reach a point
     /// to take the event in time (then the event is withdrawn: nothing changed).
@@ -33,10 +36,14 @@ public final class MigrationSteering: @unchecked Sendable {
         queued.append((ticket, event))
         condition.broadcast()
         let deadline = Date(timeIntervalSinceNow: max(0, seconds))
+        // A ticket the loop has taken is answered within the engine's step (`handle` neither
+        // blocks nor does I/O); this bound only keeps a wedged loop from holding the caller.
+        let takenDeadline = Date(timeIntervalSinceNow: max(0, seconds) + Self.takenAnswerSeconds)
         while answers[ticket] == nil {
             if taken.contains(ticket) {
-                // With the engine now: its answer comes within the loop's step.
-                condition.wait()
+                if !condition.wait(until: takenDeadline), answers[ticket] == nil {
+                    return .refused("the migration took it but gave no answer within \(seconds + Self.takenAnswerSeconds) s; it may have changed")
+                }
                 continue
             }
             if ended { break }

@@ -162,16 +162,19 @@ public struct StreamChannel: MigrationChannel {
 
     public mutating func sendPages(_ batch: [Int], pageCount: Double, wireBytes: Double) throws(HostFailure) -> Double {
         precondition(batch.count == Int(pageCount), "the channel sends the pages the engine names")
-        splitZeroPages(of: batch)
+        if detectsZeroPages { splitZeroPages(of: batch) }
+        // Without detection the batch goes as it is, not copied into the split's arrays.
+        let dataPages = detectsZeroPages ? dataPagesOfBatch : batch
+        let zeroPages = detectsZeroPages ? zeroPagesOfBatch : []
         header.removeAll(keepingCapacity: true)
         do {
             // Zero pages first, as their numbers; then the rest with their data. Both records
             // go in one gathered write.
-            if !zeroPagesOfBatch.isEmpty {
-                try encoder.appendZeroPages(pageNumbers: zeroPagesOfBatch.lazy.map { UInt64($0) }, into: &header)
+            if !zeroPages.isEmpty {
+                try encoder.appendZeroPages(pageNumbers: zeroPages.lazy.map { UInt64($0) }, into: &header)
             }
-            if !dataPagesOfBatch.isEmpty {
-                try encoder.appendPageBatchHeader(pageNumbers: dataPagesOfBatch.lazy.map { UInt64($0) }, into: &header)
+            if !dataPages.isEmpty {
+                try encoder.appendPageBatchHeader(pageNumbers: dataPages.lazy.map { UInt64($0) }, into: &header)
             }
         } catch {
             throw HostFailure("cannot encode a page batch: \(error.description)")
@@ -180,29 +183,25 @@ public struct StreamChannel: MigrationChannel {
         header.withUnsafeMutableBytes { headerBytes in
             pieces.removeAll(keepingCapacity: true)
             pieces.append(iovec(iov_base: headerBytes.baseAddress, iov_len: headerBytes.count))
-            for page in dataPagesOfBatch {
+            for page in dataPages {
                 pieces.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: pageAddress(page)), iov_len: pageSizeBytes))
             }
             do { try socket.writeGathered(&pieces) } catch { failure = error as? HostFailure ?? HostFailure("\(error)") }
         }
         if let failure { throw explained(failure) }
-        let written = header.count + dataPagesOfBatch.count * pageSizeBytes
+        let written = header.count + dataPages.count * pageSizeBytes
         bytesWritten += written
-        zeroPagesSent += zeroPagesOfBatch.count
+        zeroPagesSent += zeroPages.count
         sentPages = true
         return Double(written)
     }
 
-    /// Splits `batch` into the pages that are all zero and the others (all "others" when
-    /// detection is off). A page with data usually differs from zero in its first bytes, so
-    /// the comparison stops early for those; a zero page is read once, at memory speed.
+    /// Splits `batch` into the pages that are all zero and the others. A page with data usually
+    /// differs from zero in its first bytes, so the comparison stops early for those; a zero
+    /// page is read once, at memory speed.
     private mutating func splitZeroPages(of batch: [Int]) {
         zeroPagesOfBatch.removeAll(keepingCapacity: true)
         dataPagesOfBatch.removeAll(keepingCapacity: true)
-        guard detectsZeroPages else {
-            dataPagesOfBatch.append(contentsOf: batch)
-            return
-        }
         zeroPage.withUnsafeBytes { zero in
             for page in batch {
                 if memcmp(pageAddress(page), zero.baseAddress!, pageSizeBytes) == 0 {

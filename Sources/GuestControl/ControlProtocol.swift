@@ -29,6 +29,9 @@ public struct ControlRequest: Codable, Sendable {
     public var verifyMemory: Bool?
     /// migrate: false sends zero pages whole instead of as `zeroPages` markers (`--no-zero-pages`).
     public var zeroPages: Bool?
+    /// migrate: the connections that carry the pages (`--streams`; 1, the default, is the main
+    /// connection alone; 2 to 16 are data streams beside it).
+    public var streams: Int?
     /// job: a new downtime limit for the migration under way (`job --set downtimeLimit=`).
     public var jobDowntimeLimitSeconds: Double?
     /// job: a new bandwidth cap for the migration under way (`job --set bandwidth=`).

@@ -107,7 +107,9 @@ public final class GuestDaemon: @unchecked Sendable {
     /// `onGuestLayout` hears when the stream names its guest (from then on a failure is a
     /// migration that failed, not a connection that brought none).
     public static func receive(from stream: BlockingSocket, runDirectory: RunDirectory,
-                               timeouts: ReceiverTimeouts? = nil, onGuestLayout: (() -> Void)? = nil) throws(HostFailure) -> GuestDaemon? {
+                               timeouts: ReceiverTimeouts? = nil,
+                               secureDataStream: ((BlockingSocket) throws(HostFailure) -> Void)? = nil,
+                               onGuestLayout: (() -> Void)? = nil) throws(HostFailure) -> GuestDaemon? {
         let environmentTimeouts = try TimeoutsFromEnvironment.receiver()
         let timeouts = timeouts ?? environmentTimeouts
         try runDirectory.create()
@@ -116,7 +118,8 @@ public final class GuestDaemon: @unchecked Sendable {
         let claim = Claim()
         let outcome: IncomingOutcome
         do {
-            outcome = try MigrationReceiver.serve(on: stream, timeouts: timeouts, cancellation: cancellation, makeGuest: { layout throws(HostFailure) in
+            outcome = try MigrationReceiver.serve(on: stream, timeouts: timeouts, cancellation: cancellation,
+                                                  secureDataStream: secureDataStream, makeGuest: { layout throws(HostFailure) in
                 onGuestLayout?()
                 let listener = try claimControlSocket(layout.name, in: runDirectory)
                 claim.listener = listener
@@ -376,18 +379,27 @@ public final class GuestDaemon: @unchecked Sendable {
         settings.capsPausedRound = request.capPausedRound ?? false
         let policy = request.policyConfiguration
         let stream: BlockingSocket
+        var parallelStreams: ParallelStreamsRequest?
         if request.command == .save {
             guard let file = request.file else { throw HostFailure("save: no file named") }
+            if let streams = request.streams, streams > 1 { throw HostFailure("save: --streams \(streams): a file is one stream") }
             stream = try BlockingSocket.file(path: file, write: true)
             settings.live = false
         } else {
             guard let target = request.target else { throw HostFailure("migrate: no target host named") }
             let endpoint = try Endpoint(parsing: target)
-            stream = try BlockingSocket.connect(to: endpoint)
-            if let tls = request.tlsConfiguration {
-                // Before a byte of the guest: the destination proves itself with a certificate
-                // from the CA naming the host we connected to (or an allowed name).
-                _ = try stream.startTLS(tls, role: .client, expectedPeerName: endpoint.host, handshakeTimeoutSeconds: 10)
+            let tls: TLSContext? = try request.tlsConfiguration.map { configuration throws(HostFailure) in try TLSContext(configuration) }
+            // Before a byte of the guest: the destination proves itself with a certificate
+            // from the CA naming the host we connected to (or an allowed name). Each data
+            // stream is connected and checked the same way, to the port the destination names.
+            let connect = { (port: Int) throws(HostFailure) -> BlockingSocket in
+                let socket = try BlockingSocket.connect(to: Endpoint(host: endpoint.host, port: port))
+                if let tls { _ = try socket.startTLS(tls, role: .client, expectedPeerName: endpoint.host, handshakeTimeoutSeconds: 10) }
+                return socket
+            }
+            stream = try connect(endpoint.port)
+            if let streams = request.streams, streams > 1 {
+                parallelStreams = ParallelStreamsRequest(count: streams) { port throws(HostFailure) in try connect(Int(port)) }
             }
             settings.live = request.live ?? true
             // The pause's fixed part as past migrations to this host measured it, if enough
@@ -406,7 +418,7 @@ public final class GuestDaemon: @unchecked Sendable {
         return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation, steering: steering,
                                         maxDowntimeSeconds: request.maxDowntimeSeconds,
                                         timeouts: try TimeoutsFromEnvironment.sender(), verifyMemory: request.verifyMemory ?? false,
-                                        detectsZeroPages: request.zeroPages ?? true) { update in
+                                        detectsZeroPages: request.zeroPages ?? true, parallelStreams: parallelStreams) { update in
             // The time left and the pause by the model, rounds to come included; before the
             // transfer rate is known, the pending pages alone.
             let estimate = update.remaining(under: policy, expectedDirtying: firstRound?.expectedDirtying(at: update) ?? expectedDirtying)

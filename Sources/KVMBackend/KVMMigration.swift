@@ -27,17 +27,26 @@ public enum KVMMigration {
         cancellation: MigrationCancellation = MigrationCancellation(), steering: MigrationSteering? = nil, maxDowntimeSeconds: Double? = nil,
         timeouts: SenderTimeouts = SenderTimeouts(),
         computeDigest: Bool = false, verifyMemory: Bool = false, detectsZeroPages: Bool = true,
+        parallelStreams: ParallelStreamsRequest? = nil,
         progress: ((MigrationProgress) -> Void)? = nil
     ) throws(HostFailure) -> KVMMigrationResult {
         cancellation.attach(socket, shutdownWriting: true)
-        var channel = try StreamChannel(socket: socket, layout: guest.streamLayout, timeouts: timeouts) { UnsafeRawPointer(guest.memory.page($0)) }
+        let pageAddress: (Int) -> UnsafeRawPointer = { UnsafeRawPointer(guest.memory.page($0)) }
+        var channel = try StreamChannel(socket: socket, layout: guest.streamLayout, timeouts: timeouts, pageAddress: pageAddress)
         channel.detectsZeroPages = detectsZeroPages
+        var settings = settings
+        let dataStreams = try parallelStreams.map { request throws(HostFailure) in
+            // Two sends out per stream: one being written, one queued behind it.
+            settings.maxActionsInFlight = min(EngineSettings.maxActionsInFlightLimit, 2 * request.count)
+            return try DataStreamSenders.open(count: request.count, main: &channel, layout: guest.streamLayout, detectsZeroPages: detectsZeroPages,
+                                              timeouts: timeouts, cancellation: cancellation, connect: request.connect, pageAddress: pageAddress)
+        }
         var engine = SourceMigration(tracker: BitmapPageTracker(pageCount: guest.memory.pageCount, collectsPageNumbers: true),
                                      policy: policy.makePolicy(), settings: settings)
         var hypervisor = KVMSourceHypervisor(guest: guest, digestOnRelease: computeDigest, sendsMemoryDigest: verifyMemory)
         let writesAtStart = (writes: guest.counters.writes, monotonicSeconds: monotonicSeconds())
         var report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel, cancellation: cancellation,
-                                           steering: steering, maxDowntimeSeconds: maxDowntimeSeconds, progress: progress)
+                                           steering: steering, maxDowntimeSeconds: maxDowntimeSeconds, dataStreams: dataStreams, progress: progress)
         report.scenario = guest.name
         if verifyMemory { report.memoryVerified = report.outcome != .aborted && channel.sentMemoryDigest }
         if report.outcome != .aborted, let paused = hypervisor.pausedWallClockSeconds {
@@ -47,7 +56,7 @@ public enum KVMMigration {
                 downtimeBothClocksSeconds: channel.destinationRunningWallClockSeconds.map { $0 - paused },
                 guestVisibleGapSeconds: lastHere.flatMap { here in firstThere.map { $0.wallClockSeconds - here.seconds } },
                 lastLineBeforePause: lastHere?.text, firstLineAfterUnpause: firstThere?.text)
-            report.measured?.drainBeforePauseSeconds = channel.lastDrainWaitSeconds
+            report.measured?.drainBeforePauseSeconds = dataStreams.map { $0.lastDrainWaitSeconds } ?? channel.lastDrainWaitSeconds
         }
         // What the guest program achieved while it ran live (its own count of page writes, up
         // to the pause, or to now if it was never paused): the rate it was asked for is not
@@ -66,5 +75,18 @@ public enum KVMMigration {
                                   destinationRunningWallClockSeconds: channel.destinationRunningWallClockSeconds,
                                   sourceRunning: engine.sourceGuestRunning, resumeCount: hypervisor.resumeCount,
                                   migrationNonce: channel.migrationNonce)
+    }
+}
+
+/// `--streams N` for a KVM migration: N data streams (2 to 16) beside the main connection, each
+/// made by `connect` to the port the destination names, the way the main one was made (same
+/// host, same TLS).
+public struct ParallelStreamsRequest {
+    public var count: Int
+    public var connect: (UInt16) throws(HostFailure) -> BlockingSocket
+
+    public init(count: Int, connect: @escaping (UInt16) throws(HostFailure) -> BlockingSocket) {
+        self.count = count
+        self.connect = connect
     }
 }

@@ -36,6 +36,11 @@ public struct DestinationMigration: Sendable {
         case zeroPagesAnnounced(pageNumbers: [UInt64])
         /// `count` pages arrived (`CompletenessCheck.pageCount` only).
         case pagesReceived(count: Int)
+        /// The main stream says the pages come on `count` data streams (`parallelStreams`).
+        case parallelStreamsAnnounced(count: Int)
+        /// Every data stream has ended: the pages they carried (each counted once in `pages`,
+        /// `pagesReceived` counting a page sent twice twice). Before `endOfStream`.
+        case parallelStreamsEnded(pages: DirtyBitmap, pagesReceived: Int)
         case vcpuStateReceived(vcpu: Int)
         case deviceStateReceived
         /// The source's digest of the paused guest's memory arrived (`migrate --verify-memory`).
@@ -58,6 +63,9 @@ public struct DestinationMigration: Sendable {
         case receivePageData
         /// Make the announced zero pages read as zero in the guest.
         case zeroAnnouncedPages
+        /// Take `count` data streams for this migration (they join on a port the driver opens
+        /// and names to the source), and apply the pages they carry until each ends.
+        case acceptParallelStreams(count: Int)
         /// Load the received state of vCPU `vcpu` into the paused guest.
         case loadVcpuState(vcpu: Int)
         /// Load the received device state into the paused guest.
@@ -88,6 +96,11 @@ public struct DestinationMigration: Sendable {
     private var hasDeviceState = false
     /// The source sent a memory digest: "ready" waits for the memory to match it.
     public private(set) var hasMemoryDigest = false
+    /// Data streams announced (0: the pages come on the main stream), and whether all ended.
+    public private(set) var parallelStreams = 0
+    private var parallelStreamsEnded = false
+    /// The most data streams a migration may announce (the stream format's bound).
+    public static let maxParallelStreams = 16
 
     public init(completenessCheck: CompletenessCheck = .everyPage) {
         self.completenessCheck = completenessCheck
@@ -104,10 +117,30 @@ public struct DestinationMigration: Sendable {
             return abort("a stream to check where the hypervisor restores the guest")
         case (.awaitingStream, .streamOpened(let pages, let vcpus)):
             return open(guestPages: pages, vcpuCount: vcpus)
+        case (.receiving, .pageBatchAnnounced) where parallelStreams > 0, (.receiving, .zeroPagesAnnounced) where parallelStreams > 0:
+            // The data streams write pages concurrently; one on the main stream could race them.
+            return abort("page data on the main stream of a migration with \(parallelStreams) data streams")
         case (.receiving, .pageBatchAnnounced(let pageNumbers)):
             return announce(pageNumbers, then: .receivePageData)
         case (.receiving, .zeroPagesAnnounced(let pageNumbers)):
             return announce(pageNumbers, then: .zeroAnnouncedPages)
+        case (.receiving, .parallelStreamsAnnounced(let count)):
+            guard completenessCheck == .everyPage else { return abort("parallel streams where the pages are not checked by number") }
+            guard parallelStreams == 0, distinctPagesReceived == 0 else { return abort("parallel streams announced after pages or twice") }
+            guard count >= 2, count <= Self.maxParallelStreams else {
+                return abort("\(count) data streams announced; 2 to \(Self.maxParallelStreams) may be")
+            }
+            parallelStreams = count
+            return [.acceptParallelStreams(count: count)]
+        case (.receiving, .parallelStreamsEnded(let pages, let count)):
+            guard parallelStreams > 0, !parallelStreamsEnded else { return abort("data streams ended that were never announced, or twice") }
+            guard pages.pageCount == guestPages, count >= 0 else { return abort("the data streams' pages do not fit the guest") }
+            parallelStreamsEnded = true
+            received.formUnion(pages)
+            distinctPagesReceived = received.count
+            let (sum, overflow) = pagesReceived.addingReportingOverflow(count)
+            pagesReceived = overflow ? Int.max : sum
+            return []
         case (.receiving, .pagesReceived(let count)):
             guard completenessCheck == .pageCount else { return abort("a page count where page numbers are needed") }
             guard count >= 0 else { return abort("a batch of \(count) pages") }
@@ -180,6 +213,7 @@ public struct DestinationMigration: Sendable {
 
     /// What the guest still lacks, described for an abort reason; nil when it is whole.
     private func missingPart() -> String? {
+        if parallelStreams > 0, !parallelStreamsEnded { return "the end of the \(parallelStreams) data streams" }
         if let vcpu = vcpuStatesLoaded.firstIndex(of: false) { return "the state of vCPU \(vcpu)" }
         if !hasDeviceState { return "the device state" }
         switch completenessCheck {

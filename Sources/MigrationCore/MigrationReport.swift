@@ -72,6 +72,9 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     /// as the transport found them (a real migration) or the model has them (`guest.zeroShare`);
     /// `nil` when none could be (zero-page detection off, or no zero memory in the scenario).
     public var zeroPagesSent: Int?
+    /// The data streams that carried the pages beside the main connection (`--streams N`, or the
+    /// scenario's `migration.streams`); `nil` for the main connection alone.
+    public var dataStreams: Int?
     /// A simulation's operator events (`events:`) the engine refused, each with its time and
     /// the engine's reason (a cancel after the clearance); nil when none was refused.
     public var refusedEvents: [String]?

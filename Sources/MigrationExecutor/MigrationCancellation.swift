@@ -10,6 +10,8 @@ import Foundation
 public final class MigrationCancellation: @unchecked Sendable {
     private let lock = NSLock()
     private var socketFD: Int32?
+    /// A parallel migration's data streams: shut with the main connection.
+    private var additionalFDs: [Int32] = []
     private var shutdownHow = Int32(SHUT_RD)
     private var committed = false
     private var reason: String?
@@ -27,6 +29,15 @@ public final class MigrationCancellation: @unchecked Sendable {
         }
     }
 
+    /// Another connection of the same migration (a data stream), shut down with the main one.
+    public func attach(additional socket: BlockingSocket) {
+        lock.withLock {
+            guard socket.isSocket else { return }
+            additionalFDs.append(socket.fd)
+            if reason != nil { shutdown(socket.fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
     /// Cancels the migration unless it has committed; true if it is cancelled (now or before).
     @discardableResult
     public func cancel(reason: String) -> Bool {
@@ -35,6 +46,7 @@ public final class MigrationCancellation: @unchecked Sendable {
             if self.reason == nil {
                 self.reason = reason
                 if let socketFD { shutdown(socketFD, shutdownHow) }
+                for fd in additionalFDs { shutdown(fd, Int32(SHUT_RDWR)) }
             }
             return true
         }
@@ -52,7 +64,10 @@ public final class MigrationCancellation: @unchecked Sendable {
     /// Forgets the connection once the migration is over, so that a late cancel (a watchdog
     /// that fires after the end) cannot shut a descriptor number that now belongs to another.
     public func detach() {
-        lock.withLock { socketFD = nil }
+        lock.withLock {
+            socketFD = nil
+            additionalFDs = []
+        }
     }
 
     /// Why the migration was cancelled, if it was.

@@ -24,7 +24,7 @@ public struct MigrationProgress: Sendable {
     public var rateLimitBytesPerSecond: Double?
     /// Pages sent as zero-page markers so far.
     public var zeroPagesSent = 0
-    /// Parallel streams carrying the pages (one today).
+    /// Connections carrying the pages: 1, or the data streams of a parallel migration.
     public var streams = 1
 
     /// Where the migration is, as `livemig job` shows it (QEMU's `query-migrate` status).
@@ -78,8 +78,15 @@ public enum MigrationExecutor {
     public static func run<Hypervisor: SourceHypervisor>(
         _ engine: inout SourceMigration<BitmapPageTracker>, on hypervisor: inout Hypervisor,
         over channel: inout StreamChannel, cancellation: MigrationCancellation = MigrationCancellation(),
-        steering: MigrationSteering? = nil, maxDowntimeSeconds: Double? = nil, progress: ((MigrationProgress) -> Void)? = nil
+        steering: MigrationSteering? = nil, maxDowntimeSeconds: Double? = nil, dataStreams: DataStreamSenders? = nil,
+        progress: ((MigrationProgress) -> Void)? = nil
     ) -> MigrationReport where Hypervisor.DirtyLog == DirtyBitmap, Hypervisor.DeviceState == CapturedGuestState {
+        if let dataStreams {
+            var parallel = ParallelStreamChannel(main: channel, dataStreams: dataStreams)
+            defer { channel = parallel.main }
+            return runParallel(&engine, on: &hypervisor, over: &parallel, cancellation: cancellation, steering: steering,
+                               maxDowntimeSeconds: maxDowntimeSeconds, progress: progress)
+        }
         let start = monotonicSeconds()
         var lastProgress = start
         // `livemig job` has something to show from the first action on.
@@ -91,13 +98,7 @@ public enum MigrationExecutor {
         var cancelDelivered = false
         while true {
             let now = monotonicSeconds()
-            if !cancelDelivered, let reason = cancellation.cancelledReason, !cancellation.hasCommitted {
-                // The engine acts on it at once (one action out at a time: none is out here).
-                cancelDelivered = true
-                _ = engine.handle(.cancel(reason: reason), now: now)
-            }
-            // An operator's new limits, taken between two actions (the engine is never shared).
-            steering?.deliver { engine.handle($0, now: now) }
+            deliverOperatorInput(to: &engine, cancellation: cancellation, steering: steering, cancelDelivered: &cancelDelivered, now: now)
             guard let tagged = engine.poll(now: now) else {
                 preconditionFailure("the engine handed out nothing with no action out")
             }
@@ -120,7 +121,7 @@ public enum MigrationExecutor {
             }
             let ended = monotonicSeconds()
             if progress != nil || steering != nil, ended - lastProgress >= 0.25 || (steering != nil && !steeringHasProgress) {
-                let update = snapshot(of: engine, channel: channel, elapsedSeconds: ended - start)
+                let update = snapshot(of: engine, zeroPagesSent: channel.zeroPagesSent, elapsedSeconds: ended - start)
                 steering?.record(update)
                 steeringHasProgress = true
                 if ended - lastProgress >= 0.25 {
@@ -131,9 +132,20 @@ public enum MigrationExecutor {
         }
     }
 
+    /// A cancel (once) and an operator's new limits, handed to the engine between two actions
+    /// (the engine is never shared between threads).
+    static func deliverOperatorInput(to engine: inout SourceMigration<BitmapPageTracker>, cancellation: MigrationCancellation,
+                                     steering: MigrationSteering?, cancelDelivered: inout Bool, now: Double) {
+        if !cancelDelivered, let reason = cancellation.cancelledReason, !cancellation.hasCommitted {
+            cancelDelivered = true
+            _ = engine.handle(.cancel(reason: reason), now: now)
+        }
+        steering?.deliver { engine.handle($0, now: now) }
+    }
+
     /// What the engine and the channel say now, for a progress line and `livemig job`.
-    private static func snapshot(of engine: SourceMigration<BitmapPageTracker>, channel: StreamChannel,
-                                 elapsedSeconds: Double) -> MigrationProgress {
+    static func snapshot(of engine: SourceMigration<BitmapPageTracker>, zeroPagesSent: Int,
+                         elapsedSeconds: Double) -> MigrationProgress {
         let stats = engine.stats
         let finished = engine.completedIterations
         let roundStart = finished.last.map { $0.startSeconds + $0.durationSeconds } ?? 0
@@ -146,13 +158,13 @@ public enum MigrationExecutor {
         update.phase = engine.isAborting ? .aborting : (engine.sourceGuestRunning ? .precopy : .stopAndCopy)
         update.throttlePercent = engine.throttlePercent
         update.rateLimitBytesPerSecond = engine.settings.rateLimitBytesPerSecond
-        update.zeroPagesSent = channel.zeroPagesSent
+        update.zeroPagesSent = zeroPagesSent
         return update
     }
 
     /// Waits for the bandwidth cap in slices, so that a cancel or a new limit (which may lift
     /// or raise the cap) is taken within 50 ms rather than after a long wait under a low cap.
-    private static func waitForCap(until seconds: Double, steering: MigrationSteering?, cancellation: MigrationCancellation) {
+    static func waitForCap(until seconds: Double, steering: MigrationSteering?, cancellation: MigrationCancellation) {
         while monotonicSeconds() < seconds {
             if steering?.hasQueuedEvents == true || cancellation.cancelledReason != nil { return }
             sleep(untilMonotonic: min(seconds, monotonicSeconds() + 0.05))
@@ -162,10 +174,11 @@ public enum MigrationExecutor {
     /// Performs `action`, or reports it not performed when a cancel came first and it would
     /// move the migration forward; a step that failed because the cancel shut the socket says
     /// so. "Cleared to unpause" is sent only through the cancellation's commit.
-    private static func performUnlessCancelled<Hypervisor: SourceHypervisor>(
-        _ action: SourceAction<[Int]>, on hypervisor: inout Hypervisor, over channel: inout StreamChannel,
+    static func performUnlessCancelled<Hypervisor: SourceHypervisor, Channel: MigrationChannel>(
+        _ action: SourceAction<[Int]>, on hypervisor: inout Hypervisor, over channel: inout Channel,
         cancellation: MigrationCancellation
-    ) -> ActionOutcome<DirtyBitmap> where Hypervisor.DirtyLog == DirtyBitmap, Hypervisor.DeviceState == CapturedGuestState {
+    ) -> ActionOutcome<DirtyBitmap> where Hypervisor.DirtyLog == DirtyBitmap, Hypervisor.DeviceState == CapturedGuestState,
+        Channel.Batch == [Int], Channel.DeviceState == CapturedGuestState {
         let movesForward: Bool = switch action {
         case .send, .peekDirtyLog, .readAndClearDirtyLog, .pauseGuest, .sendDeviceState, .awaitDestinationReady: true
         default: false
@@ -174,7 +187,11 @@ public enum MigrationExecutor {
             return .notPerformed("cancelled: \(cancellation.cancelledReason ?? "")")
         }
         if movesForward, let reason = cancellation.cancelledReason { return .notPerformed("cancelled: \(reason)") }
-        let outcome = perform(action, on: &hypervisor, over: &channel)
+        return explainedByCancel(perform(action, on: &hypervisor, over: &channel), cancellation: cancellation)
+    }
+
+    /// A step that failed because a cancel shut the socket says so.
+    static func explainedByCancel(_ outcome: ActionOutcome<DirtyBitmap>, cancellation: MigrationCancellation) -> ActionOutcome<DirtyBitmap> {
         if case .failed(let message) = outcome, !cancellation.hasCommitted, let reason = cancellation.cancelledReason {
             return .failed("cancelled: \(reason) (\(message))")
         }

@@ -66,11 +66,12 @@ public enum MigrationReceiver {
         on socket: BlockingSocket,
         timeouts: ReceiverTimeouts = ReceiverTimeouts(),
         cancellation: MigrationCancellation = MigrationCancellation(),
+        secureDataStream: ((BlockingSocket) throws(HostFailure) -> Void)? = nil,
         makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
         beforeRun: ((any IncomingGuest) -> Void)? = nil
     ) throws(HostFailure) -> ReceivedMigration {
-        let outcome = try serve(on: socket, timeouts: timeouts, cancellation: cancellation, makeGuest: makeGuest,
-                                answerQuery: nil, beforeRun: beforeRun)
+        let outcome = try serve(on: socket, timeouts: timeouts, cancellation: cancellation, secureDataStream: secureDataStream,
+                                makeGuest: makeGuest, answerQuery: nil, beforeRun: beforeRun)
         guard case .migration(let received) = outcome else { throw HostFailure("a guest query where a migration was expected") }
         return received
     }
@@ -80,11 +81,13 @@ public enum MigrationReceiver {
     /// the receiver first sends a fresh nonce (`challenge`) and refuses a stream that does not
     /// echo it before anything else, so a recorded stream cannot be replayed. `onCommit` hears
     /// that nonce at the point of no return, before the guest runs: where the host records that
-    /// this migration committed here, for a later question.
+    /// this migration committed here, for a later question. `secureDataStream` is the main
+    /// connection's TLS check, which each data stream of a parallel migration must pass too.
     public static func serve(
         on socket: BlockingSocket,
         timeouts: ReceiverTimeouts = ReceiverTimeouts(),
         cancellation: MigrationCancellation = MigrationCancellation(),
+        secureDataStream: ((BlockingSocket) throws(HostFailure) -> Void)? = nil,
         makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
         answerQuery: ((_ name: String, _ migrationNonce: [UInt8]) -> GuestPresence)?,
         onCommit: ((_ migrationNonce: [UInt8]) throws(HostFailure) -> Void)? = nil,
@@ -96,6 +99,7 @@ public enum MigrationReceiver {
                                      cancellation: cancellation, fault: fault, makeGuest: makeGuest, beforeRun: beforeRun)
         session.onCommit = onCommit
         session.onRollback = onRollback
+        session.secureDataStream = secureDataStream
         defer { cancellation.detach() }
         if socket.isSocket, let outcome = try session.openChallenge(answerQuery: answerQuery) { return outcome }
         return .migration(try session.run())

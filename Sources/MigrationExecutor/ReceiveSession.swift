@@ -50,6 +50,10 @@ struct ReceiveSession {
     /// `onCommit` recorded this migration and no rollback has undone it.
     private var commitRecorded = false
     private var faults: FaultTrigger
+    /// The main connection's TLS check, for data streams to pass too (nil: plain connections).
+    var secureDataStream: ((BlockingSocket) throws(HostFailure) -> Void)?
+    /// The data streams of a parallel migration, once announced.
+    private var dataStreams: DataStreamGroup?
 
     init(socket: BlockingSocket, timeouts: ReceiverTimeouts, cancellation: MigrationCancellation, fault: ReceiverFaultInjection?,
          makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
@@ -122,6 +126,15 @@ struct ReceiveSession {
         if !socket.isSocket { wait("handshake", timeouts.handshakeSeconds) }
         while true {
             let event = nextEvent()
+            if event == .endOfStream, let group = dataStreams {
+                // The pages the data streams carried count once every one of them has ended.
+                do {
+                    let (pages, count) = try group.awaitEnd(idleSeconds: timeouts.idleSeconds)
+                    perform(machine.handle(.parallelStreamsEnded(pages: pages, pagesReceived: count)))
+                } catch {
+                    perform(machine.handle(.transportFailed(error.description)))
+                }
+            }
             perform(machine.handle(event))
             switch machine.state {
             case .running:
@@ -163,6 +176,12 @@ struct ReceiveSession {
                 item = try reader.nextItem()
             }
         } catch {
+            // The main connection is silent while the data streams carry the pages: its idle
+            // timeout counts their traffic.
+            if BlockingSocket.isTimeout(error), let group = dataStreams, group.failureReason == nil,
+               cancellation.cancelledReason == nil, group.activeWithin(waiting.seconds) {
+                return nil
+            }
             return failureEvent(error)
         }
         switch faults.strikes(item.type) {
@@ -178,6 +197,8 @@ struct ReceiveSession {
         case .record(.zeroPages(let list)):
             pendingZeroPages = list.pageNumbers
             return .zeroPagesAnnounced(pageNumbers: list.pageNumbers)
+        case .record(.parallelStreams(let count)):
+            return .parallelStreamsAnnounced(count: Int(count))
         case .record(.guestLayout(let received)):
             layout = received
             return .streamOpened(guestPages: Int(received.guestPages), vcpuCount: Int(received.vcpuCount))
@@ -228,6 +249,7 @@ struct ReceiveSession {
 
     /// A read failure as the machine's event: cancelled, timed out, or broken.
     private func failureEvent(_ error: HostFailure) -> DestinationMigration.Event {
+        if let reason = dataStreams?.failureReason { return .transportFailed(reason) }
         if let reason = cancellation.cancelledReason { return .localFailure("cancelled on the destination: \(reason)") }
         if waiting.seconds > 0, BlockingSocket.isTimeout(error) {
             return .transportFailed("\(socket.peer) sent nothing for \(formatSeconds(waiting.seconds)) (the receiver's \(waiting.name) timeout)")
@@ -264,6 +286,8 @@ struct ReceiveSession {
             try reader.readPageData(into: Self.pageTargets(of: head, in: guest))
             // The decoder checked every number against the layout; the machine did too.
             for page in head.pageNumbers { pagesWithData?.insert(Int(page)) }
+        case .acceptParallelStreams(let count):
+            try acceptParallelStreams(count)
         case .zeroAnnouncedPages:
             guard let guest, let size = layout.map({ Int($0.pageSizeBytes) }) else { throw HostFailure("zero pages before the guest layout") }
             for page in pendingZeroPages where pagesWithData?.contains(Int(page)) ?? true {
@@ -308,6 +332,8 @@ struct ReceiveSession {
                 unpauseWallClockMicroseconds: microseconds(unpausedWallClockSeconds), stateLoadMicroseconds: microseconds(stateLoadSeconds),
                 checkMicroseconds: microseconds(checkSeconds), unpauseMicroseconds: microseconds(unpauseSeconds))))
         case .destroyGuest:
+            // No data stream may write into the memory once it is gone.
+            dataStreams?.stopAndWait()
             guest?.discard()
             // Gone before the source hears of it (the machine reports after this).
             if commitRecorded {
@@ -317,6 +343,18 @@ struct ReceiveSession {
         case .reportAbort(let reason):
             try? replies.send(.abort(reason: reason.prefix(utf8Bytes: StreamLimits.maxAbortReasonBytes)))
         }
+    }
+
+    /// Opens the data streams' port, names it to the source, and takes them (`DataStreamAcceptance`).
+    private mutating func acceptParallelStreams(_ count: Int) throws(HostFailure) {
+        guard socket.isSocket else { throw HostFailure("parallel streams in a saved guest's file") }
+        guard let guest, let layout else { throw HostFailure("parallel streams before the guest layout") }
+        let group = DataStreamGroup(count: count, guestPages: Int(layout.guestPages), mainSocket: socket, fault: faults.fault)
+        dataStreams = group
+        let joining = DataStreamAcceptance.Joining(count: count, migrationNonce: nonce, main: socket, layout: layout, guest: guest,
+                                                   timeouts: timeouts, secure: secureDataStream, group: group)
+        let listener = try DataStreamAcceptance.listen(joining, replies: &replies)
+        try DataStreamAcceptance.accept(joining, on: listener)
     }
 
     /// Sends a reply, unless the fault withholds it (then the link is shut instead); a
@@ -375,8 +413,9 @@ struct ReceiveSession {
             try? replies.send(.firstConsoleLine(destinationWallClockMicroseconds: microseconds(line.wallClockSeconds),
                                                 text: line.text.prefix(utf8Bytes: StreamLimits.maxConsoleLineBytes)))
         }
+        let dataStreamBytes = dataStreams?.streams.reduce(0) { $0 &+ $1.bytesRead } ?? 0
         return ReceivedMigration(guest: guest, layout: layout, pagesReceived: machine.pagesReceived,
-                                 bytesReceived: reader.bytesRead, endOfStreamSeconds: endOfStreamSeconds,
+                                 bytesReceived: reader.bytesRead &+ dataStreamBytes, endOfStreamSeconds: endOfStreamSeconds,
                                  runningSeconds: running, runningWallClockSeconds: runningWall, memoryVerified: memoryVerified)
     }
 
@@ -390,7 +429,7 @@ struct ReceiveSession {
 
     /// Where a batch's pages go in guest memory, in order, with runs of pages that are adjacent
     /// in guest memory merged into one target (a full pass then reads 16 MiB per call).
-    private static func pageTargets(of head: PageBatchHead, in guest: any IncomingGuest) -> [UnsafeMutableRawBufferPointer] {
+    static func pageTargets(of head: PageBatchHead, in guest: any IncomingGuest) -> [UnsafeMutableRawBufferPointer] {
         let size = head.pageSizeBytes
         var targets: [UnsafeMutableRawBufferPointer] = []
         for page in head.pageNumbers {

@@ -57,6 +57,9 @@ public struct StreamChannel: MigrationChannel {
         case guest(GuestLayout)
         /// Page batches of at most `bytes` follow, numbered as `StreamLimits.probeLayout`'s pages.
         case throughputProbe(bytes: UInt64)
+        /// Data stream `index` of the migration whose main connection's challenge was
+        /// `migrationNonce`: only its pages (of a guest of `layout`), rounds, drains and end.
+        case dataStream(migrationNonce: [UInt8], index: UInt32, layout: GuestLayout)
     }
 
     /// Opens the stream: sends the header and the guest's layout.
@@ -75,6 +78,7 @@ public struct StreamChannel: MigrationChannel {
         expectsReplies = socket.isSocket
         self.pageAddress = pageAddress
         let record: StreamRecord
+        var adoptedLayout: GuestLayout?
         switch opening {
         case .guest(let layout):
             pageSizeBytes = Int(layout.pageSizeBytes)
@@ -84,6 +88,11 @@ public struct StreamChannel: MigrationChannel {
             pageSizeBytes = Int(StreamLimits.probePageSizeBytes)
             record = .throughputProbe(bytes: bytes)
             detectsZeroPages = false
+        case .dataStream(let nonce, let index, let layout):
+            pageSizeBytes = Int(layout.pageSizeBytes)
+            record = .joinStream(migrationNonce: nonce, index: index)
+            detectsZeroPages = true
+            adoptedLayout = layout
         }
         zeroPage = [UInt8](repeating: 0, count: pageSizeBytes)
         reader = StreamReader(socket: socket, direction: .destinationToSource)
@@ -97,6 +106,29 @@ public struct StreamChannel: MigrationChannel {
         }
         try append(record, into: &bytes)
         try write(bytes)
+        if let adoptedLayout { encoder.adoptLayout(adoptedLayout) }
+    }
+
+    /// Main stream: says the pages will come on `count` data streams, and returns the port the
+    /// destination opened for them (its `streamsListening`, within the handshake timeout).
+    public mutating func announceParallelStreams(count: UInt32) throws(HostFailure) -> UInt16 {
+        try send(.parallelStreams(count: count))
+        let record = try reply(within: timeouts.handshakeSeconds, silence: "named no port for the data streams")
+        switch record {
+        case .record(.streamsListening(let port)): return port
+        case .record(.abort(let reason)): throw HostFailure("the destination aborted: \(reason)")
+        default: throw HostFailure("the destination sent \(record.type) where \(RecordType.streamsListening) was expected")
+        }
+    }
+
+    /// Data stream: the pages that follow belong to round `round` (see `StreamRecord.roundStart`).
+    public mutating func sendRoundStart(_ round: UInt64) throws(HostFailure) {
+        try send(.roundStart(round: round))
+    }
+
+    /// Data stream: its last record; the destination counts its pages once every stream ended.
+    public mutating func endDataStream() throws(HostFailure) {
+        try send(.endOfStream)
     }
 
     /// The destination's nonce for this connection, which the stream must echo before the guest.
@@ -152,6 +184,19 @@ public struct StreamChannel: MigrationChannel {
             return HostFailure("the destination aborted: \(reason)")
         }
         return failure
+    }
+
+    /// A data stream of this migration failed: the destination's reason from this (main)
+    /// connection, if it sent an abort within half a second (it aborts the whole migration
+    /// there when one data stream breaks, and shuts the others).
+    public mutating func destinationAbortReason() -> String? {
+        guard expectsReplies else { return nil }
+        let watchdog = beginWholeWait(until: monotonicSeconds() + 0.5)
+        defer { endWholeWait(watchdog) }
+        var record = try? reader.next()
+        while case .record(.drained)? = record { record = try? reader.next() }
+        if case .record(.abort(let reason))? = record { return reason }
+        return nil
     }
 
     private mutating func send(_ record: StreamRecord) throws(HostFailure) {

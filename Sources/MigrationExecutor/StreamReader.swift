@@ -24,6 +24,9 @@ struct StreamReader {
         chunk = [UInt8](repeating: 0, count: chunkBytes)
     }
 
+    /// A data stream takes its main stream's layout, to check its pages against.
+    mutating func adoptLayout(_ layout: GuestLayout) { decoder.adoptLayout(layout) }
+
     /// The next record; throws when the stream is broken, malformed or ends first.
     mutating func next() throws(HostFailure) -> StreamRecordView {
         try readUntil { (decoder: inout StreamDecoder) throws(StreamError) in try decoder.nextRecordView() }

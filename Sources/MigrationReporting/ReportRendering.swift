@@ -69,6 +69,8 @@ public enum ReportRendering {
         out += "data sent   \(byteSize(report.bytesSent)) (\(report.pagesSent) pages of \(report.guestPages), \(decimal(Double(report.pagesSent) / Double(max(report.guestPages, 1)), 2)) x memory)\n"
         out += "iterations  \(report.liveIterationCount) live + 1 paused\n"
         if report.maxThrottlePercent > 0 { out += "throttle    up to \(report.maxThrottlePercent) %\n" }
+        if let zero = report.zeroPagesSent, zero > 0 { out += "zero pages  \(zero) sent as 8-byte markers\n" }
+        if let streams = report.dataStreams { out += "streams     \(streams) data streams beside the main connection\n" }
         if report.memoryVerified == true { out += "memory      verified: the destination's equals the source's at the pause\n" }
         if let seed = report.seed { out += "seed        \(seed) (\(report.fidelity ?? "page") fidelity)\n" }
         if let measured = report.measured {

@@ -27,7 +27,7 @@ public struct ScenarioDistribution: Sendable, Equatable {
 
     /// The scenario keys whose values are whole numbers (docs/scenario-format.md).
     public static let wholeNumberKeys: Set<String> = ["policy.maxIterations", "policy.fallbackRounds", "policy.targetDirtyPages",
-                                                      "migration.batchPages"]
+                                                      "migration.batchPages", "migration.streams", "source.cores"]
 
     /// Redraws of a truncated normal before giving up (a mean far below zero).
     static let maxRedraws = 1000

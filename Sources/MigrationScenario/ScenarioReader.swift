@@ -11,6 +11,8 @@ struct ScenarioReader {
     /// the guest's pages) follow with a more telling error.
     static let anySize = InputBound("size", .count, from: "0", to: "1e300")
     static let batchPages = InputBound("batchPages", .count, from: "1", to: "\(EngineSettings.maxBatchPagesLimit)")
+    static let streams = InputBound("streams", .count, from: "1", to: "\(SimulationConfig.maxStreams)")
+    static let cores = InputBound("cores", .count, from: "1", to: "4096")
 
     mutating func read(_ document: [String: Any], defaultName: String) throws(ScenarioError) -> Scenario {
         var top = try ScenarioSection(file: file, path: "", value: document)
@@ -65,6 +67,10 @@ struct ScenarioReader {
         costs.pageCopySecondsPerPage = try source.nonNegative("pageCopyCost", expected: secondsText, within: ScenarioBounds.duration, Quantities.seconds) ?? costs.pageCopySecondsPerPage
         costs.pauseSeconds = try source.nonNegative("pauseCost", expected: secondsText, within: ScenarioBounds.duration, Quantities.seconds) ?? costs.pauseSeconds
         costs.resumeSeconds = try source.nonNegative("resumeCost", expected: secondsText, within: ScenarioBounds.duration, Quantities.seconds) ?? costs.resumeSeconds
+        // One stream's most (its threads' CPU), and the cores the streams run on.
+        costs.streamBytesPerSecond = try source.positive("streamRate", expected: "a bandwidth such as 8Gbit/s", within: ScenarioBounds.bandwidth,
+                                                         Quantities.bytesPerSecond)
+        costs.sourceCores = try source.wholeNumber("cores", within: Self.cores)
         try source.rejectUnknownKeys()
 
         var migration = try top.section("migration")
@@ -74,6 +80,7 @@ struct ScenarioReader {
                                                                 within: ScenarioBounds.bandwidth, Quantities.bytesPerSecond)
         engine.maxBatchPages = try migration.wholeNumber("batchPages", within: Self.batchPages) ?? engine.maxBatchPages
         engine.capsPausedRound = try migration.bool("capPausedRound") ?? false
+        let streams = try migration.wholeNumber("streams", within: Self.streams) ?? 1
         // What the pause costs besides its pages, as the model has it: the qemu policy budgets it.
         engine.pauseOverheadSeconds = costs.pauseSeconds + costs.resumeSeconds
         try migration.rejectUnknownKeys()
@@ -97,6 +104,7 @@ struct ScenarioReader {
         config.placement = placement
         config.linkEfficiency = efficiency
         config.zeroPageShare = zeroShare
+        config.streams = streams
         config.operatorEvents = events
         do {
             try config.validate()

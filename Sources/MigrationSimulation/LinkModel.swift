@@ -71,6 +71,11 @@ public struct HostCosts: Sendable, Equatable {
     public var resumeSeconds: Double
     /// Size of the vCPU and device state sent while paused.
     public var deviceStateBytes: Int
+    /// The most one stream carries, bytes per second: its sending and receiving threads' CPU
+    /// (copies, system calls, TLS) bound it below the link on a fast path; nil: no bound.
+    public var streamBytesPerSecond: Double?
+    /// The source's cores the streams' threads run on; nil: as many as the streams.
+    public var sourceCores: Int?
 
     public init(dirtyLogReadSecondsPerGiB: Double = 0.0005, dirtyLogPeekSecondsPerGiB: Double = 0.000005,
                 pageCopySecondsPerPage: Double = 0.0000002,

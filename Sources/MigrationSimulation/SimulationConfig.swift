@@ -39,6 +39,13 @@ public struct SimulationConfig: Sendable {
     /// What the operator does mid-run (`events:`), in time order: a new cap, a new downtime
     /// limit, a cancel, each handed to the engine at its time as `livemig job` does for real.
     public var operatorEvents: [OperatorEvent] = []
+    /// Connections carrying the pages (`migration.streams`, `migrate --streams`): the batches
+    /// spread over them, so their copying (`costs.pageCopySecondsPerPage`) and per-batch costs
+    /// overlap, on at most `costs.sourceCores` cores, and their rate is at most that many times
+    /// `costs.streamBytesPerSecond`, all within the shared link.
+    public var streams = 1
+    /// The most data streams a migration may have (the stream format's bound).
+    public static let maxStreams = 16
 
     public init(guestMemoryBytes: Int, workload: Workload, link: LinkModel, costs: HostCosts = HostCosts(),
                 engine: EngineSettings = EngineSettings(), policy: PolicyConfiguration, fidelity: Fidelity = .page,
@@ -85,6 +92,15 @@ public struct SimulationConfig: Sendable {
             guard index == 0 || operatorEvents[index - 1].atSeconds <= timed.atSeconds else {
                 throw SimulationError("events[\(index)].at: events must be in time order")
             }
+        }
+        guard streams >= 1, streams <= Self.maxStreams else {
+            throw SimulationError("migration.streams: \(streams) is not from 1 to \(Self.maxStreams)")
+        }
+        if let rate = costs.streamBytesPerSecond, !(rate > 0 && rate.isFinite) {
+            throw SimulationError("source.streamRate: \(rate) B/s is not a positive, finite rate")
+        }
+        if let cores = costs.sourceCores, cores < 1 {
+            throw SimulationError("source.cores: \(cores) is not 1 or more")
         }
         guard zeroPageShare >= 0, zeroPageShare <= 1 else {
             throw SimulationError("guest.zeroShare: \(zeroPageShare) is not a share from 0 to 1")

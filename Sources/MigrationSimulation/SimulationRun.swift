@@ -46,9 +46,12 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var nextOperatorEventSeconds: Double?
     /// Operator events the engine refused, for the report.
     private var refusedEvents: [String] = []
+    /// How long a batch takes on the configured streams.
+    private let streamsModel: ParallelStreamsModel
 
     init(config: SimulationConfig, memory: Memory, tracker: Tracker) {
         lane = MigrationLane(config: config, memory: memory, tracker: tracker)
+        streamsModel = ParallelStreamsModel(streams: config.streams, costs: config.costs)
     }
 
     /// Runs to the end and returns the engine's report, with the simulator's seed and fidelity.
@@ -150,10 +153,9 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         case .local(let seconds):
             scheduleCompletion(at: now + seconds, stall: "the host action started at \(now) s never ends (source costs)")
         case .transfer(let bytes, let overheadSeconds, let cpuSeconds):
-            // Written as before the lane was split out, so that the sums round the same way.
-            let network = config.link.transferEndSeconds(start: now, bytes: bytes) - now + overheadSeconds
-            scheduleCompletion(at: now + max(network, cpuSeconds),
-                               stall: "the transfer started at \(now) s never ends (link.profile: the bandwidth stays 0)")
+            let end = streamsModel.transferEndSeconds(now: now, bytes: bytes, overheadSeconds: overheadSeconds,
+                                                      cpuSeconds: cpuSeconds, link: config.link)
+            scheduleCompletion(at: end, stall: "the transfer started at \(now) s never ends (link.profile: the bandwidth stays 0)")
         }
         return false
     }

@@ -137,6 +137,30 @@ enum RecordBody {
             }
             return .record(.probeResult(receivedBytes: body.readUInt64(at: body.startIndex),
                                         receiveMicroseconds: body.readUInt64(at: body.startIndex + 8)))
+        case .parallelStreams, .streamsListening:
+            guard body.count == StreamLimits.wordAndReservedBytes else {
+                throw .recordLengthMismatch(type, length: body.count, expected: StreamLimits.wordAndReservedBytes)
+            }
+            let value = body.readUInt32(at: body.startIndex)
+            guard body.readUInt32(at: body.startIndex + 4) == 0 else { throw .nonZeroReserved(type, field: "reserved") }
+            if type == .parallelStreams {
+                try StreamLimits.validateParallelStreams(count: value)
+                return .record(.parallelStreams(count: value))
+            }
+            guard value > 0, value <= UInt32(UInt16.max) else { throw .invalidStreamPort }
+            return .record(.streamsListening(port: UInt16(value)))
+        case .roundStart:
+            guard body.count == StreamLimits.roundStartBytes else {
+                throw .recordLengthMismatch(.roundStart, length: body.count, expected: StreamLimits.roundStartBytes)
+            }
+            return .record(.roundStart(round: body.readUInt64(at: body.startIndex)))
+        case .joinStream:
+            guard body.count == StreamLimits.joinStreamBytes else {
+                throw .recordLengthMismatch(.joinStream, length: body.count, expected: StreamLimits.joinStreamBytes)
+            }
+            let fixed = StreamLimits.challengeNonceBytes
+            guard body.readUInt32(at: body.startIndex + fixed + 4) == 0 else { throw .nonZeroReserved(.joinStream, field: "reserved") }
+            return .record(.joinStream(migrationNonce: Array(body.prefix(fixed)), index: body.readUInt32(at: body.startIndex + fixed)))
         }
     }
 

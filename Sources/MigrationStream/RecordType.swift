@@ -9,6 +9,8 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case memoryDigest = 6
     case drainMark = 7
     case zeroPages = 8
+    case parallelStreams = 9
+    case roundStart = 10
     case readyToUnpause = 16
     case clearedToUnpause = 17
     case running = 18
@@ -21,6 +23,8 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case throughputProbe = 25
     case probeResult = 26
     case drained = 27
+    case joinStream = 28
+    case streamsListening = 29
 
     /// Whether this is a control message rather than part of the guest's data.
     public var isControl: Bool { rawValue >= 16 }
@@ -29,9 +33,9 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     public func isAllowed(in direction: StreamDirection) -> Bool {
         switch self {
         case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .memoryDigest, .drainMark, .zeroPages, .clearedToUnpause,
-             .challengeEcho, .queryGuest, .throughputProbe:
+             .challengeEcho, .queryGuest, .throughputProbe, .parallelStreams, .roundStart, .joinStream:
             return direction == .sourceToDestination
-        case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState, .probeResult, .drained:
+        case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState, .probeResult, .drained, .streamsListening:
             return direction == .destinationToSource
         case .abort:
             return true
@@ -64,6 +68,10 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         case .throughputProbe: "throughputProbe"
         case .probeResult: "probeResult"
         case .drained: "drained"
+        case .parallelStreams: "parallelStreams"
+        case .roundStart: "roundStart"
+        case .joinStream: "joinStream"
+        case .streamsListening: "streamsListening"
         }
     }
 }

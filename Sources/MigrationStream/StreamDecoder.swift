@@ -28,6 +28,9 @@ public struct StreamDecoder: Sendable {
     public var guestLayout: GuestLayout? { checker.layout }
     /// Where the stream stands (see `StreamStateChecker.Phase`).
     public var phase: StreamStateChecker.Phase { checker.phase }
+
+    /// A data stream (after `joinStream`) takes its main stream's layout to check pages against.
+    public mutating func adoptLayout(_ layout: GuestLayout) { checker.adoptLayout(layout) }
     /// Bytes fed but not yet consumed by a returned record: 0 at a record boundary. A
     /// connection that closes with bytes here ended mid-record.
     public var bufferedByteCount: Int { buffer.count - readIndex }
@@ -156,6 +159,7 @@ public struct StreamDecoder: Sendable {
             throw .nonZeroPadding(header.type)
         }
         let view = try RecordBody.decode(header.type, body: buffer[bodyStart ..< bodyEnd], layout: checker.layout)
+        if case .record(.roundStart(let round)) = view { try checker.checkRound(round) }
         checker.advance(past: view)
         readIndex += recordBytes
         pending = nil

@@ -18,6 +18,9 @@ public struct StreamEncoder: Sendable {
 
     public var direction: StreamDirection { checker.direction }
 
+    /// A data stream (after `joinStream`) takes its main stream's layout to check pages against.
+    public mutating func adoptLayout(_ layout: GuestLayout) { checker.adoptLayout(layout) }
+
     /// Appends the 16-byte stream header. Call it once, before any record.
     public mutating func appendHeader(into buffer: inout [UInt8]) {
         precondition(!headerWritten, "the stream header is written once")
@@ -125,6 +128,28 @@ public struct StreamEncoder: Sendable {
             RecordBody.appendHeader(.probeResult, length: StreamLimits.probeResultBytes, into: &buffer)
             buffer.appendLittleEndian(receivedBytes)
             buffer.appendLittleEndian(microseconds)
+        case .parallelStreams(let count):
+            try StreamLimits.validateParallelStreams(count: count)
+            RecordBody.appendHeader(.parallelStreams, length: StreamLimits.wordAndReservedBytes, into: &buffer)
+            buffer.appendLittleEndian(count)
+            buffer.appendLittleEndian(UInt32(0))
+        case .streamsListening(let port):
+            guard port > 0 else { throw .invalidStreamPort }
+            RecordBody.appendHeader(.streamsListening, length: StreamLimits.wordAndReservedBytes, into: &buffer)
+            buffer.appendLittleEndian(UInt32(port))
+            buffer.appendLittleEndian(UInt32(0))
+        case .roundStart(let round):
+            try checker.checkRound(round)
+            RecordBody.appendHeader(.roundStart, length: StreamLimits.roundStartBytes, into: &buffer)
+            buffer.appendLittleEndian(round)
+        case .joinStream(let nonce, let index):
+            guard nonce.count == StreamLimits.challengeNonceBytes else {
+                throw .recordLengthMismatch(.joinStream, length: nonce.count + 8, expected: StreamLimits.joinStreamBytes)
+            }
+            RecordBody.appendHeader(.joinStream, length: StreamLimits.joinStreamBytes, into: &buffer)
+            buffer.append(contentsOf: nonce)
+            buffer.appendLittleEndian(index)
+            buffer.appendLittleEndian(UInt32(0))
         }
         checker.advance(past: record)
     }

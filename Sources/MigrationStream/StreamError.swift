@@ -72,6 +72,20 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidProbeSize(UInt64)
     /// A record other than pageBatch, endOfStream or abort in a throughput probe.
     case notInProbe(RecordType)
+    /// A record other than roundStart, pageBatch, zeroPages, drainMark, endOfStream or abort on
+    /// a data stream (after `joinStream`).
+    case notInDataStream(RecordType)
+    /// A record that only a data stream carries (roundStart) on the main stream.
+    case onlyOnDataStreams(RecordType)
+    /// A parallelStreams announcing a count outside 2...16.
+    case parallelStreamCountOutOfRange(UInt32)
+    /// A streamsListening naming port 0.
+    case invalidStreamPort
+    /// A roundStart whose number is not above the previous one on the same stream.
+    case roundNotIncreasing(previous: UInt64, next: UInt64)
+    /// A parallelStreams after page data (the pages would be split between the main stream and
+    /// the data streams).
+    case parallelStreamsAfterPages
 
     public var description: String {
         switch self {
@@ -142,6 +156,18 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(RecordType.throughputProbe) record field bytes is \(bytes); it must be a positive multiple of \(StreamLimits.probePageSizeBytes), at most \(StreamLimits.maxProbeBytes)"
         case .notInProbe(let type):
             return "\(type) in a throughput probe, where only \(RecordType.pageBatch), \(RecordType.endOfStream) and \(RecordType.abort) may come"
+        case .notInDataStream(let type):
+            return "\(type) on a data stream, where only \(RecordType.roundStart), \(RecordType.pageBatch), \(RecordType.zeroPages), \(RecordType.drainMark), \(RecordType.endOfStream) and \(RecordType.abort) may come"
+        case .onlyOnDataStreams(let type):
+            return "\(type) on the main stream; it comes only on data streams (after \(RecordType.joinStream))"
+        case .parallelStreamCountOutOfRange(let count):
+            return "\(RecordType.parallelStreams) record field count is \(count); it must be 2 to \(StreamLimits.maxParallelStreams)"
+        case .invalidStreamPort:
+            return "\(RecordType.streamsListening) record field port is 0; it must be 1 to 65535"
+        case .roundNotIncreasing(let previous, let next):
+            return "\(RecordType.roundStart) record field round is \(next); it must be above the stream's previous round \(previous)"
+        case .parallelStreamsAfterPages:
+            return "\(RecordType.parallelStreams) after page data; it must come before any \(RecordType.pageBatch) or \(RecordType.zeroPages)"
         }
     }
 }

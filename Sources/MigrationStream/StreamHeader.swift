@@ -13,17 +13,21 @@ public enum StreamHeader {
     /// Version 4 (livemig 2026-12-01) added `zeroPages` (type 8, source to destination): all-zero
     /// pages by frame number, without their data. A version 3 reader refuses a version 4 header,
     /// so a new source's stream (which may carry `zeroPages`) is never half read by an old build.
-    public static let version: UInt32 = 4
+    /// Version 5 (livemig 2026-12-01) added parallel streams: `parallelStreams` (type 9) and
+    /// `roundStart` (type 10), `joinStream` (type 28) and `streamsListening` (type 29). A version 4
+    /// reader refuses a version 5 header, as above.
+    public static let version: UInt32 = 5
     /// The versions this code reads in `direction`: every version whose records in that
-    /// direction read the same as this one's. From the source, 2, 3 and 4: version 2's
-    /// source-to-destination records are version 3's, and those are version 4's without
-    /// `zeroPages`, so a guest saved to a file (or sent) by an earlier build still loads. From
-    /// the destination, 3 and 4: version 4 changed no destination-to-source record, so a
-    /// version 3 destination's replies mean exactly what they say; version 2's shorter `running`
+    /// direction read the same as this one's. From the source, 2 to 5: version 2's
+    /// source-to-destination records are version 3's, those are version 4's without
+    /// `zeroPages`, and those version 5's without parallel streams, so a guest saved to a file
+    /// (or sent) by an earlier build still loads. From the destination, 3 to 5: versions 4 and 5
+    /// changed no destination-to-source record but add one (`streamsListening`, sent only to a
+    /// source that asked), so a version 3 destination's replies mean exactly what they say; version 2's shorter `running`
     /// is refused. Each side writes `version`, so this does not make a version 3 destination
     /// take this build's stream: it refuses the version 4 source header itself and hangs up.
     public static func readableVersions(_ direction: StreamDirection) -> [UInt32] {
-        direction == .sourceToDestination ? [2, 3, 4] : [3, 4]
+        direction == .sourceToDestination ? [2, 3, 4, 5] : [3, 4, 5]
     }
     /// No flags are defined; a header with any flag set is refused.
     public static let flags: UInt32 = 0

@@ -38,6 +38,15 @@ public enum StreamLimits {
     /// The most drain marks (and answers) one stream may carry: a migration pauses once, and a
     /// source that sent marks without end would keep the receiver answering.
     public static let maxDrainMarks = 64
+    /// Most data streams one migration may open (`parallelStreams`): QEMU's multifd allows up to
+    /// 255 channels; 8 to 16 saturate 100 Gbit/s, so 16 is the bound here.
+    public static let maxParallelStreams: UInt32 = 16
+    /// The body of `parallelStreams` and of `streamsListening`: a 32-bit value and a reserved word.
+    public static let wordAndReservedBytes = 8
+    /// The body of `roundStart`: the round's 64-bit number.
+    public static let roundStartBytes = 8
+    /// The body of `joinStream`: the main connection's nonce, the stream's index, a reserved word.
+    public static let joinStreamBytes = challengeNonceBytes + 8
     /// Bytes of a firstConsoleLine body before its text: the wall-clock time.
     public static let firstConsoleLineFixedBytes = 8
     /// The nonce of `challenge` and `challengeEcho`: 128 random bits.
@@ -65,6 +74,12 @@ public enum StreamLimits {
     /// the probe's page size, at most `maxProbeBytes`.
     public static func validateProbe(bytes: UInt64) throws(StreamError) {
         guard bytes > 0, bytes % UInt64(probePageSizeBytes) == 0, bytes <= maxProbeBytes else { throw .invalidProbeSize(bytes) }
+    }
+
+    /// Throws unless `count` is a number of data streams `parallelStreams` may announce: 2 to
+    /// `maxParallelStreams` (one stream is the main connection alone: no record is sent).
+    public static func validateParallelStreams(count: UInt32) throws(StreamError) {
+        guard count >= 2, count <= maxParallelStreams else { throw .parallelStreamCountOutOfRange(count) }
     }
 
     /// Longest console line in a firstConsoleLine record, in bytes of UTF-8.
@@ -121,6 +136,12 @@ public enum StreamLimits {
             return throughputProbeBytes
         case .probeResult:
             return probeResultBytes
+        case .parallelStreams, .streamsListening:
+            return wordAndReservedBytes
+        case .roundStart:
+            return roundStartBytes
+        case .joinStream:
+            return joinStreamBytes
         }
     }
 }

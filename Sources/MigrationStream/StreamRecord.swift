@@ -23,6 +23,16 @@ public enum StreamRecord: Sendable, Equatable {
     /// the destination makes each of them read as zero. Sent instead of a `pageBatch` for such
     /// pages, wherever a page batch may come (not in a throughput probe).
     case zeroPages(ZeroPageList)
+    /// Type 9 (stream version 5), main stream, once, right after `guestLayout`: the pages come
+    /// on `count` data streams (`joinStream`), not on this one, which keeps the device state and
+    /// the handshake. The destination answers `streamsListening` with the port they join on.
+    case parallelStreams(count: UInt32)
+    /// Type 10 (stream version 5), data streams only: the pages that follow belong to this round
+    /// (numbers strictly increasing on each stream, sent on every data stream at each round's
+    /// start). The destination applies no page of a round on any stream before every stream has
+    /// come to that round's start, so a page's older copy on one stream can never land after
+    /// its newer copy on another.
+    case roundStart(round: UInt64)
     /// Type 16, destination to source: "I hold the whole guest, paused".
     case readyToUnpause
     /// Type 17, source to destination: "run it"; the source keeps its copy paused until `running`.
@@ -63,6 +73,14 @@ public enum StreamRecord: Sendable, Equatable {
     /// Type 27, destination to source, before `readyToUnpause`: the answer to the `drainMark`
     /// with this number: everything before it has been read.
     case drained(sequence: UInt64)
+    /// Type 28 (stream version 5), source to destination, instead of a guest layout, on a
+    /// connection to the port `streamsListening` named: "this is data stream `index` of the
+    /// migration whose main connection's challenge was `migrationNonce`". Then only
+    /// `roundStart`, `pageBatch`, `zeroPages`, `drainMark` and `endOfStream` (which ends it).
+    case joinStream(migrationNonce: [UInt8], index: UInt32)
+    /// Type 29 (stream version 5), destination to source, once, in answer to `parallelStreams`:
+    /// the port on the same address where the data streams are to connect.
+    case streamsListening(port: UInt16)
 
     /// This record's type number.
     public var type: RecordType {
@@ -76,6 +94,10 @@ public enum StreamRecord: Sendable, Equatable {
         case .drainMark: .drainMark
         case .zeroPages: .zeroPages
         case .drained: .drained
+        case .parallelStreams: .parallelStreams
+        case .roundStart: .roundStart
+        case .joinStream: .joinStream
+        case .streamsListening: .streamsListening
         case .readyToUnpause: .readyToUnpause
         case .clearedToUnpause: .clearedToUnpause
         case .running: .running

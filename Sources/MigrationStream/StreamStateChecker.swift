@@ -5,6 +5,11 @@
 /// `deviceState`, `memoryDigest` and `drainMark`, then `endOfStream`, then `clearedToUnpause`. `abort` may come at any point
 /// before `clearedToUnpause`; `abort` and `clearedToUnpause` end the stream.
 ///
+/// With parallel streams (version 5): `parallelStreams` right after `guestLayout`, before any
+/// page record, on the main stream; each data stream is `joinStream`, then any mix of
+/// `roundStart` (strictly increasing), `pageBatch`, `zeroPages` and `drainMark`, then
+/// `endOfStream`, which ends it. `roundStart` comes on data streams only.
+///
 /// A throughput probe (source to destination) is `throughputProbe`, then `pageBatch`es (never
 /// `zeroPages`: a probe measures data), then `endOfStream`, which ends it; the destination
 /// answers `probeResult`, which ends its stream.
@@ -23,6 +28,8 @@ public struct StreamStateChecker: Sendable {
         case ended
         /// Source stream: a throughput probe; its page batches may come, and endOfStream.
         case probing
+        /// Source stream: a data stream of a parallel migration (after `joinStream`).
+        case dataStream
         /// Destination stream: nothing yet.
         case receiving
         /// Destination stream: readyToUnpause came; running or abort may follow.
@@ -39,8 +46,16 @@ public struct StreamStateChecker: Sendable {
     private var recordsPassed = 0
     /// Drain marks (or their answers) passed so far: at most `StreamLimits.maxDrainMarks`.
     private var drainRecordsPassed = 0
-    /// The guest layout, once its record has passed (a throughput probe's, `StreamLimits.probeLayout`).
+    /// The guest layout, once its record has passed (a throughput probe's, `StreamLimits.probeLayout`;
+    /// a data stream's, adopted from its main stream).
     public private(set) var layout: GuestLayout?
+    /// Main stream: `parallelStreams` has passed; a page record has passed.
+    private var parallelStreamsPassed = false
+    private var pageRecordPassed = false
+    /// Destination stream: `streamsListening` has passed.
+    private var streamsListeningPassed = false
+    /// Data stream: the last `roundStart`'s number.
+    public private(set) var round: UInt64?
 
     public init(direction: StreamDirection) {
         self.direction = direction
@@ -64,11 +79,25 @@ public struct StreamStateChecker: Sendable {
             return
         case (.probing, .pageBatch), (.probing, .endOfStream):
             return
-        case (.sendingGuest, .drainMark), (.receiving, .drained):
+        case (.awaitingLayout, .joinStream), (.dataStream, .roundStart), (.dataStream, .pageBatch), (.dataStream, .zeroPages),
+             (.dataStream, .endOfStream):
+            return
+        case (.sendingGuest, .parallelStreams):
+            guard !parallelStreamsPassed else { throw .duplicateRecord(type) }
+            guard !pageRecordPassed else { throw .parallelStreamsAfterPages }
+            return
+        case (.receiving, .streamsListening):
+            guard !streamsListeningPassed else { throw .duplicateRecord(type) }
+            return
+        case (.sendingGuest, .drainMark), (.receiving, .drained), (.dataStream, .drainMark):
             guard drainRecordsPassed < StreamLimits.maxDrainMarks else { throw .tooManyRecords(type, limit: StreamLimits.maxDrainMarks) }
             return
         case (.probing, _):
             throw .notInProbe(type)
+        case (.dataStream, _):
+            throw .notInDataStream(type)
+        case (.sendingGuest, .roundStart):
+            throw .onlyOnDataStreams(type)
         case (.awaitingLayout, .guestLayout), (.sendingGuest, .pageBatch), (.sendingGuest, .zeroPages), (.sendingGuest, .vcpuState),
              (.sendingGuest, .deviceState), (.sendingGuest, .memoryDigest), (.sendingGuest, .endOfStream), (.ended, .clearedToUnpause),
              (.receiving, .readyToUnpause), (.ready, .running), (.guestRunning, .firstConsoleLine):
@@ -77,7 +106,7 @@ public struct StreamStateChecker: Sendable {
             throw .recordTooEarly(type, needs: .endOfStream)
         case (.awaitingLayout, _):
             throw .missingGuestLayout(type)
-        case (.sendingGuest, .guestLayout):
+        case (.sendingGuest, .guestLayout), (.sendingGuest, .joinStream):
             throw .duplicateRecord(type)
         case (.ended, _):
             throw .recordAfterEndOfStream(type)
@@ -97,6 +126,18 @@ public struct StreamStateChecker: Sendable {
         }
     }
 
+    /// Throws unless a `roundStart` numbered `round` may come next: above the stream's last one.
+    public func checkRound(_ next: UInt64) throws(StreamError) {
+        if let round, next <= round { throw .roundNotIncreasing(previous: round, next: next) }
+    }
+
+    /// A data stream takes its main stream's guest layout (which it never carries itself), so
+    /// that its page records can be checked against it. Only once, on a data stream.
+    public mutating func adoptLayout(_ layout: GuestLayout) {
+        precondition(phase == .dataStream && self.layout == nil, "only a data stream adopts a layout, once")
+        self.layout = layout
+    }
+
     /// The largest body a record of `type` may declare now (a pageBatch's needs the layout).
     public func maxBodyBytes(_ type: RecordType) -> Int {
         StreamLimits.maxBodyBytes(type, pageSizeBytes: layout.map { Int($0.pageSizeBytes) })
@@ -107,6 +148,7 @@ public struct StreamStateChecker: Sendable {
         advance(past: record.type)
         if case .guestLayout(let layout) = record { self.layout = layout }
         if case .throughputProbe(let bytes) = record { layout = StreamLimits.probeLayout(bytes: bytes) }
+        if case .roundStart(let number) = record { round = number }
     }
 
     /// Moves past a decoded record that `check` accepted and whose body was valid.
@@ -124,12 +166,16 @@ public struct StreamStateChecker: Sendable {
         switch type {
         case .guestLayout: phase = .sendingGuest
         case .throughputProbe: phase = .probing
-        case .endOfStream: phase = phase == .probing ? .closed(by: .endOfStream) : .ended
+        case .endOfStream: phase = phase == .probing || phase == .dataStream ? .closed(by: .endOfStream) : .ended
+        case .joinStream: phase = .dataStream
+        case .parallelStreams: parallelStreamsPassed = true
+        case .streamsListening: streamsListeningPassed = true
+        case .pageBatch, .zeroPages: pageRecordPassed = true
         case .readyToUnpause: phase = .ready
         case .running: phase = .guestRunning
         case .abort, .clearedToUnpause, .firstConsoleLine, .queryGuest, .guestState, .probeResult: phase = .closed(by: type)
         case .drainMark, .drained: drainRecordsPassed += 1
-        case .pageBatch, .zeroPages, .vcpuState, .deviceState, .memoryDigest, .challenge, .challengeEcho: break
+        case .vcpuState, .deviceState, .memoryDigest, .challenge, .challengeEcho, .roundStart: break
         }
     }
 }

@@ -157,7 +157,10 @@ struct GuestDaemonCommand: ParsableCommand {
                     try startIncomingTLS(on: connection)
                     // A connection that only asked about a guest, or probed the path, was
                     // answered: nothing to serve.
+                    // A parallel migration's data streams pass the same TLS check.
+                    let command = self
                     guard let received = try GuestDaemon.receive(from: connection, runDirectory: runDirectory,
+                                                                 secureDataStream: { stream throws(HostFailure) in try command.startIncomingTLS(on: stream) },
                                                                  onGuestLayout: { arrival.guestCame = true }) else {
                         if arrivalPipe { IncomingArrival.reportAnswered() }
                         return

@@ -12,6 +12,8 @@ struct MigrationSettingsFromScenario {
     var live: Bool?
     /// Whether the cap also paces the paused round, when the scenario or a `--set` said so.
     var capsPausedRound: Bool?
+    /// The connections carrying the pages (`migration.streams`), when more than one.
+    var streams: Int?
 
     /// The settings without a scenario file: only the `--set` keys, over xen4's defaults.
     static let baseYAML = """
@@ -33,7 +35,8 @@ struct MigrationSettingsFromScenario {
             let saysCap = scenario != nil || sets.contains { $0.hasPrefix("migration.capPausedRound=") }
             return MigrationSettingsFromScenario(policy: parsed.config.policy, rateLimitBytesPerSecond: parsed.config.engine.rateLimitBytesPerSecond,
                                                  live: saysLive ? parsed.config.engine.live : nil,
-                                                 capsPausedRound: saysCap ? parsed.config.engine.capsPausedRound : nil)
+                                                 capsPausedRound: saysCap ? parsed.config.engine.capsPausedRound : nil,
+                                                 streams: parsed.config.streams > 1 ? parsed.config.streams : nil)
         } catch {
             throw HostFailure(error.description)
         }

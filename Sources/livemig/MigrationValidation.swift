@@ -106,7 +106,7 @@ struct MigrationValidation {
         return paths
     }
 
-    /// The migration's settings as scenario keys: the whole policy setting, the cap, live or not.
+    /// The migration's settings as scenario keys: the whole policy setting, the cap, live or not, the streams.
     static func settings(of request: ControlRequest) -> [String] {
         var keys = request.policyConfiguration.scenarioKeys
         if let rate = request.rateLimitBytesPerSecond {
@@ -114,6 +114,7 @@ struct MigrationValidation {
         }
         keys.append("migration.live=\(request.live ?? false)")
         keys.append("migration.capPausedRound=\(request.capPausedRound ?? false)")
+        keys.append("migration.streams=\(request.streams ?? 1)")
         return keys
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The numeric addresses of a connected or listening socket, as hosts-allow, the per-peer
-/// limit and the start-up warning need them.
+/// limit, the start-up warning and the data streams' listener (same address, same peer) need them.
 public enum SocketAddress {
     /// The peer's address, numerically (`10.0.0.7`, `fe80::1%eth0`), or nil if the socket has
     /// none. An IPv4 peer of an IPv6 socket (`::ffff:10.0.0.7`) is given as IPv4 (`10.0.0.7`),

@@ -1,0 +1,214 @@
+import Foundation
+import MigrationCore
+import MigrationStream
+
+/// The source's data streams of one parallel migration (`--streams N`): N connections joined to
+/// the main one, each with its own thread that sends the work handed to it in order. The
+/// executor hands each page batch to the stream with the fewest pages queued and takes the
+/// sends' ends as they come (`nextCompletion`); the engine keeps several sends out at once.
+///
+/// Round order: when the first batch of a new round is handed out, every stream is first told
+/// the round (`roundStart`), so that the destination can hold each round's pages until every
+/// stream has finished the round before (`DataStreamGroup`). The engine starts a round only
+/// once every send of the round before has ended, so no stream can still hold an older batch
+/// behind the mark.
+public final class DataStreamSenders: @unchecked Sendable {
+    enum Work {
+        case round(UInt64)
+        case send(ActionID, [Int], pageCount: Double, wireBytes: Double)
+        case drain
+        case end
+        case abort(String)
+        case stop
+    }
+
+    /// One stream: its channel (used by its thread alone once started) and its queue.
+    final class Stream: @unchecked Sendable {
+        var channel: StreamChannel
+        var queue: [Work] = []
+        var queuedPages = 0
+        /// The first failure on this stream: later work on it fails at once with it.
+        var failure: String?
+        var running = true
+        /// The channel's count of zero-page markers, copied after each send for other threads.
+        var zeroPagesSent = 0
+
+        init(channel: StreamChannel) { self.channel = channel }
+    }
+
+    private let condition = NSCondition()
+    private let streams: [Stream]
+    private var completions: [(ActionID, ActionOutcome<DirtyBitmap>)] = []
+    /// Drains, ends and aborts handed to every stream and not yet done; their failures.
+    private var controlPending = 0
+    private var controlFailures: [String] = []
+    private var round: UInt64?
+    private var drainWaits: [Double] = []
+
+    public var count: Int { streams.count }
+
+    /// The round of the last batch handed out, if any.
+    public var currentRound: UInt64? { condition.withLock { round } }
+
+    /// Asks the destination for a port on the main connection, connects `count` data streams to
+    /// it (`connect` makes a connection as the main one was made: same host, same TLS) and
+    /// joins each to the migration by the main connection's nonce. Threads start at once.
+    public static func open(
+        count: Int, main: inout StreamChannel, layout: GuestLayout, detectsZeroPages: Bool, timeouts: SenderTimeouts,
+        cancellation: MigrationCancellation, connect: (UInt16) throws(HostFailure) -> BlockingSocket,
+        pageAddress: @escaping (Int) -> UnsafeRawPointer
+    ) throws(HostFailure) -> DataStreamSenders {
+        guard let wireCount = UInt32(exactly: count), count >= 2, wireCount <= StreamLimits.maxParallelStreams else {
+            throw HostFailure("--streams \(count): 2 to \(StreamLimits.maxParallelStreams) data streams, or 1 for the main connection alone")
+        }
+        guard !main.migrationNonce.isEmpty else { throw HostFailure("parallel streams need a destination (not a file)") }
+        let port = try main.announceParallelStreams(count: wireCount)
+        var streams: [Stream] = []
+        for index in 0 ..< wireCount {
+            let socket: BlockingSocket
+            do {
+                socket = try connect(port)
+            } catch {
+                throw HostFailure("data stream \(index) to port \(port): \(error.description)")
+            }
+            cancellation.attach(additional: socket)
+            var channel = try StreamChannel(socket: socket, opening: .dataStream(migrationNonce: main.migrationNonce, index: index, layout: layout),
+                                            timeouts: timeouts, pageAddress: pageAddress)
+            channel.detectsZeroPages = detectsZeroPages
+            streams.append(Stream(channel: channel))
+        }
+        let senders = DataStreamSenders(streams: streams)
+        for (index, stream) in streams.enumerated() {
+            let thread = Thread { [senders] in senders.serve(stream) }
+            thread.name = "livemig data stream \(index)"
+            thread.start()
+        }
+        return senders
+    }
+
+    private init(streams: [Stream]) { self.streams = streams }
+
+    /// Hands a batch of round `round` to the stream with the fewest pages queued.
+    public func submit(_ id: ActionID, batch: [Int], pageCount: Double, wireBytes: Double, round: UInt64) {
+        condition.withLock {
+            if self.round != round {
+                self.round = round
+                for stream in streams { stream.queue.append(.round(round)) }
+            }
+            let stream = streams.min { $0.queuedPages < $1.queuedPages }!
+            stream.queue.append(.send(id, batch, pageCount: pageCount, wireBytes: wireBytes))
+            stream.queuedPages += batch.count
+            condition.broadcast()
+        }
+    }
+
+    /// The next send that ended, waiting at most `timeoutSeconds`; nil if none did by then.
+    public func nextCompletion(timeoutSeconds: Double) -> (ActionID, ActionOutcome<DirtyBitmap>)? {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
+        while completions.isEmpty {
+            if !condition.wait(until: deadline) { break }
+        }
+        return completions.isEmpty ? nil : completions.removeFirst()
+    }
+
+    /// Before the pause: every stream sends a drain mark and waits for its answer (at once, in
+    /// parallel); the longest wait is kept. Throws the first stream's failure.
+    public func drain() throws(HostFailure) {
+        drainWaits = []
+        try everyStream(.drain)
+    }
+
+    /// The longest of the last drain's waits; nil if a wait ran out.
+    public var lastDrainWaitSeconds: Double? {
+        condition.withLock { drainWaits.count == streams.count ? drainWaits.max() : nil }
+    }
+
+    /// Ends every data stream (`endOfStream`), before the main stream's end.
+    public func end() throws(HostFailure) {
+        try everyStream(.end)
+    }
+
+    /// Tells the destination on every stream to give up (best effort), then stops the threads.
+    public func abort(reason: String) {
+        try? everyStream(.abort(reason))
+    }
+
+    /// Stops the threads once their queues are done (after the migration's end).
+    public func stop() {
+        condition.withLock {
+            for stream in streams { stream.queue.append(.stop) }
+            condition.broadcast()
+        }
+    }
+
+    /// Pages sent as zero-page markers on all streams.
+    public var zeroPagesSent: Int {
+        condition.withLock { streams.reduce(0) { $0 + $1.zeroPagesSent } }
+    }
+
+    /// Hands `work` to every stream and waits until all have done it.
+    private func everyStream(_ work: Work) throws(HostFailure) {
+        condition.lock()
+        defer { condition.unlock() }
+        controlFailures = []
+        controlPending = streams.count
+        for stream in streams { stream.queue.append(work) }
+        condition.broadcast()
+        // Each stream's step is bounded by its socket's timeouts (a drain by its own).
+        while controlPending > 0 { condition.wait() }
+        if let failure = controlFailures.first { throw HostFailure(failure) }
+    }
+
+    /// One stream's thread: takes its work in order until told to stop.
+    private func serve(_ stream: Stream) {
+        while true {
+            condition.lock()
+            while stream.queue.isEmpty { condition.wait() }
+            let work = stream.queue.removeFirst()
+            let failure = stream.failure
+            condition.unlock()
+            var outcome: ActionOutcome<DirtyBitmap> = .done
+            var drainWait: Double?
+            if let failure {
+                outcome = .failed(failure)
+            } else {
+                do throws(HostFailure) {
+                    switch work {
+                    case .round(let round): try stream.channel.sendRoundStart(round)
+                    case .send(_, let batch, let pageCount, let wireBytes):
+                        outcome = .sent(bytes: try stream.channel.sendPages(batch, pageCount: pageCount, wireBytes: wireBytes))
+                    case .drain:
+                        try stream.channel.drainBeforePause()
+                        drainWait = stream.channel.lastDrainWaitSeconds
+                    case .end: try stream.channel.endDataStream()
+                    case .abort(let reason): stream.channel.abort(reason: reason)
+                    case .stop: break
+                    }
+                } catch {
+                    outcome = .failed(error.description)
+                }
+            }
+            condition.lock()
+            if case .failed(let message) = outcome, stream.failure == nil { stream.failure = message }
+            switch work {
+            case .send(let id, let batch, _, _):
+                stream.queuedPages -= batch.count
+                stream.zeroPagesSent = stream.channel.zeroPagesSent
+                completions.append((id, outcome))
+            case .round:
+                break
+            case .drain, .end, .abort:
+                if case .failed(let message) = outcome { controlFailures.append(message) }
+                if let drainWait { drainWaits.append(drainWait) }
+                controlPending -= 1
+            case .stop:
+                stream.running = false
+            }
+            condition.broadcast()
+            condition.unlock()
+            if case .stop = work { return }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import MigrationCore
+
+extension MigrationExecutor {
+    /// The executor's loop for a parallel migration: page sends go to the data streams, several
+    /// out at once (as many as the engine's `maxActionsInFlight` lets out); every other step is
+    /// performed here, in the engine's order, as in the serial loop. While sends are out the
+    /// loop waits for their ends in 50 ms slices, so that a cancel or an operator's new limit is
+    /// taken between them.
+    static func runParallel<Hypervisor: SourceHypervisor>(
+        _ engine: inout SourceMigration<BitmapPageTracker>, on hypervisor: inout Hypervisor,
+        over channel: inout ParallelStreamChannel, cancellation: MigrationCancellation,
+        steering: MigrationSteering?, maxDowntimeSeconds: Double?, progress: ((MigrationProgress) -> Void)?
+    ) -> MigrationReport where Hypervisor.DirtyLog == DirtyBitmap, Hypervisor.DeviceState == CapturedGuestState {
+        let start = monotonicSeconds()
+        var lastProgress = start
+        var steeringHasProgress = false
+        let dataStreams = channel.dataStreams
+        defer {
+            dataStreams.stop()
+            cancellation.detach()
+            steering?.end()
+        }
+        var cancelDelivered = false
+        var sendsOut = 0
+        var explainedFailure = false
+        while true {
+            let now = monotonicSeconds()
+            deliverOperatorInput(to: &engine, cancellation: cancellation, steering: steering, cancelDelivered: &cancelDelivered, now: now)
+            if let tagged = engine.poll(now: now) {
+                switch tagged.action {
+                case .finished(var report):
+                    if report.outcome == .aborted {
+                        channel.main.abort(reason: report.reason)
+                        dataStreams.abort(reason: report.reason)
+                    }
+                    report.pausePhases = report.pausePhases?.adding(destination: channel.main.destinationPauseWork)
+                    if channel.main.detectsZeroPages { report.zeroPagesSent = dataStreams.zeroPagesSent }
+                    report.dataStreams = dataStreams.count
+                    return report
+                case .send(let batch, let pageCount, let wireBytes):
+                    if let reason = cancellation.cancelledReason {
+                        engine.complete(tagged.id, .notPerformed("cancelled: \(reason)"), now: monotonicSeconds())
+                    } else {
+                        // The engine's round index: it moves on only once every send of the round before is in.
+                        dataStreams.submit(tagged.id, batch: batch, pageCount: pageCount, wireBytes: wireBytes,
+                                           round: UInt64(clamping: engine.stats.iteration))
+                        sendsOut += 1
+                    }
+                case .waitUntil(let seconds):
+                    waitForCap(until: seconds, steering: steering, cancellation: cancellation)
+                    engine.complete(tagged.id, .done, now: monotonicSeconds())
+                default:
+                    let outcome = performUnlessCancelled(tagged.action, on: &hypervisor, over: &channel, cancellation: cancellation)
+                    engine.complete(tagged.id, outcome, now: monotonicSeconds())
+                    if case .pauseGuest = tagged.action, let maxDowntimeSeconds {
+                        cancellation.armDowntimeWatchdog(seconds: maxDowntimeSeconds)
+                    }
+                }
+            } else {
+                precondition(sendsOut > 0, "the engine handed out nothing with no send out")
+                if let (id, outcome) = dataStreams.nextCompletion(timeoutSeconds: 0.05) {
+                    sendsOut -= 1
+                    var outcome = explainedByCancel(outcome, cancellation: cancellation)
+                    if case .failed = outcome, !explainedFailure, cancellation.cancelledReason == nil {
+                        // The first broken data stream: the destination says why on the main connection.
+                        explainedFailure = true
+                        if let reason = channel.main.destinationAbortReason() { outcome = .failed("the destination aborted: \(reason)") }
+                    }
+                    engine.complete(id, outcome, now: monotonicSeconds())
+                }
+            }
+            let ended = monotonicSeconds()
+            if progress != nil || steering != nil, ended - lastProgress >= 0.25 || (steering != nil && !steeringHasProgress) {
+                var update = snapshot(of: engine, zeroPagesSent: dataStreams.zeroPagesSent, elapsedSeconds: ended - start)
+                update.streams = dataStreams.count
+                steering?.record(update)
+                steeringHasProgress = true
+                if ended - lastProgress >= 0.25 {
+                    lastProgress = ended
+                    progress?(update)
+                }
+            }
+        }
+    }
+}

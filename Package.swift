@@ -26,6 +26,8 @@ let package = Package(
                 .linkedLibrary("xenlight"), .linkedLibrary("xentoollog"),
             ]
         ),
+        // Zstandard (libzstd-dev) for compressing page batches (`--compress zstd`).
+        .target(name: "CZstd", linkerSettings: [.linkedLibrary("zstd")]),
         // The system's OpenSSL (libssl-dev) for the executor's mutual TLS (docs/tls.md says why not swift-nio-ssl).
         .target(name: "CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         // The engine core: pure Swift, no I/O, no clock, no threads.
@@ -47,7 +49,7 @@ let package = Package(
         .target(name: "XenBackend", dependencies: ["CXen", "MigrationCore", "MigrationExecutor"]),
         .target(name: "CKVM"),
         // LIVEMIG_FAULT_INJECTION: the receiver's fault hooks (LIVEMIG_FAULT) exist in debug builds only.
-        .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream", "DirtyTraceFormat", "CTLS"],
+        .target(name: "MigrationExecutor", dependencies: ["MigrationCore", "MigrationStream", "DirtyTraceFormat", "CTLS", "CZstd"],
                 swiftSettings: [.define("LIVEMIG_FAULT_INJECTION", .when(configuration: .debug))]),
         .target(name: "KVMBackend", dependencies: ["CKVM", "MigrationCore", "MigrationExecutor", "MigrationStream"]),
         // The relocation server's configuration (xend-config.sxp), hosts-allow and limits.

@@ -45,6 +45,6 @@ public struct JobInfo: Codable, Sendable, Equatable {
         rateLimitBytesPerSecond = progress.rateLimitBytesPerSecond
         streams = progress.streams
         zeroPagesSent = progress.zeroPagesSent
-        compressionRatio = nil
+        compressionRatio = progress.compressionRatio
     }
 }

@@ -50,6 +50,9 @@ extension ControlRequest {
         do throws(InputBoundError) {
             if let lines { try OptionBounds.consoleLines.check(lines) }
             if let streams { try OptionBounds.streams.check(streams) }
+            if let compression, !["zstd", "none"].contains(compression) {
+                throw InputBoundError("--compress \(compression): zstd or none")
+            }
             if let rateLimitBytesPerSecond {
                 try OptionBounds.bandwidth.check(rateLimitBytesPerSecond, written: "\(rateLimitBytesPerSecond) B/s")
             }

@@ -27,18 +27,21 @@ public enum KVMMigration {
         cancellation: MigrationCancellation = MigrationCancellation(), steering: MigrationSteering? = nil, maxDowntimeSeconds: Double? = nil,
         timeouts: SenderTimeouts = SenderTimeouts(),
         computeDigest: Bool = false, verifyMemory: Bool = false, detectsZeroPages: Bool = true,
-        parallelStreams: ParallelStreamsRequest? = nil,
+        parallelStreams: ParallelStreamsRequest? = nil, compressesPages: Bool = false,
         progress: ((MigrationProgress) -> Void)? = nil
     ) throws(HostFailure) -> KVMMigrationResult {
         cancellation.attach(socket, shutdownWriting: true)
         let pageAddress: (Int) -> UnsafeRawPointer = { UnsafeRawPointer(guest.memory.page($0)) }
         var channel = try StreamChannel(socket: socket, layout: guest.streamLayout, timeouts: timeouts, pageAddress: pageAddress)
         channel.detectsZeroPages = detectsZeroPages
+        // With data streams the main connection carries no pages: only they compress.
+        if compressesPages, parallelStreams == nil { try channel.compressWithZstd() }
         var settings = settings
         let dataStreams = try parallelStreams.map { request throws(HostFailure) in
             // Two sends out per stream: one being written, one queued behind it.
             settings.maxActionsInFlight = min(EngineSettings.maxActionsInFlightLimit, 2 * request.count)
             return try DataStreamSenders.open(count: request.count, main: &channel, layout: guest.streamLayout, detectsZeroPages: detectsZeroPages,
+                                              compresses: compressesPages,
                                               timeouts: timeouts, cancellation: cancellation, connect: request.connect, pageAddress: pageAddress)
         }
         var engine = SourceMigration(tracker: BitmapPageTracker(pageCount: guest.memory.pageCount, collectsPageNumbers: true),

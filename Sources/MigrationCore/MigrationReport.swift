@@ -75,6 +75,9 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     /// The data streams that carried the pages beside the main connection (`--streams N`, or the
     /// scenario's `migration.streams`); `nil` for the main connection alone.
     public var dataStreams: Int?
+    /// Page data before compression over the frames' bytes, of the batches that went compressed
+    /// (`--compress zstd`); `nil` when none did.
+    public var compressionRatio: Double?
     /// A simulation's operator events (`events:`) the engine refused, each with its time and
     /// the engine's reason (a cancel after the clearance); nil when none was refused.
     public var refusedEvents: [String]?

@@ -23,6 +23,11 @@ public struct SourceMigration<Tracker: PageTracking> {
     /// The stats the policy sees, the rounds, the rate: kept as every path keeps them.
     var ledger: RoundLedger
     public var stats: PrecopyStats { ledger.stats }
+    /// The round under way, counted from 1 at every round begun, the paused one included:
+    /// strictly increasing from one round to the next (the policy's `iteration` is not: a round
+    /// ended early for the stop-and-copy keeps its number). What a parallel migration marks its
+    /// rounds with on the data streams; 0 before the first.
+    public var roundNumber: Int { ledger.round?.index ?? 0 }
     var tracker: Tracker
     var policy: any PrecopyPolicy
     /// The policy's `skipsPagesDirtiedDuringRound`, read once: it says how the policy works,

@@ -70,10 +70,15 @@ enum DataStreamAcceptance {
         }
     }
 
+    /// The longest one connection's join (after its TLS handshake) may take, so that a silent
+    /// connection from the same address cannot hold the port until the deadline.
+    static let joinSeconds = 5.0
+
     /// The join of one connection: TLS (as the main connection), challenge, echo, joinStream.
-    private static func join(_ connection: BlockingSocket, _ joining: Joining, deadline: Double,
+    private static func join(_ connection: BlockingSocket, _ joining: Joining, deadline overall: Double,
                              taken: Set<Int>) throws(HostFailure) -> DataStreamReceiver {
         try joining.secure?(connection)
+        let deadline = min(overall, monotonicSeconds() + joinSeconds)
         connection.setSendTimeout(seconds: joining.timeouts.idleSeconds)
         var replies = ReplyWriter(socket: connection)
         var reader = StreamReader(socket: connection, direction: .sourceToDestination)

@@ -30,6 +30,8 @@ final class DataStreamGroup: @unchecked Sendable {
     private var exited = 0
     private var failure: String?
     private var stopped = false
+    /// The last round whose barrier merged the streams' written pages.
+    private var mergedRound: UInt64?
     /// Pages with data, as of the last barrier (written only there; read by the streams
     /// between barriers).
     private(set) var sharedWritten: DirtyBitmap
@@ -73,11 +75,6 @@ final class DataStreamGroup: @unchecked Sendable {
         defer { condition.unlock() }
         reached[index] = round
         lastActivity = monotonicSeconds()
-        if allReached(round) {
-            mergeWritten()
-            condition.broadcast()
-            return
-        }
         let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
         while !allReached(round), failure == nil, !stopped {
             if !condition.wait(until: deadline) {
@@ -88,6 +85,13 @@ final class DataStreamGroup: @unchecked Sendable {
         }
         if let failure { throw HostFailure(failure) }
         if stopped { throw HostFailure("the migration stopped") }
+        // The first stream out of the barrier (whoever completed it: an arrival or an end)
+        // merges, before any stream writes a page of this round.
+        if mergedRound.map({ $0 < round }) ?? true {
+            mergeWritten()
+            mergedRound = round
+        }
+        condition.broadcast()
     }
 
     private func allReached(_ round: UInt64) -> Bool {
@@ -165,8 +169,13 @@ final class DataStreamGroup: @unchecked Sendable {
         }
         if let failure { throw HostFailure(failure) }
         if stopped { throw HostFailure("the migration stopped") }
-        // Every thread is past its last write once it has ended.
-        while exited < count { condition.wait() }
+        // Every thread is past its last write once it has ended; it exits at once after.
+        let exitDeadline = Date(timeIntervalSinceNow: 10)
+        while exited < count {
+            if !condition.wait(until: exitDeadline), exited < count {
+                throw HostFailure("\(count - exited) data stream threads did not finish within 10 s of their end")
+            }
+        }
         var pages = DirtyBitmap(pageCount: guestPages)
         for stream in streams { pages.formUnion(stream.received) }
         return (pages, streams.reduce(0) { $0 &+ $1.receivedCount })
@@ -174,14 +183,22 @@ final class DataStreamGroup: @unchecked Sendable {
 
     /// Stops every stream (the migration is over, or aborted) and waits until their threads
     /// are gone, so that the guest's memory may be thrown away. Each thread leaves at its next
-    /// read or barrier; a write into guest memory under way finishes first.
+    /// read or barrier (its socket is shut); a write into guest memory under way finishes
+    /// first. Bounded at 30 s: a thread still there then is reported, and the memory goes
+    /// anyway (a write after that would end this process, never the source's guest).
     func stopAndWait() {
         condition.lock()
         defer { condition.unlock() }
         stopped = true
         for socket in sockets { shutdown(socket.fd, Int32(SHUT_RDWR)) }
         condition.broadcast()
-        while exited < joined { condition.wait() }
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while exited < joined {
+            if !condition.wait(until: deadline), exited < joined {
+                FileHandle.standardError.write(Data("livemig: \(joined - exited) data stream threads still running 30 s after the stop\n".utf8))
+                return
+            }
+        }
     }
 }
 

@@ -15,6 +15,19 @@ struct DataStreamReceiver: @unchecked Sendable {
     let guest: any IncomingGuest
     let pageSizeBytes: Int
     let idleSeconds: Double
+    /// Made at the stream's first `compressedPages`.
+    private var decompression: PageDecompression?
+
+    init(index: Int, reader: StreamReader, replies: ReplyWriter, group: DataStreamGroup, guest: any IncomingGuest,
+         pageSizeBytes: Int, idleSeconds: Double) {
+        self.index = index
+        self.reader = reader
+        self.replies = replies
+        self.group = group
+        self.guest = guest
+        self.pageSizeBytes = pageSizeBytes
+        self.idleSeconds = idleSeconds
+    }
 
     /// Runs the stream on a new thread; the group hears of its end, failure and exit.
     static func start(_ stream: DataStreamReceiver) {
@@ -36,7 +49,15 @@ struct DataStreamReceiver: @unchecked Sendable {
     private mutating func run() throws(HostFailure) {
         let pages = group.streams[index]
         while true {
-            let item = try reader.nextItem()
+            let item: StreamItem
+            do {
+                item = try reader.nextItem()
+            } catch {
+                // A stream may be silent for a while as long as the others are not (a round of
+                // few batches, under a cap, leaves some streams nothing but its mark).
+                if BlockingSocket.isTimeout(error), group.failureReason == nil, group.activeWithin(idleSeconds) { continue }
+                throw error
+            }
             group.noteActivity()
             let strike = group.strikes(item.type)
             switch strike {
@@ -66,6 +87,14 @@ struct DataStreamReceiver: @unchecked Sendable {
                     pages.received.insert(Int(page))
                 }
                 pages.receivedCount &+= head.pageNumbers.count
+            case .record(.compressedPages(let compressed)):
+                if decompression == nil { decompression = try PageDecompression() }
+                try decompression?.write(compressed, into: guest, pageSizeBytes: pageSizeBytes)
+                for page in compressed.pageNumbers {
+                    pages.written.insert(Int(page))
+                    pages.received.insert(Int(page))
+                }
+                pages.receivedCount &+= compressed.pageNumbers.count
             case .record(.zeroPages(let list)):
                 for number in list.pageNumbers {
                     let page = Int(number)

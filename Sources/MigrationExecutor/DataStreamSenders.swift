@@ -30,8 +30,11 @@ public final class DataStreamSenders: @unchecked Sendable {
         /// The first failure on this stream: later work on it fails at once with it.
         var failure: String?
         var running = true
-        /// The channel's count of zero-page markers, copied after each send for other threads.
+        /// The channel's counts of zero-page markers and compressed bytes, copied after each
+        /// send for other threads.
         var zeroPagesSent = 0
+        var compressedDataBytes = 0
+        var compressedFrameBytes = 0
 
         init(channel: StreamChannel) { self.channel = channel }
     }
@@ -44,17 +47,20 @@ public final class DataStreamSenders: @unchecked Sendable {
     private var controlFailures: [String] = []
     private var round: UInt64?
     private var drainWaits: [Double] = []
+    /// Where the next tie between equally loaded streams is broken: under a cap each send ends
+    /// before the next is handed out, and every stream must get its share (a destination's data
+    /// stream that stays silent for its idle timeout is taken for a dead one).
+    private var nextStream = 0
+    /// The longest one step on a stream may take: a write's stall timeout, or a drain's wait.
+    private let stepSeconds: Double
 
     public var count: Int { streams.count }
-
-    /// The round of the last batch handed out, if any.
-    public var currentRound: UInt64? { condition.withLock { round } }
 
     /// Asks the destination for a port on the main connection, connects `count` data streams to
     /// it (`connect` makes a connection as the main one was made: same host, same TLS) and
     /// joins each to the migration by the main connection's nonce. Threads start at once.
     public static func open(
-        count: Int, main: inout StreamChannel, layout: GuestLayout, detectsZeroPages: Bool, timeouts: SenderTimeouts,
+        count: Int, main: inout StreamChannel, layout: GuestLayout, detectsZeroPages: Bool, compresses: Bool = false, timeouts: SenderTimeouts,
         cancellation: MigrationCancellation, connect: (UInt16) throws(HostFailure) -> BlockingSocket,
         pageAddress: @escaping (Int) -> UnsafeRawPointer
     ) throws(HostFailure) -> DataStreamSenders {
@@ -64,20 +70,31 @@ public final class DataStreamSenders: @unchecked Sendable {
         guard !main.migrationNonce.isEmpty else { throw HostFailure("parallel streams need a destination (not a file)") }
         let port = try main.announceParallelStreams(count: wireCount)
         var streams: [Stream] = []
-        for index in 0 ..< wireCount {
-            let socket: BlockingSocket
-            do {
-                socket = try connect(port)
-            } catch {
-                throw HostFailure("data stream \(index) to port \(port): \(error.description)")
+        var sockets: [BlockingSocket] = []
+        do throws(HostFailure) {
+            for index in 0 ..< wireCount {
+                let socket: BlockingSocket
+                do {
+                    socket = try connect(port)
+                } catch {
+                    throw HostFailure("data stream \(index) to port \(port): \(error.description)")
+                }
+                sockets.append(socket)
+                cancellation.attach(additional: socket)
+                var channel = try StreamChannel(socket: socket, opening: .dataStream(migrationNonce: main.migrationNonce, index: index, layout: layout),
+                                                timeouts: timeouts, pageAddress: pageAddress)
+                channel.detectsZeroPages = detectsZeroPages
+                if compresses { try channel.compressWithZstd() }
+                streams.append(Stream(channel: channel))
             }
-            cancellation.attach(additional: socket)
-            var channel = try StreamChannel(socket: socket, opening: .dataStream(migrationNonce: main.migrationNonce, index: index, layout: layout),
-                                            timeouts: timeouts, pageAddress: pageAddress)
-            channel.detectsZeroPages = detectsZeroPages
-            streams.append(Stream(channel: channel))
+        } catch {
+            // Nothing was sent on them: the migration has not begun, and a late cancel must not
+            // shut descriptor numbers that will belong to others.
+            cancellation.forgetAdditional()
+            for socket in sockets { socket.close() }
+            throw error
         }
-        let senders = DataStreamSenders(streams: streams)
+        let senders = DataStreamSenders(streams: streams, stepSeconds: timeouts.stalledSendSeconds + timeouts.drainSeconds + 5)
         for (index, stream) in streams.enumerated() {
             let thread = Thread { [senders] in senders.serve(stream) }
             thread.name = "livemig data stream \(index)"
@@ -86,16 +103,27 @@ public final class DataStreamSenders: @unchecked Sendable {
         return senders
     }
 
-    private init(streams: [Stream]) { self.streams = streams }
+    private init(streams: [Stream], stepSeconds: Double) {
+        self.streams = streams
+        self.stepSeconds = stepSeconds
+    }
 
     /// Hands a batch of round `round` to the stream with the fewest pages queued.
     public func submit(_ id: ActionID, batch: [Int], pageCount: Double, wireBytes: Double, round: UInt64) {
         condition.withLock {
+            precondition(self.round.map { round >= $0 } ?? true, "round \(round) after round \(self.round ?? 0)")
             if self.round != round {
                 self.round = round
                 for stream in streams { stream.queue.append(.round(round)) }
             }
-            let stream = streams.min { $0.queuedPages < $1.queuedPages }!
+            // The least loaded stream, ties broken in turn from the one after the last chosen.
+            var chosen = nextStream % streams.count
+            for offset in 1 ..< streams.count {
+                let candidate = (nextStream + offset) % streams.count
+                if streams[candidate].queuedPages < streams[chosen].queuedPages { chosen = candidate }
+            }
+            nextStream = chosen + 1
+            let stream = streams[chosen]
             stream.queue.append(.send(id, batch, pageCount: pageCount, wireBytes: wireBytes))
             stream.queuedPages += batch.count
             condition.broadcast()
@@ -116,7 +144,6 @@ public final class DataStreamSenders: @unchecked Sendable {
     /// Before the pause: every stream sends a drain mark and waits for its answer (at once, in
     /// parallel); the longest wait is kept. Throws the first stream's failure.
     public func drain() throws(HostFailure) {
-        drainWaits = []
         try everyStream(.drain)
     }
 
@@ -148,16 +175,31 @@ public final class DataStreamSenders: @unchecked Sendable {
         condition.withLock { streams.reduce(0) { $0 + $1.zeroPagesSent } }
     }
 
+    /// Page data over frame bytes of the batches compressed on all streams; nil when none was.
+    public var compressionRatio: Double? {
+        condition.withLock {
+            let frames = streams.reduce(0) { $0 + $1.compressedFrameBytes }
+            return frames > 0 ? Double(streams.reduce(0) { $0 + $1.compressedDataBytes }) / Double(frames) : nil
+        }
+    }
+
     /// Hands `work` to every stream and waits until all have done it.
     private func everyStream(_ work: Work) throws(HostFailure) {
         condition.lock()
         defer { condition.unlock() }
         controlFailures = []
+        drainWaits = []
         controlPending = streams.count
         for stream in streams { stream.queue.append(work) }
         condition.broadcast()
-        // Each stream's step is bounded by its socket's timeouts (a drain by its own).
-        while controlPending > 0 { condition.wait() }
+        // Each stream's step is bounded by its socket's timeouts (a drain by its own): the
+        // deadline is only a backstop.
+        let deadline = Date(timeIntervalSinceNow: stepSeconds)
+        while controlPending > 0 {
+            if !condition.wait(until: deadline), controlPending > 0 {
+                throw HostFailure("\(controlPending) of \(streams.count) data streams did not finish \(work) within \(stepSeconds) s")
+            }
+        }
         if let failure = controlFailures.first { throw HostFailure(failure) }
     }
 
@@ -196,6 +238,8 @@ public final class DataStreamSenders: @unchecked Sendable {
             case .send(let id, let batch, _, _):
                 stream.queuedPages -= batch.count
                 stream.zeroPagesSent = stream.channel.zeroPagesSent
+                stream.compressedDataBytes = stream.channel.compressedDataBytes
+                stream.compressedFrameBytes = stream.channel.compressedFrameBytes
                 completions.append((id, outcome))
             case .round:
                 break

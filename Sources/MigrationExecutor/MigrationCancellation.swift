@@ -38,6 +38,11 @@ public final class MigrationCancellation: @unchecked Sendable {
         }
     }
 
+    /// Forgets the additional connections (a parallel migration that could not open them all).
+    public func forgetAdditional() {
+        lock.withLock { additionalFDs = [] }
+    }
+
     /// Cancels the migration unless it has committed; true if it is cancelled (now or before).
     @discardableResult
     public func cancel(reason: String) -> Bool {

@@ -36,14 +36,15 @@ extension MigrationExecutor {
                     report.pausePhases = report.pausePhases?.adding(destination: channel.main.destinationPauseWork)
                     if channel.main.detectsZeroPages { report.zeroPagesSent = dataStreams.zeroPagesSent }
                     report.dataStreams = dataStreams.count
+                    report.compressionRatio = dataStreams.compressionRatio
                     return report
                 case .send(let batch, let pageCount, let wireBytes):
                     if let reason = cancellation.cancelledReason {
                         engine.complete(tagged.id, .notPerformed("cancelled: \(reason)"), now: monotonicSeconds())
                     } else {
-                        // The engine's round index: it moves on only once every send of the round before is in.
+                        // The engine's round number: it moves on only once every send of the round before is in.
                         dataStreams.submit(tagged.id, batch: batch, pageCount: pageCount, wireBytes: wireBytes,
-                                           round: UInt64(clamping: engine.stats.iteration))
+                                           round: UInt64(clamping: engine.roundNumber))
                         sendsOut += 1
                     }
                 case .waitUntil(let seconds):
@@ -73,6 +74,7 @@ extension MigrationExecutor {
             if progress != nil || steering != nil, ended - lastProgress >= 0.25 || (steering != nil && !steeringHasProgress) {
                 var update = snapshot(of: engine, zeroPagesSent: dataStreams.zeroPagesSent, elapsedSeconds: ended - start)
                 update.streams = dataStreams.count
+                update.compressionRatio = dataStreams.compressionRatio
                 steering?.record(update)
                 steeringHasProgress = true
                 if ended - lastProgress >= 0.25 {

@@ -26,6 +26,9 @@ public struct MigrationProgress: Sendable {
     public var zeroPagesSent = 0
     /// Connections carrying the pages: 1, or the data streams of a parallel migration.
     public var streams = 1
+    /// Page data before compression over after (`--compress zstd`), of the batches compressed so
+    /// far; nil when none was.
+    public var compressionRatio: Double?
 
     /// Where the migration is, as `livemig job` shows it (QEMU's `query-migrate` status).
     public enum Phase: String, Sendable, Codable {
@@ -108,6 +111,7 @@ public enum MigrationExecutor {
                 if report.outcome == .aborted { channel.abort(reason: report.reason) }
                 report.pausePhases = report.pausePhases?.adding(destination: channel.destinationPauseWork)
                 if channel.detectsZeroPages { report.zeroPagesSent = channel.zeroPagesSent }
+                report.compressionRatio = channel.compressionRatio
                 return report
             case .waitUntil(let seconds):
                 waitForCap(until: seconds, steering: steering, cancellation: cancellation)
@@ -121,7 +125,8 @@ public enum MigrationExecutor {
             }
             let ended = monotonicSeconds()
             if progress != nil || steering != nil, ended - lastProgress >= 0.25 || (steering != nil && !steeringHasProgress) {
-                let update = snapshot(of: engine, zeroPagesSent: channel.zeroPagesSent, elapsedSeconds: ended - start)
+                var update = snapshot(of: engine, zeroPagesSent: channel.zeroPagesSent, elapsedSeconds: ended - start)
+                update.compressionRatio = channel.compressionRatio
                 steering?.record(update)
                 steeringHasProgress = true
                 if ended - lastProgress >= 0.25 {

@@ -12,19 +12,10 @@ struct ParallelStreamChannel: MigrationChannel {
     var main: StreamChannel
     let dataStreams: DataStreamSenders
 
-    /// One batch at a time, for a driver that sends serially: handed to a data stream as the
-    /// executor hands them, and waited for (each send is bounded by its socket's stall timeout).
+    /// Pages never go this way: `runParallel` hands each batch to a data stream's thread and
+    /// takes its end from there, with the round it belongs to. A driver that calls this is told so.
     mutating func sendPages(_ batch: [Int], pageCount: Double, wireBytes: Double) throws(HostFailure) -> Double {
-        let id = ActionID(.max)
-        dataStreams.submit(id, batch: batch, pageCount: pageCount, wireBytes: wireBytes, round: dataStreams.currentRound ?? 0)
-        while true {
-            guard let (done, outcome) = dataStreams.nextCompletion(timeoutSeconds: 1), done == id else { continue }
-            switch outcome {
-            case .sent(let bytes): return bytes
-            case .failed(let message): throw HostFailure(message)
-            default: return wireBytes
-            }
-        }
+        throw HostFailure("a parallel migration's pages go through its data streams (runParallel), not one batch at a time")
     }
 
     mutating func sendDeviceState(_ state: CapturedGuestState) throws(HostFailure) {

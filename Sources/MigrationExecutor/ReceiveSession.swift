@@ -17,6 +17,9 @@ struct ReceiveSession {
     private var layout: GuestLayout?
     /// What the record just read carries, for the action that the machine answers it with.
     private var pendingBatch: PageBatchHead?
+    private var pendingCompressed: CompressedPages?
+    /// Made at the first `compressedPages`.
+    private var decompression: PageDecompression?
     /// The page numbers of the last `zeroPages` record, until the machine says to zero them.
     private var pendingZeroPages: [UInt64] = []
     /// Pages page data has been written to. A new guest's memory reads as zero, so a zero-page
@@ -197,6 +200,9 @@ struct ReceiveSession {
         case .record(.zeroPages(let list)):
             pendingZeroPages = list.pageNumbers
             return .zeroPagesAnnounced(pageNumbers: list.pageNumbers)
+        case .record(.compressedPages(let pages)):
+            pendingCompressed = pages
+            return .pageBatchAnnounced(pageNumbers: pages.pageNumbers)
         case .record(.parallelStreams(let count)):
             return .parallelStreamsAnnounced(count: Int(count))
         case .record(.guestLayout(let received)):
@@ -230,6 +236,12 @@ struct ReceiveSession {
         case .record(let other):
             return .localFailure("unexpected \(other.type) from the source")
         }
+    }
+
+    /// Decompresses a `compressedPages` batch into the guest.
+    private mutating func writeCompressed(_ pages: CompressedPages, into guest: any IncomingGuest, pageSizeBytes: Int) throws(HostFailure) {
+        if decompression == nil { decompression = try PageDecompression() }
+        try decompression?.write(pages, into: guest, pageSizeBytes: pageSizeBytes)
     }
 
     /// A record lost on the way (`drop`): its page data is still read (it is in the stream) but
@@ -281,11 +293,20 @@ struct ReceiveSession {
             }
             pagesWithData = DirtyBitmap(pageCount: Int(layout.guestPages))
         case .receivePageData:
-            guard let guest, let head = pendingBatch else { throw HostFailure("page data before the guest layout") }
-            pendingBatch = nil
-            try reader.readPageData(into: Self.pageTargets(of: head, in: guest))
+            guard let guest, let layout else { throw HostFailure("page data before the guest layout") }
             // The decoder checked every number against the layout; the machine did too.
-            for page in head.pageNumbers { pagesWithData?.insert(Int(page)) }
+            let pageNumbers: [UInt64]
+            if let compressed = pendingCompressed {
+                pendingCompressed = nil
+                try writeCompressed(compressed, into: guest, pageSizeBytes: Int(layout.pageSizeBytes))
+                pageNumbers = compressed.pageNumbers
+            } else {
+                guard let head = pendingBatch else { throw HostFailure("page data without a page batch") }
+                pendingBatch = nil
+                try reader.readPageData(into: Self.pageTargets(of: head, in: guest))
+                pageNumbers = head.pageNumbers
+            }
+            for page in pageNumbers { pagesWithData?.insert(Int(page)) }
         case .acceptParallelStreams(let count):
             try acceptParallelStreams(count)
         case .zeroAnnouncedPages:
@@ -430,9 +451,12 @@ struct ReceiveSession {
     /// Where a batch's pages go in guest memory, in order, with runs of pages that are adjacent
     /// in guest memory merged into one target (a full pass then reads 16 MiB per call).
     static func pageTargets(of head: PageBatchHead, in guest: any IncomingGuest) -> [UnsafeMutableRawBufferPointer] {
-        let size = head.pageSizeBytes
+        pageTargets(of: head.pageNumbers, pageSizeBytes: head.pageSizeBytes, in: guest)
+    }
+
+    static func pageTargets(of pageNumbers: [UInt64], pageSizeBytes size: Int, in guest: any IncomingGuest) -> [UnsafeMutableRawBufferPointer] {
         var targets: [UnsafeMutableRawBufferPointer] = []
-        for page in head.pageNumbers {
+        for page in pageNumbers {
             let address = guest.pageAddress(Int(page))
             if let last = targets.last, last.baseAddress! + last.count == address {
                 targets[targets.count - 1] = UnsafeMutableRawBufferPointer(start: last.baseAddress, count: last.count + size)

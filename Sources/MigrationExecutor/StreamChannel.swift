@@ -21,6 +21,16 @@ public struct StreamChannel: MigrationChannel {
     public var detectsZeroPages: Bool
     /// Pages sent as zero-page markers so far.
     public private(set) var zeroPagesSent = 0
+    /// Page data compressed so far (`compressedPages` records): the pages' bytes and the frames'.
+    public private(set) var compressedDataBytes = 0
+    public private(set) var compressedFrameBytes = 0
+    /// Page data over frame bytes of the batches compressed so far; nil when none was.
+    public var compressionRatio: Double? {
+        compressedFrameBytes > 0 ? Double(compressedDataBytes) / Double(compressedFrameBytes) : nil
+    }
+    /// Set by `compressWithZstd()`: each batch's data goes as one frame when it comes out at least a
+    /// sixteenth smaller, else as it is (data that does not compress costs one attempt).
+    private var compression: BatchCompression?
     /// One page of zeros, to compare pages with; the batch split into zero and other pages.
     private let zeroPage: [UInt8]
     private var zeroPagesOfBatch: [Int] = []
@@ -205,6 +215,11 @@ public struct StreamChannel: MigrationChannel {
         try write(buffer)
     }
 
+    /// Compresses each batch's data with zstd from now on (`migrate --compress zstd`).
+    public mutating func compressWithZstd() throws(HostFailure) {
+        compression = try BatchCompression(pageSizeBytes: pageSizeBytes)
+    }
+
     public mutating func sendPages(_ batch: [Int], pageCount: Double, wireBytes: Double) throws(HostFailure) -> Double {
         precondition(batch.count == Int(pageCount), "the channel sends the pages the engine names")
         if detectsZeroPages { splitZeroPages(of: batch) }
@@ -212,6 +227,10 @@ public struct StreamChannel: MigrationChannel {
         let dataPages = detectsZeroPages ? dataPagesOfBatch : batch
         let zeroPages = detectsZeroPages ? zeroPagesOfBatch : []
         header.removeAll(keepingCapacity: true)
+        if let compression, !dataPages.isEmpty,
+           let frameBytes = try compression.compress(dataPages, pageAddress: pageAddress) {
+            return try sendCompressed(dataPages, frameBytes: frameBytes, zeroPages: zeroPages, compression: compression)
+        }
         do {
             // Zero pages first, as their numbers; then the rest with their data. Both records
             // go in one gathered write.
@@ -237,6 +256,39 @@ public struct StreamChannel: MigrationChannel {
         let written = header.count + dataPages.count * pageSizeBytes
         bytesWritten += written
         zeroPagesSent += zeroPages.count
+        sentPages = true
+        return Double(written)
+    }
+
+    /// Sends the zero pages' record and a compressedPages record whose frame `compression`
+    /// holds, in one gathered write.
+    private mutating func sendCompressed(_ dataPages: [Int], frameBytes: Int, zeroPages: [Int],
+                                         compression: BatchCompression) throws(HostFailure) -> Double {
+        let padding: Int
+        do {
+            if !zeroPages.isEmpty {
+                try encoder.appendZeroPages(pageNumbers: zeroPages.lazy.map { UInt64($0) }, into: &header)
+            }
+            padding = try encoder.appendCompressedPagesHead(pageNumbers: dataPages.lazy.map { UInt64($0) }, frameBytes: frameBytes, into: &header)
+        } catch {
+            throw HostFailure("cannot encode a compressed page batch: \(error.description)")
+        }
+        header.append(contentsOf: repeatElement(0, count: padding))
+        var failure: HostFailure?
+        header.withUnsafeMutableBytes { headerBytes in
+            let headBytes = headerBytes.count - padding
+            pieces.removeAll(keepingCapacity: true)
+            pieces.append(iovec(iov_base: headerBytes.baseAddress, iov_len: headBytes))
+            pieces.append(iovec(iov_base: compression.frame, iov_len: frameBytes))
+            if padding > 0 { pieces.append(iovec(iov_base: headerBytes.baseAddress! + headBytes, iov_len: padding)) }
+            do { try socket.writeGathered(&pieces) } catch { failure = error as? HostFailure ?? HostFailure("\(error)") }
+        }
+        if let failure { throw explained(failure) }
+        let written = header.count + frameBytes
+        bytesWritten += written
+        zeroPagesSent += zeroPages.count
+        compressedDataBytes += dataPages.count * pageSizeBytes
+        compressedFrameBytes += frameBytes
         sentPages = true
         return Double(written)
     }

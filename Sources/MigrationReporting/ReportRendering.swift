@@ -71,6 +71,7 @@ public enum ReportRendering {
         if report.maxThrottlePercent > 0 { out += "throttle    up to \(report.maxThrottlePercent) %\n" }
         if let zero = report.zeroPagesSent, zero > 0 { out += "zero pages  \(zero) sent as 8-byte markers\n" }
         if let streams = report.dataStreams { out += "streams     \(streams) data streams beside the main connection\n" }
+        if let ratio = report.compressionRatio { out += "compression \(decimal(ratio, 2)) x (zstd, of the batches that went compressed)\n" }
         if report.memoryVerified == true { out += "memory      verified: the destination's equals the source's at the pause\n" }
         if let seed = report.seed { out += "seed        \(seed) (\(report.fidelity ?? "page") fidelity)\n" }
         if let measured = report.measured {

@@ -7,6 +7,8 @@ import MigrationCore
 enum ScenarioBounds {
     /// The share of guest memory that is zero pages (`guest.zeroShare`).
     static let zeroShare = InputBound("zeroShare", .count, from: "0", to: "1")
+    /// What compression shrinks data pages to (`guest.compressRatio`): 1 % to 100 %.
+    static let compressRatio = InputBound("compressRatio", .count, from: "0.01", to: "1")
     /// Link bandwidths and the rate limit (a profile step may be 0: the link stalls).
     static let bandwidth = InputBound("bandwidth", .bytesPerSecond, from: "0", to: "1000Tbit/s")
     /// Every duration: latencies, costs, failure time, phase lengths, the time limit.

@@ -43,6 +43,9 @@ struct ScenarioReader {
         // The share of memory that is zero pages when the migration starts (sent as markers).
         let zeroShare = try guest.nonNegative("zeroShare", expected: "a share such as 0.6", within: ScenarioBounds.zeroShare,
                                               Quantities.number) ?? 0
+        // What compression shrinks the guest's data pages to (compressed over raw).
+        let compressRatio = try guest.positive("compressRatio", expected: "a share such as 0.4", within: ScenarioBounds.compressRatio,
+                                               Quantities.number) ?? 0.5
         try guest.rejectUnknownKeys()
 
         let guestPages = memoryBytes / pageBytes
@@ -71,6 +74,8 @@ struct ScenarioReader {
         costs.streamBytesPerSecond = try source.positive("streamRate", expected: "a bandwidth such as 8Gbit/s", within: ScenarioBounds.bandwidth,
                                                          Quantities.bytesPerSecond)
         costs.sourceCores = try source.wholeNumber("cores", within: Self.cores)
+        costs.compressSecondsPerPage = try source.nonNegative("compressCost", expected: secondsText, within: ScenarioBounds.duration,
+                                                              Quantities.seconds) ?? costs.compressSecondsPerPage
         try source.rejectUnknownKeys()
 
         var migration = try top.section("migration")
@@ -81,6 +86,7 @@ struct ScenarioReader {
         engine.maxBatchPages = try migration.wholeNumber("batchPages", within: Self.batchPages) ?? engine.maxBatchPages
         engine.capsPausedRound = try migration.bool("capPausedRound") ?? false
         let streams = try migration.wholeNumber("streams", within: Self.streams) ?? 1
+        let compression = try migration.choice("compression", of: CompressionName.self) ?? .none
         // What the pause costs besides its pages, as the model has it: the qemu policy budgets it.
         engine.pauseOverheadSeconds = costs.pauseSeconds + costs.resumeSeconds
         try migration.rejectUnknownKeys()
@@ -105,6 +111,8 @@ struct ScenarioReader {
         config.linkEfficiency = efficiency
         config.zeroPageShare = zeroShare
         config.streams = streams
+        config.compressesPages = compression == .zstd
+        config.compressRatio = compressRatio
         config.operatorEvents = events
         do {
             try config.validate()
@@ -139,6 +147,7 @@ struct ScenarioReader {
     }
 
     private enum PlacementName: String, CaseIterable { case scattered, contiguous }
+    private enum CompressionName: String, CaseIterable { case none, zstd }
 
     private func rate(_ section: inout ScenarioSection, _ key: String, pageBytes: Int, required: Bool) throws(ScenarioError) -> Double {
         let value = try section.nonNegative(key, expected: "a rate in pages per second (e.g. 20000) or bytes (80MiB/s)",

@@ -135,7 +135,7 @@ struct EvacuationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             schedule(lane, at: seconds)
         case .local(let seconds):
             schedule(lane, at: now + seconds)
-        case .transfer(let bytes, let overheadSeconds, let cpuSeconds):
+        case .transfer(let bytes, let overheadSeconds, let cpuSeconds, _):
             let transfer = Transfer(overheadSeconds: overheadSeconds, cpuEndSeconds: now + cpuSeconds)
             guard bytes > 0 else {
                 schedule(lane, at: max(now + overheadSeconds, transfer.cpuEndSeconds))

@@ -20,8 +20,10 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         case waitUntil(seconds: Double)
         /// Bytes over the link: completes when the link has carried them, plus the fixed
         /// per-batch cost, and no earlier than `cpuSeconds` after the start (the source's
-        /// copy of the pages, which overlaps the network).
-        case transfer(bytes: Double, overheadSeconds: Double, cpuSeconds: Double)
+        /// copy of the pages, which overlaps the network). `batchesAtOnce`: how many batches of
+        /// the round could be on the streams together (the round's batches left, 1 for the
+        /// device state, which goes on the main connection).
+        case transfer(bytes: Double, overheadSeconds: Double, cpuSeconds: Double, batchesAtOnce: Int)
     }
 
     private(set) var engine: SourceMigration<Tracker>
@@ -67,6 +69,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         case .finished(let report):
             var report = report
             report.seed = config.seed
+            if config.compressesPages { report.compressionRatio = 1 / config.compressRatio }
             report.fidelity = config.fidelity.rawValue
             if config.zeroPageShare > 0 { report.zeroPagesSent = CheckedConversion.clampedInt(zeroPagesSent.rounded(), to: 0 ... Int.max) }
             // The destination's part as the host model has it: starting the guest there
@@ -85,12 +88,24 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             let costs = config.costs
             switch action {
             case .send(_, let pages, let wireBytes):
-                let bytes = wireBytesAfterZeroPages(pages: pages, wireBytes: wireBytes)
+                var bytes = wireBytesAfterZeroPages(pages: pages, wireBytes: wireBytes)
+                var cpuSeconds = pages * costs.pageCopySecondsPerPage
+                if config.compressesPages {
+                    // The pages with data (not zero markers) shrink to the ratio, at a CPU cost each.
+                    let dataPages = max(0, (bytes - (wireBytes - pages * Double(config.pageSizeBytes))) / Double(config.pageSizeBytes))
+                    bytes -= dataPages * Double(config.pageSizeBytes) * (1 - config.compressRatio)
+                    cpuSeconds += dataPages * costs.compressSecondsPerPage
+                }
                 startedOutcome = .sent(bytes: bytes)
-                return .transfer(bytes: bytes, overheadSeconds: config.link.perBatchOverheadSeconds,
-                                 cpuSeconds: pages * costs.pageCopySecondsPerPage)
+                // This batch and the round's pages still pending, in real batches (a fluid
+                // batch is a sixteenth of a round: many real ones).
+                let batchesLeft = CheckedConversion.clampedInt(((pages + engine.pagesPending) / Double(max(config.engine.maxBatchPages, 1))).rounded(.up),
+                                                               to: 1 ... SimulationConfig.maxStreams)
+                return .transfer(bytes: bytes, overheadSeconds: config.link.perBatchOverheadSeconds, cpuSeconds: cpuSeconds,
+                                 batchesAtOnce: batchesLeft)
             case .sendDeviceState:
-                return .transfer(bytes: Double(costs.deviceStateBytes), overheadSeconds: config.link.perBatchOverheadSeconds, cpuSeconds: 0)
+                return .transfer(bytes: Double(costs.deviceStateBytes), overheadSeconds: config.link.perBatchOverheadSeconds, cpuSeconds: 0,
+                                 batchesAtOnce: 1)
             default:
                 return .local(seconds: localSeconds(of: action))
             }

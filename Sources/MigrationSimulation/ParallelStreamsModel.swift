@@ -22,15 +22,20 @@ struct ParallelStreamsModel {
     var isSingleStream: Bool { streams == 1 && streamBytesPerSecond == nil }
 
     /// When a batch of `bytes` started at `now` has been sent, given the link and the batch's
-    /// fixed and CPU costs.
-    func transferEndSeconds(now: Double, bytes: Double, overheadSeconds: Double, cpuSeconds: Double, link: LinkModel) -> Double {
+    /// fixed and CPU costs. Only `batchesAtOnce` batches can overlap (the round's last ones, a
+    /// paused round of one batch, the device state on the main connection: fewer than the
+    /// streams), so the division is by no more than that.
+    func transferEndSeconds(now: Double, bytes: Double, overheadSeconds: Double, cpuSeconds: Double, batchesAtOnce: Int,
+                            link: LinkModel) -> Double {
         let linkSeconds = link.transferEndSeconds(start: now, bytes: bytes) - now
         if isSingleStream {
             // Written as before streams, so that the sums round the same way.
             return now + max(linkSeconds + overheadSeconds, cpuSeconds)
         }
-        let streamSeconds = streamBytesPerSecond.map { bytes / (Double(runningAtOnce) * $0) } ?? 0
-        let network = max(linkSeconds, streamSeconds) + overheadSeconds / Double(streams)
-        return now + max(network, cpuSeconds / Double(runningAtOnce))
+        let overlapping = max(1, min(streams, batchesAtOnce))
+        let running = max(1, min(runningAtOnce, overlapping))
+        let streamSeconds = streamBytesPerSecond.map { bytes / (Double(running) * $0) } ?? 0
+        let network = max(linkSeconds, streamSeconds) + overheadSeconds / Double(overlapping)
+        return now + max(network, cpuSeconds / Double(running))
     }
 }

@@ -44,6 +44,10 @@ public struct SimulationConfig: Sendable {
     /// overlap, on at most `costs.sourceCores` cores, and their rate is at most that many times
     /// `costs.streamBytesPerSecond`, all within the shared link.
     public var streams = 1
+    /// Whether page data is compressed (`migration.compression: zstd`, `migrate --compress zstd`),
+    /// and the size it shrinks to (`guest.compressRatio`, compressed over raw).
+    public var compressesPages = false
+    public var compressRatio = 0.5
     /// The most data streams a migration may have (the stream format's bound).
     public static let maxStreams = 16
 
@@ -92,6 +96,12 @@ public struct SimulationConfig: Sendable {
             guard index == 0 || operatorEvents[index - 1].atSeconds <= timed.atSeconds else {
                 throw SimulationError("events[\(index)].at: events must be in time order")
             }
+        }
+        guard compressRatio >= 0.01, compressRatio <= 1 else {
+            throw SimulationError("guest.compressRatio: \(compressRatio) is not a share from 0.01 to 1")
+        }
+        guard costs.compressSecondsPerPage >= 0, costs.compressSecondsPerPage.isFinite else {
+            throw SimulationError("source.compressCost: \(costs.compressSecondsPerPage) s is not a time from 0 on")
         }
         guard streams >= 1, streams <= Self.maxStreams else {
             throw SimulationError("migration.streams: \(streams) is not from 1 to \(Self.maxStreams)")

@@ -152,9 +152,9 @@ struct SimulationRun<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             scheduleCompletion(at: seconds, stall: "the rate limit's wait from \(now) s never ends (migration.rateLimit)")
         case .local(let seconds):
             scheduleCompletion(at: now + seconds, stall: "the host action started at \(now) s never ends (source costs)")
-        case .transfer(let bytes, let overheadSeconds, let cpuSeconds):
+        case .transfer(let bytes, let overheadSeconds, let cpuSeconds, let batchesAtOnce):
             let end = streamsModel.transferEndSeconds(now: now, bytes: bytes, overheadSeconds: overheadSeconds,
-                                                      cpuSeconds: cpuSeconds, link: config.link)
+                                                      cpuSeconds: cpuSeconds, batchesAtOnce: batchesAtOnce, link: config.link)
             scheduleCompletion(at: end, stall: "the transfer started at \(now) s never ends (link.profile: the bandwidth stays 0)")
         }
         return false

@@ -42,6 +42,11 @@ enum RecordBody {
     /// Most pages one record of `type` may list: a page batch's limit shrinks with large pages
     /// (its data must fit `maxBatchDataBytes`); a zeroPages list carries no data, so its limit
     /// is `maxBatchPages` whatever the page size.
+    /// Body length of a compressedPages record of `count` pages and a frame of `frameBytes`.
+    static func compressedPagesLength(count: Int, frameBytes: Int) -> Int {
+        StreamLimits.pageBatchFixedBytes + count * 8 + frameBytes
+    }
+
     static func maxPages(_ type: RecordType, layout: GuestLayout) -> Int {
         type == .zeroPages ? StreamLimits.maxBatchPages : StreamLimits.maxBatchPages(pageSizeBytes: Int(layout.pageSizeBytes))
     }
@@ -68,6 +73,9 @@ enum RecordBody {
             // The checker refuses a pageBatch before the layout, so it is there.
             guard let layout else { throw .missingGuestLayout(.pageBatch) }
             return .pageBatch(try decodePageBatch(body, layout: layout))
+        case .compressedPages:
+            guard let layout else { throw .missingGuestLayout(.compressedPages) }
+            return .record(.compressedPages(try decodeCompressedPages(body, layout: layout)))
         case .zeroPages:
             guard let layout else { throw .missingGuestLayout(.zeroPages) }
             _ = try pageCount(.zeroPages, body, bodyLength: body.count, layout: layout)
@@ -232,6 +240,28 @@ enum RecordBody {
             offset += 8
         }
         return pageNumbers
+    }
+
+    /// A compressedPages body: count, algorithm, the page numbers (a batch's rules), the frame
+    /// (1 byte up to the pages' data).
+    private static func decodeCompressedPages(_ body: ArraySlice<UInt8>, layout: GuestLayout) throws(StreamError) -> CompressedPages {
+        let fixed = StreamLimits.pageBatchFixedBytes
+        guard body.count >= fixed else { throw .recordLengthMismatch(.compressedPages, length: body.count, expected: fixed) }
+        let start = body.startIndex
+        let count = Int(body.readUInt32(at: start))
+        let limit = maxPages(.compressedPages, layout: layout)
+        guard (1 ... limit).contains(count) else { throw .pageCountOutOfRange(.compressedPages, count: count, limit: limit) }
+        let raw = body.readUInt32(at: start + 4)
+        guard let algorithm = CompressedPages.Algorithm(rawValue: raw) else { throw .unknownCompression(raw) }
+        let numbersEnd = start + fixed + count * 8
+        guard body.endIndex > numbersEnd else {
+            throw .recordLengthMismatch(.compressedPages, length: body.count, expected: fixed + count * 8 + 1)
+        }
+        let dataBytes = count * Int(layout.pageSizeBytes)
+        let frameBytes = body.endIndex - numbersEnd
+        guard frameBytes <= dataBytes else { throw .compressedFrameSize(bytes: frameBytes, dataBytes: dataBytes) }
+        let pageNumbers = try decodePageNumbers(body[start ..< numbersEnd], of: .compressedPages, layout: layout)
+        return CompressedPages(pageNumbers: pageNumbers, algorithm: algorithm, frame: Array(body[numbersEnd...]))
     }
 
     private static func decodeVcpuState(_ body: ArraySlice<UInt8>, layout: GuestLayout) throws(StreamError) -> VcpuState {

@@ -11,6 +11,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case zeroPages = 8
     case parallelStreams = 9
     case roundStart = 10
+    case compressedPages = 11
     case readyToUnpause = 16
     case clearedToUnpause = 17
     case running = 18
@@ -33,7 +34,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     public func isAllowed(in direction: StreamDirection) -> Bool {
         switch self {
         case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .memoryDigest, .drainMark, .zeroPages, .clearedToUnpause,
-             .challengeEcho, .queryGuest, .throughputProbe, .parallelStreams, .roundStart, .joinStream:
+             .challengeEcho, .queryGuest, .throughputProbe, .parallelStreams, .roundStart, .joinStream, .compressedPages:
             return direction == .sourceToDestination
         case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState, .probeResult, .drained, .streamsListening:
             return direction == .destinationToSource
@@ -70,6 +71,7 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         case .drained: "drained"
         case .parallelStreams: "parallelStreams"
         case .roundStart: "roundStart"
+        case .compressedPages: "compressedPages"
         case .joinStream: "joinStream"
         case .streamsListening: "streamsListening"
         }

@@ -138,6 +138,13 @@ public struct StreamEncoder: Sendable {
             RecordBody.appendHeader(.streamsListening, length: StreamLimits.wordAndReservedBytes, into: &buffer)
             buffer.appendLittleEndian(UInt32(port))
             buffer.appendLittleEndian(UInt32(0))
+        case .compressedPages(let pages):
+            try appendCompressedPagesHead(pageNumbers: pages.pageNumbers, algorithm: pages.algorithm, frameBytes: pages.frame.count,
+                                          into: &buffer)
+            buffer.append(contentsOf: pages.frame)
+            buffer.appendZeros(paddingBytes(forBodyLength: RecordBody.compressedPagesLength(count: pages.pageNumbers.count,
+                                                                                            frameBytes: pages.frame.count)))
+            return // appendCompressedPagesHead advanced the checker
         case .roundStart(let round):
             try checker.checkRound(round)
             RecordBody.appendHeader(.roundStart, length: StreamLimits.roundStartBytes, into: &buffer)
@@ -175,6 +182,28 @@ public struct StreamEncoder: Sendable {
         for page in pageNumbers { buffer.appendLittleEndian(page) }
         checker.advance(past: .pageBatch)
         return count * pageSize
+    }
+
+    /// Appends the header, count, algorithm and page numbers of a compressedPages record whose
+    /// frame is `frameBytes` long: the caller must append exactly the frame next, then the
+    /// returned number of zero bytes of padding, before anything else goes into the stream. The
+    /// rules are the decoder's: a batch's page numbers, a frame of 1 byte up to their data.
+    @discardableResult
+    public mutating func appendCompressedPagesHead(pageNumbers: some Collection<UInt64>, algorithm: CompressedPages.Algorithm = .zstd,
+                                                   frameBytes: Int, into buffer: inout [UInt8]) throws(StreamError) -> Int {
+        precondition(headerWritten, "write the stream header before any record")
+        try checker.check(.compressedPages)
+        let layout = try requireLayout(.compressedPages)
+        let count = try RecordBody.checkPageNumbers(pageNumbers, of: .compressedPages, layout: layout)
+        let dataBytes = count * Int(layout.pageSizeBytes)
+        guard (1 ... dataBytes).contains(frameBytes) else { throw .compressedFrameSize(bytes: frameBytes, dataBytes: dataBytes) }
+        let length = RecordBody.compressedPagesLength(count: count, frameBytes: frameBytes)
+        RecordBody.appendHeader(.compressedPages, length: length, into: &buffer)
+        buffer.appendLittleEndian(UInt32(count))
+        buffer.appendLittleEndian(algorithm.rawValue)
+        for page in pageNumbers { buffer.appendLittleEndian(page) }
+        checker.advance(past: .compressedPages)
+        return paddingBytes(forBodyLength: length)
     }
 
     /// Appends a whole zeroPages record: "these pages are all zero bytes; make them read as

@@ -75,6 +75,10 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A record other than roundStart, pageBatch, zeroPages, drainMark, endOfStream or abort on
     /// a data stream (after `joinStream`).
     case notInDataStream(RecordType)
+    /// A compressedPages whose algorithm this version does not define.
+    case unknownCompression(UInt32)
+    /// A compressedPages whose frame is empty or larger than its pages' data.
+    case compressedFrameSize(bytes: Int, dataBytes: Int)
     /// A record that only a data stream carries (roundStart) on the main stream.
     case onlyOnDataStreams(RecordType)
     /// A parallelStreams announcing a count outside 2...16.
@@ -157,7 +161,11 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notInProbe(let type):
             return "\(type) in a throughput probe, where only \(RecordType.pageBatch), \(RecordType.endOfStream) and \(RecordType.abort) may come"
         case .notInDataStream(let type):
-            return "\(type) on a data stream, where only \(RecordType.roundStart), \(RecordType.pageBatch), \(RecordType.zeroPages), \(RecordType.drainMark), \(RecordType.endOfStream) and \(RecordType.abort) may come"
+            return "\(type) on a data stream, where only \(RecordType.roundStart), \(RecordType.pageBatch), \(RecordType.compressedPages), \(RecordType.zeroPages), \(RecordType.drainMark), \(RecordType.endOfStream) and \(RecordType.abort) may come"
+        case .unknownCompression(let algorithm):
+            return "\(RecordType.compressedPages) record field algorithm is \(algorithm); the only one defined is 1 (zstd)"
+        case .compressedFrameSize(let bytes, let dataBytes):
+            return "\(RecordType.compressedPages) record frame is \(bytes) bytes; it must be 1 to \(dataBytes) (the data of its pages)"
         case .onlyOnDataStreams(let type):
             return "\(type) on the main stream; it comes only on data streams (after \(RecordType.joinStream))"
         case .parallelStreamCountOutOfRange(let count):

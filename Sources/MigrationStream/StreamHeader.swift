@@ -14,7 +14,8 @@ public enum StreamHeader {
     /// pages by frame number, without their data. A version 3 reader refuses a version 4 header,
     /// so a new source's stream (which may carry `zeroPages`) is never half read by an old build.
     /// Version 5 (livemig 2026-12-01) added parallel streams: `parallelStreams` (type 9) and
-    /// `roundStart` (type 10), `joinStream` (type 28) and `streamsListening` (type 29). A version 4
+    /// `roundStart` (type 10), `joinStream` (type 28) and `streamsListening` (type 29), and
+    /// compression: `compressedPages` (type 11). A version 4
     /// reader refuses a version 5 header, as above.
     public static let version: UInt32 = 5
     /// The versions this code reads in `direction`: every version whose records in that

@@ -140,6 +140,10 @@ public enum StreamLimits {
             return wordAndReservedBytes
         case .roundStart:
             return roundStartBytes
+        case .compressedPages:
+            // The numbers of a full batch and at most its data (a frame no smaller is not sent).
+            guard let pageSizeBytes else { return 0 }
+            return pageBatchFixedBytes + maxBatchPages(pageSizeBytes: pageSizeBytes) * 8 + maxBatchDataBytes
         case .joinStream:
             return joinStreamBytes
         }

@@ -33,6 +33,9 @@ public enum StreamRecord: Sendable, Equatable {
     /// come to that round's start, so a page's older copy on one stream can never land after
     /// its newer copy on another.
     case roundStart(round: UInt64)
+    /// Type 11 (stream version 5): a page batch whose data is compressed (`CompressedPages`),
+    /// wherever a page batch may come (not in a throughput probe).
+    case compressedPages(CompressedPages)
     /// Type 16, destination to source: "I hold the whole guest, paused".
     case readyToUnpause
     /// Type 17, source to destination: "run it"; the source keeps its copy paused until `running`.
@@ -96,6 +99,7 @@ public enum StreamRecord: Sendable, Equatable {
         case .drained: .drained
         case .parallelStreams: .parallelStreams
         case .roundStart: .roundStart
+        case .compressedPages: .compressedPages
         case .joinStream: .joinStream
         case .streamsListening: .streamsListening
         case .readyToUnpause: .readyToUnpause

@@ -80,7 +80,7 @@ public struct StreamStateChecker: Sendable {
         case (.probing, .pageBatch), (.probing, .endOfStream):
             return
         case (.awaitingLayout, .joinStream), (.dataStream, .roundStart), (.dataStream, .pageBatch), (.dataStream, .zeroPages),
-             (.dataStream, .endOfStream):
+             (.dataStream, .compressedPages), (.dataStream, .endOfStream), (.sendingGuest, .compressedPages):
             return
         case (.sendingGuest, .parallelStreams):
             guard !parallelStreamsPassed else { throw .duplicateRecord(type) }
@@ -170,7 +170,7 @@ public struct StreamStateChecker: Sendable {
         case .joinStream: phase = .dataStream
         case .parallelStreams: parallelStreamsPassed = true
         case .streamsListening: streamsListeningPassed = true
-        case .pageBatch, .zeroPages: pageRecordPassed = true
+        case .pageBatch, .zeroPages, .compressedPages: pageRecordPassed = true
         case .readyToUnpause: phase = .ready
         case .running: phase = .guestRunning
         case .abort, .clearedToUnpause, .firstConsoleLine, .queryGuest, .guestState, .probeResult: phase = .closed(by: type)

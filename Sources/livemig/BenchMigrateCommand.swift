@@ -26,6 +26,9 @@ struct BenchMigrateCommand: ParsableCommand {
     @Flag(help: "livemig sends zero pages whole, not as zero-page markers (QEMU always detects them).") var noZeroPages = false
     @Option(help: "Data streams beside the main connection (1 to 16; 1: the main connection alone). With 2 or more each run is also made with one stream, and the baseline pump uses as many connections.")
     var streams: Int = 1
+    @Option(help: "Compress each batch: zstd or none (the default).") var compress: String = "none"
+    @Option(help: "Fill the guest's memory before it runs with shares zero,text,random (such as 0.3,0.4,0.3: a realistic mix); by default a fresh guest's memory, all zero but what its program writes.")
+    var memoryMix: String?
 
     static let memoryBound = InputBound("--memory-mi-b", .count, from: "4", to: "4096", multipleOf: "2")
     static let rateBound = InputBound("--rate", .count, from: "0", to: "\(GuestWorkload.maxRatePagesPerSecond)")
@@ -44,6 +47,14 @@ struct BenchMigrateCommand: ParsableCommand {
         } catch {
             throw failure(error.description)
         }
+        guard ["zstd", "none"].contains(compress) else { throw failure("--compress \(compress): zstd or none") }
+        let mix: BenchMemoryMix?
+        do {
+            mix = try memoryMix.map { text throws(HostFailure) in try BenchMemoryMix(parsing: text) }
+        } catch {
+            throw failure(error.description)
+        }
+
         signal(SIGPIPE, SIG_IGN)
         let runs: [(String, GuestWorkload, Double?)] = [
             ("idle", .idle, nil),
@@ -51,23 +62,27 @@ struct BenchMigrateCommand: ParsableCommand {
             ("idle, capped at 1 Gbit/s", .idle, 125_000_000),
         ]
         print("livemig bench migrate: \(memoryMiB) MiB guest over 127.0.0.1, \(offline ? "offline" : "live, xen4"), zero pages \(noZeroPages ? "sent whole" : "as markers")"
-              + (streams > 1 ? ", \(streams) data streams (and each run again on one)" : ""))
+              + (streams > 1 ? ", \(streams) data streams (and each run again on one)" : "") + (compress == "zstd" ? ", zstd" : "")
+              + (mix.map { ", \($0)" } ?? ""))
         warmUp()
         for (label, workload, cap) in runs {
             var single: Double?
             if streams > 1 {
                 // The same run on the main connection alone, in the same session: the baseline for the streams.
-                let one = try migrateOnce(workload: workload, capBytesPerSecond: cap, streams: 1).report
-                single = Double(one.bytesSent) / one.totalTimeSeconds
-                print(String(format: "  %@, one stream: total %.3f s, %@ sent, %.0f MB/s", label, one.totalTimeSeconds, mib(one.bytesSent),
-                             single! / 1e6))
+                let one = try migrateOnce(workload: workload, capBytesPerSecond: cap, streams: 1, mix: mix).report
+                single = Double(one.pagesSent * 4096) / one.totalTimeSeconds
+                print(String(format: "  %@, one stream: total %.3f s, %@ sent, guest pages at %.0f MB/s", label, one.totalTimeSeconds,
+                             mib(one.bytesSent), single! / 1e6))
             }
-            let result = try migrateOnce(workload: workload, capBytesPerSecond: cap, streams: streams)
+            let result = try migrateOnce(workload: workload, capBytesPerSecond: cap, streams: streams, mix: mix)
             let report = result.report
             let throughput = Double(report.bytesSent) / report.totalTimeSeconds
-            var line = String(format: "  %@: total %.3f s, downtime %.1f ms, %@ sent (%d zero pages as markers), %.0f MB/s",
+            // Guest pages moved per second (zero markers and compressed data counted as the pages they carry).
+            let pageRate = Double(report.pagesSent * 4096) / report.totalTimeSeconds
+            var line = String(format: "  %@: total %.3f s, downtime %.1f ms, %@ sent (%d zero pages as markers%@), %.0f MB/s on the wire, guest pages at %.0f MB/s",
                               label, report.totalTimeSeconds, report.downtimeSeconds * 1000, mib(report.bytesSent),
-                              report.zeroPagesSent ?? 0, throughput / 1e6)
+                              report.zeroPagesSent ?? 0, report.compressionRatio.map { String(format: ", compressed %.2f x", $0) } ?? "",
+                              throughput / 1e6, pageRate / 1e6)
             if let cap {
                 let ideal = Double(report.bytesSent) / cap
                 line += String(format: "; bytes / cap = %.3f s, total is %+.1f %% off", ideal, 100 * (report.totalTimeSeconds - ideal) / ideal)
@@ -75,7 +90,7 @@ struct BenchMigrateCommand: ParsableCommand {
                 let pump = try plainPump(bytes: report.bytesSent, connections: streams)
                 line += String(format: " = %.0f %% of a plain pump of the same bytes on %d connection%@ (%.0f MB/s)", 100 * throughput / pump,
                                streams, streams == 1 ? "" : "s", pump / 1e6)
-                if let single { line += String(format: "; %.2f x one stream", throughput / single) }
+                if let single { line += String(format: "; pages %.2f x one stream's", pageRate / single) }
             }
             print(line)
             print(String(format: "    peak RSS %d MiB, of which beyond the two guests' %d MiB: %d MiB", result.peakRSSMiB,
@@ -111,10 +126,12 @@ struct BenchMigrateCommand: ParsableCommand {
 
     private func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
 
-    private func migrateOnce(workload: GuestWorkload, capBytesPerSecond: Double?, streams: Int) throws -> (report: MigrationReport, peakRSSMiB: Int) {
+    private func migrateOnce(workload: GuestWorkload, capBytesPerSecond: Double?, streams: Int,
+                             mix: BenchMemoryMix?) throws -> (report: MigrationReport, peakRSSMiB: Int) {
         resetPeakResident()
         let guest = try KVMGuest.create(name: "bench", memoryBytes: memoryMiB << 20, workload: workload)
         defer { guest.destroy() }
+        mix?.fill(guest.memory)
         guest.start()
         usleep(300_000)
         let receiver = try InProcessReceiver()
@@ -126,7 +143,7 @@ struct BenchMigrateCommand: ParsableCommand {
         } : nil
         let result = try KVMMigration.migrate(guest, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: receiver.port)),
                                               policy: PolicyConfiguration(name: .xen4), settings: settings, detectsZeroPages: !noZeroPages,
-                                              parallelStreams: parallel)
+                                              parallelStreams: parallel, compressesPages: compress == "zstd")
         let arrived = try receiver.arrivedGuest(waitingUpTo: 120)
         let peak = peakResidentMiB()
         arrived?.destroy()

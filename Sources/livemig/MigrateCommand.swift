@@ -25,7 +25,7 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "qemu/timeout: the downtime budget: 300ms, 1.5s (a bare number is milliseconds; 1ms to 2000s).") var downtimeLimit: String?
     @Option(help: "timeout: suspend the guest after this long: 60s, 5min (a bare number is seconds; libvirt --timeout; 1ms to 24h).")
     var timeout: String?
-    @Option(name: .customLong("set"), help: "Set a scenario key for this migration, as in simulate: --set policy.targetDirtyPages=200 (repeatable; policy.*, migration.rateLimit, migration.capPausedRound, migration.live, migration.streams act on the migration, the rest on --validate's prediction).")
+    @Option(name: .customLong("set"), help: "Set a scenario key for this migration, as in simulate: --set policy.targetDirtyPages=200 (repeatable; policy.*, migration.rateLimit, migration.capPausedRound, migration.live, migration.streams, migration.compression act on the migration, the rest on --validate's prediction).")
     var sets: [String] = []
     @Flag(help: "Let --bandwidth also pace the paused round (by default a KVM guest's runs at the link's rate, as QEMU's stop-and-copy does; a Xen domain's is always capped).")
     var capPausedRound = false
@@ -39,13 +39,15 @@ struct MigrateCommand: ParsableCommand {
     var noZeroPages = false
     @Option(help: "Carry the pages on N parallel TCP connections beside the main one (2 to 16, like QEMU's multifd channels; 1, the default, is the main connection alone; KVM guests).")
     var streams: Int?
+    @Option(help: "Compress each batch's page data: zstd (level 1, as QEMU's multifd zstd; a batch that does not shrink by a sixteenth goes as it is) or none, the default (KVM guests).")
+    var compress: String?
     @Flag(help: "Print progress while migrating.") var verbose = false
     @Option(help: "table or json.") var format: String = "table"
     @OptionGroup var host: RunDirectoryOption
     @Flag(help: "Migrate a Xen domain (the default on a Xen host for a name livemig's KVM daemons do not run); an error elsewhere.") var xen = false
     @Flag(help: "Predict first (calibrate the guest, or use --scenario; Monte Carlo), refuse when the p95 breaks --max-downtime or --max-time unless --yes, then run and print predicted against measured.")
     var validate = false
-    @Option(help: "Run the migration this scenario describes (its policy.*, migration.rateLimit, migration.capPausedRound, migration.live and migration.streams; options given here win); with --validate, predict from it instead of calibrating the guest now.")
+    @Option(help: "Run the migration this scenario describes (its policy.*, migration.rateLimit, migration.capPausedRound, migration.live, migration.streams and migration.compression; options given here win); with --validate, predict from it instead of calibrating the guest now.")
     var scenario: String?
     @Option(help: "--validate: the longest total time the p95 may predict: 30s, 2min (a bare number is seconds; 1 s to 24 h).") var maxTime: String?
     @Flag(help: "--validate: migrate even when the prediction breaks a limit.") var yes = false
@@ -60,6 +62,7 @@ struct MigrateCommand: ParsableCommand {
         request.verifyMemory = verifyMemory ? true : nil
         request.zeroPages = noZeroPages ? false : nil
         request.streams = streams
+        request.compression = compress
         do {
             // The scenario's (or --set's) settings first, then the options given here.
             let described = try MigrationSettingsFromScenario.read(scenario: scenario, sets: sets)
@@ -98,6 +101,7 @@ struct MigrateCommand: ParsableCommand {
             request.rateLimitBytesPerSecond = try bandwidth.map(OptionBounds.bandwidth.value) ?? described?.rateLimitBytesPerSecond
             if capPausedRound || described?.capsPausedRound == true { request.capPausedRound = true }
             if streams == nil { request.streams = described?.streams }
+            if compress == nil { request.compression = described?.compression }
             try request.validate()
         } catch {
             throw failure("\(error)")  // an InputBoundError or a HostFailure: one line each

@@ -14,6 +14,8 @@ struct MigrationSettingsFromScenario {
     var capsPausedRound: Bool?
     /// The connections carrying the pages (`migration.streams`), when more than one.
     var streams: Int?
+    /// "zstd" when the scenario compresses page data (`migration.compression`).
+    var compression: String?
 
     /// The settings without a scenario file: only the `--set` keys, over xen4's defaults.
     static let baseYAML = """
@@ -36,7 +38,8 @@ struct MigrationSettingsFromScenario {
             return MigrationSettingsFromScenario(policy: parsed.config.policy, rateLimitBytesPerSecond: parsed.config.engine.rateLimitBytesPerSecond,
                                                  live: saysLive ? parsed.config.engine.live : nil,
                                                  capsPausedRound: saysCap ? parsed.config.engine.capsPausedRound : nil,
-                                                 streams: parsed.config.streams > 1 ? parsed.config.streams : nil)
+                                                 streams: parsed.config.streams > 1 ? parsed.config.streams : nil,
+                                                 compression: parsed.config.compressesPages ? "zstd" : nil)
         } catch {
             throw HostFailure(error.description)
         }

@@ -115,6 +115,7 @@ struct MigrationValidation {
         keys.append("migration.live=\(request.live ?? false)")
         keys.append("migration.capPausedRound=\(request.capPausedRound ?? false)")
         keys.append("migration.streams=\(request.streams ?? 1)")
+        keys.append("migration.compression=\(request.compression ?? "none")")
         return keys
     }
 

@@ -22,6 +22,9 @@ extension MigrateCommand {
         let live = request.live ?? self.live
         if verifyMemory { throw failure("--verify-memory: not available for Xen domains (xl's stream has no place for a digest; libxenguest checks its own records)") }
         if noZeroPages { throw failure("--no-zero-pages: not available for Xen domains (libxenguest's stream sends every page whole already)") }
+        if let compression = request.compression, compression != "none" {
+            throw failure("--compress \(compression): not available for Xen domains (libxenguest writes its own stream)")
+        }
         if let streams = request.streams, streams > 1 {
             throw failure("--streams \(streams): not available for Xen domains (libxenguest writes the domain into one stream)")
         }

@@ -65,13 +65,14 @@ final class ParallelStreamMigrationTests: XCTestCase {
     }
 
     /// A receiver on loopback, on its own thread, building `destination`.
-    private func startReceiver(into destination: PlainMemory) throws -> (ListeningSocket, DispatchSemaphore, Outcome) {
+    static func startReceiver(into destination: PlainMemory,
+                               timeouts: ReceiverTimeouts = ReceiverTimeouts()) throws -> (ListeningSocket, DispatchSemaphore, Outcome) {
         let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
         let done = DispatchSemaphore(value: 0)
         let outcome = Outcome()
         Thread {
             do {
-                outcome.received = try MigrationReceiver.receive(on: try listener.accept()) { _ throws(HostFailure) in destination }
+                outcome.received = try MigrationReceiver.receive(on: try listener.accept(), timeouts: timeouts) { _ throws(HostFailure) in destination }
             } catch {
                 outcome.error = "\(error)"
             }
@@ -82,9 +83,11 @@ final class ParallelStreamMigrationTests: XCTestCase {
 
     /// Migrates `source` to `destination` over `streams` data streams on loopback.
     private func migrate(_ source: PlainMemory, to destination: PlainMemory, streams: Int, busyRounds: Int = 3,
+                         policy: any PrecopyPolicy = Xen4Policy(), rateLimitBytesPerSecond: Double? = nil,
+                         receiverTimeouts: ReceiverTimeouts = ReceiverTimeouts(),
                          connect: ((UInt16) throws(HostFailure) -> BlockingSocket)? = nil,
                          onRead: @escaping (Int) -> Void = { _ in }) throws -> Run {
-        let (listener, done, outcome) = try startReceiver(into: destination)
+        let (listener, done, outcome) = try Self.startReceiver(into: destination, timeouts: receiverTimeouts)
         let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port))
         let layout = GuestLayout(name: "parallel", memoryBytes: UInt64(source.pages * 4096), pageSizeBytes: 4096, vcpuCount: 1)
         let pageAddress: (Int) -> UnsafeRawPointer = { UnsafeRawPointer(source.pageAddress($0)) }
@@ -102,8 +105,9 @@ final class ParallelStreamMigrationTests: XCTestCase {
         settings.maxActionsInFlight = 2 * streams
         // Small batches, so that each round spreads over every stream.
         settings.maxBatchPages = 256
+        settings.rateLimitBytesPerSecond = rateLimitBytesPerSecond
         var engine = SourceMigration(tracker: BitmapPageTracker(pageCount: source.pages, collectsPageNumbers: true),
-                                     policy: Xen4Policy(), settings: settings)
+                                     policy: policy, settings: settings)
         let report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel, cancellation: cancellation, dataStreams: senders)
         XCTAssertEqual(done.wait(timeout: .now() + 120), .success, "the receiver did not finish")
         return Run(report: report, hypervisor: hypervisor, receiver: outcome)
@@ -201,6 +205,69 @@ final class ParallelStreamMigrationTests: XCTestCase {
         XCTAssertTrue(error.contains("data stream") && error.contains("roundStart (type 10) damaged"), error)
     }
 
+    /// A main connection and two data streams joined to it, played by hand.
+    private func openTwoDataStreams(port: Int, layout: GuestLayout) throws -> (HandPlayedConnection, HandPlayedConnection, HandPlayedConnection) {
+        var main = try HandPlayedConnection(port: port)
+        try main.send([.guestLayout(layout), .parallelStreams(count: 2)])
+        guard case .record(.streamsListening(let dataPort)) = try main.reader.next() else { throw HostFailure("no port for the data streams") }
+        var streamA = try HandPlayedConnection(port: Int(dataPort))
+        try streamA.send([.joinStream(migrationNonce: main.nonce, index: 0)])
+        var streamB = try HandPlayedConnection(port: Int(dataPort))
+        try streamB.send([.joinStream(migrationNonce: main.nonce, index: 1)])
+        return (main, streamA, streamB)
+    }
+
+    /// A page written with data on one stream in round 1 and sent as a zero marker on another
+    /// in round 2 is cleared: the barrier merged which pages hold data.
+    func testAZeroMarkerClearsAPageAnotherStreamWroteInAnEarlierRound() throws {
+        let pages = 16
+        let layout = GuestLayout(name: "order", memoryBytes: UInt64(pages * 4096), pageSizeBytes: 4096, vcpuCount: 1)
+        let destination = PlainMemory(pages: pages)
+        let (listener, done, outcome) = try Self.startReceiver(into: destination)
+        var (main, streamA, streamB) = try openTwoDataStreams(port: listener.port, layout: layout)
+        let all = PageBatch(pageNumbers: (0 ..< UInt64(pages)).map { $0 }, data: [UInt8](repeating: 0xAA, count: pages * 4096))
+        try streamA.send([.roundStart(round: 1), .pageBatch(all), .roundStart(round: 2), .endOfStream])
+        try streamB.send([.roundStart(round: 1), .roundStart(round: 2), .zeroPages(ZeroPageList(pageNumbers: [5])), .endOfStream])
+        try main.send([.vcpuState(VcpuState(vcpuId: 0, blob: [1])), .deviceState([2]), .endOfStream])
+        XCTAssertEqual(try main.reader.next().type, .readyToUnpause)
+        try main.send([.clearedToUnpause])
+        XCTAssertEqual(try main.reader.next().type, .running)
+        XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
+        XCTAssertNil(outcome.error)
+        XCTAssertEqual(destination.pageAddress(5).load(as: UInt64.self), 0, "page 5's round-1 data was not cleared by round 2's marker")
+        XCTAssertEqual(destination.pageAddress(6).load(as: UInt8.self), 0xAA)
+    }
+
+    /// A capped migration on 3 streams whose rounds last longer than the receiver's idle
+    /// timeout: every stream gets its share of the batches, and a stream silent while the
+    /// others carry pages is not taken for dead.
+    func testACappedMigrationLongerThanTheIdleTimeoutCompletes() throws {
+        let pages = 4096
+        let source = filledMemory(pages: pages)
+        let destination = PlainMemory(pages: pages)
+        // 16 MiB at 40 Mbit/s: about 3.4 s, against an idle timeout of 1 s.
+        let run = try migrate(source, to: destination, streams: 3, busyRounds: 1, rateLimitBytesPerSecond: 5e6,
+                              receiverTimeouts: ReceiverTimeouts(handshakeSeconds: 10, idleSeconds: 1))
+        XCTAssertNil(run.receiver.error)
+        XCTAssertNotEqual(run.report.outcome, .aborted, run.report.reason)
+        XCTAssertGreaterThan(run.report.totalTimeSeconds, 2, "the cap held")
+        XCTAssertEqual(memcmp(source.base, destination.base, pages * 4096), 0)
+    }
+
+    /// The timeout policy ends a live round early for the stop-and-copy: the paused round still
+    /// gets a round of its own on the streams (its own number), so its pages are ordered after
+    /// the live round's and its zero markers find the pages written before.
+    func testARoundEndedEarlyForTheStopAndCopyKeepsTheOrder() throws {
+        let pages = 16_384
+        let source = filledMemory(pages: pages)
+        let destination = PlainMemory(pages: pages)
+        let run = try migrate(source, to: destination, streams: 4, busyRounds: 8, policy: TimeoutPolicy(timeoutSeconds: 0.05),
+                              rateLimitBytesPerSecond: 200e6)
+        XCTAssertNil(run.receiver.error)
+        XCTAssertNotEqual(run.report.outcome, .aborted, run.report.reason)
+        XCTAssertEqual(memcmp(source.base, destination.base, pages * 4096), 0, "the paused round's pages were not ordered after the live round's")
+    }
+
     /// The round order itself, with the source played by hand: data stream B carries a page's
     /// copy of round 2 at once; data stream A carries the same page's copy of round 1 only
     /// 300 ms later. The destination must hold B's copy until A has finished round 1, so the
@@ -209,46 +276,12 @@ final class ParallelStreamMigrationTests: XCTestCase {
         let pages = 16
         let layout = GuestLayout(name: "order", memoryBytes: UInt64(pages * 4096), pageSizeBytes: 4096, vcpuCount: 1)
         let destination = PlainMemory(pages: pages)
-        let (listener, done, outcome) = try startReceiver(into: destination)
+        let (listener, done, outcome) = try Self.startReceiver(into: destination)
 
-        /// One connection played by hand: its encoder and the destination's replies.
-        struct Connection {
-            let socket: BlockingSocket
-            var encoder = StreamEncoder(direction: .sourceToDestination)
-            var reader: StreamReader
-            var nonce: [UInt8] = []
-
-            init(port: Int) throws {
-                socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: port))
-                socket.setReceiveTimeout(seconds: 30)
-                reader = StreamReader(socket: socket, direction: .destinationToSource)
-                guard case .record(.challenge(let challenge)) = try reader.next() else { throw HostFailure("no challenge") }
-                nonce = challenge
-                var bytes: [UInt8] = []
-                encoder.appendHeader(into: &bytes)
-                try encoder.append(.challengeEcho(nonce: challenge), into: &bytes)
-                try socket.write(bytes)
-            }
-
-            mutating func send(_ records: [StreamRecord]) throws {
-                var bytes: [UInt8] = []
-                for record in records {
-                    try encoder.append(record, into: &bytes)
-                    if case .joinStream = record { encoder.adoptLayout(GuestLayout(name: "order", memoryBytes: 16 * 4096, pageSizeBytes: 4096, vcpuCount: 1)) }
-                }
-                try socket.write(bytes)
-            }
-        }
         func page(_ number: UInt64, _ byte: UInt8) -> StreamRecord {
             .pageBatch(PageBatch(pageNumbers: [number], data: [UInt8](repeating: byte, count: 4096)))
         }
-        var main = try Connection(port: listener.port)
-        try main.send([.guestLayout(layout), .parallelStreams(count: 2)])
-        guard case .record(.streamsListening(let port)) = try main.reader.next() else { return XCTFail("no port for the data streams") }
-        var streamA = try Connection(port: Int(port))
-        try streamA.send([.joinStream(migrationNonce: main.nonce, index: 0)])
-        var streamB = try Connection(port: Int(port))
-        try streamB.send([.joinStream(migrationNonce: main.nonce, index: 1)])
+        var (main, streamA, streamB) = try openTwoDataStreams(port: listener.port, layout: layout)
         // B: round 1 (nothing), then round 2's copy of page 3 (0xBB).
         try streamB.send([.roundStart(round: 1), .roundStart(round: 2), page(3, 0xBB), .endOfStream])
         usleep(300_000)
@@ -268,3 +301,32 @@ final class ParallelStreamMigrationTests: XCTestCase {
         XCTAssertEqual(outcome.received?.pagesReceived, pages + 1)
     }
 }
+
+    /// One connection played by hand: its encoder and the destination's replies.
+    struct HandPlayedConnection {
+        let socket: BlockingSocket
+        var encoder = StreamEncoder(direction: .sourceToDestination)
+        var reader: StreamReader
+        var nonce: [UInt8] = []
+
+        init(port: Int) throws {
+            socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: port))
+            socket.setReceiveTimeout(seconds: 30)
+            reader = StreamReader(socket: socket, direction: .destinationToSource)
+            guard case .record(.challenge(let challenge)) = try reader.next() else { throw HostFailure("no challenge") }
+            nonce = challenge
+            var bytes: [UInt8] = []
+            encoder.appendHeader(into: &bytes)
+            try encoder.append(.challengeEcho(nonce: challenge), into: &bytes)
+            try socket.write(bytes)
+        }
+
+        mutating func send(_ records: [StreamRecord]) throws {
+            var bytes: [UInt8] = []
+            for record in records {
+                try encoder.append(record, into: &bytes)
+                if case .joinStream = record { encoder.adoptLayout(GuestLayout(name: "order", memoryBytes: 16 * 4096, pageSizeBytes: 4096, vcpuCount: 1)) }
+            }
+            try socket.write(bytes)
+        }
+    }

@@ -377,6 +377,7 @@ public final class GuestDaemon: @unchecked Sendable {
         var settings = EngineSettings()
         settings.rateLimitBytesPerSecond = request.rateLimitBytesPerSecond
         settings.capsPausedRound = request.capPausedRound ?? false
+        settings.compression = request.pageCompression
         let policy = request.policyConfiguration
         let stream: BlockingSocket
         var parallelStreams: ParallelStreamsRequest?
@@ -418,8 +419,7 @@ public final class GuestDaemon: @unchecked Sendable {
         return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation, steering: steering,
                                         maxDowntimeSeconds: request.maxDowntimeSeconds,
                                         timeouts: try TimeoutsFromEnvironment.sender(), verifyMemory: request.verifyMemory ?? false,
-                                        detectsZeroPages: request.zeroPages ?? true, parallelStreams: parallelStreams,
-                                        compressesPages: request.compression == "zstd") { update in
+                                        detectsZeroPages: request.zeroPages ?? true, parallelStreams: parallelStreams) { update in
             // The time left and the pause by the model, rounds to come included; before the
             // transfer rate is known, the pending pages alone.
             let estimate = update.remaining(under: policy, expectedDirtying: firstRound?.expectedDirtying(at: update) ?? expectedDirtying)

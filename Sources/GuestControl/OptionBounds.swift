@@ -44,14 +44,22 @@ public enum OptionBounds {
 }
 
 extension ControlRequest {
+    /// `--compress` as the engine takes it: zstd always, the engine's choice per round, or none.
+    static let compressionNames: [String: PageCompression] = ["zstd": .always, "auto": .auto, "none": .off]
+
+    /// The compression asked for (`--compress`); none when not asked.
+    public var pageCompression: PageCompression {
+        compression.flatMap { Self.compressionNames[$0] } ?? .off
+    }
+
     /// Checks every number the request carries against `OptionBounds`; the error names the
     /// option, the value and the allowed range. A daemon calls this before it acts on a request.
     public func validate() throws(HostFailure) {
         do throws(InputBoundError) {
             if let lines { try OptionBounds.consoleLines.check(lines) }
             if let streams { try OptionBounds.streams.check(streams) }
-            if let compression, !["zstd", "none"].contains(compression) {
-                throw InputBoundError("--compress \(compression): zstd or none")
+            if let compression, !Self.compressionNames.keys.contains(compression) {
+                throw InputBoundError("--compress \(compression): zstd, auto or none")
             }
             if let rateLimitBytesPerSecond {
                 try OptionBounds.bandwidth.check(rateLimitBytesPerSecond, written: "\(rateLimitBytesPerSecond) B/s")

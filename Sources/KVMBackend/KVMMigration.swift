@@ -27,7 +27,7 @@ public enum KVMMigration {
         cancellation: MigrationCancellation = MigrationCancellation(), steering: MigrationSteering? = nil, maxDowntimeSeconds: Double? = nil,
         timeouts: SenderTimeouts = SenderTimeouts(),
         computeDigest: Bool = false, verifyMemory: Bool = false, detectsZeroPages: Bool = true,
-        parallelStreams: ParallelStreamsRequest? = nil, compressesPages: Bool = false,
+        parallelStreams: ParallelStreamsRequest? = nil,
         progress: ((MigrationProgress) -> Void)? = nil
     ) throws(HostFailure) -> KVMMigrationResult {
         cancellation.attach(socket, shutdownWriting: true)
@@ -35,8 +35,10 @@ public enum KVMMigration {
         var channel = try StreamChannel(socket: socket, layout: guest.streamLayout, timeouts: timeouts, pageAddress: pageAddress)
         channel.detectsZeroPages = detectsZeroPages
         // With data streams the main connection carries no pages: only they compress.
+        let compressesPages = settings.compression != .off
         if compressesPages, parallelStreams == nil { try channel.compressWithZstd() }
         var settings = settings
+        settings.compressionThreads = parallelStreams?.count ?? 1
         let dataStreams = try parallelStreams.map { request throws(HostFailure) in
             // Two sends out per stream: one being written, one queued behind it.
             settings.maxActionsInFlight = min(EngineSettings.maxActionsInFlightLimit, 2 * request.count)

@@ -34,6 +34,10 @@ public struct EngineSettings: Sendable, Equatable {
     /// them); every other step waits until all are in. 1, the default, is the serial protocol
     /// every driver spoke before parallel streams: one action, its completion, the next.
     public var maxActionsInFlight = 1
+    /// Whether page data is compressed: never (the default), always, or as the engine decides at
+    /// each round (`CompressionChoice`); and how many threads compress at once (the data streams).
+    public var compression: PageCompression = .off
+    public var compressionThreads = 1
 
     public static let maxBatchPagesLimit = 1 << 20
     /// The most actions a driver may keep out at once (one per stream, a side step beside them).

@@ -10,6 +10,10 @@ public enum SourceEvent: Sendable, Equatable {
     case setRateLimit(bytesPerSecond: Double?)
     /// A new downtime limit for the policy's convergence test, seconds.
     case setDowntimeLimit(seconds: Double)
+    /// The transport compressed a batch: `dataBytes` of pages became a frame of `frameBytes`
+    /// (as many as the data when it did not shrink) in `seconds` of its thread's time. What
+    /// the engine's compression choice learns from (`EngineSettings.compression`).
+    case compressionMeasured(dataBytes: Double, frameBytes: Double, seconds: Double)
 }
 
 /// The engine's answer to an event: taken, or refused with a sentence naming why.

@@ -35,6 +35,14 @@ extension SourceMigration {
                 return .refused("policy \(policy.name) has no downtime limit to set")
             }
             return .accepted
+        case .compressionMeasured(let dataBytes, let frameBytes, let seconds):
+            guard settings.compression != .off else { return .refused("this migration does not compress") }
+            guard dataBytes > 0, dataBytes.isFinite, frameBytes > 0, frameBytes.isFinite, seconds >= 0, seconds.isFinite else {
+                return .refused("a compression measurement of \(dataBytes) bytes to \(frameBytes) in \(seconds) s is not one")
+            }
+            compression.record(dataBytes: dataBytes, frameBytes: frameBytes, seconds: seconds,
+                               capBytesPerSecond: settings.rateLimitBytesPerSecond)
+            return .accepted
         }
     }
 }

@@ -31,6 +31,8 @@ extension SourceMigration {
     }
 
     mutating func beginRound(now: Double, paused: Bool) {
+        compression.beginRound(measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond,
+                               capBytesPerSecond: settings.rateLimitBytesPerSecond)
         ledger.beginRound(now: now, paused: paused)
         step = .sendNextBatch
     }

@@ -28,6 +28,13 @@ public struct SourceMigration<Tracker: PageTracking> {
     /// ended early for the stop-and-copy keeps its number). What a parallel migration marks its
     /// rounds with on the data streams; 0 before the first.
     public var roundNumber: Int { ledger.round?.index ?? 0 }
+    /// Whether the sends handed out now are to be compressed (`EngineSettings.compression`:
+    /// always, never, or the engine's choice for the round, `CompressionChoice`).
+    public var compressesSends: Bool { compression.compressing }
+    /// Whether the engine's choice still waits for its first measurement of the compression
+    /// (a simulated transport then compresses one batch's worth, as a real one does).
+    public var compressionNeedsMeasurement: Bool { compression.needsMeasurement }
+    var compression: CompressionChoice
     var tracker: Tracker
     var policy: any PrecopyPolicy
     /// The policy's `skipsPagesDirtiedDuringRound`, read once: it says how the policy works,
@@ -80,6 +87,8 @@ public struct SourceMigration<Tracker: PageTracking> {
         wantedThrottlePercent = policy.guestThrottlePercent
         self.settings = settings
         ledger = RoundLedger(guestPageCount: tracker.guestPageCount, settings: settings)
+        compression = CompressionChoice(mode: settings.compression, threads: settings.compressionThreads,
+                                        pagesToMeasureLink: Double(16 * settings.maxBatchPages))
         rateLimiter = settings.rateLimitBytesPerSecond.map(RateLimiter.init(bytesPerSecond:))
         step = settings.live ? .enableDirtyLogging : .pauseGuest
     }
@@ -221,6 +230,8 @@ public struct SourceMigration<Tracker: PageTracking> {
         // Counted against the cap when it starts, so that batches out together are paced too.
         rateLimiter?.recordSend(bytes: wireBytes, startedAt: now)
         handOut(.sendBatch(startSeconds: now, pages: taken.pagesSent, wireBytes: wireBytes, capGeneration: rateLimiterGeneration))
+        compression.noteSend(pages: taken.pagesSent, measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond,
+                             capBytesPerSecond: settings.rateLimitBytesPerSecond)
         return .send(taken.batch, pageCount: taken.pagesSent, wireBytes: wireBytes)
     }
 

@@ -44,3 +44,16 @@ final class BatchCompression {
                                        into: UnsafeMutableRawBufferPointer(start: frame, count: bytes - bytes / 16))
     }
 }
+
+/// One batch's compression, for the engine's choice (`SourceEvent.compressionMeasured`).
+public struct CompressionSample: Sendable {
+    public var dataBytes: Int
+    /// The frame's bytes, or the data's when it did not shrink enough to be sent so.
+    public var frameBytes: Int
+    public var seconds: Double
+
+    /// The engine's event for it.
+    public var event: SourceEvent {
+        .compressionMeasured(dataBytes: Double(dataBytes), frameBytes: Double(frameBytes), seconds: seconds)
+    }
+}

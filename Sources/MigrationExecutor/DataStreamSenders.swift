@@ -15,7 +15,7 @@ import MigrationStream
 public final class DataStreamSenders: @unchecked Sendable {
     enum Work {
         case round(UInt64)
-        case send(ActionID, [Int], pageCount: Double, wireBytes: Double)
+        case send(ActionID, [Int], pageCount: Double, wireBytes: Double, compress: Bool)
         case drain
         case end
         case abort(String)
@@ -41,7 +41,14 @@ public final class DataStreamSenders: @unchecked Sendable {
 
     private let condition = NSCondition()
     private let streams: [Stream]
-    private var completions: [(ActionID, ActionOutcome<DirtyBitmap>)] = []
+    private var completions: [SendEnd] = []
+
+    /// A send's end: its outcome and, if it compressed, the measurement.
+    public struct SendEnd {
+        public var id: ActionID
+        public var outcome: ActionOutcome<DirtyBitmap>
+        public var compression: CompressionSample?
+    }
     /// Drains, ends and aborts handed to every stream and not yet done; their failures.
     private var controlPending = 0
     private var controlFailures: [String] = []
@@ -108,8 +115,9 @@ public final class DataStreamSenders: @unchecked Sendable {
         self.stepSeconds = stepSeconds
     }
 
-    /// Hands a batch of round `round` to the stream with the fewest pages queued.
-    public func submit(_ id: ActionID, batch: [Int], pageCount: Double, wireBytes: Double, round: UInt64) {
+    /// Hands a batch of round `round` to the stream with the fewest pages queued; `compress`:
+    /// the engine's choice for it.
+    public func submit(_ id: ActionID, batch: [Int], pageCount: Double, wireBytes: Double, round: UInt64, compress: Bool) {
         condition.withLock {
             precondition(self.round.map { round >= $0 } ?? true, "round \(round) after round \(self.round ?? 0)")
             if self.round != round {
@@ -124,14 +132,14 @@ public final class DataStreamSenders: @unchecked Sendable {
             }
             nextStream = chosen + 1
             let stream = streams[chosen]
-            stream.queue.append(.send(id, batch, pageCount: pageCount, wireBytes: wireBytes))
+            stream.queue.append(.send(id, batch, pageCount: pageCount, wireBytes: wireBytes, compress: compress))
             stream.queuedPages += batch.count
             condition.broadcast()
         }
     }
 
     /// The next send that ended, waiting at most `timeoutSeconds`; nil if none did by then.
-    public func nextCompletion(timeoutSeconds: Double) -> (ActionID, ActionOutcome<DirtyBitmap>)? {
+    public func nextCompletion(timeoutSeconds: Double) -> SendEnd? {
         condition.lock()
         defer { condition.unlock() }
         let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
@@ -213,14 +221,17 @@ public final class DataStreamSenders: @unchecked Sendable {
             condition.unlock()
             var outcome: ActionOutcome<DirtyBitmap> = .done
             var drainWait: Double?
+            var sample: CompressionSample?
             if let failure {
                 outcome = .failed(failure)
             } else {
                 do throws(HostFailure) {
                     switch work {
                     case .round(let round): try stream.channel.sendRoundStart(round)
-                    case .send(_, let batch, let pageCount, let wireBytes):
+                    case .send(_, let batch, let pageCount, let wireBytes, let compress):
+                        stream.channel.compressesNow = compress
                         outcome = .sent(bytes: try stream.channel.sendPages(batch, pageCount: pageCount, wireBytes: wireBytes))
+                        sample = stream.channel.takeCompressionSample()
                     case .drain:
                         try stream.channel.drainBeforePause()
                         drainWait = stream.channel.lastDrainWaitSeconds
@@ -235,12 +246,12 @@ public final class DataStreamSenders: @unchecked Sendable {
             condition.lock()
             if case .failed(let message) = outcome, stream.failure == nil { stream.failure = message }
             switch work {
-            case .send(let id, let batch, _, _):
+            case .send(let id, let batch, _, _, _):
                 stream.queuedPages -= batch.count
                 stream.zeroPagesSent = stream.channel.zeroPagesSent
                 stream.compressedDataBytes = stream.channel.compressedDataBytes
                 stream.compressedFrameBytes = stream.channel.compressedFrameBytes
-                completions.append((id, outcome))
+                completions.append(SendEnd(id: id, outcome: outcome, compression: sample))
             case .round:
                 break
             case .drain, .end, .abort:

@@ -44,7 +44,7 @@ extension MigrationExecutor {
                     } else {
                         // The engine's round number: it moves on only once every send of the round before is in.
                         dataStreams.submit(tagged.id, batch: batch, pageCount: pageCount, wireBytes: wireBytes,
-                                           round: UInt64(clamping: engine.roundNumber))
+                                           round: UInt64(clamping: engine.roundNumber), compress: engine.compressesSends)
                         sendsOut += 1
                     }
                 case .waitUntil(let seconds):
@@ -59,15 +59,17 @@ extension MigrationExecutor {
                 }
             } else {
                 precondition(sendsOut > 0, "the engine handed out nothing with no send out")
-                if let (id, outcome) = dataStreams.nextCompletion(timeoutSeconds: 0.05) {
+                if let end = dataStreams.nextCompletion(timeoutSeconds: 0.05) {
                     sendsOut -= 1
-                    var outcome = explainedByCancel(outcome, cancellation: cancellation)
+                    let id = end.id
+                    var outcome = explainedByCancel(end.outcome, cancellation: cancellation)
                     if case .failed = outcome, !explainedFailure, cancellation.cancelledReason == nil {
                         // The first broken data stream: the destination says why on the main connection.
                         explainedFailure = true
                         if let reason = channel.main.destinationAbortReason() { outcome = .failed("the destination aborted: \(reason)") }
                     }
                     engine.complete(id, outcome, now: monotonicSeconds())
+                    if let sample = end.compression { _ = engine.handle(sample.event, now: monotonicSeconds()) }
                 }
             }
             let ended = monotonicSeconds()

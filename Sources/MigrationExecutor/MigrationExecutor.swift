@@ -117,8 +117,10 @@ public enum MigrationExecutor {
                 waitForCap(until: seconds, steering: steering, cancellation: cancellation)
                 engine.complete(tagged.id, .done, now: monotonicSeconds())
             default:
+                if case .send = action { channel.compressesNow = engine.compressesSends }
                 let outcome = performUnlessCancelled(action, on: &hypervisor, over: &channel, cancellation: cancellation)
                 engine.complete(tagged.id, outcome, now: monotonicSeconds())
+                if let sample = channel.takeCompressionSample() { _ = engine.handle(sample.event, now: monotonicSeconds()) }
                 if case .pauseGuest = action, let maxDowntimeSeconds {
                     cancellation.armDowntimeWatchdog(seconds: maxDowntimeSeconds)
                 }

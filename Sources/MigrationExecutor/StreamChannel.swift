@@ -28,6 +28,12 @@ public struct StreamChannel: MigrationChannel {
     public var compressionRatio: Double? {
         compressedFrameBytes > 0 ? Double(compressedDataBytes) / Double(compressedFrameBytes) : nil
     }
+    /// Whether the next batches are compressed (with a compression set): the engine's choice for
+    /// the round (`SourceMigration.compressesSends`), set by the executor before each send.
+    public var compressesNow = true
+    /// The last send's compression, if it tried: data bytes, frame bytes (the data's when it
+    /// did not shrink), seconds; taken once by `takeCompressionSample()`.
+    private var compressionSample: CompressionSample?
     /// Set by `compressWithZstd()`: each batch's data goes as one frame when it comes out at least a
     /// sixteenth smaller, else as it is (data that does not compress costs one attempt).
     private var compression: BatchCompression?
@@ -215,6 +221,12 @@ public struct StreamChannel: MigrationChannel {
         try write(buffer)
     }
 
+    /// The last send's compression measurement, once.
+    public mutating func takeCompressionSample() -> CompressionSample? {
+        defer { compressionSample = nil }
+        return compressionSample
+    }
+
     /// Compresses each batch's data with zstd from now on (`migrate --compress zstd`).
     public mutating func compressWithZstd() throws(HostFailure) {
         compression = try BatchCompression(pageSizeBytes: pageSizeBytes)
@@ -227,9 +239,15 @@ public struct StreamChannel: MigrationChannel {
         let dataPages = detectsZeroPages ? dataPagesOfBatch : batch
         let zeroPages = detectsZeroPages ? zeroPagesOfBatch : []
         header.removeAll(keepingCapacity: true)
-        if let compression, !dataPages.isEmpty,
-           let frameBytes = try compression.compress(dataPages, pageAddress: pageAddress) {
-            return try sendCompressed(dataPages, frameBytes: frameBytes, zeroPages: zeroPages, compression: compression)
+        compressionSample = nil
+        if let compression, compressesNow, !dataPages.isEmpty {
+            let start = monotonicSeconds()
+            let frameBytes = try compression.compress(dataPages, pageAddress: pageAddress)
+            let dataBytes = dataPages.count * pageSizeBytes
+            compressionSample = CompressionSample(dataBytes: dataBytes, frameBytes: frameBytes ?? dataBytes, seconds: monotonicSeconds() - start)
+            if let frameBytes {
+                return try sendCompressed(dataPages, frameBytes: frameBytes, zeroPages: zeroPages, compression: compression)
+            }
         }
         do {
             // Zero pages first, as their numbers; then the rest with their data. Both records

@@ -111,7 +111,8 @@ struct ScenarioReader {
         config.linkEfficiency = efficiency
         config.zeroPageShare = zeroShare
         config.streams = streams
-        config.compressesPages = compression == .zstd
+        config.engine.compression = compression.engineSetting
+        config.engine.compressionThreads = streams
         config.compressRatio = compressRatio
         config.operatorEvents = events
         do {
@@ -147,7 +148,16 @@ struct ScenarioReader {
     }
 
     private enum PlacementName: String, CaseIterable { case scattered, contiguous }
-    private enum CompressionName: String, CaseIterable { case none, zstd }
+    private enum CompressionName: String, CaseIterable {
+        case none, zstd, auto
+        var engineSetting: PageCompression {
+            switch self {
+            case .none: .off
+            case .zstd: .always
+            case .auto: .auto
+            }
+        }
+    }
 
     private func rate(_ section: inout ScenarioSection, _ key: String, pageBytes: Int, required: Bool) throws(ScenarioError) -> Double {
         let value = try section.nonNegative(key, expected: "a rate in pages per second (e.g. 20000) or bytes (80MiB/s)",

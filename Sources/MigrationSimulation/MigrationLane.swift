@@ -40,6 +40,10 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private(set) var zeroPagesSent = 0.0
     /// Pages never sent yet: the first full pass's, whose `zeroPageShare` is zero.
     private var pagesNeverSent: Double
+    /// Whether a batch went compressed, and the measurement of the send out, for the engine
+    /// once it completes (as a real transport reports it).
+    private var compressedSomething = false
+    private var pendingCompressionSample: SourceEvent?
 
     init(config setting: SimulationConfig, memory: Memory, tracker: Tracker) {
         var config = setting
@@ -69,7 +73,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         case .finished(let report):
             var report = report
             report.seed = config.seed
-            if config.compressesPages { report.compressionRatio = 1 / config.compressRatio }
+            if compressedSomething { report.compressionRatio = 1 / config.compressRatio }
             report.fidelity = config.fidelity.rawValue
             if config.zeroPageShare > 0 { report.zeroPagesSent = CheckedConversion.clampedInt(zeroPagesSent.rounded(), to: 0 ... Int.max) }
             // The destination's part as the host model has it: starting the guest there
@@ -90,11 +94,21 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             case .send(_, let pages, let wireBytes):
                 var bytes = wireBytesAfterZeroPages(pages: pages, wireBytes: wireBytes)
                 var cpuSeconds = pages * costs.pageCopySecondsPerPage
-                if config.compressesPages {
-                    // The pages with data (not zero markers) shrink to the ratio, at a CPU cost each.
-                    let dataPages = max(0, (bytes - (wireBytes - pages * Double(config.pageSizeBytes))) / Double(config.pageSizeBytes))
-                    bytes -= dataPages * Double(config.pageSizeBytes) * (1 - config.compressRatio)
-                    cpuSeconds += dataPages * costs.compressSecondsPerPage
+                if engine.compressesSends {
+                    // The pages with data (not zero markers) shrink to the ratio, at a CPU cost
+                    // each; the engine hears it, as from a real transport.
+                    var dataPages = max(0, (bytes - (wireBytes - pages * Double(config.pageSizeBytes))) / Double(config.pageSizeBytes))
+                    // The choice's first measurement is one real batch (a fluid batch is many).
+                    if engine.compressionNeedsMeasurement { dataPages = min(dataPages, Double(config.engine.maxBatchPages)) }
+                    let dataBytes = dataPages * Double(config.pageSizeBytes)
+                    bytes -= dataBytes * (1 - config.compressRatio)
+                    let seconds = dataPages * costs.compressSecondsPerPage
+                    cpuSeconds += seconds
+                    if dataBytes > 0 {
+                        compressedSomething = true
+                        pendingCompressionSample = .compressionMeasured(dataBytes: dataBytes, frameBytes: dataBytes * config.compressRatio,
+                                                                        seconds: seconds)
+                    }
                 }
                 startedOutcome = .sent(bytes: bytes)
                 // This batch and the round's pages still pending, in real batches (a fluid
@@ -117,6 +131,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         // Moved out, not copied: an outcome may hold a dirty log.
         guard let outcome = startedOutcome.take(), let id = startedID.take() else { preconditionFailure("no action out to complete") }
         engine.complete(id, outcome, now: now)
+        if let sample = pendingCompressionSample.take() { _ = engine.handle(sample, now: now) }
     }
 
     /// Hands the engine an operator's event at `now` (`SimulationConfig.operatorEvents`).
@@ -130,6 +145,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// The action out was cut short at `now`: it ends with `outcome` instead of its own.
     mutating func complete(_ outcome: Outcome, now: Double) {
         startedOutcome = nil
+        pendingCompressionSample = nil
         guard let id = startedID.take() else { preconditionFailure("no action out to complete") }
         engine.complete(id, outcome, now: now)
     }

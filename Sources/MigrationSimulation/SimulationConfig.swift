@@ -44,9 +44,8 @@ public struct SimulationConfig: Sendable {
     /// overlap, on at most `costs.sourceCores` cores, and their rate is at most that many times
     /// `costs.streamBytesPerSecond`, all within the shared link.
     public var streams = 1
-    /// Whether page data is compressed (`migration.compression: zstd`, `migrate --compress zstd`),
-    /// and the size it shrinks to (`guest.compressRatio`, compressed over raw).
-    public var compressesPages = false
+    /// The size page data shrinks to when compressed (`guest.compressRatio`, compressed over
+    /// raw); whether it is, is the engine's setting (`engine.compression`).
     public var compressRatio = 0.5
     /// The most data streams a migration may have (the stream format's bound).
     public static let maxStreams = 16

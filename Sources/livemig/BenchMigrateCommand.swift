@@ -26,7 +26,7 @@ struct BenchMigrateCommand: ParsableCommand {
     @Flag(help: "livemig sends zero pages whole, not as zero-page markers (QEMU always detects them).") var noZeroPages = false
     @Option(help: "Data streams beside the main connection (1 to 16; 1: the main connection alone). With 2 or more each run is also made with one stream, and the baseline pump uses as many connections.")
     var streams: Int = 1
-    @Option(help: "Compress each batch: zstd or none (the default).") var compress: String = "none"
+    @Option(help: "Compress each batch: zstd, auto (the engine's choice per round) or none (the default).") var compress: String = "none"
     @Option(help: "Fill the guest's memory before it runs with shares zero,text,random (such as 0.3,0.4,0.3: a realistic mix); by default a fresh guest's memory, all zero but what its program writes.")
     var memoryMix: String?
 
@@ -47,7 +47,13 @@ struct BenchMigrateCommand: ParsableCommand {
         } catch {
             throw failure(error.description)
         }
-        guard ["zstd", "none"].contains(compress) else { throw failure("--compress \(compress): zstd or none") }
+        let compression: PageCompression
+        switch compress {
+        case "zstd": compression = .always
+        case "auto": compression = .auto
+        case "none": compression = .off
+        default: throw failure("--compress \(compress): zstd, auto or none")
+        }
         let mix: BenchMemoryMix?
         do {
             mix = try memoryMix.map { text throws(HostFailure) in try BenchMemoryMix(parsing: text) }
@@ -62,19 +68,19 @@ struct BenchMigrateCommand: ParsableCommand {
             ("idle, capped at 1 Gbit/s", .idle, 125_000_000),
         ]
         print("livemig bench migrate: \(memoryMiB) MiB guest over 127.0.0.1, \(offline ? "offline" : "live, xen4"), zero pages \(noZeroPages ? "sent whole" : "as markers")"
-              + (streams > 1 ? ", \(streams) data streams (and each run again on one)" : "") + (compress == "zstd" ? ", zstd" : "")
+              + (streams > 1 ? ", \(streams) data streams (and each run again on one)" : "") + (compression == .off ? "" : ", compression \(compress)")
               + (mix.map { ", \($0)" } ?? ""))
         warmUp()
         for (label, workload, cap) in runs {
             var single: Double?
             if streams > 1 {
                 // The same run on the main connection alone, in the same session: the baseline for the streams.
-                let one = try migrateOnce(workload: workload, capBytesPerSecond: cap, streams: 1, mix: mix).report
+                let one = try migrateOnce(workload: workload, capBytesPerSecond: cap, streams: 1, mix: mix, compression: compression).report
                 single = Double(one.pagesSent * 4096) / one.totalTimeSeconds
                 print(String(format: "  %@, one stream: total %.3f s, %@ sent, guest pages at %.0f MB/s", label, one.totalTimeSeconds,
                              mib(one.bytesSent), single! / 1e6))
             }
-            let result = try migrateOnce(workload: workload, capBytesPerSecond: cap, streams: streams, mix: mix)
+            let result = try migrateOnce(workload: workload, capBytesPerSecond: cap, streams: streams, mix: mix, compression: compression)
             let report = result.report
             let throughput = Double(report.bytesSent) / report.totalTimeSeconds
             // Guest pages moved per second (zero markers and compressed data counted as the pages they carry).
@@ -127,7 +133,7 @@ struct BenchMigrateCommand: ParsableCommand {
     private func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
 
     private func migrateOnce(workload: GuestWorkload, capBytesPerSecond: Double?, streams: Int,
-                             mix: BenchMemoryMix?) throws -> (report: MigrationReport, peakRSSMiB: Int) {
+                             mix: BenchMemoryMix?, compression: PageCompression) throws -> (report: MigrationReport, peakRSSMiB: Int) {
         resetPeakResident()
         let guest = try KVMGuest.create(name: "bench", memoryBytes: memoryMiB << 20, workload: workload)
         defer { guest.destroy() }
@@ -138,12 +144,13 @@ struct BenchMigrateCommand: ParsableCommand {
         var settings = EngineSettings()
         settings.rateLimitBytesPerSecond = capBytesPerSecond
         settings.live = !offline
+        settings.compression = compression
         let parallel = streams > 1 ? ParallelStreamsRequest(count: streams) { port throws(HostFailure) in
             try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: Int(port)))
         } : nil
         let result = try KVMMigration.migrate(guest, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: receiver.port)),
                                               policy: PolicyConfiguration(name: .xen4), settings: settings, detectsZeroPages: !noZeroPages,
-                                              parallelStreams: parallel, compressesPages: compress == "zstd")
+                                              parallelStreams: parallel)
         let arrived = try receiver.arrivedGuest(waitingUpTo: 120)
         let peak = peakResidentMiB()
         arrived?.destroy()

@@ -39,7 +39,7 @@ struct MigrateCommand: ParsableCommand {
     var noZeroPages = false
     @Option(help: "Carry the pages on N parallel TCP connections beside the main one (2 to 16, like QEMU's multifd channels; 1, the default, is the main connection alone; KVM guests).")
     var streams: Int?
-    @Option(help: "Compress each batch's page data: zstd (level 1, as QEMU's multifd zstd; a batch that does not shrink by a sixteenth goes as it is) or none, the default (KVM guests).")
+    @Option(help: "Compress each batch's page data: zstd (level 1, as QEMU's multifd zstd; a batch that does not shrink by a sixteenth goes as it is), auto (the engine decides each round from the measured compression against the link) or none, the default (KVM guests).")
     var compress: String?
     @Flag(help: "Print progress while migrating.") var verbose = false
     @Option(help: "table or json.") var format: String = "table"

@@ -39,7 +39,7 @@ struct MigrationSettingsFromScenario {
                                                  live: saysLive ? parsed.config.engine.live : nil,
                                                  capsPausedRound: saysCap ? parsed.config.engine.capsPausedRound : nil,
                                                  streams: parsed.config.streams > 1 ? parsed.config.streams : nil,
-                                                 compression: parsed.config.compressesPages ? "zstd" : nil)
+                                                 compression: ["zstd": PageCompression.always, "auto": .auto].first { $0.value == parsed.config.engine.compression }?.key)
         } catch {
             throw HostFailure(error.description)
         }

@@ -26,7 +26,8 @@ final class CompressedMigrationTests: XCTestCase {
         return memory
     }
 
-    private func migrate(_ source: PlainMemory, to destination: PlainMemory, streams: Int) throws -> (MigrationReport, String?) {
+    private func migrate(_ source: PlainMemory, to destination: PlainMemory, streams: Int, compression: PageCompression = .always,
+                         rateLimitBytesPerSecond: Double? = nil) throws -> (MigrationReport, String?) {
         let (listener, done, outcome) = try ParallelStreamMigrationTests.startReceiver(into: destination)
         let socket = try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: listener.port))
         let layout = GuestLayout(name: "compressed", memoryBytes: UInt64(source.pages * 4096), pageSizeBytes: 4096, vcpuCount: 1)
@@ -35,6 +36,9 @@ final class CompressedMigrationTests: XCTestCase {
         try channel.compressWithZstd()
         var settings = EngineSettings()
         settings.maxBatchPages = 256
+        settings.compression = compression
+        settings.compressionThreads = streams
+        settings.rateLimitBytesPerSecond = rateLimitBytesPerSecond
         var senders: DataStreamSenders?
         if streams > 1 {
             func connect(_ port: UInt16) throws(HostFailure) -> BlockingSocket {
@@ -69,6 +73,29 @@ final class CompressedMigrationTests: XCTestCase {
             XCTAssertGreaterThan(Double(report.bytesSent), 0.45 * pageData, "\(streams) streams")
             XCTAssertLessThan(Double(report.bytesSent), 0.6 * pageData, "\(streams) streams")
         }
+    }
+
+    /// `--compress auto`: under a 20 MB/s cap the engine keeps compressing text; on loopback
+    /// without a cap, random pages that do not shrink make it send whole after its first batch.
+    func testAutoCompressesWhereItPaysAndStopsWhereItDoesNot() throws {
+        let pages = 4096
+        let text = mixedMemory(pages: 2 * pages)
+        let textOnly = PlainMemory(pages: pages)
+        memcpy(textOnly.base, text.base, pages * 4096)  // the first half of the mix is text
+        let capped = PlainMemory(pages: pages)
+        let (slow, slowError) = try migrate(textOnly, to: capped, streams: 1, compression: .auto, rateLimitBytesPerSecond: 20e6)
+        XCTAssertNil(slowError)
+        XCTAssertEqual(memcmp(textOnly.base, capped.base, pages * 4096), 0)
+        XCTAssertLessThan(Double(slow.bytesSent), 0.25 * Double(slow.pagesSent * 4096), "text under a slow cap goes compressed")
+
+        let random = PlainMemory(pages: pages)
+        var generator = SplitMix64(seed: 9)
+        for word in 0 ..< pages * 512 { (random.base + word * 8).storeBytes(of: generator.next(), as: UInt64.self) }
+        let fast = PlainMemory(pages: pages)
+        let (whole, wholeError) = try migrate(random, to: fast, streams: 1, compression: .auto)
+        XCTAssertNil(wholeError)
+        XCTAssertEqual(memcmp(random.base, fast.base, pages * 4096), 0)
+        XCTAssertNil(whole.compressionRatio, "random pages never went compressed")
     }
 
     func testADamagedFrameIsRefusedAndTheDestinationKeepsNothing() throws {

@@ -136,3 +136,31 @@ final class CompressionModelTests: XCTestCase {
         }
     }
 }
+
+/// `migration.compression: auto` in the simulator: the engine measures the modelled compression
+/// as it would a real one and keeps compressing where it pays (a slow link), not where it does
+/// not (a fast one).
+final class AutoCompressionModelTests: XCTestCase {
+    private func run(_ overrides: [String]) throws -> MigrationReport {
+        let yaml = """
+            guest: {memory: 1GiB, compressRatio: 0.3}
+            workload: {kind: uniform, rate: 2000, workingSet: 64MiB}
+            policy: {name: xen4}
+            migration: {compression: auto}
+            link: {bandwidth: 1Gbit/s}
+            """
+        return try Simulator.run(try ScenarioLoader.parse(yaml: yaml, file: "auto.yaml", defaultName: "auto", overrides: overrides).config).report
+    }
+
+    func testAutoCompressesOnASlowLinkAndNotOnAFastOne() throws {
+        for fidelity in ["page", "fluid"] {
+            let slow = try run(["simulation.fidelity=\(fidelity)"])
+            let slowNone = try run(["simulation.fidelity=\(fidelity)", "migration.compression=none"])
+            XCTAssertLessThan(Double(slow.bytesSent), 0.5 * Double(slowNone.bytesSent), "compressed on 1 Gbit/s, \(fidelity)")
+            let fast = try run(["simulation.fidelity=\(fidelity)", "link.bandwidth=100Gbit/s"])
+            let fastNone = try run(["simulation.fidelity=\(fidelity)", "link.bandwidth=100Gbit/s", "migration.compression=none"])
+            XCTAssertGreaterThan(Double(fast.bytesSent), 0.9 * Double(fastNone.bytesSent), "whole on 100 Gbit/s after the probe, \(fidelity)")
+            XCTAssertLessThan(fast.totalTimeSeconds, 1.2 * fastNone.totalTimeSeconds, fidelity)
+        }
+    }
+}

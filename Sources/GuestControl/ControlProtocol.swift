@@ -32,7 +32,8 @@ public struct ControlRequest: Codable, Sendable {
     /// migrate: the connections that carry the pages (`--streams`; 1, the default, is the main
     /// connection alone; 2 to 16 are data streams beside it).
     public var streams: Int?
-    /// migrate: "zstd" compresses each batch's page data (`--compress zstd`); nil or "none": not.
+    /// migrate: "zstd" compresses each batch's page data, "auto" lets the engine choose round by
+    /// round (`--compress`); nil or "none": no compression.
     public var compression: String?
     /// job: a new downtime limit for the migration under way (`job --set downtimeLimit=`).
     public var jobDowntimeLimitSeconds: Double?

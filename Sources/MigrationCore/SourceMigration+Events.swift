@@ -24,6 +24,7 @@ extension SourceMigration {
             // The new cap starts from now: no credit or debt carried over from the old one.
             rateLimiter = bytesPerSecond.map(RateLimiter.init(bytesPerSecond:))
             rateLimiterGeneration &+= 1
+            compression.capChanged(to: capForCompression)
             return .accepted
         case .setDowntimeLimit(let seconds):
             do {
@@ -40,8 +41,7 @@ extension SourceMigration {
             guard dataBytes > 0, dataBytes.isFinite, frameBytes > 0, frameBytes.isFinite, seconds >= 0, seconds.isFinite else {
                 return .refused("a compression measurement of \(dataBytes) bytes to \(frameBytes) in \(seconds) s is not one")
             }
-            compression.record(dataBytes: dataBytes, frameBytes: frameBytes, seconds: seconds,
-                               capBytesPerSecond: settings.rateLimitBytesPerSecond)
+            compression.record(dataBytes: dataBytes, frameBytes: frameBytes, seconds: seconds, capBytesPerSecond: capForCompression)
             return .accepted
         }
     }

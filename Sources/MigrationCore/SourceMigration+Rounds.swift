@@ -31,8 +31,7 @@ extension SourceMigration {
     }
 
     mutating func beginRound(now: Double, paused: Bool) {
-        compression.beginRound(measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond,
-                               capBytesPerSecond: settings.rateLimitBytesPerSecond)
+        compression.beginRound(measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond, capBytesPerSecond: capForCompression)
         ledger.beginRound(now: now, paused: paused)
         step = .sendNextBatch
     }

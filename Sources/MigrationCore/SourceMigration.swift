@@ -231,7 +231,7 @@ public struct SourceMigration<Tracker: PageTracking> {
         rateLimiter?.recordSend(bytes: wireBytes, startedAt: now)
         handOut(.sendBatch(startSeconds: now, pages: taken.pagesSent, wireBytes: wireBytes, capGeneration: rateLimiterGeneration))
         compression.noteSend(pages: taken.pagesSent, measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond,
-                             capBytesPerSecond: settings.rateLimitBytesPerSecond)
+                             capBytesPerSecond: capForCompression)
         return .send(taken.batch, pageCount: taken.pagesSent, wireBytes: wireBytes)
     }
 
@@ -255,6 +255,10 @@ extension SourceMigration {
     /// Whether the bandwidth cap paces what comes next: always while the guest runs; after a
     /// live migration's pause only with `capsPausedRound` (see `EngineSettings`), or when no
     /// live round came first (the whole guest in the paused round, as offline).
+    /// The cap the compression choice weighs: none once it no longer paces the sends (a live
+    /// migration's paused round runs at the link's rate unless `capsPausedRound`).
+    var capForCompression: Double? { capStillApplies ? settings.rateLimitBytesPerSecond : nil }
+
     var capStillApplies: Bool {
         pausedAtSeconds == nil || !settings.live || settings.capsPausedRound || !ledger.iterations.contains { !$0.paused }
     }

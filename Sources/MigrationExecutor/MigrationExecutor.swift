@@ -120,7 +120,8 @@ public enum MigrationExecutor {
                 if case .send = action { channel.compressesNow = engine.compressesSends }
                 let outcome = performUnlessCancelled(action, on: &hypervisor, over: &channel, cancellation: cancellation)
                 engine.complete(tagged.id, outcome, now: monotonicSeconds())
-                if let sample = channel.takeCompressionSample() { _ = engine.handle(sample.event, now: monotonicSeconds()) }
+                // A send that failed measured nothing the engine should weigh.
+                if let sample = channel.takeCompressionSample(), case .sent = outcome { _ = engine.handle(sample.event, now: monotonicSeconds()) }
                 if case .pauseGuest = action, let maxDowntimeSeconds {
                     cancellation.armDowntimeWatchdog(seconds: maxDowntimeSeconds)
                 }

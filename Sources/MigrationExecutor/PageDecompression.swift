@@ -2,12 +2,13 @@ import MigrationCore
 import MigrationStream
 
 /// The destination's side of `compressedPages`: decompresses a batch's frame straight into the
-/// guest when its pages are one run of guest memory, else into a buffer as large as the largest
-/// batch and from there into each page. The frame must say exactly the batch's size and may
+/// guest when its pages are one run of guest memory, else into a buffer that grows to the
+/// largest such batch and from there into each page. The frame must say exactly the batch's size and may
 /// write no more (`ZstdDecompressor`).
 final class PageDecompression {
     private let decompressor: ZstdDecompressor
     private var scratch: UnsafeMutableRawPointer?
+    private var scratchBytes = 0
 
     init() throws(HostFailure) {
         decompressor = try ZstdDecompressor()
@@ -22,9 +23,13 @@ final class PageDecompression {
             return
         }
         let bytes = pages.pageNumbers.count * pageSizeBytes
-        let buffer = scratch ?? UnsafeMutableRawPointer.allocate(byteCount: StreamLimits.maxBatchDataBytes, alignment: 4096)
-        scratch = buffer
         guard bytes <= StreamLimits.maxBatchDataBytes else { throw HostFailure("a compressedPages batch of \(bytes) bytes, over a batch's") }
+        if bytes > scratchBytes {
+            scratch?.deallocate()
+            scratch = .allocate(byteCount: bytes, alignment: 4096)
+            scratchBytes = bytes
+        }
+        guard let buffer = scratch else { throw HostFailure("no buffer to decompress into") }
         try decompressor.decompress(pages.frame, into: UnsafeMutableRawBufferPointer(start: buffer, count: bytes))
         var offset = 0
         for target in targets {

@@ -112,7 +112,7 @@ struct ScenarioReader {
         config.zeroPageShare = zeroShare
         config.streams = streams
         config.engine.compression = compression.engineSetting
-        config.engine.compressionThreads = streams
+        config.engine.compressionThreads = min(streams, costs.sourceCores ?? streams)
         config.compressRatio = compressRatio
         config.operatorEvents = events
         do {

@@ -94,6 +94,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             case .send(_, let pages, let wireBytes):
                 var bytes = wireBytesAfterZeroPages(pages: pages, wireBytes: wireBytes)
                 var cpuSeconds = pages * costs.pageCopySecondsPerPage
+                var serialSeconds = 0.0
                 if engine.compressesSends {
                     // The pages with data (not zero markers) shrink to the ratio, at a CPU cost
                     // each; the engine hears it, as from a real transport.
@@ -101,11 +102,16 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                     // The choice's first measurement is one real batch (a fluid batch is many).
                     if engine.compressionNeedsMeasurement { dataPages = min(dataPages, Double(config.engine.maxBatchPages)) }
                     let dataBytes = dataPages * Double(config.pageSizeBytes)
-                    bytes -= dataBytes * (1 - config.compressRatio)
+                    // A frame not a sixteenth smaller is not sent (the batch goes whole), as
+                    // the transport does.
+                    let shrinks = config.compressRatio <= 15.0 / 16
+                    if shrinks { bytes -= dataBytes * (1 - config.compressRatio) }
                     let seconds = dataPages * costs.compressSecondsPerPage
-                    cpuSeconds += seconds
+                    // One connection compresses a batch, then writes it; several overlap one
+                    // stream's compression with the others' writes.
+                    if config.streams > 1 { cpuSeconds += seconds } else { serialSeconds = seconds }
                     if dataBytes > 0 {
-                        compressedSomething = true
+                        compressedSomething = compressedSomething || shrinks
                         pendingCompressionSample = .compressionMeasured(dataBytes: dataBytes, frameBytes: dataBytes * config.compressRatio,
                                                                         seconds: seconds)
                     }
@@ -115,7 +121,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 // batch is a sixteenth of a round: many real ones).
                 let batchesLeft = CheckedConversion.clampedInt(((pages + engine.pagesPending) / Double(max(config.engine.maxBatchPages, 1))).rounded(.up),
                                                                to: 1 ... SimulationConfig.maxStreams)
-                return .transfer(bytes: bytes, overheadSeconds: config.link.perBatchOverheadSeconds, cpuSeconds: cpuSeconds,
+                return .transfer(bytes: bytes, overheadSeconds: config.link.perBatchOverheadSeconds + serialSeconds, cpuSeconds: cpuSeconds,
                                  batchesAtOnce: batchesLeft)
             case .sendDeviceState:
                 return .transfer(bytes: Double(costs.deviceStateBytes), overheadSeconds: config.link.perBatchOverheadSeconds, cpuSeconds: 0,

@@ -14,7 +14,7 @@ struct MigrationSettingsFromScenario {
     var capsPausedRound: Bool?
     /// The connections carrying the pages (`migration.streams`), when more than one.
     var streams: Int?
-    /// "zstd" when the scenario compresses page data (`migration.compression`).
+    /// "zstd" or "auto" when the scenario compresses page data (`migration.compression`).
     var compression: String?
 
     /// The settings without a scenario file: only the `--set` keys, over xen4's defaults.

@@ -73,6 +73,42 @@ final class CompressionChoiceTests: XCTestCase {
         XCTAssertFalse(fast.compressing)
     }
 
+    func testDataThatDidNotShrinkIsTriedAgainOneBatchIn64() {
+        var choice = measured(ratio: 1.0, cap: 100e6)
+        XCTAssertFalse(choice.compressing)
+        var probes = 0
+        for _ in 0 ..< 128 {
+            choice.noteSend(pages: 1024, capBytesPerSecond: 100e6)
+            if choice.compressing { probes += 1 }
+        }
+        XCTAssertEqual(probes, 2, "one batch in 64")
+        // The guest's data changed: the probe finds it shrinks, and the choice follows.
+        choice.noteSend(pages: 1024, capBytesPerSecond: 100e6)
+        for _ in 0 ..< 63 { choice.noteSend(pages: 1024, capBytesPerSecond: 100e6) }
+        XCTAssertTrue(choice.compressing, "the 64th is a probe")
+        for _ in 0 ..< 30 { choice.record(dataBytes: 300e6, frameBytes: 60e6, seconds: 1, capBytesPerSecond: 100e6) }
+        XCTAssertTrue(choice.compressing)
+        choice.noteSend(pages: 1024, capBytesPerSecond: 100e6)
+        XCTAssertTrue(choice.compressing, "it now compresses every batch")
+    }
+
+    func testNoProbesWhenTheCPUIsWhatIsTooSlow() {
+        var choice = measured(ratio: 0.3, cap: 10e9)
+        for _ in 0 ..< 200 {
+            choice.noteSend(pages: 1024, capBytesPerSecond: 10e9)
+            XCTAssertFalse(choice.compressing)
+        }
+    }
+
+    func testANewCapDecidesAtOnce() {
+        var choice = measured(ratio: 0.3, cap: 10e9)
+        XCTAssertFalse(choice.compressing)
+        choice.capChanged(to: 50e6)
+        XCTAssertTrue(choice.compressing, "a slow cap makes it pay, mid-round")
+        choice.capChanged(to: nil)
+        XCTAssertFalse(choice.compressing, "no cap and the link not measured: whole, to measure it")
+    }
+
     func testTheEngineTakesMeasurementsOnlyWhenItCompresses() {
         var off = makeSourceMigration(guestPages: 100, policy: Xen4Policy())
         XCTAssertEqual(off.handle(.compressionMeasured(dataBytes: 4096, frameBytes: 1000, seconds: 0.001), now: 0),

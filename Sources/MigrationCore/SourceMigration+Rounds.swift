@@ -31,7 +31,9 @@ extension SourceMigration {
     }
 
     mutating func beginRound(now: Double, paused: Bool) {
-        compression.beginRound(measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond, capBytesPerSecond: capForCompression)
+        if settings.compression != .off {
+            compression.beginRound(measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond, capBytesPerSecond: capForCompression)
+        }
         ledger.beginRound(now: now, paused: paused)
         step = .sendNextBatch
     }

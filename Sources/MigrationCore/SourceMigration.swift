@@ -230,8 +230,10 @@ public struct SourceMigration<Tracker: PageTracking> {
         // Counted against the cap when it starts, so that batches out together are paced too.
         rateLimiter?.recordSend(bytes: wireBytes, startedAt: now)
         handOut(.sendBatch(startSeconds: now, pages: taken.pagesSent, wireBytes: wireBytes, capGeneration: rateLimiterGeneration))
-        compression.noteSend(pages: taken.pagesSent, measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond,
-                             capBytesPerSecond: capForCompression)
+        if settings.compression != .off {
+            compression.noteSend(pages: taken.pagesSent, measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond,
+                                 capBytesPerSecond: capForCompression)
+        }
         return .send(taken.batch, pageCount: taken.pagesSent, wireBytes: wireBytes)
     }
 

@@ -95,7 +95,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 var bytes = wireBytesAfterZeroPages(pages: pages, wireBytes: wireBytes)
                 var cpuSeconds = pages * costs.pageCopySecondsPerPage
                 var serialSeconds = 0.0
-                if engine.compressesSends {
+                if config.engine.compression != .off, engine.compressesSends {
                     // The pages with data (not zero markers) shrink to the ratio, at a CPU cost
                     // each; the engine hears it, as from a real transport.
                     var dataPages = max(0, (bytes - (wireBytes - pages * Double(config.pageSizeBytes))) / Double(config.pageSizeBytes))
@@ -119,8 +119,10 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 startedOutcome = .sent(bytes: bytes)
                 // This batch and the round's pages still pending, in real batches (a fluid
                 // batch is a sixteenth of a round: many real ones).
-                let batchesLeft = CheckedConversion.clampedInt(((pages + engine.pagesPending) / Double(max(config.engine.maxBatchPages, 1))).rounded(.up),
-                                                               to: 1 ... SimulationConfig.maxStreams)
+                // (Only streams need it: one stream skips the sum on the hot path.)
+                let batchesLeft = config.streams == 1 ? 1
+                    : CheckedConversion.clampedInt(((pages + engine.pagesPending) / Double(max(config.engine.maxBatchPages, 1))).rounded(.up),
+                                                   to: 1 ... SimulationConfig.maxStreams)
                 return .transfer(bytes: bytes, overheadSeconds: config.link.perBatchOverheadSeconds + serialSeconds, cpuSeconds: cpuSeconds,
                                  batchesAtOnce: batchesLeft)
             case .sendDeviceState:

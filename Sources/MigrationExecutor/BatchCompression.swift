@@ -45,6 +45,25 @@ final class BatchCompression {
     }
 }
 
+/// What a channel sent besides whole pages: zero-page markers, and compressed data with the
+/// frames it became. Summed over the data streams of a parallel migration.
+public struct PageSendCounts: Sendable {
+    public var zeroPagesSent = 0
+    public var compressedDataBytes = 0
+    public var compressedFrameBytes = 0
+
+    /// Page data over frame bytes of the batches compressed; nil when none was.
+    public var compressionRatio: Double? {
+        compressedFrameBytes > 0 ? Double(compressedDataBytes) / Double(compressedFrameBytes) : nil
+    }
+
+    static func + (lhs: PageSendCounts, rhs: PageSendCounts) -> PageSendCounts {
+        PageSendCounts(zeroPagesSent: lhs.zeroPagesSent + rhs.zeroPagesSent,
+                       compressedDataBytes: lhs.compressedDataBytes + rhs.compressedDataBytes,
+                       compressedFrameBytes: lhs.compressedFrameBytes + rhs.compressedFrameBytes)
+    }
+}
+
 /// One batch's compression, for the engine's choice (`SourceEvent.compressionMeasured`).
 public struct CompressionSample: Sendable {
     public var dataBytes: Int

@@ -31,6 +31,7 @@ enum DataStreamAcceptance {
         }
         guard let local = SocketAddress.local(of: joining.main.fd) else { throw HostFailure("the main connection's own address is unknown") }
         let listener = try ListeningSocket(host: local, port: 0)
+        _ = fcntl(listener.fd, F_SETFL, fcntl(listener.fd, F_GETFL) | O_NONBLOCK)
         guard let port = UInt16(exactly: listener.port), port > 0 else { throw HostFailure("the data streams' port \(listener.port) is not a TCP port") }
         try replies.send(.streamsListening(port: port))
         return listener
@@ -52,7 +53,9 @@ enum DataStreamAcceptance {
                 throw HostFailure("\(taken.count) of \(joining.count) data streams joined within \(joining.timeouts.handshakeSeconds) s (the receiver's handshake timeout)\(lastRefusal.isEmpty ? "" : "; the last refused: \(lastRefusal)")")
             }
             if ready == 0 { continue }
-            let connection = try listener.accept()
+            // Non-blocking: a connection reset between the poll and the accept leaves nothing to
+            // take, and the wait goes on.
+            guard let connection = try? listener.accept() else { continue }
             guard SocketAddress.peer(of: connection.fd) == peer else {
                 lastRefusal = "\(connection.peer) is not the main connection's peer"
                 connection.close()

@@ -24,9 +24,7 @@ final class DataStreamGroup: @unchecked Sendable {
     private let condition = NSCondition()
     /// The round each stream has come to (nil: none yet); `UInt64.max` once it has ended.
     private var reached: [UInt64?]
-    private var ended = 0
-    /// Streams joined (each on its own thread from then on), and threads gone.
-    private var joined = 0
+    /// Threads gone (of the streams joined: one per socket).
     private var exited = 0
     private var failure: String?
     private var stopped = false
@@ -62,7 +60,6 @@ final class DataStreamGroup: @unchecked Sendable {
     /// migration stops.
     func add(_ socket: BlockingSocket) {
         condition.withLock {
-            joined += 1
             sockets.append(socket)
             if stopped { shutdown(socket.fd, Int32(SHUT_RDWR)) }
         }
@@ -95,8 +92,11 @@ final class DataStreamGroup: @unchecked Sendable {
     }
 
     private func allReached(_ round: UInt64) -> Bool {
-        reached.allSatisfy { ($0 ?? 0) >= round && $0 != nil }
+        reached.allSatisfy { $0.map { $0 >= round } ?? false }
     }
+
+    /// Every stream has read its `endOfStream`.
+    private var allEnded: Bool { allReached(.max) }
 
     /// Called with the lock held, when every stream waits at the barrier or has ended.
     private func mergeWritten() {
@@ -110,7 +110,6 @@ final class DataStreamGroup: @unchecked Sendable {
     func end(_ index: Int) {
         condition.withLock {
             reached[index] = .max
-            ended += 1
             lastActivity = monotonicSeconds()
             condition.broadcast()
         }
@@ -160,9 +159,9 @@ final class DataStreamGroup: @unchecked Sendable {
     func awaitEnd(idleSeconds: Double) throws(HostFailure) -> (pages: DirtyBitmap, count: Int) {
         condition.lock()
         defer { condition.unlock() }
-        while ended < count, failure == nil, !stopped {
+        while !allEnded, failure == nil, !stopped {
             let deadline = Date(timeIntervalSinceReferenceDate: Date.timeIntervalSinceReferenceDate + idleSeconds - (monotonicSeconds() - lastActivity))
-            if !condition.wait(until: deadline), monotonicSeconds() - lastActivity >= idleSeconds, ended < count {
+            if !condition.wait(until: deadline), monotonicSeconds() - lastActivity >= idleSeconds, !allEnded {
                 let open = reached.indices.filter { reached[$0] != .max }
                 throw HostFailure("data streams \(open.map(String.init).joined(separator: ", ")) sent nothing for \(idleSeconds) s before their end (the receiver's idle timeout)")
             }
@@ -193,9 +192,9 @@ final class DataStreamGroup: @unchecked Sendable {
         for socket in sockets { shutdown(socket.fd, Int32(SHUT_RDWR)) }
         condition.broadcast()
         let deadline = Date(timeIntervalSinceNow: 30)
-        while exited < joined {
-            if !condition.wait(until: deadline), exited < joined {
-                FileHandle.standardError.write(Data("livemig: \(joined - exited) data stream threads still running 30 s after the stop\n".utf8))
+        while exited < sockets.count {
+            if !condition.wait(until: deadline), exited < sockets.count {
+                FileHandle.standardError.write(Data("livemig: \(sockets.count - exited) data stream threads still running 30 s after the stop\n".utf8))
                 return
             }
         }

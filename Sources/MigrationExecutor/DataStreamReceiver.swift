@@ -16,18 +16,7 @@ struct DataStreamReceiver: @unchecked Sendable {
     let pageSizeBytes: Int
     let idleSeconds: Double
     /// Made at the stream's first `compressedPages`.
-    private var decompression: PageDecompression?
-
-    init(index: Int, reader: StreamReader, replies: ReplyWriter, group: DataStreamGroup, guest: any IncomingGuest,
-         pageSizeBytes: Int, idleSeconds: Double) {
-        self.index = index
-        self.reader = reader
-        self.replies = replies
-        self.group = group
-        self.guest = guest
-        self.pageSizeBytes = pageSizeBytes
-        self.idleSeconds = idleSeconds
-    }
+    var decompression: PageDecompression?
 
     /// Runs the stream on a new thread; the group hears of its end, failure and exit.
     static func start(_ stream: DataStreamReceiver) {

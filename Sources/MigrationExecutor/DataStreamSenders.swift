@@ -29,12 +29,8 @@ public final class DataStreamSenders: @unchecked Sendable {
         var queuedPages = 0
         /// The first failure on this stream: later work on it fails at once with it.
         var failure: String?
-        var running = true
-        /// The channel's counts of zero-page markers and compressed bytes, copied after each
-        /// send for other threads.
-        var zeroPagesSent = 0
-        var compressedDataBytes = 0
-        var compressedFrameBytes = 0
+        /// The channel's counts, copied after each send for other threads.
+        var counts = PageSendCounts()
 
         init(channel: StreamChannel) { self.channel = channel }
     }
@@ -178,17 +174,9 @@ public final class DataStreamSenders: @unchecked Sendable {
         }
     }
 
-    /// Pages sent as zero-page markers on all streams.
-    public var zeroPagesSent: Int {
-        condition.withLock { streams.reduce(0) { $0 + $1.zeroPagesSent } }
-    }
-
-    /// Page data over frame bytes of the batches compressed on all streams; nil when none was.
-    public var compressionRatio: Double? {
-        condition.withLock {
-            let frames = streams.reduce(0) { $0 + $1.compressedFrameBytes }
-            return frames > 0 ? Double(streams.reduce(0) { $0 + $1.compressedDataBytes }) / Double(frames) : nil
-        }
+    /// Zero-page markers and compressed data sent on all streams so far.
+    public var counts: PageSendCounts {
+        condition.withLock { streams.reduce(PageSendCounts()) { $0 + $1.counts } }
     }
 
     /// Hands `work` to every stream and waits until all have done it.
@@ -248,18 +236,14 @@ public final class DataStreamSenders: @unchecked Sendable {
             switch work {
             case .send(let id, let batch, _, _, _):
                 stream.queuedPages -= batch.count
-                stream.zeroPagesSent = stream.channel.zeroPagesSent
-                stream.compressedDataBytes = stream.channel.compressedDataBytes
-                stream.compressedFrameBytes = stream.channel.compressedFrameBytes
+                stream.counts = stream.channel.counts
                 completions.append(SendEnd(id: id, outcome: outcome, compression: sample))
-            case .round:
+            case .round, .stop:
                 break
             case .drain, .end, .abort:
                 if case .failed(let message) = outcome { controlFailures.append(message) }
                 if let drainWait { drainWaits.append(drainWait) }
                 controlPending -= 1
-            case .stop:
-                stream.running = false
             }
             condition.broadcast()
             condition.unlock()

@@ -11,9 +11,7 @@ extension MigrationExecutor {
         over channel: inout ParallelStreamChannel, cancellation: MigrationCancellation,
         steering: MigrationSteering?, maxDowntimeSeconds: Double?, progress: ((MigrationProgress) -> Void)?
     ) -> MigrationReport where Hypervisor.DirtyLog == DirtyBitmap, Hypervisor.DeviceState == CapturedGuestState {
-        let start = monotonicSeconds()
-        var lastProgress = start
-        var steeringHasProgress = false
+        var publisher = ProgressPublisher(progress: progress, steering: steering)
         let dataStreams = channel.dataStreams
         defer {
             dataStreams.stop()
@@ -34,9 +32,10 @@ extension MigrationExecutor {
                         dataStreams.abort(reason: report.reason)
                     }
                     report.pausePhases = report.pausePhases?.adding(destination: channel.main.destinationPauseWork)
-                    if channel.main.detectsZeroPages { report.zeroPagesSent = dataStreams.zeroPagesSent }
+                    let counts = dataStreams.counts
+                    if channel.main.detectsZeroPages { report.zeroPagesSent = counts.zeroPagesSent }
                     report.dataStreams = dataStreams.count
-                    report.compressionRatio = dataStreams.compressionRatio
+                    report.compressionRatio = counts.compressionRatio
                     return report
                 case .send(let batch, let pageCount, let wireBytes):
                     if let reason = cancellation.cancelledReason {
@@ -72,18 +71,7 @@ extension MigrationExecutor {
                     if let sample = end.compression { _ = engine.handle(sample.event, now: monotonicSeconds()) }
                 }
             }
-            let ended = monotonicSeconds()
-            if progress != nil || steering != nil, ended - lastProgress >= 0.25 || (steering != nil && !steeringHasProgress) {
-                var update = snapshot(of: engine, zeroPagesSent: dataStreams.zeroPagesSent, elapsedSeconds: ended - start)
-                update.streams = dataStreams.count
-                update.compressionRatio = dataStreams.compressionRatio
-                steering?.record(update)
-                steeringHasProgress = true
-                if ended - lastProgress >= 0.25 {
-                    lastProgress = ended
-                    progress?(update)
-                }
-            }
+            publisher.publish { elapsed in snapshot(of: engine, counts: dataStreams.counts, streams: dataStreams.count, elapsedSeconds: elapsed) }
         }
     }
 }

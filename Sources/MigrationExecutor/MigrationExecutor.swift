@@ -90,10 +90,7 @@ public enum MigrationExecutor {
             return runParallel(&engine, on: &hypervisor, over: &parallel, cancellation: cancellation, steering: steering,
                                maxDowntimeSeconds: maxDowntimeSeconds, progress: progress)
         }
-        let start = monotonicSeconds()
-        var lastProgress = start
-        // `livemig job` has something to show from the first action on.
-        var steeringHasProgress = false
+        var publisher = ProgressPublisher(progress: progress, steering: steering)
         defer {
             cancellation.detach()
             steering?.end()
@@ -126,17 +123,7 @@ public enum MigrationExecutor {
                     cancellation.armDowntimeWatchdog(seconds: maxDowntimeSeconds)
                 }
             }
-            let ended = monotonicSeconds()
-            if progress != nil || steering != nil, ended - lastProgress >= 0.25 || (steering != nil && !steeringHasProgress) {
-                var update = snapshot(of: engine, zeroPagesSent: channel.zeroPagesSent, elapsedSeconds: ended - start)
-                update.compressionRatio = channel.compressionRatio
-                steering?.record(update)
-                steeringHasProgress = true
-                if ended - lastProgress >= 0.25 {
-                    lastProgress = ended
-                    progress?(update)
-                }
-            }
+            publisher.publish { elapsed in snapshot(of: engine, counts: channel.counts, elapsedSeconds: elapsed) }
         }
     }
 
@@ -152,7 +139,7 @@ public enum MigrationExecutor {
     }
 
     /// What the engine and the channel say now, for a progress line and `livemig job`.
-    static func snapshot(of engine: SourceMigration<BitmapPageTracker>, zeroPagesSent: Int,
+    static func snapshot(of engine: SourceMigration<BitmapPageTracker>, counts: PageSendCounts, streams: Int = 1,
                          elapsedSeconds: Double) -> MigrationProgress {
         let stats = engine.stats
         let finished = engine.completedIterations
@@ -166,8 +153,42 @@ public enum MigrationExecutor {
         update.phase = engine.isAborting ? .aborting : (engine.sourceGuestRunning ? .precopy : .stopAndCopy)
         update.throttlePercent = engine.throttlePercent
         update.rateLimitBytesPerSecond = engine.settings.rateLimitBytesPerSecond
-        update.zeroPagesSent = zeroPagesSent
+        update.zeroPagesSent = counts.zeroPagesSent
+        update.compressionRatio = counts.compressionRatio
+        update.streams = streams
         return update
+    }
+
+    /// Hands progress to the watcher every 0.25 s, and to `livemig job` (the steering) from the
+    /// first action on, then at the same pace.
+    struct ProgressPublisher {
+        let progress: ((MigrationProgress) -> Void)?
+        let steering: MigrationSteering?
+        private let start: Double
+        private var lastProgress: Double
+        private var steeringHasProgress = false
+
+        init(progress: ((MigrationProgress) -> Void)?, steering: MigrationSteering?) {
+            self.progress = progress
+            self.steering = steering
+            start = monotonicSeconds()
+            lastProgress = start
+        }
+
+        /// After an action: `update` makes the progress (given the seconds since the start) when due.
+        mutating func publish(_ update: (Double) -> MigrationProgress) {
+            guard progress != nil || steering != nil else { return }
+            let now = monotonicSeconds()
+            let watcherDue = now - lastProgress >= 0.25
+            guard watcherDue || (steering != nil && !steeringHasProgress) else { return }
+            let made = update(now - start)
+            steering?.record(made)
+            steeringHasProgress = true
+            if watcherDue {
+                lastProgress = now
+                progress?(made)
+            }
+        }
     }
 
     /// Waits for the bandwidth cap in slices, so that a cancel or a new limit (which may lift

@@ -19,15 +19,10 @@ public struct StreamChannel: MigrationChannel {
     /// instead of 4 KiB of zeros: on for a guest's stream (QEMU always checks, `buffer_is_zero`
     /// in migration/ram.c), off for a throughput probe, whose pages are counted, not kept.
     public var detectsZeroPages: Bool
-    /// Pages sent as zero-page markers so far.
-    public private(set) var zeroPagesSent = 0
-    /// Page data compressed so far (`compressedPages` records): the pages' bytes and the frames'.
-    public private(set) var compressedDataBytes = 0
-    public private(set) var compressedFrameBytes = 0
-    /// Page data over frame bytes of the batches compressed so far; nil when none was.
-    public var compressionRatio: Double? {
-        compressedFrameBytes > 0 ? Double(compressedDataBytes) / Double(compressedFrameBytes) : nil
-    }
+    /// Zero-page markers and compressed data sent so far.
+    public private(set) var counts = PageSendCounts()
+    public var zeroPagesSent: Int { counts.zeroPagesSent }
+    public var compressionRatio: Double? { counts.compressionRatio }
     /// Whether the next batches are compressed (with a compression set): the engine's choice for
     /// the round (`SourceMigration.compressesSends`), set by the executor before each send.
     public var compressesNow = true
@@ -240,73 +235,54 @@ public struct StreamChannel: MigrationChannel {
         let zeroPages = detectsZeroPages ? zeroPagesOfBatch : []
         header.removeAll(keepingCapacity: true)
         compressionSample = nil
+        // The data as one frame (in `compression.frame`), when compression is on for this send
+        // and the frame is smaller.
+        var frameBytes: Int?
         if let compression, compressesNow, !dataPages.isEmpty {
             let start = monotonicSeconds()
-            let frameBytes = try compression.compress(dataPages, pageAddress: pageAddress)
+            frameBytes = try compression.compress(dataPages, pageAddress: pageAddress)
             let dataBytes = dataPages.count * pageSizeBytes
             compressionSample = CompressionSample(dataBytes: dataBytes, frameBytes: frameBytes ?? dataBytes, seconds: monotonicSeconds() - start)
-            if let frameBytes {
-                return try sendCompressed(dataPages, frameBytes: frameBytes, zeroPages: zeroPages, compression: compression)
-            }
         }
+        // Zero pages first, as their numbers; then the rest, with their data or as a frame. All
+        // go in one gathered write: the records' heads, the pages (or the frame), its padding.
+        var padding = 0
         do {
-            // Zero pages first, as their numbers; then the rest with their data. Both records
-            // go in one gathered write.
             if !zeroPages.isEmpty {
                 try encoder.appendZeroPages(pageNumbers: zeroPages.lazy.map { UInt64($0) }, into: &header)
             }
-            if !dataPages.isEmpty {
+            if let frameBytes {
+                padding = try encoder.appendCompressedPagesHead(pageNumbers: dataPages.lazy.map { UInt64($0) }, frameBytes: frameBytes, into: &header)
+            } else if !dataPages.isEmpty {
                 try encoder.appendPageBatchHeader(pageNumbers: dataPages.lazy.map { UInt64($0) }, into: &header)
             }
         } catch {
             throw HostFailure("cannot encode a page batch: \(error.description)")
         }
-        var failure: HostFailure?
-        header.withUnsafeMutableBytes { headerBytes in
-            pieces.removeAll(keepingCapacity: true)
-            pieces.append(iovec(iov_base: headerBytes.baseAddress, iov_len: headerBytes.count))
-            for page in dataPages {
-                pieces.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: pageAddress(page)), iov_len: pageSizeBytes))
-            }
-            do { try socket.writeGathered(&pieces) } catch { failure = error as? HostFailure ?? HostFailure("\(error)") }
-        }
-        if let failure { throw explained(failure) }
-        let written = header.count + dataPages.count * pageSizeBytes
-        bytesWritten += written
-        zeroPagesSent += zeroPages.count
-        sentPages = true
-        return Double(written)
-    }
-
-    /// Sends the zero pages' record and a compressedPages record whose frame `compression`
-    /// holds, in one gathered write.
-    private mutating func sendCompressed(_ dataPages: [Int], frameBytes: Int, zeroPages: [Int],
-                                         compression: BatchCompression) throws(HostFailure) -> Double {
-        let padding: Int
-        do {
-            if !zeroPages.isEmpty {
-                try encoder.appendZeroPages(pageNumbers: zeroPages.lazy.map { UInt64($0) }, into: &header)
-            }
-            padding = try encoder.appendCompressedPagesHead(pageNumbers: dataPages.lazy.map { UInt64($0) }, frameBytes: frameBytes, into: &header)
-        } catch {
-            throw HostFailure("cannot encode a compressed page batch: \(error.description)")
-        }
+        let headBytes = header.count
         header.append(contentsOf: repeatElement(0, count: padding))
         var failure: HostFailure?
         header.withUnsafeMutableBytes { headerBytes in
-            let headBytes = headerBytes.count - padding
             pieces.removeAll(keepingCapacity: true)
             pieces.append(iovec(iov_base: headerBytes.baseAddress, iov_len: headBytes))
-            pieces.append(iovec(iov_base: compression.frame, iov_len: frameBytes))
-            if padding > 0 { pieces.append(iovec(iov_base: headerBytes.baseAddress! + headBytes, iov_len: padding)) }
+            if let frameBytes, let compression {
+                pieces.append(iovec(iov_base: compression.frame, iov_len: frameBytes))
+                if padding > 0 { pieces.append(iovec(iov_base: headerBytes.baseAddress! + headBytes, iov_len: padding)) }
+            } else {
+                for page in dataPages {
+                    pieces.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: pageAddress(page)), iov_len: pageSizeBytes))
+                }
+            }
             do { try socket.writeGathered(&pieces) } catch { failure = error as? HostFailure ?? HostFailure("\(error)") }
         }
         if let failure { throw explained(failure) }
-        let written = header.count + frameBytes
+        let written = header.count + (frameBytes ?? dataPages.count * pageSizeBytes)
         bytesWritten += written
-        zeroPagesSent += zeroPages.count
-        compressedDataBytes += dataPages.count * pageSizeBytes
-        compressedFrameBytes += frameBytes
+        counts.zeroPagesSent += zeroPages.count
+        if let frameBytes {
+            counts.compressedDataBytes += dataPages.count * pageSizeBytes
+            counts.compressedFrameBytes += frameBytes
+        }
         sentPages = true
         return Double(written)
     }

@@ -9,17 +9,12 @@ final class CompressionCLITests: GuestHostsTestCase {
         let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
         let port = try hosts.startLoopbackReceiver(hostB).port
         for (name, extra) in [("solo", [String]()), ("multi", ["--streams", "3"])] {
-            let started = try hosts.livemig(["guest", "start", name, "--memory", "64M", "--workload", "uniform,workingSet=16MiB,rate=2000",
-                                             "--run-dir", hostA])
-            XCTAssertEqual(started.status, 0, started.stderr)
-            let moved = try hosts.livemig(["migrate", "--live", name, "127.0.0.1:\(port)", "--compress", "zstd", "--verify-memory",
-                                           "--format", "json", "--run-dir", hostA] + extra)
-            XCTAssertEqual(moved.status, 0, moved.stderr)
-            let report = try LivemigProcess.jsonObject(moved.stdout)
-            XCTAssertNotEqual(report["outcome"] as? String, "aborted", moved.stdout)
-            XCTAssertEqual(report["memoryVerified"] as? Bool, true, moved.stdout)
+            let report = try startAndMigrate(name, memory: "64M", workload: "uniform,workingSet=16MiB,rate=2000", hostA: hostA, portB: port,
+                                             ["--compress", "zstd", "--verify-memory"] + extra)
+            XCTAssertNotEqual(report["outcome"] as? String, "aborted", "\(report)")
+            XCTAssertEqual(report["memoryVerified"] as? Bool, true, "\(report)")
             // The guest program stamps one word of each page it writes: such pages shrink a lot.
-            XCTAssertGreaterThan(report["compressionRatio"] as? Double ?? 0, 10, moved.stdout)
+            XCTAssertGreaterThan(report["compressionRatio"] as? Double ?? 0, 10, "\(report)")
             XCTAssertTrue(GuestHosts.waitUntil(seconds: 30) { self.listing(hostB).contains(name) }, listing(hostB))
         }
         let table = try hosts.livemig(["guest", "start", "shown", "--memory", "16M", "--workload", "uniform,workingSet=4MiB,rate=500",
@@ -35,18 +30,13 @@ final class CompressionCLITests: GuestHostsTestCase {
     func testAutoCompressesUnderASlowCap() throws {
         let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
         let port = try hosts.startLoopbackReceiver(hostB).port
-        let started = try hosts.livemig(["guest", "start", "auto", "--memory", "64M", "--workload", "uniform,workingSet=32MiB,rate=500",
-                                         "--run-dir", hostA])
-        XCTAssertEqual(started.status, 0, started.stderr)
-        let moved = try hosts.livemig(["migrate", "--live", "auto", "127.0.0.1:\(port)", "--compress", "auto", "--bandwidth", "100Mbit/s",
-                                       "--verify-memory", "--format", "json", "--run-dir", hostA])
-        XCTAssertEqual(moved.status, 0, moved.stderr)
-        let report = try LivemigProcess.jsonObject(moved.stdout)
-        XCTAssertEqual(report["memoryVerified"] as? Bool, true, moved.stdout)
-        XCTAssertGreaterThan(report["compressionRatio"] as? Double ?? 0, 10, moved.stdout)
+        let report = try startAndMigrate("auto", memory: "64M", workload: "uniform,workingSet=32MiB,rate=500", hostA: hostA, portB: port,
+                                         ["--compress", "auto", "--bandwidth", "100Mbit/s", "--verify-memory"])
+        XCTAssertEqual(report["memoryVerified"] as? Bool, true, "\(report)")
+        XCTAssertGreaterThan(report["compressionRatio"] as? Double ?? 0, 10, "\(report)")
         // The written pages went as small frames: far less than their 4 KiB each on the wire.
         let pagesSent = Double(report["pagesSent"] as? Int ?? 0), bytesSent = Double(report["bytesSent"] as? Int ?? 0)
-        XCTAssertLessThan(bytesSent, 0.1 * pagesSent * 4096, moved.stdout)
+        XCTAssertLessThan(bytesSent, 0.1 * pagesSent * 4096, "\(report)")
     }
 
     func testAnUnknownCompressionIsRefused() throws {

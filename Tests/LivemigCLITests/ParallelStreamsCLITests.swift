@@ -9,15 +9,11 @@ final class ParallelStreamsCLITests: GuestHostsTestCase {
     func testAGuestMovesOnFourStreamsWithItsMemoryVerified() throws {
         let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
         let port = try hosts.startLoopbackReceiver(hostB).port
-        let started = try hosts.livemig(["guest", "start", "web", "--memory", "64M", "--workload", "uniform,workingSet=16MiB,rate=2000", "--run-dir", hostA])
-        XCTAssertEqual(started.status, 0, started.stderr)
-        let moved = try hosts.livemig(["migrate", "--live", "web", "127.0.0.1:\(port)", "--streams", "4", "--verify-memory",
-                                       "--format", "json", "--run-dir", hostA])
-        XCTAssertEqual(moved.status, 0, moved.stderr)
-        let report = try LivemigProcess.jsonObject(moved.stdout)
-        XCTAssertNotEqual(report["outcome"] as? String, "aborted", moved.stdout)
+        let report = try startAndMigrate("web", memory: "64M", workload: "uniform,workingSet=16MiB,rate=2000", hostA: hostA, portB: port,
+                                         ["--streams", "4", "--verify-memory"])
+        XCTAssertNotEqual(report["outcome"] as? String, "aborted", "\(report)")
         XCTAssertEqual(report["memoryVerified"] as? Bool, true, "the destination checked its memory against the source's digest")
-        XCTAssertEqual(report["dataStreams"] as? Int, 4, moved.stdout)
+        XCTAssertEqual(report["dataStreams"] as? Int, 4, "\(report)")
         XCTAssertTrue(GuestHosts.waitUntil(seconds: 30) { self.listing(hostB).contains("running") }, listing(hostB))
         XCTAssertFalse(listing(hostA).contains("web"), listing(hostA))
         let before = heartbeatCount("web", hostB)

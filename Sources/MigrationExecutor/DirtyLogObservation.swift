@@ -2,26 +2,6 @@ import DirtyTraceFormat
 import Foundation
 import MigrationCore
 
-/// A running guest whose dirty pages can be logged: a KVM guest or a Xen domain.
-public protocol ObservableGuest {
-    /// Pages the dirty bitmap covers, and their size.
-    var observedPageCount: Int { get }
-    var observedPageSizeBytes: Int { get }
-    func setDirtyLogging(on: Bool) throws(HostFailure)
-    /// The pages dirtied since the last read, the log cleared.
-    func readAndClearDirtyLog() throws(HostFailure) -> DirtyBitmap
-    /// Why the guest stopped running, if it did.
-    var stoppedReason: String? { get }
-    /// Pages of guest memory that are all zero now (what a migration would send as zero-page
-    /// markers); nil where the migration sends every page whole (a Xen domain: libxenguest
-    /// has no zero-page record).
-    func zeroPageCount() -> Int?
-}
-
-extension ObservableGuest {
-    public func zeroPageCount() -> Int? { nil }
-}
-
 /// Watches what a running guest dirties, without migrating it: dirty logging on, the log read
 /// and cleared every interval, each read one record of a `DirtyTrace` (the simulator's replay
 /// format, docs/trace-format.md), dirty logging off again at the end, whatever happens. This is

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "userfault.h"
+
 /// Opens /dev/kvm and checks the API version and the capabilities livemig relies on. Returns the
 /// fd, or -errno with a one-line reason in `message`.
 int livemig_kvm_open(char *message, size_t message_length);

@@ -77,4 +77,35 @@ public struct BitmapPageTracker: PageTracking {
         pendingCount -= sent + skipped
         return TakenBatch(batch: pages, pagesSent: Double(sent), pagesSkipped: Double(skipped))
     }
+
+    public func pendingPagesBatch() -> [Int] {
+        collectsPageNumbers ? pending.pageNumbers : []
+    }
+
+    public mutating func takeRequested(_ request: PageRequest, maxPages: Int) -> TakenBatch<[Int]> {
+        var pages: [Int] = []
+        for page in request.pages where pages.count < maxPages && page >= 0 && page < pending.pageCount && pending.contains(page) {
+            pending.remove(page)
+            pages.append(page)
+        }
+        pendingCount -= pages.count
+        // The walk's cursor may be past a word a requested page was taken from: it stays valid,
+        // since taking pages only clears bits.
+        let sent = Double(pages.count)
+        if !collectsPageNumbers { pages = [] }
+        return TakenBatch(batch: pages, pagesSent: sent, pagesSkipped: 0)
+    }
+
+    public func pendingPages(among touched: DirtyBitmap) -> PageRequest {
+        var pages: [Int] = []
+        let mine = pending.words
+        for (index, word) in touched.words.enumerated() where index < mine.count {
+            var both = word & mine[index]
+            while both != 0 {
+                pages.append(index << 6 | both.trailingZeroBitCount)
+                both &= both - 1
+            }
+        }
+        return PageRequest(pages: pages)
+    }
 }

@@ -27,6 +27,9 @@ public enum CommitPoint: String, Sendable, CaseIterable {
     /// After the clearance the destination said it could not run the guest and that its copy
     /// is destroyed.
     case destinationReleasedGuest
+    /// Post-copy: the destination runs the guest, and the source holds the pages it still lacks
+    /// (the hand-over, `SourceAction.startPostcopy`, has been answered "running").
+    case postcopy
     /// The destination runs the guest; destroying the source's copy failed.
     case sourceDestroy
 }
@@ -47,7 +50,9 @@ public enum CommitRules {
     public static func verdict(onFailureAt point: CommitPoint) -> CommitVerdict {
         switch point {
         case .handshake, .transfer, .clearanceWithheld, .destinationReleasedGuest: .resumeSource
-        case .clearanceSent: .leaveSourcePaused
+        // In post-copy the destination's guest has run on, so the source's copy is stale; and
+        // the source holds pages the destination lacks, so it is not destroyed either.
+        case .clearanceSent, .postcopy: .leaveSourcePaused
         case .sourceDestroy: .destinationOwnsGuest
         }
     }
@@ -55,6 +60,11 @@ public enum CommitRules {
     /// What the report says after a `leaveSourcePaused` verdict.
     public static func leftPausedReason(_ failure: String) -> String {
         "connection lost after clearing the destination to run (\(failure)); the source guest is left paused, not destroyed: check the destination before resuming it (livemig guest resume)"
+    }
+
+    /// What the report says when post-copy is cut short (docs/postcopy.md).
+    public static func postcopyInterruptedReason(_ failure: String) -> String {
+        "post-copy was cut short after the guest ran on the destination (\(failure)); the source guest is left paused with the pages the destination lacks, never resumed (the destination's copy has run on) and never destroyed; the destination holds its copy paused: see docs/postcopy.md"
     }
 
     /// What the report says after the destination released the guest.

@@ -12,6 +12,11 @@
 public struct DestinationMigration: Sendable {
     public enum State: Sendable, Equatable {
         case awaitingStream, receiving, holdsWholeGuest, unpausing, running, aborted(String)
+        /// Post-copy: unpausing with pages missing, then running while they come.
+        case postcopyUnpausing, runningPostcopy
+        /// Post-copy cut short after the guest ran here: it is held paused, never destroyed
+        /// (the source holds the pages it lacks, and its own copy is stale; docs/postcopy.md).
+        case postcopyInterrupted(String)
     }
 
     /// How the destination knows it holds every page.
@@ -46,6 +51,9 @@ public struct DestinationMigration: Sendable {
         /// The source's digest of the paused guest's memory arrived (`migrate --verify-memory`).
         case memoryDigestReceived
         case endOfStream
+        /// Post-copy's hand-over: the pages still to come (stale here, or never sent), by number
+        /// (`everyPage`) or as a count (`pageCount`), and the clearance to run without them.
+        case postcopyStarted(missingPages: DirtyBitmap?, missingCount: Int)
         case clearedToRun
         /// The driver's unpause returned: the guest runs here.
         case guestRunning
@@ -74,6 +82,10 @@ public struct DestinationMigration: Sendable {
         case verifyMemory
         /// Tell the source "ready to unpause".
         case reportReady
+        /// Post-copy: make the missing pages fault on the guest's touch (and fetch them).
+        case markPagesMissing
+        /// Post-copy cut short: stop the guest here and keep it, with what it holds.
+        case holdGuestPaused
         /// Run the guest here.
         case unpauseGuest
         /// Tell the source the guest runs here.
@@ -173,7 +185,31 @@ public struct DestinationMigration: Sendable {
         case (.unpausing, .guestRunning):
             state = .running
             return [.reportRunning]
-        case (.running, _), (.aborted, _):
+        case (.receiving, .postcopyStarted(let missingPages, let missingCount)):
+            return startPostcopy(missingPages: missingPages, missingCount: missingCount)
+        case (.postcopyUnpausing, .guestRunning):
+            state = .runningPostcopy
+            return [.reportRunning]
+        case (.runningPostcopy, .pageBatchAnnounced(let pageNumbers)):
+            return announce(pageNumbers, then: .receivePageData)
+        case (.runningPostcopy, .zeroPagesAnnounced(let pageNumbers)):
+            return announce(pageNumbers, then: .zeroAnnouncedPages)
+        case (.runningPostcopy, .pagesReceived(let count)):
+            guard completenessCheck == .pageCount, count >= 0 else { return interruptPostcopy("a page count where page numbers are needed") }
+            let (sum, overflow) = pagesReceived.addingReportingOverflow(count)
+            pagesReceived = overflow ? Int.max : sum
+            return []
+        case (.runningPostcopy, .endOfStream):
+            if let missing = missingPart() { return interruptPostcopy("the stream ended before \(missing) arrived") }
+            state = .running
+            return [.reportReady]
+        case (.runningPostcopy, .transportFailed(let reason)), (.runningPostcopy, .localFailure(let reason)):
+            return interruptPostcopy(reason)
+        case (.runningPostcopy, .sourceAborted(let reason)):
+            return interruptPostcopy("the source aborted: \(reason)")
+        case (.runningPostcopy, _):
+            return interruptPostcopy("unexpected \(event) during post-copy")
+        case (.running, _), (.aborted, _), (.postcopyInterrupted, _):
             return []
         case (_, .transportFailed(let reason)), (_, .localFailure(let reason)):
             return abort(reason)
@@ -209,6 +245,43 @@ public struct DestinationMigration: Sendable {
         }
         pagesReceived += pageNumbers.count
         return [action]
+    }
+
+    /// Post-copy's hand-over: everything but the pages named missing must be here.
+    private mutating func startPostcopy(missingPages: DirtyBitmap?, missingCount: Int) -> [Action] {
+        if parallelStreams > 0 { return abort("post-copy with data streams") }
+        if let vcpu = vcpuStatesLoaded.firstIndex(of: false) { return abort("post-copy before the state of vCPU \(vcpu)") }
+        if !hasDeviceState { return abort("post-copy before the device state") }
+        guard missingCount >= 0, missingCount <= guestPages else {
+            return abort("post-copy with \(missingCount) pages missing of \(guestPages)")
+        }
+        switch completenessCheck {
+        case .everyPage:
+            guard var missing = missingPages, missing.pageCount == guestPages, missing.count == missingCount else {
+                return abort("post-copy without the list of the \(missingCount) missing pages")
+            }
+            // Every page here or to come: the union is the whole guest.
+            _ = missing.formUnion(received)
+            guard missing.count == guestPages else {
+                return abort("post-copy with \(guestPages - missing.count) pages neither received nor named missing")
+            }
+            if let named = missingPages {
+                for page in named.pageNumbers { received.remove(page) }
+            }
+            distinctPagesReceived = received.count
+        case .pageCount:
+            pagesReceived = guestPages - missingCount
+        case .byHypervisor:
+            return abort("post-copy where the hypervisor restores the guest")
+        }
+        state = .postcopyUnpausing
+        return [.markPagesMissing, .unpauseGuest]
+    }
+
+    /// Post-copy cut short: the guest has run here, so it is held, not destroyed.
+    private mutating func interruptPostcopy(_ reason: String) -> [Action] {
+        state = .postcopyInterrupted(reason)
+        return [.holdGuestPaused, .reportAbort(reason)]
     }
 
     /// What the guest still lacks, described for an abort reason; nil when it is whole.

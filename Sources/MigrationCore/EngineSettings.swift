@@ -38,6 +38,9 @@ public struct EngineSettings: Sendable, Equatable {
     /// each round (`CompressionChoice`); and how many threads compress at once (the data streams).
     public var compression: PageCompression = .off
     public var compressionThreads = 1
+    /// Whether and when a pre-copy that does not converge hands over to post-copy (`Postcopy.swift`):
+    /// never (the default, Xen's way), instead of an offline fallback, or after N live rounds.
+    public var postcopy: PostcopySwitch = .never
 
     public static let maxBatchPagesLimit = 1 << 20
     /// The most actions a driver may keep out at once (one per stream, a side step beside them).

@@ -92,6 +92,30 @@ public struct FluidPageTracker: PageTracking {
         return TakenBatch(batch: sent, pagesSent: sent, pagesSkipped: skipped)
     }
 
+    public func pendingPagesBatch() -> Double { pendingPageCount }
+
+    /// The fluid model knows no page by number: a request takes its count of pending pages from
+    /// every region in proportion (a guest's faults fall where its pages are missing, which is
+    /// where the pending pages are).
+    public mutating func takeRequested(_ request: PageRequest, maxPages: Int) -> TakenBatch<Double> {
+        let total = pendingPageCount
+        let wanted = min(request.count, Double(maxPages), total)
+        guard wanted > 0, total > 0 else { return TakenBatch(batch: 0, pagesSent: 0, pagesSkipped: 0) }
+        let fraction = wanted / total
+        for index in pending.indices { pending[index] -= pending[index] * fraction }
+        if fraction >= 1 { for index in pending.indices { pending[index] = 0 } }
+        return TakenBatch(batch: wanted, pagesSent: wanted, pagesSkipped: 0)
+    }
+
+    /// A region's touched pages fall on its pending ones in proportion.
+    public func pendingPages(among touched: FluidDirtyLog) -> PageRequest {
+        var count = 0.0
+        for index in pending.indices where regionPages[index] > 0 {
+            count += touched.dirtyPages[index] * pending[index] / regionPages[index]
+        }
+        return PageRequest(count: count)
+    }
+
     /// Region `index`'s pending pages once `dirty` more are logged: a random writer's fall on
     /// pending pages in proportion (`pending x dirty / region` of them); a sweep's only where
     /// the two cannot both fit in the region.

@@ -11,6 +11,8 @@ public struct IterationReport: Sendable, Codable, Equatable {
     public var durationSeconds: Double
     /// True for the final pass, sent with the guest paused.
     public var paused: Bool
+    /// True for post-copy's pass, sent after the guest ran on the destination; nil otherwise.
+    public var postcopy: Bool?
 
     public init(index: Int, pagesSent: Int, pagesSkipped: Int, pagesDirtied: Int,
                 startSeconds: Double, durationSeconds: Double, paused: Bool) {
@@ -78,6 +80,8 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     /// Page data before compression over the frames' bytes, of the batches that went compressed
     /// (`--compress zstd`); `nil` when none did.
     public var compressionRatio: Double?
+    /// What post-copy did (`EngineSettings.postcopy`); nil when the migration never handed over.
+    public var postcopy: PostcopyReport?
     /// A simulation's operator events (`events:`) the engine refused, each with its time and
     /// the engine's reason (a cancel after the clearance); nil when none was refused.
     public var refusedEvents: [String]?
@@ -99,6 +103,6 @@ public struct MigrationReport: Sendable, Codable, Equatable {
         self.iterations = iterations
     }
 
-    /// Live passes (the paused one not counted).
-    public var liveIterationCount: Int { iterations.filter { !$0.paused }.count }
+    /// Live passes (the paused one and post-copy's not counted).
+    public var liveIterationCount: Int { iterations.filter { !$0.paused && $0.postcopy != true }.count }
 }

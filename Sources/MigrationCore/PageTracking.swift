@@ -23,6 +23,16 @@ public protocol PageTracking {
     /// also set in `peek` are passed over (no longer pending this round) and counted as skipped;
     /// they are dirty, so the next dirty-log read brings them back.
     mutating func takeBatch(maxPages: Int, skippingPagesDirtyIn peek: DirtyLog?) -> TakenBatch<Batch>
+    /// Post-copy: the pages pending now, as one batch naming them all, without taking them (what
+    /// the destination lacks at the hand-over, `SourceAction.startPostcopy`).
+    func pendingPagesBatch() -> Batch
+    /// Post-copy: takes up to `maxPages` of the requested pages that are still pending, ahead of
+    /// page order; requested pages no longer pending (sent already) are passed over and not
+    /// counted as skipped.
+    mutating func takeRequested(_ request: PageRequest, maxPages: Int) -> TakenBatch<Batch>
+    /// Post-copy, for the simulator's destination: of the pages `touched` holds, those still
+    /// pending here (what the destination's guest faults on).
+    func pendingPages(among touched: DirtyLog) -> PageRequest
 }
 
 /// One batch taken from a `PageTracking`.

@@ -6,6 +6,10 @@ public enum MigrationOutcome: String, Sendable, Codable, Equatable {
     /// A limit stopped pre-copy (iterations, bytes sent, time) or the non-convergence detector
     /// gave up on live migration: the guest was paused and the rest sent offline.
     case offlineFallback
+    /// Pre-copy stopped without converging (a limit, the non-convergence detector, or
+    /// `--postcopy-after N` rounds) and, instead of an offline copy, the guest ran on the
+    /// destination while the pages it still lacked followed (`EngineSettings.postcopy`).
+    case postcopy
     /// The migration did not complete; the source guest kept (or got back) its place.
     case aborted
 }
@@ -30,6 +34,11 @@ public struct PrecopyStop: Sendable, Equatable {
 
     public static func fallback(_ reason: String) -> PrecopyStop {
         PrecopyStop(outcome: .offlineFallback, reason: reason)
+    }
+
+    /// Pre-copy hands over to post-copy (`EngineSettings.postcopy`).
+    public static func postcopy(_ reason: String) -> PrecopyStop {
+        PrecopyStop(outcome: .postcopy, reason: reason)
     }
 }
 

@@ -28,6 +28,8 @@ public struct RoundLedger: Sendable {
         public var pagesSent = 0.0
         public var pagesSkipped = 0.0
         public var paused: Bool
+        /// Post-copy's round: the guest runs on the destination, the source is paused.
+        public var postcopy = false
     }
 
     public init(guestPageCount: Double, settings: EngineSettings) {
@@ -54,9 +56,9 @@ public struct RoundLedger: Sendable {
         stats.pendingPageCount = stats.guestPageCount
     }
 
-    public mutating func beginRound(now: Double, paused: Bool) {
+    public mutating func beginRound(now: Double, paused: Bool, postcopy: Bool = false) {
         roundsBegun += 1
-        round = Round(index: roundsBegun, startSeconds: elapsed(at: now), paused: paused)
+        round = Round(index: roundsBegun, startSeconds: elapsed(at: now), paused: paused, postcopy: postcopy)
         stats.roundPagesSent = 0
         stats.roundPagesSkipped = 0
     }
@@ -92,7 +94,7 @@ public struct RoundLedger: Sendable {
         guard let current = round else { return }
         refresh(pending: pending)
         round = nil
-        guard current.pagesSent > 0 || current.paused else { return }
+        guard current.pagesSent > 0 || current.paused || current.postcopy else { return }
         // Room for a typical migration's rounds at once, not grown append by append.
         if iterations.isEmpty { iterations.reserveCapacity(8) }
         iterations.append(IterationReport(
@@ -100,7 +102,8 @@ public struct RoundLedger: Sendable {
             pagesSkipped: wholePages(current.pagesSkipped), pagesDirtied: 0,
             startSeconds: current.startSeconds, durationSeconds: elapsed(at: now) - current.startSeconds,
             paused: current.paused))
-        if !current.paused { lastLiveIterationIndex = iterations.count - 1 }
+        if current.postcopy { iterations[iterations.count - 1].postcopy = true }
+        if !current.paused && !current.postcopy { lastLiveIterationIndex = iterations.count - 1 }
     }
 
     /// A live round has ended: one more done, and what it left dirty is not known until the

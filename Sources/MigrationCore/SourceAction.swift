@@ -46,6 +46,13 @@ public enum SourceAction<Batch> {
     /// Tell the destination it may run the guest ("cleared to unpause") and wait until it runs.
     /// Completes with `.done`, or `.released` when the destination gave the guest back.
     case clearDestinationToRun
+    /// Post-copy's hand-over, after the device state: name the pages the destination lacks
+    /// (`missing`, `pageCount` of them; it fetches each on the guest's touch) and clear it to
+    /// run the guest without them. The commit point, as `clearDestinationToRun` is: completes
+    /// with `.done` once the guest runs there, `.released` when the destination could not run
+    /// it and destroyed its copy. The pages follow as `send`s, then `awaitDestinationReady`
+    /// waits for the destination to hold them all.
+    case startPostcopy(missing: Batch, pageCount: Double)
     /// Destroy the source's copy of the guest; only ever after the destination runs it.
     case destroySource
     /// Turn dirty logging off again on the abort path. Completes with `.done`.

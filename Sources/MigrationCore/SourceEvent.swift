@@ -14,6 +14,9 @@ public enum SourceEvent: Sendable, Equatable {
     /// (as many as the data when it did not shrink) in `seconds` of its thread's time. What
     /// the engine's compression choice learns from (`EngineSettings.compression`).
     case compressionMeasured(dataBytes: Double, frameBytes: Double, seconds: Double)
+    /// Post-copy: the destination's guest touched these pages and lacks them; they go before
+    /// any other page (QEMU's return path `MIG_RP_MSG_REQ_PAGES`). Refused outside post-copy.
+    case pagesRequested(PageRequest)
 }
 
 /// The engine's answer to an event: taken, or refused with a sentence naming why.

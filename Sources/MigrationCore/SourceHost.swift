@@ -48,10 +48,25 @@ public protocol MigrationChannel {
     /// Sends "cleared to unpause" and blocks until the destination says the guest runs, or
     /// that it could not run it and destroyed its copy.
     mutating func clearToRunAndAwaitRunning() throws(HostFailure) -> ClearanceAnswer
+    /// Post-copy's hand-over (`SourceAction.startPostcopy`): names the pages the destination
+    /// lacks, clears it to run the guest without them, and blocks until it says the guest runs
+    /// (or that it could not run it and destroyed its copy). From then on the destination's
+    /// page requests reach the engine as `SourceEvent.pagesRequested`, by the driver's way.
+    mutating func startPostcopyAndAwaitRunning(missing: Batch, pageCount: Double) throws(HostFailure) -> ClearanceAnswer
+    /// Whether this transport can hand over to post-copy at all; `perform` does not start a
+    /// hand-over on one that cannot (the source then resumes, nothing having been sent).
+    var supportsPostcopy: Bool { get }
 }
 
 extension MigrationChannel {
     public mutating func drainBeforePause() throws(HostFailure) {}
+
+    /// A channel without post-copy: `perform` never calls the hand-over (`supportsPostcopy`).
+    public mutating func startPostcopyAndAwaitRunning(missing: Batch, pageCount: Double) throws(HostFailure) -> ClearanceAnswer {
+        throw HostFailure("this transport cannot hand over to post-copy")
+    }
+
+    public var supportsPostcopy: Bool { false }
 }
 
 /// The destination's answer to "cleared to unpause".
@@ -89,6 +104,11 @@ public func perform<Hypervisor: SourceHypervisor, Channel: MigrationChannel>(
         case .awaitDestinationReady: try channel.finishStreamAndAwaitReady()
         case .clearDestinationToRun:
             if case .released(let reason) = try channel.clearToRunAndAwaitRunning() { return .released(reason) }
+        case .startPostcopy(let missing, let pageCount):
+            guard channel.supportsPostcopy else { return .notPerformed("this transport cannot hand over to post-copy (docs/postcopy.md)") }
+            if case .released(let reason) = try channel.startPostcopyAndAwaitRunning(missing: missing, pageCount: pageCount) {
+                return .released(reason)
+            }
         case .destroySource: try hypervisor.destroyGuest()
         case .waitUntil, .finished: break
         }

@@ -43,9 +43,10 @@ extension SourceMigration {
         }
         if case .notPerformed(let message) = outcome {
             // Nothing happened: even an unsent "cleared to unpause" leaves the source free to resume.
-            if case .clearDestinationToRun = action {
+            switch action {
+            case .clearDestinationToRun, .startPostcopy:
                 apply(CommitRules.verdict(onFailureAt: .clearanceWithheld), message, now: now)
-            } else {
+            default:
                 handleFailure(of: action, message: message, now: now)
             }
             return
@@ -93,7 +94,16 @@ extension SourceMigration {
                 rateLimiter?.recordSend(bytes: bytes, startedAt: now)
             }
             pauseMarks.deviceState = now
-            step = .awaitDestinationReady
+            step = stop?.outcome == .postcopy ? .startPostcopy : .awaitDestinationReady
+        case .startPostcopy:
+            // The guest runs on the destination: the pause is over, post-copy's round begins.
+            pauseMarks.ready = pauseMarks.deviceState
+            postcopyPausePhases = pausePhases(runningAt: now)
+            postcopy?.runningAtSeconds = now
+            beginRound(now: now, paused: false, postcopy: true)
+        case .awaitDestinationReady where postcopy != nil:
+            finishPostcopy(now: now)
+            step = .destroySource
         case .awaitDestinationReady:
             pauseMarks.ready = now
             step = .clearDestinationToRun

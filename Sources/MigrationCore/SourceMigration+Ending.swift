@@ -16,12 +16,37 @@ extension SourceMigration {
                            clearedToRunningSeconds: now - ready)
     }
 
+    /// Post-copy's end: every page is at the destination. The report's downtime is the pause up
+    /// to the hand-over; its total time runs to now.
+    mutating func finishPostcopy(now: Double) {
+        guard let progress = postcopy, let runningAt = progress.runningAtSeconds, let stop else { return }
+        finish(outcome: .postcopy, reason: stop.reason, runningAt: now)
+        finalReport?.downtimeSeconds = runningAt - (pausedAtSeconds ?? runningAt)
+        finalReport?.pausePhases = postcopyPausePhases
+        let report = postcopyReport(progress, now: now)
+        finalReport?.postcopy = report
+    }
+
+    func postcopyReport(_ progress: PostcopyProgress, now: Double) -> PostcopyReport {
+        let round = ledger.iterations.last { $0.postcopy == true }
+        let runningAt = progress.runningAtSeconds ?? progress.handedOutAtSeconds
+        return PostcopyReport(
+            startSeconds: ledger.elapsed(at: runningAt), durationSeconds: now - runningAt,
+            pagesMissingAtStart: wholePages(progress.pagesMissingAtStart), pagesSent: round?.pagesSent ?? 0,
+            requests: progress.requests, pagesRequested: wholePages(progress.pagesRequested))
+    }
+
     mutating func handleFailure(of action: SourceStep, message: String, now: Double) {
         switch action {
-        case .clearDestinationToRun:
+        case .clearDestinationToRun, .startPostcopy:
             apply(CommitRules.verdict(onFailureAt: .clearanceSent), message, now: now)
         case .destroySource:
             apply(CommitRules.verdict(onFailureAt: .sourceDestroy), message, now: now)
+        case _ where postcopy?.runningAtSeconds != nil:
+            // After the hand-over the first failure cuts post-copy short; a later one (another
+            // send that was out beside it) changes nothing: above all it never starts the abort
+            // path, which would resume the source while the destination runs the guest.
+            if finalReport == nil { apply(CommitRules.verdict(onFailureAt: .postcopy), message, now: now) }
         case .abortLiftThrottle:
             appliedThrottlePercent = 0
             abortReason = (abortReason ?? "") + "; lifting the throttle failed: \(message)"
@@ -38,11 +63,27 @@ extension SourceMigration {
         }
     }
 
+    /// Post-copy cut short (the link, the destination, the source's own read of a page): the
+    /// source stays paused and is never destroyed (`CommitPoint.postcopy`).
+    mutating func interruptPostcopy(_ message: String, now: Double) {
+        guard let progress = postcopy, let runningAt = progress.runningAtSeconds else { return }
+        closeRound(now: now)
+        abortReason = message
+        finish(outcome: .aborted, reason: CommitRules.postcopyInterruptedReason(message), runningAt: now)
+        finalReport?.downtimeSeconds = runningAt - (pausedAtSeconds ?? runningAt)
+        finalReport?.sourceLeftPaused = true
+        let report = postcopyReport(progress, now: now)
+        finalReport?.postcopy = report
+        step = .finished
+    }
+
     /// Carries out the core's commit verdict for a failure (`CommitRules`).
     mutating func apply(_ verdict: CommitVerdict, _ message: String, now: Double) {
         switch verdict {
         case .resumeSource:
             beginAbort(reason: message, now: now)
+        case .leaveSourcePaused where postcopy?.runningAtSeconds != nil:
+            interruptPostcopy(message, now: now)
         case .leaveSourcePaused:
             // The destination may or may not have been cleared: never resume here, never
             // destroy; leave the paused source for the operator, as `xl migrate` does.

@@ -43,6 +43,48 @@ extension SourceMigration {
             }
             compression.record(dataBytes: dataBytes, frameBytes: frameBytes, seconds: seconds, capBytesPerSecond: capForCompression)
             return .accepted
+        case .pagesRequested(let request):
+            return queue(request)
         }
+    }
+
+    /// Post-copy's page requests: checked against the guest, taken from the pending set in
+    /// pieces of a batch each.
+    private mutating func queue(_ request: PageRequest) -> SourceEventAnswer {
+        guard let progress = postcopy, abortReason == nil, finalReport == nil else {
+            return .refused("no post-copy is under way: the destination holds every page it runs on")
+        }
+        // Every page has gone already: the one asked for is on its way.
+        if progress.roundEnded { return .accepted }
+        let guestPages = tracker.guestPageCount
+        guard request.count.isFinite, request.count >= 0, request.count <= guestPages else {
+            return .refused("a request for \(request.count) pages; the guest has \(wholePages(guestPages))")
+        }
+        if let bad = request.pages.first(where: { $0 < 0 || Double($0) >= guestPages }) {
+            return .refused("a request for page \(bad); the guest has \(wholePages(guestPages)) pages")
+        }
+        postcopy?.requests += 1
+        // Taken off the pending set now, a batch at a time: the pages go before any other, and
+        // a page asked for again meanwhile is no longer pending (nothing to send twice).
+        let batch = settings.maxBatchPages
+        var pieces: [PageRequest] = []
+        if request.pages.isEmpty {
+            var left = request.count
+            while left > 0 {
+                pieces.append(PageRequest(count: min(left, Double(batch))))
+                left -= Double(batch)
+            }
+        } else {
+            for start in stride(from: 0, to: request.pages.count, by: batch) {
+                pieces.append(PageRequest(pages: Array(request.pages[start ..< min(start + batch, request.pages.count)])))
+            }
+        }
+        for piece in pieces {
+            let taken = tracker.takeRequested(piece, maxPages: batch)
+            guard taken.pagesSent > 0 else { continue }
+            postcopy?.pagesRequested += taken.pagesSent
+            requestedBatches.append(taken)
+        }
+        return .accepted
     }
 }

@@ -16,10 +16,11 @@ extension SourceMigration {
         switch consult({ $0.afterDirtyLogRead($1) }) {
         case .continuePrecopy:
             break
-        case .stopAndCopy(let reason):
+        case .stopAndCopy(let policyStop):
+            let reason = adopted(policyStop)
             stop = reason
             if !reason.sendDirtyPagesLiveFirst {
-                // Nothing sent yet: the whole guest goes in the paused round.
+                // Nothing sent yet: the whole guest goes in the paused round (or post-copy).
                 step = .pauseGuest
                 return
             }
@@ -30,11 +31,11 @@ extension SourceMigration {
         beginRound(now: now, paused: false)
     }
 
-    mutating func beginRound(now: Double, paused: Bool) {
+    mutating func beginRound(now: Double, paused: Bool, postcopy: Bool = false) {
         if settings.compression != .off {
             compression.beginRound(measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond, capBytesPerSecond: capForCompression)
         }
-        ledger.beginRound(now: now, paused: paused)
+        ledger.beginRound(now: now, paused: paused, postcopy: postcopy)
         step = .sendNextBatch
     }
 
@@ -50,7 +51,15 @@ extension SourceMigration {
     /// A round has sent its last page (or QEMU's rule ended it early).
     mutating func endRound(now: Double) {
         let paused = ledger.round?.paused ?? false
+        let postcopyRound = ledger.round?.postcopy ?? false
         closeRound(now: now)
+        if postcopyRound {
+            // Every page has gone: the end of the stream, and the destination's word that it
+            // holds them all.
+            postcopy?.roundEnded = true
+            step = .awaitDestinationReady
+            return
+        }
         if paused {
             pauseMarks.pagesSent = now
             step = .sendDeviceState
@@ -66,7 +75,7 @@ extension SourceMigration {
         case .continuePrecopy:
             step = .readDirtyLog(.endOfLiveRound)
         case .stopAndCopy(let reason):
-            stop = reason
+            stop = adopted(reason)
             step = .pauseGuest
         case .abort(let reason):
             beginAbort(reason: "policy aborted: \(reason)", now: now)
@@ -79,12 +88,25 @@ extension SourceMigration {
         switch purpose {
         case .finalRound:
             pauseMarks.finalRead = now
-            beginRound(now: now, paused: true)
+            if stop?.outcome == .postcopy {
+                // No paused round: the pages still dirty are what the destination will lack.
+                pauseMarks.pagesSent = now
+                step = .sendDeviceState
+            } else {
+                beginRound(now: now, paused: true)
+            }
         case .endOfLiveRound:
             switch consult({ $0.afterDirtyLogRead($1) }) {
             case .continuePrecopy:
-                beginRound(now: now, paused: false)
-            case .stopAndCopy(let reason):
+                if case .afterLiveRounds(let rounds) = settings.postcopy, stats.iteration >= rounds {
+                    // The policy would go on: hand over instead (a converged stop stays one).
+                    stop = .postcopy("post-copy after \(rounds) live round\(rounds == 1 ? "" : "s"), as asked")
+                    step = .pauseGuest
+                } else {
+                    beginRound(now: now, paused: false)
+                }
+            case .stopAndCopy(let policyStop):
+                let reason = adopted(policyStop)
                 stop = reason
                 if reason.sendDirtyPagesLiveFirst {
                     beginRound(now: now, paused: false)
@@ -95,5 +117,12 @@ extension SourceMigration {
                 beginAbort(reason: "policy aborted: \(reason)", now: now)
             }
         }
+    }
+
+    /// A policy's stop as this migration takes it: a give-up on convergence becomes post-copy's
+    /// hand-over when `EngineSettings.postcopy` says so (a live migration only).
+    func adopted(_ stop: PrecopyStop) -> PrecopyStop {
+        guard settings.live, settings.postcopy.replacesFallback(stop) else { return stop }
+        return .postcopy("pre-copy would not converge (\(stop.reason)); post-copy instead")
     }
 }

@@ -77,6 +77,13 @@ public struct SourceMigration<Tracker: PageTracking> {
     var sourceDestroyed = false
     var abortReason: String?
     var finalReport: MigrationReport?
+    /// Post-copy's books, from the moment the destination said the guest runs with pages missing.
+    var postcopy: PostcopyProgress?
+    /// Post-copy: requested pages taken off the pending set when asked for (so a page is asked
+    /// for once), a batch each, oldest first, waiting to go before any other.
+    var requestedBatches: [TakenBatch<Tracker.Batch>] = []
+    /// The pause's phases up to the hand-over to post-copy (the report's, once it completes).
+    var postcopyPausePhases: PausePhases?
 
     public init(tracker: Tracker, policy: any PrecopyPolicy, settings: EngineSettings) {
         precondition((1 ... EngineSettings.maxActionsInFlightLimit).contains(settings.maxActionsInFlight),
@@ -168,6 +175,13 @@ public struct SourceMigration<Tracker: PageTracking> {
             handOut(.clearDestinationToRun)
             clearanceStarted = true
             return .clearDestinationToRun
+        case .startPostcopy:
+            handOut(.startPostcopy)
+            clearanceStarted = true
+            // From here the destination may run the guest and ask for pages (before its
+            // "running" reaches us): its requests are taken from now on.
+            postcopy = PostcopyProgress(handedOutAtSeconds: now, pagesMissingAtStart: tracker.pendingPageCount)
+            return .startPostcopy(missing: tracker.pendingPagesBatch(), pageCount: tracker.pendingPageCount)
         case .destroySource:
             handOut(.destroySource)
             return .destroySource
@@ -189,6 +203,7 @@ public struct SourceMigration<Tracker: PageTracking> {
 
     private mutating func nextBatchAction(now: Double) -> SourceAction<Tracker.Batch>? {
         guard let current = ledger.round else { preconditionFailure("sending without a round") }
+        if postcopy != nil { return nextPostcopyAction(now: now) }
         if !current.paused, wantedThrottlePercent != appliedThrottlePercent {
             let percent = wantedThrottlePercent
             handOut(.throttleGuest(percent: percent))
@@ -226,6 +241,30 @@ public struct SourceMigration<Tracker: PageTracking> {
         if taken.pagesSent <= 0 {
             return nextAction(now: now)
         }
+        return handOutSend(taken, now: now)
+    }
+
+    /// Post-copy's round: the destination's requests first, oldest first, then the rest in page
+    /// order; no policy, no throttle, no dirty log (the source is paused). It ends when no page
+    /// is pending and every send is in.
+    private mutating func nextPostcopyAction(now: Double) -> SourceAction<Tracker.Batch>? {
+        if !requestedBatches.isEmpty {
+            return handOutSend(requestedBatches.removeFirst(), now: now)
+        }
+        if tracker.pendingPageCount <= 0 {
+            guard inFlight.isEmpty else { return nil }
+            endRound(now: now)
+            return nextAction(now: now)
+        }
+        let taken = tracker.takeBatch(maxPages: settings.maxBatchPages, skippingPagesDirtyIn: nil)
+        if taken.pagesSent <= 0 { return nextAction(now: now) }
+        return handOutSend(taken, now: now)
+    }
+
+    /// Hands out a batch taken from the tracker: counted against the cap, noted for the
+    /// compression choice.
+    @inline(__always)
+    private mutating func handOutSend(_ taken: TakenBatch<Tracker.Batch>, now: Double) -> SourceAction<Tracker.Batch> {
         let wireBytes = settings.wireBytes(pages: taken.pagesSent)
         // Counted against the cap when it starts, so that batches out together are paced too.
         rateLimiter?.recordSend(bytes: wireBytes, startedAt: now)
@@ -245,7 +284,7 @@ public struct SourceMigration<Tracker: PageTracking> {
         case .syncDirtyLogNow:
             endRound(now: now)
         case .stopAndCopy(let reason):
-            stop = reason
+            stop = adopted(reason)
             closeRound(now: now)
             step = .pauseGuest
         }
@@ -274,6 +313,14 @@ extension SourceMigration {
         !sourceDestroyed && (pausedAtSeconds == nil || sourceResumed)
     }
 
+    /// True from post-copy's hand-over (the guest runs on the destination with pages missing)
+    /// until the migration ends.
+    public var inPostcopy: Bool { postcopy?.runningAtSeconds != nil && abortReason == nil && !isFinished }
+
+    /// Post-copy: of the pages `touched` holds, those the destination still lacks (the
+    /// simulator's faults).
+    public func pendingPages(among touched: Tracker.DirtyLog) -> PageRequest { tracker.pendingPages(among: touched) }
+
     /// True once the migration has finished, completed or aborted.
     public var isFinished: Bool {
         if case .finished = step { return true }
@@ -290,7 +337,7 @@ extension SourceMigration {
 enum SourceStep {
     case enableDirtyLogging, sendNextBatch
     case readDirtyLog(ReadPurpose)
-    case pauseGuest, sendDeviceState, awaitDestinationReady, clearDestinationToRun, destroySource
+    case pauseGuest, sendDeviceState, awaitDestinationReady, clearDestinationToRun, startPostcopy, destroySource
     case abortLiftThrottle, abortDisableDirtyLogging, abortResumeSource
     case finished
     case waitForRateLimit, peekDirtyLog, throttleGuest(percent: Int)

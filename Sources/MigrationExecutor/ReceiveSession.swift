@@ -334,6 +334,9 @@ struct ReceiveSession {
             }
         case .verifyMemory:
             try verifyMemory()
+        case .markPagesMissing, .holdGuestPaused:
+            // The stream reader never feeds `postcopyStarted`: this receiver has no post-copy yet.
+            throw HostFailure("this receiver cannot run a guest in post-copy")
         case .reportReady:
             checkSeconds = monotonicSeconds() - endOfStreamSeconds
             try reply(.readyToUnpause)

@@ -39,6 +39,27 @@ public enum ReportRendering {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// An iteration's mode in the table: live, paused, or post-copy's.
+    static func mode(of iteration: IterationReport) -> String {
+        iteration.postcopy == true ? "postcopy" : iteration.paused ? "paused" : "live"
+    }
+
+    /// Post-copy's lines of the summary.
+    static func postcopyLines(_ postcopy: PostcopyReport) -> String {
+        var out = "post-copy   from \(decimal(postcopy.startSeconds, 3)) s for \(decimal(postcopy.durationSeconds, 3)) s: "
+            + "\(postcopy.pagesMissingAtStart) pages missing at the hand-over, \(postcopy.pagesRequested) sent on request "
+            + "(\(postcopy.requests) requests)\n"
+        if let faults = postcopy.faults {
+            out += "  faults    \(faults)"
+            if let mean = postcopy.faultLatencyMeanSeconds, let worst = postcopy.faultLatencyMaxSeconds {
+                out += ", waiting \(decimal(mean * 1000, 2)) ms on average, \(decimal(worst * 1000, 2)) ms at worst"
+            }
+            if let stall = postcopy.guestStallShare { out += "; the guest stalled \(decimal(stall * 100, 1)) % of the time" }
+            out += "\n"
+        }
+        return out
+    }
+
     /// A table of iterations and a summary.
     public static func table(_ report: MigrationReport, title: String?) -> String {
         var out = ""
@@ -47,7 +68,7 @@ public enum ReportRendering {
         var rows = [header]
         for iteration in report.iterations {
             rows.append([
-                String(iteration.index), iteration.paused ? "paused" : "live", String(iteration.pagesSent),
+                String(iteration.index), mode(of: iteration), String(iteration.pagesSent),
                 String(iteration.pagesSkipped), String(iteration.pagesDirtied),
                 decimal(iteration.startSeconds, 3), decimal(iteration.durationSeconds, 3),
             ])
@@ -67,7 +88,9 @@ public enum ReportRendering {
             }
         }
         out += "data sent   \(byteSize(report.bytesSent)) (\(report.pagesSent) pages of \(report.guestPages), \(decimal(Double(report.pagesSent) / Double(max(report.guestPages, 1)), 2)) x memory)\n"
-        out += "iterations  \(report.liveIterationCount) live + 1 paused\n"
+        let lastPass = report.postcopy == nil ? "1 paused" : "post-copy"
+        out += "iterations  \(report.liveIterationCount) live + \(lastPass)\n"
+        if let postcopy = report.postcopy { out += postcopyLines(postcopy) }
         if report.maxThrottlePercent > 0 { out += "throttle    up to \(report.maxThrottlePercent) %\n" }
         if let zero = report.zeroPagesSent, zero > 0 { out += "zero pages  \(zero) sent as 8-byte markers\n" }
         if let streams = report.dataStreams { out += "streams     \(streams) data streams beside the main connection\n" }

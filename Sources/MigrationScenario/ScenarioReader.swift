@@ -13,6 +13,7 @@ struct ScenarioReader {
     static let batchPages = InputBound("batchPages", .count, from: "1", to: "\(EngineSettings.maxBatchPagesLimit)")
     static let streams = InputBound("streams", .count, from: "1", to: "\(SimulationConfig.maxStreams)")
     static let cores = InputBound("cores", .count, from: "1", to: "4096")
+    static let postcopyRounds = InputBound("postcopyAfter", .count, from: "1", to: "\(PostcopySwitch.maxLiveRounds)")
 
     mutating func read(_ document: [String: Any], defaultName: String) throws(ScenarioError) -> Scenario {
         var top = try ScenarioSection(file: file, path: "", value: document)
@@ -87,6 +88,16 @@ struct ScenarioReader {
         engine.capsPausedRound = try migration.bool("capPausedRound") ?? false
         let streams = try migration.wholeNumber("streams", within: Self.streams) ?? 1
         let compression = try migration.choice("compression", of: CompressionName.self) ?? .none
+        // Post-copy instead of an offline fallback (`postcopy: fallback`), or after N live rounds.
+        let postcopy = try migration.choice("postcopy", of: PostcopyName.self) ?? .never
+        if let rounds = try migration.wholeNumber("postcopyAfter", within: Self.postcopyRounds) {
+            guard postcopy != .never || migration.text("postcopy") == nil else {
+                throw migration.error("postcopyAfter", "asks for post-copy where postcopy: never says none")
+            }
+            engine.postcopy = .afterLiveRounds(rounds)
+        } else if postcopy == .fallback {
+            engine.postcopy = .insteadOfFallback
+        }
         // What the pause costs besides its pages, as the model has it: the qemu policy budgets it.
         engine.pauseOverheadSeconds = costs.pauseSeconds + costs.resumeSeconds
         try migration.rejectUnknownKeys()
@@ -157,6 +168,11 @@ struct ScenarioReader {
             case .auto: .auto
             }
         }
+    }
+
+    /// `migration.postcopy`: never (the default) or instead of an offline fallback.
+    enum PostcopyName: String, CaseIterable {
+        case never, fallback
     }
 
     private func rate(_ section: inout ScenarioSection, _ key: String, pageBytes: Int, required: Bool) throws(ScenarioError) -> Double {

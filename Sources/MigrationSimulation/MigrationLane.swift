@@ -44,6 +44,12 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// once it completes (as a real transport reports it).
     private var compressedSomething = false
     private var pendingCompressionSample: SourceEvent?
+    /// Post-copy's destination guest and its faults, from the hand-over on (`PostcopyFaultModel`);
+    /// whether the scenario can hand over at all is read once.
+    private var faultModel: PostcopyFaultModel<Memory>?
+    private let mayHandOver: Bool
+    /// Whether the action out is a send (whose end serves the faults it carries).
+    private var startedSend = false
 
     init(config setting: SimulationConfig, memory: Memory, tracker: Tracker) {
         var config = setting
@@ -57,16 +63,25 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         hypervisor = SimulatedHypervisor(memory: memory, deviceStateBytes: config.costs.deviceStateBytes)
         channel = SimulatedChannel(guestPages: config.guestPages)
         pagesNeverSent = Double(config.guestPages)
+        mayHandOver = config.engine.postcopy != .never
     }
 
     /// Asks the engine for its next action at `now` and starts it.
     mutating func start(now: Double) -> Work {
         hypervisor.nowSeconds = now
+        if mayHandOver, engine.inPostcopy { touchMissingPages(now: now) }
         // One action out at a time (the lane starts the next only once the last completed), so
         // the engine always has one to hand out.
         guard let tagged = engine.poll(now: now) else { preconditionFailure("the engine handed out nothing with no action out") }
         let action = tagged.action
         startedID = tagged.id
+        if faultModel != nil {
+            startedSend = false
+            if case .send(_, let pages, _) = action {
+                startedSend = true
+                faultModel?.sendStarted(pages: pages, now: now)
+            }
+        }
         actionIsCapWait = false
         actionUsesLink = action.crossesLink
         switch action {
@@ -76,6 +91,10 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             if compressedSomething { report.compressionRatio = 1 / config.compressRatio }
             report.fidelity = config.fidelity.rawValue
             if config.zeroPageShare > 0 { report.zeroPagesSent = CheckedConversion.clampedInt(zeroPagesSent.rounded(), to: 0 ... Int.max) }
+            if let model = faultModel, var postcopy = report.postcopy {
+                model.fill(&postcopy)
+                report.postcopy = postcopy
+            }
             // The destination's part as the host model has it: starting the guest there
             // (`resumeSeconds`); its state load and check cost nothing in this model.
             report.pausePhases = report.pausePhases?.adding(
@@ -140,6 +159,18 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         guard let outcome = startedOutcome.take(), let id = startedID.take() else { preconditionFailure("no action out to complete") }
         engine.complete(id, outcome, now: now)
         if let sample = pendingCompressionSample.take() { _ = engine.handle(sample, now: now) }
+        if startedSend { faultModel?.sendCompleted(now: now) }
+    }
+
+    /// Post-copy: the destination's guest touches pages up to `now`; those still on the source
+    /// go to the engine as a request.
+    private mutating func touchMissingPages(now: Double) {
+        if faultModel == nil {
+            faultModel = PostcopyFaultModel(memory: hypervisor.memory, startSeconds: now, linkLatencySeconds: config.link.latencySeconds,
+                                            batchPages: config.engine.maxBatchPages)
+        }
+        guard let request = faultModel?.touches(upTo: now, engine: engine) else { return }
+        _ = engine.handle(.pagesRequested(request), now: now)
     }
 
     /// Hands the engine an operator's event at `now` (`SimulationConfig.operatorEvents`).
@@ -192,7 +223,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         case .awaitDestinationReady:
             // The last byte reaches the destination, and its "ready" comes back.
             return 2 * config.link.latencySeconds
-        case .clearDestinationToRun:
+        case .clearDestinationToRun, .startPostcopy:
             // "Cleared to unpause" reaches the destination, which starts the guest.
             return config.link.latencySeconds + costs.resumeSeconds
         case .send, .sendDeviceState, .throttleGuest, .destroySource, .waitUntil, .finished:

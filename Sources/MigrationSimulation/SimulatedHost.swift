@@ -101,10 +101,13 @@ struct SimulatedChannel<Batch>: MigrationChannel {
     private(set) var destination = DestinationMigration(completenessCheck: .pageCount)
     var linkDownReason: String?
     private var opened = false
-    /// Pages sent that the destination has not counted yet. It only counts them (its check
-    /// comes at the end of the stream), so they reach it in one event before the stream's next
-    /// step instead of one event per batch, which cost a tenth of a fluid run.
-    private var pagesNotYetCounted = 0
+    /// Pages sent in all (fractional in the fluid model) and how many of them the destination
+    /// has counted. It only counts them (its check comes at the end of the stream), so they
+    /// reach it in one event before the stream's next step instead of one event per batch,
+    /// which cost a tenth of a fluid run; the sum is rounded once, not each batch, so that a
+    /// fluid post-copy's fractional sends add up to the pages it named missing.
+    private var pagesSent = 0.0
+    private var pagesCounted = 0
     let guestPages: Int
 
     init(guestPages: Int) { self.guestPages = guestPages }
@@ -115,9 +118,10 @@ struct SimulatedChannel<Batch>: MigrationChannel {
             opened = true
             _ = destination.handle(.streamOpened(guestPages: guestPages, vcpuCount: 1))
         }
-        if pagesNotYetCounted > 0 {
-            _ = destination.handle(.pagesReceived(count: pagesNotYetCounted))
-            pagesNotYetCounted = 0
+        let whole = CheckedConversion.clampedInt(pagesSent.rounded(), to: 0 ... Int.max)
+        if whole > pagesCounted {
+            _ = destination.handle(.pagesReceived(count: whole - pagesCounted))
+            pagesCounted = whole
         }
         let actions = destination.handle(event)
         if case .aborted(let why) = destination.state { throw HostFailure("destination aborted: \(why)") }
@@ -126,9 +130,7 @@ struct SimulatedChannel<Batch>: MigrationChannel {
 
     mutating func sendPages(_ batch: Batch, pageCount: Double, wireBytes: Double) throws(HostFailure) -> Double {
         if let reason = linkDownReason { throw HostFailure(reason) }
-        // Whole pages per batch, as the destination would count them batch by batch.
-        let (sum, overflow) = pagesNotYetCounted.addingReportingOverflow(CheckedConversion.clampedInt(pageCount, to: 0 ... Int.max))
-        pagesNotYetCounted = overflow ? Int.max : sum
+        if pageCount.isFinite, pageCount > 0 { pagesSent += pageCount }
         return wireBytes
     }
 
@@ -147,7 +149,23 @@ struct SimulatedChannel<Batch>: MigrationChannel {
         return .running
     }
 
-    /// The link goes down: the destination learns it too, and throws its partial guest away.
+    var supportsPostcopy: Bool { true }
+
+    mutating func startPostcopyAndAwaitRunning(missing: Batch, pageCount: Double) throws(HostFailure) -> ClearanceAnswer {
+        // The sends from here are counted afresh, their sum rounded once (`pagesSent`); the
+        // pages named missing are rounded down (a hair up first), so that the fluid model's
+        // fractional sends, adding up to `pageCount` within rounding, always cover them.
+        let missingCount = CheckedConversion.clampedInt((pageCount + 1e-6).rounded(.down), to: 0 ... guestPages)
+        let started = try deliver(.postcopyStarted(missingPages: nil, missingCount: missingCount))
+        pagesSent = 0
+        pagesCounted = 0
+        guard started.contains(.unpauseGuest),
+              try deliver(.guestRunning).contains(.reportRunning) else { throw HostFailure("the destination did not start the guest for post-copy") }
+        return .running
+    }
+
+    /// The link goes down: the destination learns it too, and throws its partial guest away
+    /// (or, in post-copy, holds it paused).
     mutating func breakLink(_ reason: String) {
         linkDownReason = reason
         _ = destination.handle(.transportFailed(reason))

@@ -179,7 +179,7 @@ extension SourceAction {
     /// True for the actions that use the link to the destination.
     var crossesLink: Bool {
         switch self {
-        case .send, .sendDeviceState, .awaitDestinationReady, .clearDestinationToRun: true
+        case .send, .sendDeviceState, .awaitDestinationReady, .clearDestinationToRun, .startPostcopy: true
         default: false
         }
     }

@@ -67,7 +67,8 @@ struct XenReceiveSession<Host: XenMigrationDestinationHost> {
             guard cleared, destroyed else { return }
             // ERROR_FAIL, negated as xl sends it, then the permission back.
             try? socket.write(XlMigrationProtocol.report + [3] + XlMigrationProtocol.permissionToGo)
-        case .createGuest, .receivePageData, .zeroAnnouncedPages, .acceptParallelStreams, .loadVcpuState, .loadDeviceState, .verifyMemory:
+        case .createGuest, .receivePageData, .zeroAnnouncedPages, .acceptParallelStreams, .loadVcpuState, .loadDeviceState, .verifyMemory,
+             .markPagesMissing, .holdGuestPaused:
             throw HostFailure("\(action) has no meaning when libxl restores the domain")
         }
     }

@@ -11,6 +11,8 @@ final class CommitRulesTests: XCTestCase {
         let table: [CommitPoint: CommitVerdict] = [
             .handshake: .resumeSource, .transfer: .resumeSource, .clearanceWithheld: .resumeSource,
             .clearanceSent: .leaveSourcePaused, .destinationReleasedGuest: .resumeSource, .sourceDestroy: .destinationOwnsGuest,
+            // Post-copy: the destination ran on (the source is stale) and lacks pages only the source holds.
+            .postcopy: .leaveSourcePaused,
         ]
         XCTAssertEqual(Set(table.keys), Set(CommitPoint.allCases), "every point has a rule")
         for (point, verdict) in table {

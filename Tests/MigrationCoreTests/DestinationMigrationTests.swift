@@ -198,3 +198,70 @@ final class DestinationMigrationTests: XCTestCase {
         XCTAssertEqual(twice.handle(.memoryDigestReceived), [.destroyGuest, .reportAbort("a second memory digest")])
     }
 }
+
+/// The destination's half of post-copy: the hand-over, the pages that follow, and a cut that
+/// holds the guest instead of destroying it.
+final class PostcopyDestinationTests: XCTestCase {
+    private func receivingMachine(pages: Int = 8) -> DestinationMigration {
+        var machine = DestinationMigration()
+        _ = machine.handle(.streamOpened(guestPages: pages, vcpuCount: 1))
+        _ = machine.handle(.pageBatchAnnounced(pageNumbers: (0 ..< UInt64(pages)).map { $0 }))
+        _ = machine.handle(.vcpuStateReceived(vcpu: 0))
+        _ = machine.handle(.deviceStateReceived)
+        return machine
+    }
+
+    private func missing(_ pages: [Int], of count: Int = 8) -> DirtyBitmap {
+        var bitmap = DirtyBitmap(pageCount: count)
+        for page in pages { bitmap.insert(page) }
+        return bitmap
+    }
+
+    func testTheHandOverRunsTheGuestAndTheMissingPagesCompleteIt() {
+        var machine = receivingMachine()
+        XCTAssertEqual(machine.handle(.postcopyStarted(missingPages: missing([2, 5]), missingCount: 2)), [.markPagesMissing, .unpauseGuest])
+        XCTAssertEqual(machine.handle(.guestRunning), [.reportRunning])
+        XCTAssertEqual(machine.state, .runningPostcopy)
+        XCTAssertEqual(machine.handle(.pageBatchAnnounced(pageNumbers: [5])), [.receivePageData])
+        // The end before page 2 came back: held, not destroyed.
+        var early = machine
+        XCTAssertEqual(early.handle(.endOfStream).first, .holdGuestPaused)
+        XCTAssertEqual(machine.handle(.pageBatchAnnounced(pageNumbers: [2])), [.receivePageData])
+        XCTAssertEqual(machine.handle(.endOfStream), [.reportReady])
+        XCTAssertEqual(machine.state, .running)
+    }
+
+    func testALinkFailureInPostcopyHoldsTheGuestAndNeverDestroysIt() {
+        var machine = receivingMachine()
+        _ = machine.handle(.postcopyStarted(missingPages: missing([1]), missingCount: 1))
+        _ = machine.handle(.guestRunning)
+        let actions = machine.handle(.transportFailed("reset"))
+        XCTAssertEqual(actions, [.holdGuestPaused, .reportAbort("reset")])
+        XCTAssertFalse(actions.contains(.destroyGuest))
+        XCTAssertEqual(machine.state, .postcopyInterrupted("reset"))
+        XCTAssertEqual(machine.handle(.sourceAborted("late")), [])
+    }
+
+    func testAHandOverThatLeavesAPageNeitherReceivedNorMissingIsRefused() {
+        var machine = DestinationMigration()
+        _ = machine.handle(.streamOpened(guestPages: 8, vcpuCount: 1))
+        _ = machine.handle(.pageBatchAnnounced(pageNumbers: [0, 1, 2, 3, 4, 5]))
+        _ = machine.handle(.vcpuStateReceived(vcpu: 0))
+        _ = machine.handle(.deviceStateReceived)
+        let actions = machine.handle(.postcopyStarted(missingPages: missing([6]), missingCount: 1))
+        XCTAssertEqual(actions.first, .destroyGuest, "the guest never ran: an ordinary abort")
+        guard case .aborted(let why) = machine.state else { return XCTFail("not aborted") }
+        XCTAssertTrue(why.contains("1 pages neither received nor named missing"), why)
+    }
+
+    func testAHandOverBeforeTheDeviceStateOrWithAWrongCountIsRefused() {
+        var machine = DestinationMigration()
+        _ = machine.handle(.streamOpened(guestPages: 8, vcpuCount: 1))
+        _ = machine.handle(.vcpuStateReceived(vcpu: 0))
+        _ = machine.handle(.postcopyStarted(missingPages: missing(Array(0 ..< 8)), missingCount: 8))
+        XCTAssertEqual(machine.state, .aborted("post-copy before the device state"))
+        var counted = receivingMachine()
+        _ = counted.handle(.postcopyStarted(missingPages: missing([1, 2]), missingCount: 3))
+        guard case .aborted = counted.state else { return XCTFail("a count that disagrees with the list was taken") }
+    }
+}

@@ -9,7 +9,7 @@ import XCTest
 enum ActionKind: Hashable {
     case enableDirtyLogging, peekDirtyLog, readAndClearDirtyLog, send, waitUntil
     case throttleGuest(Int)
-    case pauseGuest, sendDeviceState, awaitDestinationReady, clearDestinationToRun, destroySource
+    case pauseGuest, sendDeviceState, awaitDestinationReady, clearDestinationToRun, startPostcopy, destroySource
     case disableDirtyLogging, resumeSource, finished
 
     init<B>(_ action: SourceAction<B>) {
@@ -24,6 +24,7 @@ enum ActionKind: Hashable {
         case .sendDeviceState: self = .sendDeviceState
         case .awaitDestinationReady: self = .awaitDestinationReady
         case .clearDestinationToRun: self = .clearDestinationToRun
+        case .startPostcopy: self = .startPostcopy
         case .destroySource: self = .destroySource
         case .disableDirtyLogging: self = .disableDirtyLogging
         case .resumeSource: self = .resumeSource
@@ -69,6 +70,8 @@ struct ScriptedSourceDriver {
     private(set) var waits: [Double] = []
     private(set) var readsDone = 0
     private(set) var peeksDone = 0
+    /// The pages `startPostcopy` named missing, if it came.
+    private(set) var postcopyMissing: [Int]?
 
     /// Reads return `readLog`; peeks return an empty bitmap unless `peekLog` is given.
     init(guestPages: Int, readLog: @escaping (Int) -> DirtyBitmap, peekLog: ((Int) -> DirtyBitmap)? = nil) {
@@ -131,6 +134,11 @@ struct ScriptedSourceDriver {
             case .sendDeviceState:
                 now += actionSeconds[kind] ?? 0
                 migration.complete(id, .sent(bytes: deviceStateBytes), now: now)
+            case .startPostcopy(let missing, let pageCount):
+                XCTAssertEqual(Double(missing.count), pageCount, file: file, line: line)
+                postcopyMissing = missing
+                now += actionSeconds[kind] ?? 0
+                migration.complete(id, .done, now: now)
             case .finished:
                 preconditionFailure("handled above")
             default:

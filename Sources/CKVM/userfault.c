@@ -15,11 +15,14 @@
 
 int livemig_uffd_open(void) {
     int uffd = -1;
+#ifdef USERFAULTFD_IOC_NEW
+    // Kernel headers older than 6.1 lack the device's ioctl: the system call alone then.
     int device = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
     if (device >= 0) {
         uffd = ioctl(device, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
         close(device);
     }
+#endif
     if (uffd < 0) uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
     if (uffd < 0) return -errno;
     struct uffdio_api api = {.api = UFFD_API, .features = 0};
@@ -59,12 +62,21 @@ int livemig_uffd_next_fault(int uffd, int timeout_ms, uint64_t *address) {
 }
 
 int livemig_uffd_copy(int uffd, void *address, const void *source, uint64_t length) {
-    struct uffdio_copy copy = {
-        .dst = (uint64_t)(uintptr_t)address,
-        .src = (uint64_t)(uintptr_t)source,
-        .len = length,
-        .mode = 0,
-    };
-    if (ioctl(uffd, UFFDIO_COPY, &copy) == 0) return 0;
-    return errno == EEXIST ? 1 : -errno;
+    uint64_t done = 0;
+    // EAGAIN: the copy stopped part way (the mapping changed under it); `copy` says how far it
+    // got, and the rest is tried again, a bounded number of times.
+    for (int attempt = 0; attempt < 64; attempt++) {
+        struct uffdio_copy copy = {
+            .dst = (uint64_t)(uintptr_t)address + done,
+            .src = (uint64_t)(uintptr_t)source + done,
+            .len = length - done,
+            .mode = 0,
+        };
+        if (ioctl(uffd, UFFDIO_COPY, &copy) == 0) return 0;
+        if (errno == EEXIST) return 1;
+        if (errno != EAGAIN) return -errno;
+        if (copy.copy > 0) done += (uint64_t)copy.copy;
+        if (done >= length) return 0;
+    }
+    return -EAGAIN;
 }

@@ -191,11 +191,12 @@ public struct DestinationMigration: Sendable {
             state = .runningPostcopy
             return [.reportRunning]
         case (.runningPostcopy, .pageBatchAnnounced(let pageNumbers)):
-            return announce(pageNumbers, then: .receivePageData)
+            return announceMissing(pageNumbers, then: .receivePageData)
         case (.runningPostcopy, .zeroPagesAnnounced(let pageNumbers)):
-            return announce(pageNumbers, then: .zeroAnnouncedPages)
+            return announceMissing(pageNumbers, then: .zeroAnnouncedPages)
         case (.runningPostcopy, .pagesReceived(let count)):
-            guard completenessCheck == .pageCount, count >= 0 else { return interruptPostcopy("a page count where page numbers are needed") }
+            guard completenessCheck == .pageCount else { return interruptPostcopy("a page count where page numbers are needed") }
+            guard count >= 0 else { return interruptPostcopy("a batch of \(count) pages") }
             let (sum, overflow) = pagesReceived.addingReportingOverflow(count)
             pagesReceived = overflow ? Int.max : sum
             return []
@@ -243,6 +244,26 @@ public struct DestinationMigration: Sendable {
                 distinctPagesReceived += 1
             }
         }
+        pagesReceived += pageNumbers.count
+        return [action]
+    }
+
+    /// Pages arriving while the guest runs here: each must be one still missing. A page the guest
+    /// already holds (received before, or earlier in this batch) has been running here, maybe
+    /// written: placing the source's older copy over it would corrupt the guest, so such a batch
+    /// interrupts post-copy (terminal: what this batch marked no longer matters).
+    private mutating func announceMissing(_ pageNumbers: [UInt64], then action: Action) -> [Action] {
+        guard completenessCheck == .everyPage else { return interruptPostcopy("page numbers where a page count is expected") }
+        for page in pageNumbers {
+            guard page < UInt64(guestPages) else {
+                return interruptPostcopy("page \(page) is beyond the guest's \(guestPages) pages")
+            }
+            guard !received.contains(Int(page)) else {
+                return interruptPostcopy("page \(page) arrived during post-copy but was not missing (it would overwrite the running guest's copy)")
+            }
+            received.insert(Int(page))
+        }
+        distinctPagesReceived += pageNumbers.count
         pagesReceived += pageNumbers.count
         return [action]
     }

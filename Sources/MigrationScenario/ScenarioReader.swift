@@ -98,6 +98,13 @@ struct ScenarioReader {
         } else if postcopy == .fallback {
             engine.postcopy = .insteadOfFallback
         }
+        if engine.postcopy != .never {
+            let key = migration.has("postcopyAfter") ? "postcopyAfter" : "postcopy"
+            // Post-copy hands a running guest over after live rounds, on one connection (the
+            // destination's order of page requests and pushed pages: docs/postcopy.md).
+            guard engine.live else { throw migration.error(key, "asks for post-copy in a migration that is not live (live: false)") }
+            guard streams == 1 else { throw migration.error(key, "asks for post-copy with \(streams) streams; post-copy runs on one (streams: 1)") }
+        }
         // What the pause costs besides its pages, as the model has it: the qemu policy budgets it.
         engine.pauseOverheadSeconds = costs.pauseSeconds + costs.resumeSeconds
         try migration.rejectUnknownKeys()

@@ -9,8 +9,9 @@ import MigrationCore
 /// block the vCPU that touched), so its faults come one at a time, each waiting for the batch on
 /// the wire to end (half a batch on average), its own page, and the link's latency both ways
 /// (the request there, the page back): L = (batch / 2 + 1) x page + 2 x latency, a page's time
-/// from the sends of the post-copy round as they complete (a fluid send is many batches). Its touches then run at `1 / (1 + f L)` of their rate,
-/// f the faults per second of the last interval at full speed, and what is lost is the guest's
+/// being the post-copy round's send time over its pages so far (so a fluid send, many batches in
+/// one, weighs by its pages). Its touches then run at `1 / (1 + f L)` of their rate, f the
+/// faults per second of the last interval at full speed, and what is lost is the guest's
 /// stall (the report's `guestStallShare`). Reads of missing pages also fault in a real guest;
 /// the workload models writes only, so the faults here are a floor.
 /// A class, not a struct: a lane holds it as one reference whatever its memory model, so the
@@ -24,9 +25,9 @@ final class PostcopyFaultModel<Memory: SimulatedMemory> {
     let startSeconds: Double
     /// The send out now: when it started and how many pages it carries.
     private var sendStart: (seconds: Double, pages: Double)?
-    /// The post-copy round's sends so far: their number, and their pages' time.
-    private var sends = 0.0
-    private var pageSecondsSum = 0.0
+    /// The post-copy round's completed sends so far: their pages and their time.
+    private var sentPages = 0.0
+    private var sendingSeconds = 0.0
     private(set) var faults = 0.0
     private var latencySumSeconds = 0.0
     private(set) var latencyMaxSeconds = 0.0
@@ -49,8 +50,8 @@ final class PostcopyFaultModel<Memory: SimulatedMemory> {
 
     /// One fault's wait, from the sends seen so far (the latency alone before the first).
     private var faultLatencySeconds: Double {
-        guard sends > 0 else { return 2 * linkLatencySeconds }
-        return (batchPages / 2 + 1) * pageSecondsSum / sends + 2 * linkLatencySeconds
+        guard sentPages > 0 else { return 2 * linkLatencySeconds }
+        return (batchPages / 2 + 1) * sendingSeconds / sentPages + 2 * linkLatencySeconds
     }
 
     /// The guest's touches from the last call to `now`: what they fault on, as a request for
@@ -90,9 +91,8 @@ final class PostcopyFaultModel<Memory: SimulatedMemory> {
     func sendCompleted(now: Double) {
         guard let start = sendStart, start.pages > 0 else { return }
         sendStart = nil
-        let seconds = now - start.seconds
-        sends += 1
-        pageSecondsSum += seconds / start.pages
+        sentPages += start.pages
+        sendingSeconds += now - start.seconds
     }
 
     /// The report's figures.

@@ -27,22 +27,29 @@ struct MigrationSettingsFromScenario {
     /// Nil when neither a scenario nor a `--set` was given.
     static func read(scenario: String?, sets: [String]) throws(HostFailure) -> MigrationSettingsFromScenario? {
         guard scenario != nil || !sets.isEmpty else { return nil }
+        let parsed: Scenario
         do {
-            let parsed = if let scenario {
+            parsed = if let scenario {
                 try ScenarioFiles.load(absolutePath(scenario), overrides: sets)
             } else {
                 try ScenarioLoader.parse(yaml: baseYAML, file: "--set", defaultName: "migration", overrides: sets, centreDraws: true)
             }
-            let saysLive = scenario != nil || sets.contains { $0.hasPrefix("migration.live=") }
-            let saysCap = scenario != nil || sets.contains { $0.hasPrefix("migration.capPausedRound=") }
-            return MigrationSettingsFromScenario(policy: parsed.config.policy, rateLimitBytesPerSecond: parsed.config.engine.rateLimitBytesPerSecond,
-                                                 live: saysLive ? parsed.config.engine.live : nil,
-                                                 capsPausedRound: saysCap ? parsed.config.engine.capsPausedRound : nil,
-                                                 streams: parsed.config.streams > 1 ? parsed.config.streams : nil,
-                                                 compression: ["zstd": PageCompression.always, "auto": .auto].first { $0.value == parsed.config.engine.compression }?.key)
         } catch {
             throw HostFailure(error.description)
         }
+        if parsed.config.engine.postcopy != .never {
+            // Silently migrating without it would not be what was asked for.
+            let key = parsed.config.engine.postcopy == .insteadOfFallback ? "migration.postcopy" : "migration.postcopyAfter"
+            throw HostFailure("\(scenario ?? "--set"): \(key): the executor cannot run post-copy yet; "
+                              + "the simulator predicts it (livemig simulate), docs/postcopy.md says what is built")
+        }
+        let saysLive = scenario != nil || sets.contains { $0.hasPrefix("migration.live=") }
+        let saysCap = scenario != nil || sets.contains { $0.hasPrefix("migration.capPausedRound=") }
+        return MigrationSettingsFromScenario(policy: parsed.config.policy, rateLimitBytesPerSecond: parsed.config.engine.rateLimitBytesPerSecond,
+                                             live: saysLive ? parsed.config.engine.live : nil,
+                                             capsPausedRound: saysCap ? parsed.config.engine.capsPausedRound : nil,
+                                             streams: parsed.config.streams > 1 ? parsed.config.streams : nil,
+                                             compression: ["zstd": PageCompression.always, "auto": .auto].first { $0.value == parsed.config.engine.compression }?.key)
     }
 }
 

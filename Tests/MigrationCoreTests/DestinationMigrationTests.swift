@@ -264,4 +264,27 @@ final class PostcopyDestinationTests: XCTestCase {
         _ = counted.handle(.postcopyStarted(missingPages: missing([1, 2]), missingCount: 3))
         guard case .aborted = counted.state else { return XCTFail("a count that disagrees with the list was taken") }
     }
+
+    func testAPageTheRunningGuestAlreadyHoldsInterruptsInsteadOfOverwritingIt() {
+        var machine = receivingMachine()
+        _ = machine.handle(.postcopyStarted(missingPages: missing([3, 6]), missingCount: 2))
+        _ = machine.handle(.guestRunning)
+        let actions = machine.handle(.pageBatchAnnounced(pageNumbers: [6, 4]))
+        XCTAssertEqual(actions.first, .holdGuestPaused, "page 4 came before the hand-over; placing it again would undo the guest's writes")
+        XCTAssertFalse(actions.contains(.receivePageData))
+        guard case .postcopyInterrupted(let why) = machine.state else { return XCTFail("page 4 was taken") }
+        XCTAssertTrue(why.contains("page 4 arrived during post-copy but was not missing"), why)
+
+        var twice = receivingMachine()
+        _ = twice.handle(.postcopyStarted(missingPages: missing([3, 6]), missingCount: 2))
+        _ = twice.handle(.guestRunning)
+        XCTAssertEqual(twice.handle(.zeroPagesAnnounced(pageNumbers: [3])), [.zeroAnnouncedPages])
+        XCTAssertEqual(twice.handle(.pageBatchAnnounced(pageNumbers: [3])).first, .holdGuestPaused, "page 3 was placed once already")
+        var beyond = receivingMachine()
+        _ = beyond.handle(.postcopyStarted(missingPages: missing([3]), missingCount: 1))
+        _ = beyond.handle(.guestRunning)
+        XCTAssertFalse(beyond.handle(.pageBatchAnnounced(pageNumbers: [8])).contains(.destroyGuest), "a running guest is never destroyed")
+        XCTAssertEqual(beyond.state, .postcopyInterrupted("page 8 is beyond the guest's 8 pages"))
+    }
 }
+

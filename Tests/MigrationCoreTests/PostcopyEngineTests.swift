@@ -146,6 +146,38 @@ final class PostcopyEngineTests: XCTestCase {
         XCTAssertTrue(migration.sourceGuestRunning)
     }
 
+    func testAHandOverTheDestinationReleasedResumesTheSource() throws {
+        let (report, driver, migration) = try runAfterOneRound { driver in
+            driver.released = { kind, _ in kind == .startPostcopy ? "could not unpause" : nil }
+        }
+        XCTAssertEqual(driver.count(.resumeSource), 1, "the destination never ran the guest: the source runs it again")
+        XCTAssertEqual(driver.count(.destroySource), 0)
+        XCTAssertEqual(report.outcome, .aborted)
+        XCTAssertNil(report.sourceLeftPaused)
+        XCTAssertTrue(report.reason.contains("could not unpause"), report.reason)
+        XCTAssertTrue(migration.sourceGuestRunning)
+    }
+
+    /// Two actions out at once: a send after the hand-over fails while another is out; the
+    /// source stays paused whatever completes after (one interruption, never a resume).
+    func testWithTwoActionsOutAFailedPostcopySendStillLeavesTheSourcePaused() throws {
+        for failing in [4, 5] {
+            var engine = settings(.afterLiveRounds(1))
+            engine.maxActionsInFlight = 2
+            var migration = makeSourceMigration(guestPages: guestPages, policy: Xen4Policy(), settings: engine)
+            var driver = ConcurrentSourceDriver(readLog: hotLog)
+            driver.failingSend = (failing, "stream \(failing) reset")
+            let report = try XCTUnwrap(driver.run(&migration))
+            XCTAssertEqual(driver.count(.startPostcopy), 1)
+            XCTAssertEqual(driver.count(.resumeSource), 0, "send \(failing)")
+            XCTAssertEqual(driver.count(.destroySource), 0, "send \(failing)")
+            XCTAssertEqual(report.outcome, .aborted)
+            XCTAssertEqual(report.sourceLeftPaused, true)
+            XCTAssertTrue(report.reason.contains("stream \(failing) reset"), report.reason)
+            XCTAssertFalse(migration.sourceGuestRunning)
+        }
+    }
+
     func testACancelAfterTheHandOverIsRefusedAndRequestsBeforeItAreToo() throws {
         var migration = makeSourceMigration(guestPages: guestPages, policy: Xen4Policy(), settings: settings(.afterLiveRounds(1)))
         var driver = ScriptedSourceDriver(guestPages: guestPages, readLog: hotLog)

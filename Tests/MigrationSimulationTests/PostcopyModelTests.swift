@@ -108,7 +108,9 @@ final class PostcopyScenarioKeyTests: XCTestCase {
 
     func testBadValuesAreNamed() {
         for (text, expected) in [("  postcopyAfter: 0", "postcopyAfter"), ("  postcopy: maybe", "postcopy"),
-                                 ("  postcopy: never\n  postcopyAfter: 2", "postcopy: never")] {
+                                 ("  postcopy: never\n  postcopyAfter: 2", "postcopy: never"),
+                                 ("  live: false\n  postcopy: fallback", "migration.postcopy: asks for post-copy in a migration that is not live"),
+                                 ("  streams: 2\n  postcopyAfter: 1", "migration.postcopyAfter: asks for post-copy with 2 streams")] {
             XCTAssertThrowsError(try ScenarioLoader.parse(yaml: scenario(text), file: "pc.yaml", defaultName: "pc"), text) { error in
                 XCTAssertTrue("\(error)".contains(expected), "\(error)")
             }

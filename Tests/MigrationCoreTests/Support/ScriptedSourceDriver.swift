@@ -58,6 +58,9 @@ struct ScriptedSourceDriver {
     var failure: (ActionKind, [ActionKind]) -> String? = { _, _ in nil }
     /// A reason not to perform this action at all (a cancel that came first), or nil.
     var notPerformed: (ActionKind, [ActionKind]) -> String? = { _, _ in nil }
+    /// A reason the destination gave the guest back instead of running it (for the clearance
+    /// and the post-copy hand-over), or nil.
+    var released: (ActionKind, [ActionKind]) -> String? = { _, _ in nil }
     var actionLimit = 200_000
     /// Events to hand the engine just before it is polled for the n-th action (0-based).
     var events: [Int: SourceEvent] = [:]
@@ -111,6 +114,11 @@ struct ScriptedSourceDriver {
             }
             if let message = notPerformed(kind, before) {
                 migration.complete(id, .notPerformed(message), now: now)
+                continue
+            }
+            if let reason = released(kind, before) {
+                now += actionSeconds[kind] ?? 0
+                migration.complete(id, .released(reason), now: now)
                 continue
             }
             switch action {

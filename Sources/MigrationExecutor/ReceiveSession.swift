@@ -145,6 +145,10 @@ struct ReceiveSession {
                 return finished()
             case .aborted(let reason):
                 throw HostFailure(reason)
+            case .postcopyInterrupted(let reason):
+                // Not reached yet: this receiver refuses a hand-over at `.markPagesMissing`. The
+                // post-copy wiring must keep the held guest instead (docs/postcopy-executor-plan.md).
+                throw HostFailure("post-copy was cut short: \(reason)")
             case .receiving where layout != nil && waiting.name == "handshake":
                 wait("idle", timeouts.idleSeconds)
             default:

@@ -150,15 +150,12 @@ public struct DestinationMigration: Sendable {
             parallelStreamsEnded = true
             received.formUnion(pages)
             distinctPagesReceived = received.count
-            let (sum, overflow) = pagesReceived.addingReportingOverflow(count)
-            pagesReceived = overflow ? Int.max : sum
+            countPagesReceived(count)
             return []
         case (.receiving, .pagesReceived(let count)):
             guard completenessCheck == .pageCount else { return abort("a page count where page numbers are needed") }
             guard count >= 0 else { return abort("a batch of \(count) pages") }
-            // Saturating: a count is bounded by the sender, not by this type.
-            let (sum, overflow) = pagesReceived.addingReportingOverflow(count)
-            pagesReceived = overflow ? Int.max : sum
+            countPagesReceived(count)
             return []
         case (.receiving, .vcpuStateReceived(let vcpu)):
             guard vcpuStatesLoaded.indices.contains(vcpu) else {
@@ -197,8 +194,7 @@ public struct DestinationMigration: Sendable {
         case (.runningPostcopy, .pagesReceived(let count)):
             guard completenessCheck == .pageCount else { return interruptPostcopy("a page count where page numbers are needed") }
             guard count >= 0 else { return interruptPostcopy("a batch of \(count) pages") }
-            let (sum, overflow) = pagesReceived.addingReportingOverflow(count)
-            pagesReceived = overflow ? Int.max : sum
+            countPagesReceived(count)
             return []
         case (.runningPostcopy, .endOfStream):
             if let missing = missingPart() { return interruptPostcopy("the stream ended before \(missing) arrived") }
@@ -248,6 +244,13 @@ public struct DestinationMigration: Sendable {
         return [action]
     }
 
+    /// Adds `count` (not negative) to the pages received, saturating: a count is bounded by the
+    /// sender, not by this type.
+    private mutating func countPagesReceived(_ count: Int) {
+        let (sum, overflow) = pagesReceived.addingReportingOverflow(count)
+        pagesReceived = overflow ? Int.max : sum
+    }
+
     /// Pages arriving while the guest runs here: each must be one still missing. A page the guest
     /// already holds (received before, or earlier in this batch) has been running here, maybe
     /// written: placing the source's older copy over it would corrupt the guest, so such a batch
@@ -278,17 +281,17 @@ public struct DestinationMigration: Sendable {
         }
         switch completenessCheck {
         case .everyPage:
-            guard var missing = missingPages, missing.pageCount == guestPages, missing.count == missingCount else {
+            guard let missing = missingPages, missing.pageCount == guestPages, missing.count == missingCount else {
                 return abort("post-copy without the list of the \(missingCount) missing pages")
             }
             // Every page here or to come: the union is the whole guest.
-            _ = missing.formUnion(received)
-            guard missing.count == guestPages else {
-                return abort("post-copy with \(guestPages - missing.count) pages neither received nor named missing")
+            var whole = missing
+            _ = whole.formUnion(received)
+            guard whole.count == guestPages else {
+                return abort("post-copy with \(guestPages - whole.count) pages neither received nor named missing")
             }
-            if let named = missingPages {
-                for page in named.pageNumbers { received.remove(page) }
-            }
+            // A page named missing that came before is stale here: it counts once it comes again.
+            for page in missing.pageNumbers { received.remove(page) }
             distinctPagesReceived = received.count
         case .pageCount:
             pagesReceived = guestPages - missingCount

@@ -85,12 +85,10 @@ public struct PostcopyReport: Sendable, Codable, Equatable {
 
 /// The engine's post-copy books, from the moment the hand-over is handed out.
 struct PostcopyProgress {
-    /// When the hand-over was handed out, and when the destination said the guest runs with
-    /// pages missing (nil until it has).
-    var handedOutAtSeconds: Double
+    /// When the destination said the guest runs with pages missing (nil until it has).
     var runningAtSeconds: Double?
-    /// Post-copy's round has sent its last page: requests after it find nothing to send.
-    var roundEnded = false
+    /// The pause's phases up to the hand-over (the report's, once post-copy completes).
+    var pausePhases: PausePhases?
     var pagesMissingAtStart: Double
     var requests = 0
     var pagesRequested = 0.0

@@ -98,7 +98,8 @@ extension SourceMigration {
         case .startPostcopy:
             // The guest runs on the destination: the pause is over, post-copy's round begins.
             pauseMarks.ready = pauseMarks.deviceState
-            postcopyPausePhases = pausePhases(runningAt: now)
+            let phases = pausePhases(runningAt: now)
+            postcopy?.pausePhases = phases
             postcopy?.runningAtSeconds = now
             beginRound(now: now, paused: false, postcopy: true)
         case .awaitDestinationReady where postcopy != nil:

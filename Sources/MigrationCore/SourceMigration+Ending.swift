@@ -21,16 +21,16 @@ extension SourceMigration {
     mutating func finishPostcopy(now: Double) {
         guard let progress = postcopy, let runningAt = progress.runningAtSeconds, let stop else { return }
         finish(outcome: .postcopy, reason: stop.reason, runningAt: now)
-        finalReport?.downtimeSeconds = runningAt - (pausedAtSeconds ?? runningAt)
-        finalReport?.pausePhases = postcopyPausePhases
-        let report = postcopyReport(progress, now: now)
-        finalReport?.postcopy = report
+        finalReport?.pausePhases = progress.pausePhases
+        reportPostcopy(progress, runningAt: runningAt, now: now)
     }
 
-    func postcopyReport(_ progress: PostcopyProgress, now: Double) -> PostcopyReport {
+    /// The finished report's post-copy parts: the downtime, which ended at the hand-over, and
+    /// the `postcopy` section.
+    private mutating func reportPostcopy(_ progress: PostcopyProgress, runningAt: Double, now: Double) {
+        finalReport?.downtimeSeconds = runningAt - (pausedAtSeconds ?? runningAt)
         let round = ledger.iterations.last { $0.postcopy == true }
-        let runningAt = progress.runningAtSeconds ?? progress.handedOutAtSeconds
-        return PostcopyReport(
+        finalReport?.postcopy = PostcopyReport(
             startSeconds: ledger.elapsed(at: runningAt), durationSeconds: now - runningAt,
             pagesMissingAtStart: wholePages(progress.pagesMissingAtStart), pagesSent: round?.pagesSent ?? 0,
             requests: progress.requests, pagesRequested: wholePages(progress.pagesRequested))
@@ -70,10 +70,8 @@ extension SourceMigration {
         closeRound(now: now)
         abortReason = message
         finish(outcome: .aborted, reason: CommitRules.postcopyInterruptedReason(message), runningAt: now)
-        finalReport?.downtimeSeconds = runningAt - (pausedAtSeconds ?? runningAt)
         finalReport?.sourceLeftPaused = true
-        let report = postcopyReport(progress, now: now)
-        finalReport?.postcopy = report
+        reportPostcopy(progress, runningAt: runningAt, now: now)
         step = .finished
     }
 

@@ -54,8 +54,8 @@ extension SourceMigration {
         guard let progress = postcopy, abortReason == nil, finalReport == nil else {
             return .refused("no post-copy is under way: the destination holds every page it runs on")
         }
-        // Every page has gone already: the one asked for is on its way.
-        if progress.roundEnded { return .accepted }
+        // Post-copy's round is over, every page gone already: the one asked for is on its way.
+        if progress.runningAtSeconds != nil, ledger.round == nil { return .accepted }
         let guestPages = tracker.guestPageCount
         guard request.count.isFinite, request.count >= 0, request.count <= guestPages else {
             return .refused("a request for \(request.count) pages; the guest has \(wholePages(guestPages))")

@@ -56,7 +56,6 @@ extension SourceMigration {
         if postcopyRound {
             // Every page has gone: the end of the stream, and the destination's word that it
             // holds them all.
-            postcopy?.roundEnded = true
             step = .awaitDestinationReady
             return
         }

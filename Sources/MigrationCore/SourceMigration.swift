@@ -82,8 +82,6 @@ public struct SourceMigration<Tracker: PageTracking> {
     /// Post-copy: requested pages taken off the pending set when asked for (so a page is asked
     /// for once), a batch each, oldest first, waiting to go before any other.
     var requestedBatches: [TakenBatch<Tracker.Batch>] = []
-    /// The pause's phases up to the hand-over to post-copy (the report's, once it completes).
-    var postcopyPausePhases: PausePhases?
 
     public init(tracker: Tracker, policy: any PrecopyPolicy, settings: EngineSettings) {
         precondition((1 ... EngineSettings.maxActionsInFlightLimit).contains(settings.maxActionsInFlight),
@@ -180,7 +178,7 @@ public struct SourceMigration<Tracker: PageTracking> {
             clearanceStarted = true
             // From here the destination may run the guest and ask for pages (before its
             // "running" reaches us): its requests are taken from now on.
-            postcopy = PostcopyProgress(handedOutAtSeconds: now, pagesMissingAtStart: tracker.pendingPageCount)
+            postcopy = PostcopyProgress(pagesMissingAtStart: tracker.pendingPageCount)
             return .startPostcopy(missing: tracker.pendingPagesBatch(), pageCount: tracker.pendingPageCount)
         case .destroySource:
             handOut(.destroySource)

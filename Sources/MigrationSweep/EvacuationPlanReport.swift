@@ -38,7 +38,7 @@ public struct EvacuationGuestRow: Sendable, Codable, Equatable {
     public var outcomeUnknown: Bool?
 
     /// Whether the guest now runs on its destination.
-    public var moved: Bool { [MigrationOutcome.converged, .offlineFallback, .postcopy].map(\.rawValue).contains(outcome) }
+    public var moved: Bool { MigrationOutcome(rawValue: outcome).map { $0 != .aborted } ?? false }
 }
 
 /// One schedule's prediction: its settings, when it ends, and every guest's line.

@@ -169,6 +169,35 @@ enum RecordBody {
             let fixed = StreamLimits.challengeNonceBytes
             guard body.readUInt32(at: body.startIndex + fixed + 4) == 0 else { throw .nonZeroReserved(.joinStream, field: "reserved") }
             return .record(.joinStream(migrationNonce: Array(body.prefix(fixed)), index: body.readUInt32(at: body.startIndex + fixed)))
+        case .postcopyStart:
+            guard let layout else { throw .missingGuestLayout(.postcopyStart) }
+            let expected = PostcopyMissing.bodyBytes(guestPages: layout.guestPages)
+            guard body.count == expected else { throw .recordLengthMismatch(.postcopyStart, length: body.count, expected: expected) }
+            let words = stride(from: body.startIndex + 8, to: body.endIndex, by: 8).map { body.readUInt64(at: $0) }
+            let missing = PostcopyMissing(count: body.readUInt64(at: body.startIndex), words: words)
+            try missing.validate(guestPages: layout.guestPages)
+            return .record(.postcopyStart(missing))
+        case .returnPath:
+            return .record(.returnPath)
+        case .joinReturnPath:
+            guard body.count == StreamLimits.challengeNonceBytes else {
+                throw .recordLengthMismatch(.joinReturnPath, length: body.count, expected: StreamLimits.challengeNonceBytes)
+            }
+            return .record(.joinReturnPath(migrationNonce: Array(body)))
+        case .pageRequest:
+            let fixed = StreamLimits.pageBatchFixedBytes
+            guard body.count >= fixed else { throw .recordLengthMismatch(.pageRequest, length: body.count, expected: fixed) }
+            let count = Int(body.readUInt32(at: body.startIndex))
+            guard (1 ... StreamLimits.maxBatchPages).contains(count) else {
+                throw .pageCountOutOfRange(.pageRequest, count: count, limit: StreamLimits.maxBatchPages)
+            }
+            guard body.readUInt32(at: body.startIndex + 4) == 0 else { throw .nonZeroReserved(.pageRequest, field: "reserved") }
+            guard body.count == fixed + count * 8 else {
+                throw .recordLengthMismatch(.pageRequest, length: body.count, expected: fixed + count * 8)
+            }
+            return .record(.pageRequest(pages: stride(from: body.startIndex + fixed, to: body.endIndex, by: 8).map { body.readUInt64(at: $0) }))
+        case .postcopyComplete:
+            return .record(.postcopyComplete(try PostcopyCompletion.decode(body)))
         }
     }
 

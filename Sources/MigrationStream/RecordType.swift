@@ -1,5 +1,6 @@
 /// The type number at the start of every record. Numbers 1...15 are the guest's data (source to
-/// destination only); 16...31 are control messages of the commit handshake.
+/// destination only); 16 and above are control messages (the commit handshake, data streams,
+/// post-copy's return path).
 public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case guestLayout = 1
     case pageBatch = 2
@@ -12,6 +13,8 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case parallelStreams = 9
     case roundStart = 10
     case compressedPages = 11
+    case postcopyStart = 12
+    case returnPath = 13
     case readyToUnpause = 16
     case clearedToUnpause = 17
     case running = 18
@@ -26,6 +29,9 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case drained = 27
     case joinStream = 28
     case streamsListening = 29
+    case joinReturnPath = 30
+    case pageRequest = 31
+    case postcopyComplete = 32
 
     /// Whether this is a control message rather than part of the guest's data.
     public var isControl: Bool { rawValue >= 16 }
@@ -34,9 +40,10 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     public func isAllowed(in direction: StreamDirection) -> Bool {
         switch self {
         case .guestLayout, .pageBatch, .vcpuState, .deviceState, .endOfStream, .memoryDigest, .drainMark, .zeroPages, .clearedToUnpause,
-             .challengeEcho, .queryGuest, .throughputProbe, .parallelStreams, .roundStart, .joinStream, .compressedPages:
+             .challengeEcho, .queryGuest, .throughputProbe, .parallelStreams, .roundStart, .joinStream, .compressedPages, .postcopyStart, .returnPath, .joinReturnPath:
             return direction == .sourceToDestination
-        case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState, .probeResult, .drained, .streamsListening:
+        case .readyToUnpause, .running, .firstConsoleLine, .challenge, .guestState, .probeResult, .drained, .streamsListening,
+             .pageRequest, .postcopyComplete:
             return direction == .destinationToSource
         case .abort:
             return true
@@ -74,6 +81,11 @@ public enum RecordType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
         case .compressedPages: "compressedPages"
         case .joinStream: "joinStream"
         case .streamsListening: "streamsListening"
+        case .postcopyStart: "postcopyStart"
+        case .returnPath: "returnPath"
+        case .joinReturnPath: "joinReturnPath"
+        case .pageRequest: "pageRequest"
+        case .postcopyComplete: "postcopyComplete"
         }
     }
 }

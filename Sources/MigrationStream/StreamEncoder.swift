@@ -157,6 +157,30 @@ public struct StreamEncoder: Sendable {
             buffer.append(contentsOf: nonce)
             buffer.appendLittleEndian(index)
             buffer.appendLittleEndian(UInt32(0))
+        case .postcopyStart(let missing):
+            let layout = try requireLayout(.postcopyStart)
+            try missing.validate(guestPages: layout.guestPages)
+            RecordBody.appendHeader(.postcopyStart, length: PostcopyMissing.bodyBytes(guestPages: layout.guestPages), into: &buffer)
+            buffer.appendLittleEndian(missing.count)
+            for word in missing.words { buffer.appendLittleEndian(word) }
+        case .returnPath:
+            RecordBody.appendHeader(.returnPath, length: 0, into: &buffer)
+        case .joinReturnPath(let nonce):
+            guard nonce.count == StreamLimits.challengeNonceBytes else {
+                throw .recordLengthMismatch(.joinReturnPath, length: nonce.count, expected: StreamLimits.challengeNonceBytes)
+            }
+            try appendBlob(.joinReturnPath, nonce, into: &buffer)
+        case .pageRequest(let pages):
+            guard (1 ... StreamLimits.maxBatchPages).contains(pages.count) else {
+                throw .pageCountOutOfRange(.pageRequest, count: pages.count, limit: StreamLimits.maxBatchPages)
+            }
+            RecordBody.appendHeader(.pageRequest, length: StreamLimits.pageBatchFixedBytes + pages.count * 8, into: &buffer)
+            buffer.appendLittleEndian(UInt32(pages.count))
+            buffer.appendLittleEndian(UInt32(0))
+            for page in pages { buffer.appendLittleEndian(page) }
+        case .postcopyComplete(let completion):
+            RecordBody.appendHeader(.postcopyComplete, length: PostcopyCompletion.bodyBytes, into: &buffer)
+            completion.append(into: &buffer)
         }
         checker.advance(past: record)
     }

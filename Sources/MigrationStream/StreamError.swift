@@ -90,9 +90,25 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A parallelStreams after page data (the pages would be split between the main stream and
     /// the data streams).
     case parallelStreamsAfterPages
+    /// A record other than pageBatch, zeroPages, endOfStream or abort after `postcopyStart`.
+    case notInPostcopy(RecordType)
+    /// A `returnPath` after page data, or with `parallelStreams`.
+    case returnPathMisplaced
+    /// A `postcopyStart` whose count is not the number of bits set in its bitmap.
+    case postcopyCountMismatch(count: UInt64, bitsSet: UInt64)
+    /// A `postcopyStart` naming pages at or past the guest's page count.
+    case postcopyBitmapBeyondGuest(guestPages: UInt64)
 
     public var description: String {
         switch self {
+        case .notInPostcopy(let type):
+            return "\(type) after \(RecordType.postcopyStart); post-copy carries only pageBatch, zeroPages, endOfStream and abort"
+        case .returnPathMisplaced:
+            return "\(RecordType.returnPath) must come right after the guest layout, before any page, and not with parallelStreams"
+        case .postcopyCountMismatch(let count, let set):
+            return "\(RecordType.postcopyStart) record field count is \(count) but its bitmap has \(set) pages set"
+        case .postcopyBitmapBeyondGuest(let pages):
+            return "\(RecordType.postcopyStart) record bitmap names pages at or past the guest's \(pages) pages"
         case .badMagic(let found):
             let hex = found.map { byte in
                 let digits = String(byte, radix: 16, uppercase: true)

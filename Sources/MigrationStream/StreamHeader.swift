@@ -16,19 +16,21 @@ public enum StreamHeader {
     /// Version 5 (livemig 2026-12-01) added parallel streams: `parallelStreams` (type 9) and
     /// `roundStart` (type 10), `joinStream` (type 28) and `streamsListening` (type 29), and
     /// compression: `compressedPages` (type 11). A version 4
-    /// reader refuses a version 5 header, as above.
-    public static let version: UInt32 = 5
+    /// reader refuses a version 5 header, as above. Version 6 (livemig 2026-12-02) adds
+    /// post-copy: `postcopyStart`, `returnPath`, `joinReturnPath` (source to destination),
+    /// `pageRequest` and `postcopyComplete` (destination to source).
+    public static let version: UInt32 = 6
     /// The versions this code reads in `direction`: every version whose records in that
-    /// direction read the same as this one's. From the source, 2 to 5: version 2's
+    /// direction read the same as this one's. From the source, 2 to 6: version 2's
     /// source-to-destination records are version 3's, those are version 4's without
-    /// `zeroPages`, and those version 5's without parallel streams, so a guest saved to a file
-    /// (or sent) by an earlier build still loads. From the destination, 3 to 5: versions 4 and 5
-    /// changed no destination-to-source record but add one (`streamsListening`, sent only to a
-    /// source that asked), so a version 3 destination's replies mean exactly what they say; version 2's shorter `running`
+    /// `zeroPages`, those version 5's without parallel streams, and those version 6's without
+    /// post-copy, so a guest saved to a file (or sent) by an earlier build still loads. From the
+    /// destination, 3 to 6: versions 4 to 6 changed no destination-to-source record but add some
+    /// (`streamsListening`, `pageRequest`, `postcopyComplete`, sent only to a source that asked), so a version 3 destination's replies mean exactly what they say; version 2's shorter `running`
     /// is refused. Each side writes `version`, so this does not make a version 3 destination
     /// take this build's stream: it refuses the version 4 source header itself and hangs up.
     public static func readableVersions(_ direction: StreamDirection) -> [UInt32] {
-        direction == .sourceToDestination ? [2, 3, 4, 5] : [3, 4, 5]
+        direction == .sourceToDestination ? [2, 3, 4, 5, 6] : [3, 4, 5, 6]
     }
     /// No flags are defined; a header with any flag set is refused.
     public static let flags: UInt32 = 0

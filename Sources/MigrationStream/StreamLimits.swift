@@ -146,6 +146,18 @@ public enum StreamLimits {
             return pageBatchFixedBytes + maxBatchPages(pageSizeBytes: pageSizeBytes) * 8 + maxBatchDataBytes
         case .joinStream:
             return joinStreamBytes
+        case .postcopyStart:
+            // The exact length needs the layout (`StreamStateChecker.maxBodyBytes`); this is the
+            // largest guest's: 2^28 pages, a 32 MiB bitmap.
+            return PostcopyMissing.bodyBytes(guestPages: maxMemoryBytes / UInt64(minPageSizeBytes))
+        case .returnPath:
+            return 0
+        case .joinReturnPath:
+            return challengeNonceBytes
+        case .pageRequest:
+            return pageBatchFixedBytes + maxBatchPages * 8
+        case .postcopyComplete:
+            return PostcopyCompletion.bodyBytes
         }
     }
 }

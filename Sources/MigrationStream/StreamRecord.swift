@@ -84,6 +84,26 @@ public enum StreamRecord: Sendable, Equatable {
     /// Type 29 (stream version 5), destination to source, once, in answer to `parallelStreams`:
     /// the port on the same address where the data streams are to connect.
     case streamsListening(port: UInt16)
+    /// Type 12 (stream version 6), main stream, after the device state: post-copy's hand-over.
+    /// "Run the guest now without these pages; they follow, the ones you ask for first." From
+    /// here only `pageBatch`, `zeroPages` (of missing pages), `endOfStream` and `abort` follow.
+    case postcopyStart(PostcopyMissing)
+    /// Type 13 (stream version 6), main stream, once, after `guestLayout` and before any page: "open
+    /// a return path for page requests". Answered with `streamsListening`; the source then joins
+    /// it (`joinReturnPath`). Not with `parallelStreams`.
+    case returnPath
+    /// Type 30 (stream version 6), source to destination, instead of a guest layout, on a connection
+    /// to the port `streamsListening` named after `returnPath`: "this is the return path of the
+    /// migration whose main connection's challenge was `migrationNonce`". Ends that direction;
+    /// the destination then sends `pageRequest`s on it.
+    case joinReturnPath(migrationNonce: [UInt8])
+    /// Type 31 (stream version 6), destination to source, on the return path: "the running guest
+    /// waits for these pages" (1...`StreamLimits.maxBatchPages`, any order; the source checks them
+    /// against the guest, this stream has no layout).
+    case pageRequest(pages: [UInt64])
+    /// Type 32 (stream version 6), destination to source, main stream, after `running` in post-copy:
+    /// every missing page is placed (`PostcopyCompletion`). Only `firstConsoleLine` may follow.
+    case postcopyComplete(PostcopyCompletion)
 
     /// This record's type number.
     public var type: RecordType {
@@ -102,6 +122,11 @@ public enum StreamRecord: Sendable, Equatable {
         case .compressedPages: .compressedPages
         case .joinStream: .joinStream
         case .streamsListening: .streamsListening
+        case .postcopyStart: .postcopyStart
+        case .returnPath: .returnPath
+        case .joinReturnPath: .joinReturnPath
+        case .pageRequest: .pageRequest
+        case .postcopyComplete: .postcopyComplete
         case .readyToUnpause: .readyToUnpause
         case .clearedToUnpause: .clearedToUnpause
         case .running: .running

@@ -14,6 +14,13 @@
 /// `zeroPages`: a probe measures data), then `endOfStream`, which ends it; the destination
 /// answers `probeResult`, which ends its stream.
 ///
+/// Post-copy (version 6): `returnPath` once, right after `guestLayout` (before any page, not with
+/// `parallelStreams`); `postcopyStart` after the device state moves the source stream into
+/// post-copy, where only `pageBatch`, `zeroPages`, `abort` and `endOfStream` (which ends it) may
+/// come. The return path's source stream is `joinReturnPath` alone (it ends it); its destination
+/// stream is any number of `pageRequest`s. On the main destination stream, `running` before
+/// `readyToUnpause` is post-copy's, and `postcopyComplete` must follow it (then `firstConsoleLine`).
+///
 /// Destination to source: up to 64 `drained` (`StreamLimits.maxDrainMarks`), then `readyToUnpause`, then `running`, then
 /// perhaps `firstConsoleLine`.
 /// `abort` may come at any point before `running`; `abort` and `firstConsoleLine` end the
@@ -36,6 +43,10 @@ public struct StreamStateChecker: Sendable {
         case ready
         /// Destination stream: running came; only firstConsoleLine may follow.
         case guestRunning
+        /// Source stream: postcopyStart came; missing pages, endOfStream (which ends it) or abort.
+        case postcopy
+        /// Destination stream: running came before ready (post-copy); postcopyComplete or abort next.
+        case postcopyRunning
         /// Either stream: this record ended it; nothing may follow.
         case closed(by: RecordType)
     }
@@ -54,6 +65,8 @@ public struct StreamStateChecker: Sendable {
     private var pageRecordPassed = false
     /// Destination stream: `streamsListening` has passed.
     private var streamsListeningPassed = false
+    /// Main stream: `returnPath` has passed.
+    private var returnPathPassed = false
     /// Data stream: the last `roundStart`'s number.
     public private(set) var round: UInt64?
 
@@ -85,7 +98,21 @@ public struct StreamStateChecker: Sendable {
         case (.sendingGuest, .parallelStreams):
             guard !parallelStreamsPassed else { throw .duplicateRecord(type) }
             guard !pageRecordPassed else { throw .parallelStreamsAfterPages }
+            guard !returnPathPassed else { throw .returnPathMisplaced }
             return
+        case (.sendingGuest, .returnPath):
+            guard !returnPathPassed else { throw .duplicateRecord(type) }
+            guard !pageRecordPassed, !parallelStreamsPassed else { throw .returnPathMisplaced }
+            return
+        case (.sendingGuest, .postcopyStart), (.awaitingLayout, .joinReturnPath), (.receiving, .pageRequest),
+             (.postcopy, .pageBatch), (.postcopy, .zeroPages), (.postcopy, .endOfStream), (.postcopyRunning, .postcopyComplete):
+            return
+        case (.postcopy, _):
+            throw .notInPostcopy(type)
+        case (.receiving, .postcopyComplete):
+            throw .recordTooEarly(type, needs: .running)
+        case (.postcopyRunning, _):
+            throw .recordTooEarly(type, needs: .postcopyComplete)
         case (.receiving, .streamsListening):
             guard !streamsListeningPassed else { throw .duplicateRecord(type) }
             return
@@ -106,12 +133,13 @@ public struct StreamStateChecker: Sendable {
             throw .recordTooEarly(type, needs: .endOfStream)
         case (.awaitingLayout, _):
             throw .missingGuestLayout(type)
-        case (.sendingGuest, .guestLayout), (.sendingGuest, .joinStream):
+        case (.sendingGuest, .guestLayout), (.sendingGuest, .joinStream), (.sendingGuest, .joinReturnPath):
             throw .duplicateRecord(type)
         case (.ended, _):
             throw .recordAfterEndOfStream(type)
         case (.receiving, .running):
-            throw .recordTooEarly(type, needs: .readyToUnpause)
+            // Running before ready is post-copy's hand-over answered.
+            return
         case (.ready, .readyToUnpause), (.guestRunning, .running):
             throw .duplicateRecord(type)
         case (.ready, .drained):
@@ -140,7 +168,8 @@ public struct StreamStateChecker: Sendable {
 
     /// The largest body a record of `type` may declare now (a pageBatch's needs the layout).
     public func maxBodyBytes(_ type: RecordType) -> Int {
-        StreamLimits.maxBodyBytes(type, pageSizeBytes: layout.map { Int($0.pageSizeBytes) })
+        if type == .postcopyStart, let layout { return PostcopyMissing.bodyBytes(guestPages: layout.guestPages) }
+        return StreamLimits.maxBodyBytes(type, pageSizeBytes: layout.map { Int($0.pageSizeBytes) })
     }
 
     /// Moves past a record that `check` accepted and whose body was valid.
@@ -166,13 +195,18 @@ public struct StreamStateChecker: Sendable {
         switch type {
         case .guestLayout: phase = .sendingGuest
         case .throughputProbe: phase = .probing
-        case .endOfStream: phase = phase == .probing || phase == .dataStream ? .closed(by: .endOfStream) : .ended
+        case .endOfStream: phase = phase == .probing || phase == .dataStream || phase == .postcopy ? .closed(by: .endOfStream) : .ended
         case .joinStream: phase = .dataStream
         case .parallelStreams: parallelStreamsPassed = true
         case .streamsListening: streamsListeningPassed = true
         case .pageBatch, .zeroPages, .compressedPages: pageRecordPassed = true
         case .readyToUnpause: phase = .ready
-        case .running: phase = .guestRunning
+        case .running: phase = phase == .receiving ? .postcopyRunning : .guestRunning
+        case .postcopyStart: phase = .postcopy
+        case .postcopyComplete: phase = .guestRunning
+        case .returnPath: returnPathPassed = true
+        case .joinReturnPath: phase = .closed(by: .joinReturnPath)
+        case .pageRequest: break
         case .abort, .clearedToUnpause, .firstConsoleLine, .queryGuest, .guestState, .probeResult: phase = .closed(by: type)
         case .drainMark, .drained: drainRecordsPassed += 1
         case .vcpuState, .deviceState, .memoryDigest, .challenge, .challengeEcho, .roundStart: break

@@ -37,6 +37,6 @@ final class FuzzSeedTests: XCTestCase {
             }
         }
         XCTAssertTrue(versionsSeen.contains(StreamHeader.version), "no seed of version \(StreamHeader.version)")
-        XCTAssertTrue(typesSeen.isSuperset(of: [.drainMark, .drained, .running, .firstConsoleLine, .pageBatch, .zeroPages, .parallelStreams, .joinStream, .roundStart, .streamsListening, .compressedPages]), "\(typesSeen)")
+        XCTAssertTrue(typesSeen.isSuperset(of: [.drainMark, .drained, .running, .firstConsoleLine, .pageBatch, .zeroPages, .parallelStreams, .joinStream, .roundStart, .streamsListening, .compressedPages, .postcopyStart, .returnPath, .joinReturnPath, .pageRequest, .postcopyComplete]), "\(typesSeen)")
     }
 }

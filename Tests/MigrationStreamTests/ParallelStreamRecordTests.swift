@@ -49,7 +49,7 @@ final class ParallelStreamRecordTests: XCTestCase {
         try join.append(.roundStart(round: 7), into: &joinBytes)
         XCTAssertEqual(Array(joinBytes[16 ..< roundStart]), rawRecord(28, nonce + le32(2) + le32(0)))
         XCTAssertEqual(Array(joinBytes[roundStart...]), rawRecord(10, le64(7)))
-        XCTAssertEqual(bytes[8], 5, "this build writes version 5")
+        XCTAssertEqual(bytes[8], 6, "this build writes version 6")
         for type in [RecordType.parallelStreams, .roundStart, .joinStream] {
             XCTAssertTrue(type.isAllowed(in: .sourceToDestination))
             XCTAssertFalse(type.isAllowed(in: .destinationToSource))

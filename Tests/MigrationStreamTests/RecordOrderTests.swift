@@ -58,7 +58,9 @@ final class RecordOrderTests: XCTestCase {
     }
 
     func testDestinationStreamOrder() throws {
-        assertDecodeFails(headerBytes + rawRecord(18, []), .recordTooEarly(.running, needs: .readyToUnpause), direction: .destinationToSource)
+        // Running before ready is post-copy's answer to its hand-over: its completion must come next.
+        assertDecodeFails(headerBytes + rawRecord(18, [UInt8](repeating: 0, count: 32)) + rawRecord(16, []),
+                          .recordTooEarly(.readyToUnpause, needs: .postcopyComplete), direction: .destinationToSource)
         assertDecodeFails(headerBytes + rawRecord(16, []) + rawRecord(16, []), .duplicateRecord(.readyToUnpause), direction: .destinationToSource)
         assertDecodeFails(
             headerBytes + rawRecord(16, []) + rawRecord(18, [UInt8](repeating: 0, count: 32)) + rawRecord(19, []),

@@ -8,7 +8,7 @@ final class StreamHeaderTests: XCTestCase {
         var bytes: [UInt8] = []
         var encoder = StreamEncoder(direction: .sourceToDestination)
         encoder.appendHeader(into: &bytes)
-        XCTAssertEqual(bytes, [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00])
+        XCTAssertEqual(bytes, [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00])
         XCTAssertEqual(StreamHeader.sizeBytes, 16)
         XCTAssertEqual(Array("LIVEMIG".utf8) + [0], StreamHeader.magic)
     }
@@ -37,13 +37,13 @@ final class StreamHeaderTests: XCTestCase {
     }
 
     func testOtherVersionsRefused() {
-        for version: UInt8 in [1, 6] {
+        for version: UInt8 in [1, 7] {
             var bytes = headerBytes
             bytes[8] = version
             assertDecodeFails(bytes, .unsupportedVersion(UInt32(version), direction: .sourceToDestination))
         }
         XCTAssertEqual(StreamError.unsupportedVersion(1, direction: .sourceToDestination).description,
-                       "stream header version is 1; this build reads only version 2 or 3 or 4 or 5 from the source")
+                       "stream header version is 1; this build reads only version 2 or 3 or 4 or 5 or 6 from the source")
     }
 
     /// Version 2's source records are version 3's, and those are version 4's without
@@ -57,15 +57,15 @@ final class StreamHeaderTests: XCTestCase {
         replies[8] = 2
         assertDecodeFails(replies, .unsupportedVersion(2, direction: .destinationToSource), direction: .destinationToSource)
         XCTAssertEqual(StreamError.unsupportedVersion(2, direction: .destinationToSource).description,
-                       "stream header version is 2; this build reads only version 3 or 4 or 5 from the destination")
+                       "stream header version is 2; this build reads only version 3 or 4 or 5 or 6 from the destination")
     }
 
-    /// Versions 4 and 5 changed no destination-to-source record, so a version 3 destination's
+    /// Versions 4 to 6 changed no destination-to-source record, so a version 3 destination's
     /// replies are read as they are.
     func testVersionThreeIsReadFromBothSides() throws {
-        XCTAssertEqual(StreamHeader.version, 5)
-        XCTAssertEqual(StreamHeader.readableVersions(.sourceToDestination), [2, 3, 4, 5])
-        XCTAssertEqual(StreamHeader.readableVersions(.destinationToSource), [3, 4, 5])
+        XCTAssertEqual(StreamHeader.version, 6)
+        XCTAssertEqual(StreamHeader.readableVersions(.sourceToDestination), [2, 3, 4, 5, 6])
+        XCTAssertEqual(StreamHeader.readableVersions(.destinationToSource), [3, 4, 5, 6])
         let source: [StreamRecord] = [.guestLayout(smallLayout), .drainMark(sequence: 1), .endOfStream]
         var bytes = try encode(source)
         bytes[8] = 3

@@ -14,8 +14,8 @@ func le64(_ value: UInt64) -> [UInt8] {
     (0 ..< 8).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
 }
 
-/// The 16 header bytes of version 5.
-let headerBytes: [UInt8] = [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00, 5, 0, 0, 0, 0, 0, 0, 0]
+/// The 16 header bytes of version 6.
+let headerBytes: [UInt8] = [0x4C, 0x49, 0x56, 0x45, 0x4D, 0x49, 0x47, 0x00, 6, 0, 0, 0, 0, 0, 0, 0]
 
 /// A record built by hand: type, length (the body's unless given), body, then `padding` or zeros
 /// up to a multiple of 8.

@@ -35,6 +35,11 @@ public struct ControlRequest: Codable, Sendable {
     /// migrate: "zstd" compresses each batch's page data, "auto" lets the engine choose round by
     /// round (`--compress`); nil or "none": no compression.
     public var compression: String?
+    /// migrate: post-copy after this many live rounds (`--postcopy-after N`; a policy's give-up
+    /// before then hands over too); with `postcopyOnFallback`, instead of an offline fallback.
+    /// nil: pre-copy only.
+    public var postcopyAfter: Int?
+    public var postcopyOnFallback: Bool?
     /// job: a new downtime limit for the migration under way (`job --set downtimeLimit=`).
     public var jobDowntimeLimitSeconds: Double?
     /// job: a new bandwidth cap for the migration under way (`job --set bandwidth=`).

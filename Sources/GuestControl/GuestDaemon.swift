@@ -28,6 +28,13 @@ public final class GuestDaemon: @unchecked Sendable {
     /// after "cleared to unpause"): the guest stays paused here until `guest resume` learns
     /// from that destination that it does not run the guest.
     private var unknownOutcomeTarget: (target: String, tls: TLSConfiguration?, migrationNonce: [UInt8])?
+    /// A guest whose post-copy was cut short after it ran here: why. It is held paused, lacking
+    /// pages only its source has; it may not run or move (docs/postcopy.md), only be stopped.
+    private var postcopyInterruption: String?
+    /// Keeps that guest's missing pages trapped (closing the trap would make them read as zero).
+    private var missingPageTrap: AnyObject?
+    /// Whether this daemon holds such a guest.
+    public var isHeldAfterPostcopy: Bool { lock.withLock { postcopyInterruption != nil } }
     private var done = false
 
     /// Binds the guest's control socket; a live one means the name is taken on this host.
@@ -150,6 +157,14 @@ public final class GuestDaemon: @unchecked Sendable {
         guard let incoming = received.guest as? KVMIncomingGuest, let listener = claim.listener else {
             throw HostFailure("the received guest is not a KVM guest")
         }
+        if let reason = received.postcopyInterruption {
+            FileHandle.standardError.write(Data("\(received.layout.name) held paused: post-copy was cut short after it ran here (\(reason)); it lacks pages only its source has, and its source's copy is stale: neither may run (docs/postcopy.md)\n".utf8))
+            let daemon = GuestDaemon(guest: incoming.guest, runDirectory: runDirectory, listener: listener)
+            daemon.postcopyInterruption = reason
+            daemon.missingPageTrap = received.missingPageTrap
+            daemon.arrivedWorkload = received.layout.workload.isEmpty ? nil : received.layout.workload
+            return daemon
+        }
         // To the daemon's log (incoming.log for arrivals): what came, and whether it was verified.
         let verified = received.memoryVerified ? "; memory verified against the source's digest" : ""
         FileHandle.standardError.write(Data("\(received.layout.name) arrived: \(received.pagesReceived) pages, \(received.bytesReceived) bytes\(verified)\n".utf8))
@@ -203,6 +218,9 @@ public final class GuestDaemon: @unchecked Sendable {
         }
         // Anyone who can open the control socket can send numbers the command line would refuse.
         try request.validate()
+        if [.resume, .migrate, .save].contains(request.command), let reason = lock.withLock({ postcopyInterruption }) {
+            throw HostFailure("guest '\(guest.name)' is held paused here: its post-copy was cut short (\(reason)); it lacks pages only its source has, so it cannot run or move; `livemig guest stop \(guest.name)` discards it (docs/postcopy.md)")
+        }
         switch request.command {
         case .status:
             try connection.send(ControlReply(status: status()))
@@ -378,12 +396,15 @@ public final class GuestDaemon: @unchecked Sendable {
         settings.rateLimitBytesPerSecond = request.rateLimitBytesPerSecond
         settings.capsPausedRound = request.capPausedRound ?? false
         settings.compression = request.pageCompression
+        settings.postcopy = request.postcopySwitch
         let policy = request.policyConfiguration
         let stream: BlockingSocket
         var parallelStreams: ParallelStreamsRequest?
+        var returnPathConnect: ((UInt16) throws(HostFailure) -> BlockingSocket)?
         if request.command == .save {
             guard let file = request.file else { throw HostFailure("save: no file named") }
             if let streams = request.streams, streams > 1 { throw HostFailure("save: --streams \(streams): a file is one stream") }
+            if settings.postcopy != .never { throw HostFailure("save: post-copy needs a destination to ask for pages") }
             stream = try BlockingSocket.file(path: file, write: true)
             settings.live = false
         } else {
@@ -402,6 +423,7 @@ public final class GuestDaemon: @unchecked Sendable {
             if let streams = request.streams, streams > 1 {
                 parallelStreams = ParallelStreamsRequest(count: streams) { port throws(HostFailure) in try connect(Int(port)) }
             }
+            returnPathConnect = { port throws(HostFailure) in try connect(Int(port)) }
             settings.live = request.live ?? true
             // The pause's fixed part as past migrations to this host measured it, if enough
             // did; else the default (a loopback pause's).
@@ -419,7 +441,8 @@ public final class GuestDaemon: @unchecked Sendable {
         return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation, steering: steering,
                                         maxDowntimeSeconds: request.maxDowntimeSeconds,
                                         timeouts: try TimeoutsFromEnvironment.sender(), verifyMemory: request.verifyMemory ?? false,
-                                        detectsZeroPages: request.zeroPages ?? true, parallelStreams: parallelStreams) { update in
+                                        detectsZeroPages: request.zeroPages ?? true, parallelStreams: parallelStreams,
+                                        returnPathConnect: returnPathConnect) { update in
             // The time left and the pause by the model, rounds to come included; before the
             // transfer rate is known, the pending pages alone.
             let estimate = update.remaining(under: policy, expectedDirtying: firstRound?.expectedDirtying(at: update) ?? expectedDirtying)
@@ -453,7 +476,9 @@ public final class GuestDaemon: @unchecked Sendable {
         lock.lock()
         let busyWith = activity
         lock.unlock()
-        let state: String = if let failure = guest.failure { "stopped: \(failure)" } else if let busyWith { busyWith } else if guest.isRunning { "running" } else { "paused" }
+        let held = lock.withLock { postcopyInterruption != nil }
+        let state: String = if let failure = guest.failure { "stopped: \(failure)" } else if let busyWith { busyWith }
+            else if held { "held (post-copy cut short)" } else if guest.isRunning { "running" } else { "paused" }
         let counters = guest.counters
         let uptime = monotonicSeconds() - startedAt
         var status = GuestStatus(name: guest.name, state: state, memoryBytes: guest.memory.sizeBytes,

@@ -37,15 +37,24 @@ public enum OptionBounds {
     /// `migrate --streams`: 1 (the main connection alone) to the stream format's 16 data streams
     /// (QEMU's multifd saturates 100 Gbit/s with 8 to 16 channels).
     public static let streams = InputBound("--streams", .count, from: "1", to: "16")
+    /// `migrate --postcopy-after`: live rounds before the hand-over (the engine's
+    /// `PostcopySwitch.maxLiveRounds`; libvirt's `--postcopy-after-precopy` is 1).
+    public static let postcopyAfter = InputBound("--postcopy-after", .count, from: "1", to: "\(PostcopySwitch.maxLiveRounds)")
 
     /// Every bound, for the test that checks the table against the limits it cites.
     public static let all = [bandwidth, downtimeLimit, timeout, fallbackRounds, dirtyLimit, maxDowntime, consoleLines, memory, firmwareMemory,
-                             observeSeconds, observeInterval, streams]
+                             observeSeconds, observeInterval, streams, postcopyAfter]
 }
 
 extension ControlRequest {
     /// `--compress` as the engine takes it: zstd always, the engine's choice per round, or none.
     static let compressionNames: [String: PageCompression] = ["zstd": .always, "auto": .auto, "none": .off]
+
+    /// The post-copy asked for (`--postcopy-after`, or a scenario's `migration.postcopy`).
+    public var postcopySwitch: PostcopySwitch {
+        if let postcopyAfter { return .afterLiveRounds(postcopyAfter) }
+        return postcopyOnFallback == true ? .insteadOfFallback : .never
+    }
 
     /// The compression asked for (`--compress`); none when not asked.
     public var pageCompression: PageCompression {
@@ -58,6 +67,13 @@ extension ControlRequest {
         do throws(InputBoundError) {
             if let lines { try OptionBounds.consoleLines.check(lines) }
             if let streams { try OptionBounds.streams.check(streams) }
+            if let postcopyAfter { try OptionBounds.postcopyAfter.check(postcopyAfter) }
+            if postcopySwitch != .never {
+                // Post-copy's page requests need one stream to a destination, and a live guest.
+                if command == .save { throw InputBoundError("post-copy: save writes a file; nothing there asks for pages") }
+                if let streams, streams > 1 { throw InputBoundError("post-copy with --streams \(streams): post-copy runs on one stream (--streams 1)") }
+                if live == false { throw InputBoundError("post-copy needs a live migration (--live)") }
+            }
             if let compression, !Self.compressionNames.keys.contains(compression) {
                 throw InputBoundError("--compress \(compression): zstd, auto or none")
             }

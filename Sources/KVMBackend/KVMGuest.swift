@@ -176,6 +176,8 @@ public final class KVMGuest: @unchecked Sendable {
     /// Starts the vCPU thread, running (or parked, with `paused`).
     public func start(paused: Bool = false) { runner.start(paused: paused) }
     public func pause() { runner.pause() }
+    /// Pauses, waiting at most `seconds` for the vCPU to stop; true once it has.
+    public func pause(waitingUpToSeconds seconds: Double) -> Bool { runner.pause(waitingUpToSeconds: seconds) }
     public func resume() { runner.resume() }
     public func setThrottle(percent: Int) { runner.setThrottle(percent: percent) }
     /// A firmware guest's CMOS/RTC (nil for the built-in guest program).

@@ -28,6 +28,7 @@ public enum KVMMigration {
         timeouts: SenderTimeouts = SenderTimeouts(),
         computeDigest: Bool = false, verifyMemory: Bool = false, detectsZeroPages: Bool = true,
         parallelStreams: ParallelStreamsRequest? = nil,
+        returnPathConnect: ((UInt16) throws(HostFailure) -> BlockingSocket)? = nil,
         progress: ((MigrationProgress) -> Void)? = nil
     ) throws(HostFailure) -> KVMMigrationResult {
         cancellation.attach(socket, shutdownWriting: true)
@@ -46,14 +47,26 @@ public enum KVMMigration {
                                               compresses: compressesPages,
                                               timeouts: timeouts, cancellation: cancellation, connect: request.connect, pageAddress: pageAddress)
         }
+        // Post-copy's page requests come on a connection of their own (docs/stream-format.md).
+        var returnPath: ReturnPathReader?
+        if settings.postcopy != .never {
+            guard parallelStreams == nil else { throw HostFailure("post-copy runs on one stream: --streams 1") }
+            guard let returnPathConnect else { throw HostFailure("post-copy needs a destination to ask for pages (not a file)") }
+            returnPath = try channel.openReturnPath(cancellation: cancellation, connect: returnPathConnect)
+        }
         var engine = SourceMigration(tracker: BitmapPageTracker(pageCount: guest.memory.pageCount, collectsPageNumbers: true),
                                      policy: policy.makePolicy(), settings: settings)
         var hypervisor = KVMSourceHypervisor(guest: guest, digestOnRelease: computeDigest, sendsMemoryDigest: verifyMemory)
         let writesAtStart = (writes: guest.counters.writes, monotonicSeconds: monotonicSeconds())
         var report = MigrationExecutor.run(&engine, on: &hypervisor, over: &channel, cancellation: cancellation,
-                                           steering: steering, maxDowntimeSeconds: maxDowntimeSeconds, dataStreams: dataStreams, progress: progress)
+                                           steering: steering, maxDowntimeSeconds: maxDowntimeSeconds, dataStreams: dataStreams, returnPath: returnPath,
+                                           progress: progress)
         report.scenario = guest.name
-        if verifyMemory { report.memoryVerified = report.outcome != .aborted && channel.sentMemoryDigest }
+        if verifyMemory {
+            // After post-copy the destination's page-wise digest is the check (the executor set it).
+            report.memoryVerified = channel.postcopyCompletion != nil
+                ? channel.postcopyMemoryVerified : report.outcome != .aborted && channel.sentMemoryDigest
+        }
         if report.outcome != .aborted, let paused = hypervisor.pausedWallClockSeconds {
             let lastHere = guest.console.lastLine(atOrBefore: paused)
             let firstThere = channel.awaitFirstConsoleLine(timeoutSeconds: MigrationReceiver.firstConsoleLineWaitSeconds + 0.5)

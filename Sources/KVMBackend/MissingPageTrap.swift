@@ -63,13 +63,16 @@ public final class MissingPageTrap: @unchecked Sendable {
         return Int((address - base) / UInt64(GuestMemory.pageSizeBytes))
     }
 
-    /// Places page `page` from `source` (one page) and wakes its waiters; false when it was
-    /// there already (placed before: left as it was).
+    /// Places `count` consecutive pages from `page` on, from `source`, in one call, and wakes
+    /// their waiters; false when one was there already (placed before: left as it was; the ones
+    /// before it are placed).
     @discardableResult
-    public func place(page: Int, from source: UnsafeRawPointer) throws(KVMError) -> Bool {
-        guard page >= 0, page < memory.pageCount else { throw KVMError("page \(page) is outside the guest's \(memory.pageCount) pages") }
-        let placed = livemig_uffd_copy(descriptor, memory.page(page), source, UInt64(GuestMemory.pageSizeBytes))
-        guard placed >= 0 else { throw KVMError("cannot place page \(page): \(String(cString: strerror(-placed)))") }
+    public func place(page: Int, count: Int = 1, from source: UnsafeRawPointer) throws(KVMError) -> Bool {
+        guard page >= 0, count >= 1, count <= memory.pageCount - page else {
+            throw KVMError("pages \(page) to \(page + count - 1) are outside the guest's \(memory.pageCount) pages")
+        }
+        let placed = livemig_uffd_copy(descriptor, memory.page(page), source, UInt64(count * GuestMemory.pageSizeBytes))
+        guard placed >= 0 else { throw KVMError("cannot place page \(page)\(count > 1 ? " and the \(count - 1) after it" : ""): \(String(cString: strerror(-placed)))") }
         return placed == 0
     }
 }

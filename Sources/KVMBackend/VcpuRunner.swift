@@ -188,6 +188,23 @@ final class VcpuRunner: @unchecked Sendable {
         while state == .running { condition.wait() }
     }
 
+    /// `pause()` with a bound: a vCPU blocked in a missing-page fault (post-copy) leaves
+    /// KVM_RUN only if the kick interrupts the fault, so the wait gives up after `seconds`
+    /// (the pause stays requested: the vCPU stops as soon as it gets back). True once it stopped.
+    func pause(waitingUpToSeconds seconds: Double) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard case .running = state else { return true }
+        pauseRequested = true
+        livemig_kvm_kick(run, threadID)
+        condition.broadcast()
+        let deadline = Date(timeIntervalSinceNow: max(seconds, 0))
+        while state == .running {
+            if !condition.wait(until: deadline) { return state != .running }
+        }
+        return true
+    }
+
     func resume() {
         condition.lock()
         pauseRequested = false

@@ -64,7 +64,9 @@ public struct HistoryFit: Sendable, Equatable {
                     uncapped.append(achieved)
                 }
             }
-            guard let paused = run.report.iterations.last(where: \.paused), run.report.downtimeSeconds > 0 else { continue }
+            // A post-copy hand-over's pause is not a plain pause (it sets the destination's trap).
+            guard run.report.outcome != .postcopy, let paused = run.report.iterations.last(where: \.paused),
+                  run.report.downtimeSeconds > 0 else { continue }
             if let phases = run.report.pausePhases {
                 // The report says how long the paused pages took to hand over: the rest is fixed
                 // (but for their drain from the socket, which a small paused round keeps small).
@@ -103,7 +105,9 @@ public struct HistoryFit: Sendable, Equatable {
     /// passes, the first pass holding nearly all), so their data is left out: counting it
     /// would make the link look as many times faster as the guest's memory is empty.
     public static func liveBytesPerSecond(_ report: MigrationReport) -> Double? {
-        let live = report.iterations.filter { !$0.paused && $0.durationSeconds > 0 }
+        // Post-copy's round is not live (the guest runs on the destination, and the round goes
+        // uncapped at the rate the destination places pages): left out.
+        let live = report.iterations.filter { !$0.paused && $0.postcopy != true && $0.durationSeconds > 0 }
         let seconds = live.reduce(0) { $0 + $1.durationSeconds }
         guard seconds > 0 else { return nil }
         let pages = live.reduce(0) { $0 + $1.pagesSent } - (report.zeroPagesSent ?? 0)

@@ -18,8 +18,9 @@ public enum MeasuredPauseOverhead {
     /// paused round, or nil when fewer than `minimumRuns` qualify or the median is implausible.
     public static func seconds(from reports: [MigrationReport]) -> Double? {
         var fixed: [Double] = []
-        // A run with `--verify-memory` digested all of memory in its pause: not a plain pause.
-        for report in reports.reversed() where report.outcome != .aborted && report.memoryVerified != true && fixed.count < newestRuns {
+        // A run with `--verify-memory` digested all of memory in its pause, and a post-copy
+        // hand-over drops the missing pages and sets the trap in it: neither is a plain pause.
+        for report in reports.reversed() where report.outcome != .aborted && report.outcome != .postcopy && report.memoryVerified != true && fixed.count < newestRuns {
             guard let phases = report.pausePhases, let paused = report.iterations.last(where: \.paused),
                   paused.pagesSent <= smallPausedRoundPages else { continue }
             let seconds = phases.deviceStateSeconds + phases.destinationReadySeconds + phases.clearedToRunningSeconds

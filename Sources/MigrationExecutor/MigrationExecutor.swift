@@ -1,5 +1,7 @@
 import Dispatch
+import Foundation
 import MigrationCore
+import MigrationStream
 
 /// What the executor tells its watcher after every action: enough for a progress line.
 public struct MigrationProgress: Sendable {
@@ -38,6 +40,8 @@ public struct MigrationProgress: Sendable {
         case stopAndCopy
         /// A failure or a cancel: undoing (dirty logging off, the guest resumed here).
         case aborting
+        /// Post-copy: the guest runs on the destination; the pages it lacks are being sent.
+        case postcopy
     }
 
     /// Pages per second the guest dirtied during the last live round whose dirty log has been
@@ -82,7 +86,7 @@ public enum MigrationExecutor {
         _ engine: inout SourceMigration<BitmapPageTracker>, on hypervisor: inout Hypervisor,
         over channel: inout StreamChannel, cancellation: MigrationCancellation = MigrationCancellation(),
         steering: MigrationSteering? = nil, maxDowntimeSeconds: Double? = nil, dataStreams: DataStreamSenders? = nil,
-        progress: ((MigrationProgress) -> Void)? = nil
+        returnPath: ReturnPathReader? = nil, progress: ((MigrationProgress) -> Void)? = nil
     ) -> MigrationReport where Hypervisor.DirtyLog == DirtyBitmap, Hypervisor.DeviceState == CapturedGuestState {
         if let dataStreams {
             var parallel = ParallelStreamChannel(main: channel, dataStreams: dataStreams)
@@ -91,7 +95,9 @@ public enum MigrationExecutor {
                                maxDowntimeSeconds: maxDowntimeSeconds, progress: progress)
         }
         var publisher = ProgressPublisher(progress: progress, steering: steering)
+        returnPath?.start()
         defer {
+            returnPath?.stop()
             cancellation.detach()
             steering?.end()
         }
@@ -99,6 +105,7 @@ public enum MigrationExecutor {
         while true {
             let now = monotonicSeconds()
             deliverOperatorInput(to: &engine, cancellation: cancellation, steering: steering, cancelDelivered: &cancelDelivered, now: now)
+            if let returnPath { deliverPageRequests(from: returnPath, to: &engine, now: now) }
             guard let tagged = engine.poll(now: now) else {
                 preconditionFailure("the engine handed out nothing with no action out")
             }
@@ -109,9 +116,10 @@ public enum MigrationExecutor {
                 report.pausePhases = report.pausePhases?.adding(destination: channel.destinationPauseWork)
                 if channel.detectsZeroPages { report.zeroPagesSent = channel.zeroPagesSent }
                 report.compressionRatio = channel.compressionRatio
+                if let completion = channel.postcopyCompletion { fill(&report, from: completion, verified: channel.postcopyMemoryVerified) }
                 return report
             case .waitUntil(let seconds):
-                waitForCap(until: seconds, steering: steering, cancellation: cancellation)
+                waitForCap(until: seconds, steering: steering, cancellation: cancellation, returnPath: returnPath)
                 engine.complete(tagged.id, .done, now: monotonicSeconds())
             default:
                 if case .send = action { channel.compressesNow = engine.compressesSends }
@@ -138,6 +146,26 @@ public enum MigrationExecutor {
         steering?.deliver { engine.handle($0, now: now) }
     }
 
+    /// Post-copy: the destination's page requests, handed to the engine between two actions, so
+    /// that its next sends are the pages the running guest waits on.
+    static func deliverPageRequests(from returnPath: ReturnPathReader, to engine: inout SourceMigration<BitmapPageTracker>, now: Double) {
+        let pages = returnPath.take()
+        guard !pages.isEmpty else { return }
+        if case .refused(let reason) = engine.handle(.pagesRequested(PageRequest(pages: pages)), now: now) {
+            FileHandle.standardError.write(Data("livemig: a page request was refused: \(reason)\n".utf8))
+        }
+    }
+
+    /// The destination's count of post-copy's faults and their waits, into the report; and
+    /// whether its page-wise digest matched.
+    static func fill(_ report: inout MigrationReport, from completion: PostcopyCompletion, verified: Bool) {
+        let faults = Int(exactly: completion.faults) ?? Int.max
+        report.postcopy?.faults = faults
+        report.postcopy?.faultLatencyMeanSeconds = faults > 0 ? Double(completion.latencySumMicroseconds) / 1e6 / Double(faults) : nil
+        report.postcopy?.faultLatencyMaxSeconds = faults > 0 ? Double(completion.latencyMaxMicroseconds) / 1e6 : nil
+        if completion.pageWiseDigest != nil { report.memoryVerified = verified }
+    }
+
     /// What the engine and the channel say now, for a progress line and `livemig job`.
     static func snapshot(of engine: SourceMigration<BitmapPageTracker>, counts: PageSendCounts, streams: Int = 1,
                          elapsedSeconds: Double) -> MigrationProgress {
@@ -150,7 +178,7 @@ public enum MigrationExecutor {
             pagesPending: stats.pendingPageCount, measuredBytesPerSecond: stats.measuredBandwidthBytesPerSecond,
             pageSizeBytes: stats.pageSizeBytes, totalPagesSent: stats.totalPagesSent, guestPages: stats.guestPageCount,
             completedLiveRounds: finished.filter { !$0.paused }, roundElapsedSeconds: max(0, stats.elapsedSeconds - roundStart))
-        update.phase = engine.isAborting ? .aborting : (engine.sourceGuestRunning ? .precopy : .stopAndCopy)
+        update.phase = engine.isAborting ? .aborting : engine.inPostcopy ? .postcopy : (engine.sourceGuestRunning ? .precopy : .stopAndCopy)
         update.throttlePercent = engine.throttlePercent
         update.rateLimitBytesPerSecond = engine.settings.rateLimitBytesPerSecond
         update.zeroPagesSent = counts.zeroPagesSent
@@ -193,9 +221,10 @@ public enum MigrationExecutor {
 
     /// Waits for the bandwidth cap in slices, so that a cancel or a new limit (which may lift
     /// or raise the cap) is taken within 50 ms rather than after a long wait under a low cap.
-    static func waitForCap(until seconds: Double, steering: MigrationSteering?, cancellation: MigrationCancellation) {
+    static func waitForCap(until seconds: Double, steering: MigrationSteering?, cancellation: MigrationCancellation,
+                           returnPath: ReturnPathReader? = nil) {
         while monotonicSeconds() < seconds {
-            if steering?.hasQueuedEvents == true || cancellation.cancelledReason != nil { return }
+            if steering?.hasQueuedEvents == true || cancellation.cancelledReason != nil || returnPath?.hasRequests == true { return }
             sleep(untilMonotonic: min(seconds, monotonicSeconds() + 0.05))
         }
     }
@@ -212,7 +241,14 @@ public enum MigrationExecutor {
         case .send, .peekDirtyLog, .readAndClearDirtyLog, .pauseGuest, .sendDeviceState, .awaitDestinationReady: true
         default: false
         }
-        if case .clearDestinationToRun = action, !cancellation.commit() {
+        // The point of no return: "cleared to unpause", or post-copy's hand-over (after it the
+        // destination's guest runs and the source's copy goes stale). A cancel after it must not
+        // shut the connection.
+        let commits: Bool = switch action {
+        case .clearDestinationToRun, .startPostcopy: true
+        default: false
+        }
+        if commits, !cancellation.commit() {
             return .notPerformed("cancelled: \(cancellation.cancelledReason ?? "")")
         }
         if movesForward, let reason = cancellation.cancelledReason { return .notPerformed("cancelled: \(reason)") }

@@ -14,6 +14,13 @@ public struct ReceivedMigration {
     public var runningWallClockSeconds: Double
     /// The source sent a memory digest and the memory here matched it before "ready".
     public var memoryVerified = false
+    /// Post-copy cut short after the guest ran here: why. The guest is held paused, lacking pages
+    /// it may never get; it must be kept (never destroyed: the source's copy is stale) and never
+    /// resumed as it is (docs/postcopy.md). Nil for a guest that arrived whole.
+    public var postcopyInterruption: String?
+    /// What keeps the held guest's missing pages trapped (closing it would make them read as
+    /// zero): to be kept as long as the guest.
+    public var missingPageTrap: AnyObject?
 }
 
 /// What one incoming connection turned out to be.

@@ -57,6 +57,11 @@ struct ReceiveSession {
     var secureDataStream: ((BlockingSocket) throws(HostFailure) -> Void)?
     /// The data streams of a parallel migration, once announced.
     private var dataStreams: DataStreamGroup?
+    /// Post-copy: the return path's writer once joined, the missing pages named at the hand-over,
+    /// and the fault thread and page placing once the guest runs without them.
+    private var returnPath: ReplyWriter?
+    private var missingAtHandOver: DirtyBitmap?
+    private var postcopy: PostcopyPlacement?
 
     init(socket: BlockingSocket, timeouts: ReceiverTimeouts, cancellation: MigrationCancellation, fault: ReceiverFaultInjection?,
          makeGuest: @escaping (GuestLayout) throws(HostFailure) -> any IncomingGuest,
@@ -146,9 +151,10 @@ struct ReceiveSession {
             case .aborted(let reason):
                 throw HostFailure(reason)
             case .postcopyInterrupted(let reason):
-                // Not reached yet: this receiver refuses a hand-over at `.markPagesMissing`. The
-                // post-copy wiring must keep the held guest instead (docs/postcopy-executor-plan.md).
-                throw HostFailure("post-copy was cut short: \(reason)")
+                // The guest is held paused (`.holdGuestPaused`), never destroyed: the source's copy is
+                // stale, so this one, with the pages it lacks from the source's, is all there is.
+                socket.setReceiveTimeout(seconds: 0)
+                return held(reason)
             case .receiving where layout != nil && waiting.name == "handshake":
                 wait("idle", timeouts.idleSeconds)
             default:
@@ -209,6 +215,18 @@ struct ReceiveSession {
             return .pageBatchAnnounced(pageNumbers: pages.pageNumbers)
         case .record(.parallelStreams(let count)):
             return .parallelStreamsAnnounced(count: Int(count))
+        case .record(.returnPath):
+            do {
+                try openReturnPath()
+            } catch {
+                return .localFailure("no return path for post-copy: \(error.description)")
+            }
+            return nil
+        case .record(.postcopyStart(let missing)):
+            guard let layout else { return .localFailure("post-copy before the guest layout") }
+            let bitmap = DirtyBitmap(pageCount: Int(layout.guestPages), words: missing.words)
+            missingAtHandOver = bitmap
+            return .postcopyStarted(missingPages: bitmap, missingCount: bitmap.count)
         case .record(.guestLayout(let received)):
             layout = received
             return .streamOpened(guestPages: Int(received.guestPages), vcpuCount: Int(received.vcpuCount))
@@ -304,6 +322,13 @@ struct ReceiveSession {
                 pendingCompressed = nil
                 try writeCompressed(compressed, into: guest, pageSizeBytes: Int(layout.pageSizeBytes))
                 pageNumbers = compressed.pageNumbers
+            } else if let postcopy {
+                // The running guest's memory is written only through the trap (`PostcopyPlacement`).
+                guard let head = pendingBatch else { throw HostFailure("page data without a page batch") }
+                pendingBatch = nil
+                try reader.readPageData(into: [UnsafeMutableRawBufferPointer(start: postcopy.staging, count: head.dataBytes)])
+                try postcopy.place(head.pageNumbers)
+                return
             } else {
                 guard let head = pendingBatch else { throw HostFailure("page data without a page batch") }
                 pendingBatch = nil
@@ -314,6 +339,11 @@ struct ReceiveSession {
         case .acceptParallelStreams(let count):
             try acceptParallelStreams(count)
         case .zeroAnnouncedPages:
+            if let postcopy {
+                try postcopy.placeZeros(pendingZeroPages)
+                pendingZeroPages = []
+                return
+            }
             guard let guest, let size = layout.map({ Int($0.pageSizeBytes) }) else { throw HostFailure("zero pages before the guest layout") }
             for page in pendingZeroPages where pagesWithData?.contains(Int(page)) ?? true {
                 guest.pageAddress(Int(page)).initializeMemory(as: UInt8.self, repeating: 0, count: size)
@@ -338,9 +368,16 @@ struct ReceiveSession {
             }
         case .verifyMemory:
             try verifyMemory()
-        case .markPagesMissing, .holdGuestPaused:
-            // The stream reader never feeds `postcopyStarted`: this receiver has no post-copy yet.
-            throw HostFailure("this receiver cannot run a guest in post-copy")
+        case .markPagesMissing:
+            try beginPostcopy()
+        case .holdGuestPaused:
+            postcopy?.stop()
+            if let guest = guest as? any PostcopyIncomingGuest, !guest.holdPaused(timeoutSeconds: timeouts.commitSeconds) {
+                // Blocked on a missing page, it stays so (the trap is kept): it cannot run on.
+                throw HostFailure("the guest's vCPU did not stop within \(timeouts.commitSeconds) s (it waits on a missing page)")
+            }
+        case .reportReady where postcopy != nil:
+            try finishPostcopy()
         case .reportReady:
             checkSeconds = monotonicSeconds() - endOfStreamSeconds
             try reply(.readyToUnpause)
@@ -371,6 +408,47 @@ struct ReceiveSession {
         case .reportAbort(let reason):
             try? replies.send(.abort(reason: reason.prefix(utf8Bytes: StreamLimits.maxAbortReasonBytes)))
         }
+    }
+
+    /// `returnPath`: opens its port, names it, and takes the source's connection (`DataStreamAcceptance`).
+    private mutating func openReturnPath() throws(HostFailure) {
+        guard socket.isSocket else { throw HostFailure("a return path in a saved guest's file") }
+        guard returnPath == nil else { throw HostFailure("a second return path") }
+        returnPath = try DataStreamAcceptance.acceptReturnPath(main: socket, migrationNonce: nonce, secure: secureDataStream,
+                                                               timeouts: timeouts, replies: &replies)
+    }
+
+    /// Post-copy's hand-over, before the guest runs: digests what is here (with
+    /// `--verify-memory`), makes the missing pages fault, and starts the fault thread.
+    private mutating func beginPostcopy() throws(HostFailure) {
+        guard let guest = guest as? any PostcopyIncomingGuest else { throw HostFailure("this hypervisor cannot run a guest in post-copy") }
+        guard let returnPath else { throw HostFailure("post-copy without a return path for page requests") }
+        guard let layout, let missing = missingAtHandOver else { throw HostFailure("post-copy without its missing pages") }
+        let pageSize = Int(layout.pageSizeBytes)
+        var digest: PageWiseDigest?
+        if sourceMemoryDigest != nil {
+            // The pages held now are final (the source is paused); the missing ones are added as
+            // they are placed. Read before the trap is set, so no page here faults.
+            var here = PageWiseDigest()
+            for page in 0 ..< Int(layout.guestPages) where !missing.contains(page) {
+                here.add(page: page, bytes: UnsafeRawBufferPointer(start: guest.pageAddress(page), count: pageSize))
+            }
+            digest = here
+        }
+        let pages = try guest.beginPostcopy(missing: missing.pageNumbers)
+        let placement = PostcopyPlacement(pages: pages, missing: missing, pageSizeBytes: pageSize, returnPath: returnPath, digest: digest)
+        placement.start()
+        postcopy = placement
+    }
+
+    /// Every missing page is placed: stops the fault thread, ends the trap, and tells the
+    /// source (`postcopyComplete`), which may then destroy its copy.
+    private mutating func finishPostcopy() throws(HostFailure) {
+        guard let postcopy else { return }
+        postcopy.stop()
+        postcopy.endTrap()
+        if let failure = postcopy.faultThreadFailure { print("livemig receive: post-copy's page requests stopped early: \(failure)") }
+        try reply(.postcopyComplete(postcopy.completion))
     }
 
     /// Opens the data streams' port, names it to the source, and takes them (`DataStreamAcceptance`).
@@ -422,7 +500,8 @@ struct ReceiveSession {
             try onCommit(nonce)
             commitRecorded = true
         }
-        beforeRun?(guest)
+        // Post-copy: the missing pages are not here to look at (and a touch would fault for ever).
+        if postcopy == nil { beforeRun?(guest) }
         unpausedWallClockSeconds = wallClockSeconds()
         do {
             try guest.run()
@@ -445,6 +524,17 @@ struct ReceiveSession {
         return ReceivedMigration(guest: guest, layout: layout, pagesReceived: machine.pagesReceived,
                                  bytesReceived: reader.bytesRead &+ dataStreamBytes, endOfStreamSeconds: endOfStreamSeconds,
                                  runningSeconds: running, runningWallClockSeconds: runningWall, memoryVerified: memoryVerified)
+    }
+
+    /// The guest post-copy left here without all its pages, paused, for the host to keep.
+    private func held(_ reason: String) -> ReceivedMigration {
+        guard let guest, let layout else { preconditionFailure("post-copy without a guest") }
+        var received = ReceivedMigration(guest: guest, layout: layout, pagesReceived: machine.pagesReceived, bytesReceived: reader.bytesRead,
+                                         endOfStreamSeconds: endOfStreamSeconds, runningSeconds: monotonicSeconds(),
+                                         runningWallClockSeconds: unpausedWallClockSeconds)
+        received.postcopyInterruption = reason
+        received.missingPageTrap = postcopy
+        return received
     }
 
     private func microseconds(_ seconds: Double) -> UInt64 {

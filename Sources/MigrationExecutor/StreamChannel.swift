@@ -62,6 +62,13 @@ public struct StreamChannel: MigrationChannel {
     /// The destination's nonce for this migration (empty for a saved file): what `guest resume`
     /// asks about after an unknown commit outcome.
     public private(set) var migrationNonce: [UInt8] = []
+    /// Post-copy: a return path is joined (`openReturnPath`), so the hand-over may go out.
+    public private(set) var hasReturnPath = false
+    /// Post-copy: the hand-over went out; the destination's `postcopyComplete`, once it came;
+    /// whether its page-wise digest matched this (paused) memory's, when it sent one.
+    public private(set) var inPostcopy = false
+    public private(set) var postcopyCompletion: PostcopyCompletion?
+    public private(set) var postcopyMemoryVerified = false
 
     /// What a stream opens with after the challenge: a guest, or a throughput probe.
     public enum Opening: Sendable {
@@ -71,6 +78,9 @@ public struct StreamChannel: MigrationChannel {
         /// Data stream `index` of the migration whose main connection's challenge was
         /// `migrationNonce`: only its pages (of a guest of `layout`), rounds, drains and end.
         case dataStream(migrationNonce: [UInt8], index: UInt32, layout: GuestLayout)
+        /// The return path of the migration whose main connection's challenge was
+        /// `migrationNonce`: read for page requests (`nextPageRequest`), nothing more sent.
+        case returnPath(migrationNonce: [UInt8])
     }
 
     /// Opens the stream: sends the header and the guest's layout.
@@ -104,6 +114,10 @@ public struct StreamChannel: MigrationChannel {
             record = .joinStream(migrationNonce: nonce, index: index)
             detectsZeroPages = true
             adoptedLayout = layout
+        case .returnPath(let nonce):
+            pageSizeBytes = StreamLimits.minPageSizeBytes
+            record = .joinReturnPath(migrationNonce: nonce)
+            detectsZeroPages = false
         }
         zeroPage = [UInt8](repeating: 0, count: pageSizeBytes)
         reader = StreamReader(socket: socket, direction: .destinationToSource)
@@ -124,11 +138,48 @@ public struct StreamChannel: MigrationChannel {
     /// destination opened for them (its `streamsListening`, within the handshake timeout).
     public mutating func announceParallelStreams(count: UInt32) throws(HostFailure) -> UInt16 {
         try send(.parallelStreams(count: count))
-        let record = try reply(within: timeouts.handshakeSeconds, silence: "named no port for the data streams")
+        return try awaitStreamsListening(for: "the data streams")
+    }
+
+    /// The destination's `streamsListening` (within the handshake timeout): the port for `what`.
+    private mutating func awaitStreamsListening(for what: String) throws(HostFailure) -> UInt16 {
+        let record = try reply(within: timeouts.handshakeSeconds, silence: "named no port for \(what)")
         switch record {
         case .record(.streamsListening(let port)): return port
         case .record(.abort(let reason)): throw HostFailure("the destination aborted: \(reason)")
         default: throw HostFailure("the destination sent \(record.type) where \(RecordType.streamsListening) was expected")
+        }
+    }
+
+    /// Post-copy: asks for a return path, connects it (`connect`: as the main connection was made)
+    /// and joins it by the main connection's nonce; the returned reader hands the destination's
+    /// page requests to the executor. Before any page; not with parallel streams.
+    public mutating func openReturnPath(cancellation: MigrationCancellation,
+                                        connect: (UInt16) throws(HostFailure) -> BlockingSocket) throws(HostFailure) -> ReturnPathReader {
+        guard !migrationNonce.isEmpty else { throw HostFailure("post-copy needs a destination (not a file)") }
+        try send(.returnPath)
+        let port = try awaitStreamsListening(for: "the return path")
+        let socket: BlockingSocket
+        do {
+            socket = try connect(port)
+        } catch {
+            throw HostFailure("the return path to port \(port): \(error.description)")
+        }
+        cancellation.attach(additional: socket)
+        let channel = try StreamChannel(socket: socket, opening: .returnPath(migrationNonce: migrationNonce), timeouts: timeouts) { _ in
+            preconditionFailure("a return path carries no pages")
+        }
+        hasReturnPath = true
+        return ReturnPathReader(channel: channel, socket: socket)
+    }
+
+    /// Return path: the next page request, waiting as long as it takes (`ReturnPathReader.stop`
+    /// shuts the socket); throws when the destination aborts, breaks the stream or closes it.
+    mutating func nextPageRequest() throws(HostFailure) -> [UInt64] {
+        switch try reader.next() {
+        case .record(.pageRequest(let pages)): return pages
+        case .record(.abort(let reason)): throw HostFailure("the destination aborted: \(reason)")
+        case let other: throw HostFailure("the destination sent \(other.type) where \(RecordType.pageRequest) was expected")
         }
     }
 
@@ -238,7 +289,7 @@ public struct StreamChannel: MigrationChannel {
         // The data as one frame (in `compression.frame`), when compression is on for this send
         // and the frame is smaller.
         var frameBytes: Int?
-        if let compression, compressesNow, !dataPages.isEmpty {
+        if let compression, compressesNow, !inPostcopy, !dataPages.isEmpty {
             let start = monotonicSeconds()
             frameBytes = try compression.compress(dataPages, pageAddress: pageAddress)
             let dataBytes = dataPages.count * pageSizeBytes
@@ -366,7 +417,41 @@ public struct StreamChannel: MigrationChannel {
 
     public mutating func finishStreamAndAwaitReady() throws(HostFailure) {
         try send(.endOfStream)
+        if inPostcopy { return try awaitPostcopyComplete() }
         try awaitRecord(.readyToUnpause)
+    }
+
+    public var supportsPostcopy: Bool { hasReturnPath }
+
+    /// Post-copy's hand-over: the missing pages as a bitmap, then the destination's `running`
+    /// (or its `abort`: it could not run the guest and released it).
+    public mutating func startPostcopyAndAwaitRunning(missing: [Int], pageCount: Double) throws(HostFailure) -> ClearanceAnswer {
+        guard let layout = encoder.checker.layout else { throw HostFailure("post-copy before the guest layout") }
+        var bitmap = DirtyBitmap(pageCount: Int(layout.guestPages))
+        for page in missing {
+            guard page >= 0, page < bitmap.pageCount else { throw HostFailure("missing page \(page) is outside the guest's \(bitmap.pageCount) pages") }
+            bitmap.insert(page)
+        }
+        try send(.postcopyStart(PostcopyMissing(count: UInt64(bitmap.count), words: bitmap.words)))
+        inPostcopy = true
+        if let reason = try awaitRecord(.running) { return .released(reason) }
+        return .running
+    }
+
+    /// Post-copy's end: the destination placed every page. With its page-wise digest, this
+    /// memory (paused since the hand-over, so as it was sent) is digested the same way.
+    private mutating func awaitPostcopyComplete() throws(HostFailure) {
+        let record = try reply(within: timeouts.readySeconds, silence: "did not say \(RecordType.postcopyComplete)")
+        switch record {
+        case .record(.postcopyComplete(let completion)):
+            postcopyCompletion = completion
+            if let theirs = completion.pageWiseDigest, let layout = encoder.checker.layout {
+                postcopyMemoryVerified = theirs == PageWiseDigest.of(pageCount: Int(layout.guestPages), pageSizeBytes: pageSizeBytes,
+                                                                      pageAddress: pageAddress)
+            }
+        case .record(.abort(let reason)): throw HostFailure("the destination aborted: \(reason)")
+        default: throw HostFailure("the destination sent \(record.type) where \(RecordType.postcopyComplete) was expected")
+        }
     }
 
     /// An `abort` in answer to the clearance means the destination could not run the guest and

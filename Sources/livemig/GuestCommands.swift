@@ -198,7 +198,7 @@ struct GuestDaemonCommand: ParsableCommand {
         } catch let error as InputBoundError {
             throw failure(error.description)
         }
-        FileHandle.standardError.write(Data("guest \(daemon.guest.name) running (pid \(getpid()))\n".utf8))
+        FileHandle.standardError.write(Data("guest \(daemon.guest.name) \(daemon.isHeldAfterPostcopy ? "held paused" : "running") (pid \(getpid()))\n".utf8))
         throw ExitCode(daemon.serve())
     }
 }

@@ -41,6 +41,8 @@ struct MigrateCommand: ParsableCommand {
     var streams: Int?
     @Option(help: "Compress each batch's page data: zstd (level 1, as QEMU's multifd zstd; a batch that does not shrink by a sixteenth goes as it is), auto (the engine decides each round from the measured compression against the link) or none, the default (KVM guests).")
     var compress: String?
+    @Option(help: "Post-copy: after N live rounds (1 to 1000; libvirt's --postcopy-after-precopy is 1), or sooner if the policy gives up, run the guest on the destination and send the pages it still lacks, those it touches first (userfaultfd; KVM guests, with --live and one stream). A link failure after the hand-over leaves both copies paused (docs/postcopy.md).")
+    var postcopyAfter: Int?
     @Flag(help: "Print progress while migrating.") var verbose = false
     @Option(help: "table or json.") var format: String = "table"
     @OptionGroup var host: RunDirectoryOption
@@ -63,6 +65,7 @@ struct MigrateCommand: ParsableCommand {
         request.zeroPages = noZeroPages ? false : nil
         request.streams = streams
         request.compression = compress
+        request.postcopyAfter = postcopyAfter
         do {
             // The scenario's (or --set's) settings first, then the options given here.
             let described = try MigrationSettingsFromScenario.read(scenario: scenario, sets: sets)
@@ -102,6 +105,13 @@ struct MigrateCommand: ParsableCommand {
             if capPausedRound || described?.capsPausedRound == true { request.capPausedRound = true }
             if streams == nil { request.streams = described?.streams }
             if compress == nil { request.compression = described?.compression }
+            if postcopyAfter == nil, let postcopy = described?.postcopy {
+                switch postcopy {
+                case .afterLiveRounds(let rounds): request.postcopyAfter = rounds
+                case .insteadOfFallback: request.postcopyOnFallback = true
+                case .never: break
+                }
+            }
             try request.validate()
         } catch {
             throw failure("\(error)")  // an InputBoundError or a HostFailure: one line each

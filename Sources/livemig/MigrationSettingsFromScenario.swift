@@ -16,6 +16,8 @@ struct MigrationSettingsFromScenario {
     var streams: Int?
     /// "zstd" or "auto" when the scenario compresses page data (`migration.compression`).
     var compression: String?
+    /// Post-copy (`migration.postcopy`, `migration.postcopyAfter`), when the scenario asks for it.
+    var postcopy: PostcopySwitch?
 
     /// The settings without a scenario file: only the `--set` keys, over xen4's defaults.
     static let baseYAML = """
@@ -37,19 +39,14 @@ struct MigrationSettingsFromScenario {
         } catch {
             throw HostFailure(error.description)
         }
-        if parsed.config.engine.postcopy != .never {
-            // Silently migrating without it would not be what was asked for.
-            let key = parsed.config.engine.postcopy == .insteadOfFallback ? "migration.postcopy" : "migration.postcopyAfter"
-            throw HostFailure("\(scenario ?? "--set"): \(key): the executor cannot run post-copy yet; "
-                              + "the simulator predicts it (livemig simulate), docs/postcopy.md says what is built")
-        }
         let saysLive = scenario != nil || sets.contains { $0.hasPrefix("migration.live=") }
         let saysCap = scenario != nil || sets.contains { $0.hasPrefix("migration.capPausedRound=") }
         return MigrationSettingsFromScenario(policy: parsed.config.policy, rateLimitBytesPerSecond: parsed.config.engine.rateLimitBytesPerSecond,
                                              live: saysLive ? parsed.config.engine.live : nil,
                                              capsPausedRound: saysCap ? parsed.config.engine.capsPausedRound : nil,
                                              streams: parsed.config.streams > 1 ? parsed.config.streams : nil,
-                                             compression: ["zstd": PageCompression.always, "auto": .auto].first { $0.value == parsed.config.engine.compression }?.key)
+                                             compression: ["zstd": PageCompression.always, "auto": .auto].first { $0.value == parsed.config.engine.compression }?.key,
+                                             postcopy: parsed.config.engine.postcopy == .never ? nil : parsed.config.engine.postcopy)
     }
 }
 

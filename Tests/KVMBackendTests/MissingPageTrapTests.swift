@@ -74,5 +74,14 @@ final class MissingPageTrapTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("outside the guest's 1024 pages"), "\(error)")
         }
         XCTAssertThrowsError(try trap.markMissing(pages: [-1]))
+        // A run of pages in one copy; a run reaching a page already there stops at it.
+        let run = UnsafeMutableRawPointer.allocate(byteCount: 3 * pageBytes, alignment: pageBytes)
+        defer { run.deallocate() }
+        for index in 0 ..< 3 { (run + index * pageBytes).initializeMemory(as: UInt8.self, repeating: UInt8(0x20 + index), count: pageBytes) }
+        try trap.markMissing(pages: [10, 11, 12, 13])
+        XCTAssertTrue(try trap.place(page: 10, count: 3, from: run))
+        XCTAssertEqual((0 ..< 3).map { memory.page(10 + $0).load(as: UInt8.self) }, [0x20, 0x21, 0x22])
+        XCTAssertFalse(try trap.place(page: 12, count: 2, from: run), "page 12 is there already")
+        XCTAssertThrowsError(try trap.place(page: memory.pageCount - 1, count: 2, from: run))
     }
 }

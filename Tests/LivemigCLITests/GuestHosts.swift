@@ -158,6 +158,15 @@ class GuestHostsTestCase: XCTestCase {
         return try LivemigProcess.jsonObject(moved.stdout)
     }
 
+    /// Test certificates for hosta and hostb, both 127.0.0.1 (scripts/make-tls-certs): the
+    /// directory holding one subdirectory per host.
+    func makeLoopbackCertificates(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let pki = hosts.root.appendingPathComponent("pki").path
+        let certificates = try LivemigProcess.runExecutable("/bin/bash", ["scripts/make-tls-certs", pki, "hosta=127.0.0.1", "hostb=127.0.0.1"])
+        XCTAssertEqual(certificates.status, 0, certificates.stderr, file: file, line: line)
+        return pki
+    }
+
     /// How many heartbeat lines guest `name` has printed on a host.
     func heartbeatCount(_ name: String, _ runDirectory: String) -> Int {
         let console = (try? hosts.livemig(["guest", "console", name, "--lines", "1000", "--run-dir", runDirectory]).stdout) ?? ""

@@ -49,19 +49,5 @@ final class MigrateSettingsCLITests: GuestHostsTestCase {
         XCTAssertEqual(again["policy"] as? String, "xen3")
         XCTAssertLessThanOrEqual((again["iterations"] as? [[String: Any]])?.filter { $0["paused"] as? Bool == false }.count ?? 99, 3, "\(again)")
     }
-
-    /// The executor has no post-copy yet: a scenario asking for it is refused before anything
-    /// moves, naming the key, and the guest keeps running where it was.
-    func testAScenarioAskingForPostcopyIsRefusedAndTheGuestStays() throws {
-        let hostA = hosts.runDirectory("a")
-        let started = try hosts.livemig(["guest", "start", "pc", "--memory", "16M", "--run-dir", hostA])
-        XCTAssertEqual(started.status, 0, started.stderr)
-        for (sets, key) in [(["migration.postcopyAfter=1"], "migration.postcopyAfter"), (["migration.postcopy=fallback"], "migration.postcopy")] {
-            let refused = try hosts.livemig(["migrate", "--live", "pc", "127.0.0.1:1"] + sets.flatMap { ["--set", $0] } + ["--run-dir", hostA])
-            XCTAssertNotEqual(refused.status, 0)
-            XCTAssertTrue(refused.stderr.contains("\(key): the executor cannot run post-copy yet"), refused.stderr)
-        }
-        XCTAssertTrue(listing(hostA).contains("running"), listing(hostA))
-    }
 }
 

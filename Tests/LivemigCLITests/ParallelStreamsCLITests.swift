@@ -21,9 +21,7 @@ final class ParallelStreamsCLITests: GuestHostsTestCase {
     }
 
     func testFourStreamsOverMutualTLS() throws {
-        let pki = hosts.root.appendingPathComponent("pki").path
-        let certificates = try LivemigProcess.runExecutable("/bin/bash", ["scripts/make-tls-certs", pki, "hosta=127.0.0.1", "hostb=127.0.0.1"])
-        XCTAssertEqual(certificates.status, 0, certificates.stderr)
+        let pki = try makeLoopbackCertificates()
         let (hostA, hostB) = (hosts.runDirectory("a"), hosts.runDirectory("b"))
         let port = try hosts.startLoopbackReceiver(hostB, extraArguments: ["--tls-dir", "\(pki)/hostb"]).port
         let started = try hosts.livemig(["guest", "start", "web", "--memory", "64M", "--run-dir", hostA])

@@ -1,0 +1,70 @@
+import Foundation
+import MigrationCore
+
+/// The source's reader of post-copy's return path: a thread that reads the destination's page
+/// requests (`pageRequest`) into a mailbox, which the executor empties between two actions into
+/// the engine (`SourceEvent.pagesRequested`); the engine is never shared between threads.
+/// The return path ending or breaking is not fatal: the pushed pages still finish the migration.
+public final class ReturnPathReader: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queued = Set<Int>()
+    /// Why reading stopped, once it has (nil while it reads).
+    private var endReason: String?
+    private var channel: StreamChannel
+    private let socket: BlockingSocket
+    private let done = DispatchSemaphore(value: 0)
+    private var started = false
+
+    init(channel: StreamChannel, socket: BlockingSocket) {
+        self.channel = channel
+        self.socket = socket
+    }
+
+    /// Starts reading (once the migration is under way).
+    public func start() {
+        condition.withLock { started = true }
+        let thread = Thread { [self] in
+            readRequests()
+            done.signal()
+        }
+        thread.name = "livemig return path"
+        thread.start()
+    }
+
+    private func readRequests() {
+        while true {
+            do {
+                let pages = try channel.nextPageRequest()
+                condition.withLock {
+                    // Numbers beyond Int are passed on as -1, which the engine refuses by name.
+                    for page in pages { queued.insert(Int(exactly: page) ?? -1) }
+                    condition.broadcast()
+                }
+            } catch {
+                condition.withLock { endReason = error.description }
+                return
+            }
+        }
+    }
+
+    /// Whether requests wait to be taken.
+    public var hasRequests: Bool { condition.withLock { !queued.isEmpty } }
+
+    /// The pages asked for since the last take, ascending, each once (a batch's pages must be).
+    public func take() -> [Int] {
+        condition.withLock {
+            defer { queued.removeAll(keepingCapacity: true) }
+            return queued.sorted()
+        }
+    }
+
+    /// Why the return path stopped being read (nil while it is).
+    public var ended: String? { condition.withLock { endReason } }
+
+    /// Shuts the connection and waits for the reader thread.
+    public func stop() {
+        shutdown(socket.fd, Int32(SHUT_RDWR))
+        if condition.withLock({ started }) { done.wait() }
+        socket.close()
+    }
+}

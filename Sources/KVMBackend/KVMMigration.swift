@@ -35,6 +35,7 @@ public enum KVMMigration {
         let pageAddress: (Int) -> UnsafeRawPointer = { UnsafeRawPointer(guest.memory.page($0)) }
         var channel = try StreamChannel(socket: socket, layout: guest.streamLayout, timeouts: timeouts, pageAddress: pageAddress)
         channel.detectsZeroPages = detectsZeroPages
+        channel.postcopyMinimumWindowBytes = settings.postcopyWindowBytes
         // With data streams the main connection carries no pages: only they compress.
         let compressesPages = settings.compression != .off
         if compressesPages, parallelStreams == nil { try channel.compressWithZstd() }

@@ -254,7 +254,7 @@ public struct SourceMigration<Tracker: PageTracking> {
             endRound(now: now)
             return nextAction(now: now)
         }
-        let taken = tracker.takeBatch(maxPages: settings.maxBatchPages, skippingPagesDirtyIn: nil)
+        let taken = tracker.takeBatch(maxPages: max(1, min(settings.maxBatchPages, settings.postcopyBatchPages)), skippingPagesDirtyIn: nil)
         if taken.pagesSent <= 0 { return nextAction(now: now) }
         return handOutSend(taken, now: now)
     }

@@ -69,6 +69,16 @@ public struct StreamChannel: MigrationChannel {
     public private(set) var inPostcopy = false
     public private(set) var postcopyCompletion: PostcopyCompletion?
     public private(set) var postcopyMemoryVerified = false
+    /// The path's round trip when the stream opened (after the challenge), before any page
+    /// queued in it: the kernel's later figures include the sockets' own queue.
+    private var openingRoundTripSeconds: Double?
+    /// Post-copy's flow control: the window, the marks sent and not yet answered (with the
+    /// bytes written up to each), and the bytes up to the last one answered.
+    private var postcopyWindowBytes = 0
+    /// The least window (`EngineSettings.postcopyWindowBytes`), set by the executor's caller.
+    public var postcopyMinimumWindowBytes = EngineSettings().postcopyWindowBytes
+    private var postcopyMarks: [(sequence: UInt64, bytesWritten: Int)] = []
+    private var postcopyAnsweredBytes = 0
 
     /// What a stream opens with after the challenge: a guest, or a throughput probe.
     public enum Opening: Sendable {
@@ -127,6 +137,7 @@ public struct StreamChannel: MigrationChannel {
         var bytes: [UInt8] = []
         if expectsReplies {
             migrationNonce = try awaitChallenge()
+            openingRoundTripSeconds = SocketOptions.smoothedRoundTripSeconds(of: socket.fd)
             try append(.challengeEcho(nonce: migrationNonce), into: &bytes)
         }
         try append(record, into: &bytes)
@@ -280,6 +291,7 @@ public struct StreamChannel: MigrationChannel {
 
     public mutating func sendPages(_ batch: [Int], pageCount: Double, wireBytes: Double) throws(HostFailure) -> Double {
         precondition(batch.count == Int(pageCount), "the channel sends the pages the engine names")
+        if inPostcopy { try awaitPostcopyWindow() }
         if detectsZeroPages { splitZeroPages(of: batch) }
         // Without detection the batch goes as it is, not copied into the split's arrays.
         let dataPages = detectsZeroPages ? dataPagesOfBatch : batch
@@ -335,6 +347,7 @@ public struct StreamChannel: MigrationChannel {
             counts.compressedFrameBytes += frameBytes
         }
         sentPages = true
+        if inPostcopy { try markPostcopyBatch() }
         return Double(written)
     }
 
@@ -389,16 +402,9 @@ public struct StreamChannel: MigrationChannel {
                 }
                 throw error
             }
-            switch record {
-            case .record(.drained(let sequence)) where sequence == mark:
+            if try isAnswer(record, to: mark) {
                 lastDrainWaitSeconds = monotonicSeconds() - start
                 return
-            case .record(.drained(let sequence)):
-                try skipLateDrainAnswer(sequence)
-            case .record(.abort(let reason)):
-                throw HostFailure("the destination aborted: \(reason)")
-            default:
-                throw HostFailure("the destination sent \(record.type) where \(RecordType.drained) was expected")
             }
         }
         lastDrainWaitSeconds = nil
@@ -434,14 +440,67 @@ public struct StreamChannel: MigrationChannel {
         }
         try send(.postcopyStart(PostcopyMissing(count: UInt64(bitmap.count), words: bitmap.words)))
         inPostcopy = true
+        postcopyWindowBytes = Self.postcopyWindowBytes(roundTripSeconds: openingRoundTripSeconds, atLeast: postcopyMinimumWindowBytes)
         if let reason = try awaitRecord(.running) { return .released(reason) }
         return .running
+    }
+
+    /// Post-copy's flow-control window: what 10 Gbit/s keeps in flight over this path's round
+    /// trip, four times over, at least `minimum` (`EngineSettings.postcopyWindowBytes`), at most
+    /// 64 MiB. A requested page queues behind every byte pushed and not yet placed; on a short
+    /// path the sockets' own buffers (several MiB each on loopback, filled because the
+    /// destination places pages slower than loopback carries them) are nearly all queue, while on
+    /// a long one the window keeps the push at the link's rate.
+    static func postcopyWindowBytes(roundTripSeconds: Double?, atLeast minimum: Int) -> Int {
+        let inFlight = 4 * (roundTripSeconds ?? 0) * 1.25e9
+        let floor = Double(max(minimum, 1))
+        return inFlight.isFinite ? Int(min(max(inFlight, floor), max(floor, 67_108_864))) : Int(floor)
+    }
+
+    /// Post-copy: waits until at most `postcopyWindowBytes` pushed are not yet read (and placed)
+    /// by the destination, by the `drained` answers to the marks sent after each batch.
+    private mutating func awaitPostcopyWindow() throws(HostFailure) {
+        while let oldest = postcopyMarks.first, bytesWritten - postcopyAnsweredBytes > postcopyWindowBytes {
+            let record = try reply(within: timeouts.stalledSendSeconds, silence: "placed none of post-copy's pages")
+            if try isAnswer(record, to: oldest.sequence) {
+                postcopyAnsweredBytes = oldest.bytesWritten
+                postcopyMarks.removeFirst()
+            }
+        }
+    }
+
+    /// Whether `record` is the destination's `drained` for mark `mark`; a late answer to an
+    /// earlier mark is skipped (false); an abort or any other record is a failure.
+    private mutating func isAnswer(_ record: StreamRecordView, to mark: UInt64) throws(HostFailure) -> Bool {
+        switch record {
+        case .record(.drained(let sequence)) where sequence == mark:
+            return true
+        case .record(.drained(let sequence)):
+            try skipLateDrainAnswer(sequence)
+            return false
+        case .record(.abort(let reason)):
+            throw HostFailure("the destination aborted: \(reason)")
+        default:
+            throw HostFailure("the destination sent \(record.type) where \(RecordType.drained) was expected")
+        }
+    }
+
+    /// Post-copy: a mark after a batch, whose answer says the destination has placed it.
+    private mutating func markPostcopyBatch() throws(HostFailure) {
+        drainMarksSent += 1
+        try send(.drainMark(sequence: drainMarksSent))
+        postcopyMarks.append((drainMarksSent, bytesWritten))
     }
 
     /// Post-copy's end: the destination placed every page. With its page-wise digest, this
     /// memory (paused since the hand-over, so as it was sent) is digested the same way.
     private mutating func awaitPostcopyComplete() throws(HostFailure) {
-        let record = try reply(within: timeouts.readySeconds, silence: "did not say \(RecordType.postcopyComplete)")
+        var record = try reply(within: timeouts.readySeconds, silence: "did not say \(RecordType.postcopyComplete)")
+        // The answers to the last batches' marks come first.
+        while case .record(.drained(let sequence)) = record {
+            if let oldest = postcopyMarks.first, oldest.sequence == sequence { postcopyMarks.removeFirst() } else { try skipLateDrainAnswer(sequence) }
+            record = try reply(within: timeouts.readySeconds, silence: "did not say \(RecordType.postcopyComplete)")
+        }
         switch record {
         case .record(.postcopyComplete(let completion)):
             postcopyCompletion = completion

@@ -167,7 +167,8 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private mutating func touchMissingPages(now: Double) {
         if faultModel == nil {
             faultModel = PostcopyFaultModel(memory: hypervisor.memory, startSeconds: now, linkLatencySeconds: config.link.latencySeconds,
-                                            batchPages: config.engine.maxBatchPages)
+                                            batchPages: max(1, min(config.engine.maxBatchPages, config.engine.postcopyBatchPages)),
+                                            windowPages: config.engine.postcopyWindowBytes / max(config.engine.pageSizeBytes, 1))
         }
         guard let request = faultModel?.touches(upTo: now, engine: engine) else { return }
         _ = engine.handle(.pagesRequested(request), now: now)

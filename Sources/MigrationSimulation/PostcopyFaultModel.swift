@@ -7,8 +7,10 @@ import MigrationCore
 ///
 /// The guest is taken to have one vCPU that stalls on its fault (QEMU's userfaultfd faults
 /// block the vCPU that touched), so its faults come one at a time, each waiting for the batch on
-/// the wire to end (half a batch on average), its own page, and the link's latency both ways
-/// (the request there, the page back): L = (batch / 2 + 1) x page + 2 x latency, a page's time
+/// the wire to end (half a batch on average), the pages pushed ahead of it and not yet placed (the
+/// executor's flow-control window, `EngineSettings.postcopyWindowBytes`, full when the link is
+/// the bottleneck, as here), its own page, and the link's latency both ways (the request there,
+/// the page back): L = (batch / 2 + window + 1) x page + 2 x latency, a page's time
 /// being the post-copy round's send time over its pages so far (so a fluid send, many batches in
 /// one, weighs by its pages). Its touches then run at `1 / (1 + f L)` of their rate, f the
 /// faults per second of the last interval at full speed, and what is lost is the guest's
@@ -21,6 +23,7 @@ final class PostcopyFaultModel<Memory: SimulatedMemory> {
     private var memory: Memory
     private let linkLatencySeconds: Double
     private let batchPages: Double
+    private let windowPages: Double
     private var touchedUpToSeconds: Double
     let startSeconds: Double
     /// The send out now: when it started and how many pages it carries.
@@ -38,8 +41,9 @@ final class PostcopyFaultModel<Memory: SimulatedMemory> {
     /// request for a sliver of a page would be a send of a sliver, and so on without end).
     private var faultsOwed = 0.0
 
-    init(memory: Memory, startSeconds: Double, linkLatencySeconds: Double, batchPages: Int) {
+    init(memory: Memory, startSeconds: Double, linkLatencySeconds: Double, batchPages: Int, windowPages: Int) {
         self.batchPages = Double(batchPages)
+        self.windowPages = Double(windowPages)
         var fresh = memory
         fresh.clear()
         self.memory = fresh
@@ -51,7 +55,7 @@ final class PostcopyFaultModel<Memory: SimulatedMemory> {
     /// One fault's wait, from the sends seen so far (the latency alone before the first).
     private var faultLatencySeconds: Double {
         guard sentPages > 0 else { return 2 * linkLatencySeconds }
-        return (batchPages / 2 + 1) * sendingSeconds / sentPages + 2 * linkLatencySeconds
+        return (batchPages / 2 + windowPages + 1) * sendingSeconds / sentPages + 2 * linkLatencySeconds
     }
 
     /// The guest's touches from the last call to `now`: what they fault on, as a request for

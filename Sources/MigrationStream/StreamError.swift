@@ -90,7 +90,7 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A parallelStreams after page data (the pages would be split between the main stream and
     /// the data streams).
     case parallelStreamsAfterPages
-    /// A record other than pageBatch, zeroPages, endOfStream or abort after `postcopyStart`.
+    /// A record other than pageBatch, zeroPages, drainMark, endOfStream or abort after `postcopyStart`.
     case notInPostcopy(RecordType)
     /// A `returnPath` after page data, or with `parallelStreams`.
     case returnPathMisplaced
@@ -102,7 +102,7 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notInPostcopy(let type):
-            return "\(type) after \(RecordType.postcopyStart); post-copy carries only pageBatch, zeroPages, endOfStream and abort"
+            return "\(type) after \(RecordType.postcopyStart); post-copy carries only pageBatch, zeroPages, drainMark, endOfStream and abort"
         case .returnPathMisplaced:
             return "\(RecordType.returnPath) must come right after the guest layout, before any page, and not with parallelStreams"
         case .postcopyCountMismatch(let count, let set):

@@ -16,8 +16,8 @@
 ///
 /// Post-copy (version 6): `returnPath` once, right after `guestLayout` (before any page, not with
 /// `parallelStreams`); `postcopyStart` after the device state moves the source stream into
-/// post-copy, where only `pageBatch`, `zeroPages`, `abort` and `endOfStream` (which ends it) may
-/// come. The return path's source stream is `joinReturnPath` alone (it ends it); its destination
+/// post-copy, where only `pageBatch`, `zeroPages`, `drainMark` (any number: flow control, each
+/// answered by a `drained`), `abort` and `endOfStream` (which ends it) may come. The return path's source stream is `joinReturnPath` alone (it ends it); its destination
 /// stream is any number of `pageRequest`s. On the main destination stream, `running` before
 /// `readyToUnpause` is post-copy's, and `postcopyComplete` must follow it (then `firstConsoleLine`).
 ///
@@ -106,6 +106,9 @@ public struct StreamStateChecker: Sendable {
             return
         case (.sendingGuest, .postcopyStart), (.awaitingLayout, .joinReturnPath), (.receiving, .pageRequest),
              (.postcopy, .pageBatch), (.postcopy, .zeroPages), (.postcopy, .endOfStream), (.postcopyRunning, .postcopyComplete):
+            return
+        case (.postcopy, .drainMark), (.postcopyRunning, .drained):
+            // Post-copy's flow control (a mark per batch, answered as it is read): no limit.
             return
         case (.postcopy, _):
             throw .notInPostcopy(type)

@@ -15,10 +15,33 @@ final class PostcopyEngineTests: XCTestCase {
         return log
     }
 
+    /// Post-copy's background batches as large as pre-copy's (1024 pages), so that the scripts
+    /// below count sends simply; `testPostcopyPushesInSmallBatches` checks the default.
     private func settings(_ postcopy: PostcopySwitch) -> EngineSettings {
         var settings = EngineSettings()
         settings.postcopy = postcopy
+        settings.postcopyBatchPages = settings.maxBatchPages
         return settings
+    }
+
+    /// By default post-copy pushes 64 pages a batch, so that a requested page waits behind a
+    /// small batch; requests are served between them, and every missing page goes once.
+    func testPostcopyPushesInSmallBatches() throws {
+        var settings = EngineSettings()
+        settings.postcopy = .afterLiveRounds(1)
+        XCTAssertEqual(settings.postcopyBatchPages, 64)
+        var migration = makeSourceMigration(guestPages: guestPages, policy: Xen4Policy(), settings: settings)
+        var driver = ScriptedSourceDriver(guestPages: guestPages, readLog: hotLog)
+        // Poll 12: after the hand-over (8) and three post-copy sends.
+        driver.events = [12: .pagesRequested(PageRequest(pages: [1499]))]
+        let report = try XCTUnwrap(driver.run(&migration))
+        // Round 1 sent 3 batches of 1024; the rest is post-copy's.
+        let postcopySends = driver.sends.dropFirst(3).map(\.pages)
+        XCTAssertEqual(postcopySends.count, 25, "1499 pages in 64s, and the one asked for")
+        XCTAssertEqual(postcopySends.map(\.count).max(), 64)
+        XCTAssertEqual(postcopySends[3], [1499], "the request goes right after the batch being written")
+        XCTAssertEqual(postcopySends.flatMap { $0 }.sorted(), Array(0 ..< 1500))
+        XCTAssertEqual(report.postcopy?.pagesSent, 1500)
     }
 
     func testAfterOneLiveRoundTheGuestRunsOnTheDestinationWithTheDirtyPagesMissing() throws {

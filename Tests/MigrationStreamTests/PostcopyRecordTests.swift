@@ -65,7 +65,13 @@ final class PostcopyRecordTests: XCTestCase {
         assertThrows(.duplicateRecord(.returnPath)) { try encode([layout, .returnPath, .returnPath]) }
         assertThrows(.notInPostcopy(.deviceState)) { try encode([layout, .postcopyStart(missing), .deviceState([])]) }
         assertThrows(.notInPostcopy(.clearedToUnpause)) { try encode([layout, .postcopyStart(missing), .clearedToUnpause]) }
-        assertThrows(.notInPostcopy(.drainMark)) { try encode([layout, .postcopyStart(missing), .drainMark(sequence: 1)]) }
+        assertThrows(.notInPostcopy(.memoryDigest)) { try encode([layout, .postcopyStart(missing), .memoryDigest(1)]) }
+        // Drain marks are post-copy's flow control, one per batch: any number, each answered.
+        let marks = (1 ... 100).map { StreamRecord.drainMark(sequence: UInt64($0)) }
+        XCTAssertNoThrow(try encode([layout, .postcopyStart(missing)] + marks))
+        let answers = (1 ... 100).map { StreamRecord.drained(sequence: UInt64($0)) }
+        XCTAssertNoThrow(try encode([.running(RunningReport(unpauseWallClockMicroseconds: 1))] + answers, direction: .destinationToSource))
+        assertThrows(.tooManyRecords(.drainMark, limit: 64)) { try encode([layout] + marks) }
         assertThrows(.recordAfterClose(.pageBatch, closedBy: .endOfStream)) { try encode([layout, .postcopyStart(missing), .endOfStream, batch]) }
         assertThrows(.missingGuestLayout(.postcopyStart)) { try encode([.postcopyStart(missing)]) }
         assertThrows(.recordAfterClose(.guestLayout, closedBy: .joinReturnPath)) { try encode([.joinReturnPath(migrationNonce: self.nonce), layout]) }

@@ -24,13 +24,17 @@ struct LivemigPeerMigration {
         var settings = EngineSettings()
         settings.rateLimitBytesPerSecond = cell.capBytesPerSecond
         settings.live = true
-        let policy = PolicyConfiguration(name: .qemu, downtimeLimitSeconds: cell.downtimeLimitSeconds, autoConverge: true)
+        if let rounds = cell.postcopyAfterRounds { settings.postcopy = .afterLiveRounds(rounds) }
+        let policy = PolicyConfiguration(name: .qemu, downtimeLimitSeconds: cell.downtimeLimitSeconds, autoConverge: cell.postcopyAfterRounds == nil)
         let cancellation = MigrationCancellation()
         let watchdog = DispatchWorkItem { _ = cancellation.cancel(reason: "the benchmark's \(timeoutSeconds) s limit passed") }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: watchdog)
         defer { watchdog.cancel() }
         let result = try KVMMigration.migrate(source, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: receiver.port)),
-                                              policy: policy, settings: settings, cancellation: cancellation, detectsZeroPages: zeroPages)
+                                              policy: policy, settings: settings, cancellation: cancellation, detectsZeroPages: zeroPages,
+                                              returnPathConnect: { port throws(HostFailure) in
+                                                  try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: Int(port)))
+                                              })
         let destination = try receiver.arrivedGuest(waitingUpTo: 60)
         defer { destination?.destroy() }
         let report = result.report
@@ -41,7 +45,7 @@ struct LivemigPeerMigration {
         }
         return PeerBenchRun(tool: "livemig", cell: cell.label, run: number, totalSeconds: report.totalTimeSeconds,
                             downtimeSeconds: report.downtimeSeconds, guestGapSeconds: gap,
-                            converged: report.outcome == .converged, outcome: report.outcome.rawValue,
+                            converged: report.outcome == .converged || report.outcome == .postcopy, outcome: report.outcome.rawValue,
                             maxThrottlePercent: report.maxThrottlePercent, bytesSent: report.bytesSent,
                             rounds: report.iterations.count, pausePhases: report.pausePhases)
     }

@@ -3,7 +3,10 @@ import MigrationCore
 
 /// One cell of `livemig bench migrate --peer qemu`: what the guest does, the rate cap and the
 /// downtime limit; both tools run it with auto-converge on (QEMU's capability, livemig's
-/// `qemu` policy option), so a guest that needs throttling gets it from either.
+/// `qemu` policy option), so a guest that needs throttling gets it from either. A post-copy
+/// cell instead hands over after N live rounds, auto-converge off: QEMU with `postcopy-ram` on
+/// both sides and `migrate-start-postcopy` once its dirty-sync count says round N is done,
+/// livemig with `--postcopy-after N`.
 struct PeerBenchCell: Codable, Sendable, Equatable {
     enum Load: String, Codable, Sendable, CaseIterable {
         /// Prints its heartbeat, writes nothing.
@@ -34,9 +37,12 @@ struct PeerBenchCell: Codable, Sendable, Equatable {
     /// The rate cap (nil: none), bytes per second.
     var capBytesPerSecond: Double?
     var downtimeLimitSeconds: Double
+    /// Post-copy after this many live rounds (nil: pre-copy with auto-converge).
+    var postcopyAfterRounds: Int?
 
     var label: String {
         let cap = capBytesPerSecond.map { String(format: "%.0f Mbit/s", $0 * 8 / 1e6) } ?? "no cap"
+        if let rounds = postcopyAfterRounds { return "\(load.label), \(cap), post-copy after \(rounds) round\(rounds == 1 ? "" : "s")" }
         return "\(load.label), \(cap), \(Int((downtimeLimitSeconds * 1000).rounded())) ms limit"
     }
 
@@ -46,6 +52,13 @@ struct PeerBenchCell: Codable, Sendable, Equatable {
             [0.03, 0.3].map { PeerBenchCell(load: load, capBytesPerSecond: cap, downtimeLimitSeconds: $0) }
         }
     }
+
+    /// Post-copy after one round (issue 12): the guest that cannot converge on 1 Gbit/s, and the
+    /// one that writes 20,000 pages/s with no cap.
+    static let postcopy: [PeerBenchCell] = [
+        PeerBenchCell(load: .throttled, capBytesPerSecond: 125_000_000, downtimeLimitSeconds: 0.3, postcopyAfterRounds: 1),
+        PeerBenchCell(load: .writes20k, capBytesPerSecond: nil, downtimeLimitSeconds: 0.3, postcopyAfterRounds: 1),
+    ]
 
     /// The four cells first measured (issue 11's table).
     static let quick: [PeerBenchCell] = [

@@ -88,11 +88,16 @@ struct QemuPeerMigration {
         defer { stop(destination) }
         let (source, sourceQMP) = try launch("source", serial: sourceSerial, extra: [])
         defer { stop(source) }
-        _ = destinationQMP
         try PeerBenchmark.waitForHeartbeats(seconds: readySeconds, what: "the QEMU guest") { sourceSerial.lines.map(\.text) }
 
+        let postcopy = cell.postcopyAfterRounds != nil
+        if postcopy {
+            // Post-copy needs the capability on both sides (QEMU's docs/devel/migration/postcopy.rst).
+            try destinationQMP.execute("migrate-set-capabilities", ["capabilities": .list([.object([
+                "capability": .string("postcopy-ram"), "state": .bool(true)])])])
+        }
         try sourceQMP.execute("migrate-set-capabilities", ["capabilities": .list([.object([
-            "capability": .string("auto-converge"), "state": .bool(true)])])])
+            "capability": .string(postcopy ? "postcopy-ram" : "auto-converge"), "state": .bool(true)])])])
         let bandwidth = cell.capBytesPerSecond.map { Int($0) } ?? Self.uncappedBytesPerSecond
         try sourceQMP.execute("migrate-set-parameters", ["downtime-limit": .int(Int((cell.downtimeLimitSeconds * 1000).rounded())),
                                                          "max-bandwidth": .int(bandwidth)])
@@ -100,9 +105,15 @@ struct QemuPeerMigration {
         let deadline = monotonicSeconds() + timeoutSeconds
         var info = QmpSession.MigrationInfo()
         var maxThrottle = 0
+        var handedOver = false
         while true {
             info = try sourceQMP.execute("query-migrate")
             maxThrottle = max(maxThrottle, info.cpuThrottlePercentage ?? 0)
+            // The dirty-sync count passes N + 1 when round N has ended (the sync that starts the next).
+            if let rounds = cell.postcopyAfterRounds, !handedOver, info.status == "active", (info.ram?.dirtySyncCount ?? 0) > rounds {
+                try sourceQMP.execute("migrate-start-postcopy")
+                handedOver = true
+            }
             if ["completed", "failed", "cancelled"].contains(info.status ?? "") { break }
             if monotonicSeconds() > deadline {
                 _ = try? sourceQMP.execute("migrate_cancel")

@@ -28,6 +28,9 @@ public final class GuestDaemon: @unchecked Sendable {
     /// after "cleared to unpause"): the guest stays paused here until `guest resume` learns
     /// from that destination that it does not run the guest.
     private var unknownOutcomeTarget: (target: String, tls: TLSConfiguration?, migrationNonce: [UInt8])?
+    /// The destination that ran this guest in a post-copy cut short: this paused copy is stale
+    /// (it lacks the writes made there), so it may never run again, even with `--force`.
+    private var handedOverInPostcopy: String?
     /// A guest whose post-copy was cut short after it ran here: why. It is held paused, lacking
     /// pages only its source has; it may not run or move (docs/postcopy.md), only be stopped.
     private var postcopyInterruption: String?
@@ -159,8 +162,7 @@ public final class GuestDaemon: @unchecked Sendable {
         }
         if let reason = received.postcopyInterruption {
             FileHandle.standardError.write(Data("\(received.layout.name) held paused: post-copy was cut short after it ran here (\(reason)); it lacks pages only its source has, and its source's copy is stale: neither may run (docs/postcopy.md)\n".utf8))
-            let daemon = GuestDaemon(guest: incoming.guest, runDirectory: runDirectory, listener: listener)
-            daemon.postcopyInterruption = reason
+            let daemon = GuestDaemon(guest: incoming.guest, runDirectory: runDirectory, listener: listener, postcopyInterruption: reason)
             daemon.missingPageTrap = received.missingPageTrap
             daemon.arrivedWorkload = received.layout.workload.isEmpty ? nil : received.layout.workload
             return daemon
@@ -173,11 +175,14 @@ public final class GuestDaemon: @unchecked Sendable {
         return daemon
     }
 
-    private init(guest: KVMGuest, runDirectory: RunDirectory, listener: ControlListener) {
+    /// `postcopyInterruption`: a guest held after its post-copy was cut short, whose memory
+    /// this daemon never reads (a missing page would block the reader for ever on the trap).
+    private init(guest: KVMGuest, runDirectory: RunDirectory, listener: ControlListener, postcopyInterruption: String? = nil) {
         self.guest = guest
         self.runDirectory = runDirectory
         self.listener = listener
-        writesAtStart = guest.counters.writes
+        self.postcopyInterruption = postcopyInterruption
+        writesAtStart = postcopyInterruption == nil ? guest.counters.writes : 0
     }
 
     /// Serves control connections until the guest is gone; returns the process exit status.
@@ -218,8 +223,8 @@ public final class GuestDaemon: @unchecked Sendable {
         }
         // Anyone who can open the control socket can send numbers the command line would refuse.
         try request.validate()
-        if [.resume, .migrate, .save].contains(request.command), let reason = lock.withLock({ postcopyInterruption }) {
-            throw HostFailure("guest '\(guest.name)' is held paused here: its post-copy was cut short (\(reason)); it lacks pages only its source has, so it cannot run or move; `livemig guest stop \(guest.name)` discards it (docs/postcopy.md)")
+        if ![.status, .console, .stop].contains(request.command), let reason = lock.withLock({ postcopyInterruption }) {
+            throw HostFailure("guest '\(guest.name)' is held paused here: its post-copy was cut short (\(reason)); it lacks pages only its source has, so it cannot run, move or be looked into; `livemig guest stop \(guest.name)` discards it (docs/postcopy.md)")
         }
         switch request.command {
         case .status:
@@ -229,7 +234,9 @@ public final class GuestDaemon: @unchecked Sendable {
             try connection.send(ControlReply(console: lines.map { "\(String(format: "%.3f", $0.seconds)) \($0.text)" }))
         case .stop:
             try claim("stopping")
-            guest.destroy()
+            // A held guest's vCPU may wait on a page that never comes, and a stop would wait on
+            // it: the process exits instead (`serve` returns), which ends the vCPU and the trap.
+            if lock.withLock({ postcopyInterruption }) == nil { guest.destroy() }
             try connection.send(ControlReply(ok: true))
             finish()
         case .observe:
@@ -277,6 +284,9 @@ public final class GuestDaemon: @unchecked Sendable {
             if report.report.outcome == .aborted {
                 if !report.sourceRunning, request.command == .migrate, let target = request.target {
                     lock.withLock { unknownOutcomeTarget = (target, request.tlsConfiguration, report.migrationNonce) }
+                    if report.report.postcopy != nil, report.report.sourceLeftPaused == true {
+                        lock.withLock { handedOverInPostcopy = target }
+                    }
                 }
                 release()
             } else {
@@ -326,6 +336,9 @@ public final class GuestDaemon: @unchecked Sendable {
     /// `force` it resumes when the destination cannot be reached (the operator has checked).
     private func resumeAfterUnknownOutcome(force: Bool) throws(HostFailure) -> ControlReply {
         guard !guest.isRunning else { throw HostFailure("guest '\(guest.name)' is running") }
+        if let target = lock.withLock({ handedOverInPostcopy }) {
+            throw HostFailure("guest '\(guest.name)' ran on \(target) in a post-copy that was cut short: this paused copy is stale (it lacks the writes made there) and must not run, even with --force; `livemig guest stop \(guest.name)` discards it (docs/postcopy.md)")
+        }
         if let (target, tls, migrationNonce) = lock.withLock({ unknownOutcomeTarget }) {
             let presence: GuestPresence
             do {
@@ -479,7 +492,8 @@ public final class GuestDaemon: @unchecked Sendable {
         let held = lock.withLock { postcopyInterruption != nil }
         let state: String = if let failure = guest.failure { "stopped: \(failure)" } else if let busyWith { busyWith }
             else if held { "held (post-copy cut short)" } else if guest.isRunning { "running" } else { "paused" }
-        let counters = guest.counters
+        // The counters live in guest memory, which a held guest may lack.
+        let counters = held ? (heartbeats: 0, writes: 0) : (heartbeats: guest.counters.heartbeats, writes: guest.counters.writes)
         let uptime = monotonicSeconds() - startedAt
         var status = GuestStatus(name: guest.name, state: state, memoryBytes: guest.memory.sizeBytes,
                                  workload: guest.workload?.description ?? arrivedWorkload ?? (guest.firmware != nil ? "firmware image" : "(received)"),

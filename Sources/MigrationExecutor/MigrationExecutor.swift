@@ -97,8 +97,9 @@ public enum MigrationExecutor {
         var publisher = ProgressPublisher(progress: progress, steering: steering)
         returnPath?.start()
         defer {
-            returnPath?.stop()
+            // Detached first: a late cancel must not shut a descriptor number closed here.
             cancellation.detach()
+            returnPath?.stop()
             steering?.end()
         }
         var cancelDelivered = false

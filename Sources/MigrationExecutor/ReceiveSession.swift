@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import MigrationCore
 import MigrationStream
@@ -226,6 +227,8 @@ struct ReceiveSession {
             guard let layout else { return .localFailure("post-copy before the guest layout") }
             let bitmap = DirtyBitmap(pageCount: Int(layout.guestPages), words: missing.words)
             missingAtHandOver = bitmap
+            // The hand-over is post-copy's clearance: the unpause is timed from it.
+            clearedSeconds = monotonicSeconds()
             return .postcopyStarted(missingPages: bitmap, missingCount: bitmap.count)
         case .record(.guestLayout(let received)):
             layout = received
@@ -269,6 +272,15 @@ struct ReceiveSession {
     /// A record lost on the way (`drop`): its page data is still read (it is in the stream) but
     /// nothing is told to the machine, so its pages are never marked received.
     private mutating func droppedEvent(_ item: StreamItem) -> DestinationMigration.Event? {
+        if case .pageBatchHead(let head) = item, let postcopy {
+            // After the hand-over guest memory is written only through the trap: read and let go.
+            do {
+                try reader.readPageData(into: [UnsafeMutableRawBufferPointer(start: postcopy.staging, count: head.dataBytes)])
+            } catch {
+                return failureEvent(error)
+            }
+            return nil
+        }
         if case .pageBatchHead(let head) = item, let guest {
             do {
                 try reader.readPageData(into: Self.pageTargets(of: head, in: guest))
@@ -371,11 +383,14 @@ struct ReceiveSession {
         case .markPagesMissing:
             try beginPostcopy()
         case .holdGuestPaused:
-            postcopy?.stop()
-            if let guest = guest as? any PostcopyIncomingGuest, !guest.holdPaused(timeoutSeconds: timeouts.commitSeconds) {
-                // Blocked on a missing page, it stays so (the trap is kept): it cannot run on.
-                throw HostFailure("the guest's vCPU did not stop within \(timeouts.commitSeconds) s (it waits on a missing page)")
+            // Paused first, while the fault thread still zero-fills never-written pages (a vCPU
+            // waiting on one of those would not stop); then the fault thread goes. A vCPU waiting
+            // on a missing page may not stop at all: it stays so (the trap is kept), and the
+            // source still hears why post-copy ended (a throw here would skip that report).
+            if let guest = guest as? any PostcopyIncomingGuest, !guest.holdPaused(timeoutSeconds: Self.holdPauseSeconds) {
+                FileHandle.standardError.write(Data("livemig receive: the held guest's vCPU did not stop within \(Self.holdPauseSeconds) s: it waits on a missing page, and will for as long as it is held\n".utf8))
             }
+            postcopy?.stop()
         case .reportReady where postcopy != nil:
             try finishPostcopy()
         case .reportReady:
@@ -397,8 +412,12 @@ struct ReceiveSession {
                 unpauseWallClockMicroseconds: microseconds(unpausedWallClockSeconds), stateLoadMicroseconds: microseconds(stateLoadSeconds),
                 checkMicroseconds: microseconds(checkSeconds), unpauseMicroseconds: microseconds(unpauseSeconds))))
         case .destroyGuest:
-            // No data stream may write into the memory once it is gone.
+            // No data stream may write into the memory once it is gone, nor post-copy's fault
+            // thread place a page (a hand-over that failed before the guest ran).
             dataStreams?.stopAndWait()
+            postcopy?.stop()
+            postcopy?.endTrap()
+            postcopy = nil
             guest?.discard()
             // Gone before the source hears of it (the machine reports after this).
             if commitRecorded {
@@ -525,6 +544,10 @@ struct ReceiveSession {
                                  bytesReceived: reader.bytesRead &+ dataStreamBytes, endOfStreamSeconds: endOfStreamSeconds,
                                  runningSeconds: running, runningWallClockSeconds: runningWall, memoryVerified: memoryVerified)
     }
+
+    /// How long holding a guest waits for its vCPU to stop: one that can stops within
+    /// microseconds; one blocked on a missing page may never (the kick need not end the wait).
+    static let holdPauseSeconds = 2.0
 
     /// The guest post-copy left here without all its pages, paused, for the host to keep.
     private func held(_ reason: String) -> ReceivedMigration {

@@ -15,9 +15,16 @@ public final class ReturnPathReader: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var started = false
 
-    init(channel: StreamChannel, socket: BlockingSocket) {
+    /// The guest's page count: a request naming a page at or past it is the destination
+    /// breaking the protocol, dropped (and said once) here, so that it cannot make the engine
+    /// refuse the valid requests taken with it.
+    private let guestPages: Int
+    private var refusedRequest: String?
+
+    init(channel: StreamChannel, socket: BlockingSocket, guestPages: Int) {
         self.channel = channel
         self.socket = socket
+        self.guestPages = guestPages
     }
 
     /// Starts reading (once the migration is under way).
@@ -35,9 +42,15 @@ public final class ReturnPathReader: @unchecked Sendable {
         while true {
             do {
                 let pages = try channel.nextPageRequest()
+                if let bad = pages.first(where: { $0 >= UInt64(guestPages) }) {
+                    if refusedRequest == nil {
+                        refusedRequest = "a request for page \(bad); the guest has \(guestPages) pages"
+                        FileHandle.standardError.write(Data("livemig: the destination's page request was dropped: \(refusedRequest ?? "")\n".utf8))
+                    }
+                    continue
+                }
                 condition.withLock {
-                    // Numbers beyond Int are passed on as -1, which the engine refuses by name.
-                    for page in pages { queued.insert(Int(exactly: page) ?? -1) }
+                    for page in pages { queued.insert(Int(page)) }
                     condition.broadcast()
                 }
             } catch {

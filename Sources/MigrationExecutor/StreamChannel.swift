@@ -177,11 +177,20 @@ public struct StreamChannel: MigrationChannel {
             throw HostFailure("the return path to port \(port): \(error.description)")
         }
         cancellation.attach(additional: socket)
-        let channel = try StreamChannel(socket: socket, opening: .returnPath(migrationNonce: migrationNonce), timeouts: timeouts) { _ in
-            preconditionFailure("a return path carries no pages")
+        let channel: StreamChannel
+        do {
+            channel = try StreamChannel(socket: socket, opening: .returnPath(migrationNonce: migrationNonce), timeouts: timeouts) { _ in
+                preconditionFailure("a return path carries no pages")
+            }
+        } catch {
+            // Not joined: nothing of the migration has gone, and a late cancel must not shut the
+            // number once it belongs to something else.
+            cancellation.forgetAdditional()
+            socket.close()
+            throw error
         }
         hasReturnPath = true
-        return ReturnPathReader(channel: channel, socket: socket)
+        return ReturnPathReader(channel: channel, socket: socket, guestPages: encoder.checker.layout.map { Int($0.guestPages) } ?? 0)
     }
 
     /// Return path: the next page request, waiting as long as it takes (`ReturnPathReader.stop`

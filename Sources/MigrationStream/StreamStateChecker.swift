@@ -14,7 +14,7 @@
 /// `zeroPages`: a probe measures data), then `endOfStream`, which ends it; the destination
 /// answers `probeResult`, which ends its stream.
 ///
-/// Post-copy (version 6): `returnPath` once, right after `guestLayout` (before any page, not with
+/// Post-copy (version 6): `returnPath` once, after `guestLayout` and before any page (not with
 /// `parallelStreams`); `postcopyStart` after the device state moves the source stream into
 /// post-copy, where only `pageBatch`, `zeroPages`, `drainMark` (any number: flow control, each
 /// answered by a `drained`), `abort` and `endOfStream` (which ends it) may come. The return path's source stream is `joinReturnPath` alone (it ends it); its destination

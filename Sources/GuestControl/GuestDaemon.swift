@@ -454,7 +454,7 @@ public final class GuestDaemon: @unchecked Sendable {
         return try KVMMigration.migrate(guest, over: stream, policy: policy, settings: settings, cancellation: cancellation, steering: steering,
                                         maxDowntimeSeconds: request.maxDowntimeSeconds,
                                         timeouts: try TimeoutsFromEnvironment.sender(), verifyMemory: request.verifyMemory ?? false,
-                                        detectsZeroPages: request.zeroPages ?? true, parallelStreams: parallelStreams,
+                                        detectsZeroPages: request.zeroPages ?? true, sendsDeltas: request.sendsDeltas, parallelStreams: parallelStreams,
                                         returnPathConnect: returnPathConnect) { update in
             // The time left and the pause by the model, rounds to come included; before the
             // transfer rate is known, the pending pages alone.

@@ -47,8 +47,12 @@ public enum OptionBounds {
 }
 
 extension ControlRequest {
-    /// `--compress` as the engine takes it: zstd always, the engine's choice per round, or none.
-    static let compressionNames: [String: PageCompression] = ["zstd": .always, "auto": .auto, "none": .off]
+    /// `--compress` as the engine takes it: zstd always, the engine's choice per round, or none;
+    /// XBZRLE deltas are the transport's (`sendsDeltas`), the engine compressing nothing.
+    static let compressionNames: [String: PageCompression] = ["zstd": .always, "auto": .auto, "none": .off, "xbzrle": .off]
+
+    /// Whether pages sent before go as XBZRLE deltas (`--compress xbzrle`).
+    public var sendsDeltas: Bool { compression == "xbzrle" }
 
     /// The post-copy asked for (`--postcopy-after`, or a scenario's `migration.postcopy`).
     public var postcopySwitch: PostcopySwitch {
@@ -75,7 +79,10 @@ extension ControlRequest {
                 if live == false { throw InputBoundError("post-copy needs a live migration (--live)") }
             }
             if let compression, !Self.compressionNames.keys.contains(compression) {
-                throw InputBoundError("--compress \(compression): zstd, auto or none")
+                throw InputBoundError("--compress \(compression): zstd, auto, xbzrle or none")
+            }
+            if sendsDeltas, let streams, streams > 1 {
+                throw InputBoundError("--compress xbzrle with --streams \(streams): deltas need the one stream that knows what it sent before (--streams 1)")
             }
             if let rateLimitBytesPerSecond {
                 try OptionBounds.bandwidth.check(rateLimitBytesPerSecond, written: "\(rateLimitBytesPerSecond) B/s")

@@ -26,7 +26,7 @@ public enum KVMMigration {
         _ guest: KVMGuest, over socket: BlockingSocket, policy: PolicyConfiguration, settings: EngineSettings = EngineSettings(),
         cancellation: MigrationCancellation = MigrationCancellation(), steering: MigrationSteering? = nil, maxDowntimeSeconds: Double? = nil,
         timeouts: SenderTimeouts = SenderTimeouts(),
-        computeDigest: Bool = false, verifyMemory: Bool = false, detectsZeroPages: Bool = true,
+        computeDigest: Bool = false, verifyMemory: Bool = false, detectsZeroPages: Bool = true, sendsDeltas: Bool = false,
         parallelStreams: ParallelStreamsRequest? = nil,
         returnPathConnect: ((UInt16) throws(HostFailure) -> BlockingSocket)? = nil,
         progress: ((MigrationProgress) -> Void)? = nil
@@ -39,8 +39,15 @@ public enum KVMMigration {
         // With data streams the main connection carries no pages: only they compress.
         let compressesPages = settings.compression != .off
         if compressesPages, parallelStreams == nil { try channel.compressWithZstd() }
+        if sendsDeltas {
+            guard parallelStreams == nil else { throw HostFailure("XBZRLE deltas run on one stream: --streams 1") }
+            channel.sendDeltas()
+        }
         var settings = settings
         settings.compressionThreads = parallelStreams?.count ?? 1
+        // Deltas, like zstd's `auto`, where the engine measures they pay: not in a paused round
+        // that loopback carries faster whole than the CPU makes deltas.
+        if sendsDeltas { settings.compression = .auto }
         let dataStreams = try parallelStreams.map { request throws(HostFailure) in
             // Two sends out per stream: one being written, one queued behind it.
             settings.maxActionsInFlight = min(EngineSettings.maxActionsInFlightLimit, 2 * request.count)

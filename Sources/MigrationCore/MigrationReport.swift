@@ -78,8 +78,11 @@ public struct MigrationReport: Sendable, Codable, Equatable {
     /// scenario's `migration.streams`); `nil` for the main connection alone.
     public var dataStreams: Int?
     /// Page data before compression over the frames' bytes, of the batches that went compressed
-    /// (`--compress zstd`); `nil` when none did.
+    /// (`--compress zstd`) or as XBZRLE deltas (`--compress xbzrle`); `nil` when none did.
     public var compressionRatio: Double?
+    /// Pages of those sent that went as XBZRLE deltas against the copy sent before
+    /// (`--compress xbzrle`); `nil` when none did.
+    public var deltaPagesSent: Int?
     /// What post-copy did (`EngineSettings.postcopy`); nil when the migration never handed over.
     public var postcopy: PostcopyReport?
     /// A simulation's operator events (`events:`) the engine refused, each with its time and

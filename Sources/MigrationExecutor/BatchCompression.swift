@@ -49,6 +49,8 @@ final class BatchCompression {
 /// frames it became. Summed over the data streams of a parallel migration.
 public struct PageSendCounts: Sendable {
     public var zeroPagesSent = 0
+    /// Pages sent as XBZRLE deltas (their data and deltas also count in the compressed bytes).
+    public var deltaPagesSent = 0
     public var compressedDataBytes = 0
     public var compressedFrameBytes = 0
 
@@ -58,7 +60,7 @@ public struct PageSendCounts: Sendable {
     }
 
     static func + (lhs: PageSendCounts, rhs: PageSendCounts) -> PageSendCounts {
-        PageSendCounts(zeroPagesSent: lhs.zeroPagesSent + rhs.zeroPagesSent,
+        PageSendCounts(zeroPagesSent: lhs.zeroPagesSent + rhs.zeroPagesSent, deltaPagesSent: lhs.deltaPagesSent + rhs.deltaPagesSent,
                        compressedDataBytes: lhs.compressedDataBytes + rhs.compressedDataBytes,
                        compressedFrameBytes: lhs.compressedFrameBytes + rhs.compressedFrameBytes)
     }

@@ -117,6 +117,7 @@ public enum MigrationExecutor {
                 report.pausePhases = report.pausePhases?.adding(destination: channel.destinationPauseWork)
                 if channel.detectsZeroPages { report.zeroPagesSent = channel.zeroPagesSent }
                 report.compressionRatio = channel.compressionRatio
+                if channel.counts.deltaPagesSent > 0 { report.deltaPagesSent = channel.counts.deltaPagesSent }
                 if let completion = channel.postcopyCompletion { fill(&report, from: completion, verified: channel.postcopyMemoryVerified) }
                 return report
             case .waitUntil(let seconds):

@@ -332,6 +332,10 @@ struct ReceiveSession {
             let pageNumbers: [UInt64]
             if let compressed = pendingCompressed {
                 pendingCompressed = nil
+                // A delta applies to the page the source sent before: one never written here has none.
+                if compressed.algorithm == .xbzrle, let never = compressed.pageNumbers.first(where: { pagesWithData?.contains(Int($0)) == false }) {
+                    throw HostFailure("an XBZRLE delta for page \(never), which never came whole")
+                }
                 try writeCompressed(compressed, into: guest, pageSizeBytes: Int(layout.pageSizeBytes))
                 pageNumbers = compressed.pageNumbers
             } else if let postcopy {

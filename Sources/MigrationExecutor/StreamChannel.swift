@@ -32,6 +32,8 @@ public struct StreamChannel: MigrationChannel {
     /// Set by `compressWithZstd()`: each batch's data goes as one frame when it comes out at least a
     /// sixteenth smaller, else as it is (data that does not compress costs one attempt).
     private var compression: BatchCompression?
+    /// Set by `sendDeltas()`: the copies of the pages sent, for XBZRLE deltas.
+    private var deltas: DeltaPageCache?
     /// One page of zeros, to compare pages with; the batch split into zero and other pages.
     private let zeroPage: [UInt8]
     private var zeroPagesOfBatch: [Int] = []
@@ -298,9 +300,82 @@ public struct StreamChannel: MigrationChannel {
         compression = try BatchCompression(pageSizeBytes: pageSizeBytes)
     }
 
+    /// Sends pages sent before as XBZRLE deltas from now on, keeping copies of up to `cacheBytes`
+    /// of what it sent (`migrate --compress xbzrle`; `DeltaPageCache`), in the sends the engine
+    /// compresses (`compressesNow`). One stream only: a data stream's copies would not know what
+    /// the others sent.
+    public mutating func sendDeltas(cacheBytes: Int = 64 << 20) {
+        deltas = DeltaPageCache(bytes: cacheBytes, pageSizeBytes: pageSizeBytes)
+    }
+
+    /// `sendPages` with deltas: zero pages as markers (their kept copies forgotten), pages sent
+    /// before as one `compressedPages` record of deltas, the rest whole from their copies; one
+    /// gathered write.
+    private mutating func sendPagesWithDeltas(_ batch: [Int], deltas: DeltaPageCache) throws(HostFailure) -> Double {
+        splitZeroPages(of: batch)
+        deltas.forget(zeroPagesOfBatch)
+        let start = monotonicSeconds()
+        deltas.prepare(dataPagesOfBatch, encode: compressesNow, pageAddress: pageAddress)
+        // For the engine's choice (`CompressionChoice`): the pages that had a copy to take a
+        // delta against, what they became (deltas, or whole when the delta was too big), and
+        // the time (all of it, the copies of the other pages included: a bound from above).
+        compressionSample = deltas.candidates == 0 ? nil : CompressionSample(
+            dataBytes: deltas.candidates * pageSizeBytes,
+            frameBytes: deltas.frameBytes + (deltas.candidates - deltas.deltaPages.count) * pageSizeBytes,
+            seconds: monotonicSeconds() - start)
+        header.removeAll(keepingCapacity: true)
+        var padding = 0
+        var deltaHeadEnd = 0
+        do {
+            if !zeroPagesOfBatch.isEmpty {
+                try encoder.appendZeroPages(pageNumbers: zeroPagesOfBatch.lazy.map { UInt64($0) }, into: &header)
+            }
+            if !deltas.deltaPages.isEmpty {
+                padding = try encoder.appendCompressedPagesHead(pageNumbers: deltas.deltaPages.lazy.map { UInt64($0) }, algorithm: .xbzrle,
+                                                                frameBytes: deltas.frameBytes, into: &header)
+            }
+            deltaHeadEnd = header.count
+            header.append(contentsOf: repeatElement(0, count: padding))
+            if !deltas.wholePages.isEmpty {
+                try encoder.appendPageBatchHeader(pageNumbers: deltas.wholePages.lazy.map { UInt64($0.page) }, into: &header)
+            }
+        } catch {
+            throw HostFailure("cannot encode a page batch: \(error.description)")
+        }
+        var failure: HostFailure?
+        header.withUnsafeMutableBytes { headerBytes in
+            let base = headerBytes.baseAddress!
+            pieces.removeAll(keepingCapacity: true)
+            pieces.append(iovec(iov_base: base, iov_len: deltaHeadEnd))
+            if !deltas.deltaPages.isEmpty {
+                pieces.append(iovec(iov_base: deltas.frame, iov_len: deltas.frameBytes))
+                if padding > 0 { pieces.append(iovec(iov_base: base + deltaHeadEnd, iov_len: padding)) }
+            }
+            pieces.append(iovec(iov_base: base + deltaHeadEnd + padding, iov_len: headerBytes.count - deltaHeadEnd - padding))
+            for whole in deltas.wholePages {
+                pieces.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: whole.copy), iov_len: pageSizeBytes))
+            }
+            pieces.removeAll { $0.iov_len == 0 }
+            do { try socket.writeGathered(&pieces) } catch { failure = error as? HostFailure ?? HostFailure("\(error)") }
+        }
+        if let failure { throw explained(failure) }
+        let written = header.count + deltas.frameBytes + deltas.wholePages.count * pageSizeBytes
+        bytesWritten += written
+        counts.zeroPagesSent += zeroPagesOfBatch.count
+        counts.deltaPagesSent += deltas.deltaPages.count
+        if !deltas.deltaPages.isEmpty {
+            counts.compressedDataBytes += deltas.deltaPages.count * pageSizeBytes
+            counts.compressedFrameBytes += deltas.frameBytes
+        }
+        sentPages = true
+        return Double(written)
+    }
+
     public mutating func sendPages(_ batch: [Int], pageCount: Double, wireBytes: Double) throws(HostFailure) -> Double {
         precondition(batch.count == Int(pageCount), "the channel sends the pages the engine names")
         if inPostcopy { try awaitPostcopyWindow() }
+        // No deltas after post-copy's hand-over: the destination's missing pages hold nothing to apply them to.
+        if let deltas, !inPostcopy { return try sendPagesWithDeltas(batch, deltas: deltas) }
         if detectsZeroPages { splitZeroPages(of: batch) }
         // Without detection the batch goes as it is, not copied into the split's arrays.
         let dataPages = detectsZeroPages ? dataPagesOfBatch : batch

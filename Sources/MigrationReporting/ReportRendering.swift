@@ -94,7 +94,12 @@ public enum ReportRendering {
         if report.maxThrottlePercent > 0 { out += "throttle    up to \(report.maxThrottlePercent) %\n" }
         if let zero = report.zeroPagesSent, zero > 0 { out += "zero pages  \(zero) sent as 8-byte markers\n" }
         if let streams = report.dataStreams { out += "streams     \(streams) data streams beside the main connection\n" }
-        if let ratio = report.compressionRatio { out += "compression \(decimal(ratio, 2)) x (zstd, of the batches that went compressed)\n" }
+        if let deltas = report.deltaPagesSent {
+            out += "deltas      \(deltas) pages sent as XBZRLE deltas against their copy sent before\n"
+            if let ratio = report.compressionRatio { out += "compression \(decimal(ratio, 2)) x (XBZRLE, of the pages sent as deltas)\n" }
+        } else if let ratio = report.compressionRatio {
+            out += "compression \(decimal(ratio, 2)) x (zstd, of the batches that went compressed)\n"
+        }
         if report.memoryVerified == true { out += "memory      verified: the destination's equals the source's at the pause\n" }
         if let seed = report.seed { out += "seed        \(seed) (\(report.fidelity ?? "page") fidelity)\n" }
         if let measured = report.measured {

@@ -11,6 +11,11 @@ public struct CompressedPages: Sendable, Equatable {
     public enum Algorithm: UInt32, Sendable, CaseIterable {
         /// One Zstandard frame with its content size (RFC 8878).
         case zstd = 1
+        /// Stream version 6: XBZRLE deltas (`XbzrleDelta`), one per page in order, each a
+        /// little-endian UInt32 length (0 up to the page size) and that many bytes, applied to
+        /// the copy the destination holds (`migrate --compress xbzrle`). The lengths and
+        /// deltas fill the frame exactly.
+        case xbzrle = 2
     }
 
     public var pageNumbers: [UInt64]

@@ -92,6 +92,8 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     case parallelStreamsAfterPages
     /// A record other than pageBatch, zeroPages, drainMark, endOfStream or abort after `postcopyStart`.
     case notInPostcopy(RecordType)
+    /// An XBZRLE delta (`compressedPages` with algorithm 2) that does not fit its page.
+    case invalidDelta(pageNumber: UInt64, detail: String)
     /// A `returnPath` after page data, or with `parallelStreams`.
     case returnPathMisplaced
     /// A `postcopyStart` whose count is not the number of bits set in its bitmap.
@@ -103,6 +105,8 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .notInPostcopy(let type):
             return "\(type) after \(RecordType.postcopyStart); post-copy carries only pageBatch, zeroPages, drainMark, endOfStream and abort"
+        case .invalidDelta(let page, let detail):
+            return "\(RecordType.compressedPages) record's XBZRLE delta for page \(page) is malformed: \(detail)"
         case .returnPathMisplaced:
             return "\(RecordType.returnPath) must come right after the guest layout, before any page, and not with parallelStreams"
         case .postcopyCountMismatch(let count, let set):
@@ -179,7 +183,7 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notInDataStream(let type):
             return "\(type) on a data stream, where only \(RecordType.roundStart), \(RecordType.pageBatch), \(RecordType.compressedPages), \(RecordType.zeroPages), \(RecordType.drainMark), \(RecordType.endOfStream) and \(RecordType.abort) may come"
         case .unknownCompression(let algorithm):
-            return "\(RecordType.compressedPages) record field algorithm is \(algorithm); the only one defined is 1 (zstd)"
+            return "\(RecordType.compressedPages) record field algorithm is \(algorithm); the ones defined are 1 (zstd) and 2 (xbzrle)"
         case .compressedFrameSize(let bytes, let dataBytes):
             return "\(RecordType.compressedPages) record frame is \(bytes) bytes; it must be 1 to \(dataBytes) (the data of its pages)"
         case .onlyOnDataStreams(let type):

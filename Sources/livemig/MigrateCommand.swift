@@ -25,7 +25,7 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "qemu/timeout: the downtime budget: 300ms, 1.5s (a bare number is milliseconds; 1ms to 2000s).") var downtimeLimit: String?
     @Option(help: "timeout: suspend the guest after this long: 60s, 5min (a bare number is seconds; libvirt --timeout; 1ms to 24h).")
     var timeout: String?
-    @Option(name: .customLong("set"), help: "Set a scenario key for this migration, as in simulate: --set policy.targetDirtyPages=200 (repeatable; policy.*, migration.rateLimit, migration.capPausedRound, migration.live, migration.streams, migration.compression act on the migration, the rest on --validate's prediction).")
+    @Option(name: .customLong("set"), help: "Set a scenario key for this migration, as in simulate: --set policy.targetDirtyPages=200 (repeatable; policy.*, migration.rateLimit, migration.capPausedRound, migration.live, migration.streams, migration.compression, migration.postcopy, migration.postcopyAfter act on the migration, the rest on --validate's prediction).")
     var sets: [String] = []
     @Flag(help: "Let --bandwidth also pace the paused round (by default a KVM guest's runs at the link's rate, as QEMU's stop-and-copy does; a Xen domain's is always capped).")
     var capPausedRound = false
@@ -39,7 +39,7 @@ struct MigrateCommand: ParsableCommand {
     var noZeroPages = false
     @Option(help: "Carry the pages on N parallel TCP connections beside the main one (2 to 16, like QEMU's multifd channels; 1, the default, is the main connection alone; KVM guests).")
     var streams: Int?
-    @Option(help: "Compress each batch's page data: zstd (level 1, as QEMU's multifd zstd; a batch that does not shrink by a sixteenth goes as it is), auto (the engine decides each round from the measured compression against the link) or none, the default (KVM guests).")
+    @Option(help: "Compress each batch's page data: zstd (level 1, as QEMU's multifd zstd; a batch that does not shrink by a sixteenth goes as it is), auto (the engine decides each round from the measured compression against the link), xbzrle (a page sent before goes as its delta against the copy sent, when at most half a page; 64 MiB of copies, as QEMU's XBZRLE cache; one stream) or none, the default (KVM guests).")
     var compress: String?
     @Option(help: "Post-copy: after N live rounds (1 to 1000; libvirt's --postcopy-after-precopy is 1), or sooner if the policy gives up, run the guest on the destination and send the pages it still lacks, those it touches first (userfaultfd; KVM guests, with --live and one stream). A link failure after the hand-over leaves both copies paused (docs/postcopy.md).")
     var postcopyAfter: Int?
@@ -49,7 +49,7 @@ struct MigrateCommand: ParsableCommand {
     @Flag(help: "Migrate a Xen domain (the default on a Xen host for a name livemig's KVM daemons do not run); an error elsewhere.") var xen = false
     @Flag(help: "Predict first (calibrate the guest, or use --scenario; Monte Carlo), refuse when the p95 breaks --max-downtime or --max-time unless --yes, then run and print predicted against measured.")
     var validate = false
-    @Option(help: "Run the migration this scenario describes (its policy.*, migration.rateLimit, migration.capPausedRound, migration.live, migration.streams and migration.compression; options given here win); with --validate, predict from it instead of calibrating the guest now.")
+    @Option(help: "Run the migration this scenario describes (its policy.*, migration.rateLimit, migration.capPausedRound, migration.live, migration.streams, migration.compression, migration.postcopy and migration.postcopyAfter; options given here win); with --validate, predict from it instead of calibrating the guest now.")
     var scenario: String?
     @Option(help: "--validate: the longest total time the p95 may predict: 30s, 2min (a bare number is seconds; 1 s to 24 h).") var maxTime: String?
     @Flag(help: "--validate: migrate even when the prediction breaks a limit.") var yes = false

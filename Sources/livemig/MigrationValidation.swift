@@ -106,7 +106,8 @@ struct MigrationValidation {
         return paths
     }
 
-    /// The migration's settings as scenario keys: the whole policy setting, the cap, live or not, the streams.
+    /// The migration's settings as scenario keys: the whole policy setting, the cap, live or not,
+    /// the streams, compression and post-copy.
     static func settings(of request: ControlRequest) -> [String] {
         var keys = request.policyConfiguration.scenarioKeys
         if let rate = request.rateLimitBytesPerSecond {
@@ -115,7 +116,14 @@ struct MigrationValidation {
         keys.append("migration.live=\(request.live ?? false)")
         keys.append("migration.capPausedRound=\(request.capPausedRound ?? false)")
         keys.append("migration.streams=\(request.streams ?? 1)")
-        keys.append("migration.compression=\(request.compression ?? "none")")
+        // XBZRLE deltas are not modelled yet: predicted as pages sent whole (an upper bound on the data).
+        keys.append("migration.compression=\(request.sendsDeltas ? "none" : request.compression ?? "none")")
+        // Post-copy, as the migration will hand over (the prediction's faults and stall with it).
+        if let rounds = request.postcopyAfter {
+            keys.append("migration.postcopyAfter=\(rounds)")
+        } else if request.postcopyOnFallback == true {
+            keys.append("migration.postcopy=fallback")
+        }
         return keys
     }
 

@@ -30,7 +30,7 @@ final class CompressedPagesRecordTests: XCTestCase {
 
     func testBadBodiesAreRefused() throws {
         let head = streamStart()
-        assertDecodeFails(head + rawRecord(11, le32(1) + le32(2) + le64(1) + frame), .unknownCompression(2))
+        assertDecodeFails(head + rawRecord(11, le32(1) + le32(3) + le64(1) + frame), .unknownCompression(3))
         assertDecodeFails(head + rawRecord(11, le32(1) + le32(1) + le64(1)), .recordLengthMismatch(.compressedPages, length: 16, expected: 17))
         assertDecodeFails(head + rawRecord(11, le32(1) + le32(1) + le64(1) + [UInt8](repeating: 1, count: 4097)),
                           .compressedFrameSize(bytes: 4097, dataBytes: 4096))
@@ -42,8 +42,8 @@ final class CompressedPagesRecordTests: XCTestCase {
         assertDecodeFails(headerBytes + rawRecord(11, le32(1) + le32(1) + le64(1) + frame), .missingGuestLayout(.compressedPages))
         XCTAssertEqual(StreamError.compressedFrameSize(bytes: 0, dataBytes: 4096).description,
                        "compressedPages (type 11) record frame is 0 bytes; it must be 1 to 4096 (the data of its pages)")
-        XCTAssertEqual(StreamError.unknownCompression(2).description,
-                       "compressedPages (type 11) record field algorithm is 2; the only one defined is 1 (zstd)")
+        XCTAssertEqual(StreamError.unknownCompression(3).description,
+                       "compressedPages (type 11) record field algorithm is 3; the ones defined are 1 (zstd) and 2 (xbzrle)")
     }
 
     func testTheEncoderRefusesWhatTheDecoderWould() throws {

@@ -9,6 +9,8 @@ enum ScenarioBounds {
     static let zeroShare = InputBound("zeroShare", .count, from: "0", to: "1")
     /// What compression shrinks data pages to (`guest.compressRatio`): 1 % to 100 %.
     static let compressRatio = InputBound("compressRatio", .count, from: "0.01", to: "1")
+    /// What an XBZRLE delta shrinks a page sent before to (`guest.deltaRatio`): 0.1 % to 100 %.
+    static let deltaRatio = InputBound("deltaRatio", .count, from: "0.001", to: "1")
     /// Link bandwidths and the rate limit (a profile step may be 0: the link stalls).
     static let bandwidth = InputBound("bandwidth", .bytesPerSecond, from: "0", to: "1000Tbit/s")
     /// Every duration: latencies, costs, failure time, phase lengths, the time limit.

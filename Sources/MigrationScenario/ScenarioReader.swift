@@ -47,6 +47,9 @@ struct ScenarioReader {
         // What compression shrinks the guest's data pages to (compressed over raw).
         let compressRatio = try guest.positive("compressRatio", expected: "a share such as 0.4", within: ScenarioBounds.compressRatio,
                                                Quantities.number) ?? 0.5
+        // What an XBZRLE delta shrinks a page sent before to (delta over page).
+        let deltaRatio = try guest.positive("deltaRatio", expected: "a share such as 0.02", within: ScenarioBounds.deltaRatio,
+                                            Quantities.number) ?? 0.02
         try guest.rejectUnknownKeys()
 
         let guestPages = memoryBytes / pageBytes
@@ -77,6 +80,8 @@ struct ScenarioReader {
         costs.sourceCores = try source.wholeNumber("cores", within: Self.cores)
         costs.compressSecondsPerPage = try source.nonNegative("compressCost", expected: secondsText, within: ScenarioBounds.duration,
                                                               Quantities.seconds) ?? costs.compressSecondsPerPage
+        costs.deltaSecondsPerPage = try source.nonNegative("deltaCost", expected: secondsText, within: ScenarioBounds.duration,
+                                                           Quantities.seconds) ?? costs.deltaSecondsPerPage
         try source.rejectUnknownKeys()
 
         var migration = try top.section("migration")
@@ -88,6 +93,9 @@ struct ScenarioReader {
         engine.capsPausedRound = try migration.bool("capPausedRound") ?? false
         let streams = try migration.wholeNumber("streams", within: Self.streams) ?? 1
         let compression = try migration.choice("compression", of: CompressionName.self) ?? .none
+        guard compression != .xbzrle || streams == 1 else {
+            throw migration.error("compression", "xbzrle with \(streams) streams; deltas run on one stream (streams: 1), which knows what it sent before")
+        }
         // Post-copy instead of an offline fallback (`postcopy: fallback`), or after N live rounds.
         let postcopy = try migration.choice("postcopy", of: PostcopyName.self) ?? .never
         if let rounds = try migration.wholeNumber("postcopyAfter", within: Self.postcopyRounds) {
@@ -132,6 +140,8 @@ struct ScenarioReader {
         config.engine.compression = compression.engineSetting
         config.engine.compressionThreads = min(streams, costs.sourceCores ?? streams)
         config.compressRatio = compressRatio
+        config.sendsDeltas = compression == .xbzrle
+        config.deltaRatio = deltaRatio
         config.operatorEvents = events
         do {
             try config.validate()
@@ -167,12 +177,13 @@ struct ScenarioReader {
 
     private enum PlacementName: String, CaseIterable { case scattered, contiguous }
     private enum CompressionName: String, CaseIterable {
-        case none, zstd, auto
+        case none, zstd, auto, xbzrle
         var engineSetting: PageCompression {
             switch self {
             case .none: .off
             case .zstd: .always
-            case .auto: .auto
+            // XBZRLE deltas: the engine chooses round by round whether they pay, as for auto.
+            case .auto, .xbzrle: .auto
             }
         }
     }

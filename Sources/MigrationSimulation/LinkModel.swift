@@ -81,6 +81,10 @@ public struct HostCosts: Sendable, Equatable {
     /// 4 KiB page with the receiver's decompression beside it (`bench migrate --compress zstd
     /// --memory-mix 0.3,0.4,0.3`).
     public var compressSecondsPerPage: Double = 0.000012
+    /// An XBZRLE delta of one page sent before (`migration.compression: xbzrle`): copying the
+    /// live page, comparing it with its copy and keeping it; 2 us a 4 KiB page is an estimate
+    /// (three passes over 4 KiB at a few GB/s), not yet measured.
+    public var deltaSecondsPerPage: Double = 0.000002
 
     public init(dirtyLogReadSecondsPerGiB: Double = 0.0005, dirtyLogPeekSecondsPerGiB: Double = 0.000005,
                 pageCopySecondsPerPage: Double = 0.0000002,

@@ -38,6 +38,10 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     private var startedID: ActionID?
     /// Pages sent as zero-page markers so far (`SimulationConfig.zeroPageShare`).
     private(set) var zeroPagesSent = 0.0
+    /// Pages sent as XBZRLE deltas so far (`config.sendsDeltas`), and the round they are counted
+    /// against (its index and its pages at its first send).
+    private var deltaPagesSent = 0.0
+    private var deltaRound = (iteration: -1, pages: 1.0)
     /// Pages never sent yet: the first full pass's, whose `zeroPageShare` is zero.
     private var pagesNeverSent: Double
     /// Whether a batch went compressed, and the measurement of the send out, for the engine
@@ -89,6 +93,10 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
             var report = report
             report.seed = config.seed
             if compressedSomething { report.compressionRatio = 1 / config.compressRatio }
+            if deltaPagesSent >= 1 {
+                report.deltaPagesSent = CheckedConversion.clampedInt(deltaPagesSent.rounded(), to: 0 ... Int.max)
+                report.compressionRatio = 1 / config.deltaRatio
+            }
             report.fidelity = config.fidelity.rawValue
             if config.zeroPageShare > 0 { report.zeroPagesSent = CheckedConversion.clampedInt(zeroPagesSent.rounded(), to: 0 ... Int.max) }
             if let model = faultModel, var postcopy = report.postcopy {
@@ -114,7 +122,13 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 var bytes = wireBytesAfterZeroPages(pages: pages, wireBytes: wireBytes)
                 var cpuSeconds = pages * costs.pageCopySecondsPerPage
                 var serialSeconds = 0.0
-                if config.engine.compression != .off, engine.compressesSends {
+                if config.sendsDeltas {
+                    if engine.compressesSends, !engine.inPostcopy, engine.stats.iteration >= 1 {
+                        let delta = deltaSend(pages: pages, wireBytes: wireBytes, bytes: bytes)
+                        bytes -= delta.savedBytes
+                        serialSeconds = delta.seconds
+                    }
+                } else if config.engine.compression != .off, engine.compressesSends {
                     // The pages with data (not zero markers) shrink to the ratio, at a CPU cost
                     // each; the engine hears it, as from a real transport.
                     var dataPages = max(0, (bytes - (wireBytes - pages * Double(config.pageSizeBytes))) / Double(config.pageSizeBytes))
@@ -151,6 +165,23 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
                 return .local(seconds: localSeconds(of: action))
             }
         }
+    }
+
+    /// A send with XBZRLE deltas, from the second round on: the data pages (not zero markers)
+    /// were all sent in the first round; those the copies still hold (64 MiB against the round's
+    /// pages, counted at its first send) go at `deltaRatio` of their size, at `deltaSecondsPerPage`
+    /// each, before the write. The engine hears the measurement, as from the transport.
+    private mutating func deltaSend(pages: Double, wireBytes: Double, bytes: Double) -> (savedBytes: Double, seconds: Double) {
+        let pageBytes = Double(config.pageSizeBytes)
+        let dataPages = max(0, (bytes - (wireBytes - pages * pageBytes)) / pageBytes)
+        if deltaRound.iteration != engine.stats.iteration { deltaRound = (engine.stats.iteration, max(pages + engine.pagesPending, 1)) }
+        let held = dataPages * min(1, config.deltaCacheBytes / pageBytes / deltaRound.pages)
+        guard held > 0 else { return (0, 0) }
+        let seconds = held * config.costs.deltaSecondsPerPage
+        deltaPagesSent += held
+        pendingCompressionSample = .compressionMeasured(dataBytes: held * pageBytes, frameBytes: held * pageBytes * config.deltaRatio,
+                                                        seconds: seconds)
+        return (held * pageBytes * (1 - config.deltaRatio), seconds)
     }
 
     /// The action out completed on time at `now`, with the outcome it was started with.

@@ -47,6 +47,14 @@ public struct SimulationConfig: Sendable {
     /// The size page data shrinks to when compressed (`guest.compressRatio`, compressed over
     /// raw); whether it is, is the engine's setting (`engine.compression`).
     public var compressRatio = 0.5
+    /// XBZRLE deltas (`migration.compression: xbzrle`, `migrate --compress xbzrle`) instead of
+    /// zstd: a data page sent before goes at `deltaRatio` of its size (`guest.deltaRatio`), at
+    /// `costs.deltaSecondsPerPage` each, from the second round on, as far as the 64 MiB of copies
+    /// hold the round's pages.
+    public var sendsDeltas = false
+    public var deltaRatio = 0.02
+    /// The copies the source keeps for deltas (as `DeltaPageCache`'s default, QEMU's 64 MiB).
+    public var deltaCacheBytes = 64.0 * 1_048_576
     /// The most data streams a migration may have (the stream format's bound).
     public static let maxStreams = 16
 
@@ -98,6 +106,12 @@ public struct SimulationConfig: Sendable {
         }
         guard compressRatio >= 0.01, compressRatio <= 1 else {
             throw SimulationError("guest.compressRatio: \(compressRatio) is not a share from 0.01 to 1")
+        }
+        guard deltaRatio >= 0.001, deltaRatio <= 1 else {
+            throw SimulationError("guest.deltaRatio: \(deltaRatio) is not a share from 0.001 to 1")
+        }
+        guard costs.deltaSecondsPerPage >= 0, costs.deltaSecondsPerPage.isFinite else {
+            throw SimulationError("source.deltaCost: \(costs.deltaSecondsPerPage) s is not a time from 0 on")
         }
         guard costs.compressSecondsPerPage >= 0, costs.compressSecondsPerPage.isFinite else {
             throw SimulationError("source.compressCost: \(costs.compressSecondsPerPage) s is not a time from 0 on")

@@ -45,7 +45,8 @@ struct MigrationSettingsFromScenario {
                                              live: saysLive ? parsed.config.engine.live : nil,
                                              capsPausedRound: saysCap ? parsed.config.engine.capsPausedRound : nil,
                                              streams: parsed.config.streams > 1 ? parsed.config.streams : nil,
-                                             compression: ["zstd": PageCompression.always, "auto": .auto].first { $0.value == parsed.config.engine.compression }?.key,
+                                             compression: parsed.config.sendsDeltas ? "xbzrle"
+                                                 : ["zstd": PageCompression.always, "auto": .auto].first { $0.value == parsed.config.engine.compression }?.key,
                                              postcopy: parsed.config.engine.postcopy == .never ? nil : parsed.config.engine.postcopy)
     }
 }

@@ -116,8 +116,7 @@ struct MigrationValidation {
         keys.append("migration.live=\(request.live ?? false)")
         keys.append("migration.capPausedRound=\(request.capPausedRound ?? false)")
         keys.append("migration.streams=\(request.streams ?? 1)")
-        // XBZRLE deltas are not modelled yet: predicted as pages sent whole (an upper bound on the data).
-        keys.append("migration.compression=\(request.sendsDeltas ? "none" : request.compression ?? "none")")
+        keys.append("migration.compression=\(request.compression ?? "none")")
         // Post-copy, as the migration will hand over (the prediction's faults and stall with it).
         if let rounds = request.postcopyAfter {
             keys.append("migration.postcopyAfter=\(rounds)")

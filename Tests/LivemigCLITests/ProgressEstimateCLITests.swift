@@ -51,9 +51,10 @@ final class ProgressEstimateCLITests: GuestHostsTestCase {
         let refitted = lines.dropFirst().map(\.1)
         XCTAssertGreaterThanOrEqual(refitted.count, 5, "\(lines)", file: file, line: line)
         XCTAssertTrue(lines.contains { $0.0 == 1 } && lines.contains { $0.0 >= 2 }, "lines from round 1 and later: \(lines)", file: file, line: line)
-        // Noise in the transfer rate may move a line by a tick; never by more.
+        // Noise in the transfer rate may move a line by a tick, two on a loaded machine (0.7 s to
+        // 0.9 s was seen once in a full test run); a round's start used to add seconds.
         for (earlier, later) in zip(refitted, refitted.dropFirst()) {
-            XCTAssertLessThanOrEqual(later, earlier + 0.15, "the time left went up: \(refitted)", file: file, line: line)
+            XCTAssertLessThanOrEqual(later, earlier + 0.25, "the time left went up: \(refitted)", file: file, line: line)
         }
     }
 }

@@ -77,6 +77,8 @@ struct DataStreamReceiver: @unchecked Sendable {
                 }
                 pages.receivedCount &+= head.pageNumbers.count
             case .record(.compressedPages(let compressed)):
+                // A delta needs the one stream that knows what it sent before.
+                guard compressed.algorithm != .xbzrle else { throw HostFailure("XBZRLE deltas on a data stream (they go on one stream only)") }
                 if decompression == nil { decompression = try PageDecompression() }
                 try decompression?.write(compressed, into: guest, pageSizeBytes: pageSizeBytes)
                 for page in compressed.pageNumbers {

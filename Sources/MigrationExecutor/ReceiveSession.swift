@@ -281,6 +281,16 @@ struct ReceiveSession {
             }
             return nil
         }
+        if case .record(.compressedPages(let pages)) = item, postcopy == nil, let guest, let layout {
+            // As for a page batch: in guest memory all the same, never marked received.
+            do {
+                try writeCompressed(pages, into: guest, pageSizeBytes: Int(layout.pageSizeBytes))
+            } catch {
+                return .localFailure(error.description)
+            }
+            for page in pages.pageNumbers { pagesWithData?.insert(Int(page)) }
+            return nil
+        }
         if case .pageBatchHead(let head) = item, let guest {
             do {
                 try reader.readPageData(into: Self.pageTargets(of: head, in: guest))

@@ -312,16 +312,22 @@ public struct StreamChannel: MigrationChannel {
     /// before as one `compressedPages` record of deltas, the rest whole from their copies; one
     /// gathered write.
     private mutating func sendPagesWithDeltas(_ batch: [Int], deltas: DeltaPageCache) throws(HostFailure) -> Double {
-        splitZeroPages(of: batch)
+        if detectsZeroPages {
+            splitZeroPages(of: batch)
+        } else {
+            zeroPagesOfBatch.removeAll(keepingCapacity: true)
+            dataPagesOfBatch = batch
+        }
         deltas.forget(zeroPagesOfBatch)
         let start = monotonicSeconds()
         deltas.prepare(dataPagesOfBatch, encode: compressesNow, pageAddress: pageAddress)
-        // For the engine's choice (`CompressionChoice`): the pages that had a copy to take a
-        // delta against, what they became (deltas, or whole when the delta was too big), and
-        // the time (all of it, the copies of the other pages included: a bound from above).
+        // For the engine's choice (`CompressionChoice`), once some page had a copy to take a delta
+        // against: all the batch's data pages, what they became (deltas, the rest whole), and the
+        // time. A batch with few copies then reads as one that barely shrinks (the choice keeps
+        // probing it), not as a slow compressor (which it would stop for good).
         compressionSample = deltas.candidates == 0 ? nil : CompressionSample(
-            dataBytes: deltas.candidates * pageSizeBytes,
-            frameBytes: deltas.frameBytes + (deltas.candidates - deltas.deltaPages.count) * pageSizeBytes,
+            dataBytes: dataPagesOfBatch.count * pageSizeBytes,
+            frameBytes: deltas.frameBytes + (dataPagesOfBatch.count - deltas.deltaPages.count) * pageSizeBytes,
             seconds: monotonicSeconds() - start)
         header.removeAll(keepingCapacity: true)
         var padding = 0

@@ -41,7 +41,7 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
     /// Pages sent as XBZRLE deltas so far (`config.sendsDeltas`), and the round they are counted
     /// against (its index and its pages at its first send).
     private var deltaPagesSent = 0.0
-    private var deltaRound = (iteration: -1, pages: 1.0)
+    private var deltaRound = (iteration: -1, pages: 1.0, previousPages: 1.0)
     /// Pages never sent yet: the first full pass's, whose `zeroPageShare` is zero.
     private var pagesNeverSent: Double
     /// Whether a batch went compressed, and the measurement of the send out, for the engine
@@ -167,15 +167,22 @@ struct MigrationLane<Memory: SimulatedMemory, Tracker: PageTracking> where Track
         }
     }
 
-    /// A send with XBZRLE deltas, from the second round on: the data pages (not zero markers)
-    /// were all sent in the first round; those the copies still hold (64 MiB against the round's
-    /// pages, counted at its first send) go at `deltaRatio` of their size, at `deltaSecondsPerPage`
-    /// each, before the write. The engine hears the measurement, as from the transport.
+    /// A send with XBZRLE deltas, from the second round on: those of the data pages (not zero
+    /// markers) whose copy is still kept go at `deltaRatio` of their size, at `deltaSecondsPerPage`
+    /// each, before the write. The copies are direct-mapped (page mod slots), so after the first
+    /// round's pass over the whole guest they hold its last 64 MiB: a share slots / guest pages of
+    /// round 2's pages; after that, the previous round's pages, as far as 64 MiB holds them. (Pages
+    /// never sent before and slot collisions are left out: an upper bound.) The engine hears the
+    /// measurement, as from the transport.
     private mutating func deltaSend(pages: Double, wireBytes: Double, bytes: Double) -> (savedBytes: Double, seconds: Double) {
         let pageBytes = Double(config.pageSizeBytes)
         let dataPages = max(0, (bytes - (wireBytes - pages * pageBytes)) / pageBytes)
-        if deltaRound.iteration != engine.stats.iteration { deltaRound = (engine.stats.iteration, max(pages + engine.pagesPending, 1)) }
-        let held = dataPages * min(1, config.deltaCacheBytes / pageBytes / deltaRound.pages)
+        let slots = config.deltaCacheBytes / pageBytes
+        if deltaRound.iteration != engine.stats.iteration {
+            deltaRound = (engine.stats.iteration, max(pages + engine.pagesPending, 1), deltaRound.pages)
+        }
+        let heldShare = engine.stats.iteration == 1 ? slots / max(Double(config.guestMemoryBytes) / pageBytes, 1) : slots / deltaRound.previousPages
+        let held = dataPages * min(1, heldShare)
         guard held > 0 else { return (0, 0) }
         let seconds = held * config.costs.deltaSecondsPerPage
         deltaPagesSent += held

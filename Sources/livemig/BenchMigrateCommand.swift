@@ -17,7 +17,7 @@ struct BenchMigrateCommand: ParsableCommand {
     @Flag(help: "Offline migrations (no dirty logging, one paused pass) instead of live ones.") var offline = false
     @Option(help: "Compare with another tool on the same firmware guest: qemu (Debian's qemu-system-x86), runs alternated.")
     var peer: String?
-    @Option(help: "--peer: the cells, all (every load x no cap / 1 Gbit/s x 30 / 300 ms limit), quick (the four first measured), limit30 (the six with a 30 ms limit), postcopy (post-copy after one round: the guest that cannot converge on 1 Gbit/s, and 20,000 pages/s uncapped), or one load's four: idle, writes20k, throttled.")
+    @Option(help: "--peer: the cells, all (every load x no cap / 1 Gbit/s x 30 / 300 ms limit), quick (the four first measured), limit30 (the six with a 30 ms limit), postcopy (post-copy after one round: the guest that cannot converge on 1 Gbit/s, and 20,000 pages/s uncapped), transport (4 connections, then zstd on them: QEMU's multifd against livemig's --streams), or one load's four: idle, writes20k, throttled.")
     var cells: String = "all"
     @Option(help: "--peer: runs per cell and tool (1 to 100).") var runs: Int = 1
     @Flag(help: "--peer: run livemig's side only (many runs for the share within the downtime limit; no ratios against QEMU).")
@@ -115,10 +115,11 @@ struct BenchMigrateCommand: ParsableCommand {
         case "all": chosen = PeerBenchCell.all
         case "quick": chosen = PeerBenchCell.quick
         case "postcopy": chosen = PeerBenchCell.postcopy
+        case "transport": chosen = PeerBenchCell.transport
         case "limit30": chosen = PeerBenchCell.all.filter { $0.downtimeLimitSeconds == 0.03 }
         case let name where PeerBenchCell.Load(rawValue: name) != nil:
             chosen = PeerBenchCell.all.filter { $0.load.rawValue == name }
-        default: throw failure("--cells \(cells): all, quick, limit30, postcopy, or one load: \(PeerBenchCell.Load.allCases.map(\.rawValue).joined(separator: ", "))")
+        default: throw failure("--cells \(cells): all, quick, limit30, postcopy, transport, or one load: \(PeerBenchCell.Load.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         do {
             try Self.peerMemoryBound.check(memoryMiB)

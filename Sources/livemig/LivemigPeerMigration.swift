@@ -25,6 +25,11 @@ struct LivemigPeerMigration {
         settings.rateLimitBytesPerSecond = cell.capBytesPerSecond
         settings.live = true
         if let rounds = cell.postcopyAfterRounds { settings.postcopy = .afterLiveRounds(rounds) }
+        if cell.compression == "zstd" { settings.compression = .always }
+        let connect = { (port: UInt16) throws(HostFailure) -> BlockingSocket in
+            try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: Int(port)))
+        }
+        let streams = cell.streams.flatMap { $0 > 1 ? ParallelStreamsRequest(count: $0, connect: connect) : nil }
         let policy = PolicyConfiguration(name: .qemu, downtimeLimitSeconds: cell.downtimeLimitSeconds, autoConverge: cell.postcopyAfterRounds == nil)
         let cancellation = MigrationCancellation()
         let watchdog = DispatchWorkItem { _ = cancellation.cancel(reason: "the benchmark's \(timeoutSeconds) s limit passed") }
@@ -32,9 +37,7 @@ struct LivemigPeerMigration {
         defer { watchdog.cancel() }
         let result = try KVMMigration.migrate(source, over: try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: receiver.port)),
                                               policy: policy, settings: settings, cancellation: cancellation, detectsZeroPages: zeroPages,
-                                              returnPathConnect: { port throws(HostFailure) in
-                                                  try BlockingSocket.connect(to: Endpoint(host: "127.0.0.1", port: Int(port)))
-                                              })
+                                              parallelStreams: streams, returnPathConnect: connect)
         let destination = try receiver.arrivedGuest(waitingUpTo: 60)
         defer { destination?.destroy() }
         let report = result.report

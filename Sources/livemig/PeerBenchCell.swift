@@ -39,11 +39,17 @@ struct PeerBenchCell: Codable, Sendable, Equatable {
     var downtimeLimitSeconds: Double
     /// Post-copy after this many live rounds (nil: pre-copy with auto-converge).
     var postcopyAfterRounds: Int?
+    /// Connections carrying the pages: QEMU's multifd channels, livemig's `--streams` (nil: one).
+    var streams: Int?
+    /// Page compression, both tools: "zstd" (QEMU's `multifd-compression`, which needs multifd;
+    /// livemig's `--compress zstd`); nil: none.
+    var compression: String?
 
     var label: String {
         let cap = capBytesPerSecond.map { String(format: "%.0f Mbit/s", $0 * 8 / 1e6) } ?? "no cap"
         if let rounds = postcopyAfterRounds { return "\(load.label), \(cap), post-copy after \(rounds) round\(rounds == 1 ? "" : "s")" }
-        return "\(load.label), \(cap), \(Int((downtimeLimitSeconds * 1000).rounded())) ms limit"
+        let transport = [streams.map { "\($0) streams" }, compression].compactMap { $0 }.joined(separator: ", ")
+        return "\(load.label), \(cap), \(Int((downtimeLimitSeconds * 1000).rounded())) ms limit\(transport.isEmpty ? "" : ", " + transport)"
     }
 
     /// The issue's matrix: every load, with no cap and at 1 Gbit/s, with limits of 30 and 300 ms.
@@ -58,6 +64,15 @@ struct PeerBenchCell: Codable, Sendable, Equatable {
     static let postcopy: [PeerBenchCell] = [
         PeerBenchCell(load: .throttled, capBytesPerSecond: 125_000_000, downtimeLimitSeconds: 0.3, postcopyAfterRounds: 1),
         PeerBenchCell(load: .writes20k, capBytesPerSecond: nil, downtimeLimitSeconds: 0.3, postcopyAfterRounds: 1),
+    ]
+
+    /// Issue 12's transport features against QEMU's: 4 connections (multifd), and zstd on them
+    /// (QEMU compresses only multifd channels); livemig also with zstd on its one connection.
+    /// The guest's RAM holds one word a page (the boot fill), so it compresses far.
+    static let transport: [PeerBenchCell] = [
+        PeerBenchCell(load: .writes20k, capBytesPerSecond: nil, downtimeLimitSeconds: 0.3, streams: 4),
+        PeerBenchCell(load: .writes20k, capBytesPerSecond: nil, downtimeLimitSeconds: 0.3, streams: 4, compression: "zstd"),
+        PeerBenchCell(load: .writes20k, capBytesPerSecond: 125_000_000, downtimeLimitSeconds: 0.3, streams: 4, compression: "zstd"),
     ]
 
     /// The four cells first measured (issue 11's table).

@@ -98,6 +98,15 @@ struct QemuPeerMigration {
         }
         try sourceQMP.execute("migrate-set-capabilities", ["capabilities": .list([.object([
             "capability": .string(postcopy ? "postcopy-ram" : "auto-converge"), "state": .bool(true)])])])
+        if let streams = cell.streams {
+            // Multifd on both sides, the same channels and compression (QEMU's docs/devel/migration/features).
+            for qmp in [destinationQMP, sourceQMP] {
+                try qmp.execute("migrate-set-capabilities", ["capabilities": .list([.object([
+                    "capability": .string("multifd"), "state": .bool(true)])])])
+                try qmp.execute("migrate-set-parameters", ["multifd-channels": .int(streams),
+                                                           "multifd-compression": .string(cell.compression ?? "none")])
+            }
+        }
         let bandwidth = cell.capBytesPerSecond.map { Int($0) } ?? Self.uncappedBytesPerSecond
         try sourceQMP.execute("migrate-set-parameters", ["downtime-limit": .int(Int((cell.downtimeLimitSeconds * 1000).rounded())),
                                                          "max-bandwidth": .int(bandwidth)])

@@ -51,10 +51,11 @@ final class ProgressEstimateCLITests: GuestHostsTestCase {
         let refitted = lines.dropFirst().map(\.1)
         XCTAssertGreaterThanOrEqual(refitted.count, 5, "\(lines)", file: file, line: line)
         XCTAssertTrue(lines.contains { $0.0 == 1 } && lines.contains { $0.0 >= 2 }, "lines from round 1 and later: \(lines)", file: file, line: line)
-        // Noise in the transfer rate may move a line by a tick, two on a loaded machine (0.7 s to
-        // 0.9 s was seen once in a full test run); a round's start used to add seconds.
+        // Noise in the transfer rate may move a line up a little on a loaded machine (seen in full
+        // runs: 0.7 s to 0.9 s, 2.3 s to 2.7 s): two ticks or a fifth of the time left, whichever
+        // is more. The time left jumping up by the rounds to come at each round's start is still caught.
         for (earlier, later) in zip(refitted, refitted.dropFirst()) {
-            XCTAssertLessThanOrEqual(later, earlier + 0.25, "the time left went up: \(refitted)", file: file, line: line)
+            XCTAssertLessThanOrEqual(later, earlier + max(0.25, 0.2 * earlier), "the time left went up: \(refitted)", file: file, line: line)
         }
     }
 }

@@ -417,7 +417,6 @@ public final class GuestDaemon: @unchecked Sendable {
         if request.command == .save {
             guard let file = request.file else { throw HostFailure("save: no file named") }
             if let streams = request.streams, streams > 1 { throw HostFailure("save: --streams \(streams): a file is one stream") }
-            if settings.postcopy != .never { throw HostFailure("save: post-copy needs a destination to ask for pages") }
             stream = try BlockingSocket.file(path: file, write: true)
             settings.live = false
         } else {
@@ -493,7 +492,7 @@ public final class GuestDaemon: @unchecked Sendable {
         let state: String = if let failure = guest.failure { "stopped: \(failure)" } else if let busyWith { busyWith }
             else if held { "held (post-copy cut short)" } else if guest.isRunning { "running" } else { "paused" }
         // The counters live in guest memory, which a held guest may lack.
-        let counters = held ? (heartbeats: 0, writes: 0) : (heartbeats: guest.counters.heartbeats, writes: guest.counters.writes)
+        let counters = held ? (heartbeats: UInt64(0), writes: UInt64(0)) : { let read = guest.counters; return (heartbeats: read.heartbeats, writes: read.writes) }()
         let uptime = monotonicSeconds() - startedAt
         var status = GuestStatus(name: guest.name, state: state, memoryBytes: guest.memory.sizeBytes,
                                  workload: guest.workload?.description ?? arrivedWorkload ?? (guest.firmware != nil ? "firmware image" : "(received)"),

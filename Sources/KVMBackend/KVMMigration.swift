@@ -39,16 +39,16 @@ public enum KVMMigration {
         // With data streams the main connection carries no pages: only they compress.
         let compressesPages = settings.compression != .off
         if compressesPages, parallelStreams == nil { try channel.compressWithZstd() }
+        var settings = settings
+        settings.compressionThreads = parallelStreams?.count ?? 1
         // An offline migration (or a save) sends each page once: nothing to take a delta against.
+        // Deltas go, like zstd's `auto`, where the engine measures they pay: not in a paused round
+        // that loopback carries faster whole than the CPU makes deltas.
         if sendsDeltas, settings.live {
             guard parallelStreams == nil else { throw HostFailure("XBZRLE deltas run on one stream: --streams 1") }
             channel.sendDeltas(cacheBytes: min(64 << 20, guest.memory.sizeBytes))
+            settings.compression = .auto
         }
-        var settings = settings
-        settings.compressionThreads = parallelStreams?.count ?? 1
-        // Deltas, like zstd's `auto`, where the engine measures they pay: not in a paused round
-        // that loopback carries faster whole than the CPU makes deltas.
-        if sendsDeltas, settings.live { settings.compression = .auto }
         let dataStreams = try parallelStreams.map { request throws(HostFailure) in
             // Two sends out per stream: one being written, one queued behind it.
             settings.maxActionsInFlight = min(EngineSettings.maxActionsInFlightLimit, 2 * request.count)

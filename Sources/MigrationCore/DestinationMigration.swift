@@ -82,6 +82,9 @@ public struct DestinationMigration: Sendable {
         case verifyMemory
         /// Tell the source "ready to unpause".
         case reportReady
+        /// Post-copy: every missing page is here; end the faults' service and tell the source,
+        /// which may then destroy its copy (the guest already runs here).
+        case reportPostcopyComplete
         /// Post-copy: make the missing pages fault on the guest's touch (and fetch them).
         case markPagesMissing
         /// Post-copy cut short: stop the guest here and keep it, with what it holds.
@@ -199,7 +202,7 @@ public struct DestinationMigration: Sendable {
         case (.runningPostcopy, .endOfStream):
             if let missing = missingPart() { return interruptPostcopy("the stream ended before \(missing) arrived") }
             state = .running
-            return [.reportReady]
+            return [.reportPostcopyComplete]
         case (.runningPostcopy, .transportFailed(let reason)), (.runningPostcopy, .localFailure(let reason)):
             return interruptPostcopy(reason)
         case (.runningPostcopy, .sourceAborted(let reason)):

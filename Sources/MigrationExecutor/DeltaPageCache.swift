@@ -15,6 +15,10 @@ final class DeltaPageCache {
     private let copies: UnsafeMutableRawPointer
     /// The page whose copy each slot holds (-1: none).
     private var tags: [Int]
+    /// The batch that last took each slot (`batchNumber`): a later page of the same batch in
+    /// that slot goes from a scratch copy. A number per batch, not a set per batch to clear.
+    private var slotBatch: [Int]
+    private var batchNumber = 0
     /// One page: the live page, copied once before it is compared.
     private let current: UnsafeMutableRawPointer
     /// The last batch's deltas: their pages (ascending) and the frame (a UInt32 length and the
@@ -34,6 +38,7 @@ final class DeltaPageCache {
         slots = max(1, bytes / pageSizeBytes)
         copies = .allocate(byteCount: slots * pageSizeBytes, alignment: 4096)
         tags = [Int](repeating: -1, count: slots)
+        slotBatch = [Int](repeating: 0, count: slots)
         current = .allocate(byteCount: pageSizeBytes, alignment: 4096)
         frame = .allocate(byteCount: 0, alignment: 8)
         scratch = .allocate(byteCount: 0, alignment: 4096)
@@ -72,17 +77,18 @@ final class DeltaPageCache {
             scratch = .allocate(byteCount: pages.count * pageSizeBytes, alignment: 4096)
             scratchCapacityPages = pages.count
         }
-        var claimed = Set<Int>()
+        batchNumber += 1
         var scratchUsed = 0
         for page in pages {
             let slot = page % slots
-            guard claimed.insert(slot).inserted else {
+            guard slotBatch[slot] != batchNumber else {
                 let copy = scratch + scratchUsed * pageSizeBytes
                 copy.copyMemory(from: pageAddress(page), byteCount: pageSizeBytes)
                 scratchUsed += 1
                 wholePages.append((page, UnsafeRawPointer(copy)))
                 continue
             }
+            slotBatch[slot] = batchNumber
             let kept = slotCopy(slot)
             if encode, tags[slot] == page {
                 candidates += 1

@@ -118,7 +118,7 @@ public enum MigrationExecutor {
                 if channel.detectsZeroPages { report.zeroPagesSent = channel.zeroPagesSent }
                 report.compressionRatio = channel.compressionRatio
                 if channel.counts.deltaPagesSent > 0 { report.deltaPagesSent = channel.counts.deltaPagesSent }
-                if let completion = channel.postcopyCompletion { fill(&report, from: completion, verified: channel.postcopyMemoryVerified) }
+                if let completion = channel.postcopyCompletion { fill(&report, from: completion) }
                 return report
             case .waitUntil(let seconds):
                 waitForCap(until: seconds, steering: steering, cancellation: cancellation, returnPath: returnPath)
@@ -158,14 +158,13 @@ public enum MigrationExecutor {
         }
     }
 
-    /// The destination's count of post-copy's faults and their waits, into the report; and
-    /// whether its page-wise digest matched.
-    static func fill(_ report: inout MigrationReport, from completion: PostcopyCompletion, verified: Bool) {
+    /// The destination's count of post-copy's faults and their waits, into the report (whether
+    /// its page-wise digest matched is the caller's `memoryVerified`, as for a pre-copy's digest).
+    static func fill(_ report: inout MigrationReport, from completion: PostcopyCompletion) {
         let faults = Int(exactly: completion.faults) ?? Int.max
         report.postcopy?.faults = faults
         report.postcopy?.faultLatencyMeanSeconds = faults > 0 ? Double(completion.latencySumMicroseconds) / 1e6 / Double(faults) : nil
         report.postcopy?.faultLatencyMaxSeconds = faults > 0 ? Double(completion.latencyMaxMicroseconds) / 1e6 : nil
-        if completion.pageWiseDigest != nil { report.memoryVerified = verified }
     }
 
     /// What the engine and the channel say now, for a progress line and `livemig job`.

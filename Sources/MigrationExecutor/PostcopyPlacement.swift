@@ -72,15 +72,25 @@ final class PostcopyPlacement: @unchecked Sendable {
     }
 
     /// Stops the fault thread and waits for it (it looks for faults every 100 ms), then closes
-    /// the return path. Once only.
+    /// the return path. A thread held longer (in a request's write to a peer that reads nothing)
+    /// has its connection shut and gets `stopSeconds` more; one still there then keeps its
+    /// descriptor (closed, the number could be reused under it), and is said.
     func stop() {
         lock.withLock { stopRequested = true }
         if started {
-            finished.wait()
+            if finished.wait(timeout: .now() + 1) == .timedOut {
+                shutdown(requests.socket.fd, Int32(SHUT_RDWR))
+                if finished.wait(timeout: .now() + Self.stopSeconds) == .timedOut {
+                    FileHandle.standardError.write(Data("livemig receive: post-copy's fault thread did not end within \(Self.stopSeconds) s\n".utf8))
+                    return
+                }
+            }
             started = false
         }
         requests.socket.close()
     }
+
+    static let stopSeconds = 10.0
 
     /// After `stop()`, every missing page placed: the memory stops trapping.
     func endTrap() { pages.end() }

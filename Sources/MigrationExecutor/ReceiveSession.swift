@@ -405,7 +405,7 @@ struct ReceiveSession {
                 FileHandle.standardError.write(Data("livemig receive: the held guest's vCPU did not stop within \(Self.holdPauseSeconds) s: it waits on a missing page, and will for as long as it is held\n".utf8))
             }
             postcopy?.stop()
-        case .reportReady where postcopy != nil:
+        case .reportPostcopyComplete:
             try finishPostcopy()
         case .reportReady:
             checkSeconds = monotonicSeconds() - endOfStreamSeconds
@@ -477,10 +477,12 @@ struct ReceiveSession {
     /// Every missing page is placed: stops the fault thread, ends the trap, and tells the
     /// source (`postcopyComplete`), which may then destroy its copy.
     private mutating func finishPostcopy() throws(HostFailure) {
-        guard let postcopy else { return }
+        guard let postcopy else { throw HostFailure("post-copy's end without a post-copy") }
         postcopy.stop()
         postcopy.endTrap()
-        if let failure = postcopy.faultThreadFailure { print("livemig receive: post-copy's page requests stopped early: \(failure)") }
+        if let failure = postcopy.faultThreadFailure {
+            FileHandle.standardError.write(Data("livemig receive: post-copy's page requests stopped early: \(failure)\n".utf8))
+        }
         try reply(.postcopyComplete(postcopy.completion))
     }
 

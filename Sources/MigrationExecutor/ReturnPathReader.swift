@@ -74,10 +74,17 @@ public final class ReturnPathReader: @unchecked Sendable {
     /// Why the return path stopped being read (nil while it is).
     public var ended: String? { condition.withLock { endReason } }
 
-    /// Shuts the connection and waits for the reader thread.
+    /// Shuts the connection and waits for the reader thread (its read ends at the shutdown), at
+    /// most `stopSeconds`; a thread still there then keeps its descriptor (closed, the number
+    /// could be reused under it), and is said.
     public func stop() {
         shutdown(socket.fd, Int32(SHUT_RDWR))
-        if condition.withLock({ started }) { done.wait() }
+        if condition.withLock({ started }), done.wait(timeout: .now() + Self.stopSeconds) == .timedOut {
+            FileHandle.standardError.write(Data("livemig: the return path's reader did not end within \(Self.stopSeconds) s of its shutdown\n".utf8))
+            return
+        }
         socket.close()
     }
+
+    static let stopSeconds = 10.0
 }

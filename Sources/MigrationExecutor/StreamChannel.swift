@@ -65,7 +65,7 @@ public struct StreamChannel: MigrationChannel {
     /// asks about after an unknown commit outcome.
     public private(set) var migrationNonce: [UInt8] = []
     /// Post-copy: a return path is joined (`openReturnPath`), so the hand-over may go out.
-    public private(set) var hasReturnPath = false
+    public private(set) var supportsPostcopy = false
     /// Post-copy: the hand-over went out; the destination's `postcopyComplete`, once it came;
     /// whether its page-wise digest matched this (paused) memory's, when it sent one.
     public private(set) var inPostcopy = false
@@ -191,7 +191,7 @@ public struct StreamChannel: MigrationChannel {
             socket.close()
             throw error
         }
-        hasReturnPath = true
+        supportsPostcopy = true
         return ReturnPathReader(channel: channel, socket: socket, guestPages: encoder.checker.layout.map { Int($0.guestPages) } ?? 0)
     }
 
@@ -516,8 +516,6 @@ public struct StreamChannel: MigrationChannel {
         if inPostcopy { return try awaitPostcopyComplete() }
         try awaitRecord(.readyToUnpause)
     }
-
-    public var supportsPostcopy: Bool { hasReturnPath }
 
     /// Post-copy's hand-over: the missing pages as a bitmap, then the destination's `running`
     /// (or its `abort`: it could not run the guest and released it).

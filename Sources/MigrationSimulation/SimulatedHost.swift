@@ -141,7 +141,10 @@ struct SimulatedChannel<Batch>: MigrationChannel {
 
     mutating func finishStreamAndAwaitReady() throws(HostFailure) {
         let actions = try deliver(.endOfStream)
-        guard actions.contains(.reportReady) else { throw HostFailure("the destination did not report ready") }
+        // After post-copy's hand-over the answer is that every page is there; else "ready".
+        guard actions.contains(.reportReady) || actions.contains(.reportPostcopyComplete) else {
+            throw HostFailure("the destination did not report ready")
+        }
     }
 
     mutating func clearToRunAndAwaitRunning() throws(HostFailure) -> ClearanceAnswer {

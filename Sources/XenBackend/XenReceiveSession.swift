@@ -68,7 +68,7 @@ struct XenReceiveSession<Host: XenMigrationDestinationHost> {
             // ERROR_FAIL, negated as xl sends it, then the permission back.
             try? socket.write(XlMigrationProtocol.report + [3] + XlMigrationProtocol.permissionToGo)
         case .createGuest, .receivePageData, .zeroAnnouncedPages, .acceptParallelStreams, .loadVcpuState, .loadDeviceState, .verifyMemory,
-             .markPagesMissing, .holdGuestPaused:
+             .markPagesMissing, .holdGuestPaused, .reportPostcopyComplete:
             throw HostFailure("\(action) has no meaning when libxl restores the domain")
         }
     }

@@ -227,7 +227,7 @@ final class PostcopyDestinationTests: XCTestCase {
         var early = machine
         XCTAssertEqual(early.handle(.endOfStream).first, .holdGuestPaused)
         XCTAssertEqual(machine.handle(.pageBatchAnnounced(pageNumbers: [2])), [.receivePageData])
-        XCTAssertEqual(machine.handle(.endOfStream), [.reportReady])
+        XCTAssertEqual(machine.handle(.endOfStream), [.reportPostcopyComplete])
         XCTAssertEqual(machine.state, .running)
     }
 

@@ -36,6 +36,7 @@ public enum KVMMigration {
         var channel = try StreamChannel(socket: socket, layout: guest.streamLayout, timeouts: timeouts, pageAddress: pageAddress)
         channel.detectsZeroPages = detectsZeroPages
         channel.postcopyMinimumWindowBytes = settings.postcopyWindowBytes
+        channel.compressedMinimumWindowBytes = settings.compressedWindowBytes
         // With data streams the main connection carries no pages: only they compress.
         let compressesPages = settings.compression != .off
         if compressesPages, parallelStreams == nil { try channel.compressWithZstd() }
@@ -53,7 +54,7 @@ public enum KVMMigration {
             // Two sends out per stream: one being written, one queued behind it.
             settings.maxActionsInFlight = min(EngineSettings.maxActionsInFlightLimit, 2 * request.count)
             return try DataStreamSenders.open(count: request.count, main: &channel, layout: guest.streamLayout, detectsZeroPages: detectsZeroPages,
-                                              compresses: compressesPages,
+                                              compresses: compressesPages, compressedWindowBytes: settings.compressedWindowBytes,
                                               timeouts: timeouts, cancellation: cancellation, connect: request.connect, pageAddress: pageAddress)
         }
         // Post-copy's page requests come on a connection of their own (docs/stream-format.md).

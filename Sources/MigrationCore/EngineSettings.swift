@@ -54,6 +54,13 @@ public struct EngineSettings: Sendable, Equatable {
     /// one being placed while the next comes (1 MiB made no fault wait less here; 256 KiB made
     /// post-copy 20-50 % longer over loopback).
     public var postcopyWindowBytes = 512 * 1024
+    /// The most bytes of pages a compressing stream (zstd or XBZRLE deltas) keeps sent ahead of
+    /// the destination's writing them into the guest (the executor's flow control, as for
+    /// post-copy; per stream). The socket's own flow control counts the frames' few bytes, not
+    /// the destination's work: with memory that compresses 300-fold its buffers held seconds of
+    /// decompressing here, which the source took for sent, and which fell into the pause. 8 MiB:
+    /// two 1024-page batches, one being written while the next comes.
+    public var compressedWindowBytes = 8 << 20
 
     public static let maxBatchPagesLimit = 1 << 20
     /// The most actions a driver may keep out at once (one per stream, a side step beside them).

@@ -62,8 +62,12 @@ public final class DataStreamSenders: @unchecked Sendable {
     /// Asks the destination for a port on the main connection, connects `count` data streams to
     /// it (`connect` makes a connection as the main one was made: same host, same TLS) and
     /// joins each to the migration by the main connection's nonce. Threads start at once.
+    /// `compresses`: each stream compresses its sends with zstd, keeping at most
+    /// `compressedWindowBytes` of pages sent ahead of the destination's writing them
+    /// (`EngineSettings.compressedWindowBytes`).
     public static func open(
-        count: Int, main: inout StreamChannel, layout: GuestLayout, detectsZeroPages: Bool, compresses: Bool = false, timeouts: SenderTimeouts,
+        count: Int, main: inout StreamChannel, layout: GuestLayout, detectsZeroPages: Bool, compresses: Bool = false,
+        compressedWindowBytes: Int = EngineSettings().compressedWindowBytes, timeouts: SenderTimeouts,
         cancellation: MigrationCancellation, connect: (UInt16) throws(HostFailure) -> BlockingSocket,
         pageAddress: @escaping (Int) -> UnsafeRawPointer
     ) throws(HostFailure) -> DataStreamSenders {
@@ -87,6 +91,7 @@ public final class DataStreamSenders: @unchecked Sendable {
                 var channel = try StreamChannel(socket: socket, opening: .dataStream(migrationNonce: main.migrationNonce, index: index, layout: layout),
                                                 timeouts: timeouts, pageAddress: pageAddress)
                 channel.detectsZeroPages = detectsZeroPages
+                channel.compressedMinimumWindowBytes = compressedWindowBytes
                 if compresses { try channel.compressWithZstd() }
                 streams.append(Stream(channel: channel))
             }

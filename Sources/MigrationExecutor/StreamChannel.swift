@@ -74,13 +74,21 @@ public struct StreamChannel: MigrationChannel {
     /// The path's round trip when the stream opened (after the challenge), before any page
     /// queued in it: the kernel's later figures include the sockets' own queue.
     private var openingRoundTripSeconds: Double?
-    /// Post-copy's flow control: the window, the marks sent and not yet answered (with the
-    /// bytes written up to each), and the bytes up to the last one answered.
+    /// Flow control on what the destination has placed, where the socket's own does not bound
+    /// it: post-copy (a requested page queues behind every pushed byte) and compressed sends (a
+    /// few KiB of frame in the socket can be a second of decompressing). A drain mark goes after
+    /// each batch; its `drained` says the destination wrote the batch into the guest. Counted
+    /// in the data pages' bytes as in memory (`pageBytesSent`), whatever went on the wire.
     private var postcopyWindowBytes = 0
-    /// The least window (`EngineSettings.postcopyWindowBytes`), set by the executor's caller.
+    /// The least windows (`EngineSettings.postcopyWindowBytes`, `compressedWindowBytes`), set by
+    /// the executor's caller.
     public var postcopyMinimumWindowBytes = EngineSettings().postcopyWindowBytes
-    private var postcopyMarks: [(sequence: UInt64, bytesWritten: Int)] = []
-    private var postcopyAnsweredBytes = 0
+    public var compressedMinimumWindowBytes = EngineSettings().compressedWindowBytes
+    /// The data pages' bytes sent so far; the marks not yet answered, with that count at each;
+    /// the count at the last one answered.
+    private var pageBytesSent = 0
+    private var flowMarks: [(sequence: UInt64, pageBytes: Int)] = []
+    private var flowAnsweredPageBytes = 0
 
     /// What a stream opens with after the challenge: a guest, or a throughput probe.
     public enum Opening: Sendable {
@@ -373,15 +381,37 @@ public struct StreamChannel: MigrationChannel {
             counts.compressedDataBytes += deltas.deltaPages.count * pageSizeBytes
             counts.compressedFrameBytes += deltas.frameBytes
         }
+        pageBytesSent += dataPagesOfBatch.count * pageSizeBytes
         sentPages = true
         return Double(written)
     }
 
     public mutating func sendPages(_ batch: [Int], pageCount: Double, wireBytes: Double) throws(HostFailure) -> Double {
         precondition(batch.count == Int(pageCount), "the channel sends the pages the engine names")
-        if inPostcopy { try awaitPostcopyWindow() }
+        let window = flowWindowBytes
+        if let window { try awaitFlowWindow(window) }
         // No deltas after post-copy's hand-over: the destination's missing pages hold nothing to apply them to.
-        if let deltas, !inPostcopy { return try sendPagesWithDeltas(batch, deltas: deltas) }
+        let written: Double
+        if let deltas, !inPostcopy {
+            written = try sendPagesWithDeltas(batch, deltas: deltas)
+        } else {
+            written = try sendPagesWhole(batch)
+        }
+        if window != nil { try markFlowBatch() }
+        return written
+    }
+
+    /// The flow-control window for the next send (see `pageBytesSent`); nil where the socket's
+    /// own suffices (pages whole, before post-copy) or nobody answers (a file).
+    private var flowWindowBytes: Int? {
+        guard expectsReplies else { return nil }
+        if inPostcopy { return postcopyWindowBytes }
+        guard compression != nil || deltas != nil else { return nil }
+        return Self.flowWindowBytes(roundTripSeconds: openingRoundTripSeconds, atLeast: compressedMinimumWindowBytes)
+    }
+
+    /// `sendPages` without deltas: zero pages as markers, the rest whole or as one zstd frame.
+    private mutating func sendPagesWhole(_ batch: [Int]) throws(HostFailure) -> Double {
         if detectsZeroPages { splitZeroPages(of: batch) }
         // Without detection the batch goes as it is, not copied into the split's arrays.
         let dataPages = detectsZeroPages ? dataPagesOfBatch : batch
@@ -436,8 +466,8 @@ public struct StreamChannel: MigrationChannel {
             counts.compressedDataBytes += dataPages.count * pageSizeBytes
             counts.compressedFrameBytes += frameBytes
         }
+        pageBytesSent += dataPages.count * pageSizeBytes
         sentPages = true
-        if inPostcopy { try markPostcopyBatch() }
         return Double(written)
     }
 
@@ -528,43 +558,46 @@ public struct StreamChannel: MigrationChannel {
         }
         try send(.postcopyStart(PostcopyMissing(count: UInt64(bitmap.count), words: bitmap.words)))
         inPostcopy = true
-        postcopyWindowBytes = Self.postcopyWindowBytes(roundTripSeconds: openingRoundTripSeconds, atLeast: postcopyMinimumWindowBytes)
+        postcopyWindowBytes = Self.flowWindowBytes(roundTripSeconds: openingRoundTripSeconds, atLeast: postcopyMinimumWindowBytes)
         if let reason = try awaitRecord(.running) { return .released(reason) }
         return .running
     }
 
-    /// Post-copy's flow-control window: what 10 Gbit/s keeps in flight over this path's round
-    /// trip, four times over, at least `minimum` (`EngineSettings.postcopyWindowBytes`), at most
-    /// 64 MiB. A requested page queues behind every byte pushed and not yet placed; on a short
-    /// path the sockets' own buffers (several MiB each on loopback, filled because the
-    /// destination places pages slower than loopback carries them) are nearly all queue, while on
-    /// a long one the window keeps the push at the link's rate.
-    static func postcopyWindowBytes(roundTripSeconds: Double?, atLeast minimum: Int) -> Int {
+    /// A flow-control window (`flowWindowBytes`): what 10 Gbit/s keeps in flight over this
+    /// path's round trip, four times over, at least `minimum` (`EngineSettings.postcopyWindowBytes`
+    /// or `compressedWindowBytes`), at most 64 MiB or `minimum`. A requested page queues behind
+    /// every byte pushed and not yet placed, and a compressed batch's frame takes the
+    /// destination's CPU, not the link: on a short path the sockets' own buffers (several MiB
+    /// each on loopback) would hold seconds of that work, while on a long one the window keeps
+    /// the sends at the link's rate.
+    static func flowWindowBytes(roundTripSeconds: Double?, atLeast minimum: Int) -> Int {
         let inFlight = 4 * (roundTripSeconds ?? 0) * 1.25e9
         let floor = Double(max(minimum, 1))
         return inFlight.isFinite ? Int(min(max(inFlight, floor), max(floor, 67_108_864))) : Int(floor)
     }
 
-    /// Post-copy: waits until at most `postcopyWindowBytes` pushed are not yet read (and placed)
-    /// by the destination, by the `drained` answers to the marks sent after each batch.
-    private mutating func awaitPostcopyWindow() throws(HostFailure) {
-        while let oldest = postcopyMarks.first, bytesWritten - postcopyAnsweredBytes > postcopyWindowBytes {
-            let record = try reply(within: timeouts.stalledSendSeconds, silence: "placed none of post-copy's pages")
-            if try isAnswer(record, to: oldest.sequence) {
-                postcopyAnsweredBytes = oldest.bytesWritten
-                postcopyMarks.removeFirst()
+    /// Waits until at most `window` bytes of pages sent are not yet written into the guest by
+    /// the destination, by the `drained` answers to the marks sent after each batch.
+    private mutating func awaitFlowWindow(_ window: Int) throws(HostFailure) {
+        while !flowMarks.isEmpty, pageBytesSent - flowAnsweredPageBytes > window {
+            let record = try reply(within: timeouts.stalledSendSeconds, silence: "wrote none of the pages sent into the guest")
+            switch record {
+            case .record(.drained(let sequence)): try takeDrainAnswer(sequence)
+            case .record(.abort(let reason)): throw HostFailure("the destination aborted: \(reason)")
+            default: throw HostFailure("the destination sent \(record.type) where \(RecordType.drained) was expected")
             }
         }
     }
 
-    /// Whether `record` is the destination's `drained` for mark `mark`; a late answer to an
-    /// earlier mark is skipped (false); an abort or any other record is a failure.
+    /// Whether `record` is the destination's `drained` for mark `mark`; the answer to an earlier
+    /// mark (flow control's, or a drain's whose wait ran out) is taken (false); an abort or any
+    /// other record is a failure.
     private mutating func isAnswer(_ record: StreamRecordView, to mark: UInt64) throws(HostFailure) -> Bool {
         switch record {
         case .record(.drained(let sequence)) where sequence == mark:
             return true
         case .record(.drained(let sequence)):
-            try skipLateDrainAnswer(sequence)
+            try takeDrainAnswer(sequence)
             return false
         case .record(.abort(let reason)):
             throw HostFailure("the destination aborted: \(reason)")
@@ -573,11 +606,22 @@ public struct StreamChannel: MigrationChannel {
         }
     }
 
-    /// Post-copy: a mark after a batch, whose answer says the destination has placed it.
-    private mutating func markPostcopyBatch() throws(HostFailure) {
+    /// A `drained` read wherever it came: the answer to the oldest flow-control mark (they are
+    /// answered in order), or else the late answer to a drain whose wait ran out.
+    private mutating func takeDrainAnswer(_ sequence: UInt64) throws(HostFailure) {
+        if let oldest = flowMarks.first, oldest.sequence == sequence {
+            flowAnsweredPageBytes = oldest.pageBytes
+            flowMarks.removeFirst()
+        } else {
+            try skipLateDrainAnswer(sequence)
+        }
+    }
+
+    /// A mark after a batch, whose answer says the destination has written it into the guest.
+    private mutating func markFlowBatch() throws(HostFailure) {
         drainMarksSent += 1
         try send(.drainMark(sequence: drainMarksSent))
-        postcopyMarks.append((drainMarksSent, bytesWritten))
+        flowMarks.append((drainMarksSent, pageBytesSent))
     }
 
     /// Post-copy's end: the destination placed every page. With its page-wise digest, this
@@ -586,7 +630,7 @@ public struct StreamChannel: MigrationChannel {
         var record = try reply(within: timeouts.readySeconds, silence: "did not say \(RecordType.postcopyComplete)")
         // The answers to the last batches' marks come first.
         while case .record(.drained(let sequence)) = record {
-            if let oldest = postcopyMarks.first, oldest.sequence == sequence { postcopyMarks.removeFirst() } else { try skipLateDrainAnswer(sequence) }
+            try takeDrainAnswer(sequence)
             record = try reply(within: timeouts.readySeconds, silence: "did not say \(RecordType.postcopyComplete)")
         }
         switch record {
@@ -622,9 +666,9 @@ public struct StreamChannel: MigrationChannel {
         }
         let seconds = expected == .running ? timeouts.runningSeconds : timeouts.readySeconds
         var record = try reply(within: seconds, silence: "did not say \(expected)")
-        // The late answer to a drain mark whose wait ran out.
+        // The answers to flow control's last marks, or to a drain mark whose wait ran out.
         while case .record(.drained(let sequence)) = record {
-            try skipLateDrainAnswer(sequence)
+            try takeDrainAnswer(sequence)
             record = try reply(within: seconds, silence: "did not say \(expected)")
         }
         if case .record(.abort(let reason)) = record {

@@ -58,7 +58,8 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
     case recordAfterEndOfStream(RecordType)
     /// A drained after readyToUnpause (no drain mark can follow the end of the stream).
     case recordAfterReady(RecordType)
-    /// More records of a type than one stream may carry (drain marks, `StreamLimits.maxDrainMarks`).
+    /// More records of a type than one stream may carry (drain marks: `StreamLimits.maxDrainMarks`
+    /// beyond one per page record before them).
     case tooManyRecords(RecordType, limit: Int)
     /// Any record after the stream was closed by abort, clearedToUnpause or running.
     case recordAfterClose(RecordType, closedBy: RecordType)
@@ -165,7 +166,7 @@ public enum StreamError: Error, Sendable, Equatable, CustomStringConvertible {
         case .recordAfterEndOfStream(let type):
             return "\(type) record came after \(RecordType.endOfStream); only control records may follow it"
         case .tooManyRecords(let type, let limit):
-            return "\(type) record is one more than the \(limit) one stream may carry"
+            return "\(type) record is one more than one stream may carry: \(limit) beyond one per page record before it"
         case .recordAfterReady(let type):
             return "\(type) record came after \(RecordType.readyToUnpause); only running or abort may follow it"
         case .recordAfterClose(let type, let closer):

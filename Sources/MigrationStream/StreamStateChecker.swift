@@ -21,8 +21,11 @@
 /// stream is any number of `pageRequest`s. On the main destination stream, `running` before
 /// `readyToUnpause` is post-copy's, and `postcopyComplete` must follow it (then `firstConsoleLine`).
 ///
-/// Destination to source: up to 64 `drained` (`StreamLimits.maxDrainMarks`), then `readyToUnpause`, then `running`, then
-/// perhaps `firstConsoleLine`.
+/// Drain marks on a source or data stream: at most 64 (`StreamLimits.maxDrainMarks`) beyond
+/// one per page record before them (a compressing stream's flow control marks every batch).
+///
+/// Destination to source: any number of `drained` (the source checks each against the marks it
+/// sent), then `readyToUnpause`, then `running`, then perhaps `firstConsoleLine`.
 /// `abort` may come at any point before `running`; `abort` and `firstConsoleLine` end the
 /// stream, and so does closing it after `running`.
 public struct StreamStateChecker: Sendable {
@@ -55,8 +58,10 @@ public struct StreamStateChecker: Sendable {
     public private(set) var phase: Phase
     /// Records passed so far: a challenge (or its echo) may only be the first.
     private var recordsPassed = 0
-    /// Drain marks (or their answers) passed so far: at most `StreamLimits.maxDrainMarks`.
+    /// Drain marks passed so far, and page records (`pageBatch`, `compressedPages`,
+    /// `zeroPages`): marks may be at most `StreamLimits.maxDrainMarks` more than page records.
     private var drainRecordsPassed = 0
+    private var pageRecordsPassed = 0
     /// The guest layout, once its record has passed (a throughput probe's, `StreamLimits.probeLayout`;
     /// a data stream's, adopted from its main stream).
     public private(set) var layout: GuestLayout?
@@ -119,8 +124,15 @@ public struct StreamStateChecker: Sendable {
         case (.receiving, .streamsListening):
             guard !streamsListeningPassed else { throw .duplicateRecord(type) }
             return
-        case (.sendingGuest, .drainMark), (.receiving, .drained), (.dataStream, .drainMark):
-            guard drainRecordsPassed < StreamLimits.maxDrainMarks else { throw .tooManyRecords(type, limit: StreamLimits.maxDrainMarks) }
+        case (.sendingGuest, .drainMark), (.dataStream, .drainMark):
+            // A mark per batch (flow control) and a few more (drains before the pause): a
+            // source that sent marks without pages would keep the receiver answering.
+            guard drainRecordsPassed < StreamLimits.maxDrainMarks + pageRecordsPassed else {
+                throw .tooManyRecords(type, limit: StreamLimits.maxDrainMarks)
+            }
+            return
+        case (.receiving, .drained):
+            // Each answer is checked by the source against the marks it sent.
             return
         case (.probing, _):
             throw .notInProbe(type)
@@ -202,7 +214,9 @@ public struct StreamStateChecker: Sendable {
         case .joinStream: phase = .dataStream
         case .parallelStreams: parallelStreamsPassed = true
         case .streamsListening: streamsListeningPassed = true
-        case .pageBatch, .zeroPages, .compressedPages: pageRecordPassed = true
+        case .pageBatch, .zeroPages, .compressedPages:
+            pageRecordPassed = true
+            pageRecordsPassed += 1
         case .readyToUnpause: phase = .ready
         case .running: phase = phase == .receiving ? .postcopyRunning : .guestRunning
         case .postcopyStart: phase = .postcopy

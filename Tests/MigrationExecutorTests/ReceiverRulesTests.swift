@@ -111,9 +111,9 @@ final class ReceiverRulesTests: XCTestCase {
         }
     }
 
-    /// Drain marks in a row are answered one by one, up to the 64 one stream may carry; the
-    /// 65th is refused, naming the limit (a source sending marks without end would keep the
-    /// receiver answering), and the partial guest is thrown away.
+    /// Drain marks in a row are answered one by one, up to the 64 one stream may carry beyond
+    /// one per page record; the 65th is refused, naming the limit (a source sending marks
+    /// without pages would keep the receiver answering), and the partial guest is thrown away.
     func testDrainMarksAreAnsweredUpToTheirLimit() throws {
         let receiver = try ReceiverUnderTest(pages: pages)
         let source = try HandwrittenSource(port: receiver.listener.port)
@@ -125,7 +125,7 @@ final class ReceiverRulesTests: XCTestCase {
         }
         // The 65th, written by hand: this side's encoder refuses to write it.
         try source.socket.write([7, 0, 0, 0, 8, 0, 0, 0] + withUnsafeBytes(of: (limit + 1).littleEndian, Array.init))
-        assertRefused(receiver, source: source, saying: "drainMark (type 7) record is one more than the 64 one stream may carry")
+        assertRefused(receiver, source: source, saying: "drainMark (type 7) record is one more than one stream may carry: 64 beyond one per page record before it")
     }
 
     /// A stream recorded earlier (or made up) carries another nonce than this connection's: it

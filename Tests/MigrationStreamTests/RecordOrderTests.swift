@@ -141,8 +141,16 @@ final class RecordOrderTests: XCTestCase {
         XCTAssertThrowsError(try encode([.guestLayout(smallLayout)] + tooMany)) { error in
             XCTAssertEqual(error as? StreamError, .tooManyRecords(.drainMark, limit: 64))
         }
-        let answers = (0 ... StreamLimits.maxDrainMarks).flatMap { _ in rawRecord(27, le64(1)) }
-        assertDecodeFails(headerBytes + answers, .tooManyRecords(.drained, limit: 64), direction: .destinationToSource)
+        // A mark after each page record (flow control) comes on top of the 64.
+        let batch = StreamRecord.pageBatch(PageBatch(pageNumbers: [0], data: [UInt8](repeating: 1, count: 4096)))
+        let marked = [StreamRecord.guestLayout(smallLayout)] + (1 ... 100).flatMap { [batch, StreamRecord.drainMark(sequence: UInt64($0))] } + tooMany.dropLast()
+        XCTAssertNoThrow(try encode(marked))
+        XCTAssertThrowsError(try encode(marked + [.drainMark(sequence: 1)])) { error in
+            XCTAssertEqual(error as? StreamError, .tooManyRecords(.drainMark, limit: 64))
+        }
+        // Answers are not counted here: the source checks each against the marks it sent.
+        let answers = (0 ... 200).flatMap { _ in rawRecord(27, le64(1)) }
+        XCTAssertEqual(try decodeAll(headerBytes + answers, direction: .destinationToSource).count, 201)
         XCTAssertEqual(StreamError.recordAfterReady(.drained).description,
                        "drained (type 27) record came after readyToUnpause (type 16); only running or abort may follow it")
     }

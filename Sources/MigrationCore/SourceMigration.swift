@@ -37,8 +37,12 @@ public struct SourceMigration<Tracker: PageTracking> {
     var compression: CompressionChoice
     var tracker: Tracker
     var policy: any PrecopyPolicy
-    /// The policy's `skipsPagesDirtiedDuringRound`, read once: it says how the policy works,
-    /// not how the migration is going (and an existential read per batch is a real cost).
+    /// Whether live rounds pass over pages already dirty again (a peek before each batch): the
+    /// policy's `skipsPagesDirtiedDuringRound` (Xen 3), read once (it says how the policy works,
+    /// and an existential read per batch is a real cost), or a hand-over planned after N live
+    /// rounds (`EngineSettings.postcopySkipsPagesDirtiedAgain`). There a page dirty at the peek
+    /// is in the dirty log read after the round, so it goes again anyway: in the next round, or
+    /// after the hand-over as a missing page.
     let skipsPagesDirtiedDuringRound: Bool
     /// The policy's `guestThrottlePercent`, read again after every consultation (a policy is a
     /// value: only its mutating calls change it).
@@ -89,6 +93,7 @@ public struct SourceMigration<Tracker: PageTracking> {
         self.tracker = tracker
         self.policy = policy
         skipsPagesDirtiedDuringRound = policy.skipsPagesDirtiedDuringRound
+            || (settings.postcopy.handsOverAfterLiveRounds && settings.postcopySkipsPagesDirtiedAgain)
         wantedThrottlePercent = policy.guestThrottlePercent
         self.settings = settings
         ledger = RoundLedger(guestPageCount: tracker.guestPageCount, settings: settings)

@@ -15,12 +15,15 @@ final class PostcopyEngineTests: XCTestCase {
         return log
     }
 
-    /// Post-copy's background batches as large as pre-copy's (1024 pages), so that the scripts
-    /// below count sends simply; `testPostcopyPushesInSmallBatches` checks the default.
+    /// Post-copy's background batches as large as pre-copy's (1024 pages), and no peeks before
+    /// the live round's batches, so that the scripts below count sends and polls simply;
+    /// `testPostcopyPushesInSmallBatches` and `testTheLiveRoundBeforeTheHandOverSkipsPagesDirtiedAgain`
+    /// check the defaults.
     private func settings(_ postcopy: PostcopySwitch) -> EngineSettings {
         var settings = EngineSettings()
         settings.postcopy = postcopy
         settings.postcopyBatchPages = settings.maxBatchPages
+        settings.postcopySkipsPagesDirtiedAgain = false
         return settings
     }
 
@@ -29,6 +32,7 @@ final class PostcopyEngineTests: XCTestCase {
     func testPostcopyPushesInSmallBatches() throws {
         var settings = EngineSettings()
         settings.postcopy = .afterLiveRounds(1)
+        settings.postcopySkipsPagesDirtiedAgain = false
         XCTAssertEqual(settings.postcopyBatchPages, 64)
         var migration = makeSourceMigration(guestPages: guestPages, policy: Xen4Policy(), settings: settings)
         var driver = ScriptedSourceDriver(guestPages: guestPages, readLog: hotLog)
@@ -71,6 +75,33 @@ final class PostcopyEngineTests: XCTestCase {
         XCTAssertEqual(postcopy.requests, 0)
         XCTAssertEqual(postcopy.durationSeconds, 0.002, accuracy: 1e-9)
         XCTAssertFalse(migration.sourceGuestRunning)
+    }
+
+    /// By default the live round before a hand-over peeks at the dirty log before each batch and
+    /// passes over pages dirty again: they go once, after the hand-over, instead of twice (and
+    /// the destination holds no stale copy of them to throw away).
+    func testTheLiveRoundBeforeTheHandOverSkipsPagesDirtiedAgain() throws {
+        var settings = EngineSettings()
+        settings.postcopy = .afterLiveRounds(1)
+        XCTAssertTrue(settings.postcopySkipsPagesDirtiedAgain)
+        var migration = makeSourceMigration(guestPages: guestPages, policy: Xen4Policy(), settings: settings)
+        // The hot half is dirty again from the first peek on.
+        var driver = ScriptedSourceDriver(guestPages: guestPages, readLog: hotLog, peekLog: hotLog)
+        let report = try XCTUnwrap(driver.run(&migration))
+        XCTAssertEqual(report.outcome, .postcopy)
+        XCTAssertGreaterThan(driver.peeksDone, 0)
+        XCTAssertEqual(report.iterations.map(\.pagesSent), [1500, 1500], "the hot half goes once, after the hand-over")
+        XCTAssertEqual(report.iterations.first?.pagesSkipped, 1500)
+        XCTAssertEqual(driver.postcopyMissing, Array(0 ..< 1500))
+        XCTAssertEqual(driver.sends.flatMap(\.pages).sorted(), Array(0 ..< 3000), "every page once")
+
+        // Without the rule, the same guest's hot half goes twice.
+        settings.postcopySkipsPagesDirtiedAgain = false
+        var plain = makeSourceMigration(guestPages: guestPages, policy: Xen4Policy(), settings: settings)
+        var plainDriver = ScriptedSourceDriver(guestPages: guestPages, readLog: hotLog, peekLog: hotLog)
+        let plainReport = try XCTUnwrap(plainDriver.run(&plain))
+        XCTAssertEqual(plainDriver.peeksDone, 0)
+        XCTAssertEqual(plainReport.iterations.map(\.pagesSent), [3000, 1500])
     }
 
     func testRequestedPagesGoBeforeThePagesInOrderAndOnlyOnce() throws {

@@ -45,7 +45,9 @@ int livemig_uffd_register_missing(int uffd, void *address, uint64_t length) {
 }
 
 int livemig_uffd_discard(void *address, uint64_t length) {
-    return madvise(address, length, MADV_REMOVE) == 0 ? 0 : -errno;
+    // Private anonymous memory: the pages are freed, and the next touch is a missing-page fault
+    // (userfaultfd.rst; QEMU's ram_block_discard_range does the same for anonymous RAM).
+    return madvise(address, length, MADV_DONTNEED) == 0 ? 0 : -errno;
 }
 
 int livemig_uffd_next_fault(int uffd, int timeout_ms, uint64_t *address) {

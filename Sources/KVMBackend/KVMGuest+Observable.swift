@@ -10,8 +10,8 @@ extension KVMGuest: ObservableGuest {
 
     /// Compares each page with zero, as the migration's channel does before it sends it. Pages
     /// the kernel has never backed (`mincore` says not resident: never written) count as zero
-    /// without being read, since reading a hole of this shared mapping would allocate it and
-    /// grow the daemon to the guest's whole size. A page swapped out counts as zero too: an
+    /// without being read, since reading every hole would map it in (the zero page, with page
+    /// tables for the guest's whole size). A page swapped out counts as zero too: an
     /// estimate for the model, not a migration's decision. Nil if `mincore` fails.
     public func zeroPageCount() -> Int? {
         let pages = memory.pageCount

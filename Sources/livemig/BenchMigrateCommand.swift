@@ -171,7 +171,7 @@ struct BenchMigrateCommand: ParsableCommand {
         let slice = size / connections & ~4095
         let listener = try ListeningSocket(host: "127.0.0.1", port: 0)
         let done = DispatchSemaphore(value: 0)
-        guard let target = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+        guard let target = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
               target != MAP_FAILED else { throw HostFailure("mmap of the pump's target: \(String(cString: strerror(errno)))") }
         defer { munmap(target, size) }
         let targetAddress = Int(bitPattern: target)
@@ -227,7 +227,7 @@ struct BenchMigrateCommand: ParsableCommand {
     /// still met cold memory in about one run of three.
     private func warmUp() {
         let size = 4 * (memoryMiB << 20)
-        guard let region = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+        guard let region = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
               region != MAP_FAILED else { return }
         region.initializeMemory(as: UInt8.self, repeating: 1, count: size)
         munmap(region, size)

@@ -16,8 +16,8 @@ int livemig_uffd_open(void);
 /// Registers `length` bytes at `address` (page-aligned) for missing-page faults.
 int livemig_uffd_register_missing(int uffd, void *address, uint64_t length);
 
-/// Drops `length` bytes of a shared mapping at `address` (MADV_REMOVE), so that their next
-/// touch is a missing-page fault: the stale pages a destination held before post-copy.
+/// Drops `length` bytes of a private anonymous mapping at `address` (MADV_DONTNEED), so that
+/// their next touch is a missing-page fault: the stale pages a destination held before post-copy.
 int livemig_uffd_discard(void *address, uint64_t length);
 
 /// Waits up to `timeout_ms` for a fault; 1 with the faulting address in `*address`, 0 when none

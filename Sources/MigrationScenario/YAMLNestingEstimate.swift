@@ -85,13 +85,13 @@ enum YAMLNestingEstimate {
                     continue
                 case UInt8(ascii: "#") where index == 0 || line[index - 1] == UInt8(ascii: " ") || line[index - 1] == UInt8(ascii: "\t"):
                     index = line.count
-                case UInt8(ascii: "'"), UInt8(ascii: "\"") where tokenStart:
+                case UInt8(ascii: "'") where tokenStart, UInt8(ascii: "\"") where tokenStart:
                     quote = byte
-                case UInt8(ascii: "["), UInt8(ascii: "{") where tokenStart || flowDepth > 0:
+                case UInt8(ascii: "[") where tokenStart || flowDepth > 0, UInt8(ascii: "{") where tokenStart || flowDepth > 0:
                     flowDepth += 1
                     lineDeepest = max(lineDeepest, flowDepth)
                     tokenStart = true
-                case UInt8(ascii: "]"), UInt8(ascii: "}") where flowDepth > 0:
+                case UInt8(ascii: "]") where flowDepth > 0, UInt8(ascii: "}") where flowDepth > 0:
                     flowDepth -= 1
                     tokenStart = false
                 case UInt8(ascii: ","), UInt8(ascii: "?"), UInt8(ascii: ":"), UInt8(ascii: "-"):
@@ -100,10 +100,10 @@ enum YAMLNestingEstimate {
                     let next = index + 1 < line.count ? line[index + 1] : UInt8(ascii: " ")
                     tokenStart = flowDepth > 0 || next == UInt8(ascii: " ") || next == UInt8(ascii: "\t") || next == UInt8(ascii: "\r")
                         ? true : false
-                case UInt8(ascii: "|"), UInt8(ascii: ">") where tokenStart && flowDepth == 0:
+                case UInt8(ascii: "|") where tokenStart && flowDepth == 0, UInt8(ascii: ">") where tokenStart && flowDepth == 0:
                     blockScalar = (columns.last ?? lineIndent, nil)
                     index = line.count
-                case UInt8(ascii: "&"), UInt8(ascii: "!") where tokenStart:
+                case UInt8(ascii: "&") where tokenStart, UInt8(ascii: "!") where tokenStart:
                     // A property (anchor or tag): the node itself follows after a space.
                     while index + 1 < line.count, line[index + 1] != UInt8(ascii: " ") { index += 1 }
                 default:

@@ -41,6 +41,14 @@ final class YAMLLimitsTests: XCTestCase {
         assertRefused(lines, saying: "nested deeper than the limit of 64 levels")
     }
 
+    /// A quote, bracket or indicator inside a plain scalar opens nothing: `it's` leaves the next
+    /// line's brackets counted (the `where` of each such case once held for its last byte only).
+    func testAnApostropheInsideAPlainScalarHidesNothingFromTheEstimate() {
+        XCTAssertGreaterThanOrEqual(YAMLNestingEstimate.levels(in: "note: it's\nx: [[[[[1]]]]]\n"), 5)
+        XCTAssertGreaterThanOrEqual(YAMLNestingEstimate.levels(in: "note: a{b\nx: [[[[[1]]]]]\n"), 5)
+        XCTAssertEqual(YAMLNestingEstimate.levels(in: "note: a[b\n"), YAMLNestingEstimate.levels(in: "note: ab\n"))
+    }
+
     /// A text that misleads the estimate (a plain scalar whose continuation line starts with a
     /// quote hides the next line from it) is still composed on a stack large enough, and the
     /// real depth on the composed tree is refused.

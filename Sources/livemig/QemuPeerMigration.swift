@@ -140,7 +140,14 @@ struct QemuPeerMigration {
         return PeerBenchRun(tool: "qemu", cell: cell.label, run: number,
                             totalSeconds: Double(info.totalTimeMilliseconds ?? 0) / 1000,
                             downtimeSeconds: Double(info.downtimeMilliseconds ?? 0) / 1000, guestGapSeconds: gap,
-                            converged: converged, outcome: info.status ?? "unknown", maxThrottlePercent: maxThrottle,
+                            converged: converged, outcome: Self.outcome(of: info), maxThrottlePercent: maxThrottle,
                             bytesSent: info.ram?.transferred ?? 0, rounds: info.ram?.dirtySyncCount ?? 0)
+    }
+
+    /// QEMU's status, with its `error-desc` when it failed (why a run of a cell is missing).
+    static func outcome(of info: QmpSession.MigrationInfo) -> String {
+        guard let status = info.status else { return "unknown" }
+        guard status == "failed" else { return status }
+        return "failed: \(info.errorDescription ?? "QEMU gave no error-desc")"
     }
 }

@@ -54,16 +54,18 @@ public struct EngineSettings: Sendable, Equatable {
     /// one being placed while the next comes (1 MiB made no fault wait less here; 256 KiB made
     /// post-copy 20-50 % longer over loopback).
     public var postcopyWindowBytes = 512 * 1024
-    /// With a hand-over after N live rounds (`PostcopySwitch.afterLiveRounds`): the live rounds
-    /// pass over pages already dirty again, as Xen 3's rule does (a peek of the dirty log before
-    /// each batch). Such a page is in the dirty log read after its round, so it goes again
-    /// anyway; sent now, it is a second trip over the link and, past the last round, a stale copy
-    /// the destination throws away during the hand-over. A guest rewriting 256 MiB of 1 GiB
-    /// over 1 Gbit/s: 1125 MiB sent instead of 1281, 7.4 s instead of 9.0.
+    /// With a hand-over after N live rounds (`PostcopySwitch.afterLiveRounds`): live round N
+    /// passes over pages already dirty again, as Xen 3's rule does (a peek of the dirty log
+    /// before each batch). Such a page is in the dirty log read after the round, so it goes
+    /// after the hand-over anyway; sent in round N, it is a second trip over the link and a stale
+    /// copy the destination throws away during the hand-over. A guest rewriting 256 MiB of 1 GiB
+    /// over 1 Gbit/s: 1117-1122 MiB sent instead of 1281, 7.5 s instead of 9.0. Only round N
+    /// peeks: in earlier rounds the policies (QEMU's auto-converge, the offline-fallback guard)
+    /// would see pages passed over as progress not made, and slow the guest or give up sooner.
     public var postcopySkipsPagesDirtiedAgain = true
-    /// The most bytes of pages a compressing stream (zstd or XBZRLE deltas) keeps sent ahead of
-    /// the destination's writing them into the guest (the executor's flow control, as for
-    /// post-copy; per stream). The socket's own flow control counts the frames' few bytes, not
+    /// The least window of pages' bytes a compressing stream (zstd or XBZRLE deltas) keeps sent
+    /// ahead of the destination's writing them into the guest (the executor's flow control, as
+    /// for post-copy; per stream; on a long path 4 × round trip × 10 Gbit/s, up to 64 MiB). The socket's own flow control counts the frames' few bytes, not
     /// the destination's work: with memory that compresses 300-fold its buffers held seconds of
     /// decompressing here, which the source took for sent, and which fell into the pause. 8 MiB:
     /// two 1024-page batches, one being written while the next comes.

@@ -22,12 +22,6 @@ public enum PostcopySwitch: Sendable, Equatable {
     /// The most live rounds `afterLiveRounds` may name (Xen's own limit is 30 rounds).
     public static let maxLiveRounds = 1000
 
-    /// Whether the hand-over comes after a set number of live rounds (`afterLiveRounds`).
-    var handsOverAfterLiveRounds: Bool {
-        if case .afterLiveRounds = self { return true }
-        return false
-    }
-
     /// Whether a policy's stop becomes a hand-over.
     func replacesFallback(_ stop: PrecopyStop) -> Bool {
         self != .never && stop.outcome == .offlineFallback

@@ -39,11 +39,13 @@ public struct SourceMigration<Tracker: PageTracking> {
     var policy: any PrecopyPolicy
     /// Whether live rounds pass over pages already dirty again (a peek before each batch): the
     /// policy's `skipsPagesDirtiedDuringRound` (Xen 3), read once (it says how the policy works,
-    /// and an existential read per batch is a real cost), or a hand-over planned after N live
-    /// rounds (`EngineSettings.postcopySkipsPagesDirtiedAgain`). There a page dirty at the peek
-    /// is in the dirty log read after the round, so it goes again anyway: in the next round, or
-    /// after the hand-over as a missing page.
+    /// and an existential read per batch is a real cost).
     let skipsPagesDirtiedDuringRound: Bool
+    /// The live round before a hand-over planned after N rounds, which passes over pages already
+    /// dirty again (`EngineSettings.postcopySkipsPagesDirtiedAgain`): such a page is in the dirty
+    /// log read after the round, so it goes after the hand-over as a missing page anyway. Nil
+    /// when no such round is planned (or the rule is off).
+    let skipRoundBeforeHandOver: Int?
     /// The policy's `guestThrottlePercent`, read again after every consultation (a policy is a
     /// value: only its mutating calls change it).
     var wantedThrottlePercent = 0
@@ -93,7 +95,11 @@ public struct SourceMigration<Tracker: PageTracking> {
         self.tracker = tracker
         self.policy = policy
         skipsPagesDirtiedDuringRound = policy.skipsPagesDirtiedDuringRound
-            || (settings.postcopy.handsOverAfterLiveRounds && settings.postcopySkipsPagesDirtiedAgain)
+        if case .afterLiveRounds(let rounds) = settings.postcopy, settings.postcopySkipsPagesDirtiedAgain {
+            skipRoundBeforeHandOver = rounds
+        } else {
+            skipRoundBeforeHandOver = nil
+        }
         wantedThrottlePercent = policy.guestThrottlePercent
         self.settings = settings
         ledger = RoundLedger(guestPageCount: tracker.guestPageCount, settings: settings)
@@ -234,7 +240,7 @@ public struct SourceMigration<Tracker: PageTracking> {
                 return nil
             }
         }
-        if !current.paused, skipsPagesDirtiedDuringRound, peeked == nil {
+        if !current.paused, skipsPagesDirtiedDuringRound || current.index == skipRoundBeforeHandOver, peeked == nil {
             handOut(.peekDirtyLog)
             return .peekDirtyLog
         }

@@ -102,6 +102,19 @@ final class PostcopyEngineTests: XCTestCase {
         let plainReport = try XCTUnwrap(plainDriver.run(&plain))
         XCTAssertEqual(plainDriver.peeksDone, 0)
         XCTAssertEqual(plainReport.iterations.map(\.pagesSent), [3000, 1500])
+
+        // After two rounds: only round 2 peeks (round 1 sends every page, as the policies expect).
+        settings.postcopySkipsPagesDirtiedAgain = true
+        settings.postcopy = .afterLiveRounds(2)
+        var later = makeSourceMigration(guestPages: guestPages, policy: Xen4Policy(), settings: settings)
+        var laterDriver = ScriptedSourceDriver(guestPages: guestPages, readLog: hotLog, peekLog: hotLog)
+        let laterReport = try XCTUnwrap(laterDriver.run(&later))
+        XCTAssertEqual(laterReport.outcome, .postcopy)
+        XCTAssertEqual(laterReport.iterations.first?.pagesSent, 3000)
+        XCTAssertEqual(laterReport.iterations.first?.pagesSkipped, 0)
+        XCTAssertGreaterThan(laterDriver.peeksDone, 0, "round 2 peeked")
+        XCTAssertEqual(laterDriver.postcopyMissing, Array(0 ..< 1500))
+        XCTAssertEqual(laterReport.postcopy?.pagesSent, 1500, "round 2 passed over the hot half, sent once after the hand-over")
     }
 
     func testRequestedPagesGoBeforeThePagesInOrderAndOnlyOnce() throws {

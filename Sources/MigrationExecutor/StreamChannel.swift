@@ -390,6 +390,7 @@ public struct StreamChannel: MigrationChannel {
         precondition(batch.count == Int(pageCount), "the channel sends the pages the engine names")
         let window = flowWindowBytes
         if let window { try awaitFlowWindow(window) }
+        let pageBytesBefore = pageBytesSent
         // No deltas after post-copy's hand-over: the destination's missing pages hold nothing to apply them to.
         let written: Double
         if let deltas, !inPostcopy {
@@ -397,13 +398,17 @@ public struct StreamChannel: MigrationChannel {
         } else {
             written = try sendPagesWhole(batch)
         }
-        if window != nil { try markFlowBatch() }
+        // A batch of zero pages alone costs the destination next to nothing: no mark (whose
+        // answer would only wait unread until the window next needs reading).
+        if window != nil, pageBytesSent > pageBytesBefore { try markFlowBatch() }
         return written
     }
 
-    /// The flow-control window for the next send (see `pageBytesSent`); nil where the socket's
-    /// own suffices (pages whole, before post-copy) or nobody answers (a file).
-    private var flowWindowBytes: Int? {
+    /// The flow-control window for the next send (see `pageBytesSent`): in post-copy, and on a
+    /// channel that compresses (zstd or XBZRLE set up; every batch then, compressed this round
+    /// or not). Nil where the socket's own suffices (pages whole, before post-copy) or nobody
+    /// answers (a file).
+    var flowWindowBytes: Int? {
         guard expectsReplies else { return nil }
         if inPostcopy { return postcopyWindowBytes }
         guard compression != nil || deltas != nil else { return nil }

@@ -34,14 +34,32 @@ struct BenchMemoryMix: CustomStringConvertible {
     /// The first 2 MiB hold the guest program, its page tables and stack: left as they are.
     static let firstPage = (2 << 20) / 4096
 
-    /// Writes the mix into `memory` above the program (every page: zero pages are cleared).
-    func fill(_ memory: GuestMemory, seed: UInt64 = 1) {
+    /// Writes the mix into `memory` above the program (every page: zero pages are cleared), up
+    /// to page `endPage` (a firmware guest's image sits above its RAM).
+    func fill(_ memory: GuestMemory, upTo endPage: Int? = nil, seed: UInt64 = 1) {
+        fill(pages: min(endPage ?? memory.pageCount, memory.pageCount), seed: seed) { memory.page($0).assumingMemoryBound(to: UInt8.self) }
+    }
+
+    /// The same pages, from `firstPage` up to `endPage`, as one buffer (what QEMU's `-device
+    /// loader` puts at guest-physical `firstPage` × 4 KiB, so that both tools' guests hold the
+    /// same memory).
+    func bytes(upTo endPage: Int, seed: UInt64 = 1) -> [UInt8] {
+        let count = max(0, endPage - Self.firstPage)
+        var buffer = [UInt8](repeating: 0, count: count * 4096)
+        buffer.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            fill(pages: endPage, seed: seed) { base + ($0 - Self.firstPage) * 4096 }
+        }
+        return buffer
+    }
+
+    private func fill(pages endPage: Int, seed: UInt64, page address: (Int) -> UnsafeMutablePointer<UInt8>) {
         var random = SplitMix64(seed: seed)
         let run = 16
-        for first in stride(from: Self.firstPage, to: memory.pageCount, by: run) {
+        for first in stride(from: Self.firstPage, to: endPage, by: run) {
             let draw = Double(random.next() >> 11) / Double(1 << 53)
-            for page in first ..< min(first + run, memory.pageCount) {
-                let bytes = memory.page(page).assumingMemoryBound(to: UInt8.self)
+            for page in first ..< min(first + run, endPage) {
+                let bytes = address(page)
                 if draw < zeroShare {
                     bytes.initialize(repeating: 0, count: 4096)
                 } else if draw < zeroShare + textShare {

@@ -27,7 +27,7 @@ struct BenchMigrateCommand: ParsableCommand {
     @Option(help: "Data streams beside the main connection (1 to 16; 1: the main connection alone). With 2 or more each run is also made with one stream, and the baseline pump uses as many connections.")
     var streams: Int = 1
     @Option(help: "Compress each batch: zstd, auto (the engine's choice per round) or none (the default).") var compress: String = "none"
-    @Option(help: "Fill the guest's memory before it runs with shares zero,text,random (such as 0.3,0.4,0.3: a realistic mix); by default a fresh guest's memory, all zero but what its program writes.")
+    @Option(help: "Fill the guest's memory before it runs with shares zero,text,random (such as 0.3,0.4,0.3: a realistic mix); by default a fresh guest's memory, all zero but what its program writes. With --peer, both tools' guests hold the same mix (QEMU's through -device loader) instead of the firmware's one word a page.")
     var memoryMix: String?
 
     static let memoryBound = InputBound("--memory-mi-b", .count, from: "4", to: "4096", multipleOf: "2")
@@ -54,12 +54,7 @@ struct BenchMigrateCommand: ParsableCommand {
         case "none": compression = .off
         default: throw failure("--compress \(compress): zstd, auto or none")
         }
-        let mix: BenchMemoryMix?
-        do {
-            mix = try memoryMix.map { text throws(HostFailure) in try BenchMemoryMix(parsing: text) }
-        } catch {
-            throw failure(error.description)
-        }
+        let mix = try parsedMemoryMix()
 
         signal(SIGPIPE, SIG_IGN)
         let runs: [(String, GuestWorkload, Double?)] = [
@@ -127,9 +122,19 @@ struct BenchMigrateCommand: ParsableCommand {
         } catch {
             throw failure(error.description)
         }
+        let mix = try parsedMemoryMix()
         signal(SIGPIPE, SIG_IGN)
         try PeerBenchmark(cells: chosen, runs: runs, memoryMiB: memoryMiB, outputPath: output, withQemu: !livemigOnly,
-                          zeroPages: !noZeroPages).run()
+                          zeroPages: !noZeroPages, mix: mix).run()
+    }
+
+    /// `--memory-mix`, parsed (nil without it).
+    private func parsedMemoryMix() throws -> BenchMemoryMix? {
+        do {
+            return try memoryMix.map { text throws(HostFailure) in try BenchMemoryMix(parsing: text) }
+        } catch {
+            throw failure(error.description)
+        }
     }
 
     private func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }

@@ -13,10 +13,13 @@ struct LivemigPeerMigration {
     let memoryMiB: Int
     /// Zero pages as markers (the default) or whole.
     let zeroPages: Bool
+    /// `--memory-mix`: written into the source's RAM up to the page given, before it runs.
+    var mix: (BenchMemoryMix, endPage: Int)?
 
     func run(_ cell: PeerBenchCell, number: Int, readySeconds: Double, timeoutSeconds: Double) throws -> PeerBenchRun {
         let source = try KVMGuest.createFirmware(name: "bench-source", memoryBytes: memoryMiB << 20, image: image)
         defer { source.destroy() }
+        if let (mix, endPage) = mix { mix.fill(source.memory, upTo: endPage) }
         source.start()
         try PeerBenchmark.waitForHeartbeats(seconds: readySeconds, what: "the livemig guest") { source.console.lines.map(\.text) }
 

@@ -20,6 +20,10 @@ struct PeerBenchmark {
     var withQemu = true
     /// livemig sends zero pages as markers (false: `--no-zero-pages`, every page whole).
     var zeroPages = true
+    /// `--memory-mix`: both tools' guests hold this mix in their RAM above 2 MiB from the start
+    /// (livemig's written by the host, QEMU's by its `-device loader`), instead of the one word a
+    /// page the firmware writes at boot.
+    var mix: BenchMemoryMix?
     var readySeconds = 1.0
     var timeoutSeconds = 180.0
 
@@ -47,14 +51,27 @@ struct PeerBenchmark {
         defer { try? FileManager.default.removeItem(atPath: workDirectory) }
         print("livemig bench migrate --peer qemu: \(memoryMiB) MiB firmware guest over 127.0.0.1, \(qemuVersion), TSC \(tscHz / 1_000_000) MHz")
         print("  livemig sends zero pages \(zeroPages ? "as markers" : "whole (--no-zero-pages)"); QEMU detects them as it always does")
+        if let mix { print("  both guests' RAM above 2 MiB: \(mix) (QEMU's through -device loader)") }
+        var mixPath: String?
         print("  each cell: \(runs) run(s) \(withQemu ? "per tool, alternated; auto-converge on for both (off where post-copy hands over)" : "of livemig alone, auto-converge on (off where post-copy hands over)"); heartbeat every 1 ms")
         var results: [PeerBenchRun] = []
         for cell in cells {
-            let image = try cell.load.firmware.image(tscHz: tscHz, memoryBytes: memoryMiB << 20)
+            var firmware = cell.load.firmware
+            firmware.fillsRAM = mix == nil
+            let image = try firmware.image(tscHz: tscHz, memoryBytes: memoryMiB << 20)
             let imagePath = "\(workDirectory)/bench.img"
             FileManager.default.createFile(atPath: imagePath, contents: Data(image))
-            let qemu = QemuPeerMigration(imagePath: imagePath, memoryMiB: memoryMiB, workDirectory: workDirectory)
-            let livemig = LivemigPeerMigration(image: image, memoryMiB: memoryMiB, zeroPages: zeroPages)
+            // RAM ends where the image starts (FirmwareLayout): the mix stops there.
+            let ramEndPage = ((memoryMiB << 20) - image.count) / 4096
+            if let mix, mixPath == nil {
+                let path = "\(workDirectory)/mix.bin"
+                guard FileManager.default.createFile(atPath: path, contents: Data(mix.bytes(upTo: ramEndPage))) else {
+                    throw ValidationError("cannot write the memory mix for QEMU's loader to \(path)")
+                }
+                mixPath = path
+            }
+            let qemu = QemuPeerMigration(imagePath: imagePath, memoryMiB: memoryMiB, workDirectory: workDirectory, mixPath: mixPath)
+            let livemig = LivemigPeerMigration(image: image, memoryMiB: memoryMiB, zeroPages: zeroPages, mix: mix.map { ($0, ramEndPage) })
             for number in 1 ... runs {
                 // Alternate which tool goes first, so neither always meets the warmer machine.
                 let order: [(String, () throws -> PeerBenchRun)] = [
@@ -79,7 +96,7 @@ struct PeerBenchmark {
         if let outputPath {
             let document = PeerBenchDocument(qemu: qemuVersion, memoryMiB: memoryMiB, tscHz: Double(tscHz), runs: results,
                                              summary: cells.map { cell in Self.summary(cell, results.filter { $0.cell == cell.label }) },
-                                             livemigZeroPages: zeroPages)
+                                             livemigZeroPages: zeroPages, memoryMix: mix?.description)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(document).write(to: URL(fileURLWithPath: outputPath))
@@ -231,4 +248,6 @@ struct PeerBenchDocument: Codable {
     var summary: [PeerBenchSummary]
     /// Whether livemig sent zero pages as markers (nil in files from before they existed).
     var livemigZeroPages: Bool?
+    /// `--memory-mix`: what both guests' RAM held (nil: the firmware's one word a page).
+    var memoryMix: String?
 }

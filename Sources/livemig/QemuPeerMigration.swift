@@ -16,6 +16,8 @@ struct QemuPeerMigration {
     let imagePath: String
     let memoryMiB: Int
     let workDirectory: String
+    /// `--memory-mix`: the RAM above 2 MiB, loaded into the source before it boots.
+    var mixPath: String?
 
     /// Whether QEMU is installed, and its version line.
     static func version() -> String? {
@@ -86,7 +88,9 @@ struct QemuPeerMigration {
         let (destination, destinationQMP) = try launch("destination", serial: destinationSerial,
                                                        extra: ["-incoming", "tcp:127.0.0.1:\(migrationPort)"])
         defer { stop(destination) }
-        let (source, sourceQMP) = try launch("source", serial: sourceSerial, extra: [])
+        // QEMU's generic loader writes the file into guest RAM at reset, before the firmware runs.
+        let mix = mixPath.map { ["-device", "loader,file=\($0),addr=0x\(String(BenchMemoryMix.firstPage * 4096, radix: 16)),force-raw=on"] } ?? []
+        let (source, sourceQMP) = try launch("source", serial: sourceSerial, extra: mix)
         defer { stop(source) }
         try PeerBenchmark.waitForHeartbeats(seconds: readySeconds, what: "the QEMU guest") { sourceSerial.lines.map(\.text) }
 

@@ -40,6 +40,32 @@ final class PeerBenchCLITests: XCTestCase {
         }
     }
 
+    /// `--memory-mix` with `--peer`: the guest's RAM holds the mix (30 % of it random, which no
+    /// compression shrinks) instead of the firmware's one word a page, which zstd takes down to
+    /// a few MiB; the document names the mix. A mix that does not add up is refused, named.
+    func testAMemoryMixGoesIntoThePeerBenchsGuest() throws {
+        try requireKVMDevice()
+        let output = try LivemigProcess.temporaryDirectory(for: self).appendingPathComponent("bench.json").path
+        let result = try LivemigProcess.run(["bench", "migrate", "--peer", "qemu", "--livemig-only", "--cells", "transport", "--runs", "1",
+                                             "--memory-mi-b", "512", "--memory-mix", "0.3,0.4,0.3", "--output", output])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("both guests' RAM above 2 MiB: memory 30 % zero, 40 % text, 30 % random"), result.stdout)
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+        XCTAssertEqual(document["memoryMix"] as? String, "memory 30 % zero, 40 % text, 30 % random")
+        let runs = try XCTUnwrap(document["runs"] as? [[String: Any]])
+        XCTAssertEqual(runs.count, 3, "the three transport cells")
+        for run in runs {
+            XCTAssertEqual(run["converged"] as? Bool, true, "\(run)")
+            // 150 MiB of random pages at least, compressed or not.
+            let bytes = try XCTUnwrap(run["bytesSent"] as? Int, "\(run)")
+            XCTAssertGreaterThan(bytes, 150 << 20, "\(run)")
+            XCTAssertLessThan(bytes, 512 << 20, "zero pages go as markers: \(run)")
+        }
+        let refused = try LivemigProcess.run(["bench", "migrate", "--peer", "qemu", "--livemig-only", "--memory-mix", "0.5,0.5,0.5"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("--memory-mix 0.5,0.5,0.5: three shares zero,text,random"), refused.stderr)
+    }
+
     func testLivemigOnlyIsRefusedWithoutAPeer() throws {
         let result = try LivemigProcess.run(["bench", "migrate", "--livemig-only"])
         XCTAssertEqual(result.status, 1)

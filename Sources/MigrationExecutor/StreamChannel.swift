@@ -77,7 +77,8 @@ public struct StreamChannel: MigrationChannel {
     /// Flow control on what the destination has placed, where the socket's own does not bound
     /// it: post-copy (a requested page queues behind every pushed byte) and compressed sends (a
     /// few KiB of frame in the socket can be a second of decompressing). A drain mark goes after
-    /// each batch; its `drained` says the destination wrote the batch into the guest. Counted
+    /// each batch with page data (not one of zero pages alone); its `drained` says the
+    /// destination wrote the batch into the guest. Counted
     /// in the data pages' bytes as in memory (`pageBytesSent`), whatever went on the wire.
     private var postcopyWindowBytes = 0
     /// The least windows (`EngineSettings.postcopyWindowBytes`, `compressedWindowBytes`), set by

@@ -68,7 +68,8 @@ struct PeerBenchCell: Codable, Sendable, Equatable {
 
     /// Issue 12's transport features against QEMU's: 4 connections (multifd), and zstd on them
     /// (QEMU compresses only multifd channels); livemig also with zstd on its one connection.
-    /// The guest's RAM holds one word a page (the boot fill), so it compresses far.
+    /// The guest's RAM holds one word a page (the boot fill), so it compresses far; with
+    /// `--memory-mix` it holds the mix instead.
     static let transport: [PeerBenchCell] = [
         PeerBenchCell(load: .writes20k, capBytesPerSecond: nil, downtimeLimitSeconds: 0.3, streams: 4),
         PeerBenchCell(load: .writes20k, capBytesPerSecond: nil, downtimeLimitSeconds: 0.3, streams: 4, compression: "zstd"),

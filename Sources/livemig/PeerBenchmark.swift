@@ -51,7 +51,7 @@ struct PeerBenchmark {
         defer { try? FileManager.default.removeItem(atPath: workDirectory) }
         print("livemig bench migrate --peer qemu: \(memoryMiB) MiB firmware guest over 127.0.0.1, \(qemuVersion), TSC \(tscHz / 1_000_000) MHz")
         print("  livemig sends zero pages \(zeroPages ? "as markers" : "whole (--no-zero-pages)"); QEMU detects them as it always does")
-        if let mix { print("  both guests' RAM above 2 MiB: \(mix) (QEMU's through -device loader)") }
+        if let mix { print("  both guests' RAM above 2 MiB: \(mix)" + (withQemu ? " (QEMU's through -device loader)" : "")) }
         var mixPath: String?
         print("  each cell: \(runs) run(s) \(withQemu ? "per tool, alternated; auto-converge on for both (off where post-copy hands over)" : "of livemig alone, auto-converge on (off where post-copy hands over)"); heartbeat every 1 ms")
         var results: [PeerBenchRun] = []
@@ -63,7 +63,8 @@ struct PeerBenchmark {
             FileManager.default.createFile(atPath: imagePath, contents: Data(image))
             // RAM ends where the image starts (FirmwareLayout): the mix stops there.
             let ramEndPage = ((memoryMiB << 20) - image.count) / 4096
-            if let mix, mixPath == nil {
+            // Only QEMU reads the file (a buffer and a file of the guest's size).
+            if let mix, withQemu, mixPath == nil {
                 let path = "\(workDirectory)/mix.bin"
                 guard FileManager.default.createFile(atPath: path, contents: Data(mix.bytes(upTo: ramEndPage))) else {
                     throw ValidationError("cannot write the memory mix for QEMU's loader to \(path)")

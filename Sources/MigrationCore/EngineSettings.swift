@@ -65,10 +65,11 @@ public struct EngineSettings: Sendable, Equatable {
     public var postcopySkipsPagesDirtiedAgain = true
     /// The least window of pages' bytes a compressing stream (zstd or XBZRLE deltas) keeps sent
     /// ahead of the destination's writing them into the guest (the executor's flow control, as
-    /// for post-copy; per stream; on a long path 4 × round trip × 10 Gbit/s, up to 64 MiB). The socket's own flow control counts the frames' few bytes, not
-    /// the destination's work: with memory that compresses 300-fold its buffers held seconds of
-    /// decompressing here, which the source took for sent, and which fell into the pause. 8 MiB:
-    /// two 1024-page batches, one being written while the next comes.
+    /// for post-copy; per stream; on a long path 4 × round trip × 10 Gbit/s, up to 64 MiB). The
+    /// socket's own flow control counts the frames' few bytes, not the destination's work: with
+    /// memory that compresses 300-fold its buffers held seconds of decompressing here, which the
+    /// source took for sent, and which fell into the pause. 8 MiB: two 1024-page batches, one
+    /// being written while the next comes.
     public var compressedWindowBytes = 8 << 20
 
     public static let maxBatchPagesLimit = 1 << 20

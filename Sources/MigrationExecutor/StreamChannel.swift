@@ -78,9 +78,9 @@ public struct StreamChannel: MigrationChannel {
     /// it: post-copy (a requested page queues behind every pushed byte) and compressed sends (a
     /// few KiB of frame in the socket can be a second of decompressing). A drain mark goes after
     /// each batch with page data (not one of zero pages alone); its `drained` says the
-    /// destination wrote the batch into the guest. Counted
-    /// in the data pages' bytes as in memory (`pageBytesSent`), whatever went on the wire.
-    private var postcopyWindowBytes = 0
+    /// destination wrote the batch into the guest. Counted in the data pages' bytes as in memory
+    /// (`pageBytesSent`), whatever went on the wire; the window is `flowWindowBytes`.
+    ///
     /// The least windows (`EngineSettings.postcopyWindowBytes`, `compressedWindowBytes`), set by
     /// the executor's caller.
     public var postcopyMinimumWindowBytes = EngineSettings().postcopyWindowBytes
@@ -411,9 +411,15 @@ public struct StreamChannel: MigrationChannel {
     /// answers (a file).
     var flowWindowBytes: Int? {
         guard expectsReplies else { return nil }
-        if inPostcopy { return postcopyWindowBytes }
-        guard compression != nil || deltas != nil else { return nil }
-        return Self.flowWindowBytes(roundTripSeconds: openingRoundTripSeconds, atLeast: compressedMinimumWindowBytes)
+        let minimum: Int
+        if inPostcopy {
+            minimum = postcopyMinimumWindowBytes
+        } else if compression != nil || deltas != nil {
+            minimum = compressedMinimumWindowBytes
+        } else {
+            return nil
+        }
+        return Self.flowWindowBytes(roundTripSeconds: openingRoundTripSeconds, atLeast: minimum)
     }
 
     /// `sendPages` without deltas: zero pages as markers, the rest whole or as one zstd frame.
@@ -564,7 +570,6 @@ public struct StreamChannel: MigrationChannel {
         }
         try send(.postcopyStart(PostcopyMissing(count: UInt64(bitmap.count), words: bitmap.words)))
         inPostcopy = true
-        postcopyWindowBytes = Self.flowWindowBytes(roundTripSeconds: openingRoundTripSeconds, atLeast: postcopyMinimumWindowBytes)
         if let reason = try awaitRecord(.running) { return .released(reason) }
         return .running
     }

@@ -65,9 +65,8 @@ public struct StreamStateChecker: Sendable {
     /// The guest layout, once its record has passed (a throughput probe's, `StreamLimits.probeLayout`;
     /// a data stream's, adopted from its main stream).
     public private(set) var layout: GuestLayout?
-    /// Main stream: `parallelStreams` has passed; a page record has passed.
+    /// Main stream: `parallelStreams` has passed.
     private var parallelStreamsPassed = false
-    private var pageRecordPassed = false
     /// Destination stream: `streamsListening` has passed.
     private var streamsListeningPassed = false
     /// Main stream: `returnPath` has passed.
@@ -102,12 +101,12 @@ public struct StreamStateChecker: Sendable {
             return
         case (.sendingGuest, .parallelStreams):
             guard !parallelStreamsPassed else { throw .duplicateRecord(type) }
-            guard !pageRecordPassed else { throw .parallelStreamsAfterPages }
+            guard pageRecordsPassed == 0 else { throw .parallelStreamsAfterPages }
             guard !returnPathPassed else { throw .returnPathMisplaced }
             return
         case (.sendingGuest, .returnPath):
             guard !returnPathPassed else { throw .duplicateRecord(type) }
-            guard !pageRecordPassed, !parallelStreamsPassed else { throw .returnPathMisplaced }
+            guard pageRecordsPassed == 0, !parallelStreamsPassed else { throw .returnPathMisplaced }
             return
         case (.sendingGuest, .postcopyStart), (.awaitingLayout, .joinReturnPath), (.receiving, .pageRequest),
              (.postcopy, .pageBatch), (.postcopy, .zeroPages), (.postcopy, .endOfStream), (.postcopyRunning, .postcopyComplete):
@@ -214,9 +213,7 @@ public struct StreamStateChecker: Sendable {
         case .joinStream: phase = .dataStream
         case .parallelStreams: parallelStreamsPassed = true
         case .streamsListening: streamsListeningPassed = true
-        case .pageBatch, .zeroPages, .compressedPages:
-            pageRecordPassed = true
-            pageRecordsPassed += 1
+        case .pageBatch, .zeroPages, .compressedPages: pageRecordsPassed += 1
         case .readyToUnpause: phase = .ready
         case .running: phase = phase == .receiving ? .postcopyRunning : .guestRunning
         case .postcopyStart: phase = .postcopy

@@ -1,3 +1,4 @@
+import Foundation
 import KVMBackend
 import MigrationCore
 
@@ -43,11 +44,11 @@ struct BenchMemoryMix: CustomStringConvertible {
     /// The same pages, from `firstPage` up to `endPage`, as one buffer (what QEMU's `-device
     /// loader` puts at guest-physical `firstPage` × 4 KiB, so that both tools' guests hold the
     /// same memory).
-    func bytes(upTo endPage: Int, seed: UInt64 = 1) -> [UInt8] {
+    func bytes(upTo endPage: Int, seed: UInt64 = 1) -> Data {
         let count = max(0, endPage - Self.firstPage)
-        var buffer = [UInt8](repeating: 0, count: count * 4096)
+        var buffer = Data(count: count * 4096)
         buffer.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
             fill(pages: endPage, seed: seed) { base + ($0 - Self.firstPage) * 4096 }
         }
         return buffer

@@ -66,7 +66,7 @@ struct PeerBenchmark {
             // Only QEMU reads the file (a buffer and a file of the guest's size).
             if let mix, withQemu, mixPath == nil {
                 let path = "\(workDirectory)/mix.bin"
-                guard FileManager.default.createFile(atPath: path, contents: Data(mix.bytes(upTo: ramEndPage))) else {
+                guard FileManager.default.createFile(atPath: path, contents: mix.bytes(upTo: ramEndPage)) else {
                     throw ValidationError("cannot write the memory mix for QEMU's loader to \(path)")
                 }
                 mixPath = path
